@@ -1,0 +1,151 @@
+// bayes constraint table (limits from the public RDK Ultra / J5 operator list, ../shared/reference/hb_mapper.md §8).
+
+#include "arch/bayes/constraints.h"
+
+#include <sstream>
+
+namespace bpu::bayes {
+
+namespace {
+
+constexpr int64_t kMaxKernel = 31;
+constexpr int64_t kMaxStride = 256;
+constexpr int64_t kMaxDilation = 16;
+constexpr int64_t kMaxPad = 256;
+constexpr int64_t kMaxChannelsPerGroup = 8192;
+constexpr int64_t kMaxKernelVolume = 65535;
+constexpr int64_t kMaxSpatial = 65536;
+
+std::string s(int64_t v) { return std::to_string(v); }
+
+const ir::Tensor& in(const ir::Graph& g, const ir::Node& n, size_t i) { return g.tensor(n.inputs.at(i)); }
+
+Constraint rank4_io() {
+  return {"Input and output are 4-D (NCHW) with H, W, C in [1, " + s(kMaxSpatial) + "]",
+          [](const ir::Graph& g, const ir::Node& n) -> std::string {
+            for (const auto& name : {n.inputs[0], n.outputs[0]}) {
+              const ir::Tensor& t = g.tensor(name);
+              if (t.shape.size() != 4) return "tensor '" + name + "' has rank " + s(t.shape.size());
+              for (size_t d = 1; d < 4; ++d) {
+                if (t.shape[d] > kMaxSpatial) return "tensor '" + name + "' has dimension " + s(t.shape[d]);
+              }
+            }
+            return "";
+          }};
+}
+
+std::vector<Constraint> conv_constraints() {
+  return {
+      rank4_io(),
+      {"Kernel height and width are in [1, " + s(kMaxKernel) + "]",
+       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+         const ir::Tensor& w = in(g, n, 1);
+         if (w.shape.size() != 4) return "weight has rank " + s(w.shape.size());
+         if (w.shape[2] > kMaxKernel || w.shape[3] > kMaxKernel) {
+           return "kernel " + s(w.shape[2]) + "x" + s(w.shape[3]) + " exceeds " + s(kMaxKernel) + "x" + s(kMaxKernel);
+         }
+         return "";
+       }},
+      {"Input channels per group x kernel height x kernel width <= " + s(kMaxKernelVolume),
+       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+         const ir::Tensor& w = in(g, n, 1);
+         int64_t v = w.shape[1] * w.shape[2] * w.shape[3];
+         return v > kMaxKernelVolume ? "C*kh*kw = " + s(v) + " exceeds " + s(kMaxKernelVolume) : "";
+       }},
+      {"Output channels per group <= " + s(kMaxChannelsPerGroup),
+       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+         int64_t groups = n.attr_int("group", 1);
+         int64_t per_group = in(g, n, 1).shape[0] / std::max<int64_t>(groups, 1);
+         return per_group > kMaxChannelsPerGroup ? s(per_group) + " output channels per group exceed " + s(kMaxChannelsPerGroup) : "";
+       }},
+      {"Strides are in [1, " + s(kMaxStride) + "], dilations in [1, " + s(kMaxDilation) + "], pads in [0, " + s(kMaxPad) + "]",
+       [](const ir::Graph&, const ir::Node& n) -> std::string {
+         for (int64_t v : n.attr_ints("strides", {1, 1})) if (v < 1 || v > kMaxStride) return "stride " + s(v);
+         for (int64_t v : n.attr_ints("dilations", {1, 1})) if (v < 1 || v > kMaxDilation) return "dilation " + s(v);
+         for (int64_t v : n.attr_ints("pads", {0, 0, 0, 0})) if (v < 0 || v > kMaxPad) return "pad " + s(v);
+         return "";
+       }},
+      {"auto_pad is NOTSET (explicit pads)",
+       [](const ir::Graph&, const ir::Node& n) -> std::string {
+         std::string ap = n.attr_string("auto_pad", "NOTSET");
+         return ap == "NOTSET" ? "" : "auto_pad=" + ap;
+       }},
+  };
+}
+
+std::vector<Constraint> add_constraints() {
+  return {
+      {"Both inputs and the output have the same shape (broadcasting is not lowered yet)",
+       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+         const Shape& a = in(g, n, 0).shape;
+         const Shape& b = in(g, n, 1).shape;
+         if (a != b) return "input shapes " + shape_to_string(a) + " and " + shape_to_string(b) + " differ";
+         return "";
+       }},
+      {"Neither input is a constant",
+       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+         for (size_t i = 0; i < 2; ++i) if (in(g, n, i).is_constant) return "input '" + n.inputs[i] + "' is a constant";
+         return "";
+       }},
+  };
+}
+
+}  // namespace
+
+const std::vector<OpSupport>& bpu_op_table() {
+  static const std::vector<OpSupport> table = {
+      {"Conv", "CONV2D: int8/int16 x per-channel int8 weights, int32/int64 accumulation, per-channel requant with "
+               "high-precision bias and fused ReLU/Clip; int32 accumulator output when the output is not quantized",
+       conv_constraints()},
+      {"Add", "ADD: two differently scaled int8/int16 inputs, common-denominator rescale, one rounding, fused ReLU",
+       add_constraints()},
+  };
+  return table;
+}
+
+const OpSupport* find_op_support(const std::string& op_type, const std::string& domain) {
+  if (!domain.empty()) return nullptr;
+  for (const auto& op : bpu_op_table()) {
+    if (op.op_type == op_type) return &op;
+  }
+  return nullptr;
+}
+
+ConstraintVerdict check_bpu_constraints(const ir::Graph& graph, const ir::Node& node) {
+  ConstraintVerdict v;
+  const OpSupport* op = find_op_support(node.op_type, node.domain);
+  if (!op) {
+    v.supported = false;
+    v.rule = "The op type is supported on the bayes BPU";
+    v.detail = (node.domain.empty() ? "" : node.domain + "::") + node.op_type + " has no BPU implementation";
+    return v;
+  }
+  for (const auto& c : op->constraints) {
+    std::string detail = c.check(graph, node);
+    if (!detail.empty()) {
+      v.supported = false;
+      v.rule = c.rule;
+      v.detail = detail;
+      return v;
+    }
+  }
+  return v;
+}
+
+std::string supported_ops_markdown() {
+  std::ostringstream os;
+  os << "# Operators supported on the bayes BPU\n\n"
+     << "Generated by `bpu-mapper --supported-ops` from the constraint table in lib/arch/bayes/constraints.cpp; "
+        "do not edit by hand. Ops not listed here, or violating a constraint, are placed on the CPU with the "
+        "rule and the instance detail as the reason.\n\n"
+     << "Every BPU op also needs quantization context: quantized inputs (or constants it can quantize) and a "
+        "quantized output, or an int32 high-precision output for a Conv that ends a BPU segment.\n\n";
+  for (const auto& op : bpu_op_table()) {
+    os << "## " << op.op_type << "\n\n" << op.lowering << "\n\n";
+    for (const auto& c : op.constraints) os << "- " << c.rule << "\n";
+    os << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace bpu::bayes

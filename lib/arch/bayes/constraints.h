@@ -1,0 +1,41 @@
+// The bayes march's operator support table: which ONNX ops the BPU runs and each op's constraints.
+// Each constraint is one function with a user-facing rule text and an instance detail ("kernel 33x33 exceeds
+// 31x31"); the partitioner prints them as placement reasons and docs/supported_ops.md is generated from them.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace bpu::bayes {
+
+struct Constraint {
+  std::string rule;  // static text, limits filled in
+  // Returns "" when the node satisfies the rule, else a description of this instance.
+  std::function<std::string(const ir::Graph&, const ir::Node&)> check;
+};
+
+struct OpSupport {
+  std::string op_type;
+  std::string lowering;  // what the BPU does with it, for the docs
+  std::vector<Constraint> constraints;
+};
+
+const std::vector<OpSupport>& bpu_op_table();
+const OpSupport* find_op_support(const std::string& op_type, const std::string& domain);
+
+struct ConstraintVerdict {
+  bool supported = true;
+  std::string rule;    // the violated rule, or empty
+  std::string detail;  // the instance detail, or empty
+};
+
+// Checks op support and every constraint of the op, stopping at the first violation.
+ConstraintVerdict check_bpu_constraints(const ir::Graph& graph, const ir::Node& node);
+
+// Markdown listing of the table (docs/supported_ops.md).
+std::string supported_ops_markdown();
+
+}  // namespace bpu::bayes

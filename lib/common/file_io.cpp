@@ -1,0 +1,59 @@
+// File helpers: capped reads and atomic writes.
+
+#include "common/file_io.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+
+namespace bpu {
+
+std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, const std::string& what) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw Error(ExitCode::Io, what + " '" + path + "' does not exist or is not a regular file");
+  }
+  uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) throw Error(ExitCode::Io, "cannot stat " + what + " '" + path + "': " + ec.message());
+  if (size > max_bytes) {
+    throw Error(ExitCode::Io, what + " '" + path + "' is " + std::to_string(size) + " bytes, above the limit of " +
+                                  std::to_string(max_bytes));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ExitCode::Io, "cannot open " + what + " '" + path + "'");
+  std::vector<uint8_t> bytes(size);
+  if (size && !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
+    throw Error(ExitCode::Io, "cannot read " + what + " '" + path + "'");
+  }
+  return bytes;
+}
+
+void write_file_atomic(const std::string& path, const void* data, size_t size) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(ExitCode::Io, "cannot create '" + tmp + "' (is the folder writable?)");
+    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+    out.flush();
+    if (!out) {
+      out.close();
+      std::remove(tmp.c_str());
+      throw Error(ExitCode::Io, "cannot write '" + tmp + "' (disk full?)");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw Error(ExitCode::Io, "cannot rename '" + tmp + "' to '" + path + "'");
+  }
+}
+
+bool file_exists(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(path, ec);
+}
+
+}  // namespace bpu

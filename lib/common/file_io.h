@@ -1,0 +1,22 @@
+// Whole-file reads with a size cap and atomic writes (temporary file + rename), so a failed step never leaves a
+// partial output behind.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bpu {
+
+// Reads a file; throws Error(Io) naming the path when it is missing or larger than max_bytes.
+std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, const std::string& what);
+
+// Writes bytes to `<path>.tmp.<pid>` then renames it over `path`; throws Error(Io) on failure, leaving nothing.
+void write_file_atomic(const std::string& path, const void* data, size_t size);
+inline void write_file_atomic(const std::string& path, const std::vector<uint8_t>& bytes) {
+  write_file_atomic(path, bytes.data(), bytes.size());
+}
+
+bool file_exists(const std::string& path);
+
+}  // namespace bpu

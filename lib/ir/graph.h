@@ -1,0 +1,94 @@
+// The compiler's graph IR: named tensors (with shape, constant data and quantization parameters) and nodes
+// (ONNX op type, attributes, tensor names). Every stage from import to lowering reads and rewrites this.
+// Tensors are addressed by name, as in ONNX, so node names and tensor names in messages match the model.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/dtype.h"
+
+namespace bpu::ir {
+
+// Quantization parameters of a tensor, symmetric (zero point 0).
+struct QuantParams {
+  std::vector<float> scales;  // 1 entry: per tensor; else one per channel along `axis`
+  int axis = -1;              // channel axis for per-channel scales, -1 for per tensor
+  int bits = 8;               // 8 or 16
+  bool synthesized = false;   // true when the compiler invented the scale (not read from the model)
+  DType dtype() const { return bits == 16 ? DType::Int16 : DType::Int8; }
+  bool per_channel() const { return scales.size() > 1 || axis >= 0; }
+};
+
+struct Attribute {
+  enum class Kind { Int, Float, String, Ints, Floats } kind = Kind::Int;
+  int64_t i = 0;
+  float f = 0;
+  std::string s;
+  std::vector<int64_t> ints;
+  std::vector<float> floats;
+};
+
+// ONNX element types the IR keeps (TensorProto.DataType codes).
+enum class ElemType : int32_t { Float = 1, Uint8 = 2, Int8 = 3, Int16 = 5, Int32 = 6, Int64 = 7, Bool = 9, Double = 11 };
+const char* elem_type_name(ElemType t);
+
+struct Tensor {
+  std::string name;
+  ElemType elem_type = ElemType::Float;
+  Shape shape;             // empty with has_shape=false until inferred
+  bool has_shape = false;
+  bool is_constant = false;
+  std::vector<float> float_data;    // constant data of float/double tensors
+  std::vector<int64_t> int_data;    // constant data of integer/bool tensors
+  std::vector<int8_t> quantized;    // constant weights after quant extraction (int8)
+  std::optional<QuantParams> quant; // set by the quant stage
+  int64_t element_count() const;
+};
+
+struct Node {
+  std::string name;
+  std::string op_type;
+  std::string domain;  // "" for the default ONNX domain
+  std::vector<std::string> inputs;   // "" marks an omitted optional input
+  std::vector<std::string> outputs;
+  std::map<std::string, Attribute> attributes;
+  // Activation fused into this node by the passes stage: clamp bounds in real units (lo may be 0 for ReLU).
+  std::optional<std::pair<float, float>> fused_clamp;
+  std::vector<std::string> fused_nodes;  // names of nodes merged into this one, for the report
+
+  const Attribute* attr(const std::string& key) const;
+  int64_t attr_int(const std::string& key, int64_t fallback) const;
+  std::vector<int64_t> attr_ints(const std::string& key, std::vector<int64_t> fallback) const;
+  std::string attr_string(const std::string& key, const std::string& fallback) const;
+};
+
+struct Graph {
+  std::string source_path;  // the ONNX file this came from, for messages
+  int64_t opset = 0;
+  std::map<std::string, Tensor> tensors;
+  std::vector<Node> nodes;              // topologically ordered after import
+  std::vector<std::string> inputs;      // graph inputs (non-initializer), in model order
+  std::vector<std::string> outputs;
+
+  Tensor& tensor(const std::string& name);
+  const Tensor& tensor(const std::string& name) const;
+  bool has_tensor(const std::string& name) const { return tensors.count(name) != 0; }
+  // Index of the node producing `tensor`, or -1 for graph inputs and constants.
+  int producer(const std::string& tensor) const;
+  // Indices of nodes reading `tensor`.
+  std::vector<int> consumers(const std::string& tensor) const;
+  bool is_graph_output(const std::string& tensor) const;
+  // Replaces every read of `from` (node inputs and graph outputs) by `to`.
+  void replace_uses(const std::string& from, const std::string& to);
+  // Drops nodes whose index is marked, and tensors no node or graph IO refers to any more.
+  void remove_nodes(const std::vector<bool>& remove);
+  // Reorders nodes topologically; throws Error(Model) on a cycle.
+  void topological_sort();
+};
+
+}  // namespace bpu::ir

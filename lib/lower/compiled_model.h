@@ -1,0 +1,67 @@
+// What lowering produces, the .bin stores and the runtime executes: model IO, host-side values handed between
+// steps, a schedule of steps, and one program per BPU segment (buffers, constants, instruction stream).
+// Nothing here refers to the ONNX file: a CompiledModel is complete on its own.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/dtype.h"
+
+namespace bpu {
+
+// A tensor as the runtime sees it: name, element type, shape and (for integer tensors) dequantization scales.
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::Float32;
+  Shape shape;
+  std::vector<float> scales;  // empty for float32; 1 = per tensor; else per channel along `axis`
+  int32_t axis = -1;
+};
+
+// A tensor inside a BPU segment's arena.
+struct BpuBuffer {
+  TensorInfo info;
+  uint64_t offset = 0;  // byte offset in the segment arena
+  uint64_t size = 0;    // bytes = element count * dtype size
+};
+
+struct BpuSegment {
+  std::vector<BpuBuffer> buffers;
+  std::vector<uint32_t> input_buffers;     // buffer ids bound to host values, parallel to input_values
+  std::vector<std::string> input_values;
+  std::vector<uint32_t> output_buffers;
+  std::vector<std::string> output_values;
+  uint64_t arena_size = 0;
+  std::vector<uint8_t> constants;          // weights and requant tables, 16-byte aligned entries
+  std::vector<uint8_t> code;               // encoded bayes instructions (lib/arch/bayes/isa.h)
+  std::vector<std::string> source_nodes;   // ONNX node names referenced by instructions' source_node
+};
+
+enum class StepKind : uint32_t {
+  Quantize = 1,    // float value -> integer value (scale of the destination), torch rounding
+  Dequantize = 2,  // integer value -> float value (scales of the source)
+  RunBpu = 3,      // execute bpu_segments[segment]
+};
+
+struct Step {
+  StepKind kind = StepKind::RunBpu;
+  uint32_t segment = 0;  // RunBpu
+  std::string source;    // Quantize / Dequantize
+  std::string target;
+};
+
+struct CompiledModel {
+  std::string march = "bayes";
+  std::string compiler_version;
+  std::string source_model;  // file name of the ONNX model, for information only
+  std::string config_yaml;   // the YAML used, echoed by `info`
+  std::vector<TensorInfo> inputs;   // float32 model inputs, in model order
+  std::vector<TensorInfo> outputs;  // float32 model outputs
+  std::vector<TensorInfo> values;   // every host value a step reads or writes (includes inputs and outputs)
+  std::vector<Step> steps;
+  std::vector<BpuSegment> bpu_segments;
+};
+
+}  // namespace bpu

@@ -1,0 +1,80 @@
+// Encoding of requantization parameters from float32 scales, computed in long double.
+
+#include "numerics/requant.h"
+
+#include <cmath>
+#include <string>
+
+#include "common/error.h"
+
+namespace bpu {
+
+namespace {
+
+// Rounds a long double to the nearest integer, ties to even.
+long double round_even(long double x) { return std::nearbyintl(x); }
+
+}  // namespace
+
+RequantParams make_conv_requant(double input_scale, double weight_scale, double output_scale, double bias) {
+  long double M = static_cast<long double>(input_scale) * weight_scale / output_scale;
+  if (!(M > 0) || !std::isfinite(static_cast<double>(M)) || M >= 2147483648.0L) {
+    throw Error(ExitCode::Unsupported, "requantization multiplier " + std::to_string(static_cast<double>(M)) +
+                                           " (s_in*s_w/s_out) is outside (0, 2^31)");
+  }
+  int exponent = 0;
+  long double fraction = std::frexp(M, &exponent);  // M = fraction * 2^exponent, fraction in [0.5, 1)
+  int shift = 31 - exponent;
+  long double m = round_even(std::ldexp(fraction, 31));
+  if (m >= 2147483648.0L) {
+    m /= 2;
+    shift -= 1;
+  }
+  // Bias in output units with `shift` fraction bits must fit int64 (|bias| < 2^62) and the shift must stay in
+  // range; for tiny M or huge biases give up low multiplier bits (documented in docs/numerics.md).
+  long double bias_units = static_cast<long double>(bias) / output_scale;
+  while (shift > 0 && (shift > kMaxShift || std::fabs(std::ldexp(bias_units, shift)) >= 4.6e18L)) {
+    m = round_even(m / 2);
+    shift -= 1;
+  }
+  RequantParams p;
+  p.multiplier = static_cast<int32_t>(m);
+  p.shift = shift;
+  p.bias = static_cast<int64_t>(round_even(std::ldexp(bias_units, shift)));
+  return p;
+}
+
+RequantParams make_accumulator_output(double input_scale, double weight_scale, double bias) {
+  long double acc_scale = static_cast<long double>(input_scale) * weight_scale;
+  long double units = round_even(static_cast<long double>(bias) / acc_scale);
+  if (std::fabs(units) >= 2147483647.0L) {
+    throw Error(ExitCode::Unsupported, "bias " + std::to_string(bias) + " does not fit the int32 accumulator at scale " +
+                                           std::to_string(static_cast<double>(acc_scale)));
+  }
+  RequantParams p;
+  p.multiplier = 1;
+  p.shift = 0;
+  p.bias = static_cast<int64_t>(units);
+  return p;
+}
+
+AddParams make_add_params(double scale_a, double scale_b, double output_scale) {
+  long double ra = static_cast<long double>(scale_a) / output_scale;
+  long double rb = static_cast<long double>(scale_b) / output_scale;
+  long double r = std::max(ra, rb);
+  if (!(r > 0) || r >= 65536.0L) {
+    throw Error(ExitCode::Unsupported, "add input/output scale ratio " + std::to_string(static_cast<double>(r)) +
+                                           " is outside (0, 65536)");
+  }
+  int shift = 40;
+  while (shift > 0 && std::ldexp(r, shift) >= 70368744177664.0L) --shift;  // keep multipliers < 2^46
+  AddParams p;
+  p.shift = shift;
+  p.mult_a = static_cast<int64_t>(round_even(std::ldexp(ra, shift)));
+  p.mult_b = static_cast<int64_t>(round_even(std::ldexp(rb, shift)));
+  return p;
+}
+
+bool is_sane_scale(double scale) { return std::isfinite(scale) && scale >= 1e-20 && scale <= 1e10; }
+
+}  // namespace bpu

@@ -1,0 +1,74 @@
+// Integer requantization shared by lowering (which encodes the parameters) and the simulator (which applies
+// them). The scheme is docs/numerics.md §2: a 31-bit multiplier and shift from double precision, a bias kept
+// with the same fraction bits, and a single round-half-to-even shift — exact against real-number arithmetic.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace bpu {
+
+using int128 = __int128;
+
+// Round-half-to-even arithmetic right shift of v by n bits (0 <= n <= 126).
+inline int128 rshift_rne(int128 v, int n) {
+  if (n <= 0) return v;
+  int128 floor = v >> n;  // arithmetic shift: floor division by 2^n
+  int128 rem = v - (floor << n);
+  int128 half = int128(1) << (n - 1);
+  if (rem > half || (rem == half && (floor & 1))) floor += 1;
+  return floor;
+}
+
+inline int64_t clamp64(int128 v, int64_t lo, int64_t hi) {
+  return v < lo ? lo : (v > hi ? hi : static_cast<int64_t>(v));
+}
+
+// Per-output-channel requantization: q = clamp(rshift_rne(acc * multiplier + bias, shift), lo, hi).
+struct RequantParams {
+  int32_t multiplier = 1;  // in [2^30, 2^31) for requantized outputs; 1 for raw int32 accumulators
+  int32_t shift = 0;       // in [0, kMaxShift]
+  int64_t bias = 0;        // float bias in output units, scaled by 2^shift
+};
+
+constexpr int kMaxShift = 62;
+
+inline int64_t apply_requant(int64_t acc, const RequantParams& p, int64_t lo, int64_t hi) {
+  int128 v = int128(acc) * p.multiplier + p.bias;
+  return clamp64(rshift_rne(v, p.shift), lo, hi);
+}
+
+// M = s_x * s_w / s_y with float bias b (in real units): the requant parameters for one output channel.
+// Throws Error(Unsupported) when M is not in (0, 2^31) (absurd scale ratios).
+RequantParams make_conv_requant(double input_scale, double weight_scale, double output_scale, double bias);
+
+// A conv whose output stays as the int32 "high precision" accumulator (scale s_x * s_w): bias rounded to
+// accumulator units, multiplier 1, shift 0.
+RequantParams make_accumulator_output(double input_scale, double weight_scale, double bias);
+
+// Two-input add with different scales: q = clamp(rshift_rne(qa * mult_a + qb * mult_b, shift), lo, hi).
+// Multipliers stay below 2^46 so the sum fits in int64 for int16 inputs.
+struct AddParams {
+  int64_t mult_a = 0;
+  int64_t mult_b = 0;
+  int32_t shift = 0;
+};
+AddParams make_add_params(double scale_a, double scale_b, double output_scale);
+inline int64_t apply_add(int64_t qa, int64_t qb, const AddParams& p, int64_t lo, int64_t hi) {
+  return clamp64(rshift_rne(int128(qa) * p.mult_a + int128(qb) * p.mult_b, p.shift), lo, hi);
+}
+
+// Float to integer exactly as PyTorch's fake quantize computes it (the reference the QAT model was trained
+// with): nearbyint(x * (1.0f / scale)) in float32, ties to even, then clamp.
+inline int64_t quantize_like_torch(float x, float scale, int64_t lo, int64_t hi) {
+  float inv = 1.0f / scale;
+  float r = std::nearbyint(x * inv);
+  if (!(r >= static_cast<float>(lo))) return lo;  // also maps NaN to lo
+  if (r > static_cast<float>(hi)) return hi;
+  return static_cast<int64_t>(r);
+}
+
+// Scale sanity used by import and artifact validation: finite, positive, within [1e-20, 1e10].
+bool is_sane_scale(double scale);
+
+}  // namespace bpu

@@ -1,0 +1,340 @@
+// ONNX ModelProto -> ir::Graph: initializers, Constant/Identity resolution, shape inference and validation.
+
+#include "onnx_import/onnx_import.h"
+
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <set>
+
+#include "common/error.h"
+#include "common/file_io.h"
+
+namespace bpu {
+
+namespace {
+
+constexpr int kMaxNodes = 1 << 20;
+
+[[noreturn]] void model_error(const std::string& source, const std::string& what) {
+  throw Error(ExitCode::Model, "model '" + source + "': " + what);
+}
+
+// Static shape of a ValueInfo, or false when it has no complete static shape.
+bool static_shape(const onnx::ValueInfoProto& vi, Shape* shape) {
+  if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) return false;
+  Shape s;
+  for (const auto& d : vi.type().tensor_type().shape().dim()) {
+    if (!d.has_dim_value() || d.dim_value() <= 0) return false;
+    s.push_back(d.dim_value());
+  }
+  *shape = s;
+  return true;
+}
+
+ir::ElemType checked_elem_type(int32_t code, const std::string& source, const std::string& tensor) {
+  switch (code) {
+    case 1: case 2: case 3: case 5: case 6: case 7: case 9: case 11:
+      return static_cast<ir::ElemType>(code);
+    default:
+      model_error(source, "tensor '" + tensor + "' has element type " + std::to_string(code) +
+                              ", which bpu-mapper does not support (float32, float64, int8/16/32/64, uint8, bool)");
+  }
+}
+
+// Converts a TensorProto (initializer or Constant value) into an IR constant tensor with checked sizes.
+ir::Tensor constant_from_proto(const onnx::TensorProto& t, const std::string& name, const std::string& source) {
+  ir::Tensor out;
+  out.name = name;
+  out.is_constant = true;
+  out.has_shape = true;
+  if (t.data_location() == onnx::TensorProto::EXTERNAL || t.external_data_size() > 0) {
+    model_error(source, "initializer '" + name + "' uses external data, which is not supported; save the model "
+                                                  "with all tensors inside the .onnx file");
+  }
+  out.elem_type = checked_elem_type(t.data_type(), source, name);
+  for (int64_t d : t.dims()) {
+    if (d < 0 || d > kMaxTensorElements) model_error(source, "initializer '" + name + "' has dimension " + std::to_string(d));
+    out.shape.push_back(d);
+  }
+  // A constant may have a zero dimension (empty Resize roi); otherwise apply the element cap.
+  int64_t count = 1;
+  for (int64_t d : out.shape) {
+    count *= d;
+    if (count > kMaxTensorElements) model_error(source, "initializer '" + name + "' is too large");
+  }
+  const std::string& raw = t.raw_data();
+  auto expect_count = [&](int64_t have, const char* field) {
+    if (have != count) {
+      model_error(source, "initializer '" + name + "' has " + std::to_string(have) + " values in " + field +
+                              " but its shape " + shape_to_string(out.shape) + " needs " + std::to_string(count));
+    }
+  };
+  using ET = ir::ElemType;
+  if (t.has_raw_data()) {
+    size_t elem = 0;
+    switch (out.elem_type) {
+      case ET::Float: case ET::Int32: elem = 4; break;
+      case ET::Double: case ET::Int64: elem = 8; break;
+      case ET::Int16: elem = 2; break;
+      default: elem = 1;
+    }
+    if (raw.size() != static_cast<size_t>(count) * elem) {
+      model_error(source, "initializer '" + name + "' has " + std::to_string(raw.size()) + " raw bytes but shape " +
+                              shape_to_string(out.shape) + " needs " + std::to_string(count * elem));
+    }
+    const char* p = raw.data();
+    for (int64_t i = 0; i < count; ++i) {
+      switch (out.elem_type) {
+        case ET::Float: { float v; std::memcpy(&v, p + 4 * i, 4); out.float_data.push_back(v); break; }
+        case ET::Double: { double v; std::memcpy(&v, p + 8 * i, 8); out.float_data.push_back(static_cast<float>(v)); break; }
+        case ET::Int64: { int64_t v; std::memcpy(&v, p + 8 * i, 8); out.int_data.push_back(v); break; }
+        case ET::Int32: { int32_t v; std::memcpy(&v, p + 4 * i, 4); out.int_data.push_back(v); break; }
+        case ET::Int16: { int16_t v; std::memcpy(&v, p + 2 * i, 2); out.int_data.push_back(v); break; }
+        case ET::Int8: out.int_data.push_back(static_cast<int8_t>(p[i])); break;
+        default: out.int_data.push_back(static_cast<uint8_t>(p[i]));
+      }
+    }
+  } else if (out.elem_type == ET::Float) {
+    expect_count(t.float_data_size(), "float_data");
+    out.float_data.assign(t.float_data().begin(), t.float_data().end());
+  } else if (out.elem_type == ET::Double) {
+    expect_count(t.double_data_size(), "double_data");
+    for (double v : t.double_data()) out.float_data.push_back(static_cast<float>(v));
+  } else if (out.elem_type == ET::Int64) {
+    expect_count(t.int64_data_size(), "int64_data");
+    out.int_data.assign(t.int64_data().begin(), t.int64_data().end());
+  } else {
+    expect_count(t.int32_data_size(), "int32_data");
+    for (int32_t v : t.int32_data()) {
+      out.int_data.push_back(out.elem_type == ET::Int8 ? static_cast<int8_t>(v) : v);
+    }
+  }
+  return out;
+}
+
+ir::Attribute convert_attribute(const onnx::AttributeProto& a) {
+  ir::Attribute out;
+  switch (a.type()) {
+    case onnx::AttributeProto::INT: out.kind = ir::Attribute::Kind::Int; out.i = a.i(); break;
+    case onnx::AttributeProto::FLOAT: out.kind = ir::Attribute::Kind::Float; out.f = a.f(); break;
+    case onnx::AttributeProto::STRING: out.kind = ir::Attribute::Kind::String; out.s = a.s(); break;
+    case onnx::AttributeProto::INTS: out.kind = ir::Attribute::Kind::Ints; out.ints.assign(a.ints().begin(), a.ints().end()); break;
+    case onnx::AttributeProto::FLOATS: out.kind = ir::Attribute::Kind::Floats; out.floats.assign(a.floats().begin(), a.floats().end()); break;
+    default: out.kind = ir::Attribute::Kind::String; out.s = "<unsupported attribute type>"; break;
+  }
+  return out;
+}
+
+// Constant node -> constant tensor (value, value_float(s), value_int(s)).
+ir::Tensor constant_node_value(const onnx::NodeProto& n, const std::string& source) {
+  const std::string& name = n.output(0);
+  for (const auto& a : n.attribute()) {
+    if (a.name() == "value" && a.has_t()) return constant_from_proto(a.t(), name, source);
+    ir::Tensor t;
+    t.name = name;
+    t.is_constant = true;
+    t.has_shape = true;
+    if (a.name() == "value_float") { t.elem_type = ir::ElemType::Float; t.float_data = {a.f()}; return t; }
+    if (a.name() == "value_int") { t.elem_type = ir::ElemType::Int64; t.int_data = {a.i()}; return t; }
+    if (a.name() == "value_floats") {
+      t.elem_type = ir::ElemType::Float;
+      t.float_data.assign(a.floats().begin(), a.floats().end());
+      t.shape = {static_cast<int64_t>(t.float_data.size())};
+      return t;
+    }
+    if (a.name() == "value_ints") {
+      t.elem_type = ir::ElemType::Int64;
+      t.int_data.assign(a.ints().begin(), a.ints().end());
+      t.shape = {static_cast<int64_t>(t.int_data.size())};
+      return t;
+    }
+  }
+  model_error(source, "Constant node '" + n.name() + "' has no supported value attribute");
+}
+
+// Ops whose output has the shape of their first input; used where ONNX shape inference has no schema
+// (the horizon domain) or gave up.
+bool shape_preserving(const std::string& op) {
+  static const std::set<std::string> ops = {"HzQuantize", "HzDequantize", "QuantizeLinear", "DequantizeLinear",
+                                            "Relu", "Identity", "Sigmoid", "Tanh", "Selu", "Elu", "LeakyRelu",
+                                            "Clip", "HardSigmoid", "HardSwish", "Exp", "Softmax", "Abs", "Neg"};
+  return ops.count(op) != 0;
+}
+
+}  // namespace
+
+ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, const ImportOptions& options) {
+  if (!model.has_graph()) model_error(source, "the file holds no graph");
+  auto* g = model.mutable_graph();
+  if (g->node_size() > kMaxNodes) model_error(source, "more than " + std::to_string(kMaxNodes) + " nodes");
+
+  ir::Graph graph;
+  graph.source_path = source;
+  for (const auto& op : model.opset_import()) {
+    if (op.domain().empty() || op.domain() == "ai.onnx") graph.opset = op.version();
+  }
+
+  std::set<std::string> initializer_names;
+  for (const auto& init : g->initializer()) initializer_names.insert(init.name());
+
+  // Graph inputs: apply input_shape overrides, then require static shapes.
+  std::set<std::string> override_used;
+  for (auto& in : *g->mutable_input()) {
+    if (initializer_names.count(in.name())) continue;
+    auto it = options.input_shapes.find(in.name());
+    if (it != options.input_shapes.end()) {
+      auto* shape = in.mutable_type()->mutable_tensor_type()->mutable_shape();
+      shape->clear_dim();
+      for (int64_t d : it->second) shape->add_dim()->set_dim_value(d);
+      override_used.insert(in.name());
+    }
+  }
+  for (const auto& [name, shape] : options.input_shapes) {
+    if (!override_used.count(name)) {
+      std::string names;
+      for (const auto& in : g->input()) {
+        if (!initializer_names.count(in.name())) names += (names.empty() ? "" : ", ") + in.name();
+      }
+      throw Error(ExitCode::Config, "input_parameters.input_shape names input '" + name +
+                                        "', which the model does not have (inputs: " + names + ")");
+    }
+  }
+
+  try {
+    onnx::shape_inference::InferShapes(model);
+  } catch (const std::exception& e) {
+    spdlog::warn("ONNX shape inference stopped early ({}); continuing with bpu-mapper's own rules", e.what());
+  }
+
+  for (const auto& init : g->initializer()) {
+    graph.tensors[init.name()] = constant_from_proto(init, init.name(), source);
+  }
+  for (const auto& in : g->input()) {
+    if (initializer_names.count(in.name())) continue;
+    ir::Tensor t;
+    t.name = in.name();
+    if (!in.type().has_tensor_type()) model_error(source, "input '" + in.name() + "' is not a tensor");
+    t.elem_type = checked_elem_type(in.type().tensor_type().elem_type(), source, in.name());
+    if (!static_shape(in, &t.shape)) {
+      throw Error(ExitCode::Model, "model '" + source + "': input '" + in.name() +
+                                       "' has a dynamic or zero dimension; set input_parameters.input_shape "
+                                       "(e.g. 1x3x224x224) for it");
+    }
+    checked_element_count(t.shape, "model '" + source + "' input '" + in.name() + "'", ExitCode::Model);
+    t.has_shape = true;
+    graph.inputs.push_back(t.name);
+    graph.tensors[t.name] = t;
+  }
+  std::map<std::string, const onnx::ValueInfoProto*> infos;
+  for (const auto& vi : g->value_info()) infos[vi.name()] = &vi;
+  for (const auto& vi : g->output()) infos[vi.name()] = &vi;
+
+  std::set<std::string> node_names;
+  int unnamed = 0;
+  for (const auto& n : g->node()) {
+    if (n.op_type() == "Constant") {
+      if (n.output_size() != 1) model_error(source, "Constant node '" + n.name() + "' must have one output");
+      graph.tensors[n.output(0)] = constant_node_value(n, source);
+      continue;
+    }
+    ir::Node node;
+    node.name = n.name().empty() ? n.op_type() + "_unnamed_" + std::to_string(unnamed++) : n.name();
+    if (!node_names.insert(node.name).second) {
+      model_error(source, "two nodes are named '" + node.name + "'; node names must be unique");
+    }
+    node.op_type = n.op_type();
+    node.domain = n.domain() == "ai.onnx" ? "" : n.domain();
+    node.inputs.assign(n.input().begin(), n.input().end());
+    node.outputs.assign(n.output().begin(), n.output().end());
+    for (const auto& a : n.attribute()) node.attributes[a.name()] = convert_attribute(a);
+    for (const auto& o : node.outputs) {
+      if (o.empty()) continue;
+      ir::Tensor t;
+      t.name = o;
+      auto it = infos.find(o);
+      if (it != infos.end()) {
+        if (it->second->type().has_tensor_type()) {
+          int32_t et = it->second->type().tensor_type().elem_type();
+          if (et != 0) t.elem_type = checked_elem_type(et, source, o);
+        }
+        t.has_shape = static_shape(*it->second, &t.shape);
+      }
+      if (graph.tensors.count(o)) model_error(source, "tensor '" + o + "' is produced twice");
+      graph.tensors[o] = t;
+    }
+    graph.nodes.push_back(std::move(node));
+  }
+  for (const auto& o : g->output()) graph.outputs.push_back(o.name());
+
+  // Every node input must exist.
+  for (const auto& n : graph.nodes) {
+    for (const auto& in : n.inputs) {
+      if (!in.empty() && !graph.tensors.count(in)) {
+        model_error(source, "node '" + n.name + "' reads tensor '" + in + "', which no node, input or initializer provides");
+      }
+    }
+  }
+  for (const auto& o : graph.outputs) {
+    if (!graph.tensors.count(o)) model_error(source, "graph output '" + o + "' is never produced");
+  }
+  graph.topological_sort();
+
+  // Identity: a constant input makes the output the same constant; otherwise the output is an alias.
+  std::vector<bool> remove(graph.nodes.size(), false);
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    ir::Node& n = graph.nodes[i];
+    if (n.op_type != "Identity" || n.inputs.size() != 1 || n.outputs.size() != 1) continue;
+    const ir::Tensor& src = graph.tensor(n.inputs[0]);
+    if (src.is_constant) {
+      ir::Tensor copy = src;
+      copy.name = n.outputs[0];
+      graph.tensors[copy.name] = copy;
+      remove[i] = true;
+    } else if (!graph.is_graph_output(n.outputs[0])) {
+      graph.replace_uses(n.outputs[0], n.inputs[0]);
+      remove[i] = true;
+    }
+  }
+  graph.remove_nodes(remove);
+
+  // Fill shapes ONNX inference left open, in topological order.
+  for (const auto& n : graph.nodes) {
+    if (n.inputs.empty() || n.inputs[0].empty()) continue;
+    const ir::Tensor& first = graph.tensor(n.inputs[0]);
+    for (const auto& o : n.outputs) {
+      if (o.empty()) continue;
+      ir::Tensor& t = graph.tensor(o);
+      if (!t.has_shape && first.has_shape && shape_preserving(n.op_type)) {
+        t.shape = first.shape;
+        t.has_shape = true;
+      }
+    }
+  }
+  for (const auto& n : graph.nodes) {
+    for (const auto& o : n.outputs) {
+      if (o.empty()) continue;
+      const ir::Tensor& t = graph.tensor(o);
+      if (!t.has_shape) {
+        model_error(source, "cannot infer the shape of tensor '" + o + "' produced by node '" + n.name + "' (" +
+                                n.op_type + "); check the node's inputs or give the model static shapes");
+      }
+      checked_element_count(t.shape, "model '" + source + "' tensor '" + o + "'", ExitCode::Model);
+    }
+  }
+  return graph;
+}
+
+ir::Graph import_onnx(const std::string& path, const ImportOptions& options) {
+  std::vector<uint8_t> bytes = read_file(path, kMaxOnnxBytes, "ONNX model");
+  onnx::ModelProto model;
+  if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    throw Error(ExitCode::Model, "model '" + path + "' is not a valid ONNX file (protobuf parse failed); "
+                                 "re-export it with torch.onnx.export");
+  }
+  return import_onnx_model(model, path, options);
+}
+
+}  // namespace bpu

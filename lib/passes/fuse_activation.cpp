@@ -1,0 +1,62 @@
+// Conv/Add + Relu/Clip fusion.
+
+#include "passes/fuse_activation.h"
+
+#include <limits>
+
+namespace bpu {
+
+namespace {
+
+bool constant_scalar(const ir::Graph& g, const std::string& name, float* value) {
+  if (name.empty() || !g.has_tensor(name)) return false;
+  const ir::Tensor& t = g.tensor(name);
+  if (!t.is_constant || t.float_data.size() != 1) return false;
+  *value = t.float_data[0];
+  return true;
+}
+
+// Clamp bounds of an activation node in real units, or false if it is not a fusable activation.
+bool activation_bounds(const ir::Graph& g, const ir::Node& n, std::pair<float, float>* bounds) {
+  const float inf = std::numeric_limits<float>::infinity();
+  if (n.op_type == "Relu" && n.domain.empty()) {
+    *bounds = {0.0f, inf};
+    return true;
+  }
+  if (n.op_type == "Clip" && n.domain.empty()) {
+    float lo = -inf, hi = inf;
+    if (n.inputs.size() > 1 && !n.inputs[1].empty() && !constant_scalar(g, n.inputs[1], &lo)) return false;
+    if (n.inputs.size() > 2 && !n.inputs[2].empty() && !constant_scalar(g, n.inputs[2], &hi)) return false;
+    if (lo > 0 || hi < 0) return false;  // only clamps that keep 0 are exact as integer clamps
+    *bounds = {lo, hi};
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int fuse_activations(ir::Graph& g) {
+  int fused = 0;
+  std::vector<bool> remove(g.nodes.size(), false);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    ir::Node& n = g.nodes[i];
+    if (remove[i] || (n.op_type != "Conv" && n.op_type != "Add") || !n.domain.empty() || n.outputs.size() != 1) continue;
+    const std::string& out = n.outputs[0];
+    if (g.tensor(out).quant || g.is_graph_output(out)) continue;
+    std::vector<int> users = g.consumers(out);
+    if (users.size() != 1) continue;
+    ir::Node& act = g.nodes[users[0]];
+    std::pair<float, float> bounds;
+    if (!activation_bounds(g, act, &bounds)) continue;
+    n.fused_clamp = bounds;
+    n.fused_nodes.push_back(act.name);
+    n.outputs[0] = act.outputs[0];
+    remove[users[0]] = true;
+    ++fused;
+  }
+  g.remove_nodes(remove);
+  return fused;
+}
+
+}  // namespace bpu

@@ -1,0 +1,196 @@
+// Q/DQ pair matching and scale extraction. Weights are quantized exactly as PyTorch's fake quantize does
+// (numerics::quantize_like_torch), so the integer weights equal the ones the QAT model computed with.
+
+#include "quant/qdq_extract.h"
+
+#include <cmath>
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+#include "numerics/requant.h"
+
+namespace bpu {
+
+namespace {
+
+[[noreturn]] void fail(ExitCode code, const ir::Graph& g, const ir::Node& n, const std::string& what) {
+  throw Error(code, "model '" + g.source_path + "': node '" + n.name + "' (" + n.op_type + "): " + what);
+}
+
+bool is_horizon(const ir::Node& n) { return n.domain == "horizon" || n.domain == "horizon.custom"; }
+
+// Reads scale / zero point / bits / axis of one Q or DQ node.
+ir::QuantParams read_params(const ir::Graph& g, const ir::Node& n) {
+  if (n.inputs.size() < 2 || n.inputs[1].empty()) fail(ExitCode::Model, g, n, "has no scale input");
+  const ir::Tensor& scale = g.tensor(n.inputs[1]);
+  if (!scale.is_constant || scale.float_data.empty()) {
+    fail(ExitCode::Unsupported, g, n, "scale '" + scale.name + "' is not a float constant; QAT scales must be "
+                                      "initializers (export with do_constant_folding=True)");
+  }
+  ir::QuantParams p;
+  p.scales = scale.float_data;
+  for (float s : p.scales) {
+    if (!is_sane_scale(s)) {
+      fail(ExitCode::Model, g, n, "scale value " + std::to_string(s) + " in '" + scale.name +
+                                  "' is not a finite positive number in [1e-20, 1e10]");
+    }
+  }
+  if (is_horizon(n)) {
+    int64_t bits = n.attr_int("bits", 8);
+    if (bits != 8 && bits != 16) fail(ExitCode::Unsupported, g, n, "attribute bits=" + std::to_string(bits) + " (allowed: 8, 16)");
+    p.bits = static_cast<int>(bits);
+  }
+  if (n.inputs.size() >= 3 && !n.inputs[2].empty()) {
+    const ir::Tensor& zp = g.tensor(n.inputs[2]);
+    if (!zp.is_constant) fail(ExitCode::Unsupported, g, n, "zero point '" + zp.name + "' is not a constant");
+    for (int64_t z : zp.int_data) {
+      if (z != 0) {
+        fail(ExitCode::Unsupported, g, n, "zero point " + std::to_string(z) + " in '" + zp.name +
+                                          "': only symmetric quantization (zero point 0) is supported");
+      }
+    }
+    if (!is_horizon(n)) {
+      if (zp.elem_type == ir::ElemType::Int8) p.bits = 8;
+      else if (zp.elem_type == ir::ElemType::Int16) p.bits = 16;
+      else fail(ExitCode::Unsupported, g, n, std::string("zero point type ") + ir::elem_type_name(zp.elem_type) +
+                                             " (supported: int8, int16); use a symmetric signed qconfig");
+    }
+  } else if (!is_horizon(n)) {
+    fail(ExitCode::Unsupported, g, n, "no zero point input, which means uint8 in ONNX; use a symmetric int8 qconfig");
+  }
+  if (p.scales.size() > 1) {
+    const ir::Tensor& x = g.tensor(n.inputs[0]);
+    int64_t axis = n.attr_int("axis", 1);
+    int64_t rank = static_cast<int64_t>(x.shape.size());
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank) fail(ExitCode::Model, g, n, "axis " + std::to_string(axis) + " is out of range");
+    if (x.shape[axis] != static_cast<int64_t>(p.scales.size())) {
+      fail(ExitCode::Model, g, n, std::to_string(p.scales.size()) + " scales for " + std::to_string(x.shape[axis]) +
+                                  " channels on axis " + std::to_string(axis));
+    }
+    p.axis = static_cast<int>(axis);
+  } else if (n.attr("axis")) {
+    p.axis = static_cast<int>(n.attr_int("axis", 0));  // a 1-channel per-channel weight keeps its axis
+  }
+  return p;
+}
+
+bool same_params(const ir::QuantParams& a, const ir::QuantParams& b) {
+  return a.scales == b.scales && a.bits == b.bits && (a.scales.size() == 1 || a.axis == b.axis);
+}
+
+// Renames tensor `from` to `to` everywhere (producer output, uses, graph outputs, tensor table).
+void rename_tensor(ir::Graph& g, const std::string& from, const std::string& to) {
+  ir::Tensor t = g.tensor(from);
+  t.name = to;
+  g.tensors.erase(from);
+  g.tensors[to] = t;
+  for (auto& n : g.nodes) {
+    for (auto& o : n.outputs) if (o == from) o = to;
+    for (auto& i : n.inputs) if (i == from) i = to;
+  }
+  for (auto& i : g.inputs) if (i == from) i = to;
+  for (auto& o : g.outputs) if (o == from) o = to;
+}
+
+}  // namespace
+
+bool is_quantize_node(const ir::Node& n) {
+  return (n.op_type == "QuantizeLinear" && n.domain.empty()) || (n.op_type == "HzQuantize" && is_horizon(n));
+}
+
+bool is_dequantize_node(const ir::Node& n) {
+  return (n.op_type == "DequantizeLinear" && n.domain.empty()) || (n.op_type == "HzDequantize" && is_horizon(n));
+}
+
+QuantSummary extract_quantization(ir::Graph& g) {
+  QuantSummary summary;
+  std::vector<bool> remove(g.nodes.size(), false);
+  // Pairs are collected first and rewritten afterwards so indices stay valid.
+  struct Pair { int q, dq; ir::QuantParams params; };
+  std::vector<Pair> pairs;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const ir::Node& q = g.nodes[i];
+    if (!is_quantize_node(q)) {
+      if (is_dequantize_node(q) && !g.tensor(q.inputs[0]).is_constant && g.producer(q.inputs[0]) >= 0 &&
+          !is_quantize_node(g.nodes[g.producer(q.inputs[0])])) {
+        fail(ExitCode::Unsupported, g, q, "dequantizes a tensor that no QuantizeLinear produced; integer tensors "
+                                          "from other ops are not supported");
+      }
+      continue;
+    }
+    if (q.outputs.size() != 1) fail(ExitCode::Model, g, q, "must have exactly one output");
+    std::vector<int> users = g.consumers(q.outputs[0]);
+    if (users.size() != 1 || !is_dequantize_node(g.nodes[users[0]]) || g.is_graph_output(q.outputs[0])) {
+      fail(ExitCode::Unsupported, g, q, "its output must feed exactly one DequantizeLinear (a fake-quant pair); "
+                                        "lone quantize nodes are not supported");
+    }
+    const ir::Node& dq = g.nodes[users[0]];
+    ir::QuantParams qp = read_params(g, q);
+    ir::QuantParams dqp = read_params(g, dq);
+    if (!same_params(qp, dqp)) fail(ExitCode::Unsupported, g, dq, "uses other scales or bits than its quantize node '" + q.name + "'");
+    pairs.push_back({static_cast<int>(i), users[0], qp});
+  }
+
+  for (const Pair& pair : pairs) {
+    const ir::Node& q = g.nodes[pair.q];
+    const ir::Node& dq = g.nodes[pair.dq];
+    std::string x = q.inputs[0];
+    std::string y = dq.outputs[0];
+    remove[pair.q] = remove[pair.dq] = true;
+    ir::Tensor& src = g.tensor(x);
+    if (src.is_constant) {
+      // Weight: quantize now, store as int8 constant named like the DQ output.
+      if (src.float_data.empty()) fail(ExitCode::Model, g, q, "quantizes constant '" + x + "', which is not float");
+      if (pair.params.bits != 8) fail(ExitCode::Unsupported, g, q, "int16 weights are not supported (use int8 weights)");
+      ir::Tensor w;
+      w.name = y;
+      w.elem_type = ir::ElemType::Int8;
+      w.shape = src.shape;
+      w.has_shape = true;
+      w.is_constant = true;
+      w.quant = pair.params;
+      w.float_data = src.float_data;  // kept for reports and CPU fallback
+      int64_t inner = 1;
+      int axis = pair.params.axis;
+      if (pair.params.scales.size() > 1) {
+        for (size_t d = axis + 1; d < src.shape.size(); ++d) inner *= src.shape[d];
+      }
+      w.quantized.resize(src.float_data.size());
+      for (size_t k = 0; k < src.float_data.size(); ++k) {
+        size_t c = pair.params.scales.size() > 1 ? (k / inner) % pair.params.scales.size() : 0;
+        w.quantized[k] = static_cast<int8_t>(quantize_like_torch(src.float_data[k], pair.params.scales[c], -128, 127));
+      }
+      g.tensors[y] = w;
+      ++summary.weight_pairs;
+      continue;
+    }
+    if (src.quant && !same_params(*src.quant, pair.params)) {
+      fail(ExitCode::Unsupported, g, q, "tensor '" + x + "' is fake-quantized twice with different scales");
+    }
+    int other_users = 0;
+    for (int u : g.consumers(x)) other_users += (u != pair.q);
+    if (other_users > 0 || g.is_graph_output(x)) {
+      fail(ExitCode::Unsupported, g, q, "tensor '" + x + "' is also read without fake quantization; mixed float "
+                                        "and quantized use of one tensor is not supported yet");
+    }
+    src.quant = pair.params;
+    if (g.is_graph_output(y)) {
+      // Keep the user's output name: the quantized tensor takes the DQ output's name.
+      g.tensors.erase(y);
+      rename_tensor(g, x, y);
+    } else {
+      g.replace_uses(y, x);
+    }
+    ++summary.activation_pairs;
+  }
+  // Q/DQ nodes may have had their tensor renamed; remove by index (indices unchanged so far).
+  g.remove_nodes(remove);
+  for (const auto& n : g.nodes) {
+    if (is_quantize_node(n) || is_dequantize_node(n)) fail(ExitCode::Unsupported, g, n, "is not part of a fake-quant pair");
+  }
+  spdlog::debug("quant: {} activation pairs, {} weight pairs", summary.activation_pairs, summary.weight_pairs);
+  return summary;
+}
+
+}  // namespace bpu

@@ -1,0 +1,24 @@
+// Quant stage: turns fake quantization into tensor quantization parameters.
+// Every QuantizeLinear->DequantizeLinear pair (and horizon::HzQuantize->HzDequantize, attribute bits 8/16,
+// optional axis) becomes QuantParams on the tensor it quantized; weights become int8 constants with their
+// per-channel scales; the Q/DQ nodes leave the graph.
+#pragma once
+
+#include "ir/graph.h"
+
+namespace bpu {
+
+struct QuantSummary {
+  int activation_pairs = 0;  // Q/DQ pairs on activations turned into tensor parameters
+  int weight_pairs = 0;      // Q/DQ pairs on constant weights folded into int8 constants
+};
+
+// Throws Error(Model) for malformed Q/DQ (non-constant or insane scales, mismatched pairs) and
+// Error(Unsupported) for valid but unsupported quantization (non-zero zero points, lone Q, uint8, int16 weights).
+QuantSummary extract_quantization(ir::Graph& graph);
+
+// Whether a node is a fake-quant node this stage handles.
+bool is_quantize_node(const ir::Node& n);
+bool is_dequantize_node(const ir::Node& n);
+
+}  // namespace bpu

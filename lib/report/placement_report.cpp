@@ -1,0 +1,63 @@
+// Placement table formatting.
+
+#include "report/placement_report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+namespace bpu {
+
+std::vector<PlacementRow> placement_rows(const ir::Graph& g, const PartitionResult& part) {
+  std::vector<int> bpu_ordinal(part.segments.size(), -1);
+  int next = 0;
+  for (size_t s = 0; s < part.segments.size(); ++s) {
+    if (part.segments[s].device == Device::Bpu) bpu_ordinal[s] = next++;
+  }
+  std::vector<PlacementRow> rows;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const ir::Node& n = g.nodes[i];
+    const Placement& p = part.placements[i];
+    std::string sub = p.device == Device::Bpu ? std::to_string(bpu_ordinal[p.segment]) : "-";
+    rows.push_back({n.name, device_name(p.device), sub, n.op_type, p.reason_code, p.reason});
+    for (const auto& fused : n.fused_nodes) {
+      rows.push_back({fused, device_name(p.device), sub, "Relu/Clip", "FUSED",
+                      "fused into '" + n.name + "' as an output clamp"});
+    }
+  }
+  return rows;
+}
+
+std::string format_placement_table(const std::vector<PlacementRow>& rows) {
+  size_t wn = 4, wt = 4, ws = 8;
+  for (const auto& r : rows) {
+    wn = std::max(wn, r.node.size());
+    wt = std::max(wt, r.op_type.size());
+    ws = std::max(ws, r.subgraph.size());
+  }
+  std::ostringstream os;
+  auto line = [&](const std::string& a, const std::string& b, const std::string& c, const std::string& d,
+                  const std::string& e) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%%-%zus  %%-3s  %%-%zus  %%-%zus  %%s\n", wn, ws, wt);
+    char out[4096];
+    std::snprintf(out, sizeof(out), buf, a.c_str(), b.c_str(), c.c_str(), d.c_str(), e.c_str());
+    os << out;
+  };
+  line("Node", "ON", "Subgraph", "Type", "Reason");
+  for (const auto& r : rows) line(r.node, r.device, r.subgraph, r.op_type, r.reason_code + ": " + r.reason);
+  return os.str();
+}
+
+std::string format_placement_summary(const std::vector<PlacementRow>& rows, const PartitionResult& part) {
+  int bpu = 0;
+  for (const auto& r : rows) bpu += r.device == "BPU";
+  int total = static_cast<int>(rows.size());
+  char buf[256];
+  std::snprintf(buf, sizeof(buf), "BPU nodes: %d (%.1f%%), CPU nodes: %d (%.1f%%), BPU segments: %d, CPU segments: %d",
+                bpu, total ? 100.0 * bpu / total : 0.0, total - bpu, total ? 100.0 * (total - bpu) / total : 0.0,
+                part.segment_count(Device::Bpu), part.segment_count(Device::Cpu));
+  return buf;
+}
+
+}  // namespace bpu

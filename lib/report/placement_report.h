@@ -1,0 +1,27 @@
+// Report stage: the node placement table users read (hb_mapper's Node / ON / Subgraph / Type plus the
+// reason for every decision) and the summary line, as text for the terminal and the log.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "partition/partition.h"
+
+namespace bpu {
+
+struct PlacementRow {
+  std::string node;
+  std::string device;
+  std::string subgraph;  // BPU segment ordinal ("0", "1", ...) or "-" for CPU
+  std::string op_type;
+  std::string reason_code;
+  std::string reason;
+};
+
+// One row per compute node in model order, including activations fused into their producer.
+std::vector<PlacementRow> placement_rows(const ir::Graph& graph, const PartitionResult& partition);
+std::string format_placement_table(const std::vector<PlacementRow>& rows);
+std::string format_placement_summary(const std::vector<PlacementRow>& rows, const PartitionResult& partition);
+
+}  // namespace bpu

@@ -1,0 +1,34 @@
+// Integer 2-D convolution kernels of the bayes CONV2D instruction (docs/isa.md): a reference kernel written
+// as plain loops that read like the spec, and a fast kernel (im2col + Eigen float GEMM over K-chunks whose
+// partial sums are exact) that tests hold bit-identical to it. Both produce exact integer accumulators.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "numerics/requant.h"
+
+namespace bpu::kernels {
+
+struct ConvGeometry {
+  int64_t batch = 1, in_channels = 1, in_h = 1, in_w = 1;
+  int64_t out_channels = 1, out_h = 1, out_w = 1;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_left = 0, dilation_h = 1, dilation_w = 1, groups = 1;
+};
+
+// Output size of one spatial axis, or <= 0 when the geometry is impossible.
+int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin, int64_t pad_end, int64_t dilation);
+
+// acc[n, co, y, x] = sum of input * weight; input is int8 or int16 NCHW, weight int8 [Cout, Cin/g, kh, kw].
+template <typename T>
+void conv_accumulate_reference(const ConvGeometry& g, const T* input, const int8_t* weight, int64_t* acc);
+template <typename T>
+void conv_accumulate_fast(const ConvGeometry& g, const T* input, const int8_t* weight, int64_t* acc);
+
+// out[n, c, p] = clamp(requant_c(acc[n, c, p])) written as OutT (int8, int16 or int32).
+template <typename OutT>
+void requantize_per_channel(const int64_t* acc, int64_t batch, int64_t channels, int64_t plane,
+                            const RequantParams* params, int64_t lo, int64_t hi, OutT* out);
+
+}  // namespace bpu::kernels

@@ -1,0 +1,32 @@
+// Runtime front door: loads a .bin, validates it completely, and runs the schedule — host quantize and
+// dequantize steps and BPU segments on the simulator — on float32 inputs.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "common/npy.h"
+#include "lower/compiled_model.h"
+#include "runtime/simulator.h"
+#include "runtime/validate.h"
+
+namespace bpu {
+
+class ModelRunner {
+ public:
+  // Throws Error(Artifact) when the model is invalid or for another march.
+  ModelRunner(CompiledModel model, const std::string& path, const std::string& march = "bayes");
+  static ModelRunner from_file(const std::string& path, const std::string& march = "bayes");
+
+  // Runs one inference. Throws Error(Usage) for missing, unknown or wrongly shaped inputs.
+  std::map<std::string, FloatArray> run(const std::map<std::string, FloatArray>& inputs,
+                                        ConvKernel kernel = ConvKernel::Fast) const;
+
+  const CompiledModel& model() const { return model_; }
+
+ private:
+  CompiledModel model_;
+  ValidatedModel validated_;
+};
+
+}  // namespace bpu

@@ -1,0 +1,35 @@
+// The bayes BPU simulator: executes one validated segment's decoded instructions on its arena, reading
+// weights and requant records from the segment's constant pool. It knows nothing about ONNX.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "arch/bayes/isa.h"
+#include "lower/compiled_model.h"
+#include "runtime/host_tensor.h"
+
+namespace bpu {
+
+enum class ConvKernel { Fast, Reference };
+
+class BpuSimulator {
+ public:
+  BpuSimulator(const BpuSegment& segment, const std::vector<bayes::Instruction>& program,
+               ConvKernel kernel = ConvKernel::Fast)
+      : segment_(segment), program_(program), kernel_(kernel) {}
+
+  // Copies the bound input values into the arena, runs every instruction, returns the bound outputs.
+  std::map<std::string, HostTensor> run(const std::map<std::string, HostTensor>& values) const;
+
+ private:
+  void execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Add& a, std::vector<uint8_t>& arena) const;
+
+  const BpuSegment& segment_;
+  const std::vector<bayes::Instruction>& program_;
+  ConvKernel kernel_;
+};
+
+}  // namespace bpu

@@ -1,0 +1,186 @@
+// Semantic validation of a CompiledModel read from a .bin.
+
+#include "runtime/validate.h"
+
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "common/error.h"
+#include "runtime/kernels/conv2d.h"
+
+namespace bpu {
+
+namespace {
+
+class Validator {
+ public:
+  Validator(const CompiledModel& m, std::string path) : m_(m), path_(std::move(path)) {}
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Error(ExitCode::Artifact, "model '" + path_ + "': " + what + " (corrupted or incompatible .bin)");
+  }
+
+  ValidatedModel run(const std::string& expected_march) {
+    if (m_.march != expected_march) {
+      throw Error(ExitCode::Artifact, "model '" + path_ + "' was compiled for march '" + m_.march +
+                                          "' but this simulator runs '" + expected_march + "'; recompile with march: " +
+                                          expected_march);
+    }
+    for (const auto& v : m_.values) {
+      if (!values_.emplace(v.name, &v).second) fail("value '" + v.name + "' is defined twice");
+    }
+    if (m_.inputs.empty() || m_.outputs.empty()) fail("model has no inputs or no outputs");
+    std::set<std::string> available;
+    for (const auto& in : m_.inputs) {
+      if (in.dtype != DType::Float32) fail("model input '" + in.name + "' is not float32");
+      available.insert(in.name);
+    }
+    ValidatedModel out;
+    for (size_t i = 0; i < m_.bpu_segments.size(); ++i) out.programs.push_back(check_segment(i));
+    std::vector<bool> segment_ran(m_.bpu_segments.size(), false);
+    for (const auto& s : m_.steps) {
+      if (s.kind == StepKind::RunBpu) {
+        if (s.segment >= m_.bpu_segments.size()) fail("step runs BPU segment " + std::to_string(s.segment) + ", which does not exist");
+        if (segment_ran[s.segment]) fail("BPU segment " + std::to_string(s.segment) + " is scheduled twice");
+        segment_ran[s.segment] = true;
+        const BpuSegment& seg = m_.bpu_segments[s.segment];
+        for (const auto& v : seg.input_values) {
+          if (!available.count(v)) fail("BPU segment " + std::to_string(s.segment) + " reads '" + v + "' before it is produced");
+        }
+        available.insert(seg.output_values.begin(), seg.output_values.end());
+        continue;
+      }
+      const TensorInfo& src = value(s.source);
+      const TensorInfo& dst = value(s.target);
+      if (!available.count(s.source)) fail("step reads '" + s.source + "' before it is produced");
+      if (src.shape != dst.shape) fail("step '" + s.source + "' -> '" + s.target + "' changes the shape");
+      if (s.kind == StepKind::Quantize) {
+        if (src.dtype != DType::Float32 || (dst.dtype != DType::Int8 && dst.dtype != DType::Int16) || dst.scales.size() != 1) {
+          fail("quantize step '" + s.source + "' -> '" + s.target + "' needs float32 -> per-tensor int8/int16");
+        }
+      } else {
+        if (src.dtype == DType::Float32 || dst.dtype != DType::Float32) {
+          fail("dequantize step '" + s.source + "' -> '" + s.target + "' needs integer -> float32");
+        }
+      }
+      available.insert(s.target);
+    }
+    for (const auto& o : m_.outputs) {
+      if (o.dtype != DType::Float32) fail("model output '" + o.name + "' is not float32");
+      if (!available.count(o.name)) fail("model output '" + o.name + "' is never produced");
+    }
+    return out;
+  }
+
+ private:
+  const TensorInfo& value(const std::string& name) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) fail("unknown value '" + name + "'");
+    return *it->second;
+  }
+
+  std::vector<bayes::Instruction> check_segment(size_t index) {
+    const BpuSegment& s = m_.bpu_segments[index];
+    const std::string ctx = "BPU segment " + std::to_string(index);
+    if (s.arena_size > kMaxArenaBytes) fail(ctx + " arena of " + std::to_string(s.arena_size) + " bytes exceeds the limit");
+    for (size_t b = 0; b < s.buffers.size(); ++b) {
+      const BpuBuffer& buf = s.buffers[b];
+      if (buf.info.dtype == DType::Float32) fail(ctx + " buffer '" + buf.info.name + "' is float32");
+      uint64_t need = static_cast<uint64_t>(checked_element_count(buf.info.shape, ctx, ExitCode::Artifact)) * dtype_size(buf.info.dtype);
+      if (buf.size != need) fail(ctx + " buffer '" + buf.info.name + "' size " + std::to_string(buf.size) + " != " + std::to_string(need));
+      if (buf.offset > s.arena_size || buf.size > s.arena_size - buf.offset) fail(ctx + " buffer '" + buf.info.name + "' lies outside the arena");
+      if (buf.offset % 16) fail(ctx + " buffer '" + buf.info.name + "' is misaligned");
+    }
+    auto check_binding = [&](const std::vector<uint32_t>& ids, const std::vector<std::string>& names, const char* what) {
+      if (ids.size() != names.size()) fail(ctx + " " + what + " bindings are inconsistent");
+      for (size_t i = 0; i < ids.size(); ++i) {
+        if (ids[i] >= s.buffers.size()) fail(ctx + " " + what + " binding names buffer " + std::to_string(ids[i]));
+        const TensorInfo& v = value(names[i]);
+        const TensorInfo& b = s.buffers[ids[i]].info;
+        if (v.dtype != b.dtype || v.shape != b.shape || v.scales != b.scales) {
+          fail(ctx + " " + what + " '" + names[i] + "' does not match its buffer's dtype, shape or scales");
+        }
+      }
+    };
+    check_binding(s.input_buffers, s.input_values, "input");
+    check_binding(s.output_buffers, s.output_values, "output");
+
+    std::vector<bayes::Instruction> program = bayes::decode_program(s.code.data(), s.code.size(), "model '" + path_ + "' " + ctx + " code");
+    for (size_t i = 0; i < program.size(); ++i) {
+      const bayes::Instruction& ins = program[i];
+      std::string ictx = ctx + " instruction " + std::to_string(i) + " (" + bayes::opcode_name(ins.opcode) + ")";
+      if (ins.source_node >= s.source_nodes.size()) fail(ictx + " names source node " + std::to_string(ins.source_node));
+      if (const auto* c = std::get_if<bayes::Conv2d>(&ins.body)) check_conv(s, *c, ictx);
+      else check_add(s, std::get<bayes::Add>(ins.body), ictx);
+    }
+    return program;
+  }
+
+  const BpuBuffer& buffer(const BpuSegment& s, uint32_t id, const std::string& ctx) const {
+    if (id >= s.buffers.size()) fail(ctx + " names buffer " + std::to_string(id) + " of " + std::to_string(s.buffers.size()));
+    return s.buffers[id];
+  }
+
+  void check_clamp(int32_t lo, int32_t hi, DType t, const std::string& ctx) const {
+    if (lo > hi || lo < dtype_min(t) || hi > dtype_max(t)) fail(ctx + " clamp [" + std::to_string(lo) + ", " + std::to_string(hi) + "] is invalid for " + dtype_name(t));
+  }
+
+  static bool overlap(const BpuBuffer& a, const BpuBuffer& b) { return a.offset < b.offset + b.size && b.offset < a.offset + a.size; }
+
+  void check_conv(const BpuSegment& s, const bayes::Conv2d& c, const std::string& ctx) const {
+    const BpuBuffer& in = buffer(s, c.input, ctx);
+    const BpuBuffer& out = buffer(s, c.output, ctx);
+    if (in.info.dtype != DType::Int8 && in.info.dtype != DType::Int16) fail(ctx + " input must be int8 or int16");
+    if (in.info.shape.size() != 4 || out.info.shape.size() != 4) fail(ctx + " needs 4-D input and output");
+    if (overlap(in, out)) fail(ctx + " input and output buffers overlap");
+    const Shape& x = in.info.shape;
+    const Shape& y = out.info.shape;
+    const uint32_t limits[] = {c.kernel_h, c.kernel_w, c.stride_h, c.stride_w, c.dilation_h, c.dilation_w, c.groups};
+    for (uint32_t v : limits) if (v < 1 || v > 4096) fail(ctx + " has a kernel, stride, dilation or group value of " + std::to_string(v));
+    for (uint32_t v : {c.pad_top, c.pad_left, c.pad_bottom, c.pad_right}) if (v > 4096) fail(ctx + " has pad " + std::to_string(v));
+    if (x[0] != y[0] || x[1] % c.groups || y[1] % c.groups) fail(ctx + " batch or group does not match its buffers");
+    int64_t oh = kernels::conv_output_size(x[2], c.kernel_h, c.stride_h, c.pad_top, c.pad_bottom, c.dilation_h);
+    int64_t ow = kernels::conv_output_size(x[3], c.kernel_w, c.stride_w, c.pad_left, c.pad_right, c.dilation_w);
+    if (oh != y[2] || ow != y[3]) fail(ctx + " output " + shape_to_string(y) + " does not follow from input " + shape_to_string(x));
+    uint64_t weight_bytes = static_cast<uint64_t>(y[1]) * (x[1] / c.groups) * c.kernel_h * c.kernel_w;
+    if (c.weight_offset > s.constants.size() || weight_bytes > s.constants.size() - c.weight_offset) fail(ctx + " weights lie outside the constant pool");
+    uint64_t table_bytes = static_cast<uint64_t>(y[1]) * bayes::kRequantRecordBytes;
+    if (c.requant_offset % 8 || c.requant_offset > s.constants.size() || table_bytes > s.constants.size() - c.requant_offset) {
+      fail(ctx + " requant table lies outside the constant pool");
+    }
+    for (int64_t k = 0; k < y[1]; ++k) {
+      int32_t mult, shift;
+      std::memcpy(&mult, s.constants.data() + c.requant_offset + k * 16, 4);
+      std::memcpy(&shift, s.constants.data() + c.requant_offset + k * 16 + 4, 4);
+      if (mult < 0 || shift < 0 || shift > kMaxShift) fail(ctx + " channel " + std::to_string(k) + " has multiplier " + std::to_string(mult) + ", shift " + std::to_string(shift));
+    }
+    check_clamp(c.clamp_lo, c.clamp_hi, out.info.dtype, ctx);
+  }
+
+  void check_add(const BpuSegment& s, const bayes::Add& a, const std::string& ctx) const {
+    const BpuBuffer& x = buffer(s, a.input_a, ctx);
+    const BpuBuffer& y = buffer(s, a.input_b, ctx);
+    const BpuBuffer& o = buffer(s, a.output, ctx);
+    for (const BpuBuffer* b : {&x, &y, &o}) {
+      if (b->info.dtype != DType::Int8 && b->info.dtype != DType::Int16) fail(ctx + " operands must be int8 or int16");
+    }
+    if (x.info.shape != o.info.shape || y.info.shape != o.info.shape) fail(ctx + " operand shapes differ");
+    if (a.shift < 0 || a.shift > kMaxShift) fail(ctx + " shift " + std::to_string(a.shift) + " is out of range");
+    const int64_t limit = int64_t(1) << 47;
+    if (a.mult_a <= -limit || a.mult_a >= limit || a.mult_b <= -limit || a.mult_b >= limit) fail(ctx + " multiplier out of range");
+    check_clamp(a.clamp_lo, a.clamp_hi, o.info.dtype, ctx);
+  }
+
+  const CompiledModel& m_;
+  std::string path_;
+  std::map<std::string, const TensorInfo*> values_;
+};
+
+}  // namespace
+
+ValidatedModel validate_model(const CompiledModel& model, const std::string& path, const std::string& expected_march) {
+  return Validator(model, path).run(expected_march);
+}
+
+}  // namespace bpu

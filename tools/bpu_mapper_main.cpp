@@ -1,0 +1,179 @@
+// bpu-mapper command line: a thin front end over lib/api. Subcommands follow hb_mapper's names
+// (makertbin) and hrt_model_exec's role (run). Every failure prints one "ERROR ..." line and exits with the
+// documented code of its class (lib/common/error.h, README.md).
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+
+#include "api/bpu_mapper.h"
+#include "arch/bayes/constraints.h"
+#include "common/error.h"
+#include "common/npy.h"
+#include "runtime/model_runner.h"
+
+namespace {
+
+using namespace bpu;
+
+const char* kExitCodes =
+    "Exit codes: 0 ok, 2 usage, 3 config, 4 model, 5 unsupported, 6 accuracy, 7 io, 8 artifact (.bin), 70 internal.";
+
+void setup_logging(const std::string& log_file) {
+  std::vector<spdlog::sink_ptr> sinks;
+  auto console = std::make_shared<spdlog::sinks::stdout_color_sink_mt>();
+  console->set_level(spdlog::level::info);
+  console->set_pattern("%^%L%$ %v");
+  sinks.push_back(console);
+  if (!log_file.empty()) {
+    try {
+      auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file, true);
+      file->set_level(spdlog::level::debug);
+      file->set_pattern("%Y-%m-%d %H:%M:%S.%e %l %v");
+      sinks.push_back(file);
+    } catch (const spdlog::spdlog_ex& e) {
+      std::cerr << "W cannot write log file '" << log_file << "': " << e.what() << "\n";
+    }
+  }
+  auto logger = std::make_shared<spdlog::logger>("bpu-mapper", sinks.begin(), sinks.end());
+  logger->set_level(spdlog::level::debug);
+  spdlog::set_default_logger(logger);
+}
+
+int cmd_makertbin(const std::string& config_path, const std::string& model_type) {
+  setup_logging("bpu_mapper_makertbin.log");
+  if (model_type != "onnx") {
+    throw Error(ExitCode::Usage, "--model-type '" + model_type + "' is not supported; use --model-type onnx");
+  }
+  spdlog::info("bpu-mapper {} makertbin, config '{}'", kCompilerVersion, config_path);
+  MapperConfig cfg = load_config(config_path);
+  for (const auto& w : cfg.warnings) spdlog::warn("{}", w);
+  spdlog::info("march {}, onnx_model '{}', working_dir '{}'", cfg.march, cfg.onnx_model, cfg.working_dir);
+  CompileResult r = makertbin(cfg);
+  spdlog::info("node placement:\n{}", format_placement_table(r.placement));
+  spdlog::info("{}", format_placement_summary(r.placement, r.partition));
+  spdlog::info("wrote '{}' in {:.3f} s", cfg.output_bin_path(), r.seconds);
+  return 0;
+}
+
+std::string file_name_for(const std::string& tensor) {
+  std::string s = tensor;
+  std::replace(s.begin(), s.end(), '/', '_');
+  return s;
+}
+
+int cmd_run(const std::string& model_path, const std::vector<std::string>& input_args, const std::string& output_dir,
+            int repeat) {
+  setup_logging("");
+  if (repeat < 0) throw Error(ExitCode::Usage, "--repeat must be >= 0");
+  ModelRunner runner = ModelRunner::from_file(model_path);
+  std::map<std::string, FloatArray> inputs;
+  for (const auto& arg : input_args) {
+    size_t eq = arg.find('=');
+    std::string name, file;
+    if (eq == std::string::npos) {
+      if (runner.model().inputs.size() != 1) {
+        throw Error(ExitCode::Usage, "--input '" + arg + "': the model has several inputs; use NAME=FILE.npy");
+      }
+      name = runner.model().inputs[0].name;
+      file = arg;
+    } else {
+      name = arg.substr(0, eq);
+      file = arg.substr(eq + 1);
+    }
+    inputs[name] = load_npy(file);
+  }
+  auto outputs = runner.run(inputs);
+  std::vector<double> times;
+  for (int i = 0; i < repeat; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    outputs = runner.run(inputs);
+    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(output_dir, ec);
+  if (ec) throw Error(ExitCode::Io, "cannot create --output-dir '" + output_dir + "': " + ec.message());
+  for (const auto& [name, array] : outputs) {
+    std::string path = (std::filesystem::path(output_dir) / (file_name_for(name) + ".npy")).string();
+    save_npy(path, array);
+    double mn = INFINITY, mx = -INFINITY, sum = 0;
+    for (float v : array.data) {
+      mn = std::min<double>(mn, v);
+      mx = std::max<double>(mx, v);
+      sum += v;
+    }
+    spdlog::info("output '{}' shape {} min {:.6f} max {:.6f} mean {:.6f} -> {}", name, shape_to_string(array.shape), mn,
+                 mx, array.data.empty() ? 0.0 : sum / array.data.size(), path);
+  }
+  if (!times.empty()) {
+    std::vector<double> sorted = times;
+    std::sort(sorted.begin(), sorted.end());
+    double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
+                                      : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
+    spdlog::info("latency over {} runs: median {:.3f} ms, min {:.3f} ms", times.size(), median, sorted.front());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bpu-mapper: compiles QAT ONNX models for the simulated bayes BPU and runs them"};
+  app.footer(kExitCodes);
+  app.require_subcommand(0, 1);
+  bool supported_ops = false;
+  app.add_flag("--supported-ops", supported_ops, "print the bayes BPU operator table (docs/supported_ops.md)");
+  app.set_version_flag("--version", std::string("bpu-mapper ") + bpu::kCompilerVersion);
+
+  auto* mk = app.add_subcommand("makertbin", "compile the model named by an hb_mapper-style YAML into a .bin");
+  std::string config_path, model_type;
+  mk->add_option("-c,--config", config_path, "YAML config (model_parameters, input_parameters, ...)")->required();
+  mk->add_option("--model-type", model_type, "model format; only onnx")->required();
+
+  auto* run = app.add_subcommand("run", "run a .bin on .npy inputs with the simulator");
+  std::string model_path, output_dir = ".";
+  std::vector<std::string> input_args;
+  int repeat = 0;
+  run->add_option("--model", model_path, "compiled .bin")->required();
+  run->add_option("--input", input_args, "NAME=FILE.npy (float32), repeat per input")->required();
+  run->add_option("--output-dir", output_dir, "folder for <output>.npy files")->capture_default_str();
+  run->add_option("--repeat", repeat, "run N more inferences and print median and min latency");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "ERROR " << e.what() << " (see --help)\n";
+    return static_cast<int>(bpu::ExitCode::Usage);
+  }
+  try {
+    if (supported_ops) {
+      std::cout << bpu::bayes::supported_ops_markdown();
+      return 0;
+    }
+    if (mk->parsed()) return cmd_makertbin(config_path, model_type);
+    if (run->parsed()) return cmd_run(model_path, input_args, output_dir, repeat);
+    std::cout << app.help();
+    return static_cast<int>(bpu::ExitCode::Usage);
+  } catch (const bpu::Error& e) {
+    spdlog::error("{}", e.what());
+    if (!spdlog::default_logger()) std::cerr << "ERROR " << e.what() << "\n";
+    return static_cast<int>(e.code());
+  } catch (const std::bad_alloc&) {
+    std::cerr << "ERROR out of memory\n";
+    return static_cast<int>(bpu::ExitCode::Internal);
+  } catch (const std::exception& e) {
+    std::cerr << "ERROR internal error: " << e.what() << "\n";
+    return static_cast<int>(bpu::ExitCode::Internal);
+  }
+}

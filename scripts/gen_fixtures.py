@@ -196,18 +196,24 @@ class NonHybridModel(nn.Module):
         return self.conv1(self.layer2(self.layer1(self.layer0(x))))
 
 
-def build_nonhybrid(out_dir):
+def build_nonhybrid(out_dir, name="nonhybrid", high_precision=True):
     torch.manual_seed(1)
     gen = torch.Generator().manual_seed(2)
     model = NonHybridModel()
     randomize_bn(model, gen)
     shape = (1, 3, 64, 64)
-    qat = run_qat(model, torch.randn(shape, generator=gen), seed=3, high_precision_outputs=["conv1"])
-    qat._hp_fakequants = [output_fake_quant_of(qat, "conv1")]
-    save_fixture(out_dir, "nonhybrid", qat, standard_inputs(shape, seed=4), ["input"], ["output"])
+    hp = ["conv1"] if high_precision else []
+    qat = run_qat(model, torch.randn(shape, generator=gen), seed=3, high_precision_outputs=hp)
+    qat._hp_fakequants = [output_fake_quant_of(qat, m) for m in hp]
+    save_fixture(out_dir, name, qat, standard_inputs(shape, seed=4), ["input"], ["output"])
 
 
-FIXTURES = {"nonhybrid": build_nonhybrid}
+def build_nonhybrid_int8_output(out_dir):
+    """The same network with conv1's output fake-quantized: the .bin's output is int8, checked in LSBs."""
+    build_nonhybrid(out_dir, name="nonhybrid_int8_output", high_precision=False)
+
+
+FIXTURES = {"nonhybrid": build_nonhybrid, "nonhybrid_int8_output": build_nonhybrid_int8_output}
 
 
 def main():

@@ -7,6 +7,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -25,6 +27,23 @@ using namespace bpu;
 
 const char* kExitCodes =
     "Exit codes: 0 ok, 2 usage, 3 config, 4 model, 5 unsupported, 6 accuracy, 7 io, 8 artifact (.bin), 70 internal.";
+
+double peak_rss_mib() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;  // Linux reports KiB
+}
+
+// "NAME=FILE" (or just FILE when the model has exactly one tensor of that kind) -> name and file.
+std::pair<std::string, std::string> split_binding(const std::string& arg, const std::vector<TensorInfo>& tensors,
+                                                  const char* flag) {
+  size_t eq = arg.find('=');
+  if (eq != std::string::npos) return {arg.substr(0, eq), arg.substr(eq + 1)};
+  if (tensors.size() != 1) {
+    throw Error(ExitCode::Usage, std::string(flag) + " '" + arg + "': the model has several; use NAME=FILE.npy");
+  }
+  return {tensors[0].name, arg};
+}
 
 void setup_logging(const std::string& log_file) {
   std::vector<spdlog::sink_ptr> sinks;
@@ -59,7 +78,7 @@ int cmd_makertbin(const std::string& config_path, const std::string& model_type)
   CompileResult r = makertbin(cfg);
   spdlog::info("node placement:\n{}", format_placement_table(r.placement));
   spdlog::info("{}", format_placement_summary(r.placement, r.partition));
-  spdlog::info("wrote '{}' in {:.3f} s", cfg.output_bin_path(), r.seconds);
+  spdlog::info("wrote '{}' in {:.3f} s, peak memory {:.1f} MiB", cfg.output_bin_path(), r.seconds, peak_rss_mib());
   return 0;
 }
 
@@ -69,26 +88,20 @@ std::string file_name_for(const std::string& tensor) {
   return s;
 }
 
-int cmd_run(const std::string& model_path, const std::vector<std::string>& input_args, const std::string& output_dir,
-            int repeat) {
+int cmd_run(const std::string& model_path, const std::vector<std::string>& input_args,
+            const std::vector<std::string>& reference_args, const std::string& output_dir, int repeat) {
   setup_logging("");
   if (repeat < 0) throw Error(ExitCode::Usage, "--repeat must be >= 0");
   ModelRunner runner = ModelRunner::from_file(model_path);
   std::map<std::string, FloatArray> inputs;
   for (const auto& arg : input_args) {
-    size_t eq = arg.find('=');
-    std::string name, file;
-    if (eq == std::string::npos) {
-      if (runner.model().inputs.size() != 1) {
-        throw Error(ExitCode::Usage, "--input '" + arg + "': the model has several inputs; use NAME=FILE.npy");
-      }
-      name = runner.model().inputs[0].name;
-      file = arg;
-    } else {
-      name = arg.substr(0, eq);
-      file = arg.substr(eq + 1);
-    }
+    auto [name, file] = split_binding(arg, runner.model().inputs, "--input");
     inputs[name] = load_npy(file);
+  }
+  std::map<std::string, FloatArray> references;
+  for (const auto& arg : reference_args) {
+    auto [name, file] = split_binding(arg, runner.model().outputs, "--reference");
+    references[name] = load_npy(file);
   }
   auto outputs = runner.run(inputs);
   std::vector<double> times;
@@ -111,13 +124,29 @@ int cmd_run(const std::string& model_path, const std::vector<std::string>& input
     }
     spdlog::info("output '{}' shape {} min {:.6f} max {:.6f} mean {:.6f} -> {}", name, shape_to_string(array.shape), mn,
                  mx, array.data.empty() ? 0.0 : sum / array.data.size(), path);
+    auto ref = references.find(name);
+    if (ref == references.end()) continue;
+    if (ref->second.shape != array.shape) {
+      throw Error(ExitCode::Usage, "--reference for '" + name + "' has shape " + shape_to_string(ref->second.shape) +
+                                       ", the output is " + shape_to_string(array.shape));
+    }
+    double dot = 0, aa = 0, bb = 0, max_diff = 0;
+    for (size_t i = 0; i < array.data.size(); ++i) {
+      double a = array.data[i], b = ref->second.data[i];
+      dot += a * b;
+      aa += a * a;
+      bb += b * b;
+      max_diff = std::max(max_diff, std::fabs(a - b));
+    }
+    spdlog::info("output '{}' vs reference: cosine {:.8f}, max |diff| {:.3g}", name, dot / std::sqrt(aa * bb), max_diff);
   }
   if (!times.empty()) {
     std::vector<double> sorted = times;
     std::sort(sorted.begin(), sorted.end());
     double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
                                       : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
-    spdlog::info("latency over {} runs: median {:.3f} ms, min {:.3f} ms", times.size(), median, sorted.front());
+    spdlog::info("latency over {} runs: median {:.3f} ms, min {:.3f} ms, peak memory {:.1f} MiB", times.size(), median,
+                 sorted.front(), peak_rss_mib());
   }
   return 0;
 }
@@ -145,6 +174,8 @@ int main(int argc, char** argv) {
   run->add_option("--input", input_args, "NAME=FILE.npy (float32), repeat per input")->required();
   run->add_option("--output-dir", output_dir, "folder for <output>.npy files")->capture_default_str();
   run->add_option("--repeat", repeat, "run N more inferences and print median and min latency");
+  std::vector<std::string> reference_args;
+  run->add_option("--reference", reference_args, "NAME=FILE.npy: print cosine and max |diff| of that output against it");
 
   try {
     app.parse(argc, argv);
@@ -162,7 +193,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (mk->parsed()) return cmd_makertbin(config_path, model_type);
-    if (run->parsed()) return cmd_run(model_path, input_args, output_dir, repeat);
+    if (run->parsed()) return cmd_run(model_path, input_args, reference_args, output_dir, repeat);
     std::cout << app.help();
     return static_cast<int>(bpu::ExitCode::Usage);
   } catch (const bpu::Error& e) {

@@ -4,6 +4,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/byte_stream.h"
@@ -231,6 +232,7 @@ CompiledModel deserialize_model(const std::vector<uint8_t>& bytes, const std::st
 
   bool have_meta = false, have_graph = false;
   std::vector<std::pair<uint32_t, BpuSegment>> segments;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
   ByteReader t(bytes.data() + kBinHeaderSize, n_sections * kSectionEntryBytes, "model '" + path + "' section table");
   for (uint32_t i = 0; i < n_sections; ++i) {
     uint32_t kind = t.u32();
@@ -243,6 +245,7 @@ CompiledModel deserialize_model(const std::vector<uint8_t>& bytes, const std::st
       t.fail("section " + std::to_string(i) + " range [" + std::to_string(offset) + ", +" + std::to_string(size) +
              ") is outside the file or misaligned");
     }
+    ranges.emplace_back(offset, size);
     const uint8_t* data = bytes.data() + offset;
     std::string ctx = "model '" + path + "' section " + std::to_string(i);
     if (crc32_of(data, size) != crc) throw Error(ExitCode::Artifact, ctx + ": CRC mismatch (corrupted file)");
@@ -319,6 +322,20 @@ CompiledModel deserialize_model(const std::vector<uint8_t>& bytes, const std::st
     }
   }
   if (!have_meta || !have_graph) throw Error(ExitCode::Artifact, "model '" + path + "' lacks its META or GRAPH section");
+  // Sections must not overlap and every byte outside them (alignment padding) must be zero, so that no
+  // single corrupted byte anywhere in the file goes unnoticed.
+  std::sort(ranges.begin(), ranges.end());
+  uint64_t cursor = table_end;
+  for (const auto& [offset, size] : ranges) {
+    if (offset < cursor) throw Error(ExitCode::Artifact, "model '" + path + "': sections overlap");
+    for (uint64_t k = cursor; k < offset; ++k) {
+      if (bytes[k] != 0) throw Error(ExitCode::Artifact, "model '" + path + "': non-zero padding byte at " + std::to_string(k));
+    }
+    cursor = offset + size;
+  }
+  for (uint64_t k = cursor; k < bytes.size(); ++k) {
+    if (bytes[k] != 0) throw Error(ExitCode::Artifact, "model '" + path + "': non-zero padding byte at " + std::to_string(k));
+  }
   for (size_t i = 0; i < segments.size(); ++i) {
     if (segments[i].first != i) throw Error(ExitCode::Artifact, "model '" + path + "': BPU segments are out of order");
     m.bpu_segments.push_back(std::move(segments[i].second));

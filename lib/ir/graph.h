@@ -59,7 +59,11 @@ struct Node {
   std::map<std::string, Attribute> attributes;
   // Activation fused into this node by the passes stage: clamp bounds in real units (lo may be 0 for ReLU).
   std::optional<std::pair<float, float>> fused_clamp;
-  std::vector<std::string> fused_nodes;  // names of nodes merged into this one, for the report
+  struct Fused {
+    std::string name;
+    std::string op_type;
+  };
+  std::vector<Fused> fused_nodes;  // nodes merged into this one, for the report
 
   const Attribute* attr(const std::string& key) const;
   int64_t attr_int(const std::string& key, int64_t fallback) const;

@@ -14,7 +14,7 @@ using int128 = __int128;
 inline int128 rshift_rne(int128 v, int n) {
   if (n <= 0) return v;
   int128 floor = v >> n;  // arithmetic shift: floor division by 2^n
-  int128 rem = v - (floor << n);
+  int128 rem = v - floor * (int128(1) << n);  // multiply: left-shifting a negative value is UB
   int128 half = int128(1) << (n - 1);
   if (rem > half || (rem == half && (floor & 1))) floor += 1;
   return floor;

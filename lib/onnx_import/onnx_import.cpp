@@ -2,11 +2,14 @@
 
 #include "onnx_import/onnx_import.h"
 
+#include <onnx/defs/schema.h>
+#include <onnx/defs/shape_inference.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <mutex>
 #include <set>
 
 #include "common/error.h"
@@ -164,6 +167,31 @@ bool shape_preserving(const std::string& op) {
   return ops.count(op) != 0;
 }
 
+// Teaches ONNX shape inference the horizon domain's fake-quant ops (shape-preserving), so inference does not
+// stop at the first HzQuantize of a Horizon-dialect model.
+void register_horizon_schemas() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    auto& range = onnx::OpSchemaRegistry::DomainToVersionRange::Instance();
+    if (!range.Map().count("horizon")) range.AddDomainToVersion("horizon", 1, 1);
+    for (const char* op : {"HzQuantize", "HzDequantize"}) {
+      onnx::OpSchema schema(op, __FILE__, __LINE__);
+      schema.SetDomain("horizon")
+          .SinceVersion(1)
+          .Input(0, "x", "tensor to (de)quantize", "T")
+          .Input(1, "scale", "scales", "S", onnx::OpSchema::Optional)
+          .Input(2, "zero_point", "zero points", "Z", onnx::OpSchema::Optional)
+          .Output(0, "y", "result", "T")
+          .TypeConstraint("T", onnx::OpSchema::all_tensor_types(), "any tensor")
+          .TypeConstraint("S", onnx::OpSchema::all_tensor_types(), "any tensor")
+          .TypeConstraint("Z", onnx::OpSchema::all_tensor_types(), "any tensor")
+          .AllowUncheckedAttributes()
+          .TypeAndShapeInferenceFunction(onnx::propagateShapeAndTypeFromFirstInput);
+      onnx::RegisterSchema(std::move(schema));
+    }
+  });
+}
+
 }  // namespace
 
 ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, const ImportOptions& options) {
@@ -203,6 +231,7 @@ ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, 
     }
   }
 
+  register_horizon_schemas();
   try {
     onnx::shape_inference::InferShapes(model);
   } catch (const std::exception& e) {

@@ -50,7 +50,7 @@ int fuse_activations(ir::Graph& g) {
     std::pair<float, float> bounds;
     if (!activation_bounds(g, act, &bounds)) continue;
     n.fused_clamp = bounds;
-    n.fused_nodes.push_back(act.name);
+    n.fused_nodes.push_back({act.name, act.op_type});
     n.outputs[0] = act.outputs[0];
     remove[users[0]] = true;
     ++fused;

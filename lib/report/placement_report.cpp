@@ -21,7 +21,7 @@ std::vector<PlacementRow> placement_rows(const ir::Graph& g, const PartitionResu
     std::string sub = p.device == Device::Bpu ? std::to_string(bpu_ordinal[p.segment]) : "-";
     rows.push_back({n.name, device_name(p.device), sub, n.op_type, p.reason_code, p.reason});
     for (const auto& fused : n.fused_nodes) {
-      rows.push_back({fused, device_name(p.device), sub, "Relu/Clip", "FUSED",
+      rows.push_back({fused.name, device_name(p.device), sub, fused.op_type, "FUSED",
                       "fused into '" + n.name + "' as an output clamp"});
     }
   }

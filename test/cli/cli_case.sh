@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# One CLI test case: runs bpu-mapper on a prepared bad (or good) input and checks the exit code, that the
+# message names the problem, and that no .bin was left behind. Usage: cli_case.sh BPU_MAPPER DATA_DIR CASE
+set -u
+bin="$1"; data="$2"; case_name="$3"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+config() {  # config ONNX MARCH -> config.yaml in $work
+  cat > config.yaml <<YAML
+model_parameters:
+  onnx_model: '$1'
+  march: '$2'
+  output_model_file_prefix: 'model'
+  working_dir: 'out'
+input_parameters:
+  input_type_rt: 'featuremap'
+  input_type_train: 'featuremap'
+  input_layout_train: 'NCHW'
+  input_layout_rt: 'NCHW'
+  norm_type: 'no_preprocess'
+calibration_parameters:
+  calibration_type: 'load'
+compiler_parameters:
+  optimize_level: 'O3'
+YAML
+}
+
+expect() {  # expect CODE REGEX -- command...
+  local want="$1" pattern="$2"; shift 3
+  "$@" > stdout.txt 2> stderr.txt
+  local got=$?
+  cat stdout.txt stderr.txt > all.txt
+  if [ "$got" != "$want" ]; then echo "FAIL: exit code $got, expected $want"; cat all.txt; exit 1; fi
+  if ! grep -Eq -- "$pattern" all.txt; then echo "FAIL: output lacks /$pattern/"; cat all.txt; exit 1; fi
+  local errors; errors=$(grep -c '^E \|^ERROR' all.txt)
+  if [ "$want" != 0 ] && [ "$errors" != 1 ]; then echo "FAIL: expected exactly one error line, got $errors"; cat all.txt; exit 1; fi
+  if [ "$want" != 0 ] && find . -name '*.bin' -o -name '*.tmp.*' | grep -q .; then echo "FAIL: output file left behind"; find .; exit 1; fi
+  echo "ok: exit $got, /$pattern/"
+}
+
+case "$case_name" in
+  missing_onnx)
+    config "no_such_model.onnx" bayes
+    expect 3 "onnx_model: file '.*no_such_model.onnx' does not exist" -- "$bin" makertbin -c config.yaml --model-type onnx ;;
+  yaml_syntax)
+    printf 'model_parameters:\n  onnx_model: [unclosed\n  march: bayes\n' > config.yaml
+    expect 3 "config 'config.yaml': YAML syntax error at line" -- "$bin" makertbin -c config.yaml --model-type onnx ;;
+  invalid_onnx)
+    head -c 3000 /dev/urandom > bad.onnx
+    printf '\xff\xff\xff\xff' >> bad.onnx
+    config "bad.onnx" bayes
+    expect 4 "model '.*bad.onnx' is not a valid ONNX file" -- "$bin" makertbin -c config.yaml --model-type onnx ;;
+  wrong_march)
+    config "$data/nonhybrid/model.onnx" bayes-e
+    expect 3 "model_parameters.march: 'bayes-e'.*allowed values: bayes" -- "$bin" makertbin -c config.yaml --model-type onnx ;;
+  missing_config)
+    expect 3 "config 'nowhere.yaml' does not exist" -- "$bin" makertbin -c nowhere.yaml --model-type onnx ;;
+  bad_model_type)
+    config "$data/nonhybrid/model.onnx" bayes
+    expect 2 "--model-type 'caffe' is not supported" -- "$bin" makertbin -c config.yaml --model-type caffe ;;
+  usage)
+    expect 2 "--config is required" -- "$bin" makertbin --model-type onnx ;;
+  corrupt_bin)
+    head -c 4096 /dev/urandom > model.dat
+    expect 8 "model 'model.dat' is not a bpu-mapper .bin" -- "$bin" run --model model.dat --input "input=$data/nonhybrid/input_0.npy" --output-dir o ;;
+  missing_input_file)
+    config "$data/nonhybrid/model.onnx" bayes
+    "$bin" makertbin -c config.yaml --model-type onnx > /dev/null || { echo "FAIL: compile"; exit 1; }
+    mv out/model.bin model.keep
+    expect 7 "npy file 'nope.npy' does not exist" -- "$bin" run --model model.keep --input input=nope.npy --output-dir o ;;
+  compile_and_run)
+    config "$data/nonhybrid/model.onnx" bayes
+    expect 0 "BPU nodes: 9 \(100.0%\), CPU nodes: 0" -- "$bin" makertbin -c config.yaml --model-type onnx
+    [ -f out/model.bin ] || { echo "FAIL: no out/model.bin"; exit 1; }
+    [ -f bpu_mapper_makertbin.log ] && grep -q "node placement" bpu_mapper_makertbin.log || { echo "FAIL: log file"; exit 1; }
+    expect 0 "latency over 3 runs: median" -- "$bin" run --model out/model.bin --input "input=$data/nonhybrid/input_0.npy" --output-dir o --repeat 3
+    [ -f o/output.npy ] || { echo "FAIL: no o/output.npy"; exit 1; } ;;
+  *) echo "unknown case $case_name"; exit 1 ;;
+esac

@@ -1,0 +1,83 @@
+// .bin format: round trip, determinism, and the loader refusing every corrupted or truncated variant with a
+// clear Artifact error (never a crash). This test also runs under ASan/UBSan (ctest label "sanitize").
+
+#include "api/bpu_mapper.h"
+#include "artifact/bin_format.h"
+#include "runtime/model_runner.h"
+#include "test_helpers.h"
+
+using namespace bpu;
+
+namespace {
+
+// The same YAML text (relative working_dir) placed in `dir`.
+CompiledModel compile_nonhybrid(const std::string& dir) {
+  std::string yaml = bpu::test::fixture_yaml(bpu::test::data_path("nonhybrid/model.onnx"), "o");
+  return compile_model(parse_config(yaml, dir + "/c.yaml")).model;
+}
+
+}  // namespace
+
+TEST_CASE("artifact: serialize, deserialize, serialize gives the same bytes", "[artifact]") {
+  bpu::test::TempDir dir("art");
+  CompiledModel m = compile_nonhybrid(dir.path().string());
+  std::vector<uint8_t> bytes = serialize_model(m);
+  CompiledModel back = deserialize_model(bytes, "mem.bin");
+  CHECK(serialize_model(back) == bytes);
+  CHECK(back.march == "bayes");
+  CHECK(back.compiler_version == kCompilerVersion);
+  CHECK(back.config_yaml.find("calibration_type: 'load'") != std::string::npos);
+  CHECK(bytes.size() % 64 == 0);
+}
+
+TEST_CASE("artifact: compiling twice gives byte-identical files", "[artifact]") {
+  bpu::test::TempDir a("det_a"), b("det_b");
+  CHECK(serialize_model(compile_nonhybrid(a.path().string())) == serialize_model(compile_nonhybrid(b.path().string())));
+}
+
+TEST_CASE("artifact: every single-bit flip and every truncation is refused", "[artifact][sanitize]") {
+  bpu::test::TempDir dir("flip");
+  const std::vector<uint8_t> good = serialize_model(compile_nonhybrid(dir.path().string()));
+  REQUIRE_NOTHROW(ModelRunner(deserialize_model(good, "good.bin"), "good.bin"));
+  int refused = 0, tried = 0;
+  auto expect_refused = [&](const std::vector<uint8_t>& bytes, const std::string& what) {
+    ++tried;
+    try {
+      ModelRunner runner(deserialize_model(bytes, "bad.bin"), "bad.bin");
+      FAIL_CHECK(what << " was accepted");
+    } catch (const Error& e) {
+      if (e.code() == ExitCode::Artifact) ++refused;
+      else FAIL_CHECK(what << " gave error class " << exit_code_name(e.code()) << ": " << e.what());
+    }
+  };
+  const size_t flips = 240;
+  for (size_t k = 0; k < flips; ++k) {
+    size_t offset = (k * good.size()) / flips + (k * 7) % 13;
+    if (offset >= good.size()) offset = good.size() - 1;
+    std::vector<uint8_t> bad = good;
+    bad[offset] ^= static_cast<uint8_t>(1u << (k % 8));
+    expect_refused(bad, "bit flip at byte " + std::to_string(offset));
+  }
+  const size_t cuts = 60;
+  for (size_t k = 0; k < cuts; ++k) {
+    size_t length = (k * good.size()) / cuts;
+    expect_refused(std::vector<uint8_t>(good.begin(), good.begin() + length), "truncation to " + std::to_string(length));
+  }
+  CHECK(tried == static_cast<int>(flips + cuts));
+  CHECK(refused == tried);
+}
+
+TEST_CASE("artifact: a .bin for another march is refused naming both marches", "[artifact]") {
+  bpu::test::TempDir dir("march");
+  CompiledModel m = compile_nonhybrid(dir.path().string());
+  m.march = "bayes-e";
+  CompiledModel back = deserialize_model(serialize_model(m), "other.bin");
+  bpu::test::require_error([&] { ModelRunner(back, "other.bin"); }, ExitCode::Artifact,
+                           "compiled for march 'bayes-e' but this simulator runs 'bayes'");
+}
+
+TEST_CASE("artifact: a non-.bin file is refused", "[artifact]") {
+  std::vector<uint8_t> text(200, 'x');
+  bpu::test::require_error([&] { deserialize_model(text, "notes.txt"); }, ExitCode::Artifact, "bad magic");
+  bpu::test::require_error([&] { load_model_file("/nonexistent/model.bin"); }, ExitCode::Io, "/nonexistent/model.bin");
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Benchmark: for every fixture under test/data, compile time (median of 5 makertbin runs, wall clock of the
+# whole process and the in-process compile time), simulator latency (in-process median and min of
+# `run --repeat 20`), and peak memory (RSS) of compile and run. Prints a Markdown table.
+# Usage: scripts/bench/bench.sh [build_dir]   (builds with scripts/setup.sh first when build/ is missing)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build="${1:-build}"
+[ -x "$build/bin/bpu-mapper" ] || scripts/setup.sh
+bin="$build/bin/bpu-mapper"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+echo "| fixture | nodes | .bin bytes | compile wall ms (median of 5) | compile in-process ms | compile peak RSS MiB | run median ms | run min ms | run peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for model in test/data/*/model.onnx; do
+  fixture=$(basename "$(dirname "$model")")
+  cat > "$work/c.yaml" <<YAML
+model_parameters:
+  onnx_model: '$PWD/$model'
+  march: 'bayes'
+  output_model_file_prefix: '$fixture'
+  working_dir: '$work/out'
+input_parameters:
+  input_type_rt: 'featuremap'
+  input_type_train: 'featuremap'
+  input_layout_train: 'NCHW'
+  input_layout_rt: 'NCHW'
+  norm_type: 'no_preprocess'
+calibration_parameters:
+  calibration_type: 'load'
+compiler_parameters:
+  optimize_level: 'O3'
+YAML
+  walls=(); inproc=(); rss=""
+  for i in 1 2 3 4 5; do
+    t0=$(date +%s%N)
+    log=$( (cd "$work" && "$OLDPWD/$bin" makertbin -c c.yaml --model-type onnx) 2>&1) || { echo "compile of $fixture failed"; echo "$log"; exit 1; }
+    t1=$(date +%s%N)
+    walls+=($(( (t1 - t0) / 1000000 )))
+    inproc+=($(echo "$log" | sed -n "s/.* in \([0-9.]*\) s, peak memory \([0-9.]*\) MiB/\1/p" | awk '{print $1*1000}'))
+    rss=$(echo "$log" | sed -n "s/.*peak memory \([0-9.]*\) MiB/\1/p")
+  done
+  nodes=$(echo "$log" | sed -n "s/.*BPU nodes: \([0-9]*\).*CPU nodes: \([0-9]*\).*/\1 \2/p" | awk '{print $1 + $2}')
+  binfile="$work/out/$fixture.bin"
+  inputs=()
+  for f in "$(dirname "$model")"/input_0.npy; do inputs+=(--input "$f"); done
+  runlog=$("$bin" run --model "$binfile" "${inputs[@]}" --output-dir "$work/run" --repeat 20 2>&1)
+  run_median=$(echo "$runlog" | sed -n "s/.*median \([0-9.]*\) ms, min \([0-9.]*\) ms, peak memory \([0-9.]*\) MiB/\1/p")
+  run_min=$(echo "$runlog" | sed -n "s/.*median \([0-9.]*\) ms, min \([0-9.]*\) ms, peak memory \([0-9.]*\) MiB/\2/p")
+  run_rss=$(echo "$runlog" | sed -n "s/.*median \([0-9.]*\) ms, min \([0-9.]*\) ms, peak memory \([0-9.]*\) MiB/\3/p")
+  printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n" "$fixture" "$nodes" "$(stat -c %s "$binfile")" \
+    "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${inproc[@]}" | median)" "$rss" "$run_median" "$run_min" "$run_rss"
+done

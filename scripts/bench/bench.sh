@@ -16,23 +16,7 @@ echo "| fixture | nodes | .bin bytes | compile wall ms (median of 5) | compile i
 echo "|---|---|---|---|---|---|---|---|---|"
 for model in test/data/*/model.onnx; do
   fixture=$(basename "$(dirname "$model")")
-  cat > "$work/c.yaml" <<YAML
-model_parameters:
-  onnx_model: '$PWD/$model'
-  march: 'bayes'
-  output_model_file_prefix: '$fixture'
-  working_dir: '$work/out'
-input_parameters:
-  input_type_rt: 'featuremap'
-  input_type_train: 'featuremap'
-  input_layout_train: 'NCHW'
-  input_layout_rt: 'NCHW'
-  norm_type: 'no_preprocess'
-calibration_parameters:
-  calibration_type: 'load'
-compiler_parameters:
-  optimize_level: 'O3'
-YAML
+  scripts/make_config.sh "$PWD/$model" bayes "$fixture" "$work/out" > "$work/c.yaml"
   walls=(); inproc=(); rss=""
   for i in 1 2 3 4 5; do
     t0=$(date +%s%N)

@@ -3,27 +3,12 @@
 # message names the problem, and that no .bin was left behind. Usage: cli_case.sh BPU_MAPPER DATA_DIR CASE
 set -u
 bin="$1"; data="$2"; case_name="$3"
+scripts="$(cd "$(dirname "$0")/../../scripts" && pwd)"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cd "$work"
 
 config() {  # config ONNX MARCH -> config.yaml in $work
-  cat > config.yaml <<YAML
-model_parameters:
-  onnx_model: '$1'
-  march: '$2'
-  output_model_file_prefix: 'model'
-  working_dir: 'out'
-input_parameters:
-  input_type_rt: 'featuremap'
-  input_type_train: 'featuremap'
-  input_layout_train: 'NCHW'
-  input_layout_rt: 'NCHW'
-  norm_type: 'no_preprocess'
-calibration_parameters:
-  calibration_type: 'load'
-compiler_parameters:
-  optimize_level: 'O3'
-YAML
+  bash "$scripts/make_config.sh" "$1" "$2" model out > config.yaml
 }
 
 expect() {  # expect CODE REGEX -- command...

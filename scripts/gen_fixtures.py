@@ -93,11 +93,19 @@ def output_fake_quant_of(gm, module_name):
     raise RuntimeError(f"no output fake-quant after {module_name}")
 
 
-def run_qat(float_model, example, seed, high_precision_outputs=()):
-    """Real QAT: prepare, a few SGD steps of distillation to the float model, freeze, eval."""
+def run_qat(float_model, example, seed, high_precision_outputs=(), float_modules=(), float_types=()):
+    """Real QAT: prepare, a few SGD steps of distillation to the float model, freeze, eval.
+
+    float_modules / float_types get qconfig None (horizon's hybrid_dict): FX leaves them float and puts
+    fake quantization only where a quantized neighbour needs it.
+    """
     gen = torch.Generator().manual_seed(seed)
     teacher = copy.deepcopy(float_model).eval()
     qmap = QConfigMapping().set_global(QCONFIG)
+    for name in float_modules:
+        qmap.set_module_name(name, None)
+    for cls in float_types:
+        qmap.set_object_type(cls, None)
     model = prepare_qat_fx(float_model.train(), qmap, (example,), backend_config=qint8_backend_config())
     hp_fakequants = [output_fake_quant_of(model, name) for name in high_precision_outputs]
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
@@ -213,7 +221,46 @@ def build_nonhybrid_int8_output(out_dir):
     build_nonhybrid(out_dir, name="nonhybrid_int8_output", high_precision=False)
 
 
-FIXTURES = {"nonhybrid": build_nonhybrid, "nonhybrid_int8_output": build_nonhybrid_int8_output}
+# ---------------------------------------------------------------------------------------------------------------
+# The seed's hybrid model (../shared/seed, section 2.2): SELU kept float (hybrid_dict module_type), a ConvBNReLU
+# whose input is float (layer1, kept float), a conv left float between quantized neighbours (conv0, the seed's
+# Conv_32 case), and the last conv with high-precision output followed by a float SELU.
+
+class HybridModel(nn.Module):
+    def __init__(self, channels=16):
+        super().__init__()
+        self.stem = nn.Conv2d(3, channels, 3, stride=2, padding=1)
+        self.layer0 = ConvBNReLU(channels, channels)
+        self.selu = nn.SELU()
+        self.layer1 = ConvBNReLU(channels, channels)
+        self.layer2 = ConvBNReLU(channels, channels, 1)
+        self.conv0 = nn.Conv2d(channels, channels, 1)
+        self.conv1 = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x):
+        x = self.selu(self.stem(x))
+        x = self.layer0(x)
+        x = self.selu(x)
+        x = self.layer1(x)
+        x = self.layer2(x)
+        x = self.conv0(x)
+        x = self.conv1(x)
+        return self.selu(x)
+
+
+def build_hybrid(out_dir):
+    torch.manual_seed(11)
+    gen = torch.Generator().manual_seed(12)
+    model = HybridModel()
+    randomize_bn(model, gen)
+    shape = (1, 3, 64, 64)
+    qat = run_qat(model, torch.randn(shape, generator=gen), seed=13, high_precision_outputs=["conv1"],
+                  float_modules=["stem", "layer1", "conv0"], float_types=[nn.SELU])
+    qat._hp_fakequants = [output_fake_quant_of(qat, "conv1")]
+    save_fixture(out_dir, "hybrid", qat, standard_inputs(shape, seed=14), ["input"], ["output"])
+
+
+FIXTURES = {"nonhybrid": build_nonhybrid, "nonhybrid_int8_output": build_nonhybrid_int8_output, "hybrid": build_hybrid}
 
 
 def main():

@@ -78,7 +78,25 @@ int cmd_makertbin(const std::string& config_path, const std::string& model_type)
   CompileResult r = makertbin(cfg);
   spdlog::info("node placement:\n{}", format_placement_table(r.placement));
   spdlog::info("{}", format_placement_summary(r.placement, r.partition));
-  spdlog::info("wrote '{}' in {:.3f} s, peak memory {:.1f} MiB", cfg.output_bin_path(), r.seconds, peak_rss_mib());
+  spdlog::info("wrote '{}' and {}_placement.json in {:.3f} s, peak memory {:.1f} MiB", cfg.output_bin_path(),
+               cfg.output_model_file_prefix, r.seconds, peak_rss_mib());
+  return 0;
+}
+
+int cmd_checker(const std::string& model, const std::string& march, const std::vector<std::string>& shape_args) {
+  setup_logging("");
+  if (shape_args.size() % 2) throw Error(ExitCode::Usage, "--input-shape takes NAME SHAPE pairs, e.g. --input-shape input 1x3x224x224");
+  std::map<std::string, Shape> shapes;
+  for (size_t i = 0; i < shape_args.size(); i += 2) {
+    try {
+      shapes[shape_args[i]] = parse_shape(shape_args[i + 1], "--input-shape " + shape_args[i]);
+    } catch (const Error& e) {
+      throw Error(ExitCode::Usage, e.what());
+    }
+  }
+  CompileResult r = check_model(model, march, shapes);
+  spdlog::info("node placement:\n{}", format_placement_table(r.placement));
+  spdlog::info("{}", format_placement_summary(r.placement, r.partition));
   return 0;
 }
 
@@ -166,6 +184,15 @@ int main(int argc, char** argv) {
   mk->add_option("-c,--config", config_path, "YAML config (model_parameters, input_parameters, ...)")->required();
   mk->add_option("--model-type", model_type, "model format; only onnx")->required();
 
+  auto* checker = app.add_subcommand("checker", "print where every node would run and why, without writing a .bin");
+  std::string checker_model, checker_march = "bayes", checker_type = "onnx";
+  std::vector<std::string> checker_shapes;
+  checker->add_option("--model", checker_model, "QAT ONNX model")->required();
+  checker->add_option("--march", checker_march, "target march; only bayes")->capture_default_str();
+  checker->add_option("--model-type", checker_type, "model format; only onnx")->capture_default_str();
+  checker->add_option("--input-shape", checker_shapes, "NAME SHAPE (e.g. input 1x3x224x224), repeat per input")
+      ->expected(2, 1 << 20);
+
   auto* run = app.add_subcommand("run", "run a .bin on .npy inputs with the simulator");
   std::string model_path, output_dir = ".";
   std::vector<std::string> input_args;
@@ -193,6 +220,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (mk->parsed()) return cmd_makertbin(config_path, model_type);
+    if (checker->parsed()) {
+      if (checker_type != "onnx") throw bpu::Error(bpu::ExitCode::Usage, "--model-type '" + checker_type + "' is not supported; use onnx");
+      return cmd_checker(checker_model, checker_march, checker_shapes);
+    }
     if (run->parsed()) return cmd_run(model_path, input_args, reference_args, output_dir, repeat);
     std::cout << app.help();
     return static_cast<int>(bpu::ExitCode::Usage);

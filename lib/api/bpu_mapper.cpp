@@ -1,4 +1,4 @@
-// The compile pipeline driver behind `bpu-mapper makertbin`.
+// The compile pipeline driver behind `bpu-mapper makertbin` and `bpu-mapper checker`.
 
 #include "api/bpu_mapper.h"
 
@@ -6,9 +6,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
 
 #include "artifact/bin_format.h"
 #include "common/error.h"
+#include "common/file_io.h"
 #include "lower/lower.h"
 #include "onnx_import/onnx_import.h"
 #include "passes/fuse_activation.h"
@@ -16,44 +18,124 @@
 
 namespace bpu {
 
-const char* const kCompilerVersion = "0.1.0";
+const char* const kCompilerVersion = "0.2.0";
 
-CompileResult compile_model(const MapperConfig& config) {
+namespace {
+
+struct PipelineInput {
+  std::string onnx_path;
+  std::string march = "bayes";
+  std::string config_path;  // for messages; empty for the checker
+  ImportOptions import;
+  MapperConfig config;      // placement fields only matter when config_path is set
+};
+
+[[noreturn]] void config_error(const std::string& path, const std::string& field, const std::string& what) {
+  throw Error(ExitCode::Config, "config '" + path + "': " + field + ": " + what);
+}
+
+// The user's placement requests, with every node name checked against the model.
+PartitionOptions placement_options(const PipelineInput& in, const ir::Graph& g, const QuantSummary& qs,
+                                   std::vector<std::string>* warnings) {
+  PartitionOptions opts;
+  std::vector<std::string> names;
+  for (const auto& n : g.nodes) names.push_back(n.name);
+  const std::set<std::string> fake_quant(qs.removed_nodes.begin(), qs.removed_nodes.end());
+  auto check_name = [&](const std::string& field, const std::string& name) {
+    if (std::find(names.begin(), names.end(), name) != names.end()) return;
+    if (fake_quant.count(name)) {
+      config_error(in.config_path, field, "'" + name + "' is a fake-quant node, which bpu-mapper folds into tensor "
+                                          "scales; name the compute node it belongs to instead");
+    }
+    std::string near;
+    for (const auto& c : closest_names(name, names)) near += (near.empty() ? "" : ", ") + std::string("'") + c + "'";
+    config_error(in.config_path, field, "no node named '" + name + "' in the model; closest names: " + near);
+  };
+  auto request = [&](const std::string& field, const std::string& name, Device d) {
+    check_name(field, name);
+    auto it = opts.user_device.find(name);
+    if (it != opts.user_device.end() && it->second != d) {
+      if (field.find("node_info") == std::string::npos) {
+        config_error(in.config_path, field, "'" + name + "' is also listed in " + opts.user_source[name]);
+      }
+      warnings->push_back(field + " overrides " + opts.user_source[name] + " for node '" + name + "'");
+    }
+    opts.user_device[name] = d;
+    opts.user_source[name] = field;
+  };
+  const MapperConfig& c = in.config;
+  for (const auto& n : c.run_on_cpu) request("calibration_parameters.run_on_cpu", n, Device::Cpu);
+  for (const auto& n : c.run_on_bpu) request("calibration_parameters.run_on_bpu", n, Device::Bpu);
+  for (const auto& [name, info] : c.node_info) {
+    const std::string field = "model_parameters.node_info." + name;
+    check_name(field, name);
+    bool int16 = info.output_type == "int16";
+    for (const auto& [idx, type] : info.input_types) int16 |= type == "int16";
+    if (int16) {
+      throw Error(ExitCode::Unsupported, "config '" + in.config_path + "': " + field +
+                                             ": int16 InputType/OutputType is not implemented yet; remove it or use int8");
+    }
+    if (!info.on.empty()) request(field, name, info.on == "BPU" ? Device::Bpu : Device::Cpu);
+  }
+  return opts;
+}
+
+CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   auto start = std::chrono::steady_clock::now();
-  ImportOptions import_options;
-  for (const auto& in : config.inputs) {
-    if (in.shape.empty()) continue;
-    if (in.name.empty()) {
-      throw Error(ExitCode::Config, "config '" + config.yaml_path + "': input_parameters.input_shape needs "
-                                    "input_parameters.input_name");
-    }
-    import_options.input_shapes[in.name] = in.shape;
-  }
   CompileResult r;
-  r.graph = import_onnx(config.onnx_model, import_options);
-  for (const auto& in : config.inputs) {
-    if (!in.name.empty() && std::find(r.graph.inputs.begin(), r.graph.inputs.end(), in.name) == r.graph.inputs.end()) {
-      std::string names;
-      for (const auto& n : r.graph.inputs) names += (names.empty() ? "" : ", ") + n;
-      throw Error(ExitCode::Config, "config '" + config.yaml_path + "': input_parameters.input_name: the model has no input '" +
-                                        in.name + "' (inputs: " + names + ")");
-    }
-  }
-  spdlog::info("imported '{}': {} nodes, {} inputs, {} outputs, opset {}", config.onnx_model, r.graph.nodes.size(),
+  r.graph = import_onnx(in.onnx_path, in.import);
+  spdlog::info("imported '{}': {} nodes, {} inputs, {} outputs, opset {}", in.onnx_path, r.graph.nodes.size(),
                r.graph.inputs.size(), r.graph.outputs.size(), r.graph.opset);
   QuantSummary qs = extract_quantization(r.graph);
   spdlog::info("quantization: {} activation fake-quant pairs, {} weight fake-quant pairs (calibration_type load)",
                qs.activation_pairs, qs.weight_pairs);
-  int fused = fuse_activations(r.graph);
+  PartitionOptions options;
+  if (with_user_placement) options = placement_options(in, r.graph, qs, &r.warnings);
+  for (const auto& w : r.warnings) spdlog::warn("{}", w);
+  if (in.config.quantize_float_weights) {
+    r.synthesized_weights = synthesize_weight_scales(r.graph);
+    for (const auto& w : r.synthesized_weights) {
+      spdlog::warn("weight '{}' had no fake quantization; quantized with synthesized per-channel scales max|w|/127", w);
+    }
+  }
+  std::set<std::string> keep;
+  for (const auto& [name, device] : options.user_device) keep.insert(name);
+  int fused = fuse_activations(r.graph, keep);
   spdlog::info("passes: {} activations fused into their producers", fused);
-  r.partition = partition_graph(r.graph);
+  r.partition = partition_graph(r.graph, options);
   r.placement = placement_rows(r.graph, r.partition);
   r.model = lower_model(r.graph, r.partition);
-  r.model.march = config.march;
+  r.model.march = in.march;
   r.model.compiler_version = kCompilerVersion;
-  r.model.source_model = std::filesystem::path(config.onnx_model).filename().string();
-  r.model.config_yaml = config.yaml_text;
+  r.model.source_model = std::filesystem::path(in.onnx_path).filename().string();
+  r.model.config_yaml = in.config.yaml_text;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace
+
+CompileResult compile_model(const MapperConfig& config) {
+  PipelineInput in;
+  in.onnx_path = config.onnx_model;
+  in.march = config.march;
+  in.config_path = config.yaml_path;
+  in.config = config;
+  for (const auto& input : config.inputs) {
+    if (input.shape.empty()) continue;
+    if (input.name.empty()) {
+      config_error(config.yaml_path, "input_parameters.input_shape", "needs input_parameters.input_name");
+    }
+    in.import.input_shapes[input.name] = input.shape;
+  }
+  CompileResult r = run_pipeline(in, true);
+  for (const auto& input : config.inputs) {
+    if (!input.name.empty() && std::find(r.graph.inputs.begin(), r.graph.inputs.end(), input.name) == r.graph.inputs.end()) {
+      std::string names;
+      for (const auto& n : r.graph.inputs) names += (names.empty() ? "" : ", ") + n;
+      config_error(config.yaml_path, "input_parameters.input_name", "the model has no input '" + input.name + "' (inputs: " + names + ")");
+    }
+  }
   return r;
 }
 
@@ -64,8 +146,22 @@ CompileResult makertbin(const MapperConfig& config) {
   if (ec) {
     throw Error(ExitCode::Io, "cannot create model_parameters.working_dir '" + config.working_dir + "': " + ec.message());
   }
+  const std::string json = placement_json(r.graph, r.partition, r.placement, r.model.march).dump(2) + "\n";
+  const std::string json_path = (std::filesystem::path(config.working_dir) / (config.output_model_file_prefix + "_placement.json")).string();
   save_model(r.model, config.output_bin_path());
+  write_file_atomic(json_path, json.data(), json.size());
   return r;
+}
+
+CompileResult check_model(const std::string& onnx_path, const std::string& march, const std::map<std::string, Shape>& input_shapes) {
+  if (march != "bayes") {
+    throw Error(ExitCode::Usage, "--march '" + march + "' is not supported; bpu-mapper targets bayes");
+  }
+  PipelineInput in;
+  in.onnx_path = onnx_path;
+  in.march = march;
+  in.import.input_shapes = input_shapes;
+  return run_pipeline(in, false);
 }
 
 }  // namespace bpu

@@ -1,7 +1,9 @@
-// bpu-mapper's public library API: compile an hb_mapper-style config into a CompiledModel (and a .bin), and
-// run a .bin. The CLI in tools/ is a thin front end over these calls; tests use them directly.
+// bpu-mapper's public library API: compile an hb_mapper-style config into a CompiledModel (and a .bin),
+// check a model's placement without a config (hb_mapper checker's role), and run a .bin (runtime/). The CLI in
+// tools/ is a thin front end over these calls; tests use them directly.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,14 +22,19 @@ struct CompileResult {
   ir::Graph graph;  // after quant extraction and fusion
   PartitionResult partition;
   std::vector<PlacementRow> placement;
+  std::vector<std::string> synthesized_weights;  // weight tensors whose scales the compiler invented
+  std::vector<std::string> warnings;
   double seconds = 0;
 };
 
 // Runs config -> import -> quant -> passes -> partition -> lower. Writes nothing.
 CompileResult compile_model(const MapperConfig& config);
 
-// compile_model, then writes <working_dir>/<prefix>.bin atomically. Returns the result; the path is
-// config.output_bin_path().
+// compile_model, then writes <working_dir>/<prefix>.bin and <prefix>_placement.json atomically.
 CompileResult makertbin(const MapperConfig& config);
+
+// The checker: the same pipeline with default settings (no user placement), for a bare ONNX file.
+CompileResult check_model(const std::string& onnx_path, const std::string& march,
+                          const std::map<std::string, Shape>& input_shapes);
 
 }  // namespace bpu

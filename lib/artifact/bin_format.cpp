@@ -143,6 +143,18 @@ std::vector<uint8_t> segment_section(const BpuSegment& s) {
   return std::move(w.data());
 }
 
+std::vector<uint8_t> cpu_segment_section(const CpuSegment& s) {
+  ByteWriter w;
+  w.u32(static_cast<uint32_t>(s.input_values.size()));
+  for (const auto& v : s.input_values) w.str(v);
+  w.u32(static_cast<uint32_t>(s.output_values.size()));
+  for (const auto& v : s.output_values) w.str(v);
+  w.u64(s.onnx.size());
+  w.align(8);
+  w.bytes(s.onnx.data(), s.onnx.size());
+  return std::move(w.data());
+}
+
 }  // namespace
 
 std::vector<uint8_t> serialize_model(const CompiledModel& m) {
@@ -152,6 +164,9 @@ std::vector<uint8_t> serialize_model(const CompiledModel& m) {
   sections.push_back({SectionKind::Graph, 0, graph_section(m)});
   for (size_t i = 0; i < m.bpu_segments.size(); ++i) {
     sections.push_back({SectionKind::BpuSegment, static_cast<uint32_t>(i), segment_section(m.bpu_segments[i])});
+  }
+  for (size_t i = 0; i < m.cpu_segments.size(); ++i) {
+    sections.push_back({SectionKind::CpuSegment, static_cast<uint32_t>(i), cpu_segment_section(m.cpu_segments[i])});
   }
   ByteWriter w;
   w.bytes(kBinMagic, 8);
@@ -232,6 +247,7 @@ CompiledModel deserialize_model(const std::vector<uint8_t>& bytes, const std::st
 
   bool have_meta = false, have_graph = false;
   std::vector<std::pair<uint32_t, BpuSegment>> segments;
+  std::vector<std::pair<uint32_t, CpuSegment>> cpu_segments;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   ByteReader t(bytes.data() + kBinHeaderSize, n_sections * kSectionEntryBytes, "model '" + path + "' section table");
   for (uint32_t i = 0; i < n_sections; ++i) {
@@ -273,7 +289,7 @@ CompiledModel deserialize_model(const std::vector<uint8_t>& bytes, const std::st
       for (uint32_t k = 0; k < ns; ++k) {
         Step s;
         uint32_t kind_code = r.u32();
-        if (kind_code < 1 || kind_code > 3) r.fail("unknown step kind " + std::to_string(kind_code));
+        if (kind_code < 1 || kind_code > 4) r.fail("unknown step kind " + std::to_string(kind_code));
         s.kind = static_cast<StepKind>(kind_code);
         s.segment = r.u32();
         s.source = r.str(kMaxNameBytes);
@@ -317,6 +333,19 @@ CompiledModel deserialize_model(const std::vector<uint8_t>& bytes, const std::st
       s.constants.assign(pool, pool + const_size);
       if (!r.at_end()) r.fail("trailing bytes");
       segments.emplace_back(index, std::move(s));
+    } else if (kind == static_cast<uint32_t>(SectionKind::CpuSegment)) {
+      CpuSegment s;
+      uint32_t ni = read_count(r, "CPU segment input", 4);
+      for (uint32_t k = 0; k < ni; ++k) s.input_values.push_back(r.str(kMaxNameBytes));
+      uint32_t no = read_count(r, "CPU segment output", 4);
+      for (uint32_t k = 0; k < no; ++k) s.output_values.push_back(r.str(kMaxNameBytes));
+      uint64_t onnx_size = r.u64();
+      while (r.pos() % 8) r.u8();
+      if (onnx_size > r.remaining()) r.fail("ONNX size " + std::to_string(onnx_size) + " exceeds the section");
+      const uint8_t* onnx = r.take(onnx_size);
+      s.onnx.assign(onnx, onnx + onnx_size);
+      if (!r.at_end()) r.fail("trailing bytes");
+      cpu_segments.emplace_back(index, std::move(s));
     } else {
       t.fail("unknown section kind " + std::to_string(kind));
     }
@@ -339,6 +368,10 @@ CompiledModel deserialize_model(const std::vector<uint8_t>& bytes, const std::st
   for (size_t i = 0; i < segments.size(); ++i) {
     if (segments[i].first != i) throw Error(ExitCode::Artifact, "model '" + path + "': BPU segments are out of order");
     m.bpu_segments.push_back(std::move(segments[i].second));
+  }
+  for (size_t i = 0; i < cpu_segments.size(); ++i) {
+    if (cpu_segments[i].first != i) throw Error(ExitCode::Artifact, "model '" + path + "': CPU segments are out of order");
+    m.cpu_segments.push_back(std::move(cpu_segments[i].second));
   }
   return m;
 }

@@ -16,7 +16,7 @@ constexpr uint32_t kBinFormatVersion = 1;
 constexpr uint32_t kBinHeaderSize = 64;
 constexpr uint64_t kMaxBinBytes = uint64_t(2) << 30;
 
-enum class SectionKind : uint32_t { Meta = 1, Graph = 2, BpuSegment = 3 };
+enum class SectionKind : uint32_t { Meta = 1, Graph = 2, BpuSegment = 3, CpuSegment = 4 };
 
 std::vector<uint8_t> serialize_model(const CompiledModel& model);
 

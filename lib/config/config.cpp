@@ -64,6 +64,58 @@ class ConfigReader {
   std::string path_;
 };
 
+std::string data_type(ConfigReader& r, const std::string& field, const std::string& v) {
+  if (v != "int8" && v != "int16") r.fail(field, "'" + v + "' is invalid; allowed values: int8, int16");
+  return v;
+}
+
+// node_info as a mapping {node: {ON, InputType, InputType<N>, OutputType}} or as hb's string form
+// 'node:int16;node2:int16' (output type); set_node_data_type is the older name of the string form.
+void parse_node_info(ConfigReader& r, const YAML::Node& mp, MapperConfig* cfg) {
+  for (const char* key : {"set_node_data_type", "node_info"}) {
+    YAML::Node ni = mp[key];
+    const std::string field = std::string("model_parameters.") + key;
+    if (!ni || ni.IsNull()) continue;
+    if (ni.IsScalar()) {
+      for (const auto& item : split_list(ni.Scalar())) {
+        size_t colon = item.rfind(':');
+        if (colon == std::string::npos) r.fail(field, "item '" + item + "' is not 'node_name:int16'");
+        std::string node = item.substr(0, colon);
+        while (!node.empty() && node.back() == ' ') node.pop_back();
+        std::string type = item.substr(colon + 1);
+        type.erase(0, type.find_first_not_of(' '));
+        cfg->node_info[node].output_type = data_type(r, field + "." + node, type);
+      }
+      continue;
+    }
+    if (!ni.IsMap()) r.fail(field, "must be a mapping {node: {ON: BPU|CPU, InputType: int16, OutputType: int16}}");
+    for (const auto& kv : ni) {
+      std::string node = kv.first.as<std::string>();
+      const std::string nfield = field + "." + node;
+      if (!kv.second.IsMap()) r.fail(nfield, "must be a mapping with ON, InputType, InputType<N> or OutputType");
+      NodeInfo& info = cfg->node_info[node];
+      for (const auto& entry : kv.second) {
+        std::string k = entry.first.as<std::string>();
+        if (!entry.second.IsScalar()) r.fail(nfield + "." + k, "must be a single value");
+        std::string v = entry.second.Scalar();
+        if (k == "ON") {
+          if (v != "BPU" && v != "CPU") r.fail(nfield + ".ON", "'" + v + "' is invalid; allowed values: BPU, CPU");
+          info.on = v;
+        } else if (k == "OutputType") {
+          info.output_type = data_type(r, nfield + ".OutputType", v);
+        } else if (k == "InputType") {
+          info.input_types[-1] = data_type(r, nfield + ".InputType", v);
+        } else if (k.rfind("InputType", 0) == 0 && k.size() > 9 && k.size() < 13 &&
+                   k.find_first_not_of("0123456789", 9) == std::string::npos) {
+          info.input_types[std::stoi(k.substr(9))] = data_type(r, nfield + "." + k, v);
+        } else {
+          r.fail(nfield + "." + k, "unknown key; allowed keys: ON, InputType, InputType<N>, OutputType");
+        }
+      }
+    }
+  }
+}
+
 std::string resolve(const fs::path& base, const std::string& p) {
   fs::path path(p);
   return (path.is_absolute() ? path : base / path).lexically_normal().string();
@@ -136,9 +188,8 @@ MapperConfig parse_config(const std::string& yaml_text, const std::string& path)
     YAML::Node mp = root["model_parameters"];
     if (!mp || !mp.IsMap()) r.fail("model_parameters", "missing; it must give at least onnx_model and march");
     r.warn_unknown(mp, "model_parameters",
-                   {"onnx_model", "march", "output_model_file_prefix", "working_dir", "layer_out_dump", "log_level"},
-                   {"layer_out_dump", "log_level", "output_nodes", "remove_node_type", "remove_node_name",
-                    "set_node_data_type", "debug_mode", "node_info"},
+                   {"onnx_model", "march", "output_model_file_prefix", "working_dir", "node_info", "set_node_data_type"},
+                   {"layer_out_dump", "log_level", "output_nodes", "remove_node_type", "remove_node_name", "debug_mode"},
                    &cfg.warnings);
     if (mp["caffe_model"] || mp["prototxt"]) {
       r.fail("model_parameters.caffe_model", "Caffe models are not supported; give onnx_model");
@@ -163,6 +214,7 @@ MapperConfig parse_config(const std::string& yaml_text, const std::string& path)
     }
     std::string wd = r.scalar(mp, "model_parameters", "working_dir");
     cfg.working_dir = resolve(base, wd.empty() ? "model_output" : wd);
+    parse_node_info(r, mp, &cfg);
 
     // input_parameters
     YAML::Node ip = root["input_parameters"];
@@ -224,7 +276,8 @@ MapperConfig parse_config(const std::string& yaml_text, const std::string& path)
 
     // calibration_parameters
     YAML::Node cp = root["calibration_parameters"];
-    r.warn_unknown(cp, "calibration_parameters", {"calibration_type", "run_on_cpu", "run_on_bpu", "cal_data_dir"},
+    r.warn_unknown(cp, "calibration_parameters",
+                   {"calibration_type", "run_on_cpu", "run_on_bpu", "cal_data_dir", "quantize_float_weights"},
                    {"cal_data_dir", "cal_data_type", "preprocess_on", "max_percentile", "per_channel",
                     "optimization", "enable_int16"},
                    &cfg.warnings);
@@ -240,6 +293,9 @@ MapperConfig parse_config(const std::string& yaml_text, const std::string& path)
       }
       cfg.run_on_cpu = split_list(r.scalar(cp, "calibration_parameters", "run_on_cpu"));
       cfg.run_on_bpu = split_list(r.scalar(cp, "calibration_parameters", "run_on_bpu"));
+      std::string qfw = r.one_of(cp, "calibration_parameters", "quantize_float_weights",
+                                 {"true", "false", "True", "False"}, "false");
+      cfg.quantize_float_weights = qfw == "true" || qfw == "True";
     }
 
     // compiler_parameters

@@ -21,6 +21,13 @@ struct InputConfig {
   Shape shape;               // empty: keep the model's shape
 };
 
+// model_parameters.node_info entry: {ON: BPU|CPU, InputType: int16, InputType<N>: int16, OutputType: int16}.
+struct NodeInfo {
+  std::string on;                                // "", "BPU" or "CPU"
+  std::map<int, std::string> input_types;        // input index -> "int8"/"int16"; -1 = all inputs (InputType)
+  std::string output_type;                       // "", "int8" or "int16"
+};
+
 struct MapperConfig {
   std::string yaml_path;
   std::string yaml_text;  // echoed into the .bin
@@ -30,6 +37,7 @@ struct MapperConfig {
   std::string march;
   std::string output_model_file_prefix = "model";
   std::string working_dir;  // resolved; default <yaml dir>/model_output
+  std::map<std::string, NodeInfo> node_info;  // node name -> settings (dict or 'node:int16;...' string form)
 
   // input_parameters (one entry per configured input)
   std::vector<InputConfig> inputs;
@@ -38,6 +46,9 @@ struct MapperConfig {
   std::string calibration_type = "load";
   std::vector<std::string> run_on_cpu;
   std::vector<std::string> run_on_bpu;
+  // A Conv/Gemm whose weights had no fake quantization stays float on the CPU (false, the QAT intent) or is
+  // quantized with synthesized per-channel max|w|/127 weight scales as hb_mapper does (true).
+  bool quantize_float_weights = false;
 
   // compiler_parameters
   std::string compile_mode = "latency";

@@ -59,11 +59,9 @@ struct Node {
   std::map<std::string, Attribute> attributes;
   // Activation fused into this node by the passes stage: clamp bounds in real units (lo may be 0 for ReLU).
   std::optional<std::pair<float, float>> fused_clamp;
-  struct Fused {
-    std::string name;
-    std::string op_type;
-  };
-  std::vector<Fused> fused_nodes;  // nodes merged into this one, for the report
+  // Activation nodes merged into this one, as they were (their input is this node's original output
+  // tensor), so the report can list them and a CPU subgraph can emit them again.
+  std::vector<Node> fused_nodes;
 
   const Attribute* attr(const std::string& key) const;
   int64_t attr_int(const std::string& key, int64_t fallback) const;

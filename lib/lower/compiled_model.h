@@ -39,15 +39,24 @@ struct BpuSegment {
   std::vector<std::string> source_nodes;   // ONNX node names referenced by instructions' source_node
 };
 
+// A CPU fallback segment: a standalone ONNX model (float weights, fake quantization as QuantizeLinear /
+// DequantizeLinear pairs) whose graph inputs and outputs are named after the host values it reads and writes.
+struct CpuSegment {
+  std::vector<uint8_t> onnx;  // serialized onnx::ModelProto
+  std::vector<std::string> input_values;
+  std::vector<std::string> output_values;
+};
+
 enum class StepKind : uint32_t {
   Quantize = 1,    // float value -> integer value (scale of the destination), torch rounding
   Dequantize = 2,  // integer value -> float value (scales of the source)
   RunBpu = 3,      // execute bpu_segments[segment]
+  RunCpu = 4,      // execute cpu_segments[segment]
 };
 
 struct Step {
   StepKind kind = StepKind::RunBpu;
-  uint32_t segment = 0;  // RunBpu
+  uint32_t segment = 0;  // RunBpu / RunCpu
   std::string source;    // Quantize / Dequantize
   std::string target;
 };
@@ -62,6 +71,7 @@ struct CompiledModel {
   std::vector<TensorInfo> values;   // every host value a step reads or writes (includes inputs and outputs)
   std::vector<Step> steps;
   std::vector<BpuSegment> bpu_segments;
+  std::vector<CpuSegment> cpu_segments;
 };
 
 }  // namespace bpu

@@ -11,6 +11,7 @@
 #include "arch/bayes/isa.h"
 #include "common/byte_stream.h"
 #include "common/error.h"
+#include "lower/cpu_subgraph.h"
 #include "numerics/requant.h"
 
 namespace bpu {
@@ -232,68 +233,83 @@ TensorInfo float_info(const ir::Graph& g, const std::string& name) {
   return t;
 }
 
+// Host values and the steps that convert between their forms. For a tensor T the float form is named T (the
+// value the QAT model sees), the integer forms T_quantized and T_int32.
+class Schedule {
+ public:
+  Schedule(const ir::Graph& g, CompiledModel& m) : g_(g), m_(m) {}
+
+  void add(const TensorInfo& info) {
+    if (known_.insert(info.name).second) m_.values.push_back(info);
+  }
+
+  // Makes the float form of tensor T available, dequantizing an integer form produced earlier.
+  void ensure_float(const std::string& tensor) {
+    if (known_.count(tensor)) return;
+    for (const std::string& name : {quantized_value_name(tensor), accumulator_value_name(tensor)}) {
+      if (known_.count(name)) {
+        add(float_info(g_, tensor));
+        m_.steps.push_back({StepKind::Dequantize, 0, name, tensor});
+        return;
+      }
+    }
+    throw Error(ExitCode::Internal, "no value carries tensor '" + tensor + "'");
+  }
+
+  // Makes the integer form `info` (named T_quantized) available, quantizing the float form.
+  void ensure_quantized(const std::string& tensor, const TensorInfo& info) {
+    if (known_.count(info.name)) return;
+    if (!known_.count(tensor)) throw Error(ExitCode::Internal, "no float value for tensor '" + tensor + "'");
+    add(info);
+    m_.steps.push_back({StepKind::Quantize, 0, tensor, info.name});
+  }
+
+ private:
+  const ir::Graph& g_;
+  CompiledModel& m_;
+  std::set<std::string> known_;
+};
+
 }  // namespace
 
 CompiledModel lower_model(const ir::Graph& g, const PartitionResult& part) {
   CompiledModel m;
-  for (const auto& seg : part.segments) {
-    if (seg.device == Device::Cpu) {
-      const ir::Node& n = g.nodes[seg.nodes[0]];
-      unsupported(g, n, "must run on the CPU (" + part.placements[seg.nodes[0]].reason_code + ": " +
-                            part.placements[seg.nodes[0]].reason + "), and CPU fallback segments are not "
-                            "supported by this version of bpu-mapper");
-    }
-  }
+  Schedule schedule(g, m);
   for (const auto& in : g.inputs) {
     if (g.tensor(in).elem_type != ir::ElemType::Float) {
       throw Error(ExitCode::Unsupported, "model '" + g.source_path + "': input '" + in + "' is not float32");
     }
     m.inputs.push_back(float_info(g, in));
-    m.values.push_back(m.inputs.back());
+    schedule.add(m.inputs.back());
   }
   for (const auto& out : g.outputs) m.outputs.push_back(float_info(g, out));
 
-  std::set<std::string> known_values;
-  for (const auto& v : m.values) known_values.insert(v.name);
-  auto add_value = [&](const TensorInfo& info) {
-    if (known_values.insert(info.name).second) m.values.push_back(info);
-  };
-
   for (const auto& seg : part.segments) {
+    if (seg.device == Device::Cpu) {
+      CpuSegment cpu = build_cpu_segment(g, part, seg);
+      for (const auto& v : cpu.input_values) schedule.ensure_float(v);
+      m.steps.push_back({StepKind::RunCpu, static_cast<uint32_t>(m.cpu_segments.size()), "", ""});
+      for (const auto& v : cpu.output_values) schedule.add(float_info(g, v));
+      m.cpu_segments.push_back(std::move(cpu));
+      continue;
+    }
     SegmentBuilder builder(g, part, seg);
     BpuSegment bpu = builder.build();
-    uint32_t index = static_cast<uint32_t>(m.bpu_segments.size());
     for (size_t i = 0; i < bpu.input_buffers.size(); ++i) {
       TensorInfo info = bpu.buffers[bpu.input_buffers[i]].info;
       const std::string tensor = info.name;
       info.name = bpu.input_values[i];
-      if (!known_values.count(info.name)) {
-        if (!known_values.count(tensor)) {
-          throw Error(ExitCode::Unsupported, "model '" + g.source_path + "': BPU segment input '" + tensor +
-                                                 "' is neither a model input nor produced by an earlier segment");
-        }
-        add_value(info);
-        m.steps.push_back({StepKind::Quantize, 0, tensor, info.name});
-      }
+      schedule.ensure_quantized(tensor, info);
     }
-    m.steps.push_back({StepKind::RunBpu, index, "", ""});
+    m.steps.push_back({StepKind::RunBpu, static_cast<uint32_t>(m.bpu_segments.size()), "", ""});
     for (size_t i = 0; i < bpu.output_buffers.size(); ++i) {
       TensorInfo info = bpu.buffers[bpu.output_buffers[i]].info;
-      const std::string tensor = info.name;
       info.name = bpu.output_values[i];
-      add_value(info);
-      if (g.is_graph_output(tensor)) {
-        add_value(float_info(g, tensor));
-        m.steps.push_back({StepKind::Dequantize, 0, info.name, tensor});
-      }
+      schedule.add(info);
     }
     m.bpu_segments.push_back(std::move(bpu));
   }
-  for (const auto& out : m.outputs) {
-    if (!known_values.count(out.name)) {
-      throw Error(ExitCode::Unsupported, "model '" + g.source_path + "': output '" + out.name + "' is not produced by any segment");
-    }
-  }
+  for (const auto& out : g.outputs) schedule.ensure_float(out);
   return m;
 }
 

@@ -1,6 +1,7 @@
-// Lower stage: turns the partitioned, quantized IR into a CompiledModel for the bayes BPU: integer
-// constants (int8 weights, per-channel requant records from lib/numerics), an instruction stream per BPU
-// segment, a linear arena plan, and the host schedule with explicit quantize/dequantize at the boundaries.
+// Lower stage: turns the partitioned, quantized IR into a CompiledModel: per BPU segment integer constants
+// (int8 weights, per-channel requant records from lib/numerics), an instruction stream and a linear arena plan;
+// per CPU segment a standalone ONNX subgraph (cpu_subgraph.h); and the host schedule with explicit
+// quantize/dequantize steps at every BPU/CPU boundary.
 #pragma once
 
 #include "ir/graph.h"
@@ -9,8 +10,7 @@
 
 namespace bpu {
 
-// Throws Error(Unsupported) naming the node when a placement cannot be lowered (e.g. a CPU segment before
-// CPU fallback exists).
+// Throws Error(Unsupported) naming the node when a BPU placement cannot be lowered.
 CompiledModel lower_model(const ir::Graph& graph, const PartitionResult& partition);
 
 }  // namespace bpu

@@ -220,6 +220,11 @@ ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, 
       override_used.insert(in.name());
     }
   }
+  if (!override_used.empty()) {
+    // Shapes declared downstream of a changed input are stale: let inference recompute them.
+    g->clear_value_info();
+    for (auto& out : *g->mutable_output()) out.mutable_type()->mutable_tensor_type()->clear_shape();
+  }
   for (const auto& [name, shape] : options.input_shapes) {
     if (!override_used.count(name)) {
       std::string names;

@@ -1,8 +1,13 @@
-// Placement decisions and segment formation.
+// Placement decisions (user, quantization context, march constraints) and convex segment formation.
 
 #include "partition/partition.h"
 
+#include <algorithm>
+#include <set>
+
 #include "arch/bayes/constraints.h"
+#include "arch/cpu/cpu_ops.h"
+#include "common/error.h"
 
 namespace bpu {
 
@@ -24,22 +29,30 @@ namespace {
 
 bool quantized(const ir::Graph& g, const std::string& name) { return !name.empty() && g.tensor(name).quant.has_value(); }
 
-// Quantization context (tier 2): every activation input quantized, weights quantized constants, output
+// Quantization context (tier 2): every activation input quantized, weights fake-quantized constants, output
 // quantized or a legal int32 high-precision Conv output. Fills `p` and returns false when it fails.
 bool quant_context(const ir::Graph& g, const ir::Node& n, Placement* p) {
-  size_t activation_inputs = n.op_type == "Conv" ? 1 : n.inputs.size();
+  const bool weighted = n.op_type == "Conv" || n.op_type == "Gemm";
+  size_t activation_inputs = weighted ? 1 : n.inputs.size();
   for (size_t i = 0; i < activation_inputs; ++i) {
+    if (n.inputs[i].empty() || g.tensor(n.inputs[i]).is_constant) continue;
     if (!quantized(g, n.inputs[i])) {
       p->reason_code = "NO_QUANT_INPUT";
       p->reason = "input '" + n.inputs[i] + "' carries no fake quantization, so the node computes in float";
       return false;
     }
   }
-  if (n.op_type == "Conv") {
+  if (weighted) {
     const ir::Tensor& w = g.tensor(n.inputs.at(1));
-    if (!w.is_constant || !w.quant) {
+    if (!w.is_constant) {
+      p->reason_code = "NON_CONSTANT_WEIGHT";
+      p->reason = "weight '" + n.inputs[1] + "' is computed at run time";
+      return false;
+    }
+    if (!w.quant) {
       p->reason_code = "NO_QUANT_WEIGHT";
-      p->reason = "weight '" + n.inputs[1] + "' had no fake quantization in the QAT model (left float on purpose)";
+      p->reason = "weight '" + n.inputs[1] + "' had no fake quantization in the QAT model, so the node was left "
+                  "float on purpose (set calibration_parameters.quantize_float_weights: True to quantize it)";
       return false;
     }
     if (n.inputs.size() > 2 && !n.inputs[2].empty() && !g.tensor(n.inputs[2]).is_constant) {
@@ -49,7 +62,7 @@ bool quant_context(const ir::Graph& g, const ir::Node& n, Placement* p) {
     }
   }
   if (!quantized(g, n.outputs[0])) {
-    if (n.op_type == "Conv" && g.is_graph_output(n.outputs[0])) {
+    if (n.op_type == "Conv") {
       p->high_precision_output = true;
       return true;
     }
@@ -60,48 +73,216 @@ bool quant_context(const ir::Graph& g, const ir::Node& n, Placement* p) {
   return true;
 }
 
+// BPU verdict without the user: fills reason and returns whether the node can run on the BPU.
+bool bpu_capable(const ir::Graph& g, const ir::Node& n, Placement* p) {
+  bayes::ConstraintVerdict verdict = bayes::check_bpu_constraints(g, n);
+  if (!verdict.supported && !bayes::find_op_support(n.op_type, n.domain)) {
+    p->reason_code = "MARCH_UNSUPPORTED_OP";
+    p->reason = verdict.detail;
+    return false;
+  }
+  if (!quant_context(g, n, p)) return false;
+  if (!verdict.supported) {
+    p->reason_code = "MARCH_CONSTRAINT";
+    p->reason = verdict.rule + ": " + verdict.detail;
+    return false;
+  }
+  return true;
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// Second phase: two same-device segments that touch (one feeds the other) or share a neighbour merge when their
+// union stays convex, i.e. no path between them passes through a third segment. Segment ids are compacted.
+void merge_related_segments(const std::vector<std::vector<int>>& preds, std::vector<int>& seg, std::vector<Device>& seg_device) {
+  for (bool merged = true; merged;) {
+    merged = false;
+    const size_t ns = seg_device.size();
+    std::vector<std::set<int>> succ(ns), pred(ns);
+    for (size_t i = 0; i < seg.size(); ++i) {
+      for (int p : preds[i]) {
+        if (seg[p] != seg[i]) {
+          succ[seg[p]].insert(seg[i]);
+          pred[seg[i]].insert(seg[p]);
+        }
+      }
+    }
+    // Is `to` reachable from `from` through at least one other segment?
+    auto indirect = [&](int from, int to) {
+      std::vector<int> stack;
+      std::vector<bool> seen(ns, false);
+      for (int x : succ[from]) if (x != to) stack.push_back(x);
+      while (!stack.empty()) {
+        int x = stack.back();
+        stack.pop_back();
+        if (x == to) return true;
+        if (seen[x]) continue;
+        seen[x] = true;
+        for (int y : succ[x]) stack.push_back(y);
+      }
+      return false;
+    };
+    auto related = [&](int a, int b) {
+      if (succ[a].count(b) || succ[b].count(a)) return true;
+      for (int p : pred[a]) if (pred[b].count(p)) return true;
+      for (int q : succ[a]) if (succ[b].count(q)) return true;
+      return false;
+    };
+    for (size_t a = 0; a < ns && !merged; ++a) {
+      for (size_t b = a + 1; b < ns && !merged; ++b) {
+        if (seg_device[a] != seg_device[b] || !related(a, b) || indirect(a, b) || indirect(b, a)) continue;
+        for (int& s : seg) {
+          if (s == static_cast<int>(b)) s = static_cast<int>(a);
+          else if (s > static_cast<int>(b)) --s;
+        }
+        seg_device.erase(seg_device.begin() + b);
+        merged = true;
+      }
+    }
+  }
+}
+
 }  // namespace
 
-PartitionResult partition_graph(const ir::Graph& g) {
+std::vector<std::string> closest_names(const std::string& name, const std::vector<std::string>& candidates, size_t count) {
+  std::vector<std::pair<size_t, std::string>> scored;
+  for (const auto& c : candidates) scored.emplace_back(edit_distance(name, c), c);
+  std::stable_sort(scored.begin(), scored.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::vector<std::string> out;
+  for (size_t i = 0; i < scored.size() && i < count; ++i) out.push_back(scored[i].second);
+  return out;
+}
+
+void form_segments(const ir::Graph& g, PartitionResult* result) {
+  const size_t n = g.nodes.size();
+  std::map<std::string, int> producer;
+  for (size_t i = 0; i < n; ++i) {
+    for (const auto& o : g.nodes[i].outputs) producer[o] = static_cast<int>(i);
+  }
+  std::vector<std::vector<int>> preds(n);
+  for (size_t i = 0; i < n; ++i) {
+    std::set<int> ps;
+    for (const auto& in : g.nodes[i].inputs) {
+      auto it = producer.find(in);
+      if (it != producer.end()) ps.insert(it->second);
+    }
+    preds[i].assign(ps.begin(), ps.end());
+  }
+  // Greedy convex grouping in topological order: a node joins the segment of a same-device predecessor unless
+  // another predecessor outside that segment already depends on it (joining would close a cycle).
+  std::vector<int> seg(n, -1);
+  std::vector<Device> seg_device;
+  std::vector<std::set<int>> depends(n);  // segments each node depends on, transitively
+  for (size_t i = 0; i < n; ++i) {
+    const Device d = result->placements[i].device;
+    std::set<int> deps;
+    for (int p : preds[i]) {
+      deps.insert(depends[p].begin(), depends[p].end());
+      deps.insert(seg[p]);
+    }
+    int chosen = -1;
+    for (int p : preds[i]) {
+      int s = seg[p];
+      if (seg_device[s] != d) continue;
+      bool convex = true;
+      for (int q : preds[i]) convex &= seg[q] == s || !depends[q].count(s);
+      if (convex) {
+        chosen = s;
+        break;
+      }
+    }
+    if (chosen < 0) {
+      chosen = static_cast<int>(seg_device.size());
+      seg_device.push_back(d);
+    }
+    seg[i] = chosen;
+    deps.erase(chosen);
+    depends[i] = std::move(deps);
+  }
+  merge_related_segments(preds, seg, seg_device);
+  // Order segments: Kahn's algorithm over segment dependencies, earliest first node first.
+  const size_t ns = seg_device.size();
+  std::vector<std::set<int>> seg_users(ns);
+  std::vector<int> pending(ns, 0), first_node(ns, static_cast<int>(n));
+  for (size_t i = 0; i < n; ++i) {
+    first_node[seg[i]] = std::min(first_node[seg[i]], static_cast<int>(i));
+    for (int p : preds[i]) {
+      if (seg[p] != seg[i] && seg_users[seg[p]].insert(seg[i]).second) ++pending[seg[i]];
+    }
+  }
+  std::set<std::pair<int, int>> ready;
+  for (size_t s = 0; s < ns; ++s) {
+    if (pending[s] == 0) ready.insert({first_node[s], static_cast<int>(s)});
+  }
+  std::vector<int> new_index(ns, -1);
+  result->segments.clear();
+  while (!ready.empty()) {
+    int s = ready.begin()->second;
+    ready.erase(ready.begin());
+    new_index[s] = static_cast<int>(result->segments.size());
+    result->segments.push_back({seg_device[s], {}});
+    for (int u : seg_users[s]) {
+      if (--pending[u] == 0) ready.insert({first_node[u], u});
+    }
+  }
+  if (result->segments.size() != ns) throw Error(ExitCode::Internal, "segment graph has a cycle");
+  for (size_t i = 0; i < n; ++i) {
+    result->placements[i].segment = new_index[seg[i]];
+    result->segments[new_index[seg[i]]].nodes.push_back(static_cast<int>(i));
+  }
+}
+
+PartitionResult partition_graph(const ir::Graph& g, const PartitionOptions& options) {
   PartitionResult result;
   result.placements.resize(g.nodes.size());
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& n = g.nodes[i];
     Placement& p = result.placements[i];
-    bayes::ConstraintVerdict verdict = bayes::check_bpu_constraints(g, n);
-    if (!verdict.supported && !bayes::find_op_support(n.op_type, n.domain)) {
+    auto user = options.user_device.find(n.name);
+    const std::string source = user == options.user_device.end() ? "" : options.user_source.at(n.name);
+    if (user != options.user_device.end() && user->second == Device::Cpu) {
       p.device = Device::Cpu;
-      p.reason_code = "MARCH_UNSUPPORTED_OP";
-      p.reason = verdict.detail;
-      continue;
-    }
-    if (!quant_context(g, n, &p)) {
-      p.device = Device::Cpu;
-      continue;
-    }
-    if (!verdict.supported) {
-      p.device = Device::Cpu;
-      p.reason_code = "MARCH_CONSTRAINT";
-      p.reason = verdict.rule + ": " + verdict.detail;
-      continue;
-    }
-    p.device = Device::Bpu;
-    if (p.high_precision_output) {
-      p.reason_code = "BPU_HIGH_PRECISION_OUTPUT";
-      p.reason = "quantized inputs; output has no fake quantization, so the BPU emits the int32 accumulator";
+      p.reason_code = "USER_RUN_ON_CPU";
+      p.reason = "placed on the CPU by " + source;
+    } else if (bpu_capable(g, n, &p)) {
+      p.device = Device::Bpu;
+      if (user != options.user_device.end()) {
+        p.reason_code = "USER_RUN_ON_BPU";
+        p.reason = "placed on the BPU by " + source;
+      } else if (p.high_precision_output) {
+        p.reason_code = "BPU_HIGH_PRECISION_OUTPUT";
+        p.reason = "quantized inputs; output has no fake quantization, so the BPU emits the int32 accumulator";
+      } else {
+        p.reason_code = "BPU_QUANTIZED";
+        p.reason = "quantized inputs and output; meets the bayes constraints";
+      }
+    } else if (user != options.user_device.end()) {
+      throw Error(ExitCode::Unsupported, "model '" + g.source_path + "': node '" + n.name + "' (" + n.op_type +
+                                             ") is placed on the BPU by " + source + " but cannot run there: " +
+                                             p.reason_code + ": " + p.reason);
     } else {
-      p.reason_code = "BPU_QUANTIZED";
-      p.reason = "quantized inputs and output; meets the bayes constraints";
+      p.device = Device::Cpu;
+      p.high_precision_output = false;
+    }
+    if (p.device == Device::Cpu && !cpu::cpu_supports(n.op_type, n.domain)) {
+      throw Error(ExitCode::Unsupported, "model '" + g.source_path + "': node '" + n.name + "' (" +
+                                             (n.domain.empty() ? "" : n.domain + "::") + n.op_type +
+                                             ") cannot run on the BPU (" + p.reason_code + ": " + p.reason +
+                                             ") and the CPU executor has no kernel for " + n.op_type);
     }
   }
-  // Segments: maximal runs of one device in topological order. A run is convex (no path leaves it and comes
-  // back), which is what a segment needs.
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    Device d = result.placements[i].device;
-    if (result.segments.empty() || result.segments.back().device != d) result.segments.push_back({d, {}});
-    result.segments.back().nodes.push_back(static_cast<int>(i));
-    result.placements[i].segment = static_cast<int>(result.segments.size()) - 1;
-  }
+  form_segments(g, &result);
   return result;
 }
 

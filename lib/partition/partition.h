@@ -1,8 +1,10 @@
 // Partition stage: decides for every compute node whether it runs on the BPU or the CPU, records a stable
-// reason code and a sentence for the decision, and groups nodes into segments.
-// Order of decisions: quantization context, then the bayes constraint table (lib/arch/bayes/constraints).
+// reason code and a sentence for the decision, and groups nodes into convex segments.
+// Order of decisions: the user (run_on_cpu / run_on_bpu / node_info), then quantization context, then the
+// bayes constraint table (lib/arch/bayes/constraints). A node on neither device is a compile-time error.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,8 +17,8 @@ const char* device_name(Device d);
 
 struct Placement {
   Device device = Device::Cpu;
-  int segment = -1;
-  std::string reason_code;  // e.g. BPU_QUANTIZED, NO_QUANT_INPUT, MARCH_CONSTRAINT
+  int segment = -1;         // index into PartitionResult::segments
+  std::string reason_code;  // e.g. BPU_QUANTIZED, USER_RUN_ON_CPU, NO_QUANT_INPUT, MARCH_CONSTRAINT
   std::string reason;       // the sentence users read
   bool high_precision_output = false;  // Conv whose output stays int32 (no output fake quant)
 };
@@ -33,6 +35,21 @@ struct PartitionResult {
   int segment_count(Device d) const;
 };
 
-PartitionResult partition_graph(const ir::Graph& graph);
+struct PartitionOptions {
+  std::map<std::string, Device> user_device;       // node name -> device the user asked for
+  std::map<std::string, std::string> user_source;  // node name -> the config field that asked
+};
+
+// Throws Error(Unsupported) naming the node when run_on_bpu asks for the impossible, or when a node can run
+// neither on the BPU nor on the CPU executor.
+PartitionResult partition_graph(const ir::Graph& graph, const PartitionOptions& options = {});
+
+// Groups placed nodes into convex segments (no path leaves a segment and re-enters it): a greedy pass in
+// topological order, then merging of related same-device segments while the union stays convex; then orders
+// the segments for execution. Exposed for tests.
+void form_segments(const ir::Graph& graph, PartitionResult* result);
+
+// Up to `count` node names closest to `name` (edit distance), for "did you mean" messages.
+std::vector<std::string> closest_names(const std::string& name, const std::vector<std::string>& candidates, size_t count = 3);
 
 }  // namespace bpu

@@ -36,7 +36,7 @@ bool activation_bounds(const ir::Graph& g, const ir::Node& n, std::pair<float, f
 
 }  // namespace
 
-int fuse_activations(ir::Graph& g) {
+int fuse_activations(ir::Graph& g, const std::set<std::string>& keep) {
   int fused = 0;
   std::vector<bool> remove(g.nodes.size(), false);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -47,10 +47,11 @@ int fuse_activations(ir::Graph& g) {
     std::vector<int> users = g.consumers(out);
     if (users.size() != 1) continue;
     ir::Node& act = g.nodes[users[0]];
+    if (keep.count(act.name)) continue;
     std::pair<float, float> bounds;
     if (!activation_bounds(g, act, &bounds)) continue;
     n.fused_clamp = bounds;
-    n.fused_nodes.push_back({act.name, act.op_type});
+    n.fused_nodes.push_back(act);
     n.outputs[0] = act.outputs[0];
     remove[users[0]] = true;
     ++fused;

@@ -138,6 +138,8 @@ QuantSummary extract_quantization(ir::Graph& g) {
     std::string x = q.inputs[0];
     std::string y = dq.outputs[0];
     remove[pair.q] = remove[pair.dq] = true;
+    summary.removed_nodes.push_back(q.name);
+    summary.removed_nodes.push_back(dq.name);
     ir::Tensor& src = g.tensor(x);
     if (src.is_constant) {
       // Weight: quantize now, store as int8 constant named like the DQ output.
@@ -191,6 +193,35 @@ QuantSummary extract_quantization(ir::Graph& g) {
   }
   spdlog::debug("quant: {} activation pairs, {} weight pairs", summary.activation_pairs, summary.weight_pairs);
   return summary;
+}
+
+std::vector<std::string> synthesize_weight_scales(ir::Graph& g) {
+  std::vector<std::string> done;
+  for (auto& n : g.nodes) {
+    if ((n.op_type != "Conv" && n.op_type != "Gemm") || !n.domain.empty() || n.inputs.size() < 2) continue;
+    if (!g.tensor(n.inputs[0]).quant) continue;
+    ir::Tensor& w = g.tensor(n.inputs[1]);
+    if (!w.is_constant || w.quant || w.float_data.empty() || w.shape.empty()) continue;
+    if (n.op_type == "Gemm" && n.attr_int("transB", 0) != 1) continue;  // channel axis must be 0
+    const int64_t channels = w.shape[0];
+    const int64_t inner = static_cast<int64_t>(w.float_data.size()) / channels;
+    ir::QuantParams qp;
+    qp.axis = 0;
+    qp.bits = 8;
+    qp.synthesized = true;
+    for (int64_t c = 0; c < channels; ++c) {
+      float m = 0;
+      for (int64_t k = 0; k < inner; ++k) m = std::max(m, std::fabs(w.float_data[c * inner + k]));
+      qp.scales.push_back(m > 0 ? m / 127.0f : 1.0f);
+    }
+    w.quantized.resize(w.float_data.size());
+    for (size_t k = 0; k < w.float_data.size(); ++k) {
+      w.quantized[k] = static_cast<int8_t>(quantize_like_torch(w.float_data[k], qp.scales[k / inner], -128, 127));
+    }
+    w.quant = qp;
+    done.push_back(w.name);
+  }
+  return done;
 }
 
 }  // namespace bpu

@@ -60,4 +60,34 @@ std::string format_placement_summary(const std::vector<PlacementRow>& rows, cons
   return buf;
 }
 
+nlohmann::json placement_json(const ir::Graph& g, const PartitionResult& part, const std::vector<PlacementRow>& rows,
+                              const std::string& march) {
+  nlohmann::json j;
+  j["model"] = g.source_path;
+  j["march"] = march;
+  int bpu = 0;
+  for (const auto& r : rows) bpu += r.device == "BPU";
+  j["summary"] = {{"nodes", rows.size()},
+                  {"bpu_nodes", bpu},
+                  {"cpu_nodes", static_cast<int>(rows.size()) - bpu},
+                  {"bpu_segments", part.segment_count(Device::Bpu)},
+                  {"cpu_segments", part.segment_count(Device::Cpu)}};
+  j["nodes"] = nlohmann::json::array();
+  for (const auto& r : rows) {
+    j["nodes"].push_back({{"name", r.node}, {"op_type", r.op_type}, {"device", r.device}, {"subgraph", r.subgraph},
+                          {"reason_code", r.reason_code}, {"reason", r.reason}});
+  }
+  j["segments"] = nlohmann::json::array();
+  for (size_t s = 0; s < part.segments.size(); ++s) {
+    nlohmann::json nodes = nlohmann::json::array();
+    for (int i : part.segments[s].nodes) nodes.push_back(g.nodes[i].name);
+    j["segments"].push_back({{"index", s}, {"device", device_name(part.segments[s].device)}, {"nodes", nodes}});
+  }
+  j["synthesized_scales"] = nlohmann::json::array();
+  for (const auto& [name, t] : g.tensors) {
+    if (t.quant && t.quant->synthesized) j["synthesized_scales"].push_back({{"tensor", name}, {"scales", t.quant->scales}});
+  }
+  return j;
+}
+
 }  // namespace bpu

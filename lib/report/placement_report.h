@@ -2,6 +2,7 @@
 // reason for every decision) and the summary line, as text for the terminal and the log.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -23,5 +24,10 @@ struct PlacementRow {
 std::vector<PlacementRow> placement_rows(const ir::Graph& graph, const PartitionResult& partition);
 std::string format_placement_table(const std::vector<PlacementRow>& rows);
 std::string format_placement_summary(const std::vector<PlacementRow>& rows, const PartitionResult& partition);
+
+// <prefix>_placement.json: summary, one entry per node with its reason, segments, and every weight scale the
+// compiler synthesized. Schema in docs/cli.md.
+nlohmann::json placement_json(const ir::Graph& graph, const PartitionResult& partition,
+                              const std::vector<PlacementRow>& rows, const std::string& march);
 
 }  // namespace bpu

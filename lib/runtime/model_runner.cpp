@@ -42,6 +42,15 @@ std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, F
     throw Error(ExitCode::Internal, "unknown value " + name);
   };
   for (const auto& step : model_.steps) {
+    if (step.kind == StepKind::RunCpu) {
+      const CpuSegment& seg = model_.cpu_segments[step.segment];
+      std::map<std::string, const std::vector<float>*> cpu_inputs;
+      for (const auto& v : seg.input_values) cpu_inputs[v] = &values.at(v).f;
+      for (auto& [name, data] : validated_.cpu_graphs[step.segment]->run(cpu_inputs)) {
+        values[name] = HostTensor{info_of(name), std::move(data), {}};
+      }
+      continue;
+    }
     if (step.kind == StepKind::RunBpu) {
       BpuSimulator sim(model_.bpu_segments[step.segment], validated_.programs[step.segment], kernel);
       for (auto& [name, t] : sim.run(values)) values[name] = std::move(t);

@@ -38,8 +38,21 @@ class Validator {
     }
     ValidatedModel out;
     for (size_t i = 0; i < m_.bpu_segments.size(); ++i) out.programs.push_back(check_segment(i));
+    for (size_t i = 0; i < m_.cpu_segments.size(); ++i) out.cpu_graphs.push_back(check_cpu_segment(i));
     std::vector<bool> segment_ran(m_.bpu_segments.size(), false);
+    std::vector<bool> cpu_ran(m_.cpu_segments.size(), false);
     for (const auto& s : m_.steps) {
+      if (s.kind == StepKind::RunCpu) {
+        if (s.segment >= m_.cpu_segments.size()) fail("step runs CPU segment " + std::to_string(s.segment) + ", which does not exist");
+        if (cpu_ran[s.segment]) fail("CPU segment " + std::to_string(s.segment) + " is scheduled twice");
+        cpu_ran[s.segment] = true;
+        const CpuSegment& seg = m_.cpu_segments[s.segment];
+        for (const auto& v : seg.input_values) {
+          if (!available.count(v)) fail("CPU segment " + std::to_string(s.segment) + " reads '" + v + "' before it is produced");
+        }
+        available.insert(seg.output_values.begin(), seg.output_values.end());
+        continue;
+      }
       if (s.kind == StepKind::RunBpu) {
         if (s.segment >= m_.bpu_segments.size()) fail("step runs BPU segment " + std::to_string(s.segment) + ", which does not exist");
         if (segment_ran[s.segment]) fail("BPU segment " + std::to_string(s.segment) + " is scheduled twice");
@@ -115,6 +128,23 @@ class Validator {
       else check_add(s, std::get<bayes::Add>(ins.body), ictx);
     }
     return program;
+  }
+
+  std::shared_ptr<const cpu::CpuGraph> check_cpu_segment(size_t index) {
+    const CpuSegment& s = m_.cpu_segments[index];
+    const std::string ctx = "model '" + path_ + "' CPU segment " + std::to_string(index);
+    auto graph = std::make_shared<const cpu::CpuGraph>(s.onnx, ctx);
+    const ir::Graph& g = graph->graph();
+    if (g.inputs != s.input_values || g.outputs != s.output_values) fail("CPU segment " + std::to_string(index) + " inputs or outputs do not match its bindings");
+    for (const auto& names : {s.input_values, s.output_values}) {
+      for (const auto& name : names) {
+        const TensorInfo& v = value(name);
+        if (v.dtype != DType::Float32 || v.shape != g.tensor(name).shape) {
+          fail("CPU segment " + std::to_string(index) + " value '" + name + "' is not float32 of shape " + shape_to_string(g.tensor(name).shape));
+        }
+      }
+    }
+    return graph;
   }
 
   const BpuBuffer& buffer(const BpuSegment& s, uint32_t id, const std::string& ctx) const {

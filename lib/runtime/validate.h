@@ -1,12 +1,16 @@
 // Loader validation: checks a deserialized CompiledModel completely before anything runs — values, schedule
-// data flow, buffer ranges, and every decoded instruction against its buffers and the constant pool.
+// data flow, buffer ranges, every decoded instruction against its buffers and the constant pool, and every
+// CPU segment's ONNX subgraph (ops, shapes, inputs and outputs against the host values).
 // A model that passes cannot make the simulator read or write out of bounds.
 #pragma once
 
 #include <vector>
 
+#include <memory>
+
 #include "arch/bayes/isa.h"
 #include "lower/compiled_model.h"
+#include "runtime/cpu/cpu_graph.h"
 
 namespace bpu {
 
@@ -14,6 +18,7 @@ constexpr uint64_t kMaxArenaBytes = uint64_t(256) << 20;
 
 struct ValidatedModel {
   std::vector<std::vector<bayes::Instruction>> programs;  // decoded program per BPU segment
+  std::vector<std::shared_ptr<const cpu::CpuGraph>> cpu_graphs;  // parsed and shape-checked CPU segments
 };
 
 // Throws Error(Artifact) naming `path` and the offending part. `expected_march` is the simulator's march.

@@ -1,0 +1,194 @@
+// IR nodes -> serialized ONNX ModelProto for the CPU executor.
+
+#include "lower/cpu_subgraph.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <set>
+
+#include "common/error.h"
+
+namespace bpu {
+
+namespace {
+
+void set_attribute(onnx::AttributeProto* a, const std::string& name, const ir::Attribute& v) {
+  a->set_name(name);
+  switch (v.kind) {
+    case ir::Attribute::Kind::Int: a->set_type(onnx::AttributeProto::INT); a->set_i(v.i); break;
+    case ir::Attribute::Kind::Float: a->set_type(onnx::AttributeProto::FLOAT); a->set_f(v.f); break;
+    case ir::Attribute::Kind::String: a->set_type(onnx::AttributeProto::STRING); a->set_s(v.s); break;
+    case ir::Attribute::Kind::Ints:
+      a->set_type(onnx::AttributeProto::INTS);
+      for (int64_t x : v.ints) a->add_ints(x);
+      break;
+    case ir::Attribute::Kind::Floats:
+      a->set_type(onnx::AttributeProto::FLOATS);
+      for (float x : v.floats) a->add_floats(x);
+      break;
+  }
+}
+
+void set_shape(onnx::ValueInfoProto* vi, const std::string& name, int elem_type, const Shape& shape) {
+  vi->set_name(name);
+  auto* tt = vi->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(elem_type);
+  auto* sh = tt->mutable_shape();
+  for (int64_t d : shape) sh->add_dim()->set_dim_value(d);
+}
+
+// The constant as the float graph saw it: fake-quantized weights dequantized (q * s in float32, as the
+// reference's DequantizeLinear), synthesized-scale weights as the original floats.
+void add_initializer(onnx::GraphProto* g, const ir::Tensor& t) {
+  onnx::TensorProto* p = g->add_initializer();
+  p->set_name(t.name);
+  for (int64_t d : t.shape) p->add_dims(d);
+  if (t.quant && !t.quant->synthesized && !t.quantized.empty()) {
+    p->set_data_type(onnx::TensorProto::FLOAT);
+    const auto& s = t.quant->scales;
+    int64_t inner = 1;
+    if (s.size() > 1) {
+      for (size_t d = t.quant->axis + 1; d < t.shape.size(); ++d) inner *= t.shape[d];
+    }
+    for (size_t k = 0; k < t.quantized.size(); ++k) {
+      p->add_float_data(static_cast<float>(t.quantized[k]) * s[s.size() > 1 ? (k / inner) % s.size() : 0]);
+    }
+  } else if (!t.float_data.empty() || t.elem_type == ir::ElemType::Float || t.elem_type == ir::ElemType::Double) {
+    p->set_data_type(onnx::TensorProto::FLOAT);
+    for (float v : t.float_data) p->add_float_data(v);
+  } else if (t.elem_type == ir::ElemType::Int64) {
+    p->set_data_type(onnx::TensorProto::INT64);
+    for (int64_t v : t.int_data) p->add_int64_data(v);
+  } else {
+    p->set_data_type(static_cast<int>(t.elem_type));
+    for (int64_t v : t.int_data) p->add_int32_data(static_cast<int32_t>(v));
+  }
+}
+
+class CpuSubgraphBuilder {
+ public:
+  CpuSubgraphBuilder(const ir::Graph& g, const PartitionResult& part, const Segment& seg) : g_(g), part_(part), seg_(seg) {}
+
+  CpuSegment build() {
+    model_.set_ir_version(7);
+    model_.set_producer_name("bpu-mapper");
+    auto* op = model_.add_opset_import();
+    op->set_version(std::max<int64_t>(g_.opset, 10));
+    graph_ = model_.mutable_graph();
+    graph_->set_name("cpu_segment");
+
+    // The segment's nodes, fused activations emitted again after their producer.
+    std::vector<const ir::Node*> nodes;
+    std::vector<std::vector<std::string>> outputs;
+    for (int i : seg_.nodes) {
+      const ir::Node& n = g_.nodes[i];
+      nodes.push_back(&n);
+      outputs.push_back(n.outputs);
+      if (!n.fused_nodes.empty()) outputs.back()[0] = n.fused_nodes[0].inputs[0];
+      for (const auto& f : n.fused_nodes) {
+        nodes.push_back(&f);
+        outputs.push_back(f.outputs);
+        shape_of_[f.inputs[0]] = g_.tensor(n.outputs[0]).shape;  // activations keep the shape
+      }
+    }
+    std::set<std::string> produced;
+    for (const auto& outs : outputs) produced.insert(outs.begin(), outs.end());
+
+    // Subgraph inputs: activations read but produced elsewhere; constants become initializers.
+    std::set<std::string> seen_inputs, seen_constants;
+    for (const ir::Node* n : nodes) {
+      for (const auto& in : n->inputs) {
+        if (in.empty() || produced.count(in)) continue;
+        const ir::Tensor& t = g_.tensor(in);
+        if (t.is_constant) {
+          if (seen_constants.insert(in).second) add_initializer(graph_, t);
+        } else if (seen_inputs.insert(in).second) {
+          set_shape(graph_->add_input(), in, onnx::TensorProto::FLOAT, t.shape);
+          segment_.input_values.push_back(in);
+          if (t.quant) input_alias_[in] = fake_quantize(in, in + "__fq", t);
+        }
+      }
+    }
+    // Nodes; a quantized output goes through Q/DQ so consumers and the host see the fake-quantized value.
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      const ir::Node& n = *nodes[k];
+      onnx::NodeProto* p = graph_->add_node();
+      p->set_name(n.name);
+      p->set_op_type(n.op_type);
+      for (const auto& in : n.inputs) {
+        auto alias = input_alias_.find(in);
+        p->add_input(alias == input_alias_.end() ? in : alias->second);
+      }
+      for (const auto& o : outputs[k]) {
+        const bool quantized = g_.has_tensor(o) && g_.tensor(o).quant.has_value();
+        p->add_output(quantized ? o + "__raw" : o);
+        if (quantized) fake_quantize(o + "__raw", o, g_.tensor(o));
+      }
+      for (const auto& [key, value] : n.attributes) set_attribute(p->add_attribute(), key, value);
+    }
+    // Outputs: produced here and read outside the segment or by the graph.
+    const int my_segment = part_.placements[seg_.nodes[0]].segment;
+    for (const auto& outs : outputs) {
+      for (const auto& o : outs) {
+        if (!g_.has_tensor(o)) continue;  // an intermediate of a fused activation
+        bool outside = g_.is_graph_output(o);
+        for (int c : g_.consumers(o)) outside |= part_.placements[c].segment != my_segment;
+        if (!outside) continue;
+        set_shape(graph_->add_output(), o, onnx::TensorProto::FLOAT, g_.tensor(o).shape);
+        segment_.output_values.push_back(o);
+      }
+    }
+    for (const auto& [name, shape] : shape_of_) set_shape(graph_->add_value_info(), name, onnx::TensorProto::FLOAT, shape);
+    std::string bytes;
+    if (!model_.SerializeToString(&bytes)) throw Error(ExitCode::Internal, "cannot serialize a CPU segment");
+    segment_.onnx.assign(bytes.begin(), bytes.end());
+    return std::move(segment_);
+  }
+
+ private:
+  // Emits QuantizeLinear/DequantizeLinear from `from` to `to` with the tensor's scale; returns `to`.
+  std::string fake_quantize(const std::string& from, const std::string& to, const ir::Tensor& t) {
+    const ir::QuantParams& q = *t.quant;
+    onnx::TensorProto* scale = graph_->add_initializer();
+    scale->set_name(t.name + "__scale");
+    scale->set_data_type(onnx::TensorProto::FLOAT);
+    if (q.scales.size() > 1) scale->add_dims(static_cast<int64_t>(q.scales.size()));
+    for (float s : q.scales) scale->add_float_data(s);
+    onnx::TensorProto* zp = graph_->add_initializer();
+    zp->set_name(t.name + "__zero_point");
+    zp->set_data_type(q.bits == 16 ? onnx::TensorProto::INT16 : onnx::TensorProto::INT8);
+    if (q.scales.size() > 1) zp->add_dims(static_cast<int64_t>(q.scales.size()));
+    for (size_t i = 0; i < q.scales.size(); ++i) zp->add_int32_data(0);
+    for (const char* op : {"QuantizeLinear", "DequantizeLinear"}) {
+      onnx::NodeProto* n = graph_->add_node();
+      const bool is_q = op[0] == 'Q';
+      n->set_name(t.name + (is_q ? "__QuantizeLinear" : "__DequantizeLinear"));
+      n->set_op_type(op);
+      n->add_input(is_q ? from : t.name + "__q");
+      n->add_input(scale->name());
+      n->add_input(zp->name());
+      n->add_output(is_q ? t.name + "__q" : to);
+      if (q.scales.size() > 1) set_attribute(n->add_attribute(), "axis", ir::Attribute{ir::Attribute::Kind::Int, q.axis});
+    }
+    shape_of_[from] = t.shape;
+    shape_of_[to] = t.shape;
+    return to;
+  }
+
+  const ir::Graph& g_;
+  const PartitionResult& part_;
+  const Segment& seg_;
+  onnx::ModelProto model_;
+  onnx::GraphProto* graph_ = nullptr;
+  CpuSegment segment_;
+  std::map<std::string, std::string> input_alias_;
+  std::map<std::string, Shape> shape_of_;
+};
+
+}  // namespace
+
+CpuSegment build_cpu_segment(const ir::Graph& graph, const PartitionResult& partition, const Segment& segment) {
+  return CpuSubgraphBuilder(graph, partition, segment).build();
+}
+
+}  // namespace bpu

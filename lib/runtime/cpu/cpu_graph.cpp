@@ -1,0 +1,157 @@
+// CPU segment loading, validation and execution.
+
+#include "runtime/cpu/cpu_graph.h"
+
+#include <onnx/onnx_pb.h>
+
+#include "arch/cpu/cpu_ops.h"
+#include "common/error.h"
+#include "onnx_import/onnx_import.h"
+
+namespace bpu::cpu {
+
+int64_t CpuTensor::count() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+[[noreturn]] void KernelContext::fail(const std::string& what) const {
+  throw Error(ExitCode::Artifact, "CPU node '" + node.name + "' (" + node.op_type + "): " + what);
+}
+
+std::vector<int64_t> KernelContext::ints(const std::vector<const CpuTensor*>& in, size_t k) const {
+  if (!present(in, k) || !in[k]->has_data) fail("input " + std::to_string(k) + " must be a constant");
+  if (in[k]->integer) return in[k]->i;
+  std::vector<int64_t> out;
+  for (float v : in[k]->f) out.push_back(static_cast<int64_t>(v));
+  return out;
+}
+
+std::vector<float> KernelContext::floats(const std::vector<const CpuTensor*>& in, size_t k) const {
+  if (!present(in, k) || !in[k]->has_data) fail("input " + std::to_string(k) + " must be a constant");
+  if (!in[k]->integer) return in[k]->f;
+  return std::vector<float>(in[k]->i.begin(), in[k]->i.end());
+}
+
+void allocate(const KernelContext& ctx, CpuTensor& out, const Shape& shape) {
+  for (int64_t d : shape) {
+    if (d < 0) ctx.fail("negative output dimension in " + shape_to_string(shape));
+  }
+  out.shape = shape;
+  out.integer = false;
+  out.has_data = !ctx.shapes_only;
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    count *= d;
+    if (count > kMaxTensorElements) ctx.fail("output " + shape_to_string(shape) + " is too large");
+  }
+  if (!ctx.shapes_only) out.f.assign(static_cast<size_t>(count), 0.0f);
+}
+
+const std::map<std::string, CpuKernel>& cpu_kernels() {
+  static const std::map<std::string, CpuKernel> table = [] {
+    std::map<std::string, CpuKernel> t;
+    register_elementwise_kernels(t);
+    register_conv_kernels(t);
+    register_pool_kernels(t);
+    register_shape_kernels(t);
+    register_resize_kernels(t);
+    return t;
+  }();
+  return table;
+}
+
+CpuGraph::CpuGraph(const std::vector<uint8_t>& bytes, const std::string& context) : context_(context) {
+  onnx::ModelProto model;
+  if (bytes.size() > static_cast<size_t>(INT32_MAX) || !model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    throw Error(ExitCode::Artifact, context + ": the embedded ONNX subgraph does not parse");
+  }
+  try {
+    graph_ = import_onnx_model(model, context);
+  } catch (const Error& e) {
+    throw Error(ExitCode::Artifact, context + ": invalid ONNX subgraph: " + e.what());
+  }
+  for (const auto& [name, t] : graph_.tensors) {
+    if (!t.is_constant) continue;
+    CpuTensor c;
+    c.shape = t.shape;
+    c.elem_type = t.elem_type;
+    c.integer = t.float_data.empty() && !t.int_data.empty();
+    c.f = t.float_data;
+    c.i = t.int_data;
+    if (!c.integer && c.f.empty() && c.count() > 0) c.integer = true;  // e.g. an int tensor of zeros
+    constants_[name] = c;
+  }
+  // Shape-only dry run: every op must have a kernel and every inferred shape must match the declared one.
+  std::map<std::string, CpuTensor> values;
+  for (const auto& in : graph_.inputs) {
+    CpuTensor t;
+    t.shape = graph_.tensor(in).shape;
+    t.has_data = false;
+    values[in] = t;
+  }
+  for (const auto& n : graph_.nodes) {
+    if (!cpu_supports(n.op_type, n.domain) || !cpu_kernels().count(n.op_type)) {
+      throw Error(ExitCode::Artifact, context + ": node '" + n.name + "' has op " + n.op_type + ", which the CPU executor does not run");
+    }
+    std::vector<CpuTensor> outs = run_node(n, values, true);
+    for (size_t k = 0; k < n.outputs.size() && k < outs.size(); ++k) {
+      const ir::Tensor& declared = graph_.tensor(n.outputs[k]);
+      if (outs[k].shape != declared.shape) {
+        throw Error(ExitCode::Artifact, context + ": node '" + n.name + "' output '" + n.outputs[k] + "' has shape " +
+                                            shape_to_string(outs[k].shape) + " but the subgraph declares " +
+                                            shape_to_string(declared.shape));
+      }
+      values[n.outputs[k]] = std::move(outs[k]);
+    }
+  }
+  for (const auto& o : graph_.outputs) {
+    if (!values.count(o) && !constants_.count(o)) throw Error(ExitCode::Artifact, context + ": output '" + o + "' is never produced");
+  }
+}
+
+std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std::string, CpuTensor>& values,
+                                          bool shapes_only) const {
+  std::vector<const CpuTensor*> in;
+  for (const auto& name : n.inputs) {
+    if (name.empty()) {
+      in.push_back(nullptr);
+      continue;
+    }
+    auto it = values.find(name);
+    if (it != values.end()) {
+      in.push_back(&it->second);
+      continue;
+    }
+    auto c = constants_.find(name);
+    if (c == constants_.end()) throw Error(ExitCode::Artifact, context_ + ": node '" + n.name + "' reads unknown '" + name + "'");
+    in.push_back(&c->second);
+  }
+  std::vector<CpuTensor> out(n.outputs.size());
+  KernelContext ctx{n, graph_.opset, shapes_only};
+  cpu_kernels().at(n.op_type)(ctx, in, out);
+  return out;
+}
+
+std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::string, const std::vector<float>*>& inputs) const {
+  std::map<std::string, CpuTensor> values;
+  for (const auto& name : graph_.inputs) {
+    CpuTensor t;
+    t.shape = graph_.tensor(name).shape;
+    t.f = *inputs.at(name);
+    values[name] = std::move(t);
+  }
+  for (const auto& n : graph_.nodes) {
+    std::vector<CpuTensor> outs = run_node(n, values, false);
+    for (size_t k = 0; k < n.outputs.size(); ++k) values[n.outputs[k]] = std::move(outs[k]);
+  }
+  std::map<std::string, std::vector<float>> out;
+  for (const auto& o : graph_.outputs) {
+    auto it = values.find(o);
+    out[o] = it != values.end() ? it->second.f : constants_.at(o).f;
+  }
+  return out;
+}
+
+}  // namespace bpu::cpu

@@ -1,0 +1,33 @@
+// A CPU fallback segment ready to run: the ONNX subgraph stored in the .bin, parsed with the importer,
+// validated (every op has a kernel, every shape follows from the inputs) and executed node by node.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "runtime/cpu/cpu_kernels.h"
+
+namespace bpu::cpu {
+
+class CpuGraph {
+ public:
+  // Throws Error(Artifact) naming `context` when the bytes are not a valid, runnable subgraph.
+  CpuGraph(const std::vector<uint8_t>& onnx, const std::string& context);
+
+  // Runs the subgraph on float inputs keyed by graph input name; returns the graph outputs.
+  std::map<std::string, std::vector<float>> run(const std::map<std::string, const std::vector<float>*>& inputs) const;
+
+  const ir::Graph& graph() const { return graph_; }
+
+ private:
+  std::vector<CpuTensor> run_node(const ir::Node& node, const std::map<std::string, CpuTensor>& values,
+                                  bool shapes_only) const;
+
+  ir::Graph graph_;
+  std::string context_;
+  std::map<std::string, CpuTensor> constants_;
+};
+
+}  // namespace bpu::cpu

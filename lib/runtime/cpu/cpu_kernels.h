@@ -1,0 +1,51 @@
+// Float32 kernels of the CPU fallback executor, ONNX semantics, one function per op. Each kernel computes its
+// output shapes from its inputs' shapes (and constant inputs such as Reshape's shape); with shapes_only it stops
+// there, which the loader uses to validate a CPU segment before anything runs. QuantizeLinear rounds as
+// PyTorch's fake quantize does (x * (1/s), ties to even), the reference of QAT models.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/dtype.h"
+#include "ir/graph.h"
+
+namespace bpu::cpu {
+
+struct CpuTensor {
+  Shape shape;
+  std::vector<float> f;    // float data (QuantizeLinear outputs hold integer values as floats)
+  std::vector<int64_t> i;  // integer constants (shapes, axes, pads)
+  bool integer = false;
+  ir::ElemType elem_type = ir::ElemType::Float;  // ONNX type of a constant (zero points: int8/uint8/int16)
+  bool has_data = true;    // false for non-constant values during shape validation
+  int64_t count() const;
+};
+
+struct KernelContext {
+  const ir::Node& node;
+  int64_t opset;
+  bool shapes_only;
+  [[noreturn]] void fail(const std::string& what) const;
+  // Constant integer / float values of input k (Reshape shape, Slice starts, Clip bounds ...).
+  std::vector<int64_t> ints(const std::vector<const CpuTensor*>& in, size_t k) const;
+  std::vector<float> floats(const std::vector<const CpuTensor*>& in, size_t k) const;
+  bool present(const std::vector<const CpuTensor*>& in, size_t k) const { return k < in.size() && in[k] != nullptr; }
+};
+
+using CpuKernel = void (*)(const KernelContext&, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out);
+
+const std::map<std::string, CpuKernel>& cpu_kernels();
+
+// Allocates out's float data for its shape (checked element count) unless shapes_only.
+void allocate(const KernelContext& ctx, CpuTensor& out, const Shape& shape);
+
+// Registration tables of the kernel families (one .cpp each).
+void register_elementwise_kernels(std::map<std::string, CpuKernel>& table);
+void register_conv_kernels(std::map<std::string, CpuKernel>& table);
+void register_pool_kernels(std::map<std::string, CpuKernel>& table);
+void register_shape_kernels(std::map<std::string, CpuKernel>& table);
+void register_resize_kernels(std::map<std::string, CpuKernel>& table);
+
+}  // namespace bpu::cpu

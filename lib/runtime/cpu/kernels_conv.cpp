@@ -1,0 +1,193 @@
+// CPU float kernels with weights: Conv (im2col + Eigen GEMM), Gemm, MatMul, BatchNormalization (inference).
+
+#include <Eigen/Core>
+
+#include "runtime/cpu/cpu_kernels.h"
+#include "runtime/kernels/conv2d.h"
+
+namespace bpu::cpu {
+
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ConstMap = Eigen::Map<const RowMatrix>;
+using Map = Eigen::Map<RowMatrix>;
+
+void conv(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  const CpuTensor& x = *in.at(0);
+  const CpuTensor& w = *in.at(1);
+  if (x.shape.size() != 4 || w.shape.size() != 4) c.fail("only 2-D convolution (4-D tensors) is supported");
+  if (c.node.attr_string("auto_pad", "NOTSET") != "NOTSET") c.fail("auto_pad is not supported");
+  const int64_t groups = c.node.attr_int("group", 1);
+  const auto k = c.node.attr_ints("kernel_shape", {w.shape[2], w.shape[3]});
+  const auto s = c.node.attr_ints("strides", {1, 1});
+  const auto d = c.node.attr_ints("dilations", {1, 1});
+  const auto p = c.node.attr_ints("pads", {0, 0, 0, 0});
+  if (k.size() != 2 || s.size() != 2 || d.size() != 2 || p.size() != 4) c.fail("malformed attributes");
+  if (k[0] != w.shape[2] || k[1] != w.shape[3]) c.fail("kernel_shape does not match the weight");
+  if (groups < 1 || x.shape[1] % groups || w.shape[0] % groups || w.shape[1] * groups != x.shape[1]) c.fail("group does not match the channels");
+  kernels::ConvGeometry g;
+  g.batch = x.shape[0];
+  g.in_channels = x.shape[1];
+  g.in_h = x.shape[2];
+  g.in_w = x.shape[3];
+  g.out_channels = w.shape[0];
+  g.kernel_h = k[0];
+  g.kernel_w = k[1];
+  g.stride_h = s[0];
+  g.stride_w = s[1];
+  g.dilation_h = d[0];
+  g.dilation_w = d[1];
+  g.pad_top = p[0];
+  g.pad_left = p[1];
+  g.groups = groups;
+  g.out_h = kernels::conv_output_size(g.in_h, g.kernel_h, g.stride_h, p[0], p[2], g.dilation_h);
+  g.out_w = kernels::conv_output_size(g.in_w, g.kernel_w, g.stride_w, p[1], p[3], g.dilation_w);
+  if (g.out_h < 1 || g.out_w < 1) c.fail("the kernel does not fit the padded input");
+  if (c.present(in, 2) && in[2]->count() != g.out_channels) c.fail("bias must have one value per output channel");
+  allocate(c, out[0], {g.batch, g.out_channels, g.out_h, g.out_w});
+  if (c.shapes_only) return;
+  const int64_t cin_g = g.in_channels / groups, cout_g = g.out_channels / groups;
+  const int64_t K = cin_g * g.kernel_h * g.kernel_w, P = g.out_h * g.out_w;
+  RowMatrix col(K, P);
+  for (int64_t n = 0; n < g.batch; ++n) {
+    for (int64_t grp = 0; grp < groups; ++grp) {
+      for (int64_t ci = 0; ci < cin_g; ++ci) {
+        const float* plane = x.f.data() + (n * g.in_channels + grp * cin_g + ci) * g.in_h * g.in_w;
+        for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
+          for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
+            float* row = col.data() + ((ci * g.kernel_h + ky) * g.kernel_w + kx) * P;
+            for (int64_t y = 0; y < g.out_h; ++y) {
+              const int64_t iy = y * g.stride_h - g.pad_top + ky * g.dilation_h;
+              for (int64_t xo = 0; xo < g.out_w; ++xo) {
+                const int64_t ix = xo * g.stride_w - g.pad_left + kx * g.dilation_w;
+                row[y * g.out_w + xo] = (iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w) ? plane[iy * g.in_w + ix] : 0.0f;
+              }
+            }
+          }
+        }
+      }
+      ConstMap wm(w.f.data() + grp * cout_g * K, cout_g, K);
+      Map ym(out[0].f.data() + (n * g.out_channels + grp * cout_g) * P, cout_g, P);
+      ym.noalias() = wm * col;
+      if (c.present(in, 2)) {
+        for (int64_t co = 0; co < cout_g; ++co) ym.row(co).array() += in[2]->f[grp * cout_g + co];
+      }
+    }
+  }
+}
+
+void gemm(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  const CpuTensor& a = *in.at(0);
+  const CpuTensor& b = *in.at(1);
+  if (a.shape.size() != 2 || b.shape.size() != 2) c.fail("Gemm needs 2-D inputs");
+  const bool ta = c.node.attr_int("transA", 0), tb = c.node.attr_int("transB", 0);
+  const ir::Attribute* alpha_a = c.node.attr("alpha");
+  const ir::Attribute* beta_a = c.node.attr("beta");
+  const float alpha = alpha_a ? alpha_a->f : 1.0f, beta = beta_a ? beta_a->f : 1.0f;
+  const int64_t M = ta ? a.shape[1] : a.shape[0], K = ta ? a.shape[0] : a.shape[1];
+  const int64_t N = tb ? b.shape[0] : b.shape[1], Kb = tb ? b.shape[1] : b.shape[0];
+  if (K != Kb) c.fail("inner dimensions differ");
+  if (c.present(in, 2)) {
+    const Shape& cs = in[2]->shape;
+    int64_t cn = in[2]->count();
+    if (!(cn == 1 || cn == N || cn == M * N) || (cs.size() == 2 && cs[0] != 1 && cs[0] != M)) c.fail("C does not broadcast to the output");
+  }
+  allocate(c, out[0], {M, N});
+  if (c.shapes_only) return;
+  ConstMap am(a.f.data(), a.shape[0], a.shape[1]);
+  ConstMap bm(b.f.data(), b.shape[0], b.shape[1]);
+  Map y(out[0].f.data(), M, N);
+  if (ta && tb) y.noalias() = alpha * (am.transpose() * bm.transpose());
+  else if (ta) y.noalias() = alpha * (am.transpose() * bm);
+  else if (tb) y.noalias() = alpha * (am * bm.transpose());
+  else y.noalias() = alpha * (am * bm);
+  if (c.present(in, 2)) {
+    const CpuTensor& cc = *in[2];
+    const int64_t cn = cc.count();
+    for (int64_t i = 0; i < M; ++i) {
+      for (int64_t j = 0; j < N; ++j) {
+        float v = cn == 1 ? cc.f[0] : (cn == N ? cc.f[j] : cc.f[i * N + j]);
+        y(i, j) += beta * v;
+      }
+    }
+  }
+}
+
+void matmul(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  Shape a = in.at(0)->shape, b = in.at(1)->shape;
+  if (a.empty() || b.empty()) c.fail("MatMul needs tensors of rank >= 1");
+  const bool a_vec = a.size() == 1, b_vec = b.size() == 1;
+  if (a_vec) a.insert(a.begin(), 1);
+  if (b_vec) b.push_back(1);
+  const int64_t M = a[a.size() - 2], K = a.back(), N = b.back();
+  if (b[b.size() - 2] != K) c.fail("inner dimensions differ: " + shape_to_string(in[0]->shape) + " x " + shape_to_string(in[1]->shape));
+  Shape batch_a(a.begin(), a.end() - 2), batch_b(b.begin(), b.end() - 2);
+  size_t rank = std::max(batch_a.size(), batch_b.size());
+  Shape batch(rank);
+  for (size_t k = 0; k < rank; ++k) {
+    int64_t da = k < rank - batch_a.size() ? 1 : batch_a[k - (rank - batch_a.size())];
+    int64_t db = k < rank - batch_b.size() ? 1 : batch_b[k - (rank - batch_b.size())];
+    if (da != db && da != 1 && db != 1) c.fail("batch dimensions do not broadcast");
+    batch[k] = std::max(da, db);
+  }
+  Shape shape = batch;
+  if (!a_vec) shape.push_back(M);
+  if (!b_vec) shape.push_back(N);
+  allocate(c, out[0], shape);
+  if (c.shapes_only) return;
+  int64_t batches = 1;
+  for (int64_t d : batch) batches *= d;
+  for (int64_t t = 0; t < batches; ++t) {
+    // Map flat batch index t to the (broadcast) batch index of a and b.
+    int64_t rem = t, ia = 0, ib = 0, sa = 1, sb = 1;
+    for (int64_t k = static_cast<int64_t>(rank) - 1; k >= 0; --k) {
+      int64_t idx = rem % batch[k];
+      rem /= batch[k];
+      int64_t da = k < static_cast<int64_t>(rank - batch_a.size()) ? 1 : batch_a[k - (rank - batch_a.size())];
+      int64_t db = k < static_cast<int64_t>(rank - batch_b.size()) ? 1 : batch_b[k - (rank - batch_b.size())];
+      ia += (da == 1 ? 0 : idx) * sa;
+      ib += (db == 1 ? 0 : idx) * sb;
+      sa *= da;
+      sb *= db;
+    }
+    ConstMap am(in[0]->f.data() + ia * M * K, M, K);
+    ConstMap bm(in[1]->f.data() + ib * K * N, K, N);
+    Map y(out[0].f.data() + t * M * N, M, N);
+    y.noalias() = am * bm;
+  }
+}
+
+void batch_norm(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  const CpuTensor& x = *in.at(0);
+  if (x.shape.size() < 2) c.fail("input needs a channel axis");
+  const int64_t C = x.shape[1];
+  for (size_t k = 1; k < 5; ++k) {
+    if (!c.present(in, k) || in[k]->count() != C) c.fail("scale, B, mean and var need one value per channel");
+  }
+  const ir::Attribute* e = c.node.attr("epsilon");
+  const float eps = e ? e->f : 1e-5f;
+  allocate(c, out[0], x.shape);
+  if (c.shapes_only) return;
+  int64_t inner = 1;
+  for (size_t d = 2; d < x.shape.size(); ++d) inner *= x.shape[d];
+  for (int64_t n = 0; n < x.shape[0]; ++n) {
+    for (int64_t ch = 0; ch < C; ++ch) {
+      const float a = in[1]->f[ch] / std::sqrt(in[4]->f[ch] + eps);
+      const float b = in[2]->f[ch] - in[3]->f[ch] * a;
+      const int64_t base = (n * C + ch) * inner;
+      for (int64_t k = 0; k < inner; ++k) out[0].f[base + k] = x.f[base + k] * a + b;
+    }
+  }
+}
+
+}  // namespace
+
+void register_conv_kernels(std::map<std::string, CpuKernel>& t) {
+  t["Conv"] = conv;
+  t["Gemm"] = gemm;
+  t["MatMul"] = matmul;
+  t["BatchNormalization"] = batch_norm;
+}
+
+}  // namespace bpu::cpu

@@ -1,0 +1,93 @@
+// CPU float Resize over H and W of 4-D tensors: nearest and linear, with the coordinate transformation and
+// nearest rounding modes of ONNX Resize (opset 10 and 11+).
+
+#include <cmath>
+
+#include "runtime/cpu/cpu_kernels.h"
+
+namespace bpu::cpu {
+
+namespace {
+
+// Maps an output coordinate to the input coordinate space.
+float source_coordinate(const std::string& mode, int64_t out_idx, float scale, int64_t in_len, int64_t out_len) {
+  const float x = static_cast<float>(out_idx);
+  if (mode == "asymmetric") return x / scale;
+  if (mode == "align_corners") return out_len == 1 ? 0.0f : x * static_cast<float>(in_len - 1) / static_cast<float>(out_len - 1);
+  if (mode == "pytorch_half_pixel") return out_len > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
+  if (mode == "tf_half_pixel_for_nn") return (x + 0.5f) / scale;
+  return (x + 0.5f) / scale - 0.5f;  // half_pixel
+}
+
+int64_t nearest_index(const std::string& mode, float v, int64_t len) {
+  int64_t i;
+  if (mode == "floor") i = static_cast<int64_t>(std::floor(v));
+  else if (mode == "ceil") i = static_cast<int64_t>(std::ceil(v));
+  else if (mode == "round_prefer_ceil") i = static_cast<int64_t>(std::floor(v + 0.5f));
+  else i = (v - std::floor(v) == 0.5f) ? static_cast<int64_t>(std::floor(v)) : static_cast<int64_t>(std::round(v));  // round_prefer_floor
+  return std::max<int64_t>(0, std::min(len - 1, i));
+}
+
+void resize(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  const CpuTensor& x = *in.at(0);
+  if (x.shape.size() != 4) c.fail("only 4-D inputs are supported");
+  std::vector<float> scales;
+  std::vector<int64_t> sizes;
+  if (c.opset < 11) {
+    scales = c.floats(in, 1);
+  } else {
+    if (c.present(in, 3) && in[3]->count() > 0) sizes = c.ints(in, 3);
+    else if (c.present(in, 2) && in[2]->count() > 0) scales = c.floats(in, 2);
+    else c.fail("needs scales or sizes");
+  }
+  Shape shape = x.shape;
+  if (!sizes.empty()) {
+    if (sizes.size() != 4) c.fail("sizes needs 4 values");
+    for (size_t d = 0; d < 4; ++d) {
+      scales.push_back(static_cast<float>(sizes[d]) / static_cast<float>(x.shape[d]));
+      shape[d] = sizes[d];
+    }
+  } else {
+    if (scales.size() != 4) c.fail("scales needs 4 values");
+    for (size_t d = 0; d < 4; ++d) {
+      if (!(scales[d] > 0) || scales[d] > 1024) c.fail("scale " + std::to_string(scales[d]) + " is out of range");
+      shape[d] = static_cast<int64_t>(std::floor(static_cast<double>(x.shape[d]) * scales[d]));
+    }
+  }
+  if (shape[0] != x.shape[0] || shape[1] != x.shape[1]) c.fail("only H and W may be resized");
+  const std::string mode = c.node.attr_string("mode", "nearest");
+  if (mode != "nearest" && mode != "linear") c.fail("mode '" + mode + "' is not supported");
+  const std::string ctm = c.node.attr_string("coordinate_transformation_mode", c.opset < 11 ? "asymmetric" : "half_pixel");
+  const std::string nearest_mode = c.node.attr_string("nearest_mode", c.opset < 11 ? "floor" : "round_prefer_floor");
+  allocate(c, out[0], shape);
+  if (c.shapes_only) return;
+  const int64_t H = x.shape[2], W = x.shape[3], OH = shape[2], OW = shape[3];
+  for (int64_t nc = 0; nc < x.shape[0] * x.shape[1]; ++nc) {
+    const float* plane = x.f.data() + nc * H * W;
+    float* y = out[0].f.data() + nc * OH * OW;
+    for (int64_t oy = 0; oy < OH; ++oy) {
+      const float sy = source_coordinate(ctm, oy, scales[2], H, OH);
+      for (int64_t ox = 0; ox < OW; ++ox) {
+        const float sx = source_coordinate(ctm, ox, scales[3], W, OW);
+        if (mode == "nearest") {
+          y[oy * OW + ox] = plane[nearest_index(nearest_mode, sy, H) * W + nearest_index(nearest_mode, sx, W)];
+          continue;
+        }
+        const float cy = std::max(0.0f, std::min(static_cast<float>(H - 1), sy));
+        const float cx = std::max(0.0f, std::min(static_cast<float>(W - 1), sx));
+        const int64_t y0 = static_cast<int64_t>(std::floor(cy)), x0 = static_cast<int64_t>(std::floor(cx));
+        const int64_t y1 = std::min(y0 + 1, H - 1), x1 = std::min(x0 + 1, W - 1);
+        const float fy = cy - static_cast<float>(y0), fx = cx - static_cast<float>(x0);
+        const float top = plane[y0 * W + x0] * (1 - fx) + plane[y0 * W + x1] * fx;
+        const float bottom = plane[y1 * W + x0] * (1 - fx) + plane[y1 * W + x1] * fx;
+        y[oy * OW + ox] = top * (1 - fy) + bottom * fy;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void register_resize_kernels(std::map<std::string, CpuKernel>& t) { t["Resize"] = resize; }
+
+}  // namespace bpu::cpu

@@ -1,0 +1,123 @@
+// Hybrid models end to end: the seed's HybridModel with CPU fallback segments, run_on_cpu / run_on_bpu /
+// node_info, synthesized weight scales, unknown names, the checker, and CPU segments standard tools can open.
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+
+#include "artifact/bin_format.h"
+#include "fixture_helpers.h"
+
+using namespace bpu;
+using bpu::test::require_error;
+
+namespace {
+
+CompileResult compile_with(const std::string& fixture, const std::string& calibration_lines,
+                           const std::string& model_lines = "") {
+  std::string yaml = bpu::test::fixture_yaml(bpu::test::data_path(fixture + "/model.onnx"), "out", "bayes", calibration_lines);
+  yaml.replace(yaml.find("input_parameters:"), 0, model_lines);
+  return compile_model(parse_config(yaml, "/tmp/bpu_hybrid_test/config.yaml"));
+}
+
+const PlacementRow& row(const CompileResult& r, const std::string& node) {
+  for (const auto& x : r.placement) if (x.node == node) return x;
+  FAIL("no placement row for " << node);
+  throw;
+}
+
+}  // namespace
+
+TEST_CASE("hybrid: the seed's HybridModel places float parts on the CPU with their reasons", "[hybrid]") {
+  CompileResult r = compile_with("hybrid", "");
+  CHECK(r.partition.segment_count(Device::Bpu) == 3);
+  CHECK(r.partition.segment_count(Device::Cpu) == 4);
+  CHECK(row(r, "/selu/Selu").reason_code == "MARCH_UNSUPPORTED_OP");
+  CHECK(row(r, "/stem/Conv").reason_code == "NO_QUANT_INPUT");                 // conv on the float input
+  CHECK(row(r, "/layer1.0/layer1.0.0/Conv").reason_code == "NO_QUANT_INPUT");  // ConvBNReLU with float input
+  CHECK(row(r, "/conv0/Conv").reason_code == "NO_QUANT_WEIGHT");               // the seed's Conv_32 case
+  CHECK(row(r, "/conv0/Conv").device == "CPU");
+  CHECK(row(r, "/conv1/Conv").reason_code == "BPU_HIGH_PRECISION_OUTPUT");
+  CHECK(row(r, "/layer2.0/Conv").device == "BPU");
+  CHECK(r.model.cpu_segments.size() == 4);
+  CHECK(r.model.bpu_segments.size() == 3);
+}
+
+TEST_CASE("hybrid: the compiled HybridModel matches torch QAT", "[hybrid]") {
+  bpu::test::check_fixture_accuracy("hybrid");
+}
+
+TEST_CASE("hybrid: CPU segments are valid ONNX models", "[hybrid]") {
+  CompileResult r = compile_with("hybrid", "");
+  for (const auto& seg : r.model.cpu_segments) {
+    onnx::ModelProto m;
+    REQUIRE(m.ParseFromArray(seg.onnx.data(), static_cast<int>(seg.onnx.size())));
+    CHECK_NOTHROW(onnx::checker::check_model(m));
+    CHECK(m.graph().input_size() == static_cast<int>(seg.input_values.size()));
+  }
+}
+
+TEST_CASE("hybrid: run_on_cpu of a quantized conv splits the BPU segment and keeps accuracy", "[hybrid]") {
+  CompileResult r = compile_with("nonhybrid", "  run_on_cpu: '/conv_1/Conv'\n");
+  CHECK(row(r, "/conv_1/Conv").device == "CPU");
+  CHECK(row(r, "/conv_1/Conv").reason_code == "USER_RUN_ON_CPU");
+  CHECK(r.partition.segment_count(Device::Bpu) == 2);
+  CHECK(r.partition.segment_count(Device::Cpu) == 1);
+  bpu::test::check_fixture_accuracy("nonhybrid", "  run_on_cpu: '/conv_1/Conv'\n");
+  bpu::test::check_fixture_accuracy("nonhybrid_int8_output", "  run_on_cpu: '/conv/Conv; /Add_1'\n");
+}
+
+TEST_CASE("hybrid: run_on_bpu of a float node is refused with its reason", "[hybrid]") {
+  require_error([] { compile_with("hybrid", "  run_on_bpu: '/conv0/Conv'\n"); }, ExitCode::Unsupported,
+                "'/conv0/Conv' (Conv) is placed on the BPU by calibration_parameters.run_on_bpu but cannot run there: NO_QUANT_WEIGHT");
+  require_error([] { compile_with("hybrid", "  run_on_bpu: '/stem/Conv'\n"); }, ExitCode::Unsupported, "NO_QUANT_INPUT");
+}
+
+TEST_CASE("hybrid: node_info overrides the lists with a warning", "[hybrid]") {
+  CompileResult r = compile_with("nonhybrid", "  run_on_cpu: '/conv/Conv'\n",
+                                 "  node_info: {'/conv/Conv': {'ON': 'BPU'}, '/Add': {'ON': 'CPU'}}\n");
+  CHECK(row(r, "/conv/Conv").device == "BPU");
+  CHECK(row(r, "/conv/Conv").reason_code == "USER_RUN_ON_BPU");
+  CHECK(row(r, "/Add").device == "CPU");
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].find("overrides calibration_parameters.run_on_cpu") != std::string::npos);
+  require_error([] { compile_with("nonhybrid", "", "  node_info: {'/Add': {'OutputType': 'int16'}}\n"); }, ExitCode::Unsupported,
+                "int16 InputType/OutputType is not implemented yet");
+}
+
+TEST_CASE("hybrid: unknown node names are config errors listing the closest names", "[hybrid]") {
+  require_error([] { compile_with("hybrid", "  run_on_cpu: 'Conv_32'\n"); }, ExitCode::Config,
+                "run_on_cpu: no node named 'Conv_32' in the model; closest names:");
+  require_error([] { compile_with("hybrid", "  run_on_cpu: '/conv_0/Conv'\n"); }, ExitCode::Config,
+                "closest names: '/conv0/Conv'");
+  require_error([] { compile_with("hybrid", "  run_on_cpu: '/activation_post_process_0/QuantizeLinear'\n"); },
+                ExitCode::Config, "is a fake-quant node");
+  require_error([] { compile_with("nonhybrid", "  run_on_cpu: '/Add'\n  run_on_bpu: '/Add'\n"); }, ExitCode::Config,
+                "also listed in calibration_parameters.run_on_cpu");
+}
+
+TEST_CASE("hybrid: quantize_float_weights restores hb_mapper's behaviour and lists the invented scales", "[hybrid]") {
+  CompileResult r = compile_with("hybrid", "  quantize_float_weights: True\n");
+  CHECK(row(r, "/conv0/Conv").device == "BPU");
+  CHECK(r.synthesized_weights == std::vector<std::string>{"conv0.weight"});
+  CHECK(r.partition.segment_count(Device::Bpu) == 2);  // layer2, conv0 and conv1 now form one segment
+  nlohmann::json j = placement_json(r.graph, r.partition, r.placement, "bayes");
+  REQUIRE(j["synthesized_scales"].size() == 1);
+  CHECK(j["synthesized_scales"][0]["tensor"] == "conv0.weight");
+  CHECK(j["synthesized_scales"][0]["scales"].size() == 16);
+}
+
+TEST_CASE("hybrid: the checker gives the makertbin placement without a config", "[hybrid]") {
+  CompileResult r = check_model(bpu::test::data_path("hybrid/model.onnx"), "bayes", {});
+  CHECK(r.partition.segment_count(Device::Bpu) == 3);
+  CompileResult small = check_model(bpu::test::data_path("hybrid/model.onnx"), "bayes", {{"input", {1, 3, 32, 32}}});
+  CHECK(small.graph.tensor("output").shape == Shape{1, 16, 16, 16});
+  require_error([] { check_model(bpu::test::data_path("hybrid/model.onnx"), "bernoulli2", {}); }, ExitCode::Usage, "bernoulli2");
+}
+
+TEST_CASE("hybrid: a corrupted CPU segment is refused at load", "[hybrid]") {
+  CompileResult r = compile_with("hybrid", "");
+  CompiledModel m = r.model;
+  m.cpu_segments[1].onnx.resize(m.cpu_segments[1].onnx.size() / 2);
+  require_error([&] { ModelRunner(deserialize_model(serialize_model(m), "cut.bin"), "cut.bin"); }, ExitCode::Artifact,
+                "CPU segment 1");
+}

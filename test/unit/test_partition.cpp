@@ -1,0 +1,232 @@
+// Partition: placement reasons, user overrides, and convex segments on synthetic graphs — diamonds, residual
+// branches with a CPU node, CPU nodes at the input and the output, two CPU islands.
+
+#include <set>
+
+#include "partition/partition.h"
+#include "test_helpers.h"
+
+using namespace bpu;
+using bpu::test::require_error;
+
+namespace {
+
+// Builds IR graphs directly: quantized 1x4x8x8 activations, quantized Conv/Add (BPU-capable) and Selu (CPU).
+class GraphBuilder {
+ public:
+  GraphBuilder() {
+    g.source_path = "synthetic.onnx";
+    activation("in");
+    g.inputs = {"in"};
+  }
+  void activation(const std::string& name, bool quantized = true) {
+    ir::Tensor t;
+    t.name = name;
+    t.shape = {1, 4, 8, 8};
+    t.has_shape = true;
+    if (quantized) t.quant = ir::QuantParams{{0.05f}, -1, 8, false};
+    g.tensors[name] = t;
+  }
+  void conv(const std::string& name, const std::string& in, const std::string& out) {
+    ir::Tensor w;
+    w.name = name + ".w";
+    w.shape = {4, 4, 1, 1};
+    w.has_shape = w.is_constant = true;
+    w.elem_type = ir::ElemType::Int8;
+    w.float_data.assign(16, 0.01f);
+    w.quantized.assign(16, 1);
+    w.quant = ir::QuantParams{{0.01f, 0.01f, 0.01f, 0.01f}, 0, 8, false};
+    g.tensors[w.name] = w;
+    activation(out);
+    node(name, "Conv", {in, w.name}, out);
+  }
+  void selu(const std::string& name, const std::string& in, const std::string& out) {
+    activation(out);
+    node(name, "Selu", {in}, out);
+  }
+  void add(const std::string& name, const std::string& a, const std::string& b, const std::string& out) {
+    activation(out);
+    node(name, "Add", {a, b}, out);
+  }
+  void node(const std::string& name, const std::string& op, std::vector<std::string> in, const std::string& out) {
+    ir::Node n;
+    n.name = name;
+    n.op_type = op;
+    n.inputs = std::move(in);
+    n.outputs = {out};
+    g.nodes.push_back(n);
+  }
+  ir::Graph g;
+};
+
+int index_of(const ir::Graph& g, const std::string& name) {
+  for (size_t i = 0; i < g.nodes.size(); ++i) if (g.nodes[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+// Independent checks: each segment is single-device and convex, and every segment only reads from earlier ones.
+void check_segments(const ir::Graph& g, const PartitionResult& r) {
+  const size_t n = g.nodes.size();
+  std::vector<std::vector<int>> succ(n);
+  for (size_t i = 0; i < n; ++i) {
+    for (const auto& in : g.nodes[i].inputs) {
+      int p = g.producer(in);
+      if (p >= 0) {
+        succ[p].push_back(static_cast<int>(i));
+        CHECK(r.placements[p].segment <= r.placements[i].segment);  // execution order
+      }
+    }
+  }
+  for (size_t s = 0; s < r.segments.size(); ++s) {
+    std::set<int> members(r.segments[s].nodes.begin(), r.segments[s].nodes.end());
+    for (int m : members) CHECK(r.placements[m].device == r.segments[s].device);
+    // Nodes reachable from the segment through a node outside it must not be in it.
+    std::vector<int> stack;
+    std::set<int> seen;
+    for (int m : members) for (int x : succ[m]) if (!members.count(x)) stack.push_back(x);
+    while (!stack.empty()) {
+      int x = stack.back();
+      stack.pop_back();
+      if (!seen.insert(x).second) continue;
+      INFO("segment " << s << " re-entered at " << g.nodes[x].name);
+      CHECK_FALSE(members.count(x));
+      for (int y : succ[x]) stack.push_back(y);
+    }
+  }
+}
+
+std::vector<Device> devices(const PartitionResult& r) {
+  std::vector<Device> d;
+  for (const auto& s : r.segments) d.push_back(s.device);
+  return d;
+}
+
+constexpr Device B = Device::Bpu;
+constexpr Device C = Device::Cpu;
+
+}  // namespace
+
+TEST_CASE("partition: a diamond with a CPU node on one side splits after the join", "[partition]") {
+  GraphBuilder b;
+  b.conv("A", "in", "a");
+  b.conv("B", "a", "b");
+  b.selu("S", "a", "s");
+  b.add("D", "b", "s", "d");
+  b.g.outputs = {"d"};
+  PartitionResult r = partition_graph(b.g);
+  check_segments(b.g, r);
+  CHECK(devices(r) == std::vector<Device>{B, C, B});
+  CHECK(r.placements[index_of(b.g, "A")].segment == r.placements[index_of(b.g, "B")].segment);
+  CHECK(r.placements[index_of(b.g, "S")].reason_code == "MARCH_UNSUPPORTED_OP");
+}
+
+TEST_CASE("partition: a residual branch with a CPU node keeps the other branch in one segment", "[partition]") {
+  GraphBuilder b;
+  b.conv("A", "in", "a");
+  b.selu("S", "a", "s");   // listed early: the model order interleaves the branches
+  b.conv("B", "a", "b");
+  b.conv("T", "s", "t");
+  b.conv("C", "b", "c");
+  b.add("D", "c", "t", "d");
+  b.g.outputs = {"d"};
+  PartitionResult r = partition_graph(b.g);
+  check_segments(b.g, r);
+  CHECK(devices(r) == std::vector<Device>{B, C, B});
+  const int seg_a = r.placements[index_of(b.g, "A")].segment;
+  CHECK(r.placements[index_of(b.g, "B")].segment == seg_a);
+  CHECK(r.placements[index_of(b.g, "C")].segment == seg_a);
+  CHECK(r.placements[index_of(b.g, "T")].segment == r.placements[index_of(b.g, "D")].segment);
+}
+
+TEST_CASE("partition: CPU nodes at the input and at the output", "[partition]") {
+  GraphBuilder b;
+  b.selu("S0", "in", "s0");
+  b.conv("A", "s0", "a");
+  b.conv("B", "a", "b");
+  b.selu("S1", "b", "s1");
+  b.g.outputs = {"s1"};
+  PartitionResult r = partition_graph(b.g);
+  check_segments(b.g, r);
+  CHECK(devices(r) == std::vector<Device>{C, B, C});
+}
+
+TEST_CASE("partition: two CPU islands give five segments", "[partition]") {
+  GraphBuilder b;
+  b.conv("A", "in", "a");
+  b.selu("S0", "a", "s0");
+  b.conv("B", "s0", "b");
+  b.selu("S1", "b", "s1");
+  b.conv("C", "s1", "c");
+  b.g.outputs = {"c"};
+  PartitionResult r = partition_graph(b.g);
+  check_segments(b.g, r);
+  CHECK(devices(r) == std::vector<Device>{B, C, B, C, B});
+  CHECK(r.segment_count(Device::Bpu) == 3);
+}
+
+TEST_CASE("partition: independent CPU nodes between BPU nodes merge when convex", "[partition]") {
+  GraphBuilder b;
+  b.conv("A", "in", "a");
+  b.selu("S0", "a", "s0");
+  b.selu("S1", "a", "s1");
+  b.add("D", "s0", "s1", "d");
+  b.g.outputs = {"d"};
+  PartitionResult r = partition_graph(b.g);
+  check_segments(b.g, r);
+  CHECK(devices(r) == std::vector<Device>{B, C, B});
+}
+
+TEST_CASE("partition: quantization context decides before the march", "[partition]") {
+  GraphBuilder b;
+  b.activation("f", false);
+  b.node("F", "Selu", {"in"}, "f");  // float output
+  b.conv("A", "f", "a");             // float input -> CPU
+  b.g.outputs = {"a"};
+  PartitionResult r = partition_graph(b.g);
+  CHECK(r.placements[index_of(b.g, "A")].device == Device::Cpu);
+  CHECK(r.placements[index_of(b.g, "A")].reason_code == "NO_QUANT_INPUT");
+}
+
+TEST_CASE("partition: the user moves nodes, and impossible requests are refused with the reason", "[partition]") {
+  GraphBuilder b;
+  b.conv("A", "in", "a");
+  b.conv("B", "a", "b");
+  b.conv("C", "b", "c");
+  b.g.outputs = {"c"};
+  PartitionOptions cpu;
+  cpu.user_device["B"] = Device::Cpu;
+  cpu.user_source["B"] = "calibration_parameters.run_on_cpu";
+  PartitionResult r = partition_graph(b.g, cpu);
+  check_segments(b.g, r);
+  CHECK(devices(r) == std::vector<Device>{B, C, B});
+  CHECK(r.placements[1].reason_code == "USER_RUN_ON_CPU");
+
+  GraphBuilder f;
+  f.selu("S", "in", "s");
+  f.g.outputs = {"s"};
+  PartitionOptions bpu;
+  bpu.user_device["S"] = Device::Bpu;
+  bpu.user_source["S"] = "calibration_parameters.run_on_bpu";
+  require_error([&] { partition_graph(f.g, bpu); }, ExitCode::Unsupported, "cannot run there: MARCH_UNSUPPORTED_OP");
+}
+
+TEST_CASE("partition: an op neither device can run is a compile-time error", "[partition]") {
+  GraphBuilder b;
+  b.node("N", "LRN", {"in"}, "n");
+  b.activation("n");
+  b.g.outputs = {"n"};
+  require_error([&] { partition_graph(b.g); }, ExitCode::Unsupported, "the CPU executor has no kernel for LRN");
+  GraphBuilder c;
+  c.node("X", "MyOp", {"in"}, "x");
+  c.g.nodes.back().domain = "com.example";
+  c.activation("x");
+  c.g.outputs = {"x"};
+  require_error([&] { partition_graph(c.g); }, ExitCode::Unsupported, "node 'X' (com.example::MyOp)");
+}
+
+TEST_CASE("partition: closest_names ranks by edit distance", "[partition]") {
+  std::vector<std::string> names = {"/conv/Conv", "/conv_1/Conv", "/Add", "/conv1/Conv"};
+  auto near = closest_names("/conv_2/Conv", names, 2);
+  REQUIRE(near.size() == 2);
+  CHECK(near[0] == "/conv_1/Conv");
+}

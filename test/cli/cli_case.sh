@@ -61,5 +61,20 @@ case "$case_name" in
     [ -f bpu_mapper_makertbin.log ] && grep -q "node placement" bpu_mapper_makertbin.log || { echo "FAIL: log file"; exit 1; }
     expect 0 "latency over 3 runs: median" -- "$bin" run --model out/model.bin --input "input=$data/nonhybrid/input_0.npy" --output-dir o --repeat 3
     [ -f o/output.npy ] || { echo "FAIL: no o/output.npy"; exit 1; } ;;
+  unknown_node)
+    bash "$scripts/make_config.sh" "$data/hybrid/model.onnx" bayes model out "  run_on_cpu: 'Conv_32'" > config.yaml
+    expect 3 "run_on_cpu: no node named 'Conv_32' in the model; closest names:" -- "$bin" makertbin -c config.yaml --model-type onnx ;;
+  bpu_refused)
+    bash "$scripts/make_config.sh" "$data/hybrid/model.onnx" bayes model out "  run_on_bpu: '/conv0/Conv'" > config.yaml
+    expect 5 "'/conv0/Conv' \(Conv\) is placed on the BPU by calibration_parameters.run_on_bpu but cannot run there: NO_QUANT_WEIGHT" -- "$bin" makertbin -c config.yaml --model-type onnx ;;
+  checker)
+    expect 0 "BPU nodes: 5 \(41.7%\), CPU nodes: 7 \(58.3%\), BPU segments: 3, CPU segments: 4" -- "$bin" checker --model "$data/hybrid/model.onnx" --march bayes --input-shape input 1x3x32x32
+    find . -name '*.bin' | grep -q . && { echo "FAIL: checker wrote a .bin"; exit 1; }
+    expect 4 "is not a valid ONNX file" -- "$bin" checker --model "$0" --march bayes ;;
+  hybrid_run)
+    config "$data/hybrid/model.onnx" bayes
+    expect 0 "/conv0/Conv +CPU +- +Conv +NO_QUANT_WEIGHT" -- "$bin" makertbin -c config.yaml --model-type onnx
+    grep -q '"reason_code": "NO_QUANT_WEIGHT"' out/model_placement.json || { echo "FAIL: placement json"; exit 1; }
+    expect 0 "vs reference: cosine 1.0000000" -- "$bin" run --model out/model.bin --input "$data/hybrid/input_1.npy" --reference "$data/hybrid/qat_output_1.npy" --output-dir o ;;
   *) echo "unknown case $case_name"; exit 1 ;;
 esac

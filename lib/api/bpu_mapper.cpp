@@ -14,6 +14,7 @@
 #include "lower/lower.h"
 #include "onnx_import/onnx_import.h"
 #include "passes/fuse_activation.h"
+#include "passes/shape_quant.h"
 #include "quant/qdq_extract.h"
 
 namespace bpu {
@@ -101,7 +102,9 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   std::set<std::string> keep;
   for (const auto& [name, device] : options.user_device) keep.insert(name);
   int fused = fuse_activations(r.graph, keep);
-  spdlog::info("passes: {} activations fused into their producers", fused);
+  int propagated = propagate_quant_through_shape_ops(r.graph);
+  spdlog::info("passes: {} activations fused into their producers, quantization carried through {} shape ops", fused,
+               propagated);
   r.partition = partition_graph(r.graph, options);
   r.placement = placement_rows(r.graph, r.partition);
   r.model = lower_model(r.graph, r.partition);

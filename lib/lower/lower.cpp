@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "arch/bayes/constraints.h"
 #include "arch/bayes/isa.h"
 #include "common/byte_stream.h"
 #include "common/error.h"
@@ -116,6 +117,7 @@ class SegmentBuilder {
     const ir::Node& n = g_.nodes[index];
     if (n.op_type == "Conv") lower_conv(n, part_.placements[index]);
     else if (n.op_type == "Add") lower_add(n);
+    else if (bayes::is_shape_only_op(n.op_type)) lower_reshape(n);
     else unsupported(g_, n, "placed on the BPU but has no lowering");
   }
 
@@ -193,6 +195,13 @@ class SegmentBuilder {
     }
     c.requant_offset = add_constant(table.data().data(), table.size());
     program_.push_back({bayes::Opcode::Conv2d, source_index(n), c});
+  }
+
+  void lower_reshape(const ir::Node& n) {
+    bayes::Reshape rs;
+    rs.input = quantized_buffer(n, n.inputs[0]);
+    rs.output = quantized_buffer(n, n.outputs[0]);
+    program_.push_back({bayes::Opcode::Reshape, source_index(n), rs});
   }
 
   void lower_add(const ir::Node& n) {

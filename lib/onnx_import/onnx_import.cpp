@@ -276,6 +276,13 @@ ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, 
     }
     ir::Node node;
     node.name = n.name().empty() ? n.op_type() + "_unnamed_" + std::to_string(unnamed++) : n.name();
+    const std::string domain = n.domain() == "ai.onnx" ? "" : n.domain();
+    if (!onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(graph.opset ? graph.opset : 13), domain)) {
+      throw Error(ExitCode::Unsupported, "model '" + source + "': node '" + node.name + "' has op type '" +
+                                             (domain.empty() ? "" : domain + "::") + n.op_type() +
+                                             "', which is neither an ONNX operator of opset " + std::to_string(graph.opset) +
+                                             " nor a Horizon fake-quant op; custom ops are not supported");
+    }
     if (!node_names.insert(node.name).second) {
       model_error(source, "two nodes are named '" + node.name + "'; node names must be unique");
     }

@@ -153,6 +153,30 @@ void merge_related_segments(const std::vector<std::vector<int>>& preds, std::vec
   }
 }
 
+// A shape-only op placed on the BPU without a BPU producer or consumer would be a segment of its own with a
+// quantize/dequantize round trip: it follows its CPU neighbours instead (repeated so chains settle).
+void keep_shape_ops_with_neighbours(const ir::Graph& g, const PartitionOptions& options, PartitionResult* result) {
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const ir::Node& n = g.nodes[i];
+      Placement& p = result->placements[i];
+      if (p.device != Device::Bpu || !bayes::is_shape_only_op(n.op_type) || options.user_device.count(n.name)) continue;
+      bool bpu_neighbour = false;
+      for (const auto& in : n.inputs) {
+        int prod = in.empty() ? -1 : g.producer(in);
+        bpu_neighbour |= prod >= 0 && result->placements[prod].device == Device::Bpu;
+      }
+      for (int c : g.consumers(n.outputs[0])) bpu_neighbour |= result->placements[c].device == Device::Bpu;
+      if (bpu_neighbour) continue;
+      p.device = Device::Cpu;
+      p.reason_code = "SHAPE_OP_WITH_CPU_NEIGHBOURS";
+      p.reason = "data movement stays with its producer and consumers, none of which runs on the BPU";
+      changed = true;
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> closest_names(const std::string& name, const std::vector<std::string>& candidates, size_t count) {
@@ -282,6 +306,7 @@ PartitionResult partition_graph(const ir::Graph& g, const PartitionOptions& opti
                                              ") and the CPU executor has no kernel for " + n.op_type);
     }
   }
+  keep_shape_ops_with_neighbours(g, options, &result);
   form_segments(g, &result);
   return result;
 }

@@ -111,4 +111,10 @@ void BpuSimulator::execute(const bayes::Add& a, std::vector<uint8_t>& arena) con
   });
 }
 
+void BpuSimulator::execute(const bayes::Reshape& r, std::vector<uint8_t>& arena) const {
+  const BpuBuffer& x = segment_.buffers[r.input];
+  const BpuBuffer& y = segment_.buffers[r.output];
+  std::memmove(arena.data() + y.offset, arena.data() + x.offset, y.size);
+}
+
 }  // namespace bpu

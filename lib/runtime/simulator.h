@@ -26,6 +26,7 @@ class BpuSimulator {
  private:
   void execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Add& a, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Reshape& r, std::vector<uint8_t>& arena) const;
 
   const BpuSegment& segment_;
   const std::vector<bayes::Instruction>& program_;

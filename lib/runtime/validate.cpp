@@ -125,6 +125,7 @@ class Validator {
       std::string ictx = ctx + " instruction " + std::to_string(i) + " (" + bayes::opcode_name(ins.opcode) + ")";
       if (ins.source_node >= s.source_nodes.size()) fail(ictx + " names source node " + std::to_string(ins.source_node));
       if (const auto* c = std::get_if<bayes::Conv2d>(&ins.body)) check_conv(s, *c, ictx);
+      else if (const auto* rs = std::get_if<bayes::Reshape>(&ins.body)) check_reshape(s, *rs, ictx);
       else check_add(s, std::get<bayes::Add>(ins.body), ictx);
     }
     return program;
@@ -186,6 +187,12 @@ class Validator {
       if (mult < 0 || shift < 0 || shift > kMaxShift) fail(ctx + " channel " + std::to_string(k) + " has multiplier " + std::to_string(mult) + ", shift " + std::to_string(shift));
     }
     check_clamp(c.clamp_lo, c.clamp_hi, out.info.dtype, ctx);
+  }
+
+  void check_reshape(const BpuSegment& s, const bayes::Reshape& rs, const std::string& ctx) const {
+    const BpuBuffer& x = buffer(s, rs.input, ctx);
+    const BpuBuffer& y = buffer(s, rs.output, ctx);
+    if (x.info.dtype != y.info.dtype || x.size != y.size) fail(ctx + " input and output differ in dtype or size");
   }
 
   void check_add(const BpuSegment& s, const bayes::Add& a, const std::string& ctx) const {

@@ -64,6 +64,7 @@ struct ConvModelOptions {
   float input_scale = 0.02f;
   float output_scale = 0.05f;
   int64_t batch = 1;        // <= 0 makes the batch dimension dynamic
+  bool flatten_output = false;  // append Flatten after the output fake quant (output y becomes [1, 48])
 };
 
 // input[1,2,4,4] -> FQ -> Conv(2->3, 3x3, pad 1, per-channel int8 weight FQ, bias) -> Relu -> FQ -> output.
@@ -80,7 +81,7 @@ inline onnx::ModelProto conv_model(const ConvModelOptions& o = {}) {
   onnx::GraphProto* g = m.mutable_graph();
   g->set_name("test");
   add_value_info(g->add_input(), "x", {o.batch, 2, 4, 4});
-  add_value_info(g->add_output(), "y", {1, 3, 4, 4});
+  add_value_info(g->add_output(), "y", o.flatten_output ? std::vector<int64_t>{1, 48} : std::vector<int64_t>{1, 3, 4, 4});
   std::vector<float> w(3 * 2 * 3 * 3);
   for (size_t i = 0; i < w.size(); ++i) w[i] = 0.01f * static_cast<float>(static_cast<int>(i * 7 % 23) - 11);
   *g->add_initializer() = float_tensor("w", {3, 2, 3, 3}, w);
@@ -119,7 +120,8 @@ inline onnx::ModelProto conv_model(const ConvModelOptions& o = {}) {
   k->set_type(onnx::AttributeProto::INTS);
   for (int i = 0; i < 4; ++i) k->add_ints(1);
   add_node(g, "Relu", "/relu/Relu", {"c"}, {"r"});
-  act("/out_fq", "r", "s_out", "y");
+  act("/out_fq", "r", "s_out", o.flatten_output ? "y_4d" : "y");
+  if (o.flatten_output) add_node(g, "Flatten", "/flatten/Flatten", {"y_4d"}, {"y"});
   return m;
 }
 

@@ -6,6 +6,7 @@
 
 #include "artifact/bin_format.h"
 #include "fixture_helpers.h"
+#include "onnx_builder.h"
 
 using namespace bpu;
 using bpu::test::require_error;
@@ -120,4 +121,46 @@ TEST_CASE("hybrid: a corrupted CPU segment is refused at load", "[hybrid]") {
   m.cpu_segments[1].onnx.resize(m.cpu_segments[1].onnx.size() / 2);
   require_error([&] { ModelRunner(deserialize_model(serialize_model(m), "cut.bin"), "cut.bin"); }, ExitCode::Artifact,
                 "CPU segment 1");
+}
+
+namespace {
+
+// Writes an in-memory model to `dir`, compiles it there and runs it on a fixed input.
+std::vector<float> compile_and_run(const onnx::ModelProto& model, const bpu::test::TempDir& dir, CompileResult* result) {
+  std::string bytes;
+  REQUIRE(model.SerializeToString(&bytes));
+  bpu::test::write_text(dir.file("m.onnx"), bytes);
+  bpu::test::write_text(dir.file("c.yaml"), bpu::test::fixture_yaml("m.onnx", "out"));
+  *result = makertbin(load_config(dir.file("c.yaml")));
+  ModelRunner runner = ModelRunner::from_file(dir.file("out/model.bin"));
+  FloatArray x{{1, 2, 4, 4}, {}};
+  for (int i = 0; i < 32; ++i) x.data.push_back(0.037f * static_cast<float>(i % 11) - 0.15f);
+  return runner.run({{"x", x}}).at("y").data;
+}
+
+}  // namespace
+
+TEST_CASE("hybrid: a Flatten after a BPU conv runs on the BPU as data movement", "[hybrid]") {
+  bpu::test::TempDir plain_dir("plain"), flat_dir("flat");
+  CompileResult plain, flat;
+  std::vector<float> expected = compile_and_run(bpu::test::conv_model(), plain_dir, &plain);
+  bpu::test::ConvModelOptions o;
+  o.flatten_output = true;
+  std::vector<float> got = compile_and_run(bpu::test::conv_model(o), flat_dir, &flat);
+  CHECK(got == expected);  // the same values, only the shape differs
+  CHECK(flat.partition.count(Device::Cpu) == 0);
+  CHECK(flat.partition.segment_count(Device::Bpu) == 1);
+  CHECK(row(flat, "/flatten/Flatten").device == "BPU");
+}
+
+TEST_CASE("hybrid: ops that are not ONNX operators are refused at import", "[hybrid]") {
+  onnx::ModelProto m = bpu::test::conv_model();
+  m.mutable_graph()->mutable_node(6)->set_op_type("FancyRelu");
+  bpu::test::TempDir dir("unknown_op");
+  CompileResult r;
+  require_error([&] { compile_and_run(m, dir, &r); }, ExitCode::Unsupported,
+                "node '/relu/Relu' has op type 'FancyRelu', which is neither an ONNX operator");
+  onnx::ModelProto custom = bpu::test::conv_model();
+  custom.mutable_graph()->mutable_node(6)->set_domain("com.example");
+  require_error([&] { compile_and_run(custom, dir, &r); }, ExitCode::Unsupported, "'com.example::Relu'");
 }

@@ -230,3 +230,22 @@ TEST_CASE("partition: closest_names ranks by edit distance", "[partition]") {
   REQUIRE(near.size() == 2);
   CHECK(near[0] == "/conv_1/Conv");
 }
+
+TEST_CASE("partition: shape-only ops join BPU neighbours and stay with CPU neighbours", "[partition]") {
+  GraphBuilder b;
+  b.conv("A", "in", "a");
+  b.node("R", "Flatten", {"a"}, "r");
+  b.activation("r");
+  b.selu("S", "r", "s");
+  b.node("R2", "Flatten", {"s"}, "r2");
+  b.activation("r2");
+  b.selu("S2", "r2", "s2");
+  b.g.outputs = {"s2"};
+  PartitionResult r = partition_graph(b.g);
+  check_segments(b.g, r);
+  CHECK(r.placements[index_of(b.g, "R")].device == Device::Bpu);
+  CHECK(r.placements[index_of(b.g, "R")].segment == r.placements[index_of(b.g, "A")].segment);
+  CHECK(r.placements[index_of(b.g, "R2")].device == Device::Cpu);
+  CHECK(r.placements[index_of(b.g, "R2")].reason_code == "SHAPE_OP_WITH_CPU_NEIGHBOURS");
+  CHECK(devices(r) == std::vector<Device>{B, C});
+}

@@ -90,7 +90,33 @@ std::vector<Constraint> add_constraints() {
   };
 }
 
+std::vector<Constraint> reshape_constraints() {
+  return {
+      {"Input and output carry the same quantization scale (pure data movement)",
+       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+         const ir::Tensor& x = in(g, n, 0);
+         const ir::Tensor& y = g.tensor(n.outputs[0]);
+         if (x.quant && y.quant && (x.quant->scales != y.quant->scales || x.quant->bits != y.quant->bits)) {
+           return "input scale " + std::to_string(x.quant->scales[0]) + " differs from output scale " +
+                  std::to_string(y.quant->scales[0]);
+         }
+         return "";
+       }},
+      {"Shape inputs are constants",
+       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+         for (size_t i = 1; i < n.inputs.size(); ++i) {
+           if (!n.inputs[i].empty() && !in(g, n, i).is_constant) return "input '" + n.inputs[i] + "' is computed at run time";
+         }
+         return "";
+       }},
+  };
+}
+
 }  // namespace
+
+bool is_shape_only_op(const std::string& op_type) {
+  return op_type == "Reshape" || op_type == "Flatten" || op_type == "Squeeze" || op_type == "Unsqueeze";
+}
 
 const std::vector<OpSupport>& bpu_op_table() {
   static const std::vector<OpSupport> table = {
@@ -99,6 +125,10 @@ const std::vector<OpSupport>& bpu_op_table() {
        conv_constraints()},
       {"Add", "ADD: two differently scaled int8/int16 inputs, common-denominator rescale, one rounding, fused ReLU",
        add_constraints()},
+      {"Reshape", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints()},
+      {"Flatten", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints()},
+      {"Squeeze", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints()},
+      {"Unsqueeze", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints()},
   };
   return table;
 }
@@ -139,7 +169,9 @@ std::string supported_ops_markdown() {
         "do not edit by hand. Ops not listed here, or violating a constraint, are placed on the CPU with the "
         "rule and the instance detail as the reason.\n\n"
      << "Every BPU op also needs quantization context: quantized inputs (or constants it can quantize) and a "
-        "quantized output, or an int32 high-precision output for a Conv that ends a BPU segment.\n\n";
+        "quantized output, or an int32 high-precision output for a Conv that ends a BPU segment. Shape-only ops "
+        "(Reshape, Flatten, Squeeze, Unsqueeze) carry their input's quantization and run on the BPU only next "
+        "to a BPU producer or consumer.\n\n";
   for (const auto& op : bpu_op_table()) {
     os << "## " << op.op_type << "\n\n" << op.lowering << "\n\n";
     for (const auto& c : op.constraints) os << "- " << c.rule << "\n";

@@ -35,6 +35,9 @@ struct ConstraintVerdict {
 // Checks op support and every constraint of the op, stopping at the first violation.
 ConstraintVerdict check_bpu_constraints(const ir::Graph& graph, const ir::Node& node);
 
+// Reshape, Flatten, Squeeze, Unsqueeze: pure data movement that follows its neighbours' placement.
+bool is_shape_only_op(const std::string& op_type);
+
 // Markdown listing of the table (docs/supported_ops.md).
 std::string supported_ops_markdown();
 

@@ -10,6 +10,7 @@ const char* opcode_name(Opcode op) {
   switch (op) {
     case Opcode::Conv2d: return "CONV2D";
     case Opcode::Add: return "ADD";
+    case Opcode::Reshape: return "RESHAPE";
   }
   return "?";
 }
@@ -45,6 +46,11 @@ std::vector<uint8_t> encode_program(const std::vector<Instruction>& program) {
       w.i32(c->clamp_hi);
       w.u32(0);  // reserved
       w.u32(0);
+    } else if (const auto* rs = std::get_if<Reshape>(&ins.body)) {
+      w.u16(Reshape::kWords);
+      w.u32(ins.source_node);
+      w.u32(rs->input);
+      w.u32(rs->output);
     } else {
       const Add& a = std::get<Add>(ins.body);
       w.u16(Add::kWords);
@@ -99,6 +105,13 @@ std::vector<Instruction> decode_program(const uint8_t* data, size_t size, const 
       a.clamp_hi = r.i32();
       ins.opcode = Opcode::Add;
       ins.body = a;
+    } else if (op == static_cast<uint16_t>(Opcode::Reshape)) {
+      expect_words(Reshape::kWords);
+      Reshape rs;
+      rs.input = r.u32();
+      rs.output = r.u32();
+      ins.opcode = Opcode::Reshape;
+      ins.body = rs;
     } else {
       r.fail("unknown opcode " + std::to_string(op));
     }

@@ -14,6 +14,7 @@ namespace bpu::bayes {
 enum class Opcode : uint16_t {
   Conv2d = 0x0001,  // int8/int16 x int8 convolution, per-channel requant or int32 accumulator output
   Add = 0x0002,     // element-wise add of two quantized tensors with different scales
+  Reshape = 0x0003, // data movement: copy a buffer into another of the same dtype and element count
 };
 
 const char* opcode_name(Opcode op);
@@ -40,10 +41,16 @@ struct Add {
   static constexpr uint16_t kWords = 10;
 };
 
+// Reshape: out = in, element by element in NCHW order (only the shape differs).
+struct Reshape {
+  uint32_t input = 0, output = 0;
+  static constexpr uint16_t kWords = 2;
+};
+
 struct Instruction {
   Opcode opcode = Opcode::Conv2d;
   uint32_t source_node = 0;
-  std::variant<Conv2d, Add> body;
+  std::variant<Conv2d, Add, Reshape> body;
 };
 
 constexpr size_t kRequantRecordBytes = 16;

@@ -19,6 +19,8 @@
 #include "arch/bayes/constraints.h"
 #include "common/error.h"
 #include "common/npy.h"
+#include "artifact/bin_format.h"
+#include "report/model_info.h"
 #include "runtime/model_runner.h"
 
 namespace {
@@ -84,7 +86,6 @@ int cmd_makertbin(const std::string& config_path, const std::string& model_type)
 }
 
 int cmd_checker(const std::string& model, const std::string& march, const std::vector<std::string>& shape_args) {
-  setup_logging("");
   if (shape_args.size() % 2) throw Error(ExitCode::Usage, "--input-shape takes NAME SHAPE pairs, e.g. --input-shape input 1x3x224x224");
   std::map<std::string, Shape> shapes;
   for (size_t i = 0; i < shape_args.size(); i += 2) {
@@ -100,6 +101,18 @@ int cmd_checker(const std::string& model, const std::string& march, const std::v
   return 0;
 }
 
+int cmd_info(const std::string& path) {
+  ModelRunner runner = ModelRunner::from_file(path);
+  std::cout << format_model_info(runner.model(), runner.validated(), path);
+  return 0;
+}
+
+int cmd_disasm(const std::string& path, int segment) {
+  ModelRunner runner = ModelRunner::from_file(path);
+  std::cout << format_disassembly(runner.model(), runner.validated(), segment);
+  return 0;
+}
+
 std::string file_name_for(const std::string& tensor) {
   std::string s = tensor;
   std::replace(s.begin(), s.end(), '/', '_');
@@ -108,7 +121,6 @@ std::string file_name_for(const std::string& tensor) {
 
 int cmd_run(const std::string& model_path, const std::vector<std::string>& input_args,
             const std::vector<std::string>& reference_args, const std::string& output_dir, int repeat) {
-  setup_logging("");
   if (repeat < 0) throw Error(ExitCode::Usage, "--repeat must be >= 0");
   ModelRunner runner = ModelRunner::from_file(model_path);
   std::map<std::string, FloatArray> inputs;
@@ -193,6 +205,15 @@ int main(int argc, char** argv) {
   checker->add_option("--input-shape", checker_shapes, "NAME SHAPE (e.g. input 1x3x224x224), repeat per input")
       ->expected(2, 1 << 20);
 
+  auto* info = app.add_subcommand("info", "print what a .bin holds: versions, march, inputs/outputs, segments, YAML");
+  std::string info_model;
+  info->add_option("model", info_model, "compiled .bin")->required();
+  auto* disasm = app.add_subcommand("disasm", "print a .bin's instructions, one per line, with their ONNX nodes");
+  std::string disasm_model;
+  int disasm_segment = -1;
+  disasm->add_option("model", disasm_model, "compiled .bin")->required();
+  disasm->add_option("--segment", disasm_segment, "only this BPU segment");
+
   auto* run = app.add_subcommand("run", "run a .bin on .npy inputs with the simulator");
   std::string model_path, output_dir = ".";
   std::vector<std::string> input_args;
@@ -214,6 +235,7 @@ int main(int argc, char** argv) {
     std::cerr << "ERROR " << e.what() << " (see --help)\n";
     return static_cast<int>(bpu::ExitCode::Usage);
   }
+  setup_logging("");  // makertbin adds its log file
   try {
     if (supported_ops) {
       std::cout << bpu::bayes::supported_ops_markdown();
@@ -224,12 +246,13 @@ int main(int argc, char** argv) {
       if (checker_type != "onnx") throw bpu::Error(bpu::ExitCode::Usage, "--model-type '" + checker_type + "' is not supported; use onnx");
       return cmd_checker(checker_model, checker_march, checker_shapes);
     }
+    if (info->parsed()) return cmd_info(info_model);
+    if (disasm->parsed()) return cmd_disasm(disasm_model, disasm_segment);
     if (run->parsed()) return cmd_run(model_path, input_args, reference_args, output_dir, repeat);
     std::cout << app.help();
     return static_cast<int>(bpu::ExitCode::Usage);
   } catch (const bpu::Error& e) {
     spdlog::error("{}", e.what());
-    if (!spdlog::default_logger()) std::cerr << "ERROR " << e.what() << "\n";
     return static_cast<int>(e.code());
   } catch (const std::bad_alloc&) {
     std::cerr << "ERROR out of memory\n";

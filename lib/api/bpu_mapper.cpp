@@ -112,6 +112,8 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   r.model.compiler_version = kCompilerVersion;
   r.model.source_model = std::filesystem::path(in.onnx_path).filename().string();
   r.model.config_yaml = in.config.yaml_text;
+  r.model.config_hash = fnv1a64(in.config.yaml_text.data(), in.config.yaml_text.size());
+  r.model.model_hash = r.graph.source_hash;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }

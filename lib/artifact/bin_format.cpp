@@ -43,6 +43,7 @@ void write_tensor_info(ByteWriter& w, const TensorInfo& t) {
   w.u32(static_cast<uint32_t>(t.scales.size()));
   for (float s : t.scales) w.f32(s);
   w.i32(t.axis);
+  w.u32(static_cast<uint32_t>(t.layout));
 }
 
 TensorInfo read_tensor_info(ByteReader& r) {
@@ -66,6 +67,10 @@ TensorInfo read_tensor_info(ByteReader& r) {
     t.scales.push_back(s);
   }
   t.axis = r.i32();
+  uint32_t layout = r.u32();
+  if (layout > 1) r.fail("tensor '" + t.name + "' has unknown layout code " + std::to_string(layout));
+  t.layout = static_cast<Layout>(layout);
+  if (t.layout == Layout::NCHW && rank != 4) r.fail("tensor '" + t.name + "' is NCHW but has rank " + std::to_string(rank));
   if (t.dtype == DType::Float32) {
     if (n_scales != 0) r.fail("float tensor '" + t.name + "' must not have scales");
   } else if (n_scales == 0) {
@@ -182,6 +187,12 @@ std::vector<uint8_t> serialize_model(const CompiledModel& m) {
   size_t header_crc_at = w.size();
   if (header_crc_at != kHeaderCrcOffset) throw Error(ExitCode::Internal, "bin header layout drifted");
   w.u32(0);                  // CRC of header (this field zero) + section table, patched below
+  while (w.size() < 64) w.u8(0);
+  char version[16] = {};
+  std::strncpy(version, m.compiler_version.c_str(), sizeof(version) - 1);
+  w.bytes(version, 16);      // 64: compiler version
+  w.u64(m.config_hash);      // 80
+  w.u64(m.model_hash);       // 88
   while (w.size() < kBinHeaderSize) w.u8(0);
   size_t table_at = w.size();
   for (size_t i = 0; i < sections.size(); ++i) {
@@ -230,6 +241,12 @@ CompiledModel deserialize_model(const std::vector<uint8_t>& bytes, const std::st
   h.u32();  // flags
   uint64_t file_size = h.u64();
   uint32_t header_crc = h.u32();
+  h.take(12);
+  const uint8_t* version_bytes = h.take(16);
+  if (version_bytes[15] != 0) h.fail("compiler version field is not NUL-terminated");
+  const std::string header_version(reinterpret_cast<const char*>(version_bytes));
+  m.config_hash = h.u64();
+  m.model_hash = h.u64();
   if (file_size != bytes.size()) {
     throw Error(ExitCode::Artifact, "model '" + path + "' is " + std::to_string(bytes.size()) + " bytes but its header says " +
                                         std::to_string(file_size) + " (truncated or padded file)");
@@ -270,6 +287,7 @@ CompiledModel deserialize_model(const std::vector<uint8_t>& bytes, const std::st
       if (have_meta) r.fail("duplicate META section");
       have_meta = true;
       m.compiler_version = r.str(kMaxNameBytes);
+      if (m.compiler_version.substr(0, 15) != header_version) r.fail("compiler version differs from the header's");
       m.source_model = r.str(kMaxNameBytes);
       m.config_yaml = r.str(kMaxYamlBytes);
     } else if (kind == static_cast<uint32_t>(SectionKind::Graph)) {

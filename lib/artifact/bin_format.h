@@ -13,7 +13,7 @@ namespace bpu {
 
 constexpr char kBinMagic[8] = {'B', 'P', 'U', 'M', 'A', 'P', 'B', 'N'};
 constexpr uint32_t kBinFormatVersion = 1;
-constexpr uint32_t kBinHeaderSize = 64;
+constexpr uint32_t kBinHeaderSize = 128;
 constexpr uint64_t kMaxBinBytes = uint64_t(2) << 30;
 
 enum class SectionKind : uint32_t { Meta = 1, Graph = 2, BpuSegment = 3, CpuSegment = 4 };

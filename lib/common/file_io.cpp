@@ -56,4 +56,14 @@ bool file_exists(const std::string& path) {
   return std::filesystem::exists(path, ec);
 }
 
+uint64_t fnv1a64(const void* data, size_t size) {
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < size; ++i) {
+    h ^= p[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
 }  // namespace bpu

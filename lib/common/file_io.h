@@ -19,4 +19,7 @@ inline void write_file_atomic(const std::string& path, const std::vector<uint8_t
 
 bool file_exists(const std::string& path);
 
+// FNV-1a 64-bit hash, used to fingerprint configs and models in the .bin header.
+uint64_t fnv1a64(const void* data, size_t size);
+
 }  // namespace bpu

@@ -71,6 +71,7 @@ struct Node {
 
 struct Graph {
   std::string source_path;  // the ONNX file this came from, for messages
+  uint64_t source_hash = 0; // FNV-1a 64 of the ONNX file's bytes (0 for in-memory models)
   int64_t opset = 0;
   std::map<std::string, Tensor> tensors;
   std::vector<Node> nodes;              // topologically ordered after import

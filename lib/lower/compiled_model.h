@@ -11,13 +11,20 @@
 
 namespace bpu {
 
-// A tensor as the runtime sees it: name, element type, shape and (for integer tensors) dequantization scales.
+// Memory layout of a tensor: every tensor bpu-mapper produces is row-major; 4-D ones are NCHW.
+enum class Layout : uint32_t { RowMajor = 0, NCHW = 1 };
+inline Layout layout_for(const Shape& shape) { return shape.size() == 4 ? Layout::NCHW : Layout::RowMajor; }
+inline const char* layout_name(Layout l) { return l == Layout::NCHW ? "NCHW" : "row-major"; }
+
+// A tensor as the runtime sees it: name, element type, shape, layout and (for integer tensors) dequantization
+// scales.
 struct TensorInfo {
   std::string name;
   DType dtype = DType::Float32;
   Shape shape;
   std::vector<float> scales;  // empty for float32; 1 = per tensor; else per channel along `axis`
   int32_t axis = -1;
+  Layout layout = Layout::RowMajor;
 };
 
 // A tensor inside a BPU segment's arena.
@@ -66,6 +73,8 @@ struct CompiledModel {
   std::string compiler_version;
   std::string source_model;  // file name of the ONNX model, for information only
   std::string config_yaml;   // the YAML used, echoed by `info`
+  uint64_t config_hash = 0;  // FNV-1a 64 of the YAML text
+  uint64_t model_hash = 0;   // FNV-1a 64 of the ONNX file bytes
   std::vector<TensorInfo> inputs;   // float32 model inputs, in model order
   std::vector<TensorInfo> outputs;  // float32 model outputs
   std::vector<TensorInfo> values;   // every host value a step reads or writes (includes inputs and outputs)

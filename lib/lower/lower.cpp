@@ -69,6 +69,7 @@ class SegmentBuilder {
     b.info.shape = g_.tensor(name).shape;
     b.info.scales = scales;
     b.info.axis = axis;
+    b.info.layout = layout_for(b.info.shape);
     b.size = static_cast<uint64_t>(g_.tensor(name).element_count()) * dtype_size(dtype);
     b.offset = out_.arena_size;
     out_.arena_size += (b.size + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
@@ -239,6 +240,7 @@ TensorInfo float_info(const ir::Graph& g, const std::string& name) {
   t.name = name;
   t.dtype = DType::Float32;
   t.shape = g.tensor(name).shape;
+  t.layout = layout_for(t.shape);
   return t;
 }
 

@@ -375,7 +375,9 @@ ir::Graph import_onnx(const std::string& path, const ImportOptions& options) {
     throw Error(ExitCode::Model, "model '" + path + "' is not a valid ONNX file (protobuf parse failed); "
                                  "re-export it with torch.onnx.export");
   }
-  return import_onnx_model(model, path, options);
+  ir::Graph graph = import_onnx_model(model, path, options);
+  graph.source_hash = fnv1a64(bytes.data(), bytes.size());
+  return graph;
 }
 
 }  // namespace bpu

@@ -23,6 +23,7 @@ class ModelRunner {
                                         ConvKernel kernel = ConvKernel::Fast) const;
 
   const CompiledModel& model() const { return model_; }
+  const ValidatedModel& validated() const { return validated_; }
 
  private:
   CompiledModel model_;

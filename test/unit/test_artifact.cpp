@@ -1,6 +1,10 @@
 // .bin format: round trip, determinism, and the loader refusing every corrupted or truncated variant with a
 // clear Artifact error (never a crash). This test also runs under ASan/UBSan (ctest label "sanitize").
 
+#include <zlib.h>
+
+#include <cstring>
+
 #include "api/bpu_mapper.h"
 #include "artifact/bin_format.h"
 #include "runtime/model_runner.h"
@@ -80,4 +84,52 @@ TEST_CASE("artifact: a non-.bin file is refused", "[artifact]") {
   std::vector<uint8_t> text(200, 'x');
   bpu::test::require_error([&] { deserialize_model(text, "notes.txt"); }, ExitCode::Artifact, "bad magic");
   bpu::test::require_error([&] { load_model_file("/nonexistent/model.bin"); }, ExitCode::Io, "/nonexistent/model.bin");
+}
+
+namespace {
+
+// Recomputes every section CRC and the header CRC, so a corruption gets past the checksums.
+void fix_crcs(std::vector<uint8_t>& b) {
+  auto rd32 = [&](size_t at) { uint32_t v; std::memcpy(&v, b.data() + at, 4); return v; };
+  auto rd64 = [&](size_t at) { uint64_t v; std::memcpy(&v, b.data() + at, 8); return v; };
+  auto wr32 = [&](size_t at, uint32_t v) { std::memcpy(b.data() + at, &v, 4); };
+  if (b.size() < kBinHeaderSize) return;
+  uint32_t n = rd32(32);
+  if (n > 64 || kBinHeaderSize + n * 32ull > b.size()) return;
+  for (uint32_t i = 0; i < n; ++i) {
+    size_t e = kBinHeaderSize + i * 32;
+    uint64_t off = rd64(e + 8), size = rd64(e + 16);
+    if (off > b.size() || size > b.size() - off) continue;
+    wr32(e + 24, static_cast<uint32_t>(crc32(crc32(0, Z_NULL, 0), b.data() + off, static_cast<uInt>(size))));
+  }
+  wr32(48, 0);
+  wr32(48, static_cast<uint32_t>(crc32(crc32(0, Z_NULL, 0), b.data(), static_cast<uInt>(kBinHeaderSize + n * 32))));
+}
+
+}  // namespace
+
+TEST_CASE("artifact: corruption behind valid checksums is refused or harmless, never a crash", "[artifact][sanitize]") {
+  bpu::test::TempDir dir("fuzz");
+  std::string yaml = bpu::test::fixture_yaml(bpu::test::data_path("hybrid/model.onnx"), "o");
+  const std::vector<uint8_t> good = serialize_model(compile_model(parse_config(yaml, dir.file("c.yaml"))).model);
+  FloatArray input = load_npy(bpu::test::data_path("hybrid/input_0.npy"));
+  int refused = 0, ran = 0;
+  for (size_t k = 0; k < 300; ++k) {
+    std::vector<uint8_t> bad = good;
+    size_t offset = kBinHeaderSize + (k * 7919) % (good.size() - kBinHeaderSize);
+    bad[offset] ^= static_cast<uint8_t>(1u << (k % 8));
+    fix_crcs(bad);
+    try {
+      ModelRunner runner(deserialize_model(bad, "fuzz.bin"), "fuzz.bin");
+      runner.run({{"input", input}});  // a harmless flip (a scale, a name letter) must still run safely
+      ++ran;
+    } catch (const Error& e) {
+      INFO("flip at " << offset << ": " << e.what());
+      CHECK((e.code() == ExitCode::Artifact || e.code() == ExitCode::Usage));
+      ++refused;
+    }
+  }
+  INFO("refused " << refused << ", ran " << ran);
+  CHECK(refused + ran == 300);
+  CHECK(refused >= 50);  // most bytes are weights, where a flip is harmless; the rest must be refused
 }

@@ -18,7 +18,9 @@ import torch.nn.intrinsic.qat as nniqat
 import torch.nn.qat as nnqat
 from torch.ao.quantization import (FakeQuantize, MovingAverageMinMaxObserver,
                                    MovingAveragePerChannelMinMaxObserver, QConfig)
-from torch.ao.quantization.backend_config import DTypeConfig, get_native_backend_config
+from torch.ao.quantization.backend_config import (BackendPatternConfig, DTypeConfig, ObservationType,
+                                                  get_native_backend_config)
+from torch.ao.quantization.fx.custom_config import PrepareCustomConfig
 from torch.ao.quantization.qconfig_mapping import QConfigMapping
 from torch.ao.quantization.quantize_fx import prepare_qat_fx
 
@@ -32,9 +34,20 @@ WEIGHT_FQ = FakeQuantize.with_args(observer=MovingAveragePerChannelMinMaxObserve
 QCONFIG = QConfig(activation=ACT_FQ, weight=WEIGHT_FQ)
 
 
+class SigmoidModule(nn.Module):
+    """Sigmoid as a leaf module with its own learned symmetric int8 output scale (qat_onnx.md problem 3)."""
+
+    def forward(self, x):
+        return torch.sigmoid(x)
+
+
 def qint8_backend_config():
     """torch 1.13's native BackendConfig only declares quint8 activations; add the qint8 twin of each pattern."""
     backend = get_native_backend_config()
+    backend.set_backend_pattern_config(
+        BackendPatternConfig(SigmoidModule)
+        .set_observation_type(ObservationType.OUTPUT_USE_DIFFERENT_OBSERVER_AS_INPUT)
+        .add_dtype_config(DTypeConfig(input_dtype=torch.qint8, output_dtype=torch.qint8)))
     for pattern_config in backend.configs.values():
         extra = []
         for dc in pattern_config.dtype_configs:
@@ -93,7 +106,7 @@ def output_fake_quant_of(gm, module_name):
     raise RuntimeError(f"no output fake-quant after {module_name}")
 
 
-def run_qat(float_model, example, seed, high_precision_outputs=(), float_modules=(), float_types=()):
+def run_qat(float_model, example, seed, high_precision_outputs=(), float_modules=(), float_types=(), fold_bn=True):
     """Real QAT: prepare, a few SGD steps of distillation to the float model, freeze, eval.
 
     float_modules / float_types get qconfig None (horizon's hybrid_dict): FX leaves them float and puts
@@ -101,12 +114,15 @@ def run_qat(float_model, example, seed, high_precision_outputs=(), float_modules
     """
     gen = torch.Generator().manual_seed(seed)
     teacher = copy.deepcopy(float_model).eval()
+    multi_output = isinstance(teacher(example), tuple)
     qmap = QConfigMapping().set_global(QCONFIG)
     for name in float_modules:
         qmap.set_module_name(name, None)
     for cls in float_types:
         qmap.set_object_type(cls, None)
-    model = prepare_qat_fx(float_model.train(), qmap, (example,), backend_config=qint8_backend_config())
+    custom = PrepareCustomConfig().set_non_traceable_module_classes([SigmoidModule])
+    model = prepare_qat_fx(float_model.train(), qmap, (example,), prepare_custom_config=custom,
+                           backend_config=qint8_backend_config())
     hp_fakequants = [output_fake_quant_of(model, name) for name in high_precision_outputs]
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     steps = 8
@@ -118,26 +134,34 @@ def run_qat(float_model, example, seed, high_precision_outputs=(), float_modules
         x = torch.randn((2,) + tuple(example.shape[1:]), generator=gen)
         with torch.no_grad():
             target = teacher(x)
-        loss = nn.functional.mse_loss(model(x), target)
+        out = model(x)
+        if multi_output:
+            loss = sum(nn.functional.mse_loss(o, t) for o, t in zip(out, target))
+        else:
+            loss = nn.functional.mse_loss(out, target)
         opt.zero_grad()
         loss.backward()
         opt.step()
     model.apply(torch.ao.quantization.disable_observer)
     model.eval()
-    fold_bn_after_qat(model)
+    if fold_bn:
+        fold_bn_after_qat(model)
     # High-precision outputs (hb_mapper's get_default_qat_out_qconfig): no output fake quant on these modules.
     for fq in hp_fakequants:
         fq.disable_fake_quant()
     return model
 
 
-def save_fixture(out_dir, name, model, inputs, input_names, output_names, opset=13):
+def save_fixture(out_dir, name, model, inputs, input_names, output_names, opset=13, export=None):
     folder = os.path.join(out_dir, name)
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, "model.onnx")
     with torch.no_grad():
-        torch.onnx.export(model, inputs[0], path, opset_version=opset, input_names=input_names,
-                          output_names=output_names, do_constant_folding=True)
+        if export:
+            export(model, inputs[0], path)
+        else:
+            torch.onnx.export(model, inputs[0], path, opset_version=opset, input_names=input_names,
+                              output_names=output_names, do_constant_folding=True)
     for i, x in enumerate(inputs):
         np.save(os.path.join(folder, f"input_{i}.npy"), x.numpy().astype(np.float32))
         with torch.no_grad():
@@ -150,8 +174,12 @@ def save_fixture(out_dir, name, model, inputs, input_names, output_names, opset=
             model.apply(torch.ao.quantization.enable_fake_quant)
             for fq in getattr(model, "_hp_fakequants", []):
                 fq.disable_fake_quant()
-        np.save(os.path.join(folder, f"qat_output_{i}.npy"), qat_out.numpy().astype(np.float32))
-        np.save(os.path.join(folder, f"float_output_{i}.npy"), float_out.numpy().astype(np.float32))
+        qat_outs = qat_out if isinstance(qat_out, tuple) else (qat_out,)
+        float_outs = float_out if isinstance(float_out, tuple) else (float_out,)
+        for k, out_name in enumerate(output_names):
+            suffix = "" if len(output_names) == 1 else f"_{out_name}"
+            np.save(os.path.join(folder, f"qat_output{suffix}_{i}.npy"), qat_outs[k].numpy().astype(np.float32))
+            np.save(os.path.join(folder, f"float_output{suffix}_{i}.npy"), float_outs[k].numpy().astype(np.float32))
     print(f"{name}: {path} ({os.path.getsize(path)} bytes), {len(inputs)} inputs")
 
 
@@ -260,7 +288,175 @@ def build_hybrid(out_dir):
     save_fixture(out_dir, "hybrid", qat, standard_inputs(shape, seed=14), ["input"], ["output"])
 
 
-FIXTURES = {"nonhybrid": build_nonhybrid, "nonhybrid_int8_output": build_nonhybrid_int8_output, "hybrid": build_hybrid}
+# ---------------------------------------------------------------------------------------------------------------
+# Operator coverage (issue 4): torchvision networks, resize/concat/sigmoid heads, unfolded BN, Horizon int16.
+
+def build_nonhybrid_unfolded_bn(out_dir):
+    """The non-hybrid model exported as torch 1.13 leaves it: Conv -> Div(gamma/sigma) -> BatchNormalization."""
+    torch.manual_seed(1)
+    gen = torch.Generator().manual_seed(2)
+    model = NonHybridModel()
+    randomize_bn(model, gen)
+    shape = (1, 3, 64, 64)
+    qat = run_qat(model, torch.randn(shape, generator=gen), seed=3, high_precision_outputs=["conv1"], fold_bn=False)
+    qat._hp_fakequants = [output_fake_quant_of(qat, "conv1")]
+    save_fixture(out_dir, "nonhybrid_unfolded_bn", qat, standard_inputs(shape, seed=4), ["input"], ["output"])
+
+
+def small_resnet18(base=8, num_classes=10):
+    """torchvision's resnet18 (BasicBlock, [2, 2, 2, 2], 7x7 stem, max pool, GAP, fc) at 1/8 of the width, so
+    the fixture stays small enough to commit."""
+    from torchvision.models.resnet import BasicBlock, ResNet
+    model = ResNet(BasicBlock, [2, 2, 2, 2], num_classes=num_classes)
+    model.inplanes = base
+    model.conv1 = nn.Conv2d(3, base, kernel_size=7, stride=2, padding=3, bias=False)
+    model.bn1 = nn.BatchNorm2d(base)
+    model.layer1 = model._make_layer(BasicBlock, base, 2)
+    model.layer2 = model._make_layer(BasicBlock, base * 2, 2, stride=2)
+    model.layer3 = model._make_layer(BasicBlock, base * 4, 2, stride=2)
+    model.layer4 = model._make_layer(BasicBlock, base * 8, 2, stride=2)
+    model.fc = nn.Linear(base * 8, num_classes)
+    return model
+
+
+def build_resnet18(out_dir):
+    torch.manual_seed(21)
+    gen = torch.Generator().manual_seed(22)
+    model = small_resnet18()
+    randomize_bn(model, gen)
+    shape = (1, 3, 64, 64)
+    qat = run_qat(model, torch.randn(shape, generator=gen), seed=23)
+    save_fixture(out_dir, "resnet18", qat, standard_inputs(shape, seed=24), ["input"], ["logits"])
+
+
+def build_mobilenet_v2(out_dir):
+    from torchvision.models import mobilenet_v2
+    torch.manual_seed(31)
+    gen = torch.Generator().manual_seed(32)
+    model = mobilenet_v2(width_mult=0.35, num_classes=10)
+    randomize_bn(model, gen)
+    shape = (1, 3, 64, 64)
+    qat = run_qat(model, torch.randn(shape, generator=gen), seed=33)
+    save_fixture(out_dir, "mobilenet_v2", qat, standard_inputs(shape, seed=34), ["input"], ["logits"])
+
+
+class TwoBranchHead(nn.Module):
+    """FPN-style: a strided branch upsampled by nearest x2, concatenated with the lateral branch, upsampled
+    bilinear x2 into a 1-channel sigmoid map; a second output pools the features."""
+
+    def __init__(self, c=8):
+        super().__init__()
+        self.stem = ConvBNReLU(3, c, 3, stride=2)
+        self.down = ConvBNReLU(c, c, 3, stride=2)
+        self.lateral = ConvBNReLU(c, c, 1)
+        self.fuse = ConvBNReLU(2 * c, 2 * c, 3)
+        self.head = nn.Conv2d(2 * c, 1, 1)
+        self.sigmoid = SigmoidModule()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        x = self.stem(x)
+        top = nn.functional.interpolate(self.down(x), scale_factor=2, mode="nearest")
+        cat = torch.cat([top, self.lateral(x)], dim=1)
+        feat = self.fuse(cat)
+        seg = self.sigmoid(self.head(nn.functional.interpolate(feat, scale_factor=2, mode="bilinear",
+                                                               align_corners=False)))
+        return seg, torch.flatten(self.pool(feat), 1)
+
+
+def build_resize_concat(out_dir):
+    torch.manual_seed(41)
+    gen = torch.Generator().manual_seed(42)
+    model = TwoBranchHead()
+    randomize_bn(model, gen)
+    shape = (1, 3, 64, 64)
+    qat = run_qat(model, torch.randn(shape, generator=gen), seed=43)
+    save_fixture(out_dir, "resize_concat", qat, standard_inputs(shape, seed=44), ["input"], ["seg", "feat"])
+
+
+# The Horizon dialect: fake quantization exported as horizon::HzQuantize / HzDequantize with a `bits`
+# attribute (opset 11). Activations are int16 (quant range +-32767), weights int8 per channel.
+
+def horizon_export(model, example, path):
+    from torch.onnx import register_custom_op_symbolic, symbolic_helper
+
+    def bits_of(quant_max):
+        return 16 if symbolic_helper._maybe_get_const(quant_max, "i") > 127 else 8
+
+    def per_tensor(g, x, scale, zero_point, quant_min, quant_max):
+        bits = bits_of(quant_max)
+        q = g.op("horizon::HzQuantize", x, scale, zero_point, bits_i=bits)
+        return g.op("horizon::HzDequantize", q, scale, zero_point, bits_i=bits)
+
+    def per_channel(g, x, scale, zero_point, axis, quant_min, quant_max):
+        bits = bits_of(quant_max)
+        axis_v = symbolic_helper._maybe_get_const(axis, "i")
+        q = g.op("horizon::HzQuantize", x, scale, zero_point, bits_i=bits, axis_i=axis_v)
+        return g.op("horizon::HzDequantize", q, scale, zero_point, bits_i=bits, axis_i=axis_v)
+
+    register_custom_op_symbolic("::fake_quantize_per_tensor_affine", per_tensor, 11)
+    register_custom_op_symbolic("::fake_quantize_per_channel_affine", per_channel, 11)
+    torch.onnx.export(model, example, path, opset_version=11, input_names=["input"], output_names=["output"],
+                      do_constant_folding=True, custom_opsets={"horizon": 1})
+
+
+def act_fq16():
+    return FakeQuantize(observer=MovingAverageMinMaxObserver, quant_min=-32768, quant_max=32767, dtype=torch.qint32,
+                        qscheme=torch.per_tensor_symmetric, reduce_range=False)
+
+
+class HorizonInt16Net(nn.Module):
+    """Explicit fake quantization (Horizon plugin style): int16 activations, int8 per-channel weights, a
+    residual add of two differently scaled int16 tensors, an int8 output. (With an int16 output the torch
+    reference's own float32 noise, about 1e-2 of an int16 LSB, decides ~1% of the output roundings; see
+    docs/numerics.md.)"""
+
+    def __init__(self, c=8):
+        super().__init__()
+        self.fq_in = act_fq16()
+        self.conv1, self.conv2, self.conv3 = nn.Conv2d(3, c, 3, padding=1), nn.Conv2d(c, c, 3, padding=1), nn.Conv2d(c, 4, 1)
+        self.wq = nn.ModuleList([WEIGHT_FQ() for _ in range(3)])
+        self.fq1, self.fq2, self.fq3, self.fq_out = act_fq16(), act_fq16(), act_fq16(), ACT_FQ()
+
+    def conv(self, k, conv, x):
+        return nn.functional.conv2d(x, self.wq[k](conv.weight), conv.bias, padding=conv.padding)
+
+    def forward(self, x):
+        x = self.fq_in(x)
+        a = self.fq1(torch.relu(self.conv(0, self.conv1, x)))
+        b = self.fq2(self.conv(1, self.conv2, a))
+        s = self.fq3(torch.relu(a + b))
+        return self.fq_out(self.conv(2, self.conv3, s))
+
+
+def build_horizon_int16(out_dir):
+    torch.manual_seed(51)
+    gen = torch.Generator().manual_seed(52)
+    model = HorizonInt16Net()
+    teacher = copy.deepcopy(model).apply(torch.ao.quantization.disable_fake_quant).eval()
+    shape = (1, 3, 32, 32)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    model.train()
+    for step in range(8):
+        if step == 7:
+            model.apply(torch.ao.quantization.disable_observer)
+        x = torch.randn((2,) + shape[1:], generator=gen)
+        with torch.no_grad():
+            target = teacher(x)
+        loss = nn.functional.mse_loss(model(x), target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.apply(torch.ao.quantization.disable_observer)
+    model.eval()
+    save_fixture(out_dir, "horizon_int16", model, standard_inputs(shape, seed=53), ["input"], ["output"],
+                 export=horizon_export)
+
+
+FIXTURES = {"nonhybrid": build_nonhybrid, "nonhybrid_int8_output": build_nonhybrid_int8_output, "hybrid": build_hybrid,
+            "nonhybrid_unfolded_bn": build_nonhybrid_unfolded_bn, "resnet18": build_resnet18,
+            "mobilenet_v2": build_mobilenet_v2, "resize_concat": build_resize_concat,
+            "horizon_int16": build_horizon_int16}
 
 
 def main():

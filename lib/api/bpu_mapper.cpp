@@ -13,6 +13,7 @@
 #include "common/file_io.h"
 #include "lower/lower.h"
 #include "onnx_import/onnx_import.h"
+#include "passes/fold_bn.h"
 #include "passes/fuse_activation.h"
 #include "passes/shape_quant.h"
 #include "quant/qdq_extract.h"
@@ -101,6 +102,8 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   }
   std::set<std::string> keep;
   for (const auto& [name, device] : options.user_device) keep.insert(name);
+  int folded = fold_affine_into_conv(r.graph);
+  if (folded) spdlog::info("passes: {} BatchNormalization/affine ops folded into convolutions", folded);
   int fused = fuse_activations(r.graph, keep);
   int propagated = propagate_quant_through_shape_ops(r.graph);
   spdlog::info("passes: {} activations fused into their producers, quantization carried through {} shape ops", fused,

@@ -62,6 +62,9 @@ struct Node {
   // Activation nodes merged into this one, as they were (their input is this node's original output
   // tensor), so the report can list them and a CPU subgraph can emit them again.
   std::vector<Node> fused_nodes;
+  // Per-channel affine nodes (Div, Mul, Add, Sub, BatchNormalization) folded into this Conv's weight scales and
+  // bias; listed in the report only, never emitted again.
+  std::vector<Node> folded_nodes;
 
   const Attribute* attr(const std::string& key) const;
   int64_t attr_int(const std::string& key, int64_t fallback) const;

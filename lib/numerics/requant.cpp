@@ -75,6 +75,14 @@ AddParams make_add_params(double scale_a, double scale_b, double output_scale) {
   return p;
 }
 
+RescaleParams make_rescale_params(double ratio) {
+  if (!(ratio > 0) || ratio >= 65536.0) {
+    throw Error(ExitCode::Unsupported, "scale ratio " + std::to_string(ratio) + " is outside (0, 65536)");
+  }
+  AddParams a = make_add_params(ratio, ratio, 1.0);
+  return {a.mult_a, a.shift};
+}
+
 bool is_sane_scale(double scale) { return std::isfinite(scale) && scale >= 1e-20 && scale <= 1e10; }
 
 }  // namespace bpu

@@ -58,6 +58,16 @@ inline int64_t apply_add(int64_t qa, int64_t qb, const AddParams& p, int64_t lo,
   return clamp64(rshift_rne(int128(qa) * p.mult_a + int128(qb) * p.mult_b, p.shift), lo, hi);
 }
 
+// A single-input scale change by `ratio` (s_in / s_out): q_out = rshift_rne(q * mult, shift), mult < 2^46.
+struct RescaleParams {
+  int64_t mult = 1;
+  int32_t shift = 0;
+};
+RescaleParams make_rescale_params(double ratio);
+inline int64_t apply_rescale(int64_t q, const RescaleParams& p, int64_t lo, int64_t hi) {
+  return clamp64(rshift_rne(int128(q) * p.mult, p.shift), lo, hi);
+}
+
 // Float to integer exactly as PyTorch's fake quantize computes it (the reference the QAT model was trained
 // with): nearbyint(x * (1.0f / scale)) in float32, ties to even, then clamp.
 inline int64_t quantize_like_torch(float x, float scale, int64_t lo, int64_t hi) {

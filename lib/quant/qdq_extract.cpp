@@ -109,6 +109,7 @@ QuantSummary extract_quantization(ir::Graph& g) {
   // Pairs are collected first and rewritten afterwards so indices stay valid.
   struct Pair { int q, dq; ir::QuantParams params; };
   std::vector<Pair> pairs;
+  std::vector<ir::Node> added;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& q = g.nodes[i];
     if (!is_quantize_node(q)) {
@@ -168,7 +169,17 @@ QuantSummary extract_quantization(ir::Graph& g) {
       continue;
     }
     if (src.quant && !same_params(*src.quant, pair.params)) {
-      fail(ExitCode::Unsupported, g, q, "tensor '" + x + "' is fake-quantized twice with different scales");
+      // A second fake quantization in a row (e.g. around a Dropout removed at export): a requantization,
+      // kept as an Identity from x to the DQ output with its own parameters.
+      ir::Node requant;
+      requant.name = q.name + "_requantize";
+      requant.op_type = "Identity";
+      requant.inputs = {x};
+      requant.outputs = {y};
+      g.tensor(y).quant = pair.params;
+      added.push_back(requant);
+      ++summary.activation_pairs;
+      continue;
     }
     int other_users = 0;
     for (int u : g.consumers(x)) other_users += (u != pair.q);
@@ -187,7 +198,10 @@ QuantSummary extract_quantization(ir::Graph& g) {
     ++summary.activation_pairs;
   }
   // Q/DQ nodes may have had their tensor renamed; remove by index (indices unchanged so far).
+  g.nodes.insert(g.nodes.end(), added.begin(), added.end());
+  remove.resize(g.nodes.size(), false);
   g.remove_nodes(remove);
+  g.topological_sort();
   for (const auto& n : g.nodes) {
     if (is_quantize_node(n) || is_dequantize_node(n)) fail(ExitCode::Unsupported, g, n, "is not part of a fake-quant pair");
   }

@@ -20,6 +20,10 @@ std::vector<PlacementRow> placement_rows(const ir::Graph& g, const PartitionResu
     const Placement& p = part.placements[i];
     std::string sub = p.device == Device::Bpu ? std::to_string(bpu_ordinal[p.segment]) : "-";
     rows.push_back({n.name, device_name(p.device), sub, n.op_type, p.reason_code, p.reason});
+    for (const auto& folded : n.folded_nodes) {
+      rows.push_back({folded.name, device_name(p.device), sub, folded.op_type, "FOLDED",
+                      "folded into '" + n.name + "' as a per-channel weight scale and bias"});
+    }
     for (const auto& fused : n.fused_nodes) {
       rows.push_back({fused.name, device_name(p.device), sub, fused.op_type, "FUSED",
                       "fused into '" + n.name + "' as an output clamp"});

@@ -7,6 +7,8 @@
 #include "common/error.h"
 #include "runtime/kernels/add.h"
 #include "runtime/kernels/conv2d.h"
+#include "runtime/kernels/pool.h"
+#include "runtime/kernels/resize.h"
 
 namespace bpu {
 
@@ -26,6 +28,38 @@ void with_int_buffer(std::vector<uint8_t>& arena, const BpuBuffer& b, F&& f) {
     case DType::Int32: f(view<int32_t>(arena, b)); break;
     default: throw Error(ExitCode::Internal, "float buffer in a BPU segment");
   }
+}
+
+// Widened copies for the element-wise and data-movement ops, which are memory-bound and small.
+std::vector<int64_t> read_widened(std::vector<uint8_t>& arena, const BpuBuffer& b) {
+  std::vector<int64_t> v(b.size / dtype_size(b.info.dtype));
+  with_int_buffer(arena, b, [&](auto* p) {
+    for (size_t k = 0; k < v.size(); ++k) v[k] = p[k];
+  });
+  return v;
+}
+
+void write_narrowed(std::vector<uint8_t>& arena, const BpuBuffer& b, const std::vector<int64_t>& v) {
+  with_int_buffer(arena, b, [&](auto* p) {
+    for (size_t k = 0; k < v.size(); ++k) p[k] = static_cast<std::remove_pointer_t<decltype(p)>>(v[k]);
+  });
+}
+
+float float_from_bits(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+std::vector<RequantParams> read_records(const std::vector<uint8_t>& constants, uint32_t offset, uint32_t count) {
+  std::vector<RequantParams> params(count);
+  for (uint32_t k = 0; k < count; ++k) {
+    const uint8_t* rec = constants.data() + offset + k * bayes::kRequantRecordBytes;
+    std::memcpy(&params[k].multiplier, rec, 4);
+    std::memcpy(&params[k].shift, rec + 4, 4);
+    std::memcpy(&params[k].bias, rec + 8, 8);
+  }
+  return params;
 }
 
 }  // namespace
@@ -78,13 +112,7 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
   g.dilation_w = c.dilation_w;
   g.groups = c.groups;
   const int8_t* weight = reinterpret_cast<const int8_t*>(segment_.constants.data() + c.weight_offset);
-  std::vector<RequantParams> params(g.out_channels);
-  for (int64_t k = 0; k < g.out_channels; ++k) {
-    const uint8_t* rec = segment_.constants.data() + c.requant_offset + k * bayes::kRequantRecordBytes;
-    std::memcpy(&params[k].multiplier, rec, 4);
-    std::memcpy(&params[k].shift, rec + 4, 4);
-    std::memcpy(&params[k].bias, rec + 8, 8);
-  }
+  std::vector<RequantParams> params = read_records(segment_.constants, c.requant_offset, static_cast<uint32_t>(g.out_channels));
   std::vector<int64_t> acc(static_cast<size_t>(g.batch * g.out_channels * g.out_h * g.out_w));
   auto accumulate = [&](const auto* x) {
     if (kernel_ == ConvKernel::Fast) kernels::conv_accumulate_fast(g, x, weight, acc.data());
@@ -115,6 +143,100 @@ void BpuSimulator::execute(const bayes::Reshape& r, std::vector<uint8_t>& arena)
   const BpuBuffer& x = segment_.buffers[r.input];
   const BpuBuffer& y = segment_.buffers[r.output];
   std::memmove(arena.data() + y.offset, arena.data() + x.offset, y.size);
+}
+
+void BpuSimulator::execute(const bayes::Rescale& r, std::vector<uint8_t>& arena) const {
+  std::vector<int64_t> v = read_widened(arena, segment_.buffers[r.input]);
+  const RescaleParams p{r.mult, r.shift};
+  for (auto& x : v) x = apply_rescale(x, p, r.clamp_lo, r.clamp_hi);
+  write_narrowed(arena, segment_.buffers[r.output], v);
+}
+
+void BpuSimulator::execute(const bayes::Pool& p, std::vector<uint8_t>& arena) const {
+  const BpuBuffer& in = segment_.buffers[p.input];
+  const BpuBuffer& out = segment_.buffers[p.output];
+  kernels::PoolGeometry g;
+  g.batch_channels = in.info.shape[0] * in.info.shape[1];
+  g.in_h = in.info.shape[2];
+  g.in_w = in.info.shape[3];
+  g.out_h = out.info.shape[2];
+  g.out_w = out.info.shape[3];
+  g.kernel_h = p.kernel_h;
+  g.kernel_w = p.kernel_w;
+  g.stride_h = p.stride_h;
+  g.stride_w = p.stride_w;
+  g.pad_top = p.pad_top;
+  g.pad_left = p.pad_left;
+  g.pad_bottom = p.pad_bottom;
+  g.pad_right = p.pad_right;
+  g.dilation_h = p.dilation_h;
+  g.dilation_w = p.dilation_w;
+  std::vector<int64_t> x = read_widened(arena, in);
+  std::vector<int64_t> y(out.size / dtype_size(out.info.dtype));
+  if (p.kind == 2) {
+    kernels::avg_pool2d_float_emulated(g, p.count_include_pad != 0, x.data(), float_from_bits(p.in_scale_bits),
+                                       float_from_bits(p.out_scale_bits), p.clamp_lo, p.clamp_hi, y.data());
+  } else {
+    std::vector<RequantParams> table = read_records(segment_.constants, p.table_offset, p.table_entries);
+    kernels::pool2d(g, p.kind == 0, p.count_include_pad != 0, x.data(), table.data(), p.table_entries, p.clamp_lo,
+                    p.clamp_hi, y.data());
+  }
+  write_narrowed(arena, out, y);
+}
+
+void BpuSimulator::execute(const bayes::Concat& c, std::vector<uint8_t>& arena) const {
+  const BpuBuffer& out = segment_.buffers[c.output];
+  const Shape& shape = out.info.shape;
+  int64_t outer = 1, inner = 1;
+  for (uint32_t d = 0; d < c.axis; ++d) outer *= shape[d];
+  for (size_t d = c.axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  std::vector<int64_t> y(out.size / dtype_size(out.info.dtype));
+  const int64_t lo = dtype_min(out.info.dtype), hi = dtype_max(out.info.dtype);
+  int64_t offset = 0;
+  for (const auto& input : c.inputs) {
+    const BpuBuffer& in = segment_.buffers[input.buffer];
+    std::vector<int64_t> x = read_widened(arena, in);
+    const int64_t chunk = in.info.shape[c.axis] * inner;
+    const RescaleParams p{input.mult, input.shift};
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t k = 0; k < chunk; ++k) y[o * shape[c.axis] * inner + offset + k] = apply_rescale(x[o * chunk + k], p, lo, hi);
+    }
+    offset += chunk;
+  }
+  write_narrowed(arena, out, y);
+}
+
+void BpuSimulator::execute(const bayes::Resize& r, std::vector<uint8_t>& arena) const {
+  const BpuBuffer& in = segment_.buffers[r.input];
+  const BpuBuffer& out = segment_.buffers[r.output];
+  kernels::ResizeGeometry g{in.info.shape[0] * in.info.shape[1], in.info.shape[2], in.info.shape[3], out.info.shape[2],
+                            out.info.shape[3]};
+  std::vector<int64_t> x = read_widened(arena, in);
+  std::vector<int64_t> y(out.size / dtype_size(out.info.dtype));
+  if (r.mode == 2) {
+    kernels::resize2d_bilinear_float_emulated(g, static_cast<kernels::CoordinateMode>(r.coordinate_mode),
+                                              float_from_bits(r.in_scale_bits), float_from_bits(r.out_scale_bits),
+                                              r.clamp_lo, r.clamp_hi, x.data(), y.data());
+  } else {
+    kernels::resize2d(g, r.mode == 1, static_cast<kernels::CoordinateMode>(r.coordinate_mode),
+                      static_cast<kernels::NearestMode>(r.nearest_mode), RescaleParams{r.mult, r.shift}, r.clamp_lo,
+                      r.clamp_hi, x.data(), y.data());
+  }
+  write_narrowed(arena, out, y);
+}
+
+void BpuSimulator::execute(const bayes::Lut& l, std::vector<uint8_t>& arena) const {
+  const BpuBuffer& in = segment_.buffers[l.input];
+  const BpuBuffer& out = segment_.buffers[l.output];
+  std::vector<int64_t> x = read_widened(arena, in);
+  const int64_t bias = in.info.dtype == DType::Int8 ? 128 : 32768;
+  const uint8_t* table = segment_.constants.data() + l.table_offset;
+  const size_t entry = dtype_size(out.info.dtype);
+  for (auto& v : x) {
+    const uint8_t* e = table + static_cast<size_t>(v + bias) * entry;
+    v = entry == 1 ? static_cast<int64_t>(static_cast<int8_t>(e[0])) : [&] { int16_t t; std::memcpy(&t, e, 2); return static_cast<int64_t>(t); }();
+  }
+  write_narrowed(arena, out, x);
 }
 
 }  // namespace bpu

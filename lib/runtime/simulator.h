@@ -27,6 +27,11 @@ class BpuSimulator {
   void execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Add& a, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Reshape& r, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Rescale& r, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Pool& p, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Concat& c, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Resize& r, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Lut& l, std::vector<uint8_t>& arena) const;
 
   const BpuSegment& segment_;
   const std::vector<bayes::Instruction>& program_;

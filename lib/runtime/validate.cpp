@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "numerics/requant.h"
 #include "runtime/kernels/conv2d.h"
 
 namespace bpu {
@@ -124,9 +125,7 @@ class Validator {
       const bayes::Instruction& ins = program[i];
       std::string ictx = ctx + " instruction " + std::to_string(i) + " (" + bayes::opcode_name(ins.opcode) + ")";
       if (ins.source_node >= s.source_nodes.size()) fail(ictx + " names source node " + std::to_string(ins.source_node));
-      if (const auto* c = std::get_if<bayes::Conv2d>(&ins.body)) check_conv(s, *c, ictx);
-      else if (const auto* rs = std::get_if<bayes::Reshape>(&ins.body)) check_reshape(s, *rs, ictx);
-      else check_add(s, std::get<bayes::Add>(ins.body), ictx);
+      std::visit([&](const auto& body) { check(s, body, ictx); }, ins.body);
     }
     return program;
   }
@@ -159,6 +158,103 @@ class Validator {
 
   static bool overlap(const BpuBuffer& a, const BpuBuffer& b) { return a.offset < b.offset + b.size && b.offset < a.offset + a.size; }
 
+  bool is_int8_or_16(const BpuBuffer& b) const { return b.info.dtype == DType::Int8 || b.info.dtype == DType::Int16; }
+
+  void check_records(const BpuSegment& s, uint32_t offset, uint64_t count, const std::string& ctx) const {
+    const uint64_t bytes = count * bayes::kRequantRecordBytes;
+    if (offset % 8 || offset > s.constants.size() || bytes > s.constants.size() - offset) fail(ctx + " requant table lies outside the constant pool");
+    for (uint64_t k = 0; k < count; ++k) {
+      int32_t mult, shift;
+      std::memcpy(&mult, s.constants.data() + offset + k * 16, 4);
+      std::memcpy(&shift, s.constants.data() + offset + k * 16 + 4, 4);
+      if (mult < 0 || shift < 0 || shift > kMaxShift) fail(ctx + " record " + std::to_string(k) + " has multiplier " + std::to_string(mult) + ", shift " + std::to_string(shift));
+    }
+  }
+
+  void check_scale_bits(std::initializer_list<uint32_t> bits, const std::string& ctx) const {
+    for (uint32_t b : bits) {
+      float f;
+      std::memcpy(&f, &b, 4);
+      if (!is_sane_scale(f)) fail(ctx + " has an invalid float scale");
+    }
+  }
+
+  void check_rescale(int64_t mult, int32_t shift, int32_t max_shift, const std::string& ctx) const {
+    const int64_t limit = int64_t(1) << 47;
+    if (mult <= -limit || mult >= limit || shift < 0 || shift > max_shift) fail(ctx + " rescale multiplier or shift out of range");
+  }
+
+  void check(const BpuSegment& s, const bayes::Conv2d& c, const std::string& ctx) const { check_conv(s, c, ctx); }
+  void check(const BpuSegment& s, const bayes::Add& a, const std::string& ctx) const { check_add(s, a, ctx); }
+  void check(const BpuSegment& s, const bayes::Reshape& r, const std::string& ctx) const { check_reshape(s, r, ctx); }
+
+  void check(const BpuSegment& s, const bayes::Rescale& r, const std::string& ctx) const {
+    const BpuBuffer& x = buffer(s, r.input, ctx);
+    const BpuBuffer& y = buffer(s, r.output, ctx);
+    if (!is_int8_or_16(x) || !is_int8_or_16(y) || x.info.shape != y.info.shape) fail(ctx + " needs int8/int16 buffers of one shape");
+    check_rescale(r.mult, r.shift, kMaxShift, ctx);
+    check_clamp(r.clamp_lo, r.clamp_hi, y.info.dtype, ctx);
+  }
+
+  void check(const BpuSegment& s, const bayes::Pool& p, const std::string& ctx) const {
+    const BpuBuffer& x = buffer(s, p.input, ctx);
+    const BpuBuffer& y = buffer(s, p.output, ctx);
+    if (!is_int8_or_16(x) || !is_int8_or_16(y) || x.info.shape.size() != 4 || y.info.shape.size() != 4) fail(ctx + " needs 4-D int8/int16 buffers");
+    if (p.kind > 2) fail(ctx + " has unknown pool kind " + std::to_string(p.kind));
+    if (p.kind == 2) check_scale_bits({p.in_scale_bits, p.out_scale_bits}, ctx);
+    for (uint32_t v : {p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w}) if (v < 1 || v > 65536) fail(ctx + " has kernel/stride/dilation " + std::to_string(v));
+    for (uint32_t v : {p.pad_top, p.pad_left, p.pad_bottom, p.pad_right}) if (v > 4096) fail(ctx + " has pad " + std::to_string(v));
+    if (x.info.shape[0] != y.info.shape[0] || x.info.shape[1] != y.info.shape[1]) fail(ctx + " changes N or C");
+    // Every output window must start inside the padded input.
+    if ((y.info.shape[2] - 1) * p.stride_h >= x.info.shape[2] + p.pad_top + p.pad_bottom ||
+        (y.info.shape[3] - 1) * p.stride_w >= x.info.shape[3] + p.pad_left + p.pad_right) {
+      fail(ctx + " output " + shape_to_string(y.info.shape) + " does not fit input " + shape_to_string(x.info.shape));
+    }
+    const uint64_t window = static_cast<uint64_t>(p.kernel_h) * p.kernel_w;
+    if (p.kind != 2) {
+      if (p.table_entries != 1 && p.table_entries != window) fail(ctx + " table must have 1 or kernel_h*kernel_w entries");
+      check_records(s, p.table_offset, p.table_entries, ctx);
+    }
+    check_clamp(p.clamp_lo, p.clamp_hi, y.info.dtype, ctx);
+  }
+
+  void check(const BpuSegment& s, const bayes::Concat& c, const std::string& ctx) const {
+    const BpuBuffer& y = buffer(s, c.output, ctx);
+    if (!is_int8_or_16(y) || c.axis >= y.info.shape.size()) fail(ctx + " needs an int8/int16 output and a valid axis");
+    int64_t total = 0;
+    for (const auto& in : c.inputs) {
+      const BpuBuffer& x = buffer(s, in.buffer, ctx);
+      if (!is_int8_or_16(x) || x.info.shape.size() != y.info.shape.size()) fail(ctx + " input rank or dtype differs");
+      for (size_t d = 0; d < y.info.shape.size(); ++d) {
+        if (d != c.axis && x.info.shape[d] != y.info.shape[d]) fail(ctx + " inputs differ outside the concat axis");
+      }
+      if (overlap(x, y)) fail(ctx + " input and output overlap");
+      total += x.info.shape[c.axis];
+      check_rescale(in.mult, in.shift, kMaxShift, ctx);
+    }
+    if (total != y.info.shape[c.axis]) fail(ctx + " inputs do not add up to the output along the axis");
+  }
+
+  void check(const BpuSegment& s, const bayes::Resize& r, const std::string& ctx) const {
+    const BpuBuffer& x = buffer(s, r.input, ctx);
+    const BpuBuffer& y = buffer(s, r.output, ctx);
+    if (!is_int8_or_16(x) || !is_int8_or_16(y) || x.info.shape.size() != 4 || y.info.shape.size() != 4) fail(ctx + " needs 4-D int8/int16 buffers");
+    if (x.info.shape[0] != y.info.shape[0] || x.info.shape[1] != y.info.shape[1]) fail(ctx + " changes N or C");
+    if (y.info.shape[2] > 1024 * x.info.shape[2] || y.info.shape[3] > 1024 * x.info.shape[3]) fail(ctx + " scale factor above 1024");
+    if (r.mode > 2 || r.coordinate_mode > 3 || r.nearest_mode > 3) fail(ctx + " has an unknown mode");
+    if (r.mode == 2) check_scale_bits({r.in_scale_bits, r.out_scale_bits}, ctx);
+    check_rescale(r.mult, r.shift, 100, ctx);
+    check_clamp(r.clamp_lo, r.clamp_hi, y.info.dtype, ctx);
+  }
+
+  void check(const BpuSegment& s, const bayes::Lut& l, const std::string& ctx) const {
+    const BpuBuffer& x = buffer(s, l.input, ctx);
+    const BpuBuffer& y = buffer(s, l.output, ctx);
+    if (!is_int8_or_16(x) || !is_int8_or_16(y) || x.info.shape != y.info.shape) fail(ctx + " needs int8/int16 buffers of one shape");
+    const uint64_t bytes = (x.info.dtype == DType::Int8 ? 256u : 65536u) * dtype_size(y.info.dtype);
+    if (l.table_offset > s.constants.size() || bytes > s.constants.size() - l.table_offset) fail(ctx + " table lies outside the constant pool");
+  }
+
   void check_conv(const BpuSegment& s, const bayes::Conv2d& c, const std::string& ctx) const {
     const BpuBuffer& in = buffer(s, c.input, ctx);
     const BpuBuffer& out = buffer(s, c.output, ctx);
@@ -176,16 +272,7 @@ class Validator {
     if (oh != y[2] || ow != y[3]) fail(ctx + " output " + shape_to_string(y) + " does not follow from input " + shape_to_string(x));
     uint64_t weight_bytes = static_cast<uint64_t>(y[1]) * (x[1] / c.groups) * c.kernel_h * c.kernel_w;
     if (c.weight_offset > s.constants.size() || weight_bytes > s.constants.size() - c.weight_offset) fail(ctx + " weights lie outside the constant pool");
-    uint64_t table_bytes = static_cast<uint64_t>(y[1]) * bayes::kRequantRecordBytes;
-    if (c.requant_offset % 8 || c.requant_offset > s.constants.size() || table_bytes > s.constants.size() - c.requant_offset) {
-      fail(ctx + " requant table lies outside the constant pool");
-    }
-    for (int64_t k = 0; k < y[1]; ++k) {
-      int32_t mult, shift;
-      std::memcpy(&mult, s.constants.data() + c.requant_offset + k * 16, 4);
-      std::memcpy(&shift, s.constants.data() + c.requant_offset + k * 16 + 4, 4);
-      if (mult < 0 || shift < 0 || shift > kMaxShift) fail(ctx + " channel " + std::to_string(k) + " has multiplier " + std::to_string(mult) + ", shift " + std::to_string(shift));
-    }
+    check_records(s, c.requant_offset, static_cast<uint64_t>(y[1]), ctx);
     check_clamp(c.clamp_lo, c.clamp_hi, out.info.dtype, ctx);
   }
 
@@ -203,9 +290,8 @@ class Validator {
       if (b->info.dtype != DType::Int8 && b->info.dtype != DType::Int16) fail(ctx + " operands must be int8 or int16");
     }
     if (x.info.shape != o.info.shape || y.info.shape != o.info.shape) fail(ctx + " operand shapes differ");
-    if (a.shift < 0 || a.shift > kMaxShift) fail(ctx + " shift " + std::to_string(a.shift) + " is out of range");
-    const int64_t limit = int64_t(1) << 47;
-    if (a.mult_a <= -limit || a.mult_a >= limit || a.mult_b <= -limit || a.mult_b >= limit) fail(ctx + " multiplier out of range");
+    check_rescale(a.mult_a, a.shift, kMaxShift, ctx);
+    check_rescale(a.mult_b, a.shift, kMaxShift, ctx);
     check_clamp(a.clamp_lo, a.clamp_hi, o.info.dtype, ctx);
   }
 

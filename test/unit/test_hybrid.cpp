@@ -32,7 +32,8 @@ TEST_CASE("hybrid: the seed's HybridModel places float parts on the CPU with the
   CompileResult r = compile_with("hybrid", "");
   CHECK(r.partition.segment_count(Device::Bpu) == 3);
   CHECK(r.partition.segment_count(Device::Cpu) == 4);
-  CHECK(row(r, "/selu/Selu").reason_code == "MARCH_UNSUPPORTED_OP");
+  CHECK(row(r, "/selu/Selu").reason_code == "NO_QUANT_INPUT");    // SELU kept float (qconfig None)
+  CHECK(row(r, "/selu_1/Selu").reason_code == "NO_QUANT_OUTPUT");
   CHECK(row(r, "/stem/Conv").reason_code == "NO_QUANT_INPUT");                 // conv on the float input
   CHECK(row(r, "/layer1.0/layer1.0.0/Conv").reason_code == "NO_QUANT_INPUT");  // ConvBNReLU with float input
   CHECK(row(r, "/conv0/Conv").reason_code == "NO_QUANT_WEIGHT");               // the seed's Conv_32 case

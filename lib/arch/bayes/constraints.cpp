@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "numerics/activation.h"
+
 namespace bpu::bayes {
 
 namespace {
@@ -112,7 +114,126 @@ std::vector<Constraint> reshape_constraints() {
   };
 }
 
+Constraint per_tensor_io() {
+  return {"Activations are quantized per tensor",
+          [](const ir::Graph& g, const ir::Node& n) -> std::string {
+            for (const auto& name : {n.inputs[0], n.outputs[0]}) {
+              const ir::Tensor& t = g.tensor(name);
+              if (t.quant && t.quant->scales.size() != 1) return "tensor '" + name + "' has per-channel scales";
+            }
+            return "";
+          }};
+}
+
+std::vector<Constraint> gemm_constraints() {
+  return {
+      {"A is 2-D and not transposed; B is a constant",
+       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+         if (in(g, n, 0).shape.size() != 2) return "A has rank " + s(in(g, n, 0).shape.size());
+         if (n.attr_int("transA", 0)) return "transA=1";
+         if (!in(g, n, 1).is_constant || in(g, n, 1).shape.size() != 2) return "B is not a 2-D constant";
+         return "";
+       }},
+      {"K <= " + s(kMaxKernelVolume) + " and N <= " + s(kMaxChannelsPerGroup) + " (lowered to a 1x1 convolution)",
+       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+         const Shape& b = in(g, n, 1).shape;
+         const bool tb = n.attr_int("transB", 0) != 0;
+         const int64_t K = tb ? b[1] : b[0], N = tb ? b[0] : b[1];
+         if (K > kMaxKernelVolume) return "K = " + s(K);
+         if (N > kMaxChannelsPerGroup) return "N = " + s(N);
+         return "";
+       }},
+      {"alpha > 0 and C is a constant with 1 or N values",
+       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+         const ir::Attribute* a = n.attr("alpha");
+         if (a && !(a->f > 0)) return "alpha = " + std::to_string(a->f);
+         if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+           const ir::Tensor& c = in(g, n, 2);
+           if (!c.is_constant) return "C is computed at run time";
+           const Shape& b = in(g, n, 1).shape;
+           const int64_t N = n.attr_int("transB", 0) ? b[0] : b[1];
+           if (c.element_count() != 1 && c.element_count() != N) return "C has " + s(c.element_count()) + " values";
+         }
+         return "";
+       }},
+  };
+}
+
+std::vector<Constraint> pool_constraints() {
+  return {
+      rank4_io(),
+      per_tensor_io(),
+      {"Kernel, strides and pads are in [1, 256] / [1, 256] / [0, 256]; auto_pad NOTSET; one output",
+       [](const ir::Graph&, const ir::Node& n) -> std::string {
+         if (n.op_type.rfind("Global", 0) == 0) return "";
+         for (int64_t v : n.attr_ints("kernel_shape", {})) if (v < 1 || v > 256) return "kernel " + s(v);
+         for (int64_t v : n.attr_ints("strides", {1, 1})) if (v < 1 || v > 256) return "stride " + s(v);
+         for (int64_t v : n.attr_ints("pads", {0, 0, 0, 0})) if (v < 0 || v > 256) return "pad " + s(v);
+         if (n.attr_string("auto_pad", "NOTSET") != "NOTSET") return "auto_pad=" + n.attr_string("auto_pad", "");
+         if (n.outputs.size() > 1) return "MaxPool Indices output requested";
+         return "";
+       }},
+      {"GlobalMaxPool input H, W <= 256",
+       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+         if (n.op_type != "GlobalMaxPool") return "";
+         const Shape& x = in(g, n, 0).shape;
+         return x[2] > 256 || x[3] > 256 ? "input " + s(x[2]) + "x" + s(x[3]) : "";
+       }},
+  };
+}
+
+std::vector<Constraint> concat_constraints() {
+  return {
+      per_tensor_io(),
+      {"Concatenation is not along the batch axis; every input is computed at run time",
+       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+         int64_t axis = n.attr_int("axis", 0);
+         if (axis < 0) axis += static_cast<int64_t>(g.tensor(n.outputs[0]).shape.size());
+         if (axis == 0) return "axis 0 (batch)";
+         for (size_t i = 0; i < n.inputs.size(); ++i) {
+           if (in(g, n, i).is_constant) return "input '" + n.inputs[i] + "' is a constant";
+           const ir::Tensor& t = in(g, n, i);
+           if (t.quant && t.quant->scales.size() != 1) return "input '" + n.inputs[i] + "' has per-channel scales";
+         }
+         return "";
+       }},
+  };
+}
+
+std::vector<Constraint> resize_constraints() {
+  return {
+      rank4_io(),
+      per_tensor_io(),
+      {"mode nearest or linear; coordinate_transformation_mode half_pixel, pytorch_half_pixel, asymmetric or "
+       "align_corners",
+       [](const ir::Graph&, const ir::Node& n) -> std::string {
+         std::string mode = n.attr_string("mode", "nearest");
+         if (mode != "nearest" && mode != "linear") return "mode " + mode;
+         std::string ctm = n.attr_string("coordinate_transformation_mode", "half_pixel");
+         if (ctm != "half_pixel" && ctm != "pytorch_half_pixel" && ctm != "asymmetric" && ctm != "align_corners") return "coordinate_transformation_mode " + ctm;
+         return "";
+       }},
+      {"Only H and W change, and each scale equals output size / input size",
+       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+         const Shape& x = in(g, n, 0).shape;
+         const Shape& y = g.tensor(n.outputs[0]).shape;
+         if (x[0] != y[0] || x[1] != y[1]) return "N or C changes";
+         if (n.inputs.size() > 2 && !n.inputs[2].empty() && in(g, n, 2).element_count() == 4) {
+           const std::vector<float>& sc = in(g, n, 2).float_data;
+           for (int d = 2; d < 4; ++d) {
+             if (static_cast<double>(sc[d]) * x[d] != static_cast<double>(y[d])) {
+               return "scale " + std::to_string(sc[d]) + " for " + s(x[d]) + " -> " + s(y[d]);
+             }
+           }
+         }
+         return "";
+       }},
+  };
+}
+
 }  // namespace
+
+bool is_lut_op(const std::string& op_type) { return is_lut_activation(op_type); }
 
 bool is_shape_only_op(const std::string& op_type) {
   return op_type == "Reshape" || op_type == "Flatten" || op_type == "Squeeze" || op_type == "Unsqueeze";
@@ -125,6 +246,35 @@ const std::vector<OpSupport>& bpu_op_table() {
        conv_constraints()},
       {"Add", "ADD: two differently scaled int8/int16 inputs, common-denominator rescale, one rounding, fused ReLU",
        add_constraints()},
+      {"Gemm", "CONV2D (1x1) between RESHAPEs: per-output-feature int8 weights, bias and alpha/beta folded into the "
+               "requantization", gemm_constraints()},
+      {"MaxPool", "POOL (max): window maximum, then rescale to the output scale", pool_constraints()},
+      {"AveragePool", "POOL (average): exact window sum, then one requantization by s_in/(n*s_out)", pool_constraints()},
+      {"GlobalAveragePool", "POOL (average) over the whole plane", pool_constraints()},
+      {"GlobalMaxPool", "POOL (max) over the whole plane", pool_constraints()},
+      {"Concat", "CONCAT: each input rescaled to the output scale (a copy when scales are equal)", concat_constraints()},
+      {"Resize", "RESIZE: nearest copy, or bilinear with 15-bit fixed-point weights and one requantization",
+       resize_constraints()},
+      {"Identity", "RESCALE: a tensor fake-quantized twice in a row (e.g. around a removed Dropout) is requantized",
+       {per_tensor_io()}},
+      {"Sigmoid", "LUT: 256-entry (int8) or 65536-entry (int16) table from the float formula", {per_tensor_io()}},
+      {"Tanh", "LUT", {per_tensor_io()}},
+      {"HardSigmoid", "LUT", {per_tensor_io()}},
+      {"HardSwish", "LUT", {per_tensor_io()}},
+      {"Exp", "LUT", {per_tensor_io()}},
+      {"Selu", "LUT", {per_tensor_io()}},
+      {"Elu", "LUT", {per_tensor_io()}},
+      {"LeakyRelu", "LUT", {per_tensor_io()}},
+      {"Relu", "LUT (standalone; fused into Conv/Add as a clamp when it follows one)", {per_tensor_io()}},
+      {"Clip", "LUT (standalone; fused into Conv/Add as a clamp when it follows one)",
+       {per_tensor_io(),
+        {"min and max are constants",
+         [](const ir::Graph& g, const ir::Node& n) -> std::string {
+           for (size_t i = 1; i < n.inputs.size(); ++i) {
+             if (!n.inputs[i].empty() && (!in(g, n, i).is_constant || in(g, n, i).float_data.size() != 1)) return "bound '" + n.inputs[i] + "' is not a scalar constant";
+           }
+           return "";
+         }}}},
       {"Reshape", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints()},
       {"Flatten", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints()},
       {"Squeeze", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints()},

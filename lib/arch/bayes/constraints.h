@@ -35,6 +35,9 @@ struct ConstraintVerdict {
 // Checks op support and every constraint of the op, stopping at the first violation.
 ConstraintVerdict check_bpu_constraints(const ir::Graph& graph, const ir::Node& node);
 
+// Activations the BPU runs as a lookup table.
+bool is_lut_op(const std::string& op_type);
+
 // Reshape, Flatten, Squeeze, Unsqueeze: pure data movement that follows its neighbours' placement.
 bool is_shape_only_op(const std::string& op_type);
 

@@ -1,4 +1,5 @@
-// Binary encoding and decoding of bayes instructions.
+// Binary encoding and decoding of bayes instructions: every instruction is a flat list of 32-bit words, so
+// each op only lists its fields once, in field order, for both directions.
 
 #include "arch/bayes/isa.h"
 
@@ -11,59 +12,136 @@ const char* opcode_name(Opcode op) {
     case Opcode::Conv2d: return "CONV2D";
     case Opcode::Add: return "ADD";
     case Opcode::Reshape: return "RESHAPE";
+    case Opcode::Rescale: return "RESCALE";
+    case Opcode::Pool: return "POOL";
+    case Opcode::Concat: return "CONCAT";
+    case Opcode::Resize: return "RESIZE";
+    case Opcode::Lut: return "LUT";
   }
   return "?";
 }
 
 namespace {
 
-void put_i64(ByteWriter& w, int64_t v) {
-  w.u32(static_cast<uint32_t>(static_cast<uint64_t>(v) & 0xffffffffu));
-  w.u32(static_cast<uint32_t>(static_cast<uint64_t>(v) >> 32));
-}
+// Visits an instruction's fields in encoding order with a reader or a writer.
+struct WordWriter {
+  std::vector<uint32_t> words;
+  void u(uint32_t v) { words.push_back(v); }
+  void i(int32_t v) { words.push_back(static_cast<uint32_t>(v)); }
+  void l(int64_t v) {
+    words.push_back(static_cast<uint32_t>(static_cast<uint64_t>(v) & 0xffffffffu));
+    words.push_back(static_cast<uint32_t>(static_cast<uint64_t>(v) >> 32));
+  }
+};
 
-int64_t get_i64(ByteReader& r) {
-  uint64_t lo = r.u32();
-  uint64_t hi = r.u32();
-  return static_cast<int64_t>(lo | (hi << 32));
+struct WordReader {
+  const std::vector<uint32_t>& words;
+  size_t pos = 0;
+  bool overrun = false;
+  uint32_t next() {
+    if (pos >= words.size()) {
+      overrun = true;
+      return 0;
+    }
+    return words[pos++];
+  }
+  void u(uint32_t& v) { v = next(); }
+  void i(int32_t& v) { v = static_cast<int32_t>(next()); }
+  void l(int64_t& v) {
+    uint64_t lo = next(), hi = next();
+    v = static_cast<int64_t>(lo | (hi << 32));
+  }
+};
+
+template <typename IO, typename C>
+void fields(IO& io, C& c) {
+  using T = std::remove_const_t<C>;
+  if constexpr (std::is_same_v<T, Conv2d>) {
+    for (auto* f : {&c.input, &c.output, &c.kernel_h, &c.kernel_w, &c.stride_h, &c.stride_w, &c.pad_top, &c.pad_left,
+                    &c.pad_bottom, &c.pad_right, &c.dilation_h, &c.dilation_w, &c.groups, &c.weight_offset,
+                    &c.requant_offset}) {
+      io.u(*f);
+    }
+    io.i(c.clamp_lo);
+    io.i(c.clamp_hi);
+  } else if constexpr (std::is_same_v<T, Add>) {
+    io.u(c.input_a);
+    io.u(c.input_b);
+    io.u(c.output);
+    io.l(c.mult_a);
+    io.l(c.mult_b);
+    io.i(c.shift);
+    io.i(c.clamp_lo);
+    io.i(c.clamp_hi);
+  } else if constexpr (std::is_same_v<T, Reshape>) {
+    io.u(c.input);
+    io.u(c.output);
+  } else if constexpr (std::is_same_v<T, Rescale>) {
+    io.u(c.input);
+    io.u(c.output);
+    io.l(c.mult);
+    io.i(c.shift);
+    io.i(c.clamp_lo);
+    io.i(c.clamp_hi);
+  } else if constexpr (std::is_same_v<T, Pool>) {
+    for (auto* f : {&c.input, &c.output, &c.kind, &c.in_scale_bits, &c.out_scale_bits, &c.kernel_h, &c.kernel_w, &c.stride_h, &c.stride_w, &c.pad_top,
+                    &c.pad_left, &c.pad_bottom, &c.pad_right, &c.dilation_h, &c.dilation_w, &c.count_include_pad,
+                    &c.table_offset, &c.table_entries}) {
+      io.u(*f);
+    }
+    io.i(c.clamp_lo);
+    io.i(c.clamp_hi);
+  } else if constexpr (std::is_same_v<T, Resize>) {
+    for (auto* f : {&c.input, &c.output, &c.mode, &c.coordinate_mode, &c.nearest_mode, &c.in_scale_bits, &c.out_scale_bits}) io.u(*f);
+    io.l(c.mult);
+    io.i(c.shift);
+    io.i(c.clamp_lo);
+    io.i(c.clamp_hi);
+  } else if constexpr (std::is_same_v<T, Lut>) {
+    io.u(c.input);
+    io.u(c.output);
+    io.u(c.table_offset);
+  }
 }
 
 }  // namespace
 
+Opcode opcode_of(const Body& body) {
+  return std::visit(
+      [](const auto& b) {
+        using T = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<T, Conv2d>) return Opcode::Conv2d;
+        else if constexpr (std::is_same_v<T, Add>) return Opcode::Add;
+        else if constexpr (std::is_same_v<T, Reshape>) return Opcode::Reshape;
+        else if constexpr (std::is_same_v<T, Rescale>) return Opcode::Rescale;
+        else if constexpr (std::is_same_v<T, Pool>) return Opcode::Pool;
+        else if constexpr (std::is_same_v<T, Concat>) return Opcode::Concat;
+        else if constexpr (std::is_same_v<T, Resize>) return Opcode::Resize;
+        else return Opcode::Lut;
+      },
+      body);
+}
+
 std::vector<uint8_t> encode_program(const std::vector<Instruction>& program) {
   ByteWriter w;
   for (const Instruction& ins : program) {
-    w.u16(static_cast<uint16_t>(ins.opcode));
-    if (const auto* c = std::get_if<Conv2d>(&ins.body)) {
-      w.u16(Conv2d::kWords);
-      w.u32(ins.source_node);
-      for (uint32_t v : {c->input, c->output, c->kernel_h, c->kernel_w, c->stride_h, c->stride_w, c->pad_top,
-                         c->pad_left, c->pad_bottom, c->pad_right, c->dilation_h, c->dilation_w, c->groups,
-                         c->weight_offset, c->requant_offset}) {
-        w.u32(v);
+    WordWriter ww;
+    if (const auto* c = std::get_if<Concat>(&ins.body)) {
+      ww.u(c->output);
+      ww.u(c->axis);
+      ww.u(static_cast<uint32_t>(c->inputs.size()));
+      for (const auto& in : c->inputs) {
+        ww.u(in.buffer);
+        ww.l(in.mult);
+        ww.i(in.shift);
       }
-      w.i32(c->clamp_lo);
-      w.i32(c->clamp_hi);
-      w.u32(0);  // reserved
-      w.u32(0);
-    } else if (const auto* rs = std::get_if<Reshape>(&ins.body)) {
-      w.u16(Reshape::kWords);
-      w.u32(ins.source_node);
-      w.u32(rs->input);
-      w.u32(rs->output);
     } else {
-      const Add& a = std::get<Add>(ins.body);
-      w.u16(Add::kWords);
-      w.u32(ins.source_node);
-      w.u32(a.input_a);
-      w.u32(a.input_b);
-      w.u32(a.output);
-      put_i64(w, a.mult_a);
-      put_i64(w, a.mult_b);
-      w.i32(a.shift);
-      w.i32(a.clamp_lo);
-      w.i32(a.clamp_hi);
+      std::visit([&](const auto& b) { fields(ww, b); }, ins.body);
     }
+    w.u16(static_cast<uint16_t>(opcode_of(ins.body)));
+    w.u16(static_cast<uint16_t>(ww.words.size()));
+    w.u32(ins.source_node);
+    for (uint32_t v : ww.words) w.u32(v);
   }
   return std::move(w.data());
 }
@@ -74,48 +152,47 @@ std::vector<Instruction> decode_program(const uint8_t* data, size_t size, const 
   while (!r.at_end()) {
     if (out.size() >= kMaxInstructions) r.fail("more than " + std::to_string(kMaxInstructions) + " instructions");
     Instruction ins;
-    uint16_t op = r.u16();
-    uint16_t words = r.u16();
+    const uint16_t op = r.u16();
+    const uint16_t count = r.u16();
     ins.source_node = r.u32();
-    auto expect_words = [&](uint16_t n) {
-      if (words != n) r.fail("opcode 0x" + std::to_string(op) + " needs " + std::to_string(n) + " words, record has " + std::to_string(words));
-    };
-    if (op == static_cast<uint16_t>(Opcode::Conv2d)) {
-      expect_words(Conv2d::kWords);
-      Conv2d c;
-      uint32_t* fields[] = {&c.input, &c.output, &c.kernel_h, &c.kernel_w, &c.stride_h, &c.stride_w, &c.pad_top,
-                            &c.pad_left, &c.pad_bottom, &c.pad_right, &c.dilation_h, &c.dilation_w, &c.groups,
-                            &c.weight_offset, &c.requant_offset};
-      for (uint32_t* f : fields) *f = r.u32();
-      c.clamp_lo = r.i32();
-      c.clamp_hi = r.i32();
-      if (r.u32() != 0 || r.u32() != 0) r.fail("reserved CONV2D words must be 0");
-      ins.opcode = Opcode::Conv2d;
-      ins.body = c;
-    } else if (op == static_cast<uint16_t>(Opcode::Add)) {
-      expect_words(Add::kWords);
-      Add a;
-      a.input_a = r.u32();
-      a.input_b = r.u32();
-      a.output = r.u32();
-      a.mult_a = get_i64(r);
-      a.mult_b = get_i64(r);
-      a.shift = r.i32();
-      a.clamp_lo = r.i32();
-      a.clamp_hi = r.i32();
-      ins.opcode = Opcode::Add;
-      ins.body = a;
-    } else if (op == static_cast<uint16_t>(Opcode::Reshape)) {
-      expect_words(Reshape::kWords);
-      Reshape rs;
-      rs.input = r.u32();
-      rs.output = r.u32();
-      ins.opcode = Opcode::Reshape;
-      ins.body = rs;
-    } else {
-      r.fail("unknown opcode " + std::to_string(op));
+    if (static_cast<size_t>(count) * 4 > r.remaining()) r.fail("record of " + std::to_string(count) + " words is truncated");
+    std::vector<uint32_t> words(count);
+    for (auto& v : words) v = r.u32();
+    WordReader wr{words};
+    switch (static_cast<Opcode>(op)) {
+      case Opcode::Conv2d: { Conv2d b; fields(wr, b); ins.body = b; break; }
+      case Opcode::Add: { Add b; fields(wr, b); ins.body = b; break; }
+      case Opcode::Reshape: { Reshape b; fields(wr, b); ins.body = b; break; }
+      case Opcode::Rescale: { Rescale b; fields(wr, b); ins.body = b; break; }
+      case Opcode::Pool: { Pool b; fields(wr, b); ins.body = b; break; }
+      case Opcode::Resize: { Resize b; fields(wr, b); ins.body = b; break; }
+      case Opcode::Lut: { Lut b; fields(wr, b); ins.body = b; break; }
+      case Opcode::Concat: {
+        Concat c;
+        wr.u(c.output);
+        wr.u(c.axis);
+        uint32_t n = 0;
+        wr.u(n);
+        if (n == 0 || n > kMaxConcatInputs || words.size() != 3 + 4 * static_cast<size_t>(n)) {
+          r.fail("CONCAT record with " + std::to_string(n) + " inputs has " + std::to_string(words.size()) + " words");
+        }
+        c.inputs.resize(n);
+        for (auto& in : c.inputs) {
+          wr.u(in.buffer);
+          wr.l(in.mult);
+          wr.i(in.shift);
+        }
+        ins.body = c;
+        break;
+      }
+      default: r.fail("unknown opcode " + std::to_string(op));
     }
-    out.push_back(ins);
+    if (wr.overrun || wr.pos != words.size()) {
+      r.fail(std::string(opcode_name(static_cast<Opcode>(op))) + " record has " + std::to_string(words.size()) +
+             " words, expected " + std::to_string(wr.pos));
+    }
+    ins.opcode = static_cast<Opcode>(op);
+    out.push_back(std::move(ins));
   }
   return out;
 }

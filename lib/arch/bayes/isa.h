@@ -1,7 +1,7 @@
 // The simulated "bayes" BPU instruction set: typed instructions and their binary encoding.
 // Lowering encodes, the .bin stores the bytes, the simulator decodes; docs/isa.md specifies every field.
 // Each record: u16 opcode, u16 word_count, u32 source_node (index into the segment's node-name table),
-// then word_count little-endian 32-bit words.
+// then word_count little-endian 32-bit words. 64-bit fields take two words, low word first.
 #pragma once
 
 #include <cstdint>
@@ -12,9 +12,14 @@
 namespace bpu::bayes {
 
 enum class Opcode : uint16_t {
-  Conv2d = 0x0001,  // int8/int16 x int8 convolution, per-channel requant or int32 accumulator output
-  Add = 0x0002,     // element-wise add of two quantized tensors with different scales
-  Reshape = 0x0003, // data movement: copy a buffer into another of the same dtype and element count
+  Conv2d = 0x0001,   // int8/int16 x int8 convolution, per-channel requant or int32 accumulator output
+  Add = 0x0002,      // element-wise add of two quantized tensors with different scales
+  Reshape = 0x0003,  // data movement: copy a buffer into another of the same dtype and element count
+  Rescale = 0x0004,  // element-wise scale change (requantization)
+  Pool = 0x0005,     // max or average pooling over 2-D windows, with output rescale
+  Concat = 0x0006,   // concatenation along an axis, each input rescaled to the output scale
+  Resize = 0x0007,   // nearest or bilinear resize of H and W
+  Lut = 0x0008,      // table lookup: 256 entries for int8 input, 65536 for int16
 };
 
 const char* opcode_name(Opcode op);
@@ -29,7 +34,6 @@ struct Conv2d {
   uint32_t weight_offset = 0;   // constant pool: int8 [Cout, Cin/groups, kh, kw]
   uint32_t requant_offset = 0;  // constant pool: Cout records {i32 multiplier, i32 shift, i64 bias}, 8-aligned
   int32_t clamp_lo = 0, clamp_hi = 0;
-  static constexpr uint16_t kWords = 19;
 };
 
 // Add: out = clamp(rshift_rne(a * mult_a + b * mult_b, shift), lo, hi) over equal shapes.
@@ -38,22 +42,81 @@ struct Add {
   int64_t mult_a = 0, mult_b = 0;
   int32_t shift = 0;
   int32_t clamp_lo = 0, clamp_hi = 0;
-  static constexpr uint16_t kWords = 10;
 };
 
 // Reshape: out = in, element by element in NCHW order (only the shape differs).
 struct Reshape {
   uint32_t input = 0, output = 0;
-  static constexpr uint16_t kWords = 2;
 };
+
+// Rescale: out = clamp(rshift_rne(in * mult, shift), lo, hi), same shape.
+struct Rescale {
+  uint32_t input = 0, output = 0;
+  int64_t mult = 1;
+  int32_t shift = 0;
+  int32_t clamp_lo = 0, clamp_hi = 0;
+};
+
+// Pool: 2-D windows over NCHW. kind 0 (max): v = max of the window's in-bounds values; kind 1 (average):
+// v = sum of in-bounds values, n = in-bounds count (or the full window when count_include_pad). Then
+// out = clamp(requant(v, table[table_entries == 1 ? 0 : n - 1])) with 16-byte requant records.
+// kind 2 (average, float32 emulation of the fake-quant reference): x = float(q) * in_scale, summed in window
+// order in float32, divided by n in float32, quantized with PyTorch's rounding at out_scale (no table).
+struct Pool {
+  uint32_t input = 0, output = 0, kind = 0;
+  uint32_t in_scale_bits = 0, out_scale_bits = 0;  // float32 bit patterns, kind 2 only
+  uint32_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
+  uint32_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  uint32_t dilation_h = 1, dilation_w = 1, count_include_pad = 0;
+  uint32_t table_offset = 0, table_entries = 1;
+  int32_t clamp_lo = 0, clamp_hi = 0;
+};
+
+struct ConcatInput {
+  uint32_t buffer = 0;
+  int64_t mult = 1;
+  int32_t shift = 0;
+};
+
+// Concat: inputs placed one after another along `axis`, each element rescaled as
+// clamp(rshift_rne(q * mult, shift), dtype range of the output).
+struct Concat {
+  uint32_t output = 0, axis = 0;
+  std::vector<ConcatInput> inputs;
+};
+
+// Resize of H and W (docs/isa.md gives the coordinate formulas). mode 0 nearest: v = in[src];
+// mode 1 bilinear: v = sum of the four neighbours times 15-bit fixed-point weight products (2^-30 units);
+// out = clamp(rshift_rne(v * mult, shift), lo, hi). mode 2 bilinear, float32 emulation of PyTorch's kernel:
+// x = float(q) * in_scale, top = fma(x00, w0, x01 * w1), bottom likewise, v = fma(top, h0, bottom * h1),
+// out = PyTorch-rounded quantization of v at out_scale, clamped.
+struct Resize {
+  uint32_t input = 0, output = 0, mode = 0, coordinate_mode = 0, nearest_mode = 0;
+  uint32_t in_scale_bits = 0, out_scale_bits = 0;  // float32 bit patterns, mode 2 only
+  int64_t mult = 1;
+  int32_t shift = 0;
+  int32_t clamp_lo = 0, clamp_hi = 0;
+};
+
+// Lut: out = table[in] with table_entries = 256 (int8 input, index in + 128) or 65536 (int16, in + 32768),
+// entries of the output's dtype.
+struct Lut {
+  uint32_t input = 0, output = 0, table_offset = 0;
+};
+
+using Body = std::variant<Conv2d, Add, Reshape, Rescale, Pool, Concat, Resize, Lut>;
 
 struct Instruction {
   Opcode opcode = Opcode::Conv2d;
   uint32_t source_node = 0;
-  std::variant<Conv2d, Add, Reshape> body;
+  Body body;
 };
 
 constexpr size_t kRequantRecordBytes = 16;
+constexpr int kBilinearWeightBits = 15;
+constexpr uint32_t kMaxConcatInputs = 1024;
+
+Opcode opcode_of(const Body& body);
 
 std::vector<uint8_t> encode_program(const std::vector<Instruction>& program);
 

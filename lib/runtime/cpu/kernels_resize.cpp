@@ -78,9 +78,10 @@ void resize(const KernelContext& c, const std::vector<const CpuTensor*>& in, std
         const int64_t y0 = static_cast<int64_t>(std::floor(cy)), x0 = static_cast<int64_t>(std::floor(cx));
         const int64_t y1 = std::min(y0 + 1, H - 1), x1 = std::min(x0 + 1, W - 1);
         const float fy = cy - static_cast<float>(y0), fx = cx - static_cast<float>(x0);
-        const float top = plane[y0 * W + x0] * (1 - fx) + plane[y0 * W + x1] * fx;
-        const float bottom = plane[y1 * W + x0] * (1 - fx) + plane[y1 * W + x1] * fx;
-        y[oy * OW + ox] = top * (1 - fy) + bottom * fy;
+        // PyTorch's CPU kernel order (fused multiply-adds), so ties at the next quantization match it.
+        const float top = std::fma(plane[y0 * W + x0], 1 - fx, plane[y0 * W + x1] * fx);
+        const float bottom = std::fma(plane[y1 * W + x0], 1 - fx, plane[y1 * W + x1] * fx);
+        y[oy * OW + ox] = std::fma(top, 1 - fy, bottom * fy);
       }
     }
   }

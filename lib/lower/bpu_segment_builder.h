@@ -1,0 +1,60 @@
+// BPU segment builder: turns the nodes of one BPU segment into buffers (a linear arena plan), constants and
+// bayes instructions. Core and Conv/Add/Reshape lowering in bpu_segment_builder.cpp; pooling, concat, resize,
+// LUT activations, requantization and Gemm in lower_ops.cpp. Integer parameters come from lib/numerics.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "arch/bayes/isa.h"
+#include "ir/graph.h"
+#include "lower/compiled_model.h"
+#include "partition/partition.h"
+
+namespace bpu {
+
+std::string quantized_value_name(const std::string& tensor);
+std::string accumulator_value_name(const std::string& tensor);
+
+class SegmentBuilder {
+ public:
+  SegmentBuilder(const ir::Graph& g, const PartitionResult& part, const Segment& seg);
+  BpuSegment build();
+
+ private:
+  // Buffers and constants.
+  uint32_t buffer(const std::string& name, DType dtype, const std::vector<float>& scales, int axis,
+                  const Shape* shape = nullptr);
+  uint32_t quantized_buffer(const ir::Node& n, const std::string& name);
+  uint32_t internal_buffer(const std::string& name, DType dtype, const std::vector<float>& scales, int axis, const Shape& shape);
+  uint32_t add_constant(const void* data, size_t size);
+  uint32_t add_requant_table(const std::vector<struct RequantParams>& records);
+  uint32_t source_index(const ir::Node& n);
+  std::pair<int32_t, int32_t> clamp_bounds(const ir::Node& n, DType dtype, float scale);
+  const ir::QuantParams& quant_of(const ir::Node& n, const std::string& tensor);
+  void emit(const ir::Node& n, bayes::Body body);
+
+  // One method per op family.
+  void lower_node(int index);
+  void lower_conv(const ir::Node& n, const Placement& p);
+  void lower_gemm(const ir::Node& n);
+  void lower_add(const ir::Node& n);
+  void lower_reshape(const ir::Node& n);
+  void lower_requantize(const ir::Node& n);
+  void lower_pool(const ir::Node& n);
+  void lower_concat(const ir::Node& n);
+  void lower_resize(const ir::Node& n);
+  void lower_lut(const ir::Node& n);
+
+  const ir::Graph& g_;
+  const PartitionResult& part_;
+  const Segment& seg_;
+  std::set<std::string> produced_;
+  std::map<std::string, uint32_t> buffer_ids_;
+  std::vector<bayes::Instruction> program_;
+  BpuSegment out_;
+};
+
+}  // namespace bpu

@@ -1,0 +1,245 @@
+// SegmentBuilder lowering of Gemm (as a 1x1 CONV2D between RESHAPEs), requantization, pooling, concat,
+// resize and table-lookup activations.
+
+#include <cmath>
+#include <cstring>
+
+#include "arch/bayes/constraints.h"
+#include "common/error.h"
+#include "lower/bpu_segment_builder.h"
+#include "numerics/activation.h"
+#include "numerics/requant.h"
+
+namespace bpu {
+
+namespace {
+
+[[noreturn]] void unsupported(const ir::Graph& g, const ir::Node& n, const std::string& what) {
+  throw Error(ExitCode::Unsupported, "model '" + g.source_path + "': node '" + n.name + "' (" + n.op_type + "): " + what);
+}
+
+float attr_float(const ir::Node& n, const char* key, float fallback) {
+  const ir::Attribute* a = n.attr(key);
+  return a && a->kind == ir::Attribute::Kind::Float ? a->f : fallback;
+}
+
+uint32_t float_bits(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+}
+
+RescaleParams rescale_or_fail(const ir::Graph& g, const ir::Node& n, double ratio) {
+  try {
+    return make_rescale_params(ratio);
+  } catch (const Error& e) {
+    unsupported(g, n, e.what());
+  }
+}
+
+}  // namespace
+
+void SegmentBuilder::lower_gemm(const ir::Node& n) {
+  const ir::Tensor& a = g_.tensor(n.inputs[0]);
+  const ir::Tensor& w = g_.tensor(n.inputs[1]);
+  if (a.shape.size() != 2 || w.shape.size() != 2 || n.attr_int("transA", 0) != 0) unsupported(g_, n, "needs 2-D A without transA");
+  const bool trans_b = n.attr_int("transB", 0) != 0;
+  const int64_t K = a.shape[1], M = trans_b ? w.shape[0] : w.shape[1];
+  const float alpha = attr_float(n, "alpha", 1.0f), beta = attr_float(n, "beta", 1.0f);
+  if (!(alpha > 0)) unsupported(g_, n, "alpha must be positive");
+  // Weights as [M, K]; per-channel scales must follow M.
+  std::vector<int8_t> weights(static_cast<size_t>(M * K));
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = 0; k < K; ++k) weights[m * K + k] = trans_b ? w.quantized[m * K + k] : w.quantized[k * M + m];
+  const std::vector<float>& ws = w.quant->scales;
+  if (ws.size() != 1 && (static_cast<int64_t>(ws.size()) != M || w.quant->axis != (trans_b ? 0 : 1))) {
+    unsupported(g_, n, "weight scales must be per tensor or per output feature");
+  }
+  std::vector<float> bias(M, 0.0f);
+  if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+    const ir::Tensor& c = g_.tensor(n.inputs[2]);
+    if (c.float_data.size() != 1 && static_cast<int64_t>(c.float_data.size()) != M) unsupported(g_, n, "C must have 1 or N values");
+    for (int64_t m = 0; m < M; ++m) bias[m] = beta * c.float_data[c.float_data.size() == 1 ? 0 : m];
+  }
+  const ir::QuantParams& qa = quant_of(n, n.inputs[0]);
+  const ir::QuantParams& qy = quant_of(n, n.outputs[0]);
+  std::vector<RequantParams> records(M);
+  for (int64_t m = 0; m < M; ++m) {
+    try {
+      records[m] = make_conv_requant(qa.scales[0], static_cast<double>(ws.size() == 1 ? ws[0] : ws[m]) * alpha, qy.scales[0], bias[m]);
+    } catch (const Error& e) {
+      unsupported(g_, n, e.what());
+    }
+  }
+  const int64_t N = a.shape[0];
+  const uint32_t in2d = quantized_buffer(n, n.inputs[0]);
+  const uint32_t in4d = internal_buffer(n.inputs[0] + "__nchw", qa.dtype(), qa.scales, -1, {N, K, 1, 1});
+  const uint32_t out4d = internal_buffer(n.outputs[0] + "__nchw", qy.dtype(), qy.scales, -1, {N, M, 1, 1});
+  const uint32_t out2d = quantized_buffer(n, n.outputs[0]);
+  emit(n, bayes::Reshape{in2d, in4d});
+  bayes::Conv2d c;
+  c.input = in4d;
+  c.output = out4d;
+  c.weight_offset = add_constant(weights.data(), weights.size());
+  c.requant_offset = add_requant_table(records);
+  std::tie(c.clamp_lo, c.clamp_hi) = clamp_bounds(n, qy.dtype(), qy.scales[0]);
+  emit(n, c);
+  emit(n, bayes::Reshape{out4d, out2d});
+}
+
+void SegmentBuilder::lower_requantize(const ir::Node& n) {
+  const ir::QuantParams& x = quant_of(n, n.inputs[0]);
+  const ir::QuantParams& y = quant_of(n, n.outputs[0]);
+  const uint32_t in = quantized_buffer(n, n.inputs[0]);
+  const uint32_t out = quantized_buffer(n, n.outputs[0]);
+  if (x.scales == y.scales && x.bits == y.bits) {
+    emit(n, bayes::Reshape{in, out});
+    return;
+  }
+  RescaleParams p = rescale_or_fail(g_, n, static_cast<double>(x.scales[0]) / y.scales[0]);
+  bayes::Rescale r{in, out, p.mult, p.shift, static_cast<int32_t>(dtype_min(y.dtype())), static_cast<int32_t>(dtype_max(y.dtype()))};
+  emit(n, r);
+}
+
+void SegmentBuilder::lower_pool(const ir::Node& n) {
+  const ir::QuantParams& x = quant_of(n, n.inputs[0]);
+  const ir::QuantParams& y = quant_of(n, n.outputs[0]);
+  const Shape& in_shape = g_.tensor(n.inputs[0]).shape;
+  const bool global = n.op_type.rfind("Global", 0) == 0;
+  const bool is_max = n.op_type == "MaxPool" || n.op_type == "GlobalMaxPool";
+  bayes::Pool p;
+  p.input = quantized_buffer(n, n.inputs[0]);
+  p.output = quantized_buffer(n, n.outputs[0]);
+  p.kind = is_max ? 0 : 1;
+  std::vector<int64_t> k = global ? std::vector<int64_t>{in_shape[2], in_shape[3]} : n.attr_ints("kernel_shape", {});
+  std::vector<int64_t> s = global ? std::vector<int64_t>{1, 1} : n.attr_ints("strides", {1, 1});
+  std::vector<int64_t> pads = global ? std::vector<int64_t>{0, 0, 0, 0} : n.attr_ints("pads", {0, 0, 0, 0});
+  std::vector<int64_t> d = global ? std::vector<int64_t>{1, 1} : n.attr_ints("dilations", {1, 1});
+  if (k.size() != 2 || s.size() != 2 || pads.size() != 4 || d.size() != 2) unsupported(g_, n, "malformed 2-D pooling attributes");
+  p.kernel_h = static_cast<uint32_t>(k[0]);
+  p.kernel_w = static_cast<uint32_t>(k[1]);
+  p.stride_h = static_cast<uint32_t>(s[0]);
+  p.stride_w = static_cast<uint32_t>(s[1]);
+  p.pad_top = static_cast<uint32_t>(pads[0]);
+  p.pad_left = static_cast<uint32_t>(pads[1]);
+  p.pad_bottom = static_cast<uint32_t>(pads[2]);
+  p.pad_right = static_cast<uint32_t>(pads[3]);
+  p.dilation_h = static_cast<uint32_t>(d[0]);
+  p.dilation_w = static_cast<uint32_t>(d[1]);
+  p.count_include_pad = static_cast<uint32_t>(n.attr_int("count_include_pad", 0));
+  std::vector<RequantParams> table;
+  const int64_t window = k[0] * k[1];
+  const Shape& out_shape = g_.tensor(n.outputs[0]).shape;
+  // Every window covers kernel_h*kernel_w elements when nothing hangs over the input (or pads count).
+  const bool windows_full = (pads == std::vector<int64_t>{0, 0, 0, 0} || p.count_include_pad) &&
+                            (out_shape[2] - 1) * s[0] + (k[0] - 1) * d[0] < in_shape[2] + pads[0] + pads[2] &&
+                            (out_shape[3] - 1) * s[1] + (k[1] - 1) * d[1] < in_shape[3] + pads[1] + pads[3];
+  if (!is_max) {
+    // Average pooling replays the reference's float32 sequence: with equal in/out scales and n = 2^k windows
+    // a large share of results are exact rounding ties, which the reference settles by float noise.
+    p.kind = 2;
+    p.in_scale_bits = float_bits(x.scales[0]);
+    p.out_scale_bits = float_bits(y.scales[0]);
+    std::tie(p.clamp_lo, p.clamp_hi) = clamp_bounds(n, y.dtype(), y.scales[0]);
+    p.table_entries = 0;
+    emit(n, p);
+    return;
+  }
+  try {
+    if (is_max) {
+      table.push_back(make_conv_requant(x.scales[0], 1.0, y.scales[0], 0.0));
+    } else if (windows_full) {
+      table.push_back(make_conv_requant(x.scales[0], 1.0 / static_cast<double>(window), y.scales[0], 0.0));
+    } else {
+      for (int64_t c = 1; c <= window; ++c) table.push_back(make_conv_requant(x.scales[0], 1.0 / static_cast<double>(c), y.scales[0], 0.0));
+    }
+  } catch (const Error& e) {
+    unsupported(g_, n, e.what());
+  }
+  p.table_entries = static_cast<uint32_t>(table.size());
+  p.table_offset = add_requant_table(table);
+  std::tie(p.clamp_lo, p.clamp_hi) = clamp_bounds(n, y.dtype(), y.scales[0]);
+  emit(n, p);
+}
+
+void SegmentBuilder::lower_concat(const ir::Node& n) {
+  const ir::QuantParams& y = quant_of(n, n.outputs[0]);
+  const int64_t rank = static_cast<int64_t>(g_.tensor(n.outputs[0]).shape.size());
+  int64_t axis = n.attr_int("axis", 0);
+  if (axis < 0) axis += rank;
+  bayes::Concat c;
+  c.axis = static_cast<uint32_t>(axis);
+  for (const auto& in : n.inputs) {
+    const ir::QuantParams& x = quant_of(n, in);
+    RescaleParams p = rescale_or_fail(g_, n, static_cast<double>(x.scales[0]) / y.scales[0]);
+    c.inputs.push_back({quantized_buffer(n, in), p.mult, p.shift});
+  }
+  c.output = quantized_buffer(n, n.outputs[0]);
+  emit(n, c);
+}
+
+void SegmentBuilder::lower_resize(const ir::Node& n) {
+  const ir::QuantParams& x = quant_of(n, n.inputs[0]);
+  const ir::QuantParams& y = quant_of(n, n.outputs[0]);
+  bayes::Resize r;
+  r.input = quantized_buffer(n, n.inputs[0]);
+  r.output = quantized_buffer(n, n.outputs[0]);
+  r.mode = n.attr_string("mode", "nearest") == "linear" ? 1 : 0;
+  const std::string ctm = n.attr_string("coordinate_transformation_mode", g_.opset < 11 ? "asymmetric" : "half_pixel");
+  r.coordinate_mode = ctm == "asymmetric" ? 1 : ctm == "align_corners" ? 2 : ctm == "pytorch_half_pixel" ? 3 : 0;
+  const std::string nm = n.attr_string("nearest_mode", g_.opset < 11 ? "floor" : "round_prefer_floor");
+  r.nearest_mode = nm == "floor" ? 1 : nm == "ceil" ? 2 : nm == "round_prefer_ceil" ? 3 : 0;
+  RescaleParams p = rescale_or_fail(g_, n, static_cast<double>(x.scales[0]) / y.scales[0]);
+  r.mult = p.mult;
+  r.shift = p.shift + (r.mode == 1 ? 2 * bayes::kBilinearWeightBits : 0);
+  if (r.mode == 1) {
+    // Bilinear x2 puts 1/16 of the results on exact ties; replay the reference's float32 sequence instead.
+    r.mode = 2;
+    r.in_scale_bits = float_bits(x.scales[0]);
+    r.out_scale_bits = float_bits(y.scales[0]);
+  }
+  r.clamp_lo = static_cast<int32_t>(dtype_min(y.dtype()));
+  r.clamp_hi = static_cast<int32_t>(dtype_max(y.dtype()));
+  emit(n, r);
+}
+
+void SegmentBuilder::lower_lut(const ir::Node& n) {
+  const ir::QuantParams& x = quant_of(n, n.inputs[0]);
+  const ir::QuantParams& y = quant_of(n, n.outputs[0]);
+  ActivationSpec spec;
+  spec.op = n.op_type;
+  if (n.op_type == "HardSigmoid") {
+    spec.alpha = attr_float(n, "alpha", 0.2f);
+    spec.beta = attr_float(n, "beta", 0.5f);
+  } else if (n.op_type == "Selu") {
+    spec.alpha = attr_float(n, "alpha", 1.67326319217681884765625f);
+    spec.beta = attr_float(n, "gamma", 1.05070102214813232421875f);
+  } else if (n.op_type == "Elu") {
+    spec.alpha = attr_float(n, "alpha", 1.0f);
+  } else if (n.op_type == "LeakyRelu") {
+    spec.alpha = attr_float(n, "alpha", 0.01f);
+  } else if (n.op_type == "Clip") {
+    spec.alpha = -INFINITY;
+    spec.beta = INFINITY;
+    if (n.inputs.size() > 1 && !n.inputs[1].empty()) spec.alpha = g_.tensor(n.inputs[1]).float_data.at(0);
+    if (n.inputs.size() > 2 && !n.inputs[2].empty()) spec.beta = g_.tensor(n.inputs[2]).float_data.at(0);
+  }
+  std::vector<int64_t> values = build_activation_lut(spec, x.scales[0], x.bits, y.scales[0], y.bits);
+  std::vector<uint8_t> bytes;
+  for (int64_t v : values) {
+    if (y.bits == 16) {
+      int16_t t = static_cast<int16_t>(v);
+      const uint8_t* b = reinterpret_cast<const uint8_t*>(&t);
+      bytes.insert(bytes.end(), b, b + 2);
+    } else {
+      bytes.push_back(static_cast<uint8_t>(static_cast<int8_t>(v)));
+    }
+  }
+  bayes::Lut l;
+  l.input = quantized_buffer(n, n.inputs[0]);
+  l.output = quantized_buffer(n, n.outputs[0]);
+  l.table_offset = add_constant(bytes.data(), bytes.size());
+  emit(n, l);
+}
+
+}  // namespace bpu

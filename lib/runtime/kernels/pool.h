@@ -1,0 +1,27 @@
+// Reference kernel of the bayes POOL instruction (docs/isa.md): max or average over 2-D windows of an NCHW
+// tensor, in-bounds elements only, then per-window-count requantization from a table.
+#pragma once
+
+#include <cstdint>
+
+#include "numerics/requant.h"
+
+namespace bpu::kernels {
+
+struct PoolGeometry {
+  int64_t batch_channels = 1, in_h = 1, in_w = 1, out_h = 1, out_w = 1;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0, dilation_h = 1, dilation_w = 1;
+};
+
+// is_max: window max; else window sum with n = in-bounds count, or the window size clipped to the padded
+// input when count_include_pad. table has 1 entry (used for every window) or kernel_h*kernel_w (index n-1).
+void pool2d(const PoolGeometry& g, bool is_max, bool count_include_pad, const int64_t* in, const RequantParams* table,
+            int64_t table_entries, int64_t lo, int64_t hi, int64_t* out);
+
+// Average pooling as PyTorch computes it on fake-quantized floats: float(q) * in_scale summed in window order
+// in float32, divided by the count in float32, quantized with PyTorch's rounding at out_scale.
+void avg_pool2d_float_emulated(const PoolGeometry& g, bool count_include_pad, const int64_t* in, float in_scale,
+                               float out_scale, int64_t lo, int64_t hi, int64_t* out);
+
+}  // namespace bpu::kernels

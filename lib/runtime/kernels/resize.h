@@ -1,0 +1,31 @@
+// Reference kernel of the bayes RESIZE instruction: nearest or bilinear over H and W of NCHW tensors.
+// Source coordinates are computed in double from the output index (docs/isa.md); bilinear weights are
+// rounded to 15-bit fixed point, the four products summed exactly, then one requantization.
+#pragma once
+
+#include <cstdint>
+
+#include "numerics/requant.h"
+
+namespace bpu::kernels {
+
+enum class CoordinateMode : uint32_t { HalfPixel = 0, Asymmetric = 1, AlignCorners = 2, PytorchHalfPixel = 3 };
+enum class NearestMode : uint32_t { RoundPreferFloor = 0, Floor = 1, Ceil = 2, RoundPreferCeil = 3 };
+
+struct ResizeGeometry {
+  int64_t batch_channels = 1, in_h = 1, in_w = 1, out_h = 1, out_w = 1;
+};
+
+// Source coordinate of output index `x` along an axis of in_len -> out_len.
+double resize_source_coordinate(CoordinateMode mode, int64_t x, int64_t in_len, int64_t out_len);
+
+void resize2d(const ResizeGeometry& g, bool bilinear, CoordinateMode coord, NearestMode nearest, const RescaleParams& p,
+              int64_t lo, int64_t hi, const int64_t* in, int64_t* out);
+
+// Bilinear resize as PyTorch 1.13's CPU kernel computes it on fake-quantized floats (bit-exact for integer
+// scale factors, verified against torch): weights from the source coordinate in float32, rows combined as
+// fma(x00, w0, x01 * w1), then fma(top, h0, bottom * h1), quantized with PyTorch's rounding.
+void resize2d_bilinear_float_emulated(const ResizeGeometry& g, CoordinateMode coord, float in_scale, float out_scale,
+                                      int64_t lo, int64_t hi, const int64_t* in, int64_t* out);
+
+}  // namespace bpu::kernels

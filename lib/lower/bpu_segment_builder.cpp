@@ -135,7 +135,15 @@ void SegmentBuilder::lower_node(int index) {
   const std::string& op = n.op_type;
   if (op == "Conv") lower_conv(n, part_.placements[index]);
   else if (op == "Gemm") lower_gemm(n);
-  else if (op == "Add") lower_add(n);
+  else if (op == "Add" || op == "Sub") lower_add(n);
+  else if (op == "Mul") lower_mul(n);
+  else if (op == "MatMul") lower_gemm(n);
+  else if (op == "Transpose") lower_transpose(n);
+  else if (op == "Slice") lower_slice(n);
+  else if (op == "Split") lower_split(n);
+  else if (op == "Pad") lower_pad(n);
+  else if (op == "ConvTranspose") lower_deconv(n);
+  else if (op == "Softmax") lower_softmax(n);
   else if (bayes::is_shape_only_op(op)) lower_reshape(n);
   else if (op == "Identity") lower_requantize(n);
   else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool") lower_pool(n);
@@ -229,7 +237,7 @@ void SegmentBuilder::lower_add(const ir::Node& n) {
     unsupported(g_, n, e.what());
   }
   add.mult_a = params.mult_a;
-  add.mult_b = params.mult_b;
+  add.mult_b = n.op_type == "Sub" ? -params.mult_b : params.mult_b;
   add.shift = params.shift;
   std::tie(add.clamp_lo, add.clamp_hi) = clamp_bounds(n, y.dtype(), y.scales[0]);
   emit(n, add);

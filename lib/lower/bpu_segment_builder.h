@@ -47,6 +47,14 @@ class SegmentBuilder {
   void lower_concat(const ir::Node& n);
   void lower_resize(const ir::Node& n);
   void lower_lut(const ir::Node& n);
+  void lower_mul(const ir::Node& n);
+  void lower_transpose(const ir::Node& n);
+  void lower_slice(const ir::Node& n);
+  void lower_split(const ir::Node& n);
+  void lower_pad(const ir::Node& n);
+  void lower_deconv(const ir::Node& n);
+  void lower_softmax(const ir::Node& n);
+  std::vector<int64_t> constant_ints(const ir::Node& n, size_t input, const char* attribute);
 
   const ir::Graph& g_;
   const PartitionResult& part_;

@@ -43,7 +43,7 @@ void SegmentBuilder::lower_gemm(const ir::Node& n) {
   const ir::Tensor& a = g_.tensor(n.inputs[0]);
   const ir::Tensor& w = g_.tensor(n.inputs[1]);
   if (a.shape.size() != 2 || w.shape.size() != 2 || n.attr_int("transA", 0) != 0) unsupported(g_, n, "needs 2-D A without transA");
-  const bool trans_b = n.attr_int("transB", 0) != 0;
+  const bool trans_b = n.op_type == "Gemm" && n.attr_int("transB", 0) != 0;
   const int64_t K = a.shape[1], M = trans_b ? w.shape[0] : w.shape[1];
   const float alpha = attr_float(n, "alpha", 1.0f), beta = attr_float(n, "beta", 1.0f);
   if (!(alpha > 0)) unsupported(g_, n, "alpha must be positive");
@@ -240,6 +240,159 @@ void SegmentBuilder::lower_lut(const ir::Node& n) {
   l.output = quantized_buffer(n, n.outputs[0]);
   l.table_offset = add_constant(bytes.data(), bytes.size());
   emit(n, l);
+}
+
+std::vector<int64_t> SegmentBuilder::constant_ints(const ir::Node& n, size_t input, const char* attribute) {
+  if (g_.opset < 13 && attribute) return n.attr_ints(attribute, {});
+  if (input >= n.inputs.size() || n.inputs[input].empty()) return {};
+  const ir::Tensor& t = g_.tensor(n.inputs[input]);
+  if (!t.is_constant) unsupported(g_, n, "input '" + n.inputs[input] + "' must be a constant");
+  return t.int_data;
+}
+
+void SegmentBuilder::lower_mul(const ir::Node& n) {
+  const ir::QuantParams& a = quant_of(n, n.inputs[0]);
+  const ir::QuantParams& b = quant_of(n, n.inputs[1]);
+  const ir::QuantParams& y = quant_of(n, n.outputs[0]);
+  RequantParams p;
+  try {
+    p = make_conv_requant(a.scales[0], b.scales[0], y.scales[0], 0.0);
+  } catch (const Error& e) {
+    unsupported(g_, n, e.what());
+  }
+  bayes::Mul m;
+  m.input_a = quantized_buffer(n, n.inputs[0]);
+  m.input_b = quantized_buffer(n, n.inputs[1]);
+  m.output = quantized_buffer(n, n.outputs[0]);
+  m.multiplier = p.multiplier;
+  m.shift = p.shift;
+  std::tie(m.clamp_lo, m.clamp_hi) = clamp_bounds(n, y.dtype(), y.scales[0]);
+  emit(n, m);
+}
+
+void SegmentBuilder::lower_transpose(const ir::Node& n) {
+  const size_t rank = g_.tensor(n.inputs[0]).shape.size();
+  std::vector<int64_t> perm = n.attr_ints("perm", {});
+  if (perm.empty()) for (size_t k = 0; k < rank; ++k) perm.push_back(static_cast<int64_t>(rank - 1 - k));
+  bayes::Transpose t;
+  t.input = quantized_buffer(n, n.inputs[0]);
+  t.output = quantized_buffer(n, n.outputs[0]);
+  for (int64_t p : perm) t.perm.push_back(static_cast<uint32_t>(p));
+  emit(n, t);
+}
+
+void SegmentBuilder::lower_slice(const ir::Node& n) {
+  const Shape& x = g_.tensor(n.inputs[0]).shape;
+  const int64_t rank = static_cast<int64_t>(x.size());
+  std::vector<int64_t> starts = constant_ints(n, 1, "starts"), ends = constant_ints(n, 2, "ends");
+  std::vector<int64_t> axes = constant_ints(n, 3, "axes"), steps = g_.opset < 10 ? std::vector<int64_t>{} : constant_ints(n, 4, nullptr);
+  if (axes.empty()) for (size_t k = 0; k < starts.size(); ++k) axes.push_back(static_cast<int64_t>(k));
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  bayes::Slice sl;
+  sl.starts.assign(rank, 0);
+  sl.steps.assign(rank, 1);
+  for (size_t k = 0; k < starts.size(); ++k) {
+    int64_t a = axes[k] < 0 ? axes[k] + rank : axes[k];
+    const int64_t dim = x[a];
+    int64_t b = starts[k] < 0 ? starts[k] + dim : starts[k];
+    b = steps[k] > 0 ? std::max<int64_t>(0, std::min(dim, b)) : std::max<int64_t>(0, std::min(dim - 1, b));
+    sl.starts[a] = static_cast<int32_t>(b);
+    sl.steps[a] = static_cast<int32_t>(steps[k]);
+  }
+  sl.input = quantized_buffer(n, n.inputs[0]);
+  sl.output = quantized_buffer(n, n.outputs[0]);
+  emit(n, sl);
+}
+
+void SegmentBuilder::lower_split(const ir::Node& n) {
+  const Shape& x = g_.tensor(n.inputs[0]).shape;
+  int64_t axis = n.attr_int("axis", 0);
+  if (axis < 0) axis += static_cast<int64_t>(x.size());
+  const uint32_t in = quantized_buffer(n, n.inputs[0]);
+  int32_t offset = 0;
+  for (const auto& o : n.outputs) {
+    bayes::Slice sl;
+    sl.input = in;
+    sl.output = quantized_buffer(n, o);
+    sl.starts.assign(x.size(), 0);
+    sl.steps.assign(x.size(), 1);
+    sl.starts[axis] = offset;
+    offset += static_cast<int32_t>(g_.tensor(o).shape[axis]);
+    emit(n, sl);
+  }
+}
+
+void SegmentBuilder::lower_pad(const ir::Node& n) {
+  const ir::QuantParams& y = quant_of(n, n.outputs[0]);
+  const size_t rank = g_.tensor(n.inputs[0]).shape.size();
+  std::vector<int64_t> pads = constant_ints(n, 1, "pads");
+  float value = 0.0f;
+  if (g_.opset >= 11 && n.inputs.size() > 2 && !n.inputs[2].empty() && !g_.tensor(n.inputs[2]).float_data.empty()) {
+    value = g_.tensor(n.inputs[2]).float_data[0];
+  } else if (g_.opset < 11 && n.attr("value")) {
+    value = n.attr("value")->f;
+  }
+  bayes::Pad p;
+  p.input = quantized_buffer(n, n.inputs[0]);
+  p.output = quantized_buffer(n, n.outputs[0]);
+  p.value = static_cast<int32_t>(quantize_like_torch(value, y.scales[0], dtype_min(y.dtype()), dtype_max(y.dtype())));
+  for (size_t k = 0; k < rank; ++k) p.begins.push_back(static_cast<uint32_t>(pads.at(k)));
+  emit(n, p);
+}
+
+void SegmentBuilder::lower_deconv(const ir::Node& n) {
+  const ir::Tensor& x = g_.tensor(n.inputs[0]);
+  const ir::Tensor& w = g_.tensor(n.inputs[1]);
+  const int64_t groups = n.attr_int("group", 1);
+  const int64_t cout = w.shape[1] * groups;
+  const std::vector<float>& ws = w.quant->scales;
+  if (ws.size() != 1 && (static_cast<int64_t>(ws.size()) != cout || w.quant->axis != 1 || groups != 1)) {
+    unsupported(g_, n, "weight scales must be per tensor or per output channel (axis 1)");
+  }
+  std::vector<float> bias(cout, 0.0f);
+  if (n.inputs.size() > 2 && !n.inputs[2].empty()) bias = g_.tensor(n.inputs[2]).float_data;
+  const ir::QuantParams& y = quant_of(n, n.outputs[0]);
+  std::vector<RequantParams> records(cout);
+  for (int64_t k = 0; k < cout; ++k) {
+    try {
+      records[k] = make_conv_requant(x.quant->scales[0], ws.size() == 1 ? ws[0] : ws[k], y.scales[0], bias.at(k));
+    } catch (const Error& e) {
+      unsupported(g_, n, e.what());
+    }
+  }
+  const std::vector<int64_t> s = n.attr_ints("strides", {1, 1}), d = n.attr_ints("dilations", {1, 1});
+  const std::vector<int64_t> pads = n.attr_ints("pads", {0, 0, 0, 0});
+  bayes::Deconv2d c;
+  c.input = quantized_buffer(n, n.inputs[0]);
+  c.output = quantized_buffer(n, n.outputs[0]);
+  c.kernel_h = static_cast<uint32_t>(w.shape[2]);
+  c.kernel_w = static_cast<uint32_t>(w.shape[3]);
+  c.stride_h = static_cast<uint32_t>(s[0]);
+  c.stride_w = static_cast<uint32_t>(s[1]);
+  c.pad_top = static_cast<uint32_t>(pads[0]);
+  c.pad_left = static_cast<uint32_t>(pads[1]);
+  c.dilation_h = static_cast<uint32_t>(d[0]);
+  c.dilation_w = static_cast<uint32_t>(d[1]);
+  c.groups = static_cast<uint32_t>(groups);
+  c.weight_offset = add_constant(w.quantized.data(), w.quantized.size());
+  c.requant_offset = add_requant_table(records);
+  std::tie(c.clamp_lo, c.clamp_hi) = clamp_bounds(n, y.dtype(), y.scales[0]);
+  emit(n, c);
+}
+
+void SegmentBuilder::lower_softmax(const ir::Node& n) {
+  const ir::QuantParams& x = quant_of(n, n.inputs[0]);
+  const ir::QuantParams& y = quant_of(n, n.outputs[0]);
+  const int64_t rank = static_cast<int64_t>(g_.tensor(n.inputs[0]).shape.size());
+  int64_t axis = n.attr_int("axis", g_.opset >= 13 ? -1 : 1);
+  if (axis < 0) axis += rank;
+  bayes::Softmax sm;
+  sm.input = quantized_buffer(n, n.inputs[0]);
+  sm.output = quantized_buffer(n, n.outputs[0]);
+  sm.axis = static_cast<uint32_t>(axis);
+  sm.in_scale_bits = float_bits(x.scales[0]);
+  sm.out_scale_bits = float_bits(y.scales[0]);
+  emit(n, sm);
 }
 
 }  // namespace bpu

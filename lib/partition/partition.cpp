@@ -32,7 +32,7 @@ bool quantized(const ir::Graph& g, const std::string& name) { return !name.empty
 // Quantization context (tier 2): every activation input quantized, weights fake-quantized constants, output
 // quantized or a legal int32 high-precision Conv output. Fills `p` and returns false when it fails.
 bool quant_context(const ir::Graph& g, const ir::Node& n, Placement* p) {
-  const bool weighted = n.op_type == "Conv" || n.op_type == "Gemm";
+  const bool weighted = n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul" || n.op_type == "ConvTranspose";
   size_t activation_inputs = weighted ? 1 : n.inputs.size();
   for (size_t i = 0; i < activation_inputs; ++i) {
     if (n.inputs[i].empty() || g.tensor(n.inputs[i]).is_constant) continue;
@@ -279,6 +279,10 @@ PartitionResult partition_graph(const ir::Graph& g, const PartitionOptions& opti
       p.device = Device::Cpu;
       p.reason_code = "USER_RUN_ON_CPU";
       p.reason = "placed on the CPU by " + source;
+    } else if (n.op_type == "Softmax" && n.domain.empty() && user == options.user_device.end()) {
+      p.device = Device::Cpu;
+      p.reason_code = "MARCH_CPU_BY_DEFAULT";
+      p.reason = "Softmax runs on the CPU on bayes unless calibration_parameters.run_on_bpu lists it";
     } else if (bpu_capable(g, n, &p)) {
       p.device = Device::Bpu;
       if (user != options.user_device.end()) {

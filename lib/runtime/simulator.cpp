@@ -7,6 +7,8 @@
 #include "common/error.h"
 #include "runtime/kernels/add.h"
 #include "runtime/kernels/conv2d.h"
+#include "runtime/kernels/deconv2d.h"
+#include "runtime/kernels/movement.h"
 #include "runtime/kernels/pool.h"
 #include "runtime/kernels/resize.h"
 
@@ -130,13 +132,22 @@ void BpuSimulator::execute(const bayes::Add& a, std::vector<uint8_t>& arena) con
   const BpuBuffer& x = segment_.buffers[a.input_a];
   const BpuBuffer& y = segment_.buffers[a.input_b];
   const BpuBuffer& o = segment_.buffers[a.output];
-  const int64_t count = static_cast<int64_t>(o.size / dtype_size(o.info.dtype));
-  AddParams p{a.mult_a, a.mult_b, a.shift};
-  with_int_buffer(arena, x, [&](auto* xa) {
-    with_int_buffer(arena, y, [&](auto* yb) {
-      with_int_buffer(arena, o, [&](auto* out) { kernels::add_elementwise(xa, yb, count, p, a.clamp_lo, a.clamp_hi, out); });
+  const AddParams p{a.mult_a, a.mult_b, a.shift};
+  if (x.info.shape == o.info.shape && y.info.shape == o.info.shape) {
+    const int64_t count = static_cast<int64_t>(o.size / dtype_size(o.info.dtype));
+    with_int_buffer(arena, x, [&](auto* xa) {
+      with_int_buffer(arena, y, [&](auto* yb) {
+        with_int_buffer(arena, o, [&](auto* out) { kernels::add_elementwise(xa, yb, count, p, a.clamp_lo, a.clamp_hi, out); });
+      });
     });
+    return;
+  }
+  std::vector<int64_t> va = read_widened(arena, x), vb = read_widened(arena, y);
+  std::vector<int64_t> out(o.size / dtype_size(o.info.dtype));
+  kernels::for_each_broadcast(o.info.shape, x.info.shape, y.info.shape, [&](int64_t i, int64_t ia, int64_t ib) {
+    out[i] = apply_add(va[ia], vb[ib], p, a.clamp_lo, a.clamp_hi);
   });
+  write_narrowed(arena, o, out);
 }
 
 void BpuSimulator::execute(const bayes::Reshape& r, std::vector<uint8_t>& arena) const {
@@ -237,6 +248,72 @@ void BpuSimulator::execute(const bayes::Lut& l, std::vector<uint8_t>& arena) con
     v = entry == 1 ? static_cast<int64_t>(static_cast<int8_t>(e[0])) : [&] { int16_t t; std::memcpy(&t, e, 2); return static_cast<int64_t>(t); }();
   }
   write_narrowed(arena, out, x);
+}
+
+void BpuSimulator::execute(const bayes::Mul& m, std::vector<uint8_t>& arena) const {
+  const BpuBuffer& x = segment_.buffers[m.input_a];
+  const BpuBuffer& y = segment_.buffers[m.input_b];
+  const BpuBuffer& o = segment_.buffers[m.output];
+  std::vector<int64_t> va = read_widened(arena, x), vb = read_widened(arena, y);
+  std::vector<int64_t> out(o.size / dtype_size(o.info.dtype));
+  const RequantParams p{m.multiplier, m.shift, 0};
+  kernels::for_each_broadcast(o.info.shape, x.info.shape, y.info.shape, [&](int64_t i, int64_t ia, int64_t ib) {
+    out[i] = apply_requant(va[ia] * vb[ib], p, m.clamp_lo, m.clamp_hi);
+  });
+  write_narrowed(arena, o, out);
+}
+
+void BpuSimulator::execute(const bayes::Transpose& t, std::vector<uint8_t>& arena) const {
+  const BpuBuffer& in = segment_.buffers[t.input];
+  write_narrowed(arena, segment_.buffers[t.output], kernels::transpose_nd(read_widened(arena, in), in.info.shape, t.perm));
+}
+
+void BpuSimulator::execute(const bayes::Slice& s, std::vector<uint8_t>& arena) const {
+  const BpuBuffer& in = segment_.buffers[s.input];
+  const BpuBuffer& out = segment_.buffers[s.output];
+  write_narrowed(arena, out, kernels::slice_nd(read_widened(arena, in), in.info.shape, out.info.shape, s.starts, s.steps));
+}
+
+void BpuSimulator::execute(const bayes::Pad& p, std::vector<uint8_t>& arena) const {
+  const BpuBuffer& in = segment_.buffers[p.input];
+  const BpuBuffer& out = segment_.buffers[p.output];
+  write_narrowed(arena, out, kernels::pad_nd(read_widened(arena, in), in.info.shape, out.info.shape, p.begins, p.value));
+}
+
+void BpuSimulator::execute(const bayes::Deconv2d& d, std::vector<uint8_t>& arena) const {
+  const BpuBuffer& in = segment_.buffers[d.input];
+  const BpuBuffer& out = segment_.buffers[d.output];
+  kernels::DeconvGeometry g;
+  g.batch = in.info.shape[0];
+  g.in_channels = in.info.shape[1];
+  g.in_h = in.info.shape[2];
+  g.in_w = in.info.shape[3];
+  g.out_channels = out.info.shape[1];
+  g.out_h = out.info.shape[2];
+  g.out_w = out.info.shape[3];
+  g.kernel_h = d.kernel_h;
+  g.kernel_w = d.kernel_w;
+  g.stride_h = d.stride_h;
+  g.stride_w = d.stride_w;
+  g.pad_top = d.pad_top;
+  g.pad_left = d.pad_left;
+  g.dilation_h = d.dilation_h;
+  g.dilation_w = d.dilation_w;
+  g.groups = d.groups;
+  std::vector<int64_t> x = read_widened(arena, in);
+  std::vector<int64_t> acc(out.size / dtype_size(out.info.dtype));
+  kernels::deconv_accumulate_reference(g, x.data(), reinterpret_cast<const int8_t*>(segment_.constants.data() + d.weight_offset), acc.data());
+  std::vector<RequantParams> params = read_records(segment_.constants, d.requant_offset, static_cast<uint32_t>(g.out_channels));
+  const int64_t plane = g.out_h * g.out_w;
+  for (size_t i = 0; i < acc.size(); ++i) acc[i] = apply_requant(acc[i], params[(i / plane) % g.out_channels], d.clamp_lo, d.clamp_hi);
+  write_narrowed(arena, out, acc);
+}
+
+void BpuSimulator::execute(const bayes::Softmax& s, std::vector<uint8_t>& arena) const {
+  const BpuBuffer& in = segment_.buffers[s.input];
+  const BpuBuffer& out = segment_.buffers[s.output];
+  write_narrowed(arena, out, kernels::softmax_emulated(read_widened(arena, in), in.info.shape, s.axis, float_from_bits(s.in_scale_bits),
+                                                       float_from_bits(s.out_scale_bits), dtype_min(out.info.dtype), dtype_max(out.info.dtype)));
 }
 
 }  // namespace bpu

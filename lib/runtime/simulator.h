@@ -32,6 +32,12 @@ class BpuSimulator {
   void execute(const bayes::Concat& c, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Resize& r, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Lut& l, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Mul& m, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Transpose& t, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Slice& s, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Pad& p, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Deconv2d& d, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Softmax& s, std::vector<uint8_t>& arena) const;
 
   const BpuSegment& segment_;
   const std::vector<bayes::Instruction>& program_;

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "numerics/requant.h"
 #include "runtime/kernels/conv2d.h"
+#include "runtime/kernels/movement.h"
 
 namespace bpu {
 
@@ -255,6 +256,70 @@ class Validator {
     if (l.table_offset > s.constants.size() || bytes > s.constants.size() - l.table_offset) fail(ctx + " table lies outside the constant pool");
   }
 
+  void check(const BpuSegment& s, const bayes::Mul& m, const std::string& ctx) const {
+    const BpuBuffer& x = buffer(s, m.input_a, ctx);
+    const BpuBuffer& y = buffer(s, m.input_b, ctx);
+    const BpuBuffer& o = buffer(s, m.output, ctx);
+    for (const BpuBuffer* b : {&x, &y, &o}) if (!is_int8_or_16(*b)) fail(ctx + " operands must be int8 or int16");
+    if (!kernels::broadcastable(x.info.shape, o.info.shape) || !kernels::broadcastable(y.info.shape, o.info.shape)) fail(ctx + " inputs do not broadcast to the output");
+    if (m.multiplier < 0 || m.shift < 0 || m.shift > kMaxShift) fail(ctx + " multiplier or shift out of range");
+    check_clamp(m.clamp_lo, m.clamp_hi, o.info.dtype, ctx);
+  }
+
+  void check(const BpuSegment& s, const bayes::Transpose& t, const std::string& ctx) const {
+    const BpuBuffer& x = buffer(s, t.input, ctx);
+    const BpuBuffer& y = buffer(s, t.output, ctx);
+    if (x.info.dtype != y.info.dtype || t.perm.size() != x.info.shape.size() || y.info.shape.size() != t.perm.size()) fail(ctx + " rank or dtype mismatch");
+    std::vector<bool> used(t.perm.size(), false);
+    for (size_t k = 0; k < t.perm.size(); ++k) {
+      if (t.perm[k] >= t.perm.size() || used[t.perm[k]]) fail(ctx + " perm is not a permutation");
+      used[t.perm[k]] = true;
+      if (y.info.shape[k] != x.info.shape[t.perm[k]]) fail(ctx + " output shape does not follow the permutation");
+    }
+  }
+
+  void check(const BpuSegment& s, const bayes::Slice& sl, const std::string& ctx) const {
+    const BpuBuffer& x = buffer(s, sl.input, ctx);
+    const BpuBuffer& y = buffer(s, sl.output, ctx);
+    const size_t rank = x.info.shape.size();
+    if (x.info.dtype != y.info.dtype || y.info.shape.size() != rank || sl.starts.size() != rank || sl.steps.size() != rank) fail(ctx + " rank or dtype mismatch");
+    for (size_t k = 0; k < rank; ++k) {
+      const int64_t first = sl.starts[k], last = sl.starts[k] + (y.info.shape[k] - 1) * static_cast<int64_t>(sl.steps[k]);
+      if (sl.steps[k] == 0 || first < 0 || first >= x.info.shape[k] || last < 0 || last >= x.info.shape[k]) fail(ctx + " reads outside the input on axis " + std::to_string(k));
+    }
+  }
+
+  void check(const BpuSegment& s, const bayes::Pad& p, const std::string& ctx) const {
+    const BpuBuffer& x = buffer(s, p.input, ctx);
+    const BpuBuffer& y = buffer(s, p.output, ctx);
+    const size_t rank = x.info.shape.size();
+    if (x.info.dtype != y.info.dtype || y.info.shape.size() != rank || p.begins.size() != rank) fail(ctx + " rank or dtype mismatch");
+    for (size_t k = 0; k < rank; ++k) {
+      if (static_cast<int64_t>(p.begins[k]) + x.info.shape[k] > y.info.shape[k]) fail(ctx + " input does not fit the output on axis " + std::to_string(k));
+    }
+    if (p.value < dtype_min(y.info.dtype) || p.value > dtype_max(y.info.dtype)) fail(ctx + " pad value out of range");
+  }
+
+  void check(const BpuSegment& s, const bayes::Deconv2d& d, const std::string& ctx) const {
+    const BpuBuffer& x = buffer(s, d.input, ctx);
+    const BpuBuffer& y = buffer(s, d.output, ctx);
+    if (!is_int8_or_16(x) || !is_int8_or_16(y) || x.info.shape.size() != 4 || y.info.shape.size() != 4) fail(ctx + " needs 4-D int8/int16 buffers");
+    for (uint32_t v : {d.kernel_h, d.kernel_w, d.stride_h, d.stride_w, d.dilation_h, d.dilation_w, d.groups}) if (v < 1 || v > 4096) fail(ctx + " has a kernel/stride/dilation/group of " + std::to_string(v));
+    if (d.pad_top > 4096 || d.pad_left > 4096) fail(ctx + " pad out of range");
+    if (x.info.shape[0] != y.info.shape[0] || x.info.shape[1] % d.groups || y.info.shape[1] % d.groups) fail(ctx + " batch or groups do not match");
+    const uint64_t weights = static_cast<uint64_t>(x.info.shape[1]) * (y.info.shape[1] / d.groups) * d.kernel_h * d.kernel_w;
+    if (d.weight_offset > s.constants.size() || weights > s.constants.size() - d.weight_offset) fail(ctx + " weights lie outside the constant pool");
+    check_records(s, d.requant_offset, static_cast<uint64_t>(y.info.shape[1]), ctx);
+    check_clamp(d.clamp_lo, d.clamp_hi, y.info.dtype, ctx);
+  }
+
+  void check(const BpuSegment& s, const bayes::Softmax& sm, const std::string& ctx) const {
+    const BpuBuffer& x = buffer(s, sm.input, ctx);
+    const BpuBuffer& y = buffer(s, sm.output, ctx);
+    if (!is_int8_or_16(x) || !is_int8_or_16(y) || x.info.shape != y.info.shape || sm.axis >= x.info.shape.size()) fail(ctx + " needs int8/int16 buffers of one shape and a valid axis");
+    check_scale_bits({sm.in_scale_bits, sm.out_scale_bits}, ctx);
+  }
+
   void check_conv(const BpuSegment& s, const bayes::Conv2d& c, const std::string& ctx) const {
     const BpuBuffer& in = buffer(s, c.input, ctx);
     const BpuBuffer& out = buffer(s, c.output, ctx);
@@ -289,7 +354,7 @@ class Validator {
     for (const BpuBuffer* b : {&x, &y, &o}) {
       if (b->info.dtype != DType::Int8 && b->info.dtype != DType::Int16) fail(ctx + " operands must be int8 or int16");
     }
-    if (x.info.shape != o.info.shape || y.info.shape != o.info.shape) fail(ctx + " operand shapes differ");
+    if (!kernels::broadcastable(x.info.shape, o.info.shape) || !kernels::broadcastable(y.info.shape, o.info.shape)) fail(ctx + " inputs do not broadcast to the output");
     check_rescale(a.mult_a, a.shift, kMaxShift, ctx);
     check_rescale(a.mult_b, a.shift, kMaxShift, ctx);
     check_clamp(a.clamp_lo, a.clamp_hi, o.info.dtype, ctx);

@@ -118,7 +118,7 @@ TEST_CASE("partition: a diamond with a CPU node on one side splits after the joi
   check_segments(b.g, r);
   CHECK(devices(r) == std::vector<Device>{B, C, B});
   CHECK(r.placements[index_of(b.g, "A")].segment == r.placements[index_of(b.g, "B")].segment);
-  CHECK(r.placements[index_of(b.g, "S")].reason_code == "MARCH_UNSUPPORTED_OP");
+  CHECK(r.placements[index_of(b.g, "S")].reason_code == "MARCH_CPU_BY_DEFAULT");
 }
 
 TEST_CASE("partition: a residual branch with a CPU node keeps the other branch in one segment", "[partition]") {
@@ -208,7 +208,11 @@ TEST_CASE("partition: the user moves nodes, and impossible requests are refused 
   PartitionOptions bpu;
   bpu.user_device["S"] = Device::Bpu;
   bpu.user_source["S"] = "calibration_parameters.run_on_bpu";
-  require_error([&] { partition_graph(f.g, bpu); }, ExitCode::Unsupported, "cannot run there: MARCH_UNSUPPORTED_OP");
+  PartitionResult forced = partition_graph(f.g, bpu);  // Softmax goes to the BPU only when asked
+  CHECK(forced.placements[0].device == Device::Bpu);
+  CHECK(forced.placements[0].reason_code == "USER_RUN_ON_BPU");
+  f.g.tensor("s").quant.reset();  // without quantization context the request is refused
+  require_error([&] { partition_graph(f.g, bpu); }, ExitCode::Unsupported, "cannot run there: NO_QUANT_OUTPUT");
 }
 
 TEST_CASE("partition: an op neither device can run is a compile-time error", "[partition]") {

@@ -36,6 +36,17 @@ Constraint rank4_io() {
           }};
 }
 
+Constraint per_tensor_io() {
+  return {"Activations are quantized per tensor",
+          [](const ir::Graph& g, const ir::Node& n) -> std::string {
+            for (const auto& name : {n.inputs[0], n.outputs[0]}) {
+              const ir::Tensor& t = g.tensor(name);
+              if (t.quant && t.quant->scales.size() != 1) return "tensor '" + name + "' has per-channel scales";
+            }
+            return "";
+          }};
+}
+
 std::vector<Constraint> conv_constraints() {
   return {
       rank4_io(),
@@ -77,13 +88,21 @@ std::vector<Constraint> conv_constraints() {
 
 std::vector<Constraint> add_constraints() {
   return {
-      {"Both inputs and the output have the same shape (broadcasting is not lowered yet)",
+      {"Inputs broadcast to the output (NumPy rules), ranks 1 to 5",
        [](const ir::Graph& g, const ir::Node& n) -> std::string {
-         const Shape& a = in(g, n, 0).shape;
-         const Shape& b = in(g, n, 1).shape;
-         if (a != b) return "input shapes " + shape_to_string(a) + " and " + shape_to_string(b) + " differ";
+         const Shape& y = g.tensor(n.outputs[0]).shape;
+         if (y.empty() || y.size() > 5) return "output rank " + s(y.size());
+         for (size_t i = 0; i < 2; ++i) {
+           const Shape& x = in(g, n, i).shape;
+           if (x.size() > y.size()) return "input '" + n.inputs[i] + "' has a higher rank than the output";
+           for (size_t k = 0; k < x.size(); ++k) {
+             const int64_t a = x[x.size() - 1 - k], b = y[y.size() - 1 - k];
+             if (a != b && a != 1) return "input shape " + shape_to_string(x) + " does not broadcast to " + shape_to_string(y);
+           }
+         }
          return "";
        }},
+      per_tensor_io(),
       {"Neither input is a constant",
        [](const ir::Graph& g, const ir::Node& n) -> std::string {
          for (size_t i = 0; i < 2; ++i) if (in(g, n, i).is_constant) return "input '" + n.inputs[i] + "' is a constant";
@@ -114,15 +133,33 @@ std::vector<Constraint> reshape_constraints() {
   };
 }
 
-Constraint per_tensor_io() {
-  return {"Activations are quantized per tensor",
-          [](const ir::Graph& g, const ir::Node& n) -> std::string {
-            for (const auto& name : {n.inputs[0], n.outputs[0]}) {
-              const ir::Tensor& t = g.tensor(name);
-              if (t.quant && t.quant->scales.size() != 1) return "tensor '" + name + "' has per-channel scales";
-            }
-            return "";
-          }};
+std::vector<Constraint> constant_axes(const std::vector<size_t>& inputs) {
+  return {{"Shape, axis, start and pad inputs are constants",
+           [inputs](const ir::Graph& g, const ir::Node& n) -> std::string {
+             for (size_t i : inputs) {
+               if (i < n.inputs.size() && !n.inputs[i].empty() && !in(g, n, i).is_constant) return "input '" + n.inputs[i] + "' is computed at run time";
+             }
+             return "";
+           }},
+          per_tensor_io()};
+}
+
+std::vector<Constraint> deconv_constraints() {
+  return {
+      rank4_io(),
+      {"Input channels <= 2048, kernel <= 14, strides <= 14 and not both 1, dilation 1, explicit pads",
+       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+         const Shape& w = in(g, n, 1).shape;
+         if (w.size() != 4) return "weight rank " + s(w.size());
+         if (w[0] > 2048) return s(w[0]) + " input channels";
+         if (w[2] > 14 || w[3] > 14) return "kernel " + s(w[2]) + "x" + s(w[3]);
+         auto st = n.attr_ints("strides", {1, 1});
+         if (st.size() != 2 || st[0] > 14 || st[1] > 14 || (st[0] == 1 && st[1] == 1)) return "strides " + s(st[0]) + "x" + s(st.size() > 1 ? st[1] : 0);
+         for (int64_t v : n.attr_ints("dilations", {1, 1})) if (v != 1) return "dilation " + s(v);
+         if (n.attr_string("auto_pad", "NOTSET") != "NOTSET") return "auto_pad";
+         return "";
+       }},
+  };
 }
 
 std::vector<Constraint> gemm_constraints() {
@@ -275,6 +312,22 @@ const std::vector<OpSupport>& bpu_op_table() {
            }
            return "";
          }}}},
+      {"Sub", "ADD with a negated second multiplier", add_constraints()},
+      {"Mul", "MUL: product of two quantized inputs with broadcasting, one requantization by s_a*s_b/s_out", add_constraints()},
+      {"MatMul", "CONV2D (1x1) between RESHAPEs when B is a constant 2-D matrix", gemm_constraints()},
+      {"ConvTranspose", "DECONV2D: scatter of int8 x int8 products, per-channel requantization", deconv_constraints()},
+      {"Transpose", "TRANSPOSE: axis permutation", {per_tensor_io()}},
+      {"Slice", "SLICE: strided copy", constant_axes({1, 2, 3, 4})},
+      {"Split", "SLICE per output", constant_axes({1})},
+      {"Pad", "PAD: constant mode, value quantized to the output scale",
+       {constant_axes({1, 2, 3})[0], per_tensor_io(),
+        {"mode is constant",
+         [](const ir::Graph&, const ir::Node& n) -> std::string {
+           std::string mode = n.attr_string("mode", "constant");
+           return mode == "constant" ? "" : "mode " + mode;
+         }}}},
+      {"Softmax", "SOFTMAX: double-precision emulation; on the CPU unless run_on_bpu lists the node (as on bayes)",
+       {per_tensor_io()}},
       {"Reshape", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints()},
       {"Flatten", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints()},
       {"Squeeze", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints()},

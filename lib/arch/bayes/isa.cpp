@@ -17,6 +17,12 @@ const char* opcode_name(Opcode op) {
     case Opcode::Concat: return "CONCAT";
     case Opcode::Resize: return "RESIZE";
     case Opcode::Lut: return "LUT";
+    case Opcode::Mul: return "MUL";
+    case Opcode::Transpose: return "TRANSPOSE";
+    case Opcode::Slice: return "SLICE";
+    case Opcode::Pad: return "PAD";
+    case Opcode::Deconv2d: return "DECONV2D";
+    case Opcode::Softmax: return "SOFTMAX";
   }
   return "?";
 }
@@ -101,7 +107,65 @@ void fields(IO& io, C& c) {
     io.u(c.input);
     io.u(c.output);
     io.u(c.table_offset);
+  } else if constexpr (std::is_same_v<T, Mul>) {
+    io.u(c.input_a);
+    io.u(c.input_b);
+    io.u(c.output);
+    io.i(c.multiplier);
+    io.i(c.shift);
+    io.i(c.clamp_lo);
+    io.i(c.clamp_hi);
+  } else if constexpr (std::is_same_v<T, Deconv2d>) {
+    for (auto* f : {&c.input, &c.output, &c.kernel_h, &c.kernel_w, &c.stride_h, &c.stride_w, &c.pad_top, &c.pad_left,
+                    &c.dilation_h, &c.dilation_w, &c.groups, &c.weight_offset, &c.requant_offset}) {
+      io.u(*f);
+    }
+    io.i(c.clamp_lo);
+    io.i(c.clamp_hi);
+  } else if constexpr (std::is_same_v<T, Softmax>) {
+    for (auto* f : {&c.input, &c.output, &c.axis, &c.in_scale_bits, &c.out_scale_bits}) io.u(*f);
   }
+}
+
+// Variable-length records: a rank word, then one list (or two) of rank entries.
+template <typename IO, typename V>
+void list(IO& io, V& values, uint32_t rank) {
+  values.resize(rank);
+  for (auto& v : values) {
+    if constexpr (std::is_same_v<typename V::value_type, int32_t>) io.i(v);
+    else io.u(v);
+  }
+}
+
+template <typename IO, typename C>
+bool variable_fields(IO& io, C& c, bool reading) {
+  using T = std::remove_const_t<C>;
+  uint32_t rank = 0;
+  if constexpr (std::is_same_v<T, Transpose>) {
+    io.u(c.input);
+    io.u(c.output);
+    rank = static_cast<uint32_t>(c.perm.size());
+    io.u(rank);
+    if (reading && rank > kMaxRankWords) return false;
+    list(io, c.perm, rank);
+  } else if constexpr (std::is_same_v<T, Slice>) {
+    io.u(c.input);
+    io.u(c.output);
+    rank = static_cast<uint32_t>(c.starts.size());
+    io.u(rank);
+    if (reading && rank > kMaxRankWords) return false;
+    list(io, c.starts, rank);
+    list(io, c.steps, rank);
+  } else if constexpr (std::is_same_v<T, Pad>) {
+    io.u(c.input);
+    io.u(c.output);
+    io.i(c.value);
+    rank = static_cast<uint32_t>(c.begins.size());
+    io.u(rank);
+    if (reading && rank > kMaxRankWords) return false;
+    list(io, c.begins, rank);
+  }
+  return true;
 }
 
 }  // namespace
@@ -117,7 +181,13 @@ Opcode opcode_of(const Body& body) {
         else if constexpr (std::is_same_v<T, Pool>) return Opcode::Pool;
         else if constexpr (std::is_same_v<T, Concat>) return Opcode::Concat;
         else if constexpr (std::is_same_v<T, Resize>) return Opcode::Resize;
-        else return Opcode::Lut;
+        else if constexpr (std::is_same_v<T, Lut>) return Opcode::Lut;
+        else if constexpr (std::is_same_v<T, Mul>) return Opcode::Mul;
+        else if constexpr (std::is_same_v<T, Transpose>) return Opcode::Transpose;
+        else if constexpr (std::is_same_v<T, Slice>) return Opcode::Slice;
+        else if constexpr (std::is_same_v<T, Pad>) return Opcode::Pad;
+        else if constexpr (std::is_same_v<T, Deconv2d>) return Opcode::Deconv2d;
+        else return Opcode::Softmax;
       },
       body);
 }
@@ -136,7 +206,12 @@ std::vector<uint8_t> encode_program(const std::vector<Instruction>& program) {
         ww.i(in.shift);
       }
     } else {
-      std::visit([&](const auto& b) { fields(ww, b); }, ins.body);
+      std::visit(
+          [&](const auto& b) {
+            fields(ww, b);
+            variable_fields(ww, const_cast<std::decay_t<decltype(b)>&>(b), false);
+          },
+          ins.body);
     }
     w.u16(static_cast<uint16_t>(opcode_of(ins.body)));
     w.u16(static_cast<uint16_t>(ww.words.size()));
@@ -167,6 +242,12 @@ std::vector<Instruction> decode_program(const uint8_t* data, size_t size, const 
       case Opcode::Pool: { Pool b; fields(wr, b); ins.body = b; break; }
       case Opcode::Resize: { Resize b; fields(wr, b); ins.body = b; break; }
       case Opcode::Lut: { Lut b; fields(wr, b); ins.body = b; break; }
+      case Opcode::Mul: { Mul b; fields(wr, b); ins.body = b; break; }
+      case Opcode::Deconv2d: { Deconv2d b; fields(wr, b); ins.body = b; break; }
+      case Opcode::Softmax: { Softmax b; fields(wr, b); ins.body = b; break; }
+      case Opcode::Transpose: { Transpose b; if (!variable_fields(wr, b, true)) r.fail("TRANSPOSE rank too large"); ins.body = b; break; }
+      case Opcode::Slice: { Slice b; if (!variable_fields(wr, b, true)) r.fail("SLICE rank too large"); ins.body = b; break; }
+      case Opcode::Pad: { Pad b; if (!variable_fields(wr, b, true)) r.fail("PAD rank too large"); ins.body = b; break; }
       case Opcode::Concat: {
         Concat c;
         wr.u(c.output);

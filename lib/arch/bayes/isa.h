@@ -20,6 +20,12 @@ enum class Opcode : uint16_t {
   Concat = 0x0006,   // concatenation along an axis, each input rescaled to the output scale
   Resize = 0x0007,   // nearest or bilinear resize of H and W
   Lut = 0x0008,      // table lookup: 256 entries for int8 input, 65536 for int16
+  Mul = 0x0009,      // element-wise product with broadcasting, one requantization
+  Transpose = 0x000A,  // axis permutation
+  Slice = 0x000B,    // strided box copy (Slice, Split)
+  Pad = 0x000C,      // constant padding
+  Deconv2d = 0x000D, // transposed convolution
+  Softmax = 0x000E,  // softmax along an axis (double-precision emulation), only through run_on_bpu
 };
 
 const char* opcode_name(Opcode op);
@@ -36,7 +42,8 @@ struct Conv2d {
   int32_t clamp_lo = 0, clamp_hi = 0;
 };
 
-// Add: out = clamp(rshift_rne(a * mult_a + b * mult_b, shift), lo, hi) over equal shapes.
+// Add: out = clamp(rshift_rne(a * mult_a + b * mult_b, shift), lo, hi); a and b broadcast to the output
+// shape (NumPy rules). Sub is Add with a negative mult_b.
 struct Add {
   uint32_t input_a = 0, input_b = 0, output = 0;
   int64_t mult_a = 0, mult_b = 0;
@@ -104,7 +111,51 @@ struct Lut {
   uint32_t input = 0, output = 0, table_offset = 0;
 };
 
-using Body = std::variant<Conv2d, Add, Reshape, Rescale, Pool, Concat, Resize, Lut>;
+// Mul: out = clamp(requant(a * b, {multiplier, shift, 0}), lo, hi) with a and b broadcast to the output.
+struct Mul {
+  uint32_t input_a = 0, input_b = 0, output = 0;
+  int32_t multiplier = 0, shift = 0;
+  int32_t clamp_lo = 0, clamp_hi = 0;
+};
+
+// Transpose: out[i_0..i_r] = in[j] with j[perm[k]] = i_k (ONNX Transpose).
+struct Transpose {
+  uint32_t input = 0, output = 0;
+  std::vector<uint32_t> perm;
+};
+
+// Slice: out[i] = in[start + i * step] per axis (steps may be negative); the output shape gives the extent.
+struct Slice {
+  uint32_t input = 0, output = 0;
+  std::vector<int32_t> starts, steps;
+};
+
+// Pad: out[i] = in[i - begin] where inside, else `value` (an integer code of the output).
+struct Pad {
+  uint32_t input = 0, output = 0;
+  int32_t value = 0;
+  std::vector<uint32_t> begins;
+};
+
+// Deconv2d: out[n,co,oy,ox] = requant_co( sum over ci, ky, kx with oy = iy*sh - pt + ky*dh (likewise x) of
+// in[n,ci,iy,ix] * w[ci, co_local, ky, kx] ); weights int8 [Cin, Cout/groups, kh, kw].
+struct Deconv2d {
+  uint32_t input = 0, output = 0;
+  uint32_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_top = 0, pad_left = 0;
+  uint32_t dilation_h = 1, dilation_w = 1, groups = 1;
+  uint32_t weight_offset = 0, requant_offset = 0;
+  int32_t clamp_lo = 0, clamp_hi = 0;
+};
+
+// Softmax along `axis`: x = q * in_scale in double, softmax in double, rounded to float32, quantized with
+// PyTorch's rounding at out_scale.
+struct Softmax {
+  uint32_t input = 0, output = 0, axis = 0;
+  uint32_t in_scale_bits = 0, out_scale_bits = 0;
+};
+
+using Body = std::variant<Conv2d, Add, Reshape, Rescale, Pool, Concat, Resize, Lut, Mul, Transpose, Slice, Pad,
+                          Deconv2d, Softmax>;
 
 struct Instruction {
   Opcode opcode = Opcode::Conv2d;
@@ -115,6 +166,7 @@ struct Instruction {
 constexpr size_t kRequantRecordBytes = 16;
 constexpr int kBilinearWeightBits = 15;
 constexpr uint32_t kMaxConcatInputs = 1024;
+constexpr uint32_t kMaxRankWords = 8;
 
 Opcode opcode_of(const Body& body);
 

@@ -1,0 +1,113 @@
+// Data movement and softmax reference loops.
+
+#include "runtime/kernels/movement.h"
+
+#include <cmath>
+
+#include "numerics/requant.h"
+
+namespace bpu::kernels {
+
+namespace {
+
+std::vector<int64_t> strides_of(const Shape& s) {
+  std::vector<int64_t> st(s.size(), 1);
+  for (int64_t k = static_cast<int64_t>(s.size()) - 2; k >= 0; --k) st[k] = st[k + 1] * s[k + 1];
+  return st;
+}
+
+// Calls f(output index, multi-index) for every element of `shape` in row-major order.
+template <typename F>
+void for_each_index(const Shape& shape, F&& f) {
+  int64_t count = 1;
+  for (int64_t d : shape) count *= d;
+  std::vector<int64_t> idx(shape.size(), 0);
+  for (int64_t o = 0; o < count; ++o) {
+    f(o, idx);
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+bool broadcastable(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  for (size_t k = 0; k < from.size(); ++k) {
+    const int64_t f = from[from.size() - 1 - k], t = to[to.size() - 1 - k];
+    if (f != t && f != 1) return false;
+  }
+  return true;
+}
+
+std::vector<int64_t> transpose_nd(const std::vector<int64_t>& in, const Shape& in_shape, const std::vector<uint32_t>& perm) {
+  Shape out_shape(perm.size());
+  for (size_t k = 0; k < perm.size(); ++k) out_shape[k] = in_shape[perm[k]];
+  const std::vector<int64_t> st = strides_of(in_shape);
+  std::vector<int64_t> out(in.size());
+  for_each_index(out_shape, [&](int64_t o, const std::vector<int64_t>& idx) {
+    int64_t src = 0;
+    for (size_t k = 0; k < perm.size(); ++k) src += idx[k] * st[perm[k]];
+    out[o] = in[src];
+  });
+  return out;
+}
+
+std::vector<int64_t> slice_nd(const std::vector<int64_t>& in, const Shape& in_shape, const Shape& out_shape,
+                              const std::vector<int32_t>& starts, const std::vector<int32_t>& steps) {
+  const std::vector<int64_t> st = strides_of(in_shape);
+  int64_t count = 1;
+  for (int64_t d : out_shape) count *= d;
+  std::vector<int64_t> out(static_cast<size_t>(count));
+  for_each_index(out_shape, [&](int64_t o, const std::vector<int64_t>& idx) {
+    int64_t src = 0;
+    for (size_t k = 0; k < idx.size(); ++k) src += (starts[k] + idx[k] * steps[k]) * st[k];
+    out[o] = in[src];
+  });
+  return out;
+}
+
+std::vector<int64_t> pad_nd(const std::vector<int64_t>& in, const Shape& in_shape, const Shape& out_shape,
+                            const std::vector<uint32_t>& begins, int64_t value) {
+  const std::vector<int64_t> st = strides_of(in_shape);
+  int64_t count = 1;
+  for (int64_t d : out_shape) count *= d;
+  std::vector<int64_t> out(static_cast<size_t>(count), value);
+  for_each_index(out_shape, [&](int64_t o, const std::vector<int64_t>& idx) {
+    int64_t src = 0;
+    for (size_t k = 0; k < idx.size(); ++k) {
+      const int64_t i = idx[k] - begins[k];
+      if (i < 0 || i >= in_shape[k]) return;
+      src += i * st[k];
+    }
+    out[o] = in[src];
+  });
+  return out;
+}
+
+std::vector<int64_t> softmax_emulated(const std::vector<int64_t>& in, const Shape& shape, uint32_t axis, float in_scale,
+                                      float out_scale, int64_t lo, int64_t hi) {
+  int64_t outer = 1, inner = 1;
+  for (uint32_t d = 0; d < axis; ++d) outer *= shape[d];
+  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  const int64_t len = shape[axis];
+  std::vector<int64_t> out(in.size());
+  std::vector<double> e(static_cast<size_t>(len));
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      const int64_t base = o * len * inner + i;
+      double m = -INFINITY;
+      for (int64_t k = 0; k < len; ++k) m = std::max(m, static_cast<double>(in[base + k * inner]) * in_scale);
+      double sum = 0;
+      for (int64_t k = 0; k < len; ++k) sum += (e[k] = std::exp(static_cast<double>(in[base + k * inner]) * in_scale - m));
+      for (int64_t k = 0; k < len; ++k) {
+        out[base + k * inner] = quantize_like_torch(static_cast<float>(e[k] / sum), out_scale, lo, hi);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace bpu::kernels

@@ -16,6 +16,7 @@
 #include "passes/fold_bn.h"
 #include "passes/fuse_activation.h"
 #include "passes/shape_quant.h"
+#include "quant/int16_override.h"
 #include "quant/qdq_extract.h"
 
 namespace bpu {
@@ -71,12 +72,6 @@ PartitionOptions placement_options(const PipelineInput& in, const ir::Graph& g, 
   for (const auto& [name, info] : c.node_info) {
     const std::string field = "model_parameters.node_info." + name;
     check_name(field, name);
-    bool int16 = info.output_type == "int16";
-    for (const auto& [idx, type] : info.input_types) int16 |= type == "int16";
-    if (int16) {
-      throw Error(ExitCode::Unsupported, "config '" + in.config_path + "': " + field +
-                                             ": int16 InputType/OutputType is not implemented yet; remove it or use int8");
-    }
     if (!info.on.empty()) request(field, name, info.on == "BPU" ? Device::Bpu : Device::Cpu);
   }
   return opts;
@@ -100,11 +95,27 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
       spdlog::warn("weight '{}' had no fake quantization; quantized with synthesized per-channel scales max|w|/127", w);
     }
   }
+  // Nodes the user named for placement or int16 are not fused away, so the request applies to them.
   std::set<std::string> keep;
   for (const auto& [name, device] : options.user_device) keep.insert(name);
+  for (const auto& [name, info] : in.config.node_info) {
+    if (!info.output_type.empty() || !info.input_types.empty()) keep.insert(name);
+  }
   int folded = fold_affine_into_conv(r.graph);
   if (folded) spdlog::info("passes: {} BatchNormalization/affine ops folded into convolutions", folded);
   int fused = fuse_activations(r.graph, keep);
+  std::map<std::string, Int16Request> int16;
+  for (const auto& [name, info] : in.config.node_info) {
+    Int16Request req;
+    req.output = info.output_type == "int16";
+    for (const auto& [idx, type] : info.input_types) {
+      if (type != "int16") continue;
+      if (idx < 0) req.all_inputs = true;
+      else req.inputs.insert(idx);
+    }
+    if (req.output || req.all_inputs || !req.inputs.empty()) int16[name] = req;
+  }
+  for (const auto& t : apply_int16_requests(r.graph, int16)) spdlog::info("node_info: tensor '{}' widened to int16", t);
   int propagated = propagate_quant_through_shape_ops(r.graph);
   spdlog::info("passes: {} activations fused into their producers, quantization carried through {} shape ops", fused,
                propagated);

@@ -82,8 +82,8 @@ TEST_CASE("hybrid: node_info overrides the lists with a warning", "[hybrid]") {
   CHECK(row(r, "/Add").device == "CPU");
   REQUIRE(r.warnings.size() == 1);
   CHECK(r.warnings[0].find("overrides calibration_parameters.run_on_cpu") != std::string::npos);
-  require_error([] { compile_with("nonhybrid", "", "  node_info: {'/Add': {'OutputType': 'int16'}}\n"); }, ExitCode::Unsupported,
-                "int16 InputType/OutputType is not implemented yet");
+  require_error([] { compile_with("nonhybrid", "", "  node_info: {'/conv1/Conv': {'OutputType': 'int16'}}\n"); }, ExitCode::Unsupported,
+                "node_info asks int16 for tensor 'output' of node '/conv1/Conv', which carries no fake quantization");
 }
 
 TEST_CASE("hybrid: unknown node names are config errors listing the closest names", "[hybrid]") {

@@ -133,8 +133,23 @@ std::vector<Constraint> reshape_constraints() {
   };
 }
 
+Constraint same_scale_io() {
+  return {"Every output carries the input's quantization scale (pure data movement)",
+          [](const ir::Graph& g, const ir::Node& n) -> std::string {
+            const ir::Tensor& x = in(g, n, 0);
+            for (const auto& o : n.outputs) {
+              const ir::Tensor& y = g.tensor(o);
+              if (x.quant && y.quant && (x.quant->scales != y.quant->scales || x.quant->bits != y.quant->bits)) {
+                return "output '" + o + "' scale " + std::to_string(y.quant->scales[0]) + " differs from input scale " +
+                       std::to_string(x.quant->scales[0]);
+              }
+            }
+            return "";
+          }};
+}
+
 std::vector<Constraint> constant_axes(const std::vector<size_t>& inputs) {
-  return {{"Shape, axis, start and pad inputs are constants",
+  return {same_scale_io(), {"Shape, axis, start and pad inputs are constants",
            [inputs](const ir::Graph& g, const ir::Node& n) -> std::string {
              for (size_t i : inputs) {
                if (i < n.inputs.size() && !n.inputs[i].empty() && !in(g, n, i).is_constant) return "input '" + n.inputs[i] + "' is computed at run time";
@@ -316,11 +331,11 @@ const std::vector<OpSupport>& bpu_op_table() {
       {"Mul", "MUL: product of two quantized inputs with broadcasting, one requantization by s_a*s_b/s_out", add_constraints()},
       {"MatMul", "CONV2D (1x1) between RESHAPEs when B is a constant 2-D matrix", gemm_constraints()},
       {"ConvTranspose", "DECONV2D: scatter of int8 x int8 products, per-channel requantization", deconv_constraints()},
-      {"Transpose", "TRANSPOSE: axis permutation", {per_tensor_io()}},
+      {"Transpose", "TRANSPOSE: axis permutation", {per_tensor_io(), same_scale_io()}},
       {"Slice", "SLICE: strided copy", constant_axes({1, 2, 3, 4})},
       {"Split", "SLICE per output", constant_axes({1})},
       {"Pad", "PAD: constant mode, value quantized to the output scale",
-       {constant_axes({1, 2, 3})[0], per_tensor_io(),
+       {constant_axes({1, 2, 3})[0], constant_axes({1, 2, 3})[1], per_tensor_io(),
         {"mode is constant",
          [](const ir::Graph&, const ir::Node& n) -> std::string {
            std::string mode = n.attr_string("mode", "constant");

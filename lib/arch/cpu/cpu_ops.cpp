@@ -8,7 +8,7 @@ namespace bpu::cpu {
 
 const std::vector<std::string>& cpu_op_types() {
   static const std::vector<std::string> ops = {
-      "Conv", "Gemm", "MatMul", "BatchNormalization",
+      "Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization",
       "Add", "Sub", "Mul", "Div",
       "Relu", "Clip", "Sigmoid", "Tanh", "Selu", "Elu", "LeakyRelu", "HardSigmoid", "HardSwish", "Softmax", "Exp",
       "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",

@@ -1,4 +1,5 @@
-// CPU float kernels with weights: Conv (im2col + Eigen GEMM), Gemm, MatMul, BatchNormalization (inference).
+// CPU float kernels with weights: Conv (im2col + Eigen GEMM), ConvTranspose (scatter), Gemm, MatMul,
+// BatchNormalization (inference).
 
 #include <Eigen/Core>
 
@@ -74,6 +75,51 @@ void conv(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::
         for (int64_t co = 0; co < cout_g; ++co) ym.row(co).array() += in[2]->f[grp * cout_g + co];
       }
     }
+  }
+}
+
+void conv_transpose(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  const CpuTensor& x = *in.at(0);
+  const CpuTensor& w = *in.at(1);
+  if (x.shape.size() != 4 || w.shape.size() != 4) c.fail("only 2-D transposed convolution is supported");
+  if (c.node.attr_string("auto_pad", "NOTSET") != "NOTSET" || c.node.attr("output_shape")) c.fail("auto_pad and output_shape are not supported");
+  const int64_t groups = c.node.attr_int("group", 1);
+  const auto s = c.node.attr_ints("strides", {1, 1});
+  const auto d = c.node.attr_ints("dilations", {1, 1});
+  const auto p = c.node.attr_ints("pads", {0, 0, 0, 0});
+  const auto op = c.node.attr_ints("output_padding", {0, 0});
+  if (s.size() != 2 || d.size() != 2 || p.size() != 4 || op.size() != 2) c.fail("malformed attributes");
+  if (groups < 1 || x.shape[1] != w.shape[0] || x.shape[1] % groups) c.fail("weight does not match the input channels");
+  const int64_t cin = x.shape[1], cout_g = w.shape[1], cout = cout_g * groups, cin_g = cin / groups;
+  const int64_t oh = (x.shape[2] - 1) * s[0] - p[0] - p[2] + d[0] * (w.shape[2] - 1) + 1 + op[0];
+  const int64_t ow = (x.shape[3] - 1) * s[1] - p[1] - p[3] + d[1] * (w.shape[3] - 1) + 1 + op[1];
+  if (oh < 1 || ow < 1) c.fail("empty output");
+  if (c.present(in, 2) && in[2]->count() != cout) c.fail("bias must have one value per output channel");
+  allocate(c, out[0], {x.shape[0], cout, oh, ow});
+  if (c.shapes_only) return;
+  float* y = out[0].f.data();
+  for (int64_t n = 0; n < x.shape[0]; ++n)
+    for (int64_t ci = 0; ci < cin; ++ci) {
+      const int64_t grp = ci / cin_g;
+      for (int64_t iy = 0; iy < x.shape[2]; ++iy)
+        for (int64_t ix = 0; ix < x.shape[3]; ++ix) {
+          const float v = x.f[((n * cin + ci) * x.shape[2] + iy) * x.shape[3] + ix];
+          for (int64_t col = 0; col < cout_g; ++col)
+            for (int64_t ky = 0; ky < w.shape[2]; ++ky) {
+              const int64_t oy = iy * s[0] - p[0] + ky * d[0];
+              if (oy < 0 || oy >= oh) continue;
+              for (int64_t kx = 0; kx < w.shape[3]; ++kx) {
+                const int64_t ox = ix * s[1] - p[1] + kx * d[1];
+                if (ox < 0 || ox >= ow) continue;
+                y[((n * cout + grp * cout_g + col) * oh + oy) * ow + ox] += v * w.f[((ci * cout_g + col) * w.shape[2] + ky) * w.shape[3] + kx];
+              }
+            }
+        }
+    }
+  if (c.present(in, 2)) {
+    for (int64_t n = 0; n < x.shape[0]; ++n)
+      for (int64_t co = 0; co < cout; ++co)
+        for (int64_t k = 0; k < oh * ow; ++k) y[(n * cout + co) * oh * ow + k] += in[2]->f[co];
   }
 }
 
@@ -185,6 +231,7 @@ void batch_norm(const KernelContext& c, const std::vector<const CpuTensor*>& in,
 
 void register_conv_kernels(std::map<std::string, CpuKernel>& t) {
   t["Conv"] = conv;
+  t["ConvTranspose"] = conv_transpose;
   t["Gemm"] = gemm;
   t["MatMul"] = matmul;
   t["BatchNormalization"] = batch_norm;

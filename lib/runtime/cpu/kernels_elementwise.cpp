@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "numerics/requant.h"
+#include "runtime/kernels/movement.h"
 #include "runtime/cpu/cpu_kernels.h"
 
 namespace bpu::cpu {
@@ -22,19 +23,6 @@ Shape broadcast_shape(const KernelContext& ctx, const Shape& a, const Shape& b) 
   return out;
 }
 
-// Strides of `shape` aligned to `out`'s rank, with 0 on broadcast dimensions.
-std::vector<int64_t> broadcast_strides(const Shape& shape, const Shape& out) {
-  std::vector<int64_t> strides(out.size(), 0);
-  int64_t stride = 1;
-  for (size_t k = 0; k < shape.size(); ++k) {
-    size_t dim = shape.size() - 1 - k;
-    size_t o = out.size() - 1 - k;
-    strides[o] = shape[dim] == 1 ? 0 : stride;
-    stride *= shape[dim];
-  }
-  return strides;
-}
-
 template <typename Op>
 void binary(const KernelContext& ctx, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out, Op op) {
   const CpuTensor& a = *in.at(0);
@@ -50,22 +38,7 @@ void binary(const KernelContext& ctx, const std::vector<const CpuTensor*>& in, s
     for (int64_t k = 0; k < n; ++k) y[k] = op(af[k], bf[k]);
     return;
   }
-  std::vector<int64_t> sa = broadcast_strides(a.shape, shape), sb = broadcast_strides(b.shape, shape);
-  std::vector<int64_t> index(shape.size(), 0);
-  int64_t ia = 0, ib = 0;
-  for (int64_t k = 0; k < n; ++k) {
-    y[k] = op(af[ia], bf[ib]);
-    for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
-      if (++index[d] < shape[d]) {
-        ia += sa[d];
-        ib += sb[d];
-        break;
-      }
-      ia -= sa[d] * (shape[d] - 1);
-      ib -= sb[d] * (shape[d] - 1);
-      index[d] = 0;
-    }
-  }
+  kernels::for_each_broadcast(shape, a.shape, b.shape, [&](int64_t o, int64_t ia, int64_t ib) { y[o] = op(af[ia], bf[ib]); });
 }
 
 template <typename F>

@@ -21,6 +21,8 @@
 #include "common/npy.h"
 #include "artifact/bin_format.h"
 #include "report/model_info.h"
+#include "report/verify.h"
+#include "runtime/qat_reference.h"
 #include "runtime/model_runner.h"
 
 namespace {
@@ -101,6 +103,29 @@ int cmd_checker(const std::string& model, const std::string& march, const std::v
   return 0;
 }
 
+std::map<std::string, FloatArray> load_inputs(const std::vector<std::string>& args, const std::vector<TensorInfo>& model_inputs) {
+  std::map<std::string, FloatArray> inputs;
+  for (const auto& arg : args) {
+    auto [name, file] = split_binding(arg, model_inputs, "--input");
+    inputs[name] = load_npy(file);
+  }
+  return inputs;
+}
+
+int cmd_verify(const std::string& model_path, const std::string& onnx_path, const std::vector<std::string>& input_args,
+               double tolerance) {
+  if (tolerance < 0) throw Error(ExitCode::Usage, "--tolerance-lsb must be >= 0");
+  ModelRunner runner = ModelRunner::from_file(model_path);
+  QatReference reference = QatReference::from_file(onnx_path);
+  VerifyReport report = verify_model(runner, reference, load_inputs(input_args, runner.model().inputs), tolerance);
+  std::cout << format_verify_report(report);
+  if (!report.passed()) {
+    throw Error(ExitCode::Accuracy, "verify: '" + model_path + "' departs from '" + onnx_path + "' by more than " +
+                                        std::to_string(tolerance) + " LSB, first at node " + report.first_diverging_node);
+  }
+  return 0;
+}
+
 int cmd_info(const std::string& path) {
   ModelRunner runner = ModelRunner::from_file(path);
   std::cout << format_model_info(runner.model(), runner.validated(), path);
@@ -124,10 +149,7 @@ int cmd_run(const std::string& model_path, const std::vector<std::string>& input
   if (repeat < 0) throw Error(ExitCode::Usage, "--repeat must be >= 0");
   ModelRunner runner = ModelRunner::from_file(model_path);
   std::map<std::string, FloatArray> inputs;
-  for (const auto& arg : input_args) {
-    auto [name, file] = split_binding(arg, runner.model().inputs, "--input");
-    inputs[name] = load_npy(file);
-  }
+  inputs = load_inputs(input_args, runner.model().inputs);
   std::map<std::string, FloatArray> references;
   for (const auto& arg : reference_args) {
     auto [name, file] = split_binding(arg, runner.model().outputs, "--reference");
@@ -214,6 +236,15 @@ int main(int argc, char** argv) {
   disasm->add_option("model", disasm_model, "compiled .bin")->required();
   disasm->add_option("--segment", disasm_segment, "only this BPU segment");
 
+  auto* verify = app.add_subcommand("verify", "run a .bin and its QAT ONNX on the same inputs and compare tensor by tensor");
+  std::string verify_model_path, verify_onnx;
+  std::vector<std::string> verify_inputs;
+  double tolerance_lsb = 1.0;
+  verify->add_option("--model", verify_model_path, "compiled .bin")->required();
+  verify->add_option("--onnx", verify_onnx, "the QAT ONNX model it was compiled from")->required();
+  verify->add_option("--input", verify_inputs, "NAME=FILE.npy (float32), repeat per input")->required();
+  verify->add_option("--tolerance-lsb", tolerance_lsb, "allowed departure in output LSBs (exit 6 beyond)")->capture_default_str();
+
   auto* run = app.add_subcommand("run", "run a .bin on .npy inputs with the simulator");
   std::string model_path, output_dir = ".";
   std::vector<std::string> input_args;
@@ -247,6 +278,7 @@ int main(int argc, char** argv) {
       return cmd_checker(checker_model, checker_march, checker_shapes);
     }
     if (info->parsed()) return cmd_info(info_model);
+    if (verify->parsed()) return cmd_verify(verify_model_path, verify_onnx, verify_inputs, tolerance_lsb);
     if (disasm->parsed()) return cmd_disasm(disasm_model, disasm_segment);
     if (run->parsed()) return cmd_run(model_path, input_args, reference_args, output_dir, repeat);
     std::cout << app.help();

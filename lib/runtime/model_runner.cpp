@@ -17,7 +17,28 @@ ModelRunner ModelRunner::from_file(const std::string& path, const std::string& m
   return ModelRunner(load_model_file(path), path, march);
 }
 
-std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, FloatArray>& inputs, ConvKernel kernel) const {
+namespace {
+
+// Float view of a host tensor: integer codes times their scale (per tensor or per channel along `axis`).
+std::vector<float> dequantized(const HostTensor& t) {
+  if (t.info.dtype == DType::Float32) return t.f;
+  std::vector<float> out(t.q.size());
+  const auto& scales = t.info.scales;
+  int64_t inner = 1;
+  if (scales.size() > 1) {
+    for (size_t d = t.info.axis + 1; d < t.info.shape.size(); ++d) inner *= t.info.shape[d];
+  }
+  for (size_t i = 0; i < t.q.size(); ++i) {
+    const double s = scales.size() == 1 ? scales[0] : scales[(i / inner) % scales.size()];
+    out[i] = scales.size() == 1 ? static_cast<float>(t.q[i]) * scales[0] : static_cast<float>(static_cast<double>(t.q[i]) * s);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, FloatArray>& inputs, ConvKernel kernel,
+                                                   std::map<std::string, FloatArray>* trace) const {
   std::map<std::string, HostTensor> values;
   for (const auto& in : model_.inputs) {
     auto it = inputs.find(in.name);
@@ -46,14 +67,21 @@ std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, F
       const CpuSegment& seg = model_.cpu_segments[step.segment];
       std::map<std::string, const std::vector<float>*> cpu_inputs;
       for (const auto& v : seg.input_values) cpu_inputs[v] = &values.at(v).f;
-      for (auto& [name, data] : validated_.cpu_graphs[step.segment]->run(cpu_inputs)) {
+      std::map<std::string, std::vector<float>> cpu_trace;
+      for (auto& [name, data] : validated_.cpu_graphs[step.segment]->run(cpu_inputs, trace ? &cpu_trace : nullptr)) {
         values[name] = HostTensor{info_of(name), std::move(data), {}};
+      }
+      for (auto& [name, data] : cpu_trace) {
+        const ir::Tensor* t = validated_.cpu_graphs[step.segment]->graph().has_tensor(name) ? &validated_.cpu_graphs[step.segment]->graph().tensor(name) : nullptr;
+        (*trace)[name] = FloatArray{t ? t->shape : Shape{static_cast<int64_t>(data.size())}, std::move(data)};
       }
       continue;
     }
     if (step.kind == StepKind::RunBpu) {
       BpuSimulator sim(model_.bpu_segments[step.segment], validated_.programs[step.segment], kernel);
-      for (auto& [name, t] : sim.run(values)) values[name] = std::move(t);
+      std::map<std::string, HostTensor> bpu_trace;
+      for (auto& [name, t] : sim.run(values, trace ? &bpu_trace : nullptr)) values[name] = std::move(t);
+      for (auto& [name, t] : bpu_trace) (*trace)[name] = FloatArray{t.info.shape, dequantized(t)};
       continue;
     }
     const HostTensor& src = values.at(step.source);
@@ -81,6 +109,11 @@ std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, F
   }
   std::map<std::string, FloatArray> out;
   for (const auto& o : model_.outputs) out[o.name] = FloatArray{o.shape, values.at(o.name).f};
+  if (trace) {
+    for (const auto& [name, v] : values) {
+      if (v.info.dtype == DType::Float32 && !trace->count(name)) (*trace)[name] = FloatArray{v.info.shape, v.f};
+    }
+  }
   return out;
 }
 

@@ -18,9 +18,11 @@ class ModelRunner {
   ModelRunner(CompiledModel model, const std::string& path, const std::string& march = "bayes");
   static ModelRunner from_file(const std::string& path, const std::string& march = "bayes");
 
-  // Runs one inference. Throws Error(Usage) for missing, unknown or wrongly shaped inputs.
+  // Runs one inference. Throws Error(Usage) for missing, unknown or wrongly shaped inputs. With `trace`, every
+  // tensor the run computed is added as float32 (integer values dequantized), keyed by its ONNX tensor name.
   std::map<std::string, FloatArray> run(const std::map<std::string, FloatArray>& inputs,
-                                        ConvKernel kernel = ConvKernel::Fast) const;
+                                        ConvKernel kernel = ConvKernel::Fast,
+                                        std::map<std::string, FloatArray>* trace = nullptr) const;
 
   const CompiledModel& model() const { return model_; }
   const ValidatedModel& validated() const { return validated_; }

@@ -66,7 +66,8 @@ std::vector<RequantParams> read_records(const std::vector<uint8_t>& constants, u
 
 }  // namespace
 
-std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, HostTensor>& values) const {
+std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, HostTensor>& values,
+                                                    std::map<std::string, HostTensor>* trace) const {
   std::vector<uint8_t> arena(segment_.arena_size, 0);
   for (size_t i = 0; i < segment_.input_buffers.size(); ++i) {
     const BpuBuffer& b = segment_.buffers[segment_.input_buffers[i]];
@@ -77,6 +78,16 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
   }
   for (const auto& ins : program_) {
     std::visit([&](const auto& body) { execute(body, arena); }, ins.body);
+  }
+  if (trace) {
+    // The arena plan is linear (no buffer reuse), so every buffer still holds its value.
+    for (const auto& b : segment_.buffers) {
+      HostTensor t;
+      t.info = b.info;
+      std::vector<int64_t> v = read_widened(arena, b);
+      t.q.assign(v.begin(), v.end());
+      (*trace)[b.info.name] = std::move(t);
+    }
   }
   std::map<std::string, HostTensor> out;
   for (size_t i = 0; i < segment_.output_buffers.size(); ++i) {

@@ -21,7 +21,9 @@ class BpuSimulator {
       : segment_(segment), program_(program), kernel_(kernel) {}
 
   // Copies the bound input values into the arena, runs every instruction, returns the bound outputs.
-  std::map<std::string, HostTensor> run(const std::map<std::string, HostTensor>& values) const;
+  // With `trace`, every buffer's final contents are added (keyed by buffer name = ONNX tensor name).
+  std::map<std::string, HostTensor> run(const std::map<std::string, HostTensor>& values,
+                                        std::map<std::string, HostTensor>* trace = nullptr) const;
 
  private:
   void execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) const;

@@ -97,5 +97,12 @@ case "$case_name" in
     (cd / && OMP_NUM_THREADS=2 "$bin" makertbin -c "$work/b/config.yaml" --model-type onnx > /dev/null) || { echo "FAIL: compile b"; exit 1; }
     cmp a/out/model.bin b/out/model.bin || { echo "FAIL: .bin files differ"; exit 1; }
     echo "ok: byte-identical" ;;
+  verify)
+    config "$data/resnet18/model.onnx" bayes
+    "$bin" makertbin -c config.yaml --model-type onnx > /dev/null || { echo "FAIL: compile"; exit 1; }
+    allow_bin=1
+    expect 0 "verify: PASSED" -- "$bin" verify --model out/model.bin --onnx "$data/resnet18/model.onnx" --input "$data/resnet18/input_2.npy"
+    # Against another network with the same input and output names: the outputs depart, exit 6.
+    expect 6 "verify: '.*' departs from '.*mobilenet_v2/model.onnx' by more than 1.000000 LSB, first at node" -- "$bin" verify --model out/model.bin --onnx "$data/mobilenet_v2/model.onnx" --input "$data/resnet18/input_2.npy" ;;
   *) echo "unknown case $case_name"; exit 1 ;;
 esac

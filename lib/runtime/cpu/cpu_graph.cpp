@@ -134,7 +134,8 @@ std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std:
   return out;
 }
 
-std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::string, const std::vector<float>*>& inputs) const {
+std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::string, const std::vector<float>*>& inputs,
+                                                        std::map<std::string, std::vector<float>>* trace) const {
   std::map<std::string, CpuTensor> values;
   for (const auto& name : graph_.inputs) {
     CpuTensor t;
@@ -144,7 +145,10 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
   }
   for (const auto& n : graph_.nodes) {
     std::vector<CpuTensor> outs = run_node(n, values, false);
-    for (size_t k = 0; k < n.outputs.size(); ++k) values[n.outputs[k]] = std::move(outs[k]);
+    for (size_t k = 0; k < n.outputs.size(); ++k) {
+      if (trace) (*trace)[n.outputs[k]] = outs[k].f;
+      values[n.outputs[k]] = std::move(outs[k]);
+    }
   }
   std::map<std::string, std::vector<float>> out;
   for (const auto& o : graph_.outputs) {

@@ -17,7 +17,9 @@ class CpuGraph {
   CpuGraph(const std::vector<uint8_t>& onnx, const std::string& context);
 
   // Runs the subgraph on float inputs keyed by graph input name; returns the graph outputs.
-  std::map<std::string, std::vector<float>> run(const std::map<std::string, const std::vector<float>*>& inputs) const;
+  // With `trace`, every node output is also copied into it (name -> values).
+  std::map<std::string, std::vector<float>> run(const std::map<std::string, const std::vector<float>*>& inputs,
+                                                std::map<std::string, std::vector<float>>* trace = nullptr) const;
 
   const ir::Graph& graph() const { return graph_; }
 

@@ -1,0 +1,41 @@
+// The QAT model as its own reference: runs the QAT ONNX graph literally in float32 on the CPU executor, every
+// QuantizeLinear/DequantizeLinear (and horizon::HzQuantize/HzDequantize, mapped to them) applied as PyTorch
+// rounds. Used by `verify` and by makertbin's accuracy report; the .bin run never uses it.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/npy.h"
+#include "runtime/cpu/cpu_graph.h"
+
+namespace bpu {
+
+class QatReference {
+ public:
+  // Throws Error(Model) when the file cannot be read, Error(Unsupported) when an op has no CPU kernel.
+  static QatReference from_file(const std::string& onnx_path);
+  // `strip_fake_quant`: run the float model instead (every fake-quant pair removed).
+  static QatReference from_bytes(const std::string& bytes, const std::string& context, bool strip_fake_quant = false);
+
+  // Runs the graph; `trace` receives every tensor, keyed by ONNX name.
+  std::map<std::string, FloatArray> run(const std::map<std::string, FloatArray>& inputs,
+                                        std::map<std::string, FloatArray>* trace = nullptr) const;
+
+  // For a tensor X that the QAT graph fake-quantizes, the name of its fake-quantized value (the DQ output);
+  // X itself otherwise. The .bin holds the fake-quantized value under X's name.
+  std::string fake_quantized_name(const std::string& tensor) const;
+
+  const ir::Graph& graph() const { return graph_->graph(); }
+
+ private:
+  std::shared_ptr<cpu::CpuGraph> graph_;
+  std::map<std::string, std::string> fq_alias_;
+};
+
+// The QAT ONNX with its fake quantization removed (each DequantizeLinear output rewired to the Quantize
+// input): the float model, as hb_mapper's *_original_float_model.onnx. Horizon ops are handled the same way.
+std::string strip_fake_quantization(const std::string& onnx_bytes, const std::string& context);
+
+}  // namespace bpu

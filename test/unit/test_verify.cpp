@@ -1,0 +1,90 @@
+// verify: the .bin agrees with the QAT graph run literally on the fixtures; a model compiled from an ONNX
+// whose weight scale was skewed departs, and verify names the node where it starts.
+
+#include <onnx/onnx_pb.h>
+
+#include <fstream>
+
+#include "fixture_helpers.h"
+#include "report/verify.h"
+#include "runtime/qat_reference.h"
+
+using namespace bpu;
+
+namespace {
+
+std::map<std::string, FloatArray> input_of(const std::string& fixture, int i) {
+  return {{"input", load_npy(bpu::test::data_path(fixture + "/input_" + std::to_string(i) + ".npy"))}};
+}
+
+}  // namespace
+
+TEST_CASE("verify: compiled fixtures agree with their QAT graphs tensor by tensor", "[verify]") {
+  for (const char* fixture : {"nonhybrid", "hybrid", "resnet18", "mobilenet_v2", "resize_concat"}) {
+    auto compiled = bpu::test::compile_fixture(fixture);
+    ModelRunner runner = ModelRunner::from_file(compiled->bin);
+    QatReference reference = QatReference::from_file(bpu::test::data_path(std::string(fixture) + "/model.onnx"));
+    VerifyReport r = verify_model(runner, reference, input_of(fixture, 1), 1.0);
+    INFO(fixture << "\n" << format_verify_report(r));
+    CHECK(r.passed());
+    CHECK(r.nodes.size() >= 4);
+    CHECK(!r.outputs.empty());
+  }
+}
+
+TEST_CASE("verify: the QAT reference reproduces torch's QAT outputs", "[verify]") {
+  for (const char* fixture : {"nonhybrid_int8_output", "resnet18", "horizon_int16"}) {
+    QatReference reference = QatReference::from_file(bpu::test::data_path(std::string(fixture) + "/model.onnx"));
+    auto out = reference.run(input_of(fixture, 0));
+    FloatArray ref = load_npy(bpu::test::data_path(std::string(fixture) + "/qat_output_0.npy"));
+    const FloatArray& got = out.begin()->second;
+    INFO(fixture);
+    CHECK(bpu::test::cosine(got.data, ref.data) >= 0.9999);
+  }
+}
+
+TEST_CASE("verify: a skewed weight scale is caught at the node that uses it", "[verify]") {
+  onnx::ModelProto m;
+  {
+    std::ifstream f(bpu::test::data_path("nonhybrid_int8_output/model.onnx"), std::ios::binary);
+    REQUIRE(m.ParseFromIstream(&f));
+  }
+  bool skewed = false;
+  for (auto& init : *m.mutable_graph()->mutable_initializer()) {
+    if (init.name() != "layer2.conv.weight_fake_quant.scale") continue;
+    for (auto& v : *init.mutable_float_data()) v *= 1.6f;
+    if (init.has_raw_data()) {
+      std::string raw = init.raw_data();
+      for (size_t k = 0; k + 4 <= raw.size(); k += 4) {
+        float v;
+        std::memcpy(&v, raw.data() + k, 4);
+        v *= 1.6f;
+        std::memcpy(&raw[k], &v, 4);
+      }
+      init.set_raw_data(raw);
+    }
+    skewed = true;
+  }
+  REQUIRE(skewed);
+  bpu::test::TempDir dir("skew");
+  std::string bytes;
+  m.SerializeToString(&bytes);
+  bpu::test::write_text(dir.file("skewed.onnx"), bytes);
+  bpu::test::write_text(dir.file("c.yaml"), bpu::test::fixture_yaml("skewed.onnx", "out"));
+  MapperConfig cfg = load_config(dir.file("c.yaml"));
+  makertbin(cfg);
+  ModelRunner runner = ModelRunner::from_file(cfg.output_bin_path());
+  QatReference original = QatReference::from_file(bpu::test::data_path("nonhybrid_int8_output/model.onnx"));
+  VerifyReport r = verify_model(runner, original, input_of("nonhybrid_int8_output", 0), 1.0);
+  INFO(format_verify_report(r));
+  CHECK_FALSE(r.passed());
+  CHECK(r.first_diverging_node == "/conv_1/Conv");
+}
+
+TEST_CASE("verify: distances follow hb_mapper's definitions", "[verify]") {
+  Distances d = distances({1, 2, 3}, {1, 2, 5});
+  CHECK(d.chebyshev == 2);
+  CHECK(d.l1 == Approx(2.0 / 3));
+  CHECK(d.l2 == Approx(2.0));
+  CHECK(d.cosine == Approx((1 + 4 + 15) / std::sqrt(14.0 * 30.0)));
+}

@@ -19,6 +19,7 @@
 #include "arch/bayes/constraints.h"
 #include "common/error.h"
 #include "common/npy.h"
+#include "common/progress.h"
 #include "artifact/bin_format.h"
 #include "report/model_info.h"
 #include "report/verify.h"
@@ -79,9 +80,17 @@ int cmd_makertbin(const std::string& config_path, const std::string& model_type)
   MapperConfig cfg = load_config(config_path);
   for (const auto& w : cfg.warnings) spdlog::warn("{}", w);
   spdlog::info("march {}, onnx_model '{}', working_dir '{}'", cfg.march, cfg.onnx_model, cfg.working_dir);
+  enable_progress(true);
   CompileResult r = makertbin(cfg);
   spdlog::info("node placement:\n{}", format_placement_table(r.placement));
   spdlog::info("{}", format_placement_summary(r.placement, r.partition));
+  spdlog::info("accuracy on one sample ({}):\n{}", r.accuracy.sample, format_node_accuracy_table(r.accuracy));
+  spdlog::info("accuracy per output:\n{}", format_output_accuracy_tables(r.accuracy));
+  std::string phases;
+  for (const auto& [phase, seconds] : r.phase_seconds) phases += fmt::format("{} {:.3f} s, ", phase, seconds);
+  spdlog::info("phases: {}", phases.substr(0, phases.size() - 2));
+  spdlog::info("wrote {0}_original_float_model.onnx, {0}_optimized_float_model.onnx, {0}_quantized_model.onnx, "
+               "{0}_report.json in '{1}'", cfg.output_model_file_prefix, cfg.working_dir);
   spdlog::info("wrote '{}' and {}_placement.json in {:.3f} s, peak memory {:.1f} MiB", cfg.output_bin_path(),
                cfg.output_model_file_prefix, r.seconds, peak_rss_mib());
   return 0;

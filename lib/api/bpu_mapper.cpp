@@ -11,6 +11,10 @@
 #include "artifact/bin_format.h"
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/progress.h"
+#include "report/staged_models.h"
+#include "runtime/model_runner.h"
+#include "runtime/qat_reference.h"
 #include "lower/lower.h"
 #include "onnx_import/onnx_import.h"
 #include "passes/fold_bn.h"
@@ -77,15 +81,33 @@ PartitionOptions placement_options(const PipelineInput& in, const ir::Graph& g, 
   return opts;
 }
 
+class PhaseTimer {
+ public:
+  explicit PhaseTimer(std::vector<std::pair<std::string, double>>* out) : out_(out), last_(std::chrono::steady_clock::now()) {}
+  void done(const std::string& phase) {
+    auto now = std::chrono::steady_clock::now();
+    out_->emplace_back(phase, std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+    report_progress(phase, static_cast<int>(out_->size()), 8);
+  }
+
+ private:
+  std::vector<std::pair<std::string, double>>* out_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   auto start = std::chrono::steady_clock::now();
   CompileResult r;
+  PhaseTimer timer(&r.phase_seconds);
   r.graph = import_onnx(in.onnx_path, in.import);
+  timer.done("import");
   spdlog::info("imported '{}': {} nodes, {} inputs, {} outputs, opset {}", in.onnx_path, r.graph.nodes.size(),
                r.graph.inputs.size(), r.graph.outputs.size(), r.graph.opset);
   QuantSummary qs = extract_quantization(r.graph);
   spdlog::info("quantization: {} activation fake-quant pairs, {} weight fake-quant pairs (calibration_type load)",
                qs.activation_pairs, qs.weight_pairs);
+  timer.done("quant");
   PartitionOptions options;
   if (with_user_placement) options = placement_options(in, r.graph, qs, &r.warnings);
   for (const auto& w : r.warnings) spdlog::warn("{}", w);
@@ -119,9 +141,12 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   int propagated = propagate_quant_through_shape_ops(r.graph);
   spdlog::info("passes: {} activations fused into their producers, quantization carried through {} shape ops", fused,
                propagated);
+  timer.done("passes");
   r.partition = partition_graph(r.graph, options);
   r.placement = placement_rows(r.graph, r.partition);
+  timer.done("partition");
   r.model = lower_model(r.graph, r.partition);
+  timer.done("lower");
   r.model.march = in.march;
   r.model.compiler_version = kCompilerVersion;
   r.model.source_model = std::filesystem::path(in.onnx_path).filename().string();
@@ -158,17 +183,64 @@ CompileResult compile_model(const MapperConfig& config) {
   return r;
 }
 
+namespace {
+
+nlohmann::json quantization_json(const ir::Graph& g) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& [name, t] : g.tensors) {
+    if (!t.quant) continue;
+    arr.push_back({{"tensor", name}, {"kind", t.is_constant ? "weight" : "activation"}, {"bits", t.quant->bits},
+                   {"axis", t.quant->axis}, {"scales", t.quant->scales}, {"synthesized", t.quant->synthesized}});
+  }
+  return arr;
+}
+
+}  // namespace
+
 CompileResult makertbin(const MapperConfig& config) {
   CompileResult r = compile_model(config);
+  auto t0 = std::chrono::steady_clock::now();
   std::error_code ec;
   std::filesystem::create_directories(config.working_dir, ec);
   if (ec) {
     throw Error(ExitCode::Io, "cannot create model_parameters.working_dir '" + config.working_dir + "': " + ec.message());
   }
-  const std::string json = placement_json(r.graph, r.partition, r.placement, r.model.march).dump(2) + "\n";
-  const std::string json_path = (std::filesystem::path(config.working_dir) / (config.output_model_file_prefix + "_placement.json")).string();
+  const std::filesystem::path dir(config.working_dir);
+  const std::string& prefix = config.output_model_file_prefix;
+  auto write_text = [&](const std::string& name, const std::string& text) {
+    write_file_atomic((dir / (prefix + name)).string(), text.data(), text.size());
+  };
+  std::vector<uint8_t> onnx_bytes = read_file(config.onnx_model, kMaxOnnxBytes, "ONNX model");
+  write_text("_original_float_model.onnx", strip_fake_quantization(std::string(onnx_bytes.begin(), onnx_bytes.end()), config.onnx_model));
+  write_text("_optimized_float_model.onnx", optimized_float_model(r.graph));
+  write_text("_quantized_model.onnx", quantized_model(r.graph));
   save_model(r.model, config.output_bin_path());
-  write_file_atomic(json_path, json.data(), json.size());
+  write_text("_placement.json", placement_json(r.graph, r.partition, r.placement, r.model.march).dump(2) + "\n");
+  r.phase_seconds.emplace_back("write", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  report_progress("accuracy run", 7, 8);
+
+  // Accuracy run on the .bin as written.
+  t0 = std::chrono::steady_clock::now();
+  ModelRunner runner = ModelRunner::from_file(config.output_bin_path());
+  std::string sample_description;
+  auto sample = accuracy_sample(runner.model().inputs, config.cal_data_dir, &sample_description);
+  r.accuracy = accuracy_run(r.graph, r.partition, r.placement, runner, config.onnx_model, sample, sample_description);
+  r.phase_seconds.emplace_back("accuracy", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  end_progress();
+
+  nlohmann::json report;
+  report["tool"] = "bpu-mapper";
+  report["version"] = kCompilerVersion;
+  report["model"] = config.onnx_model;
+  report["config"] = config.yaml_path;
+  report["march"] = r.model.march;
+  report["bin"] = config.output_bin_path();
+  report["phases_seconds"] = nlohmann::json::object();
+  for (const auto& [phase, seconds] : r.phase_seconds) report["phases_seconds"][phase] = seconds;
+  report["placement"] = placement_json(r.graph, r.partition, r.placement, r.model.march);
+  report["quantization"] = quantization_json(r.graph);
+  report["accuracy"] = accuracy_json(r.accuracy);
+  write_text("_report.json", report.dump(2) + "\n");
   return r;
 }
 

@@ -11,6 +11,7 @@
 #include "ir/graph.h"
 #include "lower/compiled_model.h"
 #include "partition/partition.h"
+#include "report/accuracy.h"
 #include "report/placement_report.h"
 
 namespace bpu {
@@ -24,13 +25,17 @@ struct CompileResult {
   std::vector<PlacementRow> placement;
   std::vector<std::string> synthesized_weights;  // weight tensors whose scales the compiler invented
   std::vector<std::string> warnings;
+  std::vector<std::pair<std::string, double>> phase_seconds;  // import, quant, passes, partition, lower, ...
+  AccuracyReport accuracy;                                     // makertbin only
   double seconds = 0;
 };
 
 // Runs config -> import -> quant -> passes -> partition -> lower. Writes nothing.
 CompileResult compile_model(const MapperConfig& config);
 
-// compile_model, then writes <working_dir>/<prefix>.bin and <prefix>_placement.json atomically.
+// compile_model, then writes into working_dir, each atomically: <prefix>.bin, <prefix>_placement.json, the
+// staged models <prefix>_{original_float,optimized_float,quantized}_model.onnx, and after an accuracy run on
+// one sample (cal_data_dir or seeded random data) <prefix>_report.json (schema: docs/report_json.md).
 CompileResult makertbin(const MapperConfig& config);
 
 // The checker: the same pipeline with default settings (no user placement), for a bare ONNX file.

@@ -278,7 +278,7 @@ MapperConfig parse_config(const std::string& yaml_text, const std::string& path)
     YAML::Node cp = root["calibration_parameters"];
     r.warn_unknown(cp, "calibration_parameters",
                    {"calibration_type", "run_on_cpu", "run_on_bpu", "cal_data_dir", "quantize_float_weights"},
-                   {"cal_data_dir", "cal_data_type", "preprocess_on", "max_percentile", "per_channel",
+                   {"cal_data_type", "preprocess_on", "max_percentile", "per_channel",
                     "optimization", "enable_int16"},
                    &cfg.warnings);
     if (cp) {
@@ -293,6 +293,9 @@ MapperConfig parse_config(const std::string& yaml_text, const std::string& path)
       }
       cfg.run_on_cpu = split_list(r.scalar(cp, "calibration_parameters", "run_on_cpu"));
       cfg.run_on_bpu = split_list(r.scalar(cp, "calibration_parameters", "run_on_bpu"));
+      for (const auto& dir : split_list(r.scalar(cp, "calibration_parameters", "cal_data_dir"))) {
+        cfg.cal_data_dir.push_back(resolve(base, dir));
+      }
       std::string qfw = r.one_of(cp, "calibration_parameters", "quantize_float_weights",
                                  {"true", "false", "True", "False"}, "false");
       cfg.quantize_float_weights = qfw == "true" || qfw == "True";

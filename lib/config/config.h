@@ -49,6 +49,7 @@ struct MapperConfig {
   // A Conv/Gemm whose weights had no fake quantization stays float on the CPU (false, the QAT intent) or is
   // quantized with synthesized per-channel max|w|/127 weight scales as hb_mapper does (true).
   bool quantize_float_weights = false;
+  std::vector<std::string> cal_data_dir;  // one folder per input; makertbin's accuracy sample comes from it
 
   // compiler_parameters
   std::string compile_mode = "latency";

@@ -79,6 +79,10 @@ std::string strip_fake_quantization(const std::string& onnx_bytes, const std::st
   for (const auto& n : g->node()) {
     if (is_dequantize(n) && n.input_size() > 0 && q_input.count(n.input(0))) replace[n.output(0)] = q_input[n.input(0)];
   }
+  // Chained fake quantization (DQ -> Q -> DQ): follow replacements to the original float tensor.
+  for (auto& [dq_out, source] : replace) {
+    for (int hops = 0; hops < 64 && replace.count(source); ++hops) source = replace.at(source);
+  }
   google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
   for (const auto& n : g->node()) {
     if ((is_quantize(n) && q_input.count(n.output(0))) || (is_dequantize(n) && replace.count(n.output(0)))) continue;

@@ -60,6 +60,11 @@ case "$case_name" in
     config "$data/nonhybrid/model.onnx" bayes
     expect 0 "BPU nodes: 9 \(100.0%\), CPU nodes: 0" -- "$bin" makertbin -c config.yaml --model-type onnx
     [ -f out/model.bin ] || { echo "FAIL: no out/model.bin"; exit 1; }
+    for f in model_original_float_model.onnx model_optimized_float_model.onnx model_quantized_model.onnx model_report.json model_placement.json; do
+      [ -f "out/$f" ] || { echo "FAIL: no out/$f"; exit 1; }
+    done
+    grep -q "Cosine Similarity" all.txt && grep -q "Chebyshev Distance" all.txt || { echo "FAIL: accuracy tables"; exit 1; }
+    if grep -q $'\r' all.txt; then echo "FAIL: progress output when not on a terminal"; exit 1; fi
     [ -f bpu_mapper_makertbin.log ] && grep -q "node placement" bpu_mapper_makertbin.log || { echo "FAIL: log file"; exit 1; }
     expect 0 "latency over 3 runs: median" -- "$bin" run --model out/model.bin --input "input=$data/nonhybrid/input_0.npy" --output-dir o --repeat 3
     [ -f o/output.npy ] || { echo "FAIL: no o/output.npy"; exit 1; } ;;

@@ -81,6 +81,13 @@ CpuGraph::CpuGraph(const std::vector<uint8_t>& bytes, const std::string& context
     c.f = t.float_data;
     c.i = t.int_data;
     if (!c.integer && c.f.empty() && c.count() > 0) c.integer = true;  // e.g. an int tensor of zeros
+    // Every kernel may read a constant as data: integer constants (int8 weights, zero points) get a float
+    // view of the same size, so no kernel can read past a constant's values.
+    if (c.integer) c.f.assign(c.i.begin(), c.i.end());
+    if (static_cast<int64_t>(c.f.size()) != c.count()) {
+      throw Error(ExitCode::Artifact, context + ": constant '" + name + "' holds " + std::to_string(c.f.size()) +
+                                          " values for shape " + shape_to_string(c.shape));
+    }
     constants_[name] = c;
   }
   // Shape-only dry run: every op must have a kernel and every inferred shape must match the declared one.

@@ -1,0 +1,190 @@
+// Accuracy run and its tables.
+
+#include "report/accuracy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/file_io.h"
+#include "onnx_import/onnx_import.h"
+#include "runtime/qat_reference.h"
+
+namespace bpu {
+
+namespace {
+
+std::string dtype_of(const CompiledModel& m, const std::string& tensor) {
+  for (const auto& seg : m.bpu_segments) {
+    for (const auto& b : seg.buffers) if (b.info.name == tensor) return dtype_name(b.info.dtype);
+  }
+  return "float32";
+}
+
+}  // namespace
+
+std::map<std::string, FloatArray> accuracy_sample(const std::vector<TensorInfo>& inputs,
+                                                  const std::vector<std::string>& folders, std::string* description) {
+  std::map<std::string, FloatArray> sample;
+  if (!folders.empty()) {
+    if (folders.size() != inputs.size()) {
+      throw Error(ExitCode::Config, "calibration_parameters.cal_data_dir: " + std::to_string(folders.size()) +
+                                        " folders for " + std::to_string(inputs.size()) + " inputs");
+    }
+    *description = "";
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      std::vector<std::string> files;
+      std::error_code ec;
+      for (const auto& e : std::filesystem::directory_iterator(folders[i], ec)) {
+        if (e.path().extension() == ".npy") files.push_back(e.path().string());
+      }
+      if (ec || files.empty()) {
+        throw Error(ExitCode::Config, "calibration_parameters.cal_data_dir: folder '" + folders[i] + "' holds no .npy files");
+      }
+      std::sort(files.begin(), files.end());
+      FloatArray a = load_npy(files[0]);
+      if (a.shape != inputs[i].shape) {
+        throw Error(ExitCode::Config, "calibration_parameters.cal_data_dir: '" + files[0] + "' has shape " + shape_to_string(a.shape) +
+                                          ", input '" + inputs[i].name + "' needs " + shape_to_string(inputs[i].shape));
+      }
+      sample[inputs[i].name] = a;
+      *description += (description->empty() ? "" : ", ") + files[0];
+    }
+    return sample;
+  }
+  std::mt19937 rng(2024);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (const auto& in : inputs) {
+    FloatArray a{in.shape, {}};
+    int64_t n = 1;
+    for (int64_t d : in.shape) n *= d;
+    a.data.resize(static_cast<size_t>(n));
+    for (auto& v : a.data) v = nd(rng);
+    sample[in.name] = a;
+  }
+  *description = "random N(0,1) input, std::mt19937 seed 2024 (set calibration_parameters.cal_data_dir to use your data)";
+  return sample;
+}
+
+AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition, const std::vector<PlacementRow>& placement,
+                            const ModelRunner& runner, const std::string& onnx_path,
+                            const std::map<std::string, FloatArray>& inputs, const std::string& sample) {
+  AccuracyReport r;
+  r.sample = sample;
+  std::vector<uint8_t> bytes = read_file(onnx_path, kMaxOnnxBytes, "ONNX model");
+  const std::string onnx(bytes.begin(), bytes.end());
+  QatReference float_model = QatReference::from_bytes(onnx, onnx_path, true);
+  QatReference qat_model = QatReference::from_bytes(onnx, onnx_path, false);
+  std::map<std::string, FloatArray> bin_trace, float_trace;
+  auto bin_out = runner.run(inputs, ConvKernel::Fast, &bin_trace);
+  auto float_out = float_model.run(inputs, &float_trace);
+  auto qat_out = qat_model.run(inputs);
+  for (const auto& [k, v] : float_out) float_trace[k] = v;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const ir::Node& n = g.nodes[i];
+    if (n.outputs.empty()) continue;
+    const std::string& t = n.outputs[0];
+    NodeAccuracy a;
+    a.node = n.name;
+    a.op_type = n.op_type;
+    a.device = device_name(partition.placements[i].device);
+    for (const auto& row : placement) if (row.node == n.name) a.subgraph = row.subgraph;
+    a.tensor = t;
+    a.in_dtype = n.inputs.empty() ? "-" : dtype_of(runner.model(), n.inputs[0]);
+    a.out_dtype = dtype_of(runner.model(), t);
+    if (g.has_tensor(t) && g.tensor(t).quant && g.tensor(t).quant->scales.size() == 1) {
+      a.threshold = g.tensor(t).quant->scales[0] * (g.tensor(t).quant->bits == 16 ? 32767.0 : 127.0);
+    }
+    auto b = bin_trace.find(t);
+    auto f = float_trace.find(t);
+    a.cosine = (b != bin_trace.end() && f != float_trace.end()) ? distances(b->second.data, f->second.data).cosine : NAN;
+    r.nodes.push_back(a);
+  }
+  const CompiledModel& m = runner.model();
+  for (const auto& o : m.outputs) {
+    OutputAccuracy a;
+    a.output = o.name;
+    a.vs_float = distances(bin_out.at(o.name).data, float_out.at(o.name).data);
+    for (const auto& s : m.steps) {
+      if (s.kind != StepKind::Dequantize || s.target != o.name) continue;
+      for (const auto& v : m.values) if (v.name == s.source && v.dtype != DType::Int32 && v.scales.size() == 1) a.lsb = v.scales[0];
+    }
+    const auto& got = bin_out.at(o.name).data;
+    const auto& ref = qat_out.at(o.name).data;
+    Distances d = distances(got, ref);
+    a.cosine_vs_qat = d.cosine;
+    size_t same = 0;
+    for (size_t k = 0; k < got.size(); ++k) same += a.lsb > 0 ? std::fabs(double(got[k]) - ref[k]) < a.lsb / 2 : got[k] == ref[k];
+    a.identical_vs_qat = got.empty() ? 1 : double(same) / got.size();
+    a.max_lsb_vs_qat = a.lsb > 0 ? d.chebyshev / a.lsb : 0;
+    r.outputs.push_back(a);
+  }
+  return r;
+}
+
+std::string format_node_accuracy_table(const AccuracyReport& r) {
+  std::ostringstream os;
+  size_t w = 4;
+  for (const auto& n : r.nodes) w = std::max(w, n.node.size());
+  char fmt[96];
+  std::snprintf(fmt, sizeof(fmt), "%%-%zus  %%-3s  %%-8s  %%-18s  %%-17s  %%-10s  %%s\n", w);
+  char line[1024];
+  std::snprintf(line, sizeof(line), fmt, "Node", "ON", "Subgraph", "Type", "Cosine Similarity", "Threshold", "In/Out DataType");
+  os << line;
+  for (const auto& n : r.nodes) {
+    char cos[32], thr[32];
+    std::snprintf(cos, sizeof(cos), std::isnan(n.cosine) ? "-" : "%.6f", n.cosine);
+    std::snprintf(thr, sizeof(thr), n.threshold > 0 ? "%.6f" : "-", n.threshold);
+    std::snprintf(line, sizeof(line), fmt, n.node.c_str(), n.device.c_str(), n.subgraph.c_str(), n.op_type.c_str(), cos, thr,
+                  (n.in_dtype + "/" + n.out_dtype).c_str());
+    os << line;
+  }
+  return os.str();
+}
+
+std::string format_output_accuracy_tables(const AccuracyReport& r) {
+  std::ostringstream os;
+  char line[512];
+  os << "Output vs float model (fake quantization removed):\n";
+  std::snprintf(line, sizeof(line), "  %-24s %-17s %-12s %-12s %s\n", "Output", "Cosine Similarity", "L1 Distance", "L2 Distance", "Chebyshev Distance");
+  os << line;
+  for (const auto& o : r.outputs) {
+    std::snprintf(line, sizeof(line), "  %-24s %-17.6f %-12.6g %-12.6g %.6g\n", o.output.c_str(), o.vs_float.cosine, o.vs_float.l1,
+                  o.vs_float.l2, o.vs_float.chebyshev);
+    os << line;
+  }
+  os << "Output vs QAT model (fake quantization run literally):\n";
+  std::snprintf(line, sizeof(line), "  %-24s %-17s %-11s %s\n", "Output", "Cosine Similarity", "Identical", "Max |diff| (LSB)");
+  os << line;
+  for (const auto& o : r.outputs) {
+    std::snprintf(line, sizeof(line), "  %-24s %-17.6f %-11s %s\n", o.output.c_str(), o.cosine_vs_qat,
+                  (std::to_string(100 * o.identical_vs_qat).substr(0, 6) + "%").c_str(),
+                  o.lsb > 0 ? std::to_string(o.max_lsb_vs_qat).substr(0, 5).c_str() : "- (float output)");
+    os << line;
+  }
+  return os.str();
+}
+
+nlohmann::json accuracy_json(const AccuracyReport& r) {
+  nlohmann::json j;
+  j["sample"] = r.sample;
+  j["nodes"] = nlohmann::json::array();
+  for (const auto& n : r.nodes) {
+    j["nodes"].push_back({{"node", n.node}, {"op_type", n.op_type}, {"device", n.device}, {"subgraph", n.subgraph},
+                          {"tensor", n.tensor}, {"cosine", std::isnan(n.cosine) ? nlohmann::json(nullptr) : nlohmann::json(n.cosine)},
+                          {"threshold", n.threshold}, {"input_dtype", n.in_dtype}, {"output_dtype", n.out_dtype}});
+  }
+  j["outputs"] = nlohmann::json::array();
+  for (const auto& o : r.outputs) {
+    j["outputs"].push_back({{"output", o.output},
+                            {"vs_float", {{"cosine", o.vs_float.cosine}, {"l1", o.vs_float.l1}, {"l2", o.vs_float.l2}, {"chebyshev", o.vs_float.chebyshev}}},
+                            {"vs_qat", {{"cosine", o.cosine_vs_qat}, {"identical", o.identical_vs_qat}, {"max_lsb", o.max_lsb_vs_qat}, {"lsb", o.lsb}}}});
+  }
+  return j;
+}
+
+}  // namespace bpu

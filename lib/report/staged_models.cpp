@@ -1,0 +1,179 @@
+// Emits the IR graph as ONNX, with or without explicit quantization.
+
+#include "report/staged_models.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <set>
+
+#include "common/error.h"
+
+namespace bpu {
+
+namespace {
+
+void set_attribute(onnx::AttributeProto* a, const std::string& name, const ir::Attribute& v) {
+  a->set_name(name);
+  switch (v.kind) {
+    case ir::Attribute::Kind::Int: a->set_type(onnx::AttributeProto::INT); a->set_i(v.i); break;
+    case ir::Attribute::Kind::Float: a->set_type(onnx::AttributeProto::FLOAT); a->set_f(v.f); break;
+    case ir::Attribute::Kind::String: a->set_type(onnx::AttributeProto::STRING); a->set_s(v.s); break;
+    case ir::Attribute::Kind::Ints: a->set_type(onnx::AttributeProto::INTS); for (int64_t x : v.ints) a->add_ints(x); break;
+    case ir::Attribute::Kind::Floats: a->set_type(onnx::AttributeProto::FLOATS); for (float x : v.floats) a->add_floats(x); break;
+  }
+}
+
+void value_info(onnx::ValueInfoProto* vi, const std::string& name, const Shape& shape) {
+  vi->set_name(name);
+  auto* tt = vi->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : shape) tt->mutable_shape()->add_dim()->set_dim_value(d);
+}
+
+class Emitter {
+ public:
+  Emitter(const ir::Graph& g, bool quantized) : g_(g), quantized_(quantized) {
+    model_.set_ir_version(7);
+    model_.set_producer_name("bpu-mapper");
+    model_.add_opset_import()->set_version(std::max<int64_t>(g.opset, 13));
+    graph_ = model_.mutable_graph();
+    graph_->set_name(quantized ? "quantized_model" : "optimized_float_model");
+  }
+
+  std::string emit() {
+    for (const auto& in : g_.inputs) {
+      value_info(graph_->add_input(), in, g_.tensor(in).shape);
+      if (quantized_ && g_.tensor(in).quant && g_.tensor(in).quant->bits == 8) alias_[in] = fake_quantize(in, in + "__fq", *g_.tensor(in).quant);
+    }
+    for (const auto& n : g_.nodes) {
+      // Fused activations are emitted again after their producer, which writes their original input.
+      emit_node(n, n.fused_nodes.empty() ? n.outputs : replaced_first(n.outputs, n.fused_nodes[0].inputs[0]));
+      for (const auto& f : n.fused_nodes) emit_node(f, f.outputs);
+    }
+    for (const auto& o : g_.outputs) value_info(graph_->add_output(), o, g_.tensor(o).shape);
+    std::string bytes;
+    if (!model_.SerializeToString(&bytes)) throw Error(ExitCode::Internal, "cannot serialize a staged model");
+    return bytes;
+  }
+
+ private:
+  static std::vector<std::string> replaced_first(std::vector<std::string> v, const std::string& first) {
+    v[0] = first;
+    return v;
+  }
+
+  std::string input_name(const std::string& name) {
+    auto it = alias_.find(name);
+    if (it != alias_.end()) return it->second;
+    if (!g_.has_tensor(name)) return name;
+    const ir::Tensor& t = g_.tensor(name);
+    if (t.is_constant && !initialized_.count(name)) add_constant(t);
+    return initialized_.count(name) ? initialized_[name] : name;
+  }
+
+  void add_constant(const ir::Tensor& t) {
+    if (quantized_ && t.quant && !t.quantized.empty() && t.quant->bits == 8) {
+      // int8 weight + DequantizeLinear.
+      onnx::TensorProto* q = graph_->add_initializer();
+      q->set_name(t.name + "__int8");
+      q->set_data_type(onnx::TensorProto::INT8);
+      for (int64_t d : t.shape) q->add_dims(d);
+      for (int8_t v : t.quantized) q->add_int32_data(v);
+      dequantize(t.name + "__int8", t.name, *t.quant);
+      initialized_[t.name] = t.name;
+      return;
+    }
+    onnx::TensorProto* p = graph_->add_initializer();
+    p->set_name(t.name);
+    for (int64_t d : t.shape) p->add_dims(d);
+    if (!t.float_data.empty() || t.elem_type == ir::ElemType::Float || t.elem_type == ir::ElemType::Double) {
+      p->set_data_type(onnx::TensorProto::FLOAT);
+      for (float v : t.float_data) p->add_float_data(v);
+    } else if (t.elem_type == ir::ElemType::Int64) {
+      p->set_data_type(onnx::TensorProto::INT64);
+      for (int64_t v : t.int_data) p->add_int64_data(v);
+    } else {
+      p->set_data_type(static_cast<int>(t.elem_type));
+      for (int64_t v : t.int_data) p->add_int32_data(static_cast<int32_t>(v));
+    }
+    initialized_[t.name] = t.name;
+  }
+
+  void scale_and_zero_point(const std::string& base, const ir::QuantParams& q, std::string* scale, std::string* zp) {
+    *scale = base + "__scale";
+    *zp = base + "__zero_point";
+    if (made_.insert(*scale).second) {
+      onnx::TensorProto* s = graph_->add_initializer();
+      s->set_name(*scale);
+      s->set_data_type(onnx::TensorProto::FLOAT);
+      if (q.scales.size() > 1) s->add_dims(static_cast<int64_t>(q.scales.size()));
+      for (float v : q.scales) s->add_float_data(v);
+      onnx::TensorProto* z = graph_->add_initializer();
+      z->set_name(*zp);
+      z->set_data_type(onnx::TensorProto::INT8);
+      if (q.scales.size() > 1) z->add_dims(static_cast<int64_t>(q.scales.size()));
+      for (size_t i = 0; i < q.scales.size(); ++i) z->add_int32_data(0);
+    }
+  }
+
+  void dequantize(const std::string& from, const std::string& to, const ir::QuantParams& q) {
+    std::string scale, zp;
+    scale_and_zero_point(to, q, &scale, &zp);
+    onnx::NodeProto* n = graph_->add_node();
+    n->set_name(to + "/DequantizeLinear");
+    n->set_op_type("DequantizeLinear");
+    n->add_input(from);
+    n->add_input(scale);
+    n->add_input(zp);
+    n->add_output(to);
+    if (q.scales.size() > 1) set_attribute(n->add_attribute(), "axis", ir::Attribute{ir::Attribute::Kind::Int, q.axis});
+  }
+
+  std::string fake_quantize(const std::string& from, const std::string& to, const ir::QuantParams& q) {
+    std::string scale, zp;
+    scale_and_zero_point(to, q, &scale, &zp);
+    onnx::NodeProto* n = graph_->add_node();
+    n->set_name(to + "/QuantizeLinear");
+    n->set_op_type("QuantizeLinear");
+    n->add_input(from);
+    n->add_input(scale);
+    n->add_input(zp);
+    n->add_output(to + "__int");
+    if (q.scales.size() > 1) set_attribute(n->add_attribute(), "axis", ir::Attribute{ir::Attribute::Kind::Int, q.axis});
+    dequantize(to + "__int", to, q);
+    return to;
+  }
+
+  void emit_node(const ir::Node& n, const std::vector<std::string>& outputs) {
+    // Inputs first: a weight's DequantizeLinear must come before the node that reads it.
+    std::vector<std::string> inputs;
+    for (const auto& in : n.inputs) inputs.push_back(in.empty() ? "" : input_name(in));
+    onnx::NodeProto* p = graph_->add_node();
+    p->set_name(n.name);
+    p->set_op_type(n.op_type);
+    p->set_domain(n.domain);
+    for (const auto& in : inputs) p->add_input(in);
+    for (const auto& o : outputs) {
+      // 16-bit tensors stay float: ONNX has no 16-bit QuantizeLinear before opset 21.
+      const bool q = quantized_ && g_.has_tensor(o) && g_.tensor(o).quant && !g_.tensor(o).is_constant &&
+                     g_.tensor(o).quant->bits == 8;
+      p->add_output(q ? o + "__float" : o);
+      if (q) fake_quantize(o + "__float", o, *g_.tensor(o).quant);
+    }
+    for (const auto& [key, value] : n.attributes) set_attribute(p->add_attribute(), key, value);
+  }
+
+  const ir::Graph& g_;
+  bool quantized_;
+  onnx::ModelProto model_;
+  onnx::GraphProto* graph_;
+  std::map<std::string, std::string> alias_, initialized_;
+  std::set<std::string> made_;
+};
+
+}  // namespace
+
+std::string optimized_float_model(const ir::Graph& graph) { return Emitter(graph, false).emit(); }
+std::string quantized_model(const ir::Graph& graph) { return Emitter(graph, true).emit(); }
+
+}  // namespace bpu

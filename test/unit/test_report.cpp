@@ -1,0 +1,104 @@
+// The conversion report: staged ONNX models (checker-valid, computing what they claim), <prefix>_report.json
+// following docs/report_json.md, and the accuracy tables on a cal_data_dir sample or seeded random data.
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "fixture_helpers.h"
+#include "runtime/qat_reference.h"
+
+using namespace bpu;
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+struct Made {
+  bpu::test::TempDir dir{"report"};
+  MapperConfig cfg;
+  CompileResult result;
+  std::string file(const std::string& suffix) const { return cfg.working_dir + "/" + cfg.output_model_file_prefix + suffix; }
+};
+
+std::unique_ptr<Made> make(const std::string& fixture, const std::string& calibration = "") {
+  auto m = std::make_unique<Made>();
+  bpu::test::write_text(m->dir.file("c.yaml"), bpu::test::fixture_yaml(bpu::test::data_path(fixture + "/model.onnx"), "out", "bayes", calibration));
+  m->cfg = load_config(m->dir.file("c.yaml"));
+  m->result = makertbin(m->cfg);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("report: staged models pass the ONNX checker and compute what they claim", "[report]") {
+  for (const char* fixture : {"hybrid", "mobilenet_v2", "resize_concat", "nonhybrid_unfolded_bn", "horizon_int16"}) {
+    auto m = make(fixture);
+    INFO(fixture);
+    for (const char* stage : {"_original_float_model.onnx", "_optimized_float_model.onnx", "_quantized_model.onnx"}) {
+      onnx::ModelProto model;
+      std::string bytes = read_text(m->file(stage));
+      REQUIRE(model.ParseFromString(bytes));
+      INFO(stage);
+      CHECK_NOTHROW(onnx::checker::check_model(model));
+    }
+    std::map<std::string, FloatArray> input = {{"input", load_npy(bpu::test::data_path(std::string(fixture) + "/input_0.npy"))}};
+    auto original = QatReference::from_bytes(read_text(m->file("_original_float_model.onnx")), "original").run(input);
+    auto optimized = QatReference::from_bytes(read_text(m->file("_optimized_float_model.onnx")), "optimized").run(input);
+    auto quantized = QatReference::from_bytes(read_text(m->file("_quantized_model.onnx")), "quantized").run(input);
+    auto bin = ModelRunner::from_file(m->cfg.output_bin_path()).run(input);
+    for (const auto& [name, values] : original) {
+      INFO("output " << name);
+      CHECK(bpu::test::cosine(optimized.at(name).data, values.data) >= 0.9999);  // folding and fusion keep the float model
+      CHECK(bpu::test::cosine(quantized.at(name).data, bin.at(name).data) >= 0.9999);  // the QDQ model is the integer one
+    }
+  }
+}
+
+TEST_CASE("report: the JSON report follows its schema", "[report]") {
+  auto m = make("hybrid", "  quantize_float_weights: True\n");
+  nlohmann::json j = nlohmann::json::parse(read_text(m->file("_report.json")));
+  CHECK(j.at("tool") == "bpu-mapper");
+  CHECK(j.at("version") == kCompilerVersion);
+  CHECK(j.at("march") == "bayes");
+  for (const char* phase : {"import", "quant", "passes", "partition", "lower", "write", "accuracy"}) CHECK(j.at("phases_seconds").at(phase).is_number());
+  const auto& placement = j.at("placement");
+  CHECK(placement.at("nodes").size() == m->result.placement.size());
+  for (const auto& n : placement.at("nodes")) {
+    for (const char* key : {"name", "op_type", "device", "subgraph", "reason_code", "reason"}) CHECK(n.at(key).is_string());
+  }
+  CHECK(placement.at("segments").is_array());
+  bool synthesized = false;
+  for (const auto& q : j.at("quantization")) {
+    CHECK(q.at("tensor").is_string());
+    CHECK((q.at("bits") == 8 || q.at("bits") == 16));
+    CHECK(q.at("scales").is_array());
+    synthesized |= q.at("synthesized").get<bool>();
+  }
+  CHECK(synthesized);  // conv0's weights
+  const auto& acc = j.at("accuracy");
+  CHECK(acc.at("sample").get<std::string>().find("seed 2024") != std::string::npos);
+  CHECK(acc.at("nodes").size() == m->result.graph.nodes.size());
+  REQUIRE(acc.at("outputs").size() == 1);
+  const auto& out = acc.at("outputs")[0];
+  for (const char* key : {"cosine", "l1", "l2", "chebyshev"}) CHECK(out.at("vs_float").at(key).is_number());
+  for (const char* key : {"cosine", "identical", "max_lsb", "lsb"}) CHECK(out.at("vs_qat").at(key).is_number());
+}
+
+TEST_CASE("report: the accuracy sample comes from cal_data_dir when given", "[report]") {
+  bpu::test::TempDir cal("cal");
+  std::filesystem::copy_file(bpu::test::data_path("resnet18/input_1.npy"), cal.file("sample.npy"));
+  auto m = make("resnet18", "  cal_data_dir: '" + cal.path().string() + "'\n");
+  CHECK(m->result.accuracy.sample.find("sample.npy") != std::string::npos);
+  REQUIRE(m->result.accuracy.outputs.size() == 1);
+  CHECK(m->result.accuracy.outputs[0].identical_vs_qat == 1.0);  // resnet18 is bit-exact with its QAT graph
+  CHECK(m->result.accuracy.outputs[0].vs_float.cosine > 0.9);
+  bpu::test::TempDir empty("cal_empty");
+  bpu::test::require_error([&] { make("resnet18", "  cal_data_dir: '" + empty.path().string() + "'\n"); }, ExitCode::Config,
+                           "holds no .npy files");
+}

@@ -37,7 +37,8 @@ std::unique_ptr<Made> make(const std::string& fixture, const std::string& calibr
 }  // namespace
 
 TEST_CASE("report: staged models pass the ONNX checker and compute what they claim", "[report]") {
-  for (const char* fixture : {"hybrid", "mobilenet_v2", "resize_concat", "nonhybrid_unfolded_bn", "horizon_int16"}) {
+  for (const char* fixture : {"nonhybrid", "nonhybrid_int8_output", "hybrid", "resnet18", "mobilenet_v2", "resize_concat",
+                              "nonhybrid_unfolded_bn", "horizon_int16"}) {
     auto m = make(fixture);
     INFO(fixture);
     for (const char* stage : {"_original_float_model.onnx", "_optimized_float_model.onnx", "_quantized_model.onnx"}) {
@@ -60,9 +61,40 @@ TEST_CASE("report: staged models pass the ONNX checker and compute what they cla
   }
 }
 
+namespace {
+
+// The parts of docs/report_json.md every report has.
+void check_schema(const nlohmann::json& j, const CompileResult& r) {
+  CHECK(j.at("tool") == "bpu-mapper");
+  CHECK(j.at("version") == kCompilerVersion);
+  CHECK(j.at("march") == "bayes");
+  for (const char* key : {"model", "config", "bin"}) CHECK(j.at(key).is_string());
+  for (const char* phase : {"import", "quant", "passes", "partition", "lower", "write", "accuracy"}) CHECK(j.at("phases_seconds").at(phase).is_number());
+  CHECK(j.at("placement").at("nodes").size() == r.placement.size());
+  CHECK(j.at("placement").at("summary").at("bpu_nodes").is_number());
+  CHECK(j.at("quantization").is_array());
+  CHECK(j.at("accuracy").at("outputs").size() == r.model.outputs.size());
+  for (const auto& out : j.at("accuracy").at("outputs")) {
+    CHECK(out.at("vs_float").at("cosine").is_number());
+    CHECK(out.at("vs_qat").at("identical").is_number());
+  }
+}
+
+}  // namespace
+
+TEST_CASE("report: every fixture's JSON report follows the schema", "[report]") {
+  for (const char* fixture : {"nonhybrid", "nonhybrid_int8_output", "hybrid", "resnet18", "mobilenet_v2", "resize_concat",
+                              "nonhybrid_unfolded_bn", "horizon_int16"}) {
+    INFO(fixture);
+    auto m = make(fixture);
+    check_schema(nlohmann::json::parse(read_text(m->file("_report.json"))), m->result);
+  }
+}
+
 TEST_CASE("report: the JSON report follows its schema", "[report]") {
   auto m = make("hybrid", "  quantize_float_weights: True\n");
   nlohmann::json j = nlohmann::json::parse(read_text(m->file("_report.json")));
+  check_schema(j, m->result);
   CHECK(j.at("tool") == "bpu-mapper");
   CHECK(j.at("version") == kCompilerVersion);
   CHECK(j.at("march") == "bayes");

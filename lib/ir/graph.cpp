@@ -96,6 +96,41 @@ void Graph::replace_uses(const std::string& from, const std::string& to) {
   }
 }
 
+void Graph::replace_uses_all(const std::map<std::string, std::string>& renames) {
+  if (renames.empty()) return;
+  auto resolve = [&](std::string name) {
+    for (int hops = 0; hops < 1024; ++hops) {
+      auto it = renames.find(name);
+      if (it == renames.end()) break;
+      name = it->second;
+    }
+    return name;
+  };
+  for (auto& n : nodes) {
+    for (auto& in : n.inputs) in = resolve(in);
+  }
+  for (auto& o : outputs) o = resolve(o);
+}
+
+std::map<std::string, std::vector<int>> Graph::consumer_index() const {
+  std::map<std::string, std::vector<int>> index;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    for (const auto& in : nodes[i].inputs) {
+      auto& v = index[in];
+      if (v.empty() || v.back() != static_cast<int>(i)) v.push_back(static_cast<int>(i));
+    }
+  }
+  return index;
+}
+
+std::map<std::string, int> Graph::producer_index() const {
+  std::map<std::string, int> index;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    for (const auto& o : nodes[i].outputs) index[o] = static_cast<int>(i);
+  }
+  return index;
+}
+
 void Graph::remove_nodes(const std::vector<bool>& remove) {
   std::vector<Node> kept;
   for (size_t i = 0; i < nodes.size(); ++i) {

@@ -89,8 +89,14 @@ struct Graph {
   // Indices of nodes reading `tensor`.
   std::vector<int> consumers(const std::string& tensor) const;
   bool is_graph_output(const std::string& tensor) const;
-  // Replaces every read of `from` (node inputs and graph outputs) by `to`.
+  // Replaces every read of `from` (node inputs and graph outputs) by `to`. O(nodes): for many replacements
+  // use replace_uses_all.
   void replace_uses(const std::string& from, const std::string& to);
+  // Applies a whole rename map in one pass (chains a -> b -> c resolve to c).
+  void replace_uses_all(const std::map<std::string, std::string>& renames);
+  // One-pass indexes for loops that would otherwise scan the graph per query.
+  std::map<std::string, std::vector<int>> consumer_index() const;
+  std::map<std::string, int> producer_index() const;
   // Drops nodes whose index is marked, and tensors no node or graph IO refers to any more.
   void remove_nodes(const std::vector<bool>& remove);
   // Reorders nodes topologically; throws Error(Model) on a cycle.

@@ -36,10 +36,12 @@ BpuSegment SegmentBuilder::build() {
   out_.code = bayes::encode_program(program_);
   // Boundary outputs: produced here and read outside the segment or by the graph.
   const int my_segment = part_.placements[seg_.nodes[0]].segment;
+  const std::map<std::string, std::vector<int>> consumers = g_.consumer_index();
   for (const auto& [name, id] : buffer_ids_) {
     if (!produced_.count(name)) continue;
     bool outside = g_.is_graph_output(name);
-    for (int c : g_.consumers(name)) outside |= part_.placements[c].segment != my_segment;
+    auto it = consumers.find(name);
+    if (it != consumers.end()) for (int c : it->second) outside |= part_.placements[c].segment != my_segment;
     if (outside) {
       out_.output_buffers.push_back(id);
       out_.output_values.push_back(out_.buffers[id].info.dtype == DType::Int32 ? accumulator_value_name(name)

@@ -128,11 +128,13 @@ class CpuSubgraphBuilder {
     }
     // Outputs: produced here and read outside the segment or by the graph.
     const int my_segment = part_.placements[seg_.nodes[0]].segment;
+    const std::map<std::string, std::vector<int>> consumers = g_.consumer_index();
     for (const auto& outs : outputs) {
       for (const auto& o : outs) {
         if (!g_.has_tensor(o)) continue;  // an intermediate of a fused activation
         bool outside = g_.is_graph_output(o);
-        for (int c : g_.consumers(o)) outside |= part_.placements[c].segment != my_segment;
+        auto it = consumers.find(o);
+        if (it != consumers.end()) for (int c : it->second) outside |= part_.placements[c].segment != my_segment;
         if (!outside) continue;
         set_shape(graph_->add_output(), o, onnx::TensorProto::FLOAT, g_.tensor(o).shape);
         segment_.output_values.push_back(o);

@@ -325,20 +325,25 @@ ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, 
 
   // Identity: a constant input makes the output the same constant; otherwise the output is an alias.
   std::vector<bool> remove(graph.nodes.size(), false);
+  std::map<std::string, std::string> aliases;
+  const std::set<std::string> graph_outputs(graph.outputs.begin(), graph.outputs.end());
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     ir::Node& n = graph.nodes[i];
     if (n.op_type != "Identity" || n.inputs.size() != 1 || n.outputs.size() != 1) continue;
-    const ir::Tensor& src = graph.tensor(n.inputs[0]);
+    std::string input = n.inputs[0];
+    for (int hops = 0; hops < 1024 && aliases.count(input); ++hops) input = aliases.at(input);
+    const ir::Tensor& src = graph.tensor(input);
     if (src.is_constant) {
       ir::Tensor copy = src;
       copy.name = n.outputs[0];
       graph.tensors[copy.name] = copy;
       remove[i] = true;
-    } else if (!graph.is_graph_output(n.outputs[0])) {
-      graph.replace_uses(n.outputs[0], n.inputs[0]);
+    } else if (!graph_outputs.count(n.outputs[0])) {
+      aliases[n.outputs[0]] = input;
       remove[i] = true;
     }
   }
+  graph.replace_uses_all(aliases);
   graph.remove_nodes(remove);
 
   // Fill shapes ONNX inference left open, in topological order.

@@ -3,6 +3,7 @@
 #include "passes/fold_bn.h"
 
 #include <cmath>
+#include <map>
 
 namespace bpu {
 
@@ -32,6 +33,7 @@ bool per_channel(const ir::Graph& g, const std::string& name, int64_t channels, 
 int fold_affine_into_conv(ir::Graph& g) {
   int folded = 0;
   std::vector<bool> remove(g.nodes.size(), false);
+  const std::map<std::string, std::vector<int>> consumers = g.consumer_index();
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     ir::Node& conv = g.nodes[i];
     if (conv.op_type != "Conv" || !conv.domain.empty() || remove[i] || conv.inputs.size() < 2) continue;
@@ -46,8 +48,9 @@ int fold_affine_into_conv(ir::Graph& g) {
     std::string out = conv.outputs[0];
     std::vector<int> chain;
     while (!g.tensor(out).quant && !g.is_graph_output(out)) {
-      std::vector<int> users = g.consumers(out);
-      if (users.size() != 1) break;
+      auto users_it = consumers.find(out);
+      if (users_it == consumers.end() || users_it->second.size() != 1) break;
+      const std::vector<int>& users = users_it->second;
       const ir::Node& n = g.nodes[users[0]];
       if (!n.domain.empty() || n.inputs.empty() || n.inputs[0] != out) break;
       std::vector<double> v;

@@ -3,6 +3,8 @@
 #include "passes/fuse_activation.h"
 
 #include <limits>
+#include <map>
+#include <set>
 
 namespace bpu {
 
@@ -39,13 +41,16 @@ bool activation_bounds(const ir::Graph& g, const ir::Node& n, std::pair<float, f
 int fuse_activations(ir::Graph& g, const std::set<std::string>& keep) {
   int fused = 0;
   std::vector<bool> remove(g.nodes.size(), false);
+  const std::map<std::string, std::vector<int>> consumers = g.consumer_index();
+  const std::set<std::string> graph_outputs(g.outputs.begin(), g.outputs.end());
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     ir::Node& n = g.nodes[i];
     if (remove[i] || (n.op_type != "Conv" && n.op_type != "Add") || !n.domain.empty() || n.outputs.size() != 1) continue;
     const std::string& out = n.outputs[0];
-    if (g.tensor(out).quant || g.is_graph_output(out)) continue;
-    std::vector<int> users = g.consumers(out);
-    if (users.size() != 1) continue;
+    if (g.tensor(out).quant || graph_outputs.count(out)) continue;
+    auto users_it = consumers.find(out);
+    if (users_it == consumers.end() || users_it->second.size() != 1) continue;
+    const std::vector<int>& users = users_it->second;
     ir::Node& act = g.nodes[users[0]];
     if (keep.count(act.name)) continue;
     std::pair<float, float> bounds;

@@ -4,6 +4,7 @@
 #include "quant/qdq_extract.h"
 
 #include <cmath>
+#include <set>
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
@@ -110,19 +111,27 @@ QuantSummary extract_quantization(ir::Graph& g) {
   struct Pair { int q, dq; ir::QuantParams params; };
   std::vector<Pair> pairs;
   std::vector<ir::Node> added;
+  const std::map<std::string, std::vector<int>> consumers = g.consumer_index();
+  const std::map<std::string, int> producers = g.producer_index();
+  const std::set<std::string> graph_outputs(g.outputs.begin(), g.outputs.end());
+  auto consumers_of = [&](const std::string& t) {
+    auto it = consumers.find(t);
+    return it == consumers.end() ? std::vector<int>{} : it->second;
+  };
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& q = g.nodes[i];
     if (!is_quantize_node(q)) {
-      if (is_dequantize_node(q) && !g.tensor(q.inputs[0]).is_constant && g.producer(q.inputs[0]) >= 0 &&
-          !is_quantize_node(g.nodes[g.producer(q.inputs[0])])) {
+      auto prod = producers.find(q.inputs.empty() ? "" : q.inputs[0]);
+      if (is_dequantize_node(q) && !g.tensor(q.inputs[0]).is_constant && prod != producers.end() &&
+          !is_quantize_node(g.nodes[prod->second])) {
         fail(ExitCode::Unsupported, g, q, "dequantizes a tensor that no QuantizeLinear produced; integer tensors "
                                           "from other ops are not supported");
       }
       continue;
     }
     if (q.outputs.size() != 1) fail(ExitCode::Model, g, q, "must have exactly one output");
-    std::vector<int> users = g.consumers(q.outputs[0]);
-    if (users.size() != 1 || !is_dequantize_node(g.nodes[users[0]]) || g.is_graph_output(q.outputs[0])) {
+    std::vector<int> users = consumers_of(q.outputs[0]);
+    if (users.size() != 1 || !is_dequantize_node(g.nodes[users[0]]) || graph_outputs.count(q.outputs[0])) {
       fail(ExitCode::Unsupported, g, q, "its output must feed exactly one DequantizeLinear (a fake-quant pair); "
                                         "lone quantize nodes are not supported");
     }
@@ -133,10 +142,15 @@ QuantSummary extract_quantization(ir::Graph& g) {
     pairs.push_back({static_cast<int>(i), users[0], qp});
   }
 
+  std::map<std::string, std::string> aliases;  // DQ output -> quantized tensor, applied once at the end
+  auto resolve = [&](std::string t) {
+    for (int hops = 0; hops < 1024 && aliases.count(t); ++hops) t = aliases.at(t);
+    return t;
+  };
   for (const Pair& pair : pairs) {
     const ir::Node& q = g.nodes[pair.q];
     const ir::Node& dq = g.nodes[pair.dq];
-    std::string x = q.inputs[0];
+    std::string x = resolve(q.inputs[0]);
     std::string y = dq.outputs[0];
     remove[pair.q] = remove[pair.dq] = true;
     summary.removed_nodes.push_back(q.name);
@@ -182,21 +196,24 @@ QuantSummary extract_quantization(ir::Graph& g) {
       continue;
     }
     int other_users = 0;
-    for (int u : g.consumers(x)) other_users += (u != pair.q);
-    if (other_users > 0 || g.is_graph_output(x)) {
+    for (int u : consumers_of(x)) other_users += (u != pair.q && !remove[u]);
+    if (other_users > 0 || graph_outputs.count(x)) {
       fail(ExitCode::Unsupported, g, q, "tensor '" + x + "' is also read without fake quantization; mixed float "
                                         "and quantized use of one tensor is not supported yet");
     }
     src.quant = pair.params;
-    if (g.is_graph_output(y)) {
-      // Keep the user's output name: the quantized tensor takes the DQ output's name.
+    if (graph_outputs.count(y)) {
+      // Keep the user's output name: the quantized tensor takes the DQ output's name (rare: one per output).
+      g.replace_uses_all(aliases);
+      aliases.clear();
       g.tensors.erase(y);
       rename_tensor(g, x, y);
     } else {
-      g.replace_uses(y, x);
+      aliases[y] = x;
     }
     ++summary.activation_pairs;
   }
+  g.replace_uses_all(aliases);
   // Q/DQ nodes may have had their tensor renamed; remove by index (indices unchanged so far).
   g.nodes.insert(g.nodes.end(), added.begin(), added.end());
   remove.resize(g.nodes.size(), false);

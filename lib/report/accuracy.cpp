@@ -18,11 +18,13 @@ namespace bpu {
 
 namespace {
 
-std::string dtype_of(const CompiledModel& m, const std::string& tensor) {
+// Tensor name -> dtype of its BPU buffer; tensors only the CPU sees are float32.
+std::map<std::string, std::string> buffer_dtypes(const CompiledModel& m) {
+  std::map<std::string, std::string> dtypes;
   for (const auto& seg : m.bpu_segments) {
-    for (const auto& b : seg.buffers) if (b.info.name == tensor) return dtype_name(b.info.dtype);
+    for (const auto& b : seg.buffers) dtypes[b.info.name] = dtype_name(b.info.dtype);
   }
-  return "float32";
+  return dtypes;
 }
 
 }  // namespace
@@ -84,6 +86,10 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
   auto float_out = float_model.run(inputs, &float_trace);
   auto qat_out = qat_model.run(inputs);
   for (const auto& [k, v] : float_out) float_trace[k] = v;
+  const std::map<std::string, std::string> dtypes = buffer_dtypes(runner.model());
+  auto dtype_of = [&](const std::string& t) { auto it = dtypes.find(t); return it == dtypes.end() ? std::string("float32") : it->second; };
+  std::map<std::string, std::string> subgraph_of;
+  for (const auto& row : placement) subgraph_of[row.node] = row.subgraph;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& n = g.nodes[i];
     if (n.outputs.empty()) continue;
@@ -92,10 +98,10 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
     a.node = n.name;
     a.op_type = n.op_type;
     a.device = device_name(partition.placements[i].device);
-    for (const auto& row : placement) if (row.node == n.name) a.subgraph = row.subgraph;
+    a.subgraph = subgraph_of[n.name];
     a.tensor = t;
-    a.in_dtype = n.inputs.empty() ? "-" : dtype_of(runner.model(), n.inputs[0]);
-    a.out_dtype = dtype_of(runner.model(), t);
+    a.in_dtype = n.inputs.empty() ? "-" : dtype_of(n.inputs[0]);
+    a.out_dtype = dtype_of(t);
     if (g.has_tensor(t) && g.tensor(t).quant && g.tensor(t).quant->scales.size() == 1) {
       a.threshold = g.tensor(t).quant->scales[0] * (g.tensor(t).quant->bits == 16 ? 32767.0 : 127.0);
     }

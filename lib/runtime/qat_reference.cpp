@@ -123,11 +123,13 @@ QatReference QatReference::from_bytes(const std::string& bytes, const std::strin
   onnx::ModelProto m = parse(strip_fake_quant ? strip_fake_quantization(bytes, context) : bytes, context);
   standardize_horizon(m);
   QatReference r;
+  std::map<std::string, std::string> dq_of;  // Q output -> DQ output
+  for (const auto& d : m.graph().node()) {
+    if (d.op_type() == "DequantizeLinear" && d.input_size() > 0 && d.output_size() == 1) dq_of[d.input(0)] = d.output(0);
+  }
   for (const auto& n : m.graph().node()) {
-    if (n.op_type() == "QuantizeLinear" && n.input_size() > 0 && n.output_size() == 1) {
-      for (const auto& d : m.graph().node()) {
-        if (d.op_type() == "DequantizeLinear" && d.input_size() > 0 && d.input(0) == n.output(0)) r.fq_alias_[n.input(0)] = d.output(0);
-      }
+    if (n.op_type() == "QuantizeLinear" && n.input_size() > 0 && n.output_size() == 1 && dq_of.count(n.output(0))) {
+      r.fq_alias_[n.input(0)] = dq_of.at(n.output(0));
     }
   }
   std::string s;

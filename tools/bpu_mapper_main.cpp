@@ -14,6 +14,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "api/bpu_mapper.h"
 #include "arch/bayes/constraints.h"
@@ -154,9 +155,11 @@ std::string file_name_for(const std::string& tensor) {
 }
 
 int cmd_run(const std::string& model_path, const std::vector<std::string>& input_args,
-            const std::vector<std::string>& reference_args, const std::string& output_dir, int repeat) {
+            const std::vector<std::string>& reference_args, const std::string& output_dir, int repeat, int threads) {
   if (repeat < 0) throw Error(ExitCode::Usage, "--repeat must be >= 0");
+  if (threads < 0 || threads > 256) throw Error(ExitCode::Usage, "--threads must be in [0, 256] (0: all cores)");
   ModelRunner runner = ModelRunner::from_file(model_path);
+  runner.set_threads(threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) : threads);
   std::map<std::string, FloatArray> inputs;
   inputs = load_inputs(input_args, runner.model().inputs);
   std::map<std::string, FloatArray> references;
@@ -263,6 +266,8 @@ int main(int argc, char** argv) {
   run->add_option("--output-dir", output_dir, "folder for <output>.npy files")->capture_default_str();
   run->add_option("--repeat", repeat, "run N more inferences and print median and min latency");
   std::vector<std::string> reference_args;
+  int threads = 0;
+  run->add_option("--threads", threads, "simulator worker threads, 0 = all cores (results are identical for every count)")->capture_default_str();
   run->add_option("--reference", reference_args, "NAME=FILE.npy: print cosine and max |diff| of that output against it");
 
   try {
@@ -289,7 +294,7 @@ int main(int argc, char** argv) {
     if (info->parsed()) return cmd_info(info_model);
     if (verify->parsed()) return cmd_verify(verify_model_path, verify_onnx, verify_inputs, tolerance_lsb);
     if (disasm->parsed()) return cmd_disasm(disasm_model, disasm_segment);
-    if (run->parsed()) return cmd_run(model_path, input_args, reference_args, output_dir, repeat);
+    if (run->parsed()) return cmd_run(model_path, input_args, reference_args, output_dir, repeat, threads);
     std::cout << app.help();
     return static_cast<int>(bpu::ExitCode::Usage);
   } catch (const bpu::Error& e) {

@@ -33,9 +33,25 @@ struct RequantParams {
 
 constexpr int kMaxShift = 62;
 
+// Round-half-to-even shift in 64 bits (0 <= n <= 62); the remainder comes from the unsigned bit pattern.
+inline int64_t rshift_rne64(int64_t v, int n) {
+  if (n <= 0) return v;
+  const int64_t floor = v >> n;  // arithmetic shift (GCC/Clang)
+  const uint64_t mask = (uint64_t(1) << n) - 1;
+  const uint64_t rem = static_cast<uint64_t>(v) & mask;
+  const uint64_t half = uint64_t(1) << (n - 1);
+  return (rem > half || (rem == half && (floor & 1))) ? floor + 1 : floor;
+}
+
 inline int64_t apply_requant(int64_t acc, const RequantParams& p, int64_t lo, int64_t hi) {
-  int128 v = int128(acc) * p.multiplier + p.bias;
-  return clamp64(rshift_rne(v, p.shift), lo, hi);
+  int64_t product, v;
+  // 64-bit fast path when nothing overflows; the same value as the 128-bit definition.
+  if (!__builtin_mul_overflow(acc, static_cast<int64_t>(p.multiplier), &product) && !__builtin_add_overflow(product, p.bias, &v)) {
+    const int64_t r = rshift_rne64(v, p.shift);
+    return r < lo ? lo : (r > hi ? hi : r);
+  }
+  int128 w = int128(acc) * p.multiplier + p.bias;
+  return clamp64(rshift_rne(w, p.shift), lo, hi);
 }
 
 // M = s_x * s_w / s_y with float bias b (in real units): the requant parameters for one output channel.

@@ -24,12 +24,16 @@ class ModelRunner {
                                         ConvKernel kernel = ConvKernel::Fast,
                                         std::map<std::string, FloatArray>* trace = nullptr) const;
 
+  // Worker threads for the simulator's convolutions (results are identical for every count). Default 1.
+  void set_threads(int threads) { threads_ = threads < 1 ? 1 : threads; }
+
   const CompiledModel& model() const { return model_; }
   const ValidatedModel& validated() const { return validated_; }
 
  private:
   CompiledModel model_;
   ValidatedModel validated_;
+  int threads_ = 1;
 };
 
 }  // namespace bpu

@@ -128,7 +128,7 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
   std::vector<RequantParams> params = read_records(segment_.constants, c.requant_offset, static_cast<uint32_t>(g.out_channels));
   std::vector<int64_t> acc(static_cast<size_t>(g.batch * g.out_channels * g.out_h * g.out_w));
   auto accumulate = [&](const auto* x) {
-    if (kernel_ == ConvKernel::Fast) kernels::conv_accumulate_fast(g, x, weight, acc.data());
+    if (kernel_ == ConvKernel::Fast) kernels::conv_accumulate_fast(g, x, weight, acc.data(), threads_);
     else kernels::conv_accumulate_reference(g, x, weight, acc.data());
   };
   if (in.info.dtype == DType::Int8) accumulate(view<int8_t>(arena, in));

@@ -17,8 +17,8 @@ enum class ConvKernel { Fast, Reference };
 class BpuSimulator {
  public:
   BpuSimulator(const BpuSegment& segment, const std::vector<bayes::Instruction>& program,
-               ConvKernel kernel = ConvKernel::Fast)
-      : segment_(segment), program_(program), kernel_(kernel) {}
+               ConvKernel kernel = ConvKernel::Fast, int threads = 1)
+      : segment_(segment), program_(program), kernel_(kernel), threads_(threads) {}
 
   // Copies the bound input values into the arena, runs every instruction, returns the bound outputs.
   // With `trace`, every buffer's final contents are added (keyed by buffer name = ONNX tensor name).
@@ -44,6 +44,7 @@ class BpuSimulator {
   const BpuSegment& segment_;
   const std::vector<bayes::Instruction>& program_;
   ConvKernel kernel_;
+  int threads_;
 };
 
 }  // namespace bpu

@@ -85,3 +85,21 @@ TEST_CASE("conv kernel: requantization saturates to the output type", "[kernel]"
   requantize_per_channel(acc.data(), 1, 1, 4, &p, 0, 32767, out16.data());  // fused ReLU
   CHECK(out16 == std::vector<int16_t>{32767, 0, 3, 0});
 }
+
+TEST_CASE("conv kernel: every thread count gives the same accumulators", "[kernel]") {
+  ConvGeometry g = geo(16, 40, 40, 24, 3, 1, 1, 1, 1);
+  g.out_h = g.out_w = 40;
+  std::vector<int8_t> x(16 * 40 * 40), w(24 * 16 * 9);
+  std::mt19937_64 rng(11);
+  for (auto& v : x) v = static_cast<int8_t>(rng() % 256);
+  for (auto& v : w) v = static_cast<int8_t>(rng() % 256);
+  std::vector<int64_t> one(24 * 40 * 40), ref(one.size());
+  conv_accumulate_fast(g, x.data(), w.data(), one.data(), 1);
+  conv_accumulate_reference(g, x.data(), w.data(), ref.data());
+  REQUIRE(one == ref);
+  for (int threads : {2, 3, 7}) {
+    std::vector<int64_t> many(one.size());
+    conv_accumulate_fast(g, x.data(), w.data(), many.data(), threads);
+    CHECK(many == one);
+  }
+}

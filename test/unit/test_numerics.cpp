@@ -129,3 +129,17 @@ TEST_CASE("numerics: absurd scale ratios are refused", "[numerics]") {
   bpu::test::require_error([] { make_conv_requant(1e6, 1e6, 1e-6, 0); }, ExitCode::Unsupported, "outside (0, 2^31)");
   bpu::test::require_error([] { make_add_params(1e3, 1.0, 1e-3); }, ExitCode::Unsupported, "scale ratio");
 }
+
+TEST_CASE("numerics: the 64-bit requant fast path equals the 128-bit definition", "[numerics]") {
+  std::mt19937_64 rng(99);
+  for (int i = 0; i < 200000; ++i) {
+    RequantParams p;
+    p.multiplier = static_cast<int32_t>((rng() % (1u << 31)));
+    p.shift = static_cast<int32_t>(rng() % 63);
+    p.bias = static_cast<int64_t>(rng()) >> (rng() % 64);
+    const int64_t acc = static_cast<int64_t>(rng()) >> (rng() % 64);
+    const int128 w = int128(acc) * p.multiplier + p.bias;
+    const int64_t expected = clamp64(rshift_rne(w, p.shift), INT32_MIN, INT32_MAX);
+    REQUIRE(apply_requant(acc, p, INT32_MIN, INT32_MAX) == expected);
+  }
+}

@@ -23,8 +23,10 @@ int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 // acc[n, co, y, x] = sum of input * weight; input is int8 or int16 NCHW, weight int8 [Cout, Cin/g, kh, kw].
 template <typename T>
 void conv_accumulate_reference(const ConvGeometry& g, const T* input, const int8_t* weight, int64_t* acc);
+// `threads` > 1 splits each GEMM by output-channel rows; the sums are exact integers, so the result is the same
+// for every thread count.
 template <typename T>
-void conv_accumulate_fast(const ConvGeometry& g, const T* input, const int8_t* weight, int64_t* acc);
+void conv_accumulate_fast(const ConvGeometry& g, const T* input, const int8_t* weight, int64_t* acc, int threads = 1);
 
 // out[n, c, p] = clamp(requant_c(acc[n, c, p])) written as OutT (int8, int16 or int32).
 template <typename OutT>

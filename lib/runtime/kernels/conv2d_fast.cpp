@@ -4,6 +4,8 @@
 // any K below 2^31. Chunk sums are converted to integers and added in int64.
 
 #include <Eigen/Core>
+#include <thread>
+#include <vector>
 #include <type_traits>
 
 #include "runtime/kernels/conv2d.h"
@@ -20,7 +22,7 @@ using RowMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 }  // namespace
 
 template <typename T>
-void conv_accumulate_fast(const ConvGeometry& g, const T* input, const int8_t* weight, int64_t* acc) {
+void conv_accumulate_fast(const ConvGeometry& g, const T* input, const int8_t* weight, int64_t* acc, int threads) {
   using Scalar = std::conditional_t<std::is_same_v<T, int8_t>, float, double>;
   const int64_t cin_g = g.in_channels / g.groups;
   const int64_t cout_g = g.out_channels / g.groups;
@@ -32,7 +34,6 @@ void conv_accumulate_fast(const ConvGeometry& g, const T* input, const int8_t* w
 
   RowMatrix<Scalar> col(K, P);
   RowMatrix<Scalar> w(cout_g, K);
-  RowMatrix<Scalar> partial(cout_g, P);
   for (int64_t n = 0; n < g.batch; ++n) {
     for (int64_t grp = 0; grp < g.groups; ++grp) {
       // im2col for this image and group: row k = (ci, ky, kx), column p = (y, x).
@@ -66,18 +67,34 @@ void conv_accumulate_fast(const ConvGeometry& g, const T* input, const int8_t* w
         for (int64_t k = 0; k < K; ++k) w(co, k) = static_cast<Scalar>(wrow[k]);
       }
       int64_t* out = acc + (n * g.out_channels + grp * cout_g) * P;
-      std::fill(out, out + cout_g * P, int64_t(0));
-      for (int64_t k0 = 0; k0 < K; k0 += chunk) {
-        const int64_t kc = std::min(chunk, K - k0);
-        partial.noalias() = w.middleCols(k0, kc) * col.middleRows(k0, kc);
-        const Scalar* src = partial.data();
-        for (int64_t i = 0; i < cout_g * P; ++i) out[i] += static_cast<int64_t>(src[i]);
+      // Rows [r0, r1) of this group's output: its own partial product, disjoint from other threads' rows.
+      auto rows = [&](int64_t r0, int64_t r1) {
+        RowMatrix<Scalar> part(r1 - r0, P);
+        std::fill(out + r0 * P, out + r1 * P, int64_t(0));
+        for (int64_t k0 = 0; k0 < K; k0 += chunk) {
+          const int64_t kc = std::min(chunk, K - k0);
+          part.noalias() = w.block(r0, k0, r1 - r0, kc) * col.middleRows(k0, kc);
+          const Scalar* src = part.data();
+          int64_t* dst = out + r0 * P;
+          for (int64_t i = 0; i < (r1 - r0) * P; ++i) dst[i] += static_cast<int64_t>(src[i]);
+        }
+      };
+      const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(threads, cout_g * P >= 65536 ? cout_g : 1));
+      if (workers == 1) {
+        rows(0, cout_g);
+        continue;
       }
+      std::vector<std::thread> pool;
+      for (int64_t t = 0; t < workers; ++t) {
+        const int64_t r0 = cout_g * t / workers, r1 = cout_g * (t + 1) / workers;
+        if (r1 > r0) pool.emplace_back(rows, r0, r1);
+      }
+      for (auto& th : pool) th.join();
     }
   }
 }
 
-template void conv_accumulate_fast<int8_t>(const ConvGeometry&, const int8_t*, const int8_t*, int64_t*);
-template void conv_accumulate_fast<int16_t>(const ConvGeometry&, const int16_t*, const int8_t*, int64_t*);
+template void conv_accumulate_fast<int8_t>(const ConvGeometry&, const int8_t*, const int8_t*, int64_t*, int);
+template void conv_accumulate_fast<int16_t>(const ConvGeometry&, const int16_t*, const int8_t*, int64_t*, int);
 
 }  // namespace bpu::kernels

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Speed targets of issue 7, measured: a torchvision-resnet18-shaped QDQ model at 224x224 (generated, random
+# weights) compiled and run by bpu-mapper, side by side with onnxruntime on the same ONNX file (CPU, one thread,
+# all optimizations: its int8 kernels), and compile-time scaling on generated 500- and 5000-node models.
+# onnxruntime-node comes from npm, installed here with ONNXRUNTIME_NODE_INSTALL=skip (no download outside the
+# npm registry); it is no build or test dependency. Needs node/npm, python3-onnx and python3-numpy.
+# Usage: scripts/bench/compare.sh [build_dir]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+build="${1:-build}"
+[ -x "$build/bin/bpu-mapper" ] || scripts/setup.sh
+bin="$root/$build/bin/bpu-mapper"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+ort_dir="$root/$build/bench-ort"
+if [ ! -d "$ort_dir/node_modules/onnxruntime-node" ]; then
+  mkdir -p "$ort_dir"
+  (cd "$ort_dir" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund onnxruntime-node@1.30.0 > install.log 2>&1)
+fi
+
+/usr/bin/python3 scripts/bench/make_resnet18_qdq.py "$work/resnet18.onnx" 224
+/usr/bin/python3 -c "import numpy as np; np.save('$work/input.npy', np.random.default_rng(1).normal(size=(1,3,224,224)).astype(np.float32))"
+scripts/make_config.sh "$work/resnet18.onnx" bayes resnet18 "$work/out" > "$work/resnet18.yaml"
+t0=$(date +%s%N)
+"$bin" makertbin -c "$work/resnet18.yaml" --model-type onnx > "$work/compile.log" 2>&1
+t1=$(date +%s%N)
+echo "resnet18 224x224: makertbin $(( (t1 - t0) / 1000000 )) ms wall; $(grep -o 'phases: .*' "$work/compile.log")"
+for threads in 1 2; do
+  echo "resnet18 224x224: bpu-mapper run --threads $threads: $("$bin" run --model "$work/out/resnet18.bin" --input "$work/input.npy" --output-dir "$work/run" --repeat 20 --threads $threads 2>&1 | grep -o 'median.*')"
+done
+ours=$("$bin" run --model "$work/out/resnet18.bin" --input "$work/input.npy" --output-dir "$work/run" --repeat 20 --threads 1 2>&1 | sed -n 's/.*median \([0-9.]*\) ms.*/\1/p')
+ort=$(NODE_PATH="$ort_dir/node_modules" node scripts/bench/ort_latency.js "$work/resnet18.onnx" "$work/input.npy" 20 | sed -n 's/ort_median_ms \([0-9.]*\).*/\1/p')
+echo "resnet18 224x224, one thread: bpu-mapper median $ours ms, onnxruntime median $ort ms, ratio $(awk -v a="$ours" -v b="$ort" 'BEGIN { printf "%.2f", a / b }')x"
+
+for n in 500 5000; do
+  /usr/bin/python3 scripts/bench/make_chain_model.py $n "$work/chain$n.onnx"
+  scripts/make_config.sh "$work/chain$n.onnx" bayes chain$n "$work/out" > "$work/chain$n.yaml"
+  t0=$(date +%s%N)
+  "$bin" makertbin -c "$work/chain$n.yaml" --model-type onnx > /dev/null 2>&1
+  t1=$(date +%s%N)
+  eval "ms$n=$(( (t1 - t0) / 1000000 ))"
+done
+echo "compile scaling: 500 nodes ${ms500} ms, 5000 nodes ${ms5000} ms, ratio $(awk -v a="$ms5000" -v b="$ms500" 'BEGIN { printf "%.1f", a / b }')x (target <= 12x)"

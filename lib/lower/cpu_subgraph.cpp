@@ -7,61 +7,30 @@
 #include <set>
 
 #include "common/error.h"
+#include "ir/onnx_export.h"
 
 namespace bpu {
 
 namespace {
 
-void set_attribute(onnx::AttributeProto* a, const std::string& name, const ir::Attribute& v) {
-  a->set_name(name);
-  switch (v.kind) {
-    case ir::Attribute::Kind::Int: a->set_type(onnx::AttributeProto::INT); a->set_i(v.i); break;
-    case ir::Attribute::Kind::Float: a->set_type(onnx::AttributeProto::FLOAT); a->set_f(v.f); break;
-    case ir::Attribute::Kind::String: a->set_type(onnx::AttributeProto::STRING); a->set_s(v.s); break;
-    case ir::Attribute::Kind::Ints:
-      a->set_type(onnx::AttributeProto::INTS);
-      for (int64_t x : v.ints) a->add_ints(x);
-      break;
-    case ir::Attribute::Kind::Floats:
-      a->set_type(onnx::AttributeProto::FLOATS);
-      for (float x : v.floats) a->add_floats(x);
-      break;
-  }
-}
-
-void set_shape(onnx::ValueInfoProto* vi, const std::string& name, int elem_type, const Shape& shape) {
-  vi->set_name(name);
-  auto* tt = vi->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(elem_type);
-  auto* sh = tt->mutable_shape();
-  for (int64_t d : shape) sh->add_dim()->set_dim_value(d);
-}
-
 // The constant as the float graph saw it: fake-quantized weights dequantized (q * s in float32, as the
 // reference's DequantizeLinear), synthesized-scale weights as the original floats.
 void add_initializer(onnx::GraphProto* g, const ir::Tensor& t) {
   onnx::TensorProto* p = g->add_initializer();
+  if (!(t.quant && !t.quant->synthesized && !t.quantized.empty())) {
+    ir::to_onnx_initializer(t, p);
+    return;
+  }
   p->set_name(t.name);
   for (int64_t d : t.shape) p->add_dims(d);
-  if (t.quant && !t.quant->synthesized && !t.quantized.empty()) {
-    p->set_data_type(onnx::TensorProto::FLOAT);
-    const auto& s = t.quant->scales;
-    int64_t inner = 1;
-    if (s.size() > 1) {
-      for (size_t d = t.quant->axis + 1; d < t.shape.size(); ++d) inner *= t.shape[d];
-    }
-    for (size_t k = 0; k < t.quantized.size(); ++k) {
-      p->add_float_data(static_cast<float>(t.quantized[k]) * s[s.size() > 1 ? (k / inner) % s.size() : 0]);
-    }
-  } else if (!t.float_data.empty() || t.elem_type == ir::ElemType::Float || t.elem_type == ir::ElemType::Double) {
-    p->set_data_type(onnx::TensorProto::FLOAT);
-    for (float v : t.float_data) p->add_float_data(v);
-  } else if (t.elem_type == ir::ElemType::Int64) {
-    p->set_data_type(onnx::TensorProto::INT64);
-    for (int64_t v : t.int_data) p->add_int64_data(v);
-  } else {
-    p->set_data_type(static_cast<int>(t.elem_type));
-    for (int64_t v : t.int_data) p->add_int32_data(static_cast<int32_t>(v));
+  p->set_data_type(onnx::TensorProto::FLOAT);
+  const auto& s = t.quant->scales;
+  int64_t inner = 1;
+  if (s.size() > 1) {
+    for (size_t d = t.quant->axis + 1; d < t.shape.size(); ++d) inner *= t.shape[d];
+  }
+  for (size_t k = 0; k < t.quantized.size(); ++k) {
+    p->add_float_data(static_cast<float>(t.quantized[k]) * s[s.size() > 1 ? (k / inner) % s.size() : 0]);
   }
 }
 
@@ -103,7 +72,7 @@ class CpuSubgraphBuilder {
         if (t.is_constant) {
           if (seen_constants.insert(in).second) add_initializer(graph_, t);
         } else if (seen_inputs.insert(in).second) {
-          set_shape(graph_->add_input(), in, onnx::TensorProto::FLOAT, t.shape);
+          ir::to_onnx_value_info(in, t.shape, graph_->add_input());
           segment_.input_values.push_back(in);
           if (t.quant) input_alias_[in] = fake_quantize(in, in + "__fq", t);
         }
@@ -124,7 +93,7 @@ class CpuSubgraphBuilder {
         p->add_output(quantized ? o + "__raw" : o);
         if (quantized) fake_quantize(o + "__raw", o, g_.tensor(o));
       }
-      for (const auto& [key, value] : n.attributes) set_attribute(p->add_attribute(), key, value);
+      for (const auto& [key, value] : n.attributes) ir::to_onnx_attribute(key, value, p->add_attribute());
     }
     // Outputs: produced here and read outside the segment or by the graph.
     const int my_segment = part_.placements[seg_.nodes[0]].segment;
@@ -136,11 +105,11 @@ class CpuSubgraphBuilder {
         auto it = consumers.find(o);
         if (it != consumers.end()) for (int c : it->second) outside |= part_.placements[c].segment != my_segment;
         if (!outside) continue;
-        set_shape(graph_->add_output(), o, onnx::TensorProto::FLOAT, g_.tensor(o).shape);
+        ir::to_onnx_value_info(o, g_.tensor(o).shape, graph_->add_output());
         segment_.output_values.push_back(o);
       }
     }
-    for (const auto& [name, shape] : shape_of_) set_shape(graph_->add_value_info(), name, onnx::TensorProto::FLOAT, shape);
+    for (const auto& [name, shape] : shape_of_) ir::to_onnx_value_info(name, shape, graph_->add_value_info());
     std::string bytes;
     if (!model_.SerializeToString(&bytes)) throw Error(ExitCode::Internal, "cannot serialize a CPU segment");
     segment_.onnx.assign(bytes.begin(), bytes.end());
@@ -170,7 +139,7 @@ class CpuSubgraphBuilder {
       n->add_input(scale->name());
       n->add_input(zp->name());
       n->add_output(is_q ? t.name + "__q" : to);
-      if (q.scales.size() > 1) set_attribute(n->add_attribute(), "axis", ir::Attribute{ir::Attribute::Kind::Int, q.axis});
+      if (q.scales.size() > 1) ir::to_onnx_attribute("axis", ir::Attribute{ir::Attribute::Kind::Int, q.axis}, n->add_attribute());
     }
     shape_of_[from] = t.shape;
     shape_of_[to] = t.shape;

@@ -7,28 +7,11 @@
 #include <set>
 
 #include "common/error.h"
+#include "ir/onnx_export.h"
 
 namespace bpu {
 
 namespace {
-
-void set_attribute(onnx::AttributeProto* a, const std::string& name, const ir::Attribute& v) {
-  a->set_name(name);
-  switch (v.kind) {
-    case ir::Attribute::Kind::Int: a->set_type(onnx::AttributeProto::INT); a->set_i(v.i); break;
-    case ir::Attribute::Kind::Float: a->set_type(onnx::AttributeProto::FLOAT); a->set_f(v.f); break;
-    case ir::Attribute::Kind::String: a->set_type(onnx::AttributeProto::STRING); a->set_s(v.s); break;
-    case ir::Attribute::Kind::Ints: a->set_type(onnx::AttributeProto::INTS); for (int64_t x : v.ints) a->add_ints(x); break;
-    case ir::Attribute::Kind::Floats: a->set_type(onnx::AttributeProto::FLOATS); for (float x : v.floats) a->add_floats(x); break;
-  }
-}
-
-void value_info(onnx::ValueInfoProto* vi, const std::string& name, const Shape& shape) {
-  vi->set_name(name);
-  auto* tt = vi->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(onnx::TensorProto::FLOAT);
-  for (int64_t d : shape) tt->mutable_shape()->add_dim()->set_dim_value(d);
-}
 
 class Emitter {
  public:
@@ -42,7 +25,7 @@ class Emitter {
 
   std::string emit() {
     for (const auto& in : g_.inputs) {
-      value_info(graph_->add_input(), in, g_.tensor(in).shape);
+      ir::to_onnx_value_info(in, g_.tensor(in).shape, graph_->add_input());
       if (quantized_ && g_.tensor(in).quant && g_.tensor(in).quant->bits == 8) alias_[in] = fake_quantize(in, in + "__fq", *g_.tensor(in).quant);
     }
     for (const auto& n : g_.nodes) {
@@ -50,7 +33,7 @@ class Emitter {
       emit_node(n, n.fused_nodes.empty() ? n.outputs : replaced_first(n.outputs, n.fused_nodes[0].inputs[0]));
       for (const auto& f : n.fused_nodes) emit_node(f, f.outputs);
     }
-    for (const auto& o : g_.outputs) value_info(graph_->add_output(), o, g_.tensor(o).shape);
+    for (const auto& o : g_.outputs) ir::to_onnx_value_info(o, g_.tensor(o).shape, graph_->add_output());
     std::string bytes;
     if (!model_.SerializeToString(&bytes)) throw Error(ExitCode::Internal, "cannot serialize a staged model");
     return bytes;
@@ -83,19 +66,7 @@ class Emitter {
       initialized_[t.name] = t.name;
       return;
     }
-    onnx::TensorProto* p = graph_->add_initializer();
-    p->set_name(t.name);
-    for (int64_t d : t.shape) p->add_dims(d);
-    if (!t.float_data.empty() || t.elem_type == ir::ElemType::Float || t.elem_type == ir::ElemType::Double) {
-      p->set_data_type(onnx::TensorProto::FLOAT);
-      for (float v : t.float_data) p->add_float_data(v);
-    } else if (t.elem_type == ir::ElemType::Int64) {
-      p->set_data_type(onnx::TensorProto::INT64);
-      for (int64_t v : t.int_data) p->add_int64_data(v);
-    } else {
-      p->set_data_type(static_cast<int>(t.elem_type));
-      for (int64_t v : t.int_data) p->add_int32_data(static_cast<int32_t>(v));
-    }
+    ir::to_onnx_initializer(t, graph_->add_initializer());
     initialized_[t.name] = t.name;
   }
 
@@ -126,7 +97,7 @@ class Emitter {
     n->add_input(scale);
     n->add_input(zp);
     n->add_output(to);
-    if (q.scales.size() > 1) set_attribute(n->add_attribute(), "axis", ir::Attribute{ir::Attribute::Kind::Int, q.axis});
+    if (q.scales.size() > 1) ir::to_onnx_attribute("axis", ir::Attribute{ir::Attribute::Kind::Int, q.axis}, n->add_attribute());
   }
 
   std::string fake_quantize(const std::string& from, const std::string& to, const ir::QuantParams& q) {
@@ -139,7 +110,7 @@ class Emitter {
     n->add_input(scale);
     n->add_input(zp);
     n->add_output(to + "__int");
-    if (q.scales.size() > 1) set_attribute(n->add_attribute(), "axis", ir::Attribute{ir::Attribute::Kind::Int, q.axis});
+    if (q.scales.size() > 1) ir::to_onnx_attribute("axis", ir::Attribute{ir::Attribute::Kind::Int, q.axis}, n->add_attribute());
     dequantize(to + "__int", to, q);
     return to;
   }
@@ -160,7 +131,7 @@ class Emitter {
       p->add_output(q ? o + "__float" : o);
       if (q) fake_quantize(o + "__float", o, *g_.tensor(o).quant);
     }
-    for (const auto& [key, value] : n.attributes) set_attribute(p->add_attribute(), key, value);
+    for (const auto& [key, value] : n.attributes) ir::to_onnx_attribute(key, value, p->add_attribute());
   }
 
   const ir::Graph& g_;

@@ -1,0 +1,18 @@
+// IR -> ONNX protobuf helpers shared by every stage that writes ONNX (CPU fallback subgraphs in lower/, the
+// staged models in report/): attributes and float value infos.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <string>
+
+#include "ir/graph.h"
+
+namespace bpu::ir {
+
+void to_onnx_attribute(const std::string& name, const Attribute& value, onnx::AttributeProto* out);
+void to_onnx_value_info(const std::string& name, const Shape& shape, onnx::ValueInfoProto* out);
+// A constant tensor as an initializer: float data as FLOAT, int64 as INT64, other integers in int32_data.
+void to_onnx_initializer(const Tensor& t, onnx::TensorProto* out);
+
+}  // namespace bpu::ir

@@ -26,7 +26,7 @@ struct NodeAccuracy {
 struct OutputAccuracy {
   std::string output;
   Distances vs_float;
-  double cosine_vs_qat = 0, identical_vs_qat = 0, max_lsb_vs_qat = 0;
+  double cosine_vs_qat = 0, identical_vs_qat = 0, max_lsb_vs_qat = 0, max_diff_vs_qat = 0;
   double lsb = 0;
 };
 

@@ -22,7 +22,9 @@
 #include "common/npy.h"
 #include "common/progress.h"
 #include "artifact/bin_format.h"
+#include "common/file_io.h"
 #include "report/model_info.h"
+#include "report/perf_report.h"
 #include "report/verify.h"
 #include "runtime/qat_reference.h"
 #include "runtime/model_runner.h"
@@ -90,6 +92,7 @@ int cmd_makertbin(const std::string& config_path, const std::string& model_type)
   std::string phases;
   for (const auto& [phase, seconds] : r.phase_seconds) phases += fmt::format("{} {:.3f} s, ", phase, seconds);
   spdlog::info("phases: {}", phases.substr(0, phases.size() - 2));
+  spdlog::info("BPU estimate:\n{}", format_perf_report(r.perf));
   spdlog::info("wrote {0}_original_float_model.onnx, {0}_optimized_float_model.onnx, {0}_quantized_model.onnx, "
                "{0}_report.json in '{1}'", cfg.output_model_file_prefix, cfg.working_dir);
   spdlog::info("wrote '{}' and {}_placement.json in {:.3f} s, peak memory {:.1f} MiB", cfg.output_bin_path(),
@@ -133,6 +136,21 @@ int cmd_verify(const std::string& model_path, const std::string& onnx_path, cons
     throw Error(ExitCode::Accuracy, "verify: '" + model_path + "' departs from '" + onnx_path + "' by more than " +
                                         std::to_string(tolerance) + " LSB, first at node " + report.first_diverging_node);
   }
+  return 0;
+}
+
+int cmd_perf(const std::string& path, const std::string& output_dir) {
+  ModelRunner runner = ModelRunner::from_file(path);
+  PerfReport report = estimate_model(runner.model(), runner.validated());
+  std::cout << format_perf_report(report);
+  std::error_code ec;
+  std::filesystem::create_directories(output_dir, ec);
+  if (ec) throw Error(ExitCode::Io, "cannot create --output-dir '" + output_dir + "': " + ec.message());
+  const std::string stem = std::filesystem::path(path).stem().string();
+  const std::string svg = perf_svg(runner.model(), report);
+  const std::string svg_path = (std::filesystem::path(output_dir) / (stem + "_perf.svg")).string();
+  write_file_atomic(svg_path, svg.data(), svg.size());
+  std::cout << "picture: " << svg_path << "\n";
   return 0;
 }
 
@@ -257,6 +275,11 @@ int main(int argc, char** argv) {
   verify->add_option("--input", verify_inputs, "NAME=FILE.npy (float32), repeat per input")->required();
   verify->add_option("--tolerance-lsb", tolerance_lsb, "allowed departure in output LSBs (exit 6 beyond)")->capture_default_str();
 
+  auto* perf = app.add_subcommand("perf", "static bayes estimate of a .bin: latency, FPS, DDR traffic, per segment; an SVG picture");
+  std::string perf_model, perf_dir = "perf_result";
+  perf->add_option("model", perf_model, "compiled .bin")->required();
+  perf->add_option("--output-dir", perf_dir, "folder for <model>_perf.svg")->capture_default_str();
+
   auto* run = app.add_subcommand("run", "run a .bin on .npy inputs with the simulator");
   std::string model_path, output_dir = ".";
   std::vector<std::string> input_args;
@@ -292,6 +315,7 @@ int main(int argc, char** argv) {
       return cmd_checker(checker_model, checker_march, checker_shapes);
     }
     if (info->parsed()) return cmd_info(info_model);
+    if (perf->parsed()) return cmd_perf(perf_model, perf_dir);
     if (verify->parsed()) return cmd_verify(verify_model_path, verify_onnx, verify_inputs, tolerance_lsb);
     if (disasm->parsed()) return cmd_disasm(disasm_model, disasm_segment);
     if (run->parsed()) return cmd_run(model_path, input_args, reference_args, output_dir, repeat, threads);

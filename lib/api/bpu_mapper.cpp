@@ -226,6 +226,7 @@ CompileResult makertbin(const MapperConfig& config) {
   auto sample = accuracy_sample(runner.model().inputs, config.cal_data_dir, &sample_description);
   r.accuracy = accuracy_run(r.graph, r.partition, r.placement, runner, config.onnx_model, sample, sample_description);
   r.phase_seconds.emplace_back("accuracy", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  r.perf = estimate_model(runner.model(), runner.validated());
   end_progress();
 
   nlohmann::json report;
@@ -240,6 +241,7 @@ CompileResult makertbin(const MapperConfig& config) {
   report["placement"] = placement_json(r.graph, r.partition, r.placement, r.model.march);
   report["quantization"] = quantization_json(r.graph);
   report["accuracy"] = accuracy_json(r.accuracy);
+  report["performance_estimate"] = perf_json(r.perf);
   write_text("_report.json", report.dump(2) + "\n");
   return r;
 }

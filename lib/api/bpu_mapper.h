@@ -12,6 +12,7 @@
 #include "lower/compiled_model.h"
 #include "partition/partition.h"
 #include "report/accuracy.h"
+#include "report/perf_report.h"
 #include "report/placement_report.h"
 
 namespace bpu {
@@ -27,6 +28,7 @@ struct CompileResult {
   std::vector<std::string> warnings;
   std::vector<std::pair<std::string, double>> phase_seconds;  // import, quant, passes, partition, lower, ...
   AccuracyReport accuracy;                                     // makertbin only
+  PerfReport perf;                                             // makertbin only
   double seconds = 0;
 };
 

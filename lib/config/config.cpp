@@ -303,7 +303,9 @@ MapperConfig parse_config(const std::string& yaml_text, const std::string& path)
 
     // compiler_parameters
     YAML::Node cc = root["compiler_parameters"];
-    r.warn_unknown(cc, "compiler_parameters", {"compile_mode", "optimize_level", "debug"},
+    r.warn_unknown(cc, "compiler_parameters",
+                   {"compile_mode", "optimize_level", "debug", "bpu_clock_mhz", "bpu_macs_per_cycle", "bpu_vector_per_cycle",
+                    "bpu_ddr_gbps", "bpu_sram_kib"},
                    {"core_num", "input_source", "max_time_per_fc", "jobs", "balance_factor", "advice"},
                    &cfg.warnings);
     if (cc) {

@@ -109,5 +109,12 @@ case "$case_name" in
     expect 0 "verify: PASSED" -- "$bin" verify --model out/model.bin --onnx "$data/resnet18/model.onnx" --input "$data/resnet18/input_2.npy"
     # Against another network with the same input and output names: the outputs depart, exit 6.
     expect 6 "verify: '.*' departs from '.*mobilenet_v2/model.onnx' by more than 1.000000 LSB, first at node" -- "$bin" verify --model out/model.bin --onnx "$data/mobilenet_v2/model.onnx" --input "$data/resnet18/input_2.npy" ;;
+  perf)
+    config "$data/hybrid/model.onnx" bayes
+    "$bin" makertbin -c config.yaml --model-type onnx > /dev/null || { echo "FAIL: compile"; exit 1; }
+    allow_bin=1
+    expect 0 "model latency .* ms \(BPU segments only\), .* FPS" -- "$bin" perf out/model.bin --output-dir pics
+    [ -f pics/model_perf.svg ] && grep -q "BPU segment 2" pics/model_perf.svg || { echo "FAIL: no picture"; exit 1; }
+    grep -q '"performance_estimate"' out/model_report.json || { echo "FAIL: report lacks the estimate"; exit 1; } ;;
   *) echo "unknown case $case_name"; exit 1 ;;
 esac

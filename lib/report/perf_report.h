@@ -1,0 +1,30 @@
+// `bpu-mapper perf` (hb_perf's role): the static BPU estimate of a validated .bin — model latency, FPS, DDR
+// bytes loaded and stored per frame, per segment its instruction count, MACs, latency and DDR traffic, per layer
+// detail when the config had compiler_parameters.debug: true — and an SVG picture of the segments.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "arch/bayes/perf_model.h"
+#include "runtime/validate.h"
+
+namespace bpu {
+
+struct PerfReport {
+  bayes::Hardware hardware;
+  int optimize_level = 0;
+  bool per_layer = false;
+  std::vector<bayes::SegmentCost> segments;
+  size_t cpu_segments = 0;
+  double latency_ms = 0, macs = 0, ddr_load_bytes = 0, ddr_store_bytes = 0;
+};
+
+PerfReport estimate_model(const CompiledModel& model, const ValidatedModel& validated);
+std::string format_perf_report(const PerfReport& r);
+nlohmann::json perf_json(const PerfReport& r);
+// Segments in execution order as boxes: BPU teal, CPU grey, with their estimates.
+std::string perf_svg(const CompiledModel& model, const PerfReport& r);
+
+}  // namespace bpu

@@ -1,4 +1,5 @@
-// Median latency of onnxruntime-node (CPU, one thread, optimizations all, no spinning) on <model.onnx> with <input.npy> [runs]; used by compare.sh.
+// Median latency of onnxruntime-node (CPU, one thread, optimizations all, no spinning) on <model.onnx> with
+// <input.npy> [runs]; used by scripts/bench/compare.sh with NODE_PATH pointing at its npm install.
 const ort = require('onnxruntime-node');
 const fs = require('fs');
 function npy(p) { const b = fs.readFileSync(p); const hl = b.readUInt16LE(8); const h = b.slice(10, 10 + hl).toString();

@@ -47,6 +47,29 @@ void write_narrowed(std::vector<uint8_t>& arena, const BpuBuffer& b, const std::
   });
 }
 
+// Geometry of a CONV2D or DECONV2D instruction from its buffers' NCHW shapes and its fields.
+template <typename Instr>
+kernels::ConvGeometry geometry_of(const BpuBuffer& in, const BpuBuffer& out, const Instr& c) {
+  kernels::ConvGeometry g;
+  g.batch = in.info.shape[0];
+  g.in_channels = in.info.shape[1];
+  g.in_h = in.info.shape[2];
+  g.in_w = in.info.shape[3];
+  g.out_channels = out.info.shape[1];
+  g.out_h = out.info.shape[2];
+  g.out_w = out.info.shape[3];
+  g.kernel_h = c.kernel_h;
+  g.kernel_w = c.kernel_w;
+  g.stride_h = c.stride_h;
+  g.stride_w = c.stride_w;
+  g.pad_top = c.pad_top;
+  g.pad_left = c.pad_left;
+  g.dilation_h = c.dilation_h;
+  g.dilation_w = c.dilation_w;
+  g.groups = c.groups;
+  return g;
+}
+
 float float_from_bits(uint32_t bits) {
   float f;
   std::memcpy(&f, &bits, 4);
@@ -107,23 +130,7 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
 void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) const {
   const BpuBuffer& in = segment_.buffers[c.input];
   const BpuBuffer& out = segment_.buffers[c.output];
-  kernels::ConvGeometry g;
-  g.batch = in.info.shape[0];
-  g.in_channels = in.info.shape[1];
-  g.in_h = in.info.shape[2];
-  g.in_w = in.info.shape[3];
-  g.out_channels = out.info.shape[1];
-  g.out_h = out.info.shape[2];
-  g.out_w = out.info.shape[3];
-  g.kernel_h = c.kernel_h;
-  g.kernel_w = c.kernel_w;
-  g.stride_h = c.stride_h;
-  g.stride_w = c.stride_w;
-  g.pad_top = c.pad_top;
-  g.pad_left = c.pad_left;
-  g.dilation_h = c.dilation_h;
-  g.dilation_w = c.dilation_w;
-  g.groups = c.groups;
+  const kernels::ConvGeometry g = geometry_of(in, out, c);
   const int8_t* weight = reinterpret_cast<const int8_t*>(segment_.constants.data() + c.weight_offset);
   std::vector<RequantParams> params = read_records(segment_.constants, c.requant_offset, static_cast<uint32_t>(g.out_channels));
   std::vector<int64_t> acc(static_cast<size_t>(g.batch * g.out_channels * g.out_h * g.out_w));
@@ -294,23 +301,7 @@ void BpuSimulator::execute(const bayes::Pad& p, std::vector<uint8_t>& arena) con
 void BpuSimulator::execute(const bayes::Deconv2d& d, std::vector<uint8_t>& arena) const {
   const BpuBuffer& in = segment_.buffers[d.input];
   const BpuBuffer& out = segment_.buffers[d.output];
-  kernels::DeconvGeometry g;
-  g.batch = in.info.shape[0];
-  g.in_channels = in.info.shape[1];
-  g.in_h = in.info.shape[2];
-  g.in_w = in.info.shape[3];
-  g.out_channels = out.info.shape[1];
-  g.out_h = out.info.shape[2];
-  g.out_w = out.info.shape[3];
-  g.kernel_h = d.kernel_h;
-  g.kernel_w = d.kernel_w;
-  g.stride_h = d.stride_h;
-  g.stride_w = d.stride_w;
-  g.pad_top = d.pad_top;
-  g.pad_left = d.pad_left;
-  g.dilation_h = d.dilation_h;
-  g.dilation_w = d.dilation_w;
-  g.groups = d.groups;
+  const kernels::DeconvGeometry g = geometry_of(in, out, d);
   std::vector<int64_t> x = read_widened(arena, in);
   std::vector<int64_t> acc(out.size / dtype_size(out.info.dtype));
   kernels::deconv_accumulate_reference(g, x.data(), reinterpret_cast<const int8_t*>(segment_.constants.data() + d.weight_offset), acc.data());

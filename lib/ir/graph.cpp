@@ -85,17 +85,6 @@ bool Graph::is_graph_output(const std::string& name) const {
   return std::find(outputs.begin(), outputs.end(), name) != outputs.end();
 }
 
-void Graph::replace_uses(const std::string& from, const std::string& to) {
-  for (auto& n : nodes) {
-    for (auto& in : n.inputs) {
-      if (in == from) in = to;
-    }
-  }
-  for (auto& o : outputs) {
-    if (o == from) o = to;
-  }
-}
-
 void Graph::replace_uses_all(const std::map<std::string, std::string>& renames) {
   if (renames.empty()) return;
   auto resolve = [&](std::string name) {

@@ -31,6 +31,13 @@ struct Attribute {
   std::string s;
   std::vector<int64_t> ints;
   std::vector<float> floats;
+
+  static Attribute of_int(int64_t value) {
+    Attribute a;
+    a.kind = Kind::Int;
+    a.i = value;
+    return a;
+  }
 };
 
 // ONNX element types the IR keeps (TensorProto.DataType codes).
@@ -89,10 +96,8 @@ struct Graph {
   // Indices of nodes reading `tensor`.
   std::vector<int> consumers(const std::string& tensor) const;
   bool is_graph_output(const std::string& tensor) const;
-  // Replaces every read of `from` (node inputs and graph outputs) by `to`. O(nodes): for many replacements
-  // use replace_uses_all.
-  void replace_uses(const std::string& from, const std::string& to);
-  // Applies a whole rename map in one pass (chains a -> b -> c resolve to c).
+  // Replaces reads of tensors (node inputs and graph outputs) by a whole rename map in one pass
+  // (chains a -> b -> c resolve to c).
   void replace_uses_all(const std::map<std::string, std::string>& renames);
   // One-pass indexes for loops that would otherwise scan the graph per query.
   std::map<std::string, std::vector<int>> consumer_index() const;

@@ -139,7 +139,7 @@ class CpuSubgraphBuilder {
       n->add_input(scale->name());
       n->add_input(zp->name());
       n->add_output(is_q ? t.name + "__q" : to);
-      if (q.scales.size() > 1) ir::to_onnx_attribute("axis", ir::Attribute{ir::Attribute::Kind::Int, q.axis}, n->add_attribute());
+      if (q.scales.size() > 1) ir::to_onnx_attribute("axis", ir::Attribute::of_int(q.axis), n->add_attribute());
     }
     shape_of_[from] = t.shape;
     shape_of_[to] = t.shape;

@@ -1,20 +1,13 @@
-// IR + placement -> CompiledModel. Conv and Add become bayes instructions whose integer parameters come
-// from lib/numerics (the same code the simulator applies).
+// IR + placement -> CompiledModel: one SegmentBuilder per BPU segment, one ONNX subgraph per CPU segment,
+// and the host schedule that converts values between their float and integer forms at the boundaries.
 
 #include "lower/lower.h"
 
-#include <cmath>
-#include <cstring>
-#include <map>
 #include <set>
 
-#include "arch/bayes/constraints.h"
-#include "arch/bayes/isa.h"
-#include "common/byte_stream.h"
 #include "common/error.h"
 #include "lower/bpu_segment_builder.h"
 #include "lower/cpu_subgraph.h"
-#include "numerics/requant.h"
 
 namespace bpu {
 

@@ -156,6 +156,8 @@ void merge_related_segments(const std::vector<std::vector<int>>& preds, std::vec
 // A shape-only op placed on the BPU without a BPU producer or consumer would be a segment of its own with a
 // quantize/dequantize round trip: it follows its CPU neighbours instead (repeated so chains settle).
 void keep_shape_ops_with_neighbours(const ir::Graph& g, const PartitionOptions& options, PartitionResult* result) {
+  const std::map<std::string, int> producers = g.producer_index();
+  const std::map<std::string, std::vector<int>> consumers = g.consumer_index();
   for (bool changed = true; changed;) {
     changed = false;
     for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -164,10 +166,13 @@ void keep_shape_ops_with_neighbours(const ir::Graph& g, const PartitionOptions& 
       if (p.device != Device::Bpu || !bayes::is_shape_only_op(n.op_type) || options.user_device.count(n.name)) continue;
       bool bpu_neighbour = false;
       for (const auto& in : n.inputs) {
-        int prod = in.empty() ? -1 : g.producer(in);
-        bpu_neighbour |= prod >= 0 && result->placements[prod].device == Device::Bpu;
+        auto prod = producers.find(in);
+        bpu_neighbour |= prod != producers.end() && result->placements[prod->second].device == Device::Bpu;
       }
-      for (int c : g.consumers(n.outputs[0])) bpu_neighbour |= result->placements[c].device == Device::Bpu;
+      auto users = consumers.find(n.outputs[0]);
+      if (users != consumers.end()) {
+        for (int c : users->second) bpu_neighbour |= result->placements[c].device == Device::Bpu;
+      }
       if (bpu_neighbour) continue;
       p.device = Device::Cpu;
       p.reason_code = "SHAPE_OP_WITH_CPU_NEIGHBOURS";

@@ -97,7 +97,7 @@ class Emitter {
     n->add_input(scale);
     n->add_input(zp);
     n->add_output(to);
-    if (q.scales.size() > 1) ir::to_onnx_attribute("axis", ir::Attribute{ir::Attribute::Kind::Int, q.axis}, n->add_attribute());
+    if (q.scales.size() > 1) ir::to_onnx_attribute("axis", ir::Attribute::of_int(q.axis), n->add_attribute());
   }
 
   std::string fake_quantize(const std::string& from, const std::string& to, const ir::QuantParams& q) {
@@ -110,7 +110,7 @@ class Emitter {
     n->add_input(scale);
     n->add_input(zp);
     n->add_output(to + "__int");
-    if (q.scales.size() > 1) ir::to_onnx_attribute("axis", ir::Attribute{ir::Attribute::Kind::Int, q.axis}, n->add_attribute());
+    if (q.scales.size() > 1) ir::to_onnx_attribute("axis", ir::Attribute::of_int(q.axis), n->add_attribute());
     dequantize(to + "__int", to, q);
     return to;
   }

@@ -94,7 +94,7 @@ TEST_CASE("cpu kernels: average pooling excludes padding unless asked", "[cpu]")
   auto attrs = std::map<std::string, ir::Attribute>{{"kernel_shape", ints_attr({2, 2})}, {"pads", ints_attr({1, 1, 1, 1})},
                                                      {"strides", ints_attr({2, 2})}};
   CHECK(run(make_node("AveragePool", attrs), {&x}).f == std::vector<float>{1, 2, 3, 4});
-  attrs["count_include_pad"] = ir::Attribute{ir::Attribute::Kind::Int, 1};
+  attrs["count_include_pad"] = ir::Attribute::of_int(1);
   CHECK(run(make_node("AveragePool", attrs), {&x}).f == std::vector<float>{0.25f, 0.5f, 0.75f, 1.0f});
   CHECK(run(make_node("MaxPool", {{"kernel_shape", ints_attr({2, 2})}}), {&x}).f == std::vector<float>{4});
   CHECK(run(make_node("GlobalAveragePool"), {&x}).f == std::vector<float>{2.5f});
@@ -136,7 +136,7 @@ TEST_CASE("cpu kernels: data movement", "[cpu]") {
   CpuTensor padded = run(make_node("Pad"), {&x, &pads});
   CHECK(padded.shape == Shape{1, 2, 4});
   CHECK(padded.f == std::vector<float>{0, 0, 1, 2, 0, 3, 4, 5});
-  CpuTensor cat = run(make_node("Concat", {{"axis", ir::Attribute{ir::Attribute::Kind::Int, 1}}}), {&x, &x});
+  CpuTensor cat = run(make_node("Concat", {{"axis", ir::Attribute::of_int(1)}}), {&x, &x});
   CHECK(cat.shape == Shape{1, 4, 3});
   CpuTensor flat = run(make_node("Flatten"), {&x});
   CHECK(flat.shape == Shape{1, 6});

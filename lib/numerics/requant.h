@@ -73,6 +73,12 @@ AddParams make_add_params(double scale_a, double scale_b, double output_scale);
 inline int64_t apply_add(int64_t qa, int64_t qb, const AddParams& p, int64_t lo, int64_t hi) {
   return clamp64(rshift_rne(int128(qa) * p.mult_a + int128(qb) * p.mult_b, p.shift), lo, hi);
 }
+// apply_add for inputs of at most 16 bits: |q| <= 2^15 and |mult| < 2^47 (make_add_params, and the .bin
+// validator) keep the sum below 2^63, so the 64-bit shift gives the 128-bit definition's value.
+inline int64_t apply_add_narrow(int64_t qa, int64_t qb, const AddParams& p, int64_t lo, int64_t hi) {
+  const int64_t r = rshift_rne64(qa * p.mult_a + qb * p.mult_b, p.shift);
+  return r < lo ? lo : (r > hi ? hi : r);
+}
 
 // A single-input scale change by `ratio` (s_in / s_out): q_out = rshift_rne(q * mult, shift), mult < 2^46.
 struct RescaleParams {

@@ -78,7 +78,7 @@ std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, F
       continue;
     }
     if (step.kind == StepKind::RunBpu) {
-      BpuSimulator sim(model_.bpu_segments[step.segment], validated_.programs[step.segment], kernel, threads_);
+      BpuSimulator sim(model_.bpu_segments[step.segment], validated_.programs[step.segment], kernel, workspace_.get());
       std::map<std::string, HostTensor> bpu_trace;
       for (auto& [name, t] : sim.run(values, trace ? &bpu_trace : nullptr)) values[name] = std::move(t);
       for (auto& [name, t] : bpu_trace) (*trace)[name] = FloatArray{t.info.shape, dequantized(t)};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 
 #include "common/npy.h"
@@ -25,7 +26,7 @@ class ModelRunner {
                                         std::map<std::string, FloatArray>* trace = nullptr) const;
 
   // Worker threads for the simulator's convolutions (results are identical for every count). Default 1.
-  void set_threads(int threads) { threads_ = threads < 1 ? 1 : threads; }
+  void set_threads(int threads) { workspace_ = std::make_unique<SimulatorWorkspace>(threads < 1 ? 1 : threads); }
 
   const CompiledModel& model() const { return model_; }
   const ValidatedModel& validated() const { return validated_; }
@@ -33,7 +34,9 @@ class ModelRunner {
  private:
   CompiledModel model_;
   ValidatedModel validated_;
-  int threads_ = 1;
+  // Pool, repacked weights and scratch shared by the simulator runs; run() is const but fills these caches,
+  // so one ModelRunner runs one inference at a time.
+  std::unique_ptr<SimulatorWorkspace> workspace_ = std::make_unique<SimulatorWorkspace>(1);
 };
 
 }  // namespace bpu

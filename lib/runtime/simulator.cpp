@@ -91,7 +91,8 @@ std::vector<RequantParams> read_records(const std::vector<uint8_t>& constants, u
 
 std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, HostTensor>& values,
                                                     std::map<std::string, HostTensor>* trace) const {
-  std::vector<uint8_t> arena(segment_.arena_size, 0);
+  std::vector<uint8_t>& arena = workspace_->arena;  // capacity kept between runs; zeroed every run
+  arena.assign(segment_.arena_size, 0);
   for (size_t i = 0; i < segment_.input_buffers.size(); ++i) {
     const BpuBuffer& b = segment_.buffers[segment_.input_buffers[i]];
     const HostTensor& v = values.at(segment_.input_values[i]);
@@ -133,16 +134,35 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
   const kernels::ConvGeometry g = geometry_of(in, out, c);
   const int8_t* weight = reinterpret_cast<const int8_t*>(segment_.constants.data() + c.weight_offset);
   std::vector<RequantParams> params = read_records(segment_.constants, c.requant_offset, static_cast<uint32_t>(g.out_channels));
-  std::vector<int64_t> acc(static_cast<size_t>(g.batch * g.out_channels * g.out_h * g.out_w));
+  const int64_t plane = g.out_h * g.out_w;
+  const size_t count = static_cast<size_t>(g.batch * g.out_channels * plane);
+  ThreadPool* pool = &workspace_->pool;
+  if (kernel_ == ConvKernel::Fast && in.info.dtype == DType::Int8 && kernels::int8_dot_available() &&
+      kernels::int8_dot_accepts(g)) {
+    auto key = std::make_pair(static_cast<const void*>(segment_.constants.data()), c.weight_offset);
+    auto it = workspace_->packed_weights.find(key);
+    if (it == workspace_->packed_weights.end()) {
+      it = workspace_->packed_weights.emplace(key, kernels::pack_conv_weights(g, weight)).first;
+    }
+    std::vector<int32_t>& acc = workspace_->accumulators;
+    acc.resize(count);
+    kernels::conv_accumulate_int8_dot(g, view<int8_t>(arena, in), it->second, acc.data(), workspace_->panels, pool);
+    const int64_t bound = 128 * 128 * (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;
+    with_int_buffer(arena, out, [&](auto* y) {
+      kernels::requantize_int32_rows(acc.data(), g.batch, g.out_channels, plane, params.data(), bound, c.clamp_lo,
+                                     c.clamp_hi, y, pool);
+    });
+    return;
+  }
+  std::vector<int64_t> acc(count);
   auto accumulate = [&](const auto* x) {
-    if (kernel_ == ConvKernel::Fast) kernels::conv_accumulate_fast(g, x, weight, acc.data(), threads_);
+    if (kernel_ == ConvKernel::Fast) kernels::conv_accumulate_fast(g, x, weight, acc.data(), pool->size());
     else kernels::conv_accumulate_reference(g, x, weight, acc.data());
   };
   if (in.info.dtype == DType::Int8) accumulate(view<int8_t>(arena, in));
   else accumulate(view<int16_t>(arena, in));
   with_int_buffer(arena, out, [&](auto* y) {
-    kernels::requantize_per_channel(acc.data(), g.batch, g.out_channels, g.out_h * g.out_w, params.data(), c.clamp_lo,
-                                    c.clamp_hi, y);
+    kernels::requantize_per_channel(acc.data(), g.batch, g.out_channels, plane, params.data(), c.clamp_lo, c.clamp_hi, y);
   });
 }
 
@@ -200,6 +220,13 @@ void BpuSimulator::execute(const bayes::Pool& p, std::vector<uint8_t>& arena) co
   g.pad_right = p.pad_right;
   g.dilation_h = p.dilation_h;
   g.dilation_w = p.dilation_w;
+  if (p.kind == 0 && p.dilation_h == 1 && p.dilation_w == 1 && p.table_entries == 1) {
+    const RequantParams table = read_records(segment_.constants, p.table_offset, 1)[0];
+    with_int_buffer(arena, in, [&](auto* x) {
+      with_int_buffer(arena, out, [&](auto* y) { kernels::max_pool2d_direct(g, x, table, p.clamp_lo, p.clamp_hi, y); });
+    });
+    return;
+  }
   std::vector<int64_t> x = read_widened(arena, in);
   std::vector<int64_t> y(out.size / dtype_size(out.info.dtype));
   if (p.kind == 2) {

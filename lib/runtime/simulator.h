@@ -3,22 +3,43 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "arch/bayes/isa.h"
 #include "lower/compiled_model.h"
 #include "runtime/host_tensor.h"
+#include "runtime/kernels/conv2d_int8_dot.h"
+#include "runtime/thread_pool.h"
 
 namespace bpu {
 
 enum class ConvKernel { Fast, Reference };
 
+// What the simulator keeps between inferences of one model: the worker pool, CONV2D weights repacked for the
+// int8 dot kernel (on first use, keyed by constant pool and offset) and scratch buffers. One run at a time.
+struct SimulatorWorkspace {
+  explicit SimulatorWorkspace(int threads) : pool(threads) {}
+  ThreadPool pool;
+  std::map<std::pair<const void*, uint32_t>, kernels::PackedConvWeights> packed_weights;
+  std::vector<int32_t> accumulators;
+  std::vector<uint8_t> panels;
+  std::vector<uint8_t> arena;
+};
+
 class BpuSimulator {
  public:
+  // Without a workspace the simulator makes a one-thread one for its own use.
   BpuSimulator(const BpuSegment& segment, const std::vector<bayes::Instruction>& program,
-               ConvKernel kernel = ConvKernel::Fast, int threads = 1)
-      : segment_(segment), program_(program), kernel_(kernel), threads_(threads) {}
+               ConvKernel kernel = ConvKernel::Fast, SimulatorWorkspace* workspace = nullptr)
+      : segment_(segment), program_(program), kernel_(kernel), workspace_(workspace) {
+    if (!workspace_) {
+      own_workspace_ = std::make_unique<SimulatorWorkspace>(1);
+      workspace_ = own_workspace_.get();
+    }
+  }
 
   // Copies the bound input values into the arena, runs every instruction, returns the bound outputs.
   // With `trace`, every buffer's final contents are added (keyed by buffer name = ONNX tensor name).
@@ -44,7 +65,8 @@ class BpuSimulator {
   const BpuSegment& segment_;
   const std::vector<bayes::Instruction>& program_;
   ConvKernel kernel_;
-  int threads_;
+  SimulatorWorkspace* workspace_;
+  std::unique_ptr<SimulatorWorkspace> own_workspace_;
 };
 
 }  // namespace bpu

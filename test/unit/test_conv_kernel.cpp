@@ -1,10 +1,13 @@
-// CONV2D kernels: the fast im2col + Eigen GEMM path must be bit-identical to the reference loops for every
-// geometry: padding borders, stride > kernel, dilation, depthwise (groups = channels), K > 1024 (several
-// exact float32 chunks), int16 input; and the reference must equal a direct double-precision sum.
+// CONV2D kernels: the fast im2col + Eigen GEMM path and the AVX-512 VNNI dot path (when this CPU has it) must
+// be bit-identical to the reference loops for every geometry: padding borders, stride > kernel, dilation,
+// depthwise (groups = channels), K > 1024, K not a multiple of 4, channel counts not a multiple of 8, int16
+// input; the reference must equal a direct double-precision sum; the int32 requantization equals the scalar one.
 
 #include <random>
 
 #include "runtime/kernels/conv2d.h"
+#include "runtime/kernels/conv2d_int8_dot.h"
+#include "runtime/thread_pool.h"
 #include "test_helpers.h"
 
 using namespace bpu;
@@ -33,6 +36,21 @@ void check_geometry(ConvGeometry g, int64_t pad_bottom, int64_t pad_right, uint6
   conv_accumulate_reference(g, x.data(), w.data(), ref.data());
   conv_accumulate_fast(g, x.data(), w.data(), fast.data());
   REQUIRE(ref == fast);
+  if constexpr (std::is_same_v<T, int8_t>) {
+    if (int8_dot_available() && int8_dot_accepts(g)) {
+      const PackedConvWeights packed = pack_conv_weights(g, w.data());
+      std::vector<int32_t> dot(n_out);
+      std::vector<uint8_t> panels;
+      for (int threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        std::fill(dot.begin(), dot.end(), 0x5A5A5A5A);
+        conv_accumulate_int8_dot(g, x.data(), packed, dot.data(), panels, &pool);
+        REQUIRE(std::equal(ref.begin(), ref.end(), dot.begin()));
+      }
+    } else {
+      WARN("AVX-512 VNNI not available on this CPU: the int8 dot kernel is not exercised");
+    }
+  }
   // Spot-check the reference against an independent double sum at output (0, last channel, 0, 0).
   const int64_t co = g.out_channels - 1, cin_g = g.in_channels / g.groups, grp = co / (g.out_channels / g.groups);
   double sum = 0;
@@ -73,6 +91,13 @@ TEST_CASE("conv kernel: 1x1 pointwise fast path", "[kernel]") { check_geometry<i
 TEST_CASE("conv kernel: K > 1024 is summed in several exact chunks", "[kernel]") {
   check_geometry<int8_t>(geo(300, 4, 4, 3, 3, 1, 1, 1, 1), 1, 1, 8);  // K = 2700
 }
+TEST_CASE("conv kernel: K not a multiple of 4, 7x7 stride 2 (the resnet stem)", "[kernel]") {
+  check_geometry<int8_t>(geo(3, 37, 41, 10, 7, 2, 3, 1, 1), 3, 3, 12);  // K = 147, 10 channels
+}
+TEST_CASE("conv kernel: wide rows take the vector gather paths", "[kernel]") {
+  check_geometry<int8_t>(geo(5, 9, 70, 17, 3, 2, 1, 1, 1), 1, 1, 13);  // stride 2 over 70 columns
+  check_geometry<int8_t>(geo(4, 6, 53, 9, 3, 1, 1, 1, 1), 1, 1, 14);   // stride 1 over 53 columns
+}
 TEST_CASE("conv kernel: int16 input uses the double path", "[kernel]") { check_geometry<int16_t>(geo(130, 5, 5, 4, 3, 1, 1, 1, 1), 1, 1, 9); }
 
 TEST_CASE("conv kernel: requantization saturates to the output type", "[kernel]") {
@@ -101,5 +126,50 @@ TEST_CASE("conv kernel: every thread count gives the same accumulators", "[kerne
     std::vector<int64_t> many(one.size());
     conv_accumulate_fast(g, x.data(), w.data(), many.data(), threads);
     CHECK(many == one);
+  }
+}
+
+TEST_CASE("conv kernel: int32 requantization equals requantize_per_channel", "[kernel]") {
+  std::mt19937_64 rng(21);
+  const int64_t channels = 5, plane = 37;  // plane not a multiple of the 8 vector lanes
+  std::vector<int32_t> acc32(channels * plane);
+  std::vector<int64_t> acc64(acc32.size());
+  const int64_t bound = 16384 * 4608;
+  for (size_t i = 0; i < acc32.size(); ++i) {
+    acc32[i] = static_cast<int32_t>(static_cast<int64_t>(rng() % (2 * bound + 1)) - bound);
+    acc64[i] = acc32[i];
+  }
+  acc32[0] = static_cast<int32_t>(bound);
+  acc64[0] = bound;
+  std::vector<RequantParams> params = {
+      make_conv_requant(0.02, 0.003, 0.05, 0.7), make_conv_requant(0.5, 0.01, 0.001, -3.0),
+      make_accumulator_output(0.02, 0.003, 0.25), {1 << 30, 1, 1},  // exact ties at shift 1
+      {2147483647, 62, int64_t(1) << 61}};                        // worst case: the scalar fallback
+  ThreadPool pool(2);
+  std::vector<int8_t> ref8(acc32.size()), got8(acc32.size());
+  requantize_per_channel(acc64.data(), 1, channels, plane, params.data(), -128, 127, ref8.data());
+  requantize_int32_rows(acc32.data(), 1, channels, plane, params.data(), bound, -128, 127, got8.data(), &pool);
+  CHECK(ref8 == got8);
+  std::vector<int16_t> ref16(acc32.size()), got16(acc32.size());
+  requantize_per_channel(acc64.data(), 1, channels, plane, params.data(), 0, 32767, ref16.data());
+  requantize_int32_rows(acc32.data(), 1, channels, plane, params.data(), bound, 0, 32767, got16.data(), nullptr);
+  CHECK(ref16 == got16);
+  std::vector<int32_t> ref32(acc32.size()), got32(acc32.size());
+  const int64_t lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
+  requantize_per_channel(acc64.data(), 1, channels, plane, params.data(), lo, hi, ref32.data());
+  requantize_int32_rows(acc32.data(), 1, channels, plane, params.data(), bound, lo, hi, got32.data(), &pool);
+  CHECK(ref32 == got32);
+}
+
+TEST_CASE("thread pool: every index is visited exactly once", "[kernel]") {
+  for (int threads : {1, 2, 5}) {
+    ThreadPool pool(threads);
+    for (int64_t count : {1, 2, 7, 1000}) {
+      std::vector<int> hits(static_cast<size_t>(count), 0);
+      pool.parallel_for(count, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) ++hits[static_cast<size_t>(i)];
+      });
+      CHECK(std::count(hits.begin(), hits.end(), 1) == count);
+    }
   }
 }

@@ -83,6 +83,28 @@ TEST_CASE("golden: max pooling takes the window maximum and rescales", "[golden]
   CHECK(y == std::vector<int64_t>{2, 4, 0, 64});  // 3.5 -> 4 and 63.5 -> 64 (ties to even)
 }
 
+TEST_CASE("golden: the direct max pooling path equals pool2d on padded, strided windows", "[golden]") {
+  PoolGeometry g;
+  g.batch_channels = 3;
+  g.in_h = 9;
+  g.in_w = 11;
+  g.kernel_h = g.kernel_w = 3;
+  g.stride_h = g.stride_w = 2;
+  g.pad_top = g.pad_left = 1;
+  g.pad_bottom = g.pad_right = 2;  // includes windows that are all padding on the bottom/right edge
+  g.out_h = 6;
+  g.out_w = 7;
+  std::vector<int64_t> x = random_codes(static_cast<size_t>(3 * 9 * 11), -128, 127, 31);
+  std::vector<int8_t> x8(x.begin(), x.end());
+  for (RequantParams p : {make_conv_requant(0.1, 1.0, 0.1, 0), make_conv_requant(0.1, 1.0, 0.23, 0)}) {
+    std::vector<int64_t> ref(static_cast<size_t>(3 * 6 * 7));
+    pool2d(g, true, false, x.data(), &p, 1, -128, 127, ref.data());
+    std::vector<int8_t> got(ref.size());
+    max_pool2d_direct(g, x8.data(), p, -128, 127, got.data());
+    CHECK(std::equal(ref.begin(), ref.end(), got.begin()));
+  }
+}
+
 TEST_CASE("golden: float-emulated average pooling agrees with the real mean away from ties", "[golden]") {
   PoolGeometry g;
   g.batch_channels = 64;

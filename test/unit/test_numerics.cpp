@@ -143,3 +143,18 @@ TEST_CASE("numerics: the 64-bit requant fast path equals the 128-bit definition"
     REQUIRE(apply_requant(acc, p, INT32_MIN, INT32_MAX) == expected);
   }
 }
+
+TEST_CASE("numerics: the 64-bit add for 16-bit inputs equals the 128-bit definition", "[numerics]") {
+  std::mt19937_64 rng(7);
+  const int64_t limit = int64_t(1) << 47;
+  for (int i = 0; i < 200000; ++i) {
+    AddParams p;
+    p.mult_a = static_cast<int64_t>(rng() % (2 * limit - 1)) - (limit - 1);
+    p.mult_b = static_cast<int64_t>(rng() % (2 * limit - 1)) - (limit - 1);
+    p.shift = static_cast<int32_t>(rng() % 63);
+    const int64_t qa = static_cast<int64_t>(rng() % 65537) - 32768, qb = static_cast<int64_t>(rng() % 65537) - 32768;
+    REQUIRE(apply_add_narrow(qa, qb, p, INT32_MIN, INT32_MAX) == apply_add(qa, qb, p, INT32_MIN, INT32_MAX));
+  }
+  AddParams extreme{limit - 1, limit - 1, 0};  // the largest magnitudes the validator lets through
+  CHECK(apply_add_narrow(-32768, -32768, extreme, INT64_MIN, INT64_MAX) == apply_add(-32768, -32768, extreme, INT64_MIN, INT64_MAX));
+}

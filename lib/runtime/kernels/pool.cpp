@@ -49,6 +49,44 @@ void pool2d(const PoolGeometry& g, bool is_max, bool count_include_pad, const in
   }
 }
 
+template <typename In, typename Out>
+void max_pool2d_direct(const PoolGeometry& g, const In* in, const RequantParams& p, int64_t lo, int64_t hi, Out* out) {
+  for (int64_t nc = 0; nc < g.batch_channels; ++nc) {
+    const In* plane = in + nc * g.in_h * g.in_w;
+    Out* dst = out + nc * g.out_h * g.out_w;
+    for (int64_t oy = 0; oy < g.out_h; ++oy) {
+      const int64_t y0 = std::max<int64_t>(oy * g.stride_h - g.pad_top, 0);
+      const int64_t y1 = std::min<int64_t>(oy * g.stride_h - g.pad_top + g.kernel_h, g.in_h);
+      for (int64_t ox = 0; ox < g.out_w; ++ox) {
+        const int64_t x0 = std::max<int64_t>(ox * g.stride_w - g.pad_left, 0);
+        const int64_t x1 = std::min<int64_t>(ox * g.stride_w - g.pad_left + g.kernel_w, g.in_w);
+        int64_t value = 0;  // an empty window (all padding) yields 0, as in pool2d
+        if (y1 > y0 && x1 > x0) {
+          In m = plane[y0 * g.in_w + x0];
+          for (int64_t y = y0; y < y1; ++y) {
+            for (int64_t x = x0; x < x1; ++x) m = std::max(m, plane[y * g.in_w + x]);
+          }
+          value = m;
+        }
+        dst[oy * g.out_w + ox] = static_cast<Out>(apply_requant(value, p, lo, hi));
+      }
+    }
+  }
+}
+
+#define BPU_MAX_POOL(In, Out) \
+  template void max_pool2d_direct<In, Out>(const PoolGeometry&, const In*, const RequantParams&, int64_t, int64_t, Out*);
+BPU_MAX_POOL(int8_t, int8_t)
+BPU_MAX_POOL(int8_t, int16_t)
+BPU_MAX_POOL(int8_t, int32_t)
+BPU_MAX_POOL(int16_t, int8_t)
+BPU_MAX_POOL(int16_t, int16_t)
+BPU_MAX_POOL(int16_t, int32_t)
+BPU_MAX_POOL(int32_t, int8_t)
+BPU_MAX_POOL(int32_t, int16_t)
+BPU_MAX_POOL(int32_t, int32_t)
+#undef BPU_MAX_POOL
+
 void avg_pool2d_float_emulated(const PoolGeometry& g, bool count_include_pad, const int64_t* in, float in_scale,
                                float out_scale, int64_t lo, int64_t hi, int64_t* out) {
   for (int64_t nc = 0; nc < g.batch_channels; ++nc) {

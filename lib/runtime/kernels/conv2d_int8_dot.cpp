@@ -1,0 +1,315 @@
+// AVX-512 VNNI CONV2D and int32 requantization (docs/numerics.md §5). Intrinsics appear only inside functions
+// marked BPU_AVX512, which run only after int8_dot_available() said yes; the rest of the build stays x86-64(-v3).
+
+#include "runtime/kernels/conv2d_int8_dot.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/thread_pool.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// GCC 12's AVX-512 headers start some intrinsics from _mm512_undefined_*, which -Wmaybe-uninitialized reports
+// at every call site (a known false positive of the headers, not of this file).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#define BPU_HAVE_AVX512_CODE 1
+#define BPU_AVX512 __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#else
+#define BPU_HAVE_AVX512_CODE 0
+#endif
+
+namespace bpu::kernels {
+
+namespace {
+
+constexpr int64_t kLanes = 16;                    // int32 lanes per 512-bit register
+constexpr int64_t kPanelVectors = kDotCols / kLanes;  // 3 registers of 16 output positions
+constexpr int64_t kQuadBytes = kDotCols * 4;      // one k-quad of one panel: 48 positions x 4 bytes
+constexpr uint8_t kZeroInput = 0x80;              // input 0 fed as unsigned 0 + 128
+
+void run_range(ThreadPool* pool, int64_t count, const std::function<void(int64_t, int64_t)>& body) {
+  if (pool) pool->parallel_for(count, body);
+  else body(0, count);
+}
+
+// dst[i] = src[i * stride] + 128 as unsigned bytes for i < n, where src[i * stride + 1] is readable too when the
+// vector loop runs (checked by the caller through `readable`, the count of bytes valid from src).
+void gather_flipped(const int8_t* src, int64_t stride, int64_t n, int64_t readable, uint8_t* dst) {
+  int64_t i = 0;
+#if defined(__SSE2__)
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(kZeroInput));
+  if (stride == 1) {
+    for (; i + 16 <= n; i += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_xor_si128(v, flip));
+    }
+  } else if (stride == 2) {
+    const __m128i low = _mm_set1_epi16(0x00FF);
+    for (; i + 16 <= n && 2 * i + 32 <= readable; i += 16) {
+      const __m128i a = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i)), low);
+      const __m128i b = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i + 16)), low);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_xor_si128(_mm_packus_epi16(a, b), flip));
+    }
+  }
+#endif
+  for (; i < n; ++i) dst[i] = static_cast<uint8_t>(src[i * stride]) ^ kZeroInput;
+}
+
+// Row k = (ci, ky, kx) of the im2col matrix for one image and group, as unsigned bytes x + 128.
+void fill_im2col_row(const ConvGeometry& g, const int8_t* plane, int64_t ky, int64_t kx, uint8_t* row) {
+  const int64_t off = kx * g.dilation_w - g.pad_left;
+  const int64_t sw = g.stride_w;
+  int64_t x_lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+  int64_t x_hi = (g.in_w - 1 - off) < 0 ? 0 : std::min(g.out_w, (g.in_w - 1 - off) / sw + 1);
+  x_lo = std::min(x_lo, g.out_w);
+  x_hi = std::max(x_hi, x_lo);
+  for (int64_t y = 0; y < g.out_h; ++y) {
+    uint8_t* dst = row + y * g.out_w;
+    const int64_t iy = y * g.stride_h - g.pad_top + ky * g.dilation_h;
+    if (iy < 0 || iy >= g.in_h) {
+      std::memset(dst, kZeroInput, static_cast<size_t>(g.out_w));
+      continue;
+    }
+    for (int64_t x = 0; x < x_lo; ++x) dst[x] = kZeroInput;
+    const int64_t first = x_lo * sw + off;  // input column of output x_lo
+    gather_flipped(plane + iy * g.in_w + first, sw, x_hi - x_lo, g.in_w - first, dst + x_lo);
+    for (int64_t x = x_hi; x < g.out_w; ++x) dst[x] = kZeroInput;
+  }
+}
+
+#if BPU_HAVE_AVX512_CODE
+
+// Interleaves four im2col rows into the panel layout: for 16 positions, the 4 bytes of k-quad kq side by side.
+BPU_AVX512 void interleave_quad(const uint8_t* const rows[4], int64_t padded_cols, int64_t k_quads, int64_t kq,
+                                uint8_t* panels) {
+  for (int64_t p = 0; p < padded_cols; p += kLanes) {
+    const __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[0] + p));
+    const __m128i r1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[1] + p));
+    const __m128i r2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[2] + p));
+    const __m128i r3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[3] + p));
+    const __m128i a = _mm_unpacklo_epi8(r0, r1), b = _mm_unpackhi_epi8(r0, r1);
+    const __m128i c = _mm_unpacklo_epi8(r2, r3), d = _mm_unpackhi_epi8(r2, r3);
+    const int64_t panel = p / kDotCols, vec = (p % kDotCols) / kLanes;
+    uint8_t* dst = panels + (panel * k_quads + kq) * kQuadBytes + vec * kLanes * 4;
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm_unpacklo_epi16(a, c));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16), _mm_unpackhi_epi16(a, c));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 32), _mm_unpacklo_epi16(b, d));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 48), _mm_unpackhi_epi16(b, d));
+  }
+}
+
+// kDotRows output channels x (16 * NV) positions over all k-quads, corrected and stored to rows of `out`.
+// Every accumulator index is a compile-time constant after unrolling, so all 8 * NV stay in registers.
+template <int NV>
+BPU_AVX512 void dot_block(const int32_t* words, const uint8_t* panel, int64_t k_quads, const int32_t* correction,
+                          int64_t rows, int64_t cols, int32_t* out, int64_t out_stride) {
+  __m512i acc[kDotRows][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < kDotRows; ++r) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_si512();
+  }
+  for (int64_t kq = 0; kq < k_quads; ++kq) {
+    __m512i x[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) x[v] = _mm512_loadu_si512(panel + kq * kQuadBytes + v * 64);
+    const int32_t* w = words + kq * kDotRows;
+#pragma GCC unroll 8
+    for (int r = 0; r < kDotRows; ++r) {
+      const __m512i b = _mm512_set1_epi32(w[r]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], x[v], b);
+    }
+  }
+  __mmask16 keep[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    const int64_t left = std::max<int64_t>(0, std::min<int64_t>(kLanes, cols - v * kLanes));
+    keep[v] = static_cast<__mmask16>((1u << left) - 1);
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < kDotRows; ++r) {
+    if (r < rows) {
+      const __m512i corr = _mm512_set1_epi32(correction[r]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        _mm512_mask_storeu_epi32(out + r * out_stride + v * kLanes, keep[v], _mm512_sub_epi32(acc[r][v], corr));
+      }
+    }
+  }
+}
+
+BPU_AVX512 void dot_tasks(const PackedConvWeights& w, int64_t grp, const uint8_t* panels, int64_t P, int32_t* out,
+                          int64_t begin, int64_t end) {
+  for (int64_t t = begin; t < end; ++t) {
+    const int64_t panel = t / w.row_blocks, block = t % w.row_blocks;
+    const int64_t col0 = panel * kDotCols, cols = std::min(kDotCols, P - col0);
+    const int64_t row0 = block * kDotRows, rows = std::min(kDotRows, w.cout_g - row0);
+    const int32_t* words = w.words.data() + (grp * w.row_blocks + block) * w.k_quads * kDotRows;
+    const int32_t* corr = w.correction.data() + grp * w.cout_g + row0;
+    const uint8_t* pan = panels + panel * w.k_quads * kQuadBytes;
+    int32_t* dst = out + row0 * P + col0;
+    if (cols > 2 * kLanes) dot_block<3>(words, pan, w.k_quads, corr, rows, cols, dst, P);
+    else if (cols > kLanes) dot_block<2>(words, pan, w.k_quads, corr, rows, cols, dst, P);
+    else dot_block<1>(words, pan, w.k_quads, corr, rows, cols, dst, P);
+  }
+}
+
+template <typename OutT>
+BPU_AVX512 void store_narrow(OutT* dst, __m512i v);
+template <>
+BPU_AVX512 void store_narrow<int8_t>(int8_t* dst, __m512i v) {
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), _mm512_cvtepi64_epi8(v));
+}
+template <>
+BPU_AVX512 void store_narrow<int16_t>(int16_t* dst, __m512i v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm512_cvtepi64_epi16(v));
+}
+template <>
+BPU_AVX512 void store_narrow<int32_t>(int32_t* dst, __m512i v) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm512_cvtepi64_epi32(v));
+}
+
+// apply_requant's 64-bit path, eight lanes at a time: (acc * m + bias), round-half-even shift, clamp.
+template <typename OutT>
+BPU_AVX512 void requant_row_vector(const int32_t* acc, int64_t count, const RequantParams& p, int64_t lo, int64_t hi,
+                                   OutT* out) {
+  const __m512i mult = _mm512_set1_epi64(p.multiplier), bias = _mm512_set1_epi64(p.bias);
+  const __m128i shift = _mm_cvtsi64_si128(p.shift);
+  const int64_t mask_bits = p.shift > 0 ? static_cast<int64_t>((uint64_t(1) << p.shift) - 1) : 0;
+  const int64_t half_bits = p.shift > 0 ? static_cast<int64_t>(uint64_t(1) << (p.shift - 1)) : 0;
+  const __m512i mask = _mm512_set1_epi64(mask_bits), half = _mm512_set1_epi64(half_bits), one = _mm512_set1_epi64(1);
+  const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m512i a = _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + i)));
+    __m512i v = _mm512_add_epi64(_mm512_mul_epi32(a, mult), bias);
+    if (p.shift > 0) {
+      const __m512i floor = _mm512_sra_epi64(v, shift);
+      const __m512i rem = _mm512_and_si512(v, mask);
+      const __mmask8 up = _mm512_cmpgt_epu64_mask(rem, half) |
+                          (_mm512_cmpeq_epu64_mask(rem, half) & _mm512_test_epi64_mask(floor, one));
+      v = _mm512_mask_add_epi64(floor, up, floor, one);
+    }
+    v = _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi);
+    store_narrow(out + i, v);
+  }
+  for (; i < count; ++i) out[i] = static_cast<OutT>(apply_requant(acc[i], p, lo, hi));
+}
+
+#endif  // BPU_HAVE_AVX512_CODE
+
+}  // namespace
+
+bool int8_dot_available() {
+#if BPU_HAVE_AVX512_CODE
+  static const bool available = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vnni");
+  }();
+  return available;
+#else
+  return false;
+#endif
+}
+
+bool int8_dot_accepts(const ConvGeometry& g) {
+  return g.groups > 0 && (g.in_channels / g.groups) * g.kernel_h * g.kernel_w <= 65536;
+}
+
+PackedConvWeights pack_conv_weights(const ConvGeometry& g, const int8_t* weight) {
+  PackedConvWeights w;
+  w.groups = g.groups;
+  w.cout_g = g.out_channels / g.groups;
+  w.K = (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;
+  w.k_quads = (w.K + 3) / 4;
+  w.row_blocks = (w.cout_g + kDotRows - 1) / kDotRows;
+  w.words.assign(static_cast<size_t>(w.groups * w.row_blocks * w.k_quads * kDotRows), 0);
+  w.correction.assign(static_cast<size_t>(g.out_channels), 0);
+  for (int64_t grp = 0; grp < w.groups; ++grp) {
+    for (int64_t co = 0; co < w.cout_g; ++co) {
+      const int8_t* src = weight + (grp * w.cout_g + co) * w.K;
+      int32_t* block = w.words.data() + (grp * w.row_blocks + co / kDotRows) * w.k_quads * kDotRows;
+      int32_t sum = 0;
+      for (int64_t k = 0; k < w.K; ++k) {
+        sum += src[k];
+        uint8_t* bytes = reinterpret_cast<uint8_t*>(block + (k / 4) * kDotRows + co % kDotRows);
+        bytes[k % 4] = static_cast<uint8_t>(src[k]);
+      }
+      w.correction[static_cast<size_t>(grp * w.cout_g + co)] = 128 * sum;
+    }
+  }
+  return w;
+}
+
+void conv_accumulate_int8_dot(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w, int32_t* acc,
+                              std::vector<uint8_t>& panels, ThreadPool* pool) {
+#if BPU_HAVE_AVX512_CODE
+  const int64_t cin_g = g.in_channels / g.groups;
+  const int64_t P = g.out_h * g.out_w;
+  const int64_t n_panels = (P + kDotCols - 1) / kDotCols;
+  const int64_t padded_cols = n_panels * kDotCols;
+  panels.resize(static_cast<size_t>(n_panels * w.k_quads * kQuadBytes));
+  for (int64_t n = 0; n < g.batch; ++n) {
+    for (int64_t grp = 0; grp < g.groups; ++grp) {
+      const int8_t* image = input + (n * g.in_channels + grp * cin_g) * g.in_h * g.in_w;
+      run_range(pool, w.k_quads, [&](int64_t q0, int64_t q1) {
+        std::vector<uint8_t> rows_storage(static_cast<size_t>(4 * padded_cols), kZeroInput);
+        const uint8_t* rows[4];
+        for (int j = 0; j < 4; ++j) rows[j] = rows_storage.data() + j * padded_cols;
+        for (int64_t kq = q0; kq < q1; ++kq) {
+          for (int64_t j = 0; j < 4; ++j) {
+            uint8_t* row = rows_storage.data() + j * padded_cols;
+            const int64_t k = kq * 4 + j;
+            if (k >= w.K) {
+              std::memset(row, kZeroInput, static_cast<size_t>(P));  // its packed weights are zero
+              continue;
+            }
+            const int64_t ci = k / (g.kernel_h * g.kernel_w), ky = (k / g.kernel_w) % g.kernel_h, kx = k % g.kernel_w;
+            fill_im2col_row(g, image + ci * g.in_h * g.in_w, ky, kx, row);
+          }
+          interleave_quad(rows, padded_cols, w.k_quads, kq, panels.data());
+        }
+      });
+      int32_t* out = acc + (n * g.out_channels + grp * w.cout_g) * P;
+      run_range(pool, n_panels * w.row_blocks, [&](int64_t t0, int64_t t1) { dot_tasks(w, grp, panels.data(), P, out, t0, t1); });
+    }
+  }
+#else
+  (void)g, (void)input, (void)w, (void)acc, (void)panels, (void)pool;
+#endif
+}
+
+template <typename OutT>
+void requantize_int32_rows(const int32_t* acc, int64_t batch, int64_t channels, int64_t plane,
+                           const RequantParams* params, int64_t acc_bound, int64_t lo, int64_t hi, OutT* out,
+                           ThreadPool* pool) {
+  run_range(pool, batch * channels, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const RequantParams& p = params[r % channels];
+      const int32_t* src = acc + r * plane;
+      OutT* dst = out + r * plane;
+      const int128 worst = int128(acc_bound) * (p.multiplier < 0 ? -int128(p.multiplier) : int128(p.multiplier)) +
+                           (p.bias < 0 ? -int128(p.bias) : int128(p.bias));
+#if BPU_HAVE_AVX512_CODE
+      if (int8_dot_available() && worst < (int128(1) << 62)) {
+        requant_row_vector(src, plane, p, lo, hi, dst);
+        continue;
+      }
+#endif
+      (void)worst;
+      for (int64_t i = 0; i < plane; ++i) dst[i] = static_cast<OutT>(apply_requant(src[i], p, lo, hi));
+    }
+  });
+}
+
+template void requantize_int32_rows<int8_t>(const int32_t*, int64_t, int64_t, int64_t, const RequantParams*, int64_t,
+                                            int64_t, int64_t, int8_t*, ThreadPool*);
+template void requantize_int32_rows<int16_t>(const int32_t*, int64_t, int64_t, int64_t, const RequantParams*, int64_t,
+                                             int64_t, int64_t, int16_t*, ThreadPool*);
+template void requantize_int32_rows<int32_t>(const int32_t*, int64_t, int64_t, int64_t, const RequantParams*, int64_t,
+                                             int64_t, int64_t, int32_t*, ThreadPool*);
+
+}  // namespace bpu::kernels

@@ -5,9 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <future>
 #include <filesystem>
 #include <set>
 
+#include "arch/bayes/perf_model.h"
 #include "artifact/bin_format.h"
 #include "common/error.h"
 #include "common/file_io.h"
@@ -145,7 +147,11 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   r.partition = partition_graph(r.graph, options);
   r.placement = placement_rows(r.graph, r.partition);
   timer.done("partition");
-  r.model = lower_model(r.graph, r.partition);
+  MemoryPlanOptions memory;
+  memory.optimize_level = optimize_level_number(in.config.optimize_level);
+  memory.compile_mode = in.config.compile_mode;
+  memory.hardware = bayes::hardware_from_yaml(in.config.yaml_text);
+  r.model = lower_model(r.graph, r.partition, memory);
   timer.done("lower");
   r.model.march = in.march;
   r.model.compiler_version = kCompilerVersion;
@@ -210,12 +216,19 @@ CompileResult makertbin(const MapperConfig& config) {
   auto write_text = [&](const std::string& name, const std::string& text) {
     write_file_atomic((dir / (prefix + name)).string(), text.data(), text.size());
   };
-  std::vector<uint8_t> onnx_bytes = read_file(config.onnx_model, kMaxOnnxBytes, "ONNX model");
-  write_text("_original_float_model.onnx", strip_fake_quantization(std::string(onnx_bytes.begin(), onnx_bytes.end()), config.onnx_model));
-  write_text("_optimized_float_model.onnx", optimized_float_model(r.graph));
-  write_text("_quantized_model.onnx", quantized_model(r.graph));
+  // The three staged models are independent serializations of up to the ONNX file's size each: built and
+  // written on their own threads while this one writes the .bin (each file is written atomically).
+  auto original = std::async(std::launch::async, [&] {
+    std::vector<uint8_t> onnx_bytes = read_file(config.onnx_model, kMaxOnnxBytes, "ONNX model");
+    write_text("_original_float_model.onnx", strip_fake_quantization(std::string(onnx_bytes.begin(), onnx_bytes.end()), config.onnx_model));
+  });
+  auto optimized = std::async(std::launch::async, [&] { write_text("_optimized_float_model.onnx", optimized_float_model(r.graph)); });
+  auto quantized = std::async(std::launch::async, [&] { write_text("_quantized_model.onnx", quantized_model(r.graph)); });
   save_model(r.model, config.output_bin_path());
   write_text("_placement.json", placement_json(r.graph, r.partition, r.placement, r.model.march).dump(2) + "\n");
+  original.get();
+  optimized.get();
+  quantized.get();
   r.phase_seconds.emplace_back("write", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   report_progress("accuracy run", 7, 8);
 

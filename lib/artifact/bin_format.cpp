@@ -120,6 +120,8 @@ std::vector<uint8_t> graph_section(const CompiledModel& m) {
 std::vector<uint8_t> segment_section(const BpuSegment& s) {
   ByteWriter w;
   w.u64(s.arena_size);
+  w.u64(s.sram_size);
+  w.u64(s.weight_staging_size);
   w.u32(static_cast<uint32_t>(s.buffers.size()));
   for (const auto& b : s.buffers) {
     write_tensor_info(w, b.info);
@@ -318,6 +320,8 @@ CompiledModel deserialize_model(const std::vector<uint8_t>& bytes, const std::st
     } else if (kind == static_cast<uint32_t>(SectionKind::BpuSegment)) {
       BpuSegment s;
       s.arena_size = r.u64();
+      s.sram_size = r.u64();
+      s.weight_staging_size = r.u64();
       uint32_t nb = read_count(r, "buffer", 36);
       for (uint32_t k = 0; k < nb; ++k) {
         BpuBuffer b;

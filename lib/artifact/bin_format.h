@@ -12,7 +12,7 @@
 namespace bpu {
 
 constexpr char kBinMagic[8] = {'B', 'P', 'U', 'M', 'A', 'P', 'B', 'N'};
-constexpr uint32_t kBinFormatVersion = 1;
+constexpr uint32_t kBinFormatVersion = 2;  // 2: BPU segments carry sram_size (the on-chip window)
 constexpr uint32_t kBinHeaderSize = 128;
 constexpr uint64_t kMaxBinBytes = uint64_t(2) << 30;
 

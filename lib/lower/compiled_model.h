@@ -30,7 +30,7 @@ struct TensorInfo {
 // A tensor inside a BPU segment's arena.
 struct BpuBuffer {
   TensorInfo info;
-  uint64_t offset = 0;  // byte offset in the segment arena
+  uint64_t offset = 0;  // byte offset in the segment's memory map (DDR arena, then SRAM window)
   uint64_t size = 0;    // bytes = element count * dtype size
 };
 
@@ -40,7 +40,14 @@ struct BpuSegment {
   std::vector<std::string> input_values;
   std::vector<uint32_t> output_buffers;
   std::vector<std::string> output_values;
+  // Memory map of arena_size bytes: the DDR arena, then the last sram_size bytes are the on-chip SRAM window;
+  // every buffer lies wholly in one of the two (lib/lower/memory_plan.h decides which).
   uint64_t arena_size = 0;
+  uint64_t sram_size = 0;
+  uint64_t sram_base() const { return arena_size - sram_size; }
+  bool on_chip(const BpuBuffer& b) const { return sram_size > 0 && b.offset >= sram_base(); }
+  // SRAM reserved for staging the next instruction's weights (prefetch), outside the arena; 0 = no prefetch.
+  uint64_t weight_staging_size = 0;
   std::vector<uint8_t> constants;          // weights and requant tables, 16-byte aligned entries
   std::vector<uint8_t> code;               // encoded bayes instructions (lib/arch/bayes/isa.h)
   std::vector<std::string> source_nodes;   // ONNX node names referenced by instructions' source_node

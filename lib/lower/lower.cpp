@@ -61,7 +61,7 @@ class Schedule {
 
 }  // namespace
 
-CompiledModel lower_model(const ir::Graph& g, const PartitionResult& part) {
+CompiledModel lower_model(const ir::Graph& g, const PartitionResult& part, const MemoryPlanOptions& memory) {
   CompiledModel m;
   Schedule schedule(g, m);
   for (const auto& in : g.inputs) {
@@ -84,6 +84,7 @@ CompiledModel lower_model(const ir::Graph& g, const PartitionResult& part) {
     }
     SegmentBuilder builder(g, part, seg);
     BpuSegment bpu = builder.build();
+    plan_memory(bpu, bayes::decode_program(bpu.code.data(), bpu.code.size(), "BPU segment"), memory);
     for (size_t i = 0; i < bpu.input_buffers.size(); ++i) {
       TensorInfo info = bpu.buffers[bpu.input_buffers[i]].info;
       const std::string tensor = info.name;

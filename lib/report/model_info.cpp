@@ -50,8 +50,9 @@ std::string format_model_info(const CompiledModel& m, const ValidatedModel& v, c
   for (const auto& step : m.steps) {
     if (step.kind == StepKind::RunBpu) {
       const BpuSegment& s = m.bpu_segments[step.segment];
- os << "  BPU " << step.segment << ": " << v.programs[step.segment].size() << " instructions, " << s.code.size()
-         << " code bytes, " << s.constants.size() << " constant bytes, arena " << s.arena_size << " bytes\n";
+      os << "  BPU " << step.segment << ": " << v.programs[step.segment].size() << " instructions, " << s.code.size()
+         << " code bytes, " << s.constants.size() << " constant bytes, memory map " << s.arena_size << " bytes (DDR "
+         << s.sram_base() << ", SRAM window " << s.sram_size << "), weight staging " << s.weight_staging_size << " bytes\n";
       for (size_t i = 0; i < s.input_buffers.size(); ++i) os << "    in  " << tensor_line(s.buffers[s.input_buffers[i]].info) << "\n";
       for (size_t i = 0; i < s.output_buffers.size(); ++i) os << "    out " << tensor_line(s.buffers[s.output_buffers[i]].info) << "\n";
     } else if (step.kind == StepKind::RunCpu) {

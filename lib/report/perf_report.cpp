@@ -46,7 +46,7 @@ PerfReport estimate_model(const CompiledModel& m, const ValidatedModel& v) {
   r.optimize_level = optimize_level_of(m.config_yaml, &r.per_layer);
   r.cpu_segments = m.cpu_segments.size();
   for (uint32_t i = 0; i < m.bpu_segments.size(); ++i) {
-    bayes::SegmentCost c = bayes::estimate_segment(m.bpu_segments[i], v.programs[i], i, r.hardware, r.optimize_level);
+    bayes::SegmentCost c = bayes::estimate_segment(m.bpu_segments[i], v.programs[i], i, r.hardware);
     r.latency_ms += c.milliseconds(r.hardware);
     r.macs += c.macs;
     r.ddr_load_bytes += c.ddr_load_bytes;

@@ -100,18 +100,25 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
       for (size_t k = 0; k < v.q.size(); ++k) dst[k] = static_cast<std::remove_pointer_t<decltype(dst)>>(v.q[k]);
     });
   }
+  // With buffer reuse (optimize_level O1+) a buffer's bytes may later hold another tensor, so the trace takes
+  // each value when it is complete: inputs before the first instruction, outputs right after theirs.
+  auto snapshot = [&](uint32_t id) {
+    const BpuBuffer& b = segment_.buffers[id];
+    HostTensor t;
+    t.info = b.info;
+    std::vector<int64_t> v = read_widened(arena, b);
+    t.q.assign(v.begin(), v.end());
+    (*trace)[b.info.name] = std::move(t);
+  };
+  if (trace) for (uint32_t id : segment_.input_buffers) snapshot(id);
+  std::vector<uint32_t> reads, writes;
   for (const auto& ins : program_) {
     std::visit([&](const auto& body) { execute(body, arena); }, ins.body);
-  }
-  if (trace) {
-    // The arena plan is linear (no buffer reuse), so every buffer still holds its value.
-    for (const auto& b : segment_.buffers) {
-      HostTensor t;
-      t.info = b.info;
-      std::vector<int64_t> v = read_widened(arena, b);
-      t.q.assign(v.begin(), v.end());
-      (*trace)[b.info.name] = std::move(t);
-    }
+    if (!trace) continue;
+    reads.clear();
+    writes.clear();
+    bayes::buffer_operands(ins.body, &reads, &writes);
+    for (uint32_t id : writes) snapshot(id);
   }
   std::map<std::string, HostTensor> out;
   for (size_t i = 0; i < segment_.output_buffers.size(); ++i) {

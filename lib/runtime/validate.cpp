@@ -99,6 +99,12 @@ class Validator {
     const BpuSegment& s = m_.bpu_segments[index];
     const std::string ctx = "BPU segment " + std::to_string(index);
     if (s.arena_size > kMaxArenaBytes) fail(ctx + " arena of " + std::to_string(s.arena_size) + " bytes exceeds the limit");
+    if (s.sram_size > s.arena_size || s.sram_base() % 16 || s.weight_staging_size > bayes::kMaxSramBytes ||
+        s.sram_size > bayes::kMaxSramBytes - s.weight_staging_size) {
+      fail(ctx + " SRAM window of " + std::to_string(s.sram_size) + " bytes plus weight staging of " +
+           std::to_string(s.weight_staging_size) + " bytes does not fit the arena or the " +
+           std::to_string(bayes::kMaxSramBytes) + "-byte SRAM limit");
+    }
     for (size_t b = 0; b < s.buffers.size(); ++b) {
       const BpuBuffer& buf = s.buffers[b];
       if (buf.info.dtype == DType::Float32) fail(ctx + " buffer '" + buf.info.name + "' is float32");
@@ -106,6 +112,9 @@ class Validator {
       if (buf.size != need) fail(ctx + " buffer '" + buf.info.name + "' size " + std::to_string(buf.size) + " != " + std::to_string(need));
       if (buf.offset > s.arena_size || buf.size > s.arena_size - buf.offset) fail(ctx + " buffer '" + buf.info.name + "' lies outside the arena");
       if (buf.offset % 16) fail(ctx + " buffer '" + buf.info.name + "' is misaligned");
+      if (buf.offset < s.sram_base() && buf.offset + buf.size > s.sram_base()) {
+        fail(ctx + " buffer '" + buf.info.name + "' straddles the DDR arena and the SRAM window");
+      }
     }
     auto check_binding = [&](const std::vector<uint32_t>& ids, const std::vector<std::string>& names, const char* what) {
       if (ids.size() != names.size()) fail(ctx + " " + what + " bindings are inconsistent");

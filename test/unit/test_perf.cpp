@@ -2,19 +2,14 @@
 // kept on chip), hardware parameters overridable from the YAML, SVG picture with both segment kinds.
 
 #include "fixture_helpers.h"
-#include "report/perf_report.h"
+#include "perf_helpers.h"
 
 using namespace bpu;
 
 namespace {
 
 PerfReport estimate(const std::string& fixture, const std::string& level, const std::string& extra = "") {
-  std::string yaml = bpu::test::fixture_yaml(bpu::test::data_path(fixture + "/model.onnx"), "out");
-  yaml.replace(yaml.find("'O3'"), 4, "'" + level + "'");
-  yaml += extra;
-  CompileResult r = compile_model(parse_config(yaml, "/tmp/bpu_perf/c.yaml"));
-  ModelRunner runner(r.model, "mem.bin");
-  return estimate_model(runner.model(), runner.validated());
+  return bpu::test::compile_at(fixture, level, extra).perf;
 }
 
 }  // namespace

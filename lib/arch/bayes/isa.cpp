@@ -170,6 +170,23 @@ bool variable_fields(IO& io, C& c, bool reading) {
 
 }  // namespace
 
+void buffer_operands(const Body& body, std::vector<uint32_t>* inputs, std::vector<uint32_t>* outputs) {
+  std::visit(
+      [&](const auto& b) {
+        using T = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<T, Add> || std::is_same_v<T, Mul>) {
+          inputs->push_back(b.input_a);
+          inputs->push_back(b.input_b);
+        } else if constexpr (std::is_same_v<T, Concat>) {
+          for (const auto& i : b.inputs) inputs->push_back(i.buffer);
+        } else {
+          inputs->push_back(b.input);
+        }
+        outputs->push_back(b.output);
+      },
+      body);
+}
+
 Opcode opcode_of(const Body& body) {
   return std::visit(
       [](const auto& b) {

@@ -170,11 +170,17 @@ constexpr uint32_t kMaxRankWords = 8;
 
 Opcode opcode_of(const Body& body);
 
+// The buffer ids an instruction reads and the ones it writes (memory planning, cost model, simulator trace).
+void buffer_operands(const Body& body, std::vector<uint32_t>* inputs, std::vector<uint32_t>* outputs);
+
 std::vector<uint8_t> encode_program(const std::vector<Instruction>& program);
 
 // Structural decode; throws Error(Artifact) naming `context` on an unknown opcode, a wrong word count or a
 // truncated record. Semantic checks against buffers live in the runtime's validator.
 std::vector<Instruction> decode_program(const uint8_t* data, size_t size, const std::string& context);
+
+// Largest on-chip SRAM window a segment's memory map may have (the planner caps bpu_sram_kib to it).
+constexpr uint64_t kMaxSramBytes = uint64_t(64) << 20;
 
 // Maximum instructions per segment accepted by the decoder.
 constexpr size_t kMaxInstructions = 1 << 20;

@@ -5,7 +5,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <set>
 
 namespace bpu::bayes {
 
@@ -39,37 +38,22 @@ double elements(const BpuBuffer& b) {
   return n;
 }
 
-// Input and output buffer ids of an instruction, and its MACs and weight bytes.
-void operands(const BpuSegment& s, const Body& body, std::vector<uint32_t>* in, std::vector<uint32_t>* out, double* macs,
-              double* weight_bytes) {
+// MACs and weight bytes (weights, requant records, LUT tables) of an instruction.
+void work_of(const BpuSegment& s, const Body& body, double* macs, double* weight_bytes) {
   *macs = 0;
   *weight_bytes = 0;
   std::visit(
       [&](const auto& b) {
         using T = std::decay_t<decltype(b)>;
         if constexpr (std::is_same_v<T, Conv2d> || std::is_same_v<T, Deconv2d>) {
-          in->push_back(b.input);
-          out->push_back(b.output);
           const BpuBuffer& x = s.buffers[b.input];
           const BpuBuffer& y = s.buffers[b.output];
           const double cin_g = static_cast<double>(x.info.shape[1]) / b.groups;
           const double taps = cin_g * b.kernel_h * b.kernel_w;
           *macs = (std::is_same_v<T, Conv2d> ? elements(y) : elements(x) * (y.info.shape[1] / static_cast<double>(b.groups)) / cin_g) * taps;
           *weight_bytes = static_cast<double>(y.info.shape[1]) * taps + y.info.shape[1] * kRequantRecordBytes;
-        } else if constexpr (std::is_same_v<T, Add> || std::is_same_v<T, Mul>) {
-          in->push_back(b.input_a);
-          in->push_back(b.input_b);
-          out->push_back(b.output);
-        } else if constexpr (std::is_same_v<T, Concat>) {
-          for (const auto& i : b.inputs) in->push_back(i.buffer);
-          out->push_back(b.output);
         } else if constexpr (std::is_same_v<T, Lut>) {
-          in->push_back(b.input);
-          out->push_back(b.output);
           *weight_bytes = s.buffers[b.input].info.dtype == DType::Int8 ? 256 : 65536 * 2;
-        } else {
-          in->push_back(b.input);
-          out->push_back(b.output);
         }
       },
       body);
@@ -77,31 +61,31 @@ void operands(const BpuSegment& s, const Body& body, std::vector<uint32_t>* in, 
 
 }  // namespace
 
+uint64_t weight_bytes(const BpuSegment& segment, const Body& body) {
+  double macs = 0, bytes = 0;
+  work_of(segment, body, &macs, &bytes);
+  return static_cast<uint64_t>(bytes);
+}
+
 SegmentCost estimate_segment(const BpuSegment& s, const std::vector<Instruction>& program, uint32_t index,
-                             const Hardware& hw, int optimize_level) {
+                             const Hardware& hw) {
   SegmentCost cost;
   cost.index = index;
-  const std::set<uint32_t> boundary_in(s.input_buffers.begin(), s.input_buffers.end());
-  const std::set<uint32_t> boundary_out(s.output_buffers.begin(), s.output_buffers.end());
-  const double sram_bytes = hw.sram_kib * 1024;
   const double ddr_bytes_per_cycle = hw.ddr_gbytes_per_second * 1e9 / (hw.clock_mhz * 1e6);
+  double idle_ddr_cycles = 0;  // cycles the previous instruction left the DDR port idle (compute-bound slack)
   for (const auto& ins : program) {
     InstructionCost c;
     c.node = s.source_nodes.at(ins.source_node);
     c.opcode = opcode_name(ins.opcode);
     std::vector<uint32_t> in, out;
+    buffer_operands(ins.body, &in, &out);
     double weight_bytes = 0;
-    operands(s, ins.body, &in, &out, &c.macs, &weight_bytes);
-    // Traffic: weights always load; a tensor goes through DDR unless O2+ keeps it on chip (it fits the SRAM and
-    // is not a segment boundary).
-    auto on_chip = [&](uint32_t id, bool is_input) {
-      if (optimize_level < 2) return false;
-      if (is_input ? boundary_in.count(id) : boundary_out.count(id)) return false;
-      return static_cast<double>(s.buffers[id].size) <= sram_bytes / 2;
-    };
+    work_of(s, ins.body, &c.macs, &weight_bytes);
+    // Traffic: weights always load from DDR; a tensor costs DDR traffic unless the memory plan put it in the
+    // on-chip SRAM window (compiler_parameters.optimize_level O2/O3, lib/lower/memory_plan.h).
     c.ddr_load_bytes = weight_bytes;
-    for (uint32_t id : in) if (!on_chip(id, true)) c.ddr_load_bytes += static_cast<double>(s.buffers[id].size);
-    for (uint32_t id : out) if (!on_chip(id, false)) c.ddr_store_bytes += static_cast<double>(s.buffers[id].size);
+    for (uint32_t id : in) if (!s.on_chip(s.buffers[id])) c.ddr_load_bytes += static_cast<double>(s.buffers[id].size);
+    for (uint32_t id : out) if (!s.on_chip(s.buffers[id])) c.ddr_store_bytes += static_cast<double>(s.buffers[id].size);
     bool int16 = false;
     for (uint32_t id : in) int16 |= s.buffers[id].info.dtype == DType::Int16;
     if (c.macs > 0) {
@@ -112,7 +96,13 @@ SegmentCost estimate_segment(const BpuSegment& s, const std::vector<Instruction>
       c.compute_cycles = n / hw.vector_elements_per_cycle;
     }
     c.memory_cycles = (c.ddr_load_bytes + c.ddr_store_bytes) / ddr_bytes_per_cycle;
+    // With a weight staging buffer (compile_mode latency/balance at O2+) weights that fit it are prefetched
+    // while the previous instruction computes: that instruction's idle DDR cycles hide part of this load.
+    if (weight_bytes > 0 && weight_bytes <= static_cast<double>(s.weight_staging_size)) {
+      c.memory_cycles -= std::min(weight_bytes / ddr_bytes_per_cycle, idle_ddr_cycles);
+    }
     c.cycles = std::max(c.compute_cycles, c.memory_cycles);
+    idle_ddr_cycles = std::max(0.0, c.compute_cycles - c.memory_cycles);
     cost.macs += c.macs;
     cost.cycles += c.cycles;
     cost.ddr_load_bytes += c.ddr_load_bytes;

@@ -17,7 +17,7 @@ struct Hardware {
   double int8_macs_per_cycle = 4096;  // per core; int16 x int8 runs at a quarter
   double vector_elements_per_cycle = 256;  // element-wise, pooling, LUT and data movement
   double ddr_gbytes_per_second = 25.6;
-  double sram_kib = 2048;           // on-chip memory: tensors that fit are not counted as DDR traffic at O2+
+  double sram_kib = 2048;           // on-chip SRAM window the memory plan may fill at O2/O3
 };
 
 // Reads overrides from the echoed YAML's compiler_parameters (bpu_clock_mhz, bpu_macs_per_cycle,
@@ -37,9 +37,13 @@ struct SegmentCost {
   double milliseconds(const Hardware& hw) const { return cycles / (hw.clock_mhz * 1e3); }
 };
 
-// optimize_level O0/O1: every tensor goes through DDR; O2/O3: tensors that fit the SRAM stay on chip (weights and
-// segment boundaries still load/store).
+// Bytes an instruction loads besides tensors: weights and requant records (CONV2D, DECONV2D) or its LUT table.
+uint64_t weight_bytes(const BpuSegment& segment, const Body& body);
+
+// Weights always load from DDR (prefetched during the previous instruction's compute-bound slack when they fit
+// the segment's weight staging buffer); a tensor costs DDR traffic unless the segment's memory plan placed it in the
+// SRAM window (BpuSegment::on_chip).
 SegmentCost estimate_segment(const BpuSegment& segment, const std::vector<Instruction>& program, uint32_t index,
-                             const Hardware& hw, int optimize_level);
+                             const Hardware& hw);
 
 }  // namespace bpu::bayes

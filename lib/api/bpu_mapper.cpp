@@ -27,7 +27,7 @@
 
 namespace bpu {
 
-const char* const kCompilerVersion = "0.2.0";
+const char* const kCompilerVersion = "0.3.0";
 
 namespace {
 

@@ -2,6 +2,7 @@
 // so every kernel that writes only its own range gives the same bytes for every thread count.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -33,8 +34,8 @@ class ThreadPool {
   std::condition_variable wake_, done_;
   const std::function<void(int64_t, int64_t)>* body_ = nullptr;
   int64_t count_ = 0;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
+  std::atomic<uint64_t> generation_{0};  // bumped under mutex_ for every call (and at shutdown)
+  std::atomic<int> pending_{0};           // workers still running the current call
   bool stop_ = false;
 };
 

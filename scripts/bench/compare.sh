@@ -32,6 +32,15 @@ ours=$("$bin" run --model "$work/out/resnet18.bin" --input "$work/input.npy" --o
 ort=$(NODE_PATH="$ort_dir/node_modules" node scripts/bench/ort_latency.js "$work/resnet18.onnx" "$work/input.npy" 20 | sed -n 's/ort_median_ms \([0-9.]*\).*/\1/p')
 echo "resnet18 224x224, one thread: bpu-mapper median $ours ms, onnxruntime median $ort ms, ratio $(awk -v a="$ours" -v b="$ort" 'BEGIN { printf "%.2f", a / b }')x"
 
+# optimize_level / compile_mode: the memory plan the .bin carries and the cost model's estimate of it.
+for plan in "O0 latency" "O1 latency" "O2 latency" "O3 latency" "O3 bandwidth" "O3 balance"; do
+  set -- $plan
+  sed "s/optimize_level: .*/optimize_level: '$1'/; s|working_dir: .*|working_dir: '$work/plan_$1_$2'|" "$work/resnet18.yaml" > "$work/plan.yaml"
+  echo "  compile_mode: '$2'" >> "$work/plan.yaml"
+  "$bin" makertbin -c "$work/plan.yaml" --model-type onnx > /dev/null 2>&1
+  echo "resnet18 224x224 $1 $2: $("$bin" info "$work/plan_$1_$2/resnet18.bin" | grep -o 'memory map.*'); $("$bin" perf "$work/plan_$1_$2/resnet18.bin" | grep -o 'model latency.*' | head -1)"
+done
+
 for n in 500 5000; do
   /usr/bin/python3 scripts/bench/make_chain_model.py $n "$work/chain$n.onnx"
   scripts/make_config.sh "$work/chain$n.onnx" bayes chain$n "$work/out" > "$work/chain$n.yaml"

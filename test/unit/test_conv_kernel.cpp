@@ -6,6 +6,7 @@
 #include <random>
 
 #include "runtime/kernels/conv2d.h"
+#include "runtime/kernels/conv2d_depthwise.h"
 #include "runtime/kernels/conv2d_int8_dot.h"
 #include "runtime/thread_pool.h"
 #include "test_helpers.h"
@@ -37,6 +38,14 @@ void check_geometry(ConvGeometry g, int64_t pad_bottom, int64_t pad_right, uint6
   conv_accumulate_fast(g, x.data(), w.data(), fast.data());
   REQUIRE(ref == fast);
   if constexpr (std::is_same_v<T, int8_t>) {
+    if (depthwise_accepts(g)) {
+      std::vector<int32_t> dw(n_out);
+      for (int threads : {1, 2}) {
+        ThreadPool pool(threads);
+        depthwise_accumulate_int8(g, x.data(), w.data(), dw.data(), &pool);
+        REQUIRE(std::equal(ref.begin(), ref.end(), dw.begin()));
+      }
+    }
     if (int8_dot_available() && int8_dot_accepts(g)) {
       const PackedConvWeights packed = pack_conv_weights(g, w.data());
       std::vector<int32_t> dot(n_out);
@@ -86,6 +95,11 @@ TEST_CASE("conv kernel: stride larger than kernel", "[kernel]") { check_geometry
 TEST_CASE("conv kernel: asymmetric padding and stride 2", "[kernel]") { check_geometry<int8_t>(geo(4, 8, 8, 4, 3, 2, 1, 1, 1), 0, 2, 3); }
 TEST_CASE("conv kernel: dilation 2", "[kernel]") { check_geometry<int8_t>(geo(3, 10, 10, 4, 3, 1, 2, 2, 1), 2, 2, 4); }
 TEST_CASE("conv kernel: depthwise (groups = channels)", "[kernel]") { check_geometry<int8_t>(geo(8, 7, 7, 8, 3, 1, 1, 1, 8), 1, 1, 5); }
+TEST_CASE("conv kernel: depthwise with stride 2, dilation 2 and wide padding", "[kernel]") {
+  check_geometry<int8_t>(geo(6, 19, 23, 6, 3, 2, 1, 1, 6), 1, 1, 15);
+  check_geometry<int8_t>(geo(5, 12, 17, 5, 3, 1, 2, 2, 5), 2, 2, 16);
+  check_geometry<int8_t>(geo(4, 5, 6, 4, 5, 1, 4, 1, 4), 4, 4, 17);  // padding wider than the input
+}
 TEST_CASE("conv kernel: grouped with 2 outputs per group", "[kernel]") { check_geometry<int8_t>(geo(6, 5, 6, 12, 3, 1, 1, 1, 3), 1, 1, 6); }
 TEST_CASE("conv kernel: 1x1 pointwise fast path", "[kernel]") { check_geometry<int8_t>(geo(16, 6, 5, 8, 1, 1, 0, 1, 1), 0, 0, 7); }
 TEST_CASE("conv kernel: K > 1024 is summed in several exact chunks", "[kernel]") {

@@ -1,0 +1,23 @@
+// Fast CONV2D for depthwise convolutions (groups = input channels = output channels) with int8 input: per
+// channel and output row, int32 row accumulators updated one kernel tap at a time, loops the compiler
+// vectorizes. Exact (|sum| <= 128 * 128 * kh * kw), tested identical to conv_accumulate_reference.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/kernels/conv2d.h"
+
+namespace bpu {
+class ThreadPool;
+}
+
+namespace bpu::kernels {
+
+// True for depthwise geometries whose int32 sums stay exact (kernel_h * kernel_w <= 65536).
+bool depthwise_accepts(const ConvGeometry& g);
+
+// acc[n, c, y, x] = sum over the window of input[n, c] * weight[c] as int32; channels split across `pool`.
+void depthwise_accumulate_int8(const ConvGeometry& g, const int8_t* input, const int8_t* weight, int32_t* acc,
+                               ThreadPool* pool);
+
+}  // namespace bpu::kernels

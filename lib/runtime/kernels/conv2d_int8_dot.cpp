@@ -4,7 +4,9 @@
 #include "runtime/kernels/conv2d_int8_dot.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "runtime/thread_pool.h"
 
@@ -205,6 +207,7 @@ BPU_AVX512 void requant_row_vector(const int32_t* acc, int64_t count, const Requ
 bool int8_dot_available() {
 #if BPU_HAVE_AVX512_CODE
   static const bool available = [] {
+    if (const char* off = std::getenv("BPU_NO_AVX512"); off && *off && std::string(off) != "0") return false;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vnni");

@@ -28,7 +28,8 @@ struct PackedConvWeights {
   std::vector<int32_t> correction;
 };
 
-// True when the CPU has AVX-512 F, BW and VNNI (checked once at run time).
+// True when the CPU has AVX-512 F, BW and VNNI (checked once at run time) and the environment variable
+// BPU_NO_AVX512 is unset or "0" (set it to measure or test the portable Eigen path on such a CPU).
 bool int8_dot_available();
 // True when the geometry keeps every int32 sum exact: K <= 65536 (255 * 128 * 65536 < 2^31).
 bool int8_dot_accepts(const ConvGeometry& g);

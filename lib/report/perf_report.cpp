@@ -7,24 +7,24 @@
 #include <cstdio>
 #include <sstream>
 
+#include "lower/memory_plan.h"
+
 namespace bpu {
 
 namespace {
 
-int optimize_level_of(const std::string& yaml, bool* debug) {
-  *debug = false;
+// optimize_level, compile_mode and debug as the echoed YAML set them (the config reader validated them).
+void compiler_settings_of(const std::string& yaml, PerfReport* r) {
+  r->per_layer = false;
   try {
     YAML::Node cp = YAML::Load(yaml)["compiler_parameters"];
     if (cp && cp.IsMap()) {
-      if (cp["debug"] && cp["debug"].IsScalar()) *debug = cp["debug"].Scalar() == "true" || cp["debug"].Scalar() == "True";
-      if (cp["optimize_level"] && cp["optimize_level"].IsScalar()) {
-        const std::string v = cp["optimize_level"].Scalar();
-        if (v.size() == 2 && v[0] == 'O' && v[1] >= '0' && v[1] <= '3') return v[1] - '0';
-      }
+      if (cp["debug"] && cp["debug"].IsScalar()) r->per_layer = cp["debug"].Scalar() == "true" || cp["debug"].Scalar() == "True";
+      if (cp["optimize_level"] && cp["optimize_level"].IsScalar()) r->optimize_level = optimize_level_number(cp["optimize_level"].Scalar());
+      if (cp["compile_mode"] && cp["compile_mode"].IsScalar()) r->compile_mode = cp["compile_mode"].Scalar();
     }
   } catch (const YAML::Exception&) {
   }
-  return 0;
 }
 
 std::string xml_escape(const std::string& s) {
@@ -43,9 +43,13 @@ std::string xml_escape(const std::string& s) {
 PerfReport estimate_model(const CompiledModel& m, const ValidatedModel& v) {
   PerfReport r;
   r.hardware = bayes::hardware_from_yaml(m.config_yaml);
-  r.optimize_level = optimize_level_of(m.config_yaml, &r.per_layer);
+  compiler_settings_of(m.config_yaml, &r);
   r.cpu_segments = m.cpu_segments.size();
   for (uint32_t i = 0; i < m.bpu_segments.size(); ++i) {
+    const BpuSegment& s = m.bpu_segments[i];
+    SegmentMemory mem{s.sram_base(), s.sram_size, s.weight_staging_size, 0};
+    for (const auto& b : s.buffers) mem.on_chip_tensors += s.on_chip(b);
+    r.memory.push_back(mem);
     bayes::SegmentCost c = bayes::estimate_segment(m.bpu_segments[i], v.programs[i], i, r.hardware);
     r.latency_ms += c.milliseconds(r.hardware);
     r.macs += c.macs;
@@ -61,18 +65,24 @@ std::string format_perf_report(const PerfReport& r) {
   char line[512];
   const auto& hw = r.hardware;
   std::snprintf(line, sizeof(line),
-                "bayes estimate (O%d): %.0f MHz, %.0f int8 MACs/cycle, %.0f vector elements/cycle, %.1f GB/s DDR, %.0f KiB SRAM\n",
-                r.optimize_level, hw.clock_mhz, hw.int8_macs_per_cycle, hw.vector_elements_per_cycle, hw.ddr_gbytes_per_second, hw.sram_kib);
+                "bayes estimate (O%d, %s): %.0f MHz, %.0f int8 MACs/cycle, %.0f vector elements/cycle, %.1f GB/s DDR, %.0f KiB SRAM\n",
+                r.optimize_level, r.compile_mode.c_str(), hw.clock_mhz, hw.int8_macs_per_cycle, hw.vector_elements_per_cycle, hw.ddr_gbytes_per_second, hw.sram_kib);
   os << line;
   std::snprintf(line, sizeof(line), "model latency %.4f ms (BPU segments only), %.1f FPS, %.3f GMACs, DDR loaded %.3f MB, stored %.3f MB per frame\n",
                 r.latency_ms, r.latency_ms > 0 ? 1000.0 / r.latency_ms : 0.0, r.macs / 1e9, r.ddr_load_bytes / 1e6, r.ddr_store_bytes / 1e6);
   os << line;
   if (r.cpu_segments) os << "(" << r.cpu_segments << " CPU segment(s) not estimated: they run on the host CPU)\n";
-  std::snprintf(line, sizeof(line), "  %-8s %-12s %-14s %-12s %s\n", "Segment", "Instructions", "MACs", "Latency ms", "DDR MB (load/store)");
+  std::snprintf(line, sizeof(line), "  %-8s %-12s %-14s %-12s %-20s %s\n", "Segment", "Instructions", "MACs", "Latency ms",
+                "DDR MB (load/store)", "memory plan: DDR / SRAM / staging KiB, tensors on chip");
   os << line;
-  for (const auto& s : r.segments) {
-    std::snprintf(line, sizeof(line), "  BPU %-4u %-12zu %-14.0f %-12.4f %.3f / %.3f\n", s.index, s.instructions.size(), s.macs,
-                  s.milliseconds(r.hardware), s.ddr_load_bytes / 1e6, s.ddr_store_bytes / 1e6);
+  for (size_t k = 0; k < r.segments.size(); ++k) {
+    const auto& s = r.segments[k];
+    const SegmentMemory& mem = r.memory[k];
+    char io[64];
+    std::snprintf(io, sizeof(io), "%.3f / %.3f", s.ddr_load_bytes / 1e6, s.ddr_store_bytes / 1e6);
+    std::snprintf(line, sizeof(line), "  BPU %-4u %-12zu %-14.0f %-12.4f %-20s %.1f / %.1f / %.1f, %d\n", s.index, s.instructions.size(),
+                  s.macs, s.milliseconds(r.hardware), io, mem.ddr_bytes / 1024.0, mem.sram_window_bytes / 1024.0,
+                  mem.weight_staging_bytes / 1024.0, mem.on_chip_tensors);
     os << line;
   }
   if (!r.per_layer) {
@@ -93,6 +103,7 @@ std::string format_perf_report(const PerfReport& r) {
 nlohmann::json perf_json(const PerfReport& r) {
   nlohmann::json j;
   j["optimize_level"] = r.optimize_level;
+  j["compile_mode"] = r.compile_mode;
   j["hardware"] = {{"clock_mhz", r.hardware.clock_mhz}, {"int8_macs_per_cycle", r.hardware.int8_macs_per_cycle},
                    {"vector_elements_per_cycle", r.hardware.vector_elements_per_cycle},
                    {"ddr_gbytes_per_second", r.hardware.ddr_gbytes_per_second}, {"sram_kib", r.hardware.sram_kib}};
@@ -102,10 +113,15 @@ nlohmann::json perf_json(const PerfReport& r) {
   j["ddr_load_bytes"] = r.ddr_load_bytes;
   j["ddr_store_bytes"] = r.ddr_store_bytes;
   j["segments"] = nlohmann::json::array();
-  for (const auto& s : r.segments) {
+  for (size_t k = 0; k < r.segments.size(); ++k) {
+    const auto& s = r.segments[k];
+    const SegmentMemory& mem = r.memory[k];
     j["segments"].push_back({{"index", s.index}, {"instructions", s.instructions.size()}, {"macs", s.macs},
                              {"latency_ms", s.milliseconds(r.hardware)}, {"ddr_load_bytes", s.ddr_load_bytes},
-                             {"ddr_store_bytes", s.ddr_store_bytes}});
+                             {"ddr_store_bytes", s.ddr_store_bytes},
+                             {"memory_plan", {{"ddr_arena_bytes", mem.ddr_bytes}, {"sram_window_bytes", mem.sram_window_bytes},
+                                              {"weight_staging_bytes", mem.weight_staging_bytes},
+                                              {"tensors_on_chip", mem.on_chip_tensors}}}});
   }
   return j;
 }

@@ -12,9 +12,17 @@
 
 namespace bpu {
 
+// A segment's memory plan as the .bin carries it (lib/lower/memory_plan.h).
+struct SegmentMemory {
+  uint64_t ddr_bytes = 0, sram_window_bytes = 0, weight_staging_bytes = 0;
+  int on_chip_tensors = 0;
+};
+
 struct PerfReport {
   bayes::Hardware hardware;
   int optimize_level = 0;
+  std::string compile_mode = "latency";
+  std::vector<SegmentMemory> memory;  // parallel to segments
   bool per_layer = false;
   std::vector<bayes::SegmentCost> segments;
   size_t cpu_segments = 0;

@@ -78,6 +78,14 @@ void check_schema(const nlohmann::json& j, const CompileResult& r) {
     CHECK(out.at("vs_float").at("cosine").is_number());
     CHECK(out.at("vs_qat").at("identical").is_number());
   }
+  const auto& perf = j.at("performance_estimate");
+  CHECK(perf.at("compile_mode").is_string());
+  CHECK(perf.at("segments").size() == r.model.bpu_segments.size());
+  for (size_t i = 0; i < r.model.bpu_segments.size(); ++i) {
+    const auto& plan = perf.at("segments").at(i).at("memory_plan");
+    CHECK(plan.at("sram_window_bytes") == r.model.bpu_segments[i].sram_size);
+    CHECK(plan.at("weight_staging_bytes") == r.model.bpu_segments[i].weight_staging_size);
+  }
 }
 
 }  // namespace

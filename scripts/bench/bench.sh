@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Benchmark: for every fixture under test/data, compile time (median of 5 makertbin runs, wall clock of the
 # whole process and the in-process compile time), simulator latency (in-process median and min of
-# `run --repeat 20`), and peak memory (RSS) of compile and run. Prints a Markdown table.
+# `run --repeat 20`, all cores), peak memory (RSS) of compile and run, and one thread side by side with
+# onnxruntime on the same QAT ONNX file and input (ratio = bpu-mapper / onnxruntime; "n/a" where onnxruntime
+# cannot run the model, e.g. Horizon's custom-domain HzQuantize). Prints a Markdown table.
 # Usage: scripts/bench/bench.sh [build_dir]   (builds with scripts/setup.sh first when build/ is missing)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+root=$PWD
 build="${1:-build}"
 [ -x "$build/bin/bpu-mapper" ] || scripts/setup.sh
 bin="$build/bin/bpu-mapper"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+source scripts/bench/ort_env.sh
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-echo "| fixture | nodes | .bin bytes | compile wall ms (median of 5) | compile in-process ms | compile peak RSS MiB | run median ms | run min ms | run peak RSS MiB |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| fixture | nodes | .bin bytes | compile wall ms (median of 5) | compile in-process ms | compile peak RSS MiB | run median ms | run min ms | run peak RSS MiB | 1 thread ms | onnxruntime 1 thread ms | ratio |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for model in test/data/*/model.onnx; do
   fixture=$(basename "$(dirname "$model")")
   scripts/make_config.sh "$PWD/$model" bayes "$fixture" "$work/out" > "$work/c.yaml"
@@ -34,6 +38,10 @@ for model in test/data/*/model.onnx; do
   run_median=$(echo "$runlog" | sed -n "s/.*median \([0-9.]*\) ms, min \([0-9.]*\) ms, peak memory \([0-9.]*\) MiB/\1/p")
   run_min=$(echo "$runlog" | sed -n "s/.*median \([0-9.]*\) ms, min \([0-9.]*\) ms, peak memory \([0-9.]*\) MiB/\2/p")
   run_rss=$(echo "$runlog" | sed -n "s/.*median \([0-9.]*\) ms, min \([0-9.]*\) ms, peak memory \([0-9.]*\) MiB/\3/p")
-  printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n" "$fixture" "$nodes" "$(stat -c %s "$binfile")" \
-    "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${inproc[@]}" | median)" "$rss" "$run_median" "$run_min" "$run_rss"
+  one=$("$bin" run --model "$binfile" "${inputs[@]}" --output-dir "$work/run" --repeat 20 --threads 1 2>&1 | sed -n "s/.*median \([0-9.]*\) ms.*/\1/p")
+  ort=$(ort_median "$PWD/$model" "$(dirname "$model")/input_0.npy" 20)
+  ratio=$(awk -v a="$one" -v b="$ort" 'BEGIN { if (b == "n/a" || b == 0) print "n/a"; else printf "%.2f", a / b }')
+  printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n" "$fixture" "$nodes" "$(stat -c %s "$binfile")" \
+    "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${inproc[@]}" | median)" "$rss" "$run_median" "$run_min" "$run_rss" \
+    "$one" "$ort" "$ratio"
 done

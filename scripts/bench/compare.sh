@@ -12,11 +12,7 @@ build="${1:-build}"
 [ -x "$build/bin/bpu-mapper" ] || scripts/setup.sh
 bin="$root/$build/bin/bpu-mapper"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-ort_dir="$root/$build/bench-ort"
-if [ ! -d "$ort_dir/node_modules/onnxruntime-node" ]; then
-  mkdir -p "$ort_dir"
-  (cd "$ort_dir" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund onnxruntime-node@1.30.0 > install.log 2>&1)
-fi
+source scripts/bench/ort_env.sh
 
 /usr/bin/python3 scripts/bench/make_resnet18_qdq.py "$work/resnet18.onnx" 224
 /usr/bin/python3 -c "import numpy as np; np.save('$work/input.npy', np.random.default_rng(1).normal(size=(1,3,224,224)).astype(np.float32))"
@@ -29,7 +25,7 @@ for threads in 1 2; do
   echo "resnet18 224x224: bpu-mapper run --threads $threads: $("$bin" run --model "$work/out/resnet18.bin" --input "$work/input.npy" --output-dir "$work/run" --repeat 20 --threads $threads 2>&1 | grep -o 'median.*')"
 done
 ours=$("$bin" run --model "$work/out/resnet18.bin" --input "$work/input.npy" --output-dir "$work/run" --repeat 20 --threads 1 2>&1 | sed -n 's/.*median \([0-9.]*\) ms.*/\1/p')
-ort=$(NODE_PATH="$ort_dir/node_modules" node scripts/bench/ort_latency.js "$work/resnet18.onnx" "$work/input.npy" 20 | sed -n 's/ort_median_ms \([0-9.]*\).*/\1/p')
+ort=$(ort_median "$work/resnet18.onnx" "$work/input.npy" 20)
 echo "resnet18 224x224, one thread: bpu-mapper median $ours ms, onnxruntime median $ort ms, ratio $(awk -v a="$ours" -v b="$ort" 'BEGIN { printf "%.2f", a / b }')x"
 
 # optimize_level / compile_mode: the memory plan the .bin carries and the cost model's estimate of it.

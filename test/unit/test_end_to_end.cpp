@@ -39,3 +39,20 @@ TEST_CASE("e2e: run refuses wrong input names and shapes", "[e2e]") {
   FloatArray wrong{{1, 3, 8, 8}, std::vector<float>(192)};
   bpu::test::require_error([&] { runner.run({{"input", wrong}}); }, ExitCode::Usage, "expects 1x3x64x64");
 }
+
+TEST_CASE("e2e: every simulator thread count gives identical outputs", "[e2e]") {
+  for (const std::string fixture : {"resnet18", "mobilenet_v2"}) {
+    auto compiled = bpu::test::compile_fixture(fixture);
+    ModelRunner runner = ModelRunner::from_file(compiled->bin);
+    FloatArray input = load_npy(bpu::test::data_path(fixture + "/input_1.npy"));
+    const std::string name = runner.model().inputs.at(0).name;
+    const auto one = runner.run({{name, input}});
+    for (int threads : {2, 3, 8}) {
+      runner.set_threads(threads);
+      for (int repeat = 0; repeat < 3; ++repeat) {  // the pool and the packed weights are reused across runs
+        const auto many = runner.run({{name, input}});
+        for (const auto& [out, value] : one) CHECK(many.at(out).data == value.data);
+      }
+    }
+  }
+}

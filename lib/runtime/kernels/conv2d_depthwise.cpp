@@ -5,6 +5,7 @@
 #include "runtime/kernels/conv2d_depthwise.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "runtime/thread_pool.h"
 
@@ -42,16 +43,52 @@ void depthwise_plane(const ConvGeometry& g, const int8_t* plane, const int8_t* w
   }
 }
 
+// 3x3 without dilation (MobileNet's case): the plane copied once into a zero-bordered int32 buffer, then every
+// output is the nine-tap sum in one pass over the row (no per-tap bounds, loops the compiler vectorizes).
+template <int64_t Stride>
+void depthwise_plane_3x3(const ConvGeometry& g, const int8_t* plane, const int8_t* w, int32_t* out,
+                         std::vector<int32_t>& padded) {
+  const int64_t ph = (g.out_h - 1) * Stride + 3, pw = (g.out_w - 1) * Stride + 3;
+  padded.assign(static_cast<size_t>(ph * pw), 0);
+  for (int64_t y = 0; y < ph; ++y) {
+    const int64_t iy = y - g.pad_top;
+    if (iy < 0 || iy >= g.in_h) continue;
+    for (int64_t x = 0; x < pw; ++x) {
+      const int64_t ix = x - g.pad_left;
+      if (ix >= 0 && ix < g.in_w) padded[static_cast<size_t>(y * pw + x)] = plane[iy * g.in_w + ix];
+    }
+  }
+  const int32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+  for (int64_t y = 0; y < g.out_h; ++y) {
+    const int32_t* r0 = padded.data() + (y * Stride) * pw;
+    const int32_t* r1 = r0 + pw;
+    const int32_t* r2 = r1 + pw;
+    int32_t* row = out + y * g.out_w;
+    for (int64_t x = 0; x < g.out_w; ++x) {
+      const int64_t c = x * Stride;
+      row[x] = w0 * r0[c] + w1 * r0[c + 1] + w2 * r0[c + 2] + w3 * r1[c] + w4 * r1[c + 1] + w5 * r1[c + 2] +
+               w6 * r2[c] + w7 * r2[c + 1] + w8 * r2[c + 2];
+    }
+  }
+}
+
 }  // namespace
 
 void depthwise_accumulate_int8(const ConvGeometry& g, const int8_t* input, const int8_t* weight, int32_t* acc,
                                ThreadPool* pool) {
   const int64_t planes = g.batch * g.in_channels;
   const int64_t taps = g.kernel_h * g.kernel_w;
+  const bool three = g.kernel_h == 3 && g.kernel_w == 3 && g.dilation_h == 1 && g.dilation_w == 1 &&
+                     g.stride_h == g.stride_w && (g.stride_h == 1 || g.stride_h == 2);
   auto body = [&](int64_t p0, int64_t p1) {
+    std::vector<int32_t> padded;
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t c = p % g.in_channels;
-      depthwise_plane(g, input + p * g.in_h * g.in_w, weight + c * taps, acc + p * g.out_h * g.out_w);
+      const int8_t* plane = input + p * g.in_h * g.in_w;
+      int32_t* out = acc + p * g.out_h * g.out_w;
+      if (three && g.stride_h == 1) depthwise_plane_3x3<1>(g, plane, weight + c * taps, out, padded);
+      else if (three) depthwise_plane_3x3<2>(g, plane, weight + c * taps, out, padded);
+      else depthwise_plane(g, plane, weight + c * taps, out);
     }
   };
   if (pool) pool->parallel_for(planes, body);

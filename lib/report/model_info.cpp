@@ -96,8 +96,22 @@ std::string format_disassembly(const CompiledModel& m, const ValidatedModel& v, 
            << " ma=" << a->mult_a << " mb=" << a->mult_b << " shift=" << a->shift << " clamp=[" << a->clamp_lo << ","
            << a->clamp_hi << "]";
       } else {
-        const auto& r = std::get<bayes::Reshape>(ins.body);
-        os << "in=" << buffer_ref(s, r.input) << " out=" << buffer_ref(s, r.output);
+        // Every other opcode: its buffers in operand order, then the fields worth reading at a glance.
+        std::vector<uint32_t> reads, writes;
+        bayes::buffer_operands(ins.body, &reads, &writes);
+        for (size_t r = 0; r < reads.size(); ++r) os << (r ? " " : "") << "in=" << buffer_ref(s, reads[r]);
+        for (uint32_t w : writes) os << " out=" << buffer_ref(s, w);
+        if (const auto* p = std::get_if<bayes::Pool>(&ins.body)) {
+          os << " kind=" << p->kind << " k=" << p->kernel_h << "x" << p->kernel_w << " s=" << p->stride_h << "x" << p->stride_w;
+        } else if (const auto* c = std::get_if<bayes::Concat>(&ins.body)) {
+          os << " axis=" << c->axis;
+        } else if (const auto* z = std::get_if<bayes::Resize>(&ins.body)) {
+          os << " mode=" << z->mode;
+        } else if (const auto* l = std::get_if<bayes::Lut>(&ins.body)) {
+          os << " table@" << l->table_offset;
+        } else if (const auto* d = std::get_if<bayes::Deconv2d>(&ins.body)) {
+          os << " k=" << d->kernel_h << "x" << d->kernel_w << " s=" << d->stride_h << "x" << d->stride_w << " w@" << d->weight_offset;
+        }
       }
       os << "  ; " << s.source_nodes[ins.source_node] << "\n";
     }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fixture_helpers.h"
+#include "report/model_info.h"
 #include "runtime/qat_reference.h"
 
 using namespace bpu;
@@ -96,6 +97,13 @@ TEST_CASE("report: every fixture's JSON report follows the schema", "[report]") 
     INFO(fixture);
     auto m = make(fixture);
     check_schema(nlohmann::json::parse(read_text(m->file("_report.json"))), m->result);
+    // info and disasm describe every opcode the fixture uses (disasm once stopped at the first POOL or LUT).
+    ModelRunner runner(m->result.model, "report.bin");
+    const std::string listing = format_disassembly(runner.model(), runner.validated(), -1);
+    size_t instructions = 0;
+    for (const auto& p : runner.validated().programs) instructions += p.size();
+    CHECK(static_cast<size_t>(std::count(listing.begin(), listing.end(), ';')) >= instructions);
+    CHECK(format_model_info(runner.model(), runner.validated(), "report.bin").find("memory map") != std::string::npos);
   }
 }
 

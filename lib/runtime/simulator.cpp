@@ -302,6 +302,14 @@ void BpuSimulator::execute(const bayes::Resize& r, std::vector<uint8_t>& arena) 
 void BpuSimulator::execute(const bayes::Lut& l, std::vector<uint8_t>& arena) const {
   const BpuBuffer& in = segment_.buffers[l.input];
   const BpuBuffer& out = segment_.buffers[l.output];
+  if (in.info.dtype == DType::Int8 && out.info.dtype == DType::Int8) {  // the common case, typed: a byte table
+    const int8_t* table = reinterpret_cast<const int8_t*>(segment_.constants.data() + l.table_offset);
+    const int8_t* x = view<int8_t>(arena, in);
+    int8_t* y = view<int8_t>(arena, out);
+    const size_t n = out.size;
+    for (size_t k = 0; k < n; ++k) y[k] = table[static_cast<int>(x[k]) + 128];
+    return;
+  }
   std::vector<int64_t> x = read_widened(arena, in);
   const int64_t bias = in.info.dtype == DType::Int8 ? 128 : 32768;
   const uint8_t* table = segment_.constants.data() + l.table_offset;

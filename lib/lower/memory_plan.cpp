@@ -1,5 +1,6 @@
 // Lifetime-based memory planning for BPU segments: interval packing (largest first, lowest free offset) in the
-// DDR arena and in the SRAM window, and the compile_mode priorities that choose what goes on chip.
+// DDR arena and in the SRAM window; at O2/O3 candidate plans scored by the bayes cost model, compile_mode
+// choosing the objective.
 
 #include "lower/memory_plan.h"
 

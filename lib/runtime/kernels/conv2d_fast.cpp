@@ -1,6 +1,6 @@
 // Fast CONV2D accumulation: im2col, then Eigen GEMM. int8 inputs use float32 over K-chunks of at most 1024:
 // every product is at most 128*128 = 2^14 in magnitude, so any partial sum of <= 1024 of them is <= 2^24 and
-// exact in float32 whatever the summation order (docs/numerics.md §5). int16 inputs use double, exact for
+// exact in float32 whatever the summation order (docs/isa.md, "Reference and fast kernels"). int16 inputs use double, exact for
 // any K below 2^31. Chunk sums are converted to integers and added in int64.
 
 #include <Eigen/Core>

@@ -17,7 +17,6 @@ uint64_t aligned(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
 struct Lifetime {
   int64_t first = 0, last = 0;  // instruction indices; -1 = before the program, n = after it
-  bool overlaps(const Lifetime& o) const { return first <= o.last && o.first <= last; }
 };
 
 std::vector<Lifetime> lifetimes(const BpuSegment& s, const std::vector<bayes::Instruction>& program) {

@@ -126,11 +126,11 @@ std::map<std::string, FloatArray> load_inputs(const std::vector<std::string>& ar
 }
 
 int cmd_verify(const std::string& model_path, const std::string& onnx_path, const std::vector<std::string>& input_args,
-               double tolerance) {
+               double tolerance, bool isolated) {
   if (tolerance < 0) throw Error(ExitCode::Usage, "--tolerance-lsb must be >= 0");
   ModelRunner runner = ModelRunner::from_file(model_path);
   QatReference reference = QatReference::from_file(onnx_path);
-  VerifyReport report = verify_model(runner, reference, load_inputs(input_args, runner.model().inputs), tolerance);
+  VerifyReport report = verify_model(runner, reference, load_inputs(input_args, runner.model().inputs), tolerance, isolated);
   std::cout << format_verify_report(report);
   if (!report.passed()) {
     throw Error(ExitCode::Accuracy, "verify: '" + model_path + "' departs from '" + onnx_path + "' by more than " +
@@ -274,6 +274,10 @@ int main(int argc, char** argv) {
   verify->add_option("--onnx", verify_onnx, "the QAT ONNX model it was compiled from")->required();
   verify->add_option("--input", verify_inputs, "NAME=FILE.npy (float32), repeat per input")->required();
   verify->add_option("--tolerance-lsb", tolerance_lsb, "allowed departure in output LSBs (exit 6 beyond)")->capture_default_str();
+  bool verify_isolated = false;
+  verify->add_flag("--isolated", verify_isolated,
+                   "feed every reference node the .bin's own inputs, so each node is judged alone (rounding noise does "
+                   "not accumulate; for full-size networks)");
 
   auto* perf = app.add_subcommand("perf", "static bayes estimate of a .bin: latency, FPS, DDR traffic, per segment; an SVG picture");
   std::string perf_model, perf_dir = "perf_result";
@@ -316,7 +320,7 @@ int main(int argc, char** argv) {
     }
     if (info->parsed()) return cmd_info(info_model);
     if (perf->parsed()) return cmd_perf(perf_model, perf_dir);
-    if (verify->parsed()) return cmd_verify(verify_model_path, verify_onnx, verify_inputs, tolerance_lsb);
+    if (verify->parsed()) return cmd_verify(verify_model_path, verify_onnx, verify_inputs, tolerance_lsb, verify_isolated);
     if (disasm->parsed()) return cmd_disasm(disasm_model, disasm_segment);
     if (run->parsed()) return cmd_run(model_path, input_args, reference_args, output_dir, repeat, threads);
     std::cout << app.help();

@@ -18,8 +18,8 @@ struct TensorAgreement {
   double cosine = 0;
   double max_diff = 0;
   double lsb = 0;             // quantization step of the tensor, 0 for float tensors
-  double max_lsb = 0;         // max_diff / lsb
-  double identical = 0;       // share of elements within half an LSB (quantized tensors)
+  double max_lsb = 0;         // largest difference in whole codes (|diff| / lsb rounded; quantized tensors)
+  double identical = 0;       // share of elements with the same code (quantized tensors)
   bool within = true;         // max_lsb <= tolerance, or max_diff <= 1e-3 * max|reference| for float tensors
 };
 
@@ -29,11 +29,15 @@ struct VerifyReport {
   std::vector<TensorAgreement> nodes;       // every compared node output, model order
   std::string first_diverging_node;         // empty when everything is within tolerance
   double tolerance_lsb = 1;
+  bool isolated = false;                    // each reference node was fed the .bin's own input values
   bool passed() const { return first_diverging_node.empty(); }
 };
 
+// `isolated`: every tensor the .bin computed replaces the reference's value of it before later reference nodes
+// read it, so each node is judged on its own arithmetic and rounding noise does not accumulate along the
+// network (full-size models drift by a few LSB end to end; docs/numerics.md §6).
 VerifyReport verify_model(const ModelRunner& runner, const QatReference& reference,
-                          const std::map<std::string, FloatArray>& inputs, double tolerance_lsb);
+                          const std::map<std::string, FloatArray>& inputs, double tolerance_lsb, bool isolated = false);
 
 std::string format_verify_report(const VerifyReport& report);
 

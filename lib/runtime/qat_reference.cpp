@@ -143,7 +143,8 @@ QatReference QatReference::from_bytes(const std::string& bytes, const std::strin
 }
 
 std::map<std::string, FloatArray> QatReference::run(const std::map<std::string, FloatArray>& inputs,
-                                                    std::map<std::string, FloatArray>* trace) const {
+                                                    std::map<std::string, FloatArray>* trace,
+                                                    const std::map<std::string, const std::vector<float>*>* overrides) const {
   std::map<std::string, const std::vector<float>*> in;
   for (const auto& name : graph_->graph().inputs) {
     auto it = inputs.find(name);
@@ -151,7 +152,7 @@ std::map<std::string, FloatArray> QatReference::run(const std::map<std::string, 
     in[name] = &it->second.data;
   }
   std::map<std::string, std::vector<float>> raw_trace;
-  auto outs = graph_->run(in, trace ? &raw_trace : nullptr);
+  auto outs = graph_->run(in, trace ? &raw_trace : nullptr, overrides);
   std::map<std::string, FloatArray> result;
   for (auto& [name, data] : outs) result[name] = FloatArray{graph_->graph().tensor(name).shape, std::move(data)};
   if (trace) {

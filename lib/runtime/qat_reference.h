@@ -19,9 +19,11 @@ class QatReference {
   // `strip_fake_quant`: run the float model instead (every fake-quant pair removed).
   static QatReference from_bytes(const std::string& bytes, const std::string& context, bool strip_fake_quant = false);
 
-  // Runs the graph; `trace` receives every tensor, keyed by ONNX name.
+  // Runs the graph; `trace` receives every tensor, keyed by ONNX name. `overrides` (ONNX name -> values)
+  // replace node outputs before later nodes read them (CpuGraph::run).
   std::map<std::string, FloatArray> run(const std::map<std::string, FloatArray>& inputs,
-                                        std::map<std::string, FloatArray>* trace = nullptr) const;
+                                        std::map<std::string, FloatArray>* trace = nullptr,
+                                        const std::map<std::string, const std::vector<float>*>* overrides = nullptr) const;
 
   // For a tensor X that the QAT graph fake-quantizes, the name of its fake-quantized value (the DQ output);
   // X itself otherwise. The .bin holds the fake-quantized value under X's name.

@@ -79,6 +79,25 @@ TEST_CASE("verify: a skewed weight scale is caught at the node that uses it", "[
   INFO(format_verify_report(r));
   CHECK_FALSE(r.passed());
   CHECK(r.first_diverging_node == "/conv_1/Conv");
+  // Isolated: every later node is fed the .bin's (skewed) values, so only the skewed conv itself departs.
+  VerifyReport alone = verify_model(runner, original, input_of("nonhybrid_int8_output", 0), 1.0, true);
+  INFO(format_verify_report(alone));
+  CHECK(alone.first_diverging_node == "/conv_1/Conv");
+  std::vector<std::string> beyond;
+  for (const auto& a : alone.nodes) if (!a.within) beyond.push_back(a.node);
+  CHECK(beyond == std::vector<std::string>{"/conv_1/Conv"});
+}
+
+TEST_CASE("verify: isolated mode passes the fixtures and counts whole codes", "[verify]") {
+  for (const char* fixture : {"resnet18", "mobilenet_v2", "hybrid"}) {
+    auto compiled = bpu::test::compile_fixture(fixture);
+    ModelRunner runner = ModelRunner::from_file(compiled->bin);
+    QatReference reference = QatReference::from_file(bpu::test::data_path(std::string(fixture) + "/model.onnx"));
+    VerifyReport r = verify_model(runner, reference, input_of(fixture, 2), 1.0, true);
+    INFO(fixture << "\n" << format_verify_report(r));
+    CHECK(r.passed());
+    for (const auto& a : r.nodes) CHECK(a.max_lsb == std::floor(a.max_lsb));
+  }
 }
 
 TEST_CASE("verify: distances follow hb_mapper's definitions", "[verify]") {

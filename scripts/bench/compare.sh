@@ -52,7 +52,7 @@ for plan in "O0 latency" "O1 latency" "O2 latency" "O3 latency" "O3 bandwidth" "
   sed "s/optimize_level: .*/optimize_level: '$1'/; s|working_dir: .*|working_dir: '$work/plan_$1_$2'|" "$work/resnet18.yaml" > "$work/plan.yaml"
   echo "  compile_mode: '$2'" >> "$work/plan.yaml"
   "$bin" makertbin -c "$work/plan.yaml" --model-type onnx > /dev/null 2>&1
-  echo "resnet18 224x224 $1 $2: $("$bin" info "$work/plan_$1_$2/resnet18.bin" | grep -o 'memory map.*'); $("$bin" perf "$work/plan_$1_$2/resnet18.bin" | grep -o 'model latency.*' | head -1)"
+  echo "resnet18 224x224 $1 $2: $("$bin" info "$work/plan_$1_$2/resnet18.bin" | grep -o 'memory map.*'); $("$bin" perf "$work/plan_$1_$2/resnet18.bin" --output-dir "$work/perf" | grep -o 'model latency.*' | head -1)"
 done
 
 for n in 500 5000; do

@@ -5,8 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <future>
 #include <filesystem>
+#include <future>
 #include <set>
 
 #include "arch/bayes/perf_model.h"

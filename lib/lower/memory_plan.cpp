@@ -77,11 +77,9 @@ struct Saving {
   double bytes = 0, cycles = 0;
 };
 
+// `s` has no SRAM window or weight staging yet (plan_memory clears them first), so its estimate is all-DDR.
 std::vector<Saving> savings(const BpuSegment& s, const std::vector<bayes::Instruction>& program, const bayes::Hardware& hw) {
-  BpuSegment all_ddr;  // what the cost model reads, without the constant pool; no SRAM window
-  all_ddr.buffers = s.buffers;
-  all_ddr.source_nodes = s.source_nodes;
-  const bayes::SegmentCost cost = bayes::estimate_segment(all_ddr, program, 0, hw);
+  const bayes::SegmentCost cost = bayes::estimate_segment(s, program, 0, hw);
   const double bytes_per_cycle = hw.ddr_gbytes_per_second * 1e9 / (hw.clock_mhz * 1e6);
   std::vector<Saving> out(s.buffers.size());
   for (size_t i = 0; i < program.size(); ++i) {
@@ -98,15 +96,6 @@ std::vector<Saving> savings(const BpuSegment& s, const std::vector<bayes::Instru
   }
   return out;
 }
-
-}  // namespace
-
-int optimize_level_number(const std::string& level) {
-  if (level.size() == 2 && level[0] == 'O' && level[1] >= '0' && level[1] <= '3') return level[1] - '0';
-  return 0;
-}
-
-namespace {
 
 // One candidate memory map: which buffers sit in the SRAM window, every offset, the sizes.
 struct Plan {
@@ -151,6 +140,11 @@ void apply(BpuSegment& s, const Plan& plan) {
 }
 
 }  // namespace
+
+int optimize_level_number(const std::string& level) {
+  if (level.size() == 2 && level[0] == 'O' && level[1] >= '0' && level[1] <= '3') return level[1] - '0';
+  return 0;
+}
 
 void plan_memory(BpuSegment& s, const std::vector<bayes::Instruction>& program, const MemoryPlanOptions& options) {
   s.sram_size = 0;

@@ -2,12 +2,11 @@
 
 #include "report/accuracy.h"
 
-#include <future>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <random>
 #include <sstream>
 

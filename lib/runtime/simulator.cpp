@@ -145,31 +145,27 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
   const int64_t plane = g.out_h * g.out_w;
   const size_t count = static_cast<size_t>(g.batch * g.out_channels * plane);
   ThreadPool* pool = &workspace_->pool;
-  const int64_t bound = 128 * 128 * (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;  // max |sum|
-  auto requantize_int32 = [&](const std::vector<int32_t>& acc) {
+  // int8 fast paths with int32 accumulators: depthwise on every CPU, the dot kernel where AVX-512 VNNI runs.
+  const bool int8_fast = kernel_ == ConvKernel::Fast && in.info.dtype == DType::Int8;
+  const bool depthwise = int8_fast && kernels::depthwise_accepts(g);
+  if (depthwise || (int8_fast && kernels::int8_dot_available() && kernels::int8_dot_accepts(g))) {
+    std::vector<int32_t>& acc = workspace_->accumulators;
+    acc.resize(count);
+    if (depthwise) {
+      kernels::depthwise_accumulate_int8(g, view<int8_t>(arena, in), weight, acc.data(), pool);
+    } else {
+      auto key = std::make_pair(static_cast<const void*>(segment_.constants.data()), c.weight_offset);
+      auto it = workspace_->packed_weights.find(key);
+      if (it == workspace_->packed_weights.end()) {
+        it = workspace_->packed_weights.emplace(key, kernels::pack_conv_weights(g, weight)).first;
+      }
+      kernels::conv_accumulate_int8_dot(g, view<int8_t>(arena, in), it->second, acc.data(), workspace_->panels, pool);
+    }
+    const int64_t bound = 128 * 128 * (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;  // max |sum|
     with_int_buffer(arena, out, [&](auto* y) {
       kernels::requantize_int32_rows(acc.data(), g.batch, g.out_channels, plane, params.data(), bound, c.clamp_lo,
                                      c.clamp_hi, y, pool);
     });
-  };
-  if (kernel_ == ConvKernel::Fast && in.info.dtype == DType::Int8 && kernels::depthwise_accepts(g)) {
-    std::vector<int32_t>& acc = workspace_->accumulators;
-    acc.resize(count);
-    kernels::depthwise_accumulate_int8(g, view<int8_t>(arena, in), weight, acc.data(), pool);
-    requantize_int32(acc);
-    return;
-  }
-  if (kernel_ == ConvKernel::Fast && in.info.dtype == DType::Int8 && kernels::int8_dot_available() &&
-      kernels::int8_dot_accepts(g)) {
-    auto key = std::make_pair(static_cast<const void*>(segment_.constants.data()), c.weight_offset);
-    auto it = workspace_->packed_weights.find(key);
-    if (it == workspace_->packed_weights.end()) {
-      it = workspace_->packed_weights.emplace(key, kernels::pack_conv_weights(g, weight)).first;
-    }
-    std::vector<int32_t>& acc = workspace_->accumulators;
-    acc.resize(count);
-    kernels::conv_accumulate_int8_dot(g, view<int8_t>(arena, in), it->second, acc.data(), workspace_->panels, pool);
-    requantize_int32(acc);
     return;
   }
   std::vector<int64_t> acc(count);

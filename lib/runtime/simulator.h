@@ -42,7 +42,8 @@ class BpuSimulator {
   }
 
   // Copies the bound input values into the arena, runs every instruction, returns the bound outputs.
-  // With `trace`, every buffer's final contents are added (keyed by buffer name = ONNX tensor name).
+  // With `trace`, every buffer's value is added as it stands right after the instruction that writes it (inputs
+  // before the first), keyed by buffer name = ONNX tensor name; reused buffers are later overwritten.
   std::map<std::string, HostTensor> run(const std::map<std::string, HostTensor>& values,
                                         std::map<std::string, HostTensor>* trace = nullptr) const;
 

@@ -44,4 +44,11 @@ class ThreadPool {
   bool stop_ = false;
 };
 
+// pool->parallel_for(count, body), or body(0, count) on the calling thread when `pool` is null: for kernels
+// that take an optional pool.
+inline void parallel_for(ThreadPool* pool, int64_t count, const std::function<void(int64_t, int64_t)>& body) {
+  if (pool) pool->parallel_for(count, body);
+  else if (count > 0) body(0, count);
+}
+
 }  // namespace bpu

@@ -91,8 +91,7 @@ void depthwise_accumulate_int8(const ConvGeometry& g, const int8_t* input, const
       else depthwise_plane(g, plane, weight + c * taps, out);
     }
   };
-  if (pool) pool->parallel_for(planes, body);
-  else body(0, planes);
+  parallel_for(pool, planes, body);
 }
 
 }  // namespace bpu::kernels

@@ -30,11 +30,6 @@ constexpr int64_t kPanelVectors = kDotCols / kLanes;  // 3 registers of 16 outpu
 constexpr int64_t kQuadBytes = kDotCols * 4;      // one k-quad of one panel: 48 positions x 4 bytes
 constexpr uint8_t kZeroInput = 0x80;              // input 0 fed as unsigned 0 + 128
 
-void run_range(ThreadPool* pool, int64_t count, const std::function<void(int64_t, int64_t)>& body) {
-  if (pool) pool->parallel_for(count, body);
-  else body(0, count);
-}
-
 // dst[i] = src[i * stride] + 128 as unsigned bytes for i < n, where src[i * stride + 1] is readable too when the
 // vector loop runs (checked by the caller through `readable`, the count of bytes valid from src).
 void gather_flipped(const int8_t* src, int64_t stride, int64_t n, int64_t readable, uint8_t* dst) {
@@ -258,7 +253,7 @@ void conv_accumulate_int8_dot(const ConvGeometry& g, const int8_t* input, const 
   for (int64_t n = 0; n < g.batch; ++n) {
     for (int64_t grp = 0; grp < g.groups; ++grp) {
       const int8_t* image = input + (n * g.in_channels + grp * cin_g) * g.in_h * g.in_w;
-      run_range(pool, w.k_quads, [&](int64_t q0, int64_t q1) {
+      parallel_for(pool, w.k_quads, [&](int64_t q0, int64_t q1) {
         std::vector<uint8_t> rows_storage(static_cast<size_t>(4 * padded_cols), kZeroInput);
         const uint8_t* rows[4];
         for (int j = 0; j < 4; ++j) rows[j] = rows_storage.data() + j * padded_cols;
@@ -277,7 +272,7 @@ void conv_accumulate_int8_dot(const ConvGeometry& g, const int8_t* input, const 
         }
       });
       int32_t* out = acc + (n * g.out_channels + grp * w.cout_g) * P;
-      run_range(pool, n_panels * w.row_blocks, [&](int64_t t0, int64_t t1) { dot_tasks(w, grp, panels.data(), P, out, t0, t1); });
+      parallel_for(pool, n_panels * w.row_blocks, [&](int64_t t0, int64_t t1) { dot_tasks(w, grp, panels.data(), P, out, t0, t1); });
     }
   }
 #else
@@ -289,7 +284,7 @@ template <typename OutT>
 void requantize_int32_rows(const int32_t* acc, int64_t batch, int64_t channels, int64_t plane,
                            const RequantParams* params, int64_t acc_bound, int64_t lo, int64_t hi, OutT* out,
                            ThreadPool* pool) {
-  run_range(pool, batch * channels, [&](int64_t r0, int64_t r1) {
+  parallel_for(pool, batch * channels, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const RequantParams& p = params[r % channels];
       const int32_t* src = acc + r * plane;

@@ -133,3 +133,36 @@ TEST_CASE("artifact: corruption behind valid checksums is refused or harmless, n
   CHECK(refused + ran == 300);
   CHECK(refused >= 50);  // most bytes are weights, where a flip is harmless; the rest must be refused
 }
+
+TEST_CASE("artifact: a memory map the runtime cannot honour is refused", "[artifact]") {
+  bpu::test::TempDir dir("memmap");
+  const CompiledModel good = compile_nonhybrid(dir.path().string());  // fixture_yaml compiles at O3
+  REQUIRE(good.bpu_segments.at(0).sram_size > 0);
+  auto refused = [&](CompiledModel m, const char* what) {
+    CompiledModel back = deserialize_model(serialize_model(m), "plan.bin");
+    bpu::test::require_error([&] { ModelRunner(back, "plan.bin"); }, ExitCode::Artifact, what);
+  };
+  CompiledModel window = good;
+  window.bpu_segments[0].sram_size = window.bpu_segments[0].arena_size + 16;  // larger than the whole map
+  refused(window, "SRAM window");
+  CompiledModel staging = good;
+  staging.bpu_segments[0].weight_staging_size = bayes::kMaxSramBytes + 16;
+  refused(staging, "SRAM window");
+  CompiledModel straddle = good;
+  BpuSegment& s = straddle.bpu_segments[0];
+  for (auto& b : s.buffers) {
+    if (s.on_chip(b)) {
+      b.offset = s.sram_base() - 16;  // starts in DDR, ends in the window
+      break;
+    }
+  }
+  refused(straddle, "straddles the DDR arena and the SRAM window");
+}
+
+TEST_CASE("artifact: a .bin of another format version is refused with a message to recompile", "[artifact]") {
+  bpu::test::TempDir dir("version");
+  std::vector<uint8_t> bytes = serialize_model(compile_nonhybrid(dir.path().string()));
+  const uint32_t old_version = kBinFormatVersion - 1;
+  std::memcpy(bytes.data() + 8, &old_version, 4);
+  bpu::test::require_error([&] { deserialize_model(bytes, "old.bin"); }, ExitCode::Artifact, "recompile it");
+}

@@ -21,6 +21,13 @@ void to_onnx_attribute(const std::string& name, const Attribute& v, onnx::Attrib
   }
 }
 
+void to_onnx_attributes(const Node& node, onnx::NodeProto* out) {
+  for (const auto& [key, value] : node.attributes) {
+    if (key.rfind("_bpu_", 0) == 0) continue;
+    to_onnx_attribute(key, value, out->add_attribute());
+  }
+}
+
 void to_onnx_value_info(const std::string& name, const Shape& shape, onnx::ValueInfoProto* vi) {
   vi->set_name(name);
   auto* tt = vi->mutable_type()->mutable_tensor_type();

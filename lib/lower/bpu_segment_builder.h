@@ -54,7 +54,7 @@ class SegmentBuilder {
   void lower_pad(const ir::Node& n);
   void lower_deconv(const ir::Node& n);
   void lower_softmax(const ir::Node& n);
-  std::vector<int64_t> constant_ints(const ir::Node& n, size_t input, const char* attribute);
+  std::vector<int64_t> constant_ints(const ir::Node& n, size_t input);
 
   const ir::Graph& g_;
   const PartitionResult& part_;

@@ -93,7 +93,7 @@ class CpuSubgraphBuilder {
         p->add_output(quantized ? o + "__raw" : o);
         if (quantized) fake_quantize(o + "__raw", o, g_.tensor(o));
       }
-      for (const auto& [key, value] : n.attributes) ir::to_onnx_attribute(key, value, p->add_attribute());
+      ir::to_onnx_attributes(n, p);
     }
     // Outputs: produced here and read outside the segment or by the graph.
     const int my_segment = part_.placements[seg_.nodes[0]].segment;

@@ -9,6 +9,7 @@
 #include "lower/bpu_segment_builder.h"
 #include "numerics/activation.h"
 #include "numerics/requant.h"
+#include "ops/op_def.h"
 
 namespace bpu {
 
@@ -185,9 +186,9 @@ void SegmentBuilder::lower_resize(const ir::Node& n) {
   r.input = quantized_buffer(n, n.inputs[0]);
   r.output = quantized_buffer(n, n.outputs[0]);
   r.mode = n.attr_string("mode", "nearest") == "linear" ? 1 : 0;
-  const std::string ctm = n.attr_string("coordinate_transformation_mode", g_.opset < 11 ? "asymmetric" : "half_pixel");
+  const std::string ctm = n.attr_string("coordinate_transformation_mode", "half_pixel");
   r.coordinate_mode = ctm == "asymmetric" ? 1 : ctm == "align_corners" ? 2 : ctm == "pytorch_half_pixel" ? 3 : 0;
-  const std::string nm = n.attr_string("nearest_mode", g_.opset < 11 ? "floor" : "round_prefer_floor");
+  const std::string nm = n.attr_string("nearest_mode", "round_prefer_floor");
   r.nearest_mode = nm == "floor" ? 1 : nm == "ceil" ? 2 : nm == "round_prefer_ceil" ? 3 : 0;
   RescaleParams p = rescale_or_fail(g_, n, static_cast<double>(x.scales[0]) / y.scales[0]);
   r.mult = p.mult;
@@ -206,25 +207,9 @@ void SegmentBuilder::lower_resize(const ir::Node& n) {
 void SegmentBuilder::lower_lut(const ir::Node& n) {
   const ir::QuantParams& x = quant_of(n, n.inputs[0]);
   const ir::QuantParams& y = quant_of(n, n.outputs[0]);
-  ActivationSpec spec;
-  spec.op = n.op_type;
-  if (n.op_type == "HardSigmoid") {
-    spec.alpha = attr_float(n, "alpha", 0.2f);
-    spec.beta = attr_float(n, "beta", 0.5f);
-  } else if (n.op_type == "Selu") {
-    spec.alpha = attr_float(n, "alpha", 1.67326319217681884765625f);
-    spec.beta = attr_float(n, "gamma", 1.05070102214813232421875f);
-  } else if (n.op_type == "Elu") {
-    spec.alpha = attr_float(n, "alpha", 1.0f);
-  } else if (n.op_type == "LeakyRelu") {
-    spec.alpha = attr_float(n, "alpha", 0.01f);
-  } else if (n.op_type == "Clip") {
-    spec.alpha = -INFINITY;
-    spec.beta = INFINITY;
-    if (n.inputs.size() > 1 && !n.inputs[1].empty()) spec.alpha = g_.tensor(n.inputs[1]).float_data.at(0);
-    if (n.inputs.size() > 2 && !n.inputs[2].empty()) spec.beta = g_.tensor(n.inputs[2]).float_data.at(0);
-  }
-  std::vector<int64_t> values = build_activation_lut(spec, x.scales[0], x.bits, y.scales[0], y.bits);
+  const ops::OpDef* op = ops::find_op(n.op_type, n.domain);
+  if (!op || !op->formula) unsupported(g_, n, "has no float formula for a lookup table");
+  std::vector<int64_t> values = build_activation_lut([&](float v) { return op->formula(n, v); }, x.scales[0], x.bits, y.scales[0], y.bits);
   std::vector<uint8_t> bytes;
   for (int64_t v : values) {
     if (y.bits == 16) {
@@ -242,8 +227,7 @@ void SegmentBuilder::lower_lut(const ir::Node& n) {
   emit(n, l);
 }
 
-std::vector<int64_t> SegmentBuilder::constant_ints(const ir::Node& n, size_t input, const char* attribute) {
-  if (g_.opset < 13 && attribute) return n.attr_ints(attribute, {});
+std::vector<int64_t> SegmentBuilder::constant_ints(const ir::Node& n, size_t input) {
   if (input >= n.inputs.size() || n.inputs[input].empty()) return {};
   const ir::Tensor& t = g_.tensor(n.inputs[input]);
   if (!t.is_constant) unsupported(g_, n, "input '" + n.inputs[input] + "' must be a constant");
@@ -272,8 +256,8 @@ void SegmentBuilder::lower_mul(const ir::Node& n) {
 
 void SegmentBuilder::lower_transpose(const ir::Node& n) {
   const size_t rank = g_.tensor(n.inputs[0]).shape.size();
-  std::vector<int64_t> perm = n.attr_ints("perm", {});
-  if (perm.empty()) for (size_t k = 0; k < rank; ++k) perm.push_back(static_cast<int64_t>(rank - 1 - k));
+  const std::vector<int64_t> perm = n.attr_ints("perm", {});  // canonical: explicit
+  if (perm.size() != rank) unsupported(g_, n, "perm does not match the input rank");
   bayes::Transpose t;
   t.input = quantized_buffer(n, n.inputs[0]);
   t.output = quantized_buffer(n, n.outputs[0]);
@@ -284,15 +268,13 @@ void SegmentBuilder::lower_transpose(const ir::Node& n) {
 void SegmentBuilder::lower_slice(const ir::Node& n) {
   const Shape& x = g_.tensor(n.inputs[0]).shape;
   const int64_t rank = static_cast<int64_t>(x.size());
-  std::vector<int64_t> starts = constant_ints(n, 1, "starts"), ends = constant_ints(n, 2, "ends");
-  std::vector<int64_t> axes = constant_ints(n, 3, "axes"), steps = g_.opset < 10 ? std::vector<int64_t>{} : constant_ints(n, 4, nullptr);
-  if (axes.empty()) for (size_t k = 0; k < starts.size(); ++k) axes.push_back(static_cast<int64_t>(k));
-  if (steps.empty()) steps.assign(starts.size(), 1);
+  // Canonical Slice: starts, ends, non-negative axes and steps are all constant inputs.
+  const std::vector<int64_t> starts = constant_ints(n, 1), axes = constant_ints(n, 3), steps = constant_ints(n, 4);
   bayes::Slice sl;
   sl.starts.assign(rank, 0);
   sl.steps.assign(rank, 1);
   for (size_t k = 0; k < starts.size(); ++k) {
-    int64_t a = axes[k] < 0 ? axes[k] + rank : axes[k];
+    const int64_t a = axes.at(k);
     const int64_t dim = x[a];
     int64_t b = starts[k] < 0 ? starts[k] + dim : starts[k];
     b = steps[k] > 0 ? std::max<int64_t>(0, std::min(dim, b)) : std::max<int64_t>(0, std::min(dim - 1, b));
@@ -325,13 +307,9 @@ void SegmentBuilder::lower_split(const ir::Node& n) {
 void SegmentBuilder::lower_pad(const ir::Node& n) {
   const ir::QuantParams& y = quant_of(n, n.outputs[0]);
   const size_t rank = g_.tensor(n.inputs[0]).shape.size();
-  std::vector<int64_t> pads = constant_ints(n, 1, "pads");
-  float value = 0.0f;
-  if (g_.opset >= 11 && n.inputs.size() > 2 && !n.inputs[2].empty() && !g_.tensor(n.inputs[2]).float_data.empty()) {
-    value = g_.tensor(n.inputs[2]).float_data[0];
-  } else if (g_.opset < 11 && n.attr("value")) {
-    value = n.attr("value")->f;
-  }
+  // Canonical Pad: pads and the scalar constant_value are constant inputs.
+  const std::vector<int64_t> pads = constant_ints(n, 1);
+  const float value = g_.tensor(n.inputs.at(2)).float_data.at(0);
   bayes::Pad p;
   p.input = quantized_buffer(n, n.inputs[0]);
   p.output = quantized_buffer(n, n.outputs[0]);
@@ -383,9 +361,7 @@ void SegmentBuilder::lower_deconv(const ir::Node& n) {
 void SegmentBuilder::lower_softmax(const ir::Node& n) {
   const ir::QuantParams& x = quant_of(n, n.inputs[0]);
   const ir::QuantParams& y = quant_of(n, n.outputs[0]);
-  const int64_t rank = static_cast<int64_t>(g_.tensor(n.inputs[0]).shape.size());
-  int64_t axis = n.attr_int("axis", g_.opset >= 13 ? -1 : 1);
-  if (axis < 0) axis += rank;
+  const int64_t axis = n.attr_int("axis", -1);  // canonical: explicit and non-negative
   bayes::Softmax sm;
   sm.input = quantized_buffer(n, n.inputs[0]);
   sm.output = quantized_buffer(n, n.outputs[0]);

@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "ops/op_def.h"
 
 namespace bpu {
 
@@ -156,15 +157,6 @@ ir::Tensor constant_node_value(const onnx::NodeProto& n, const std::string& sour
     }
   }
   model_error(source, "Constant node '" + n.name() + "' has no supported value attribute");
-}
-
-// Ops whose output has the shape of their first input; used where ONNX shape inference has no schema
-// (the horizon domain) or gave up.
-bool shape_preserving(const std::string& op) {
-  static const std::set<std::string> ops = {"HzQuantize", "HzDequantize", "QuantizeLinear", "DequantizeLinear",
-                                            "Relu", "Identity", "Sigmoid", "Tanh", "Selu", "Elu", "LeakyRelu",
-                                            "Clip", "HardSigmoid", "HardSwish", "Exp", "Softmax", "Abs", "Neg"};
-  return ops.count(op) != 0;
 }
 
 // Teaches ONNX shape inference the horizon domain's fake-quant ops (shape-preserving), so inference does not
@@ -323,6 +315,30 @@ ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, 
   }
   graph.topological_sort();
 
+  // Fill shapes ONNX inference left open with the registry's shape rules, in topological order (Horizon's
+  // fake-quant ops, which have no CPU kernel, keep their input's shape).
+  for (const auto& n : graph.nodes) {
+    if (n.domain.rfind("horizon", 0) != 0 || n.inputs.empty() || n.outputs.empty()) continue;
+    const ir::Tensor& first = graph.tensor(n.inputs[0]);
+    ir::Tensor& t = graph.tensor(n.outputs[0]);
+    if (!t.has_shape && first.has_shape) {
+      t.shape = first.shape;
+      t.has_shape = true;
+    }
+  }
+  ops::infer_missing_shapes(graph);
+  for (const auto& n : graph.nodes) {
+    for (const auto& o : n.outputs) {
+      if (o.empty()) continue;
+      const ir::Tensor& t = graph.tensor(o);
+      if (!t.has_shape) {
+        model_error(source, "cannot infer the shape of tensor '" + o + "' produced by node '" + n.name + "' (" +
+                                n.op_type + "); check the node's inputs or give the model static shapes");
+      }
+      checked_element_count(t.shape, "model '" + source + "' tensor '" + o + "'", ExitCode::Model);
+    }
+  }
+  if (options.canonicalize) ops::canonicalize(graph);
   // Identity: a constant input makes the output the same constant; otherwise the output is an alias.
   std::vector<bool> remove(graph.nodes.size(), false);
   std::map<std::string, std::string> aliases;
@@ -346,30 +362,6 @@ ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, 
   graph.replace_uses_all(aliases);
   graph.remove_nodes(remove);
 
-  // Fill shapes ONNX inference left open, in topological order.
-  for (const auto& n : graph.nodes) {
-    if (n.inputs.empty() || n.inputs[0].empty()) continue;
-    const ir::Tensor& first = graph.tensor(n.inputs[0]);
-    for (const auto& o : n.outputs) {
-      if (o.empty()) continue;
-      ir::Tensor& t = graph.tensor(o);
-      if (!t.has_shape && first.has_shape && shape_preserving(n.op_type)) {
-        t.shape = first.shape;
-        t.has_shape = true;
-      }
-    }
-  }
-  for (const auto& n : graph.nodes) {
-    for (const auto& o : n.outputs) {
-      if (o.empty()) continue;
-      const ir::Tensor& t = graph.tensor(o);
-      if (!t.has_shape) {
-        model_error(source, "cannot infer the shape of tensor '" + o + "' produced by node '" + n.name + "' (" +
-                                n.op_type + "); check the node's inputs or give the model static shapes");
-      }
-      checked_element_count(t.shape, "model '" + source + "' tensor '" + o + "'", ExitCode::Model);
-    }
-  }
   return graph;
 }
 

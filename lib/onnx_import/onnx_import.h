@@ -17,6 +17,9 @@ namespace bpu {
 struct ImportOptions {
   // input name -> shape that replaces the model's (input_parameters.input_shape)
   std::map<std::string, Shape> input_shapes;
+  // Rewrite every node into the op registry's canonical form (ops::canonicalize). The compiler always does; the
+  // CPU executor and the QAT reference run a model in its own opset's form and switch it off.
+  bool canonicalize = true;
 };
 
 // Throws Error(Io) when the file cannot be read, Error(Model) naming the file and the offending node or tensor

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "arch/bayes/constraints.h"
-#include "arch/cpu/cpu_ops.h"
+#include "ops/op_def.h"
 #include "common/error.h"
 
 namespace bpu {
@@ -32,7 +32,7 @@ bool quantized(const ir::Graph& g, const std::string& name) { return !name.empty
 // Quantization context (tier 2): every activation input quantized, weights fake-quantized constants, output
 // quantized or a legal int32 high-precision Conv output. Fills `p` and returns false when it fails.
 bool quant_context(const ir::Graph& g, const ir::Node& n, Placement* p) {
-  const bool weighted = n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul" || n.op_type == "ConvTranspose";
+  const bool weighted = ops::has_trait(n, ops::kWeighted);
   size_t activation_inputs = weighted ? 1 : n.inputs.size();
   for (size_t i = 0; i < activation_inputs; ++i) {
     if (n.inputs[i].empty() || g.tensor(n.inputs[i]).is_constant) continue;
@@ -308,7 +308,7 @@ PartitionResult partition_graph(const ir::Graph& g, const PartitionOptions& opti
       p.device = Device::Cpu;
       p.high_precision_output = false;
     }
-    if (p.device == Device::Cpu && !cpu::cpu_supports(n.op_type, n.domain)) {
+    if (p.device == Device::Cpu && !ops::cpu_supports(n.op_type, n.domain)) {
       throw Error(ExitCode::Unsupported, "model '" + g.source_path + "': node '" + n.name + "' (" +
                                              (n.domain.empty() ? "" : n.domain + "::") + n.op_type +
                                              ") cannot run on the BPU (" + p.reason_code + ": " + p.reason +

@@ -2,38 +2,19 @@
 
 #include "passes/fuse_activation.h"
 
-#include <limits>
 #include <map>
 #include <set>
+
+#include "ops/op_def.h"
 
 namespace bpu {
 
 namespace {
 
-bool constant_scalar(const ir::Graph& g, const std::string& name, float* value) {
-  if (name.empty() || !g.has_tensor(name)) return false;
-  const ir::Tensor& t = g.tensor(name);
-  if (!t.is_constant || t.float_data.size() != 1) return false;
-  *value = t.float_data[0];
-  return true;
-}
-
-// Clamp bounds of an activation node in real units, or false if it is not a fusable activation.
+// Clamp bounds of an activation node in real units, or false if it is not a fusable activation (registry).
 bool activation_bounds(const ir::Graph& g, const ir::Node& n, std::pair<float, float>* bounds) {
-  const float inf = std::numeric_limits<float>::infinity();
-  if (n.op_type == "Relu" && n.domain.empty()) {
-    *bounds = {0.0f, inf};
-    return true;
-  }
-  if (n.op_type == "Clip" && n.domain.empty()) {
-    float lo = -inf, hi = inf;
-    if (n.inputs.size() > 1 && !n.inputs[1].empty() && !constant_scalar(g, n.inputs[1], &lo)) return false;
-    if (n.inputs.size() > 2 && !n.inputs[2].empty() && !constant_scalar(g, n.inputs[2], &hi)) return false;
-    if (lo > 0 || hi < 0) return false;  // only clamps that keep 0 are exact as integer clamps
-    *bounds = {lo, hi};
-    return true;
-  }
-  return false;
+  const ops::OpDef* op = ops::find_op(n.op_type, n.domain);
+  return op && op->has(ops::kFusableActivation) && op->clamp && op->clamp(g, n, bounds);
 }
 
 }  // namespace

@@ -131,7 +131,7 @@ class Emitter {
       p->add_output(q ? o + "__float" : o);
       if (q) fake_quantize(o + "__float", o, *g_.tensor(o).quant);
     }
-    for (const auto& [key, value] : n.attributes) ir::to_onnx_attribute(key, value, p->add_attribute());
+    ir::to_onnx_attributes(n, p);
   }
 
   const ir::Graph& g_;

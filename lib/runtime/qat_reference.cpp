@@ -61,9 +61,6 @@ void standardize_horizon(onnx::ModelProto& m) {
     n.set_input(2, zp);
     (void)axis;
   }
-  for (auto& op : *m.mutable_opset_import()) {
-    if ((op.domain().empty() || op.domain() == "ai.onnx") && op.version() < 13) op.set_version(13);
-  }
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "numerics/activation.h"
+#include "ops/op_def.h"
 
 namespace bpu::bayes {
 
@@ -285,10 +285,14 @@ std::vector<Constraint> resize_constraints() {
 
 }  // namespace
 
-bool is_lut_op(const std::string& op_type) { return is_lut_activation(op_type); }
+bool is_lut_op(const std::string& op_type) {
+  const ops::OpDef* op = ops::find_op(op_type);
+  return op && op->has(ops::kLutable);
+}
 
 bool is_shape_only_op(const std::string& op_type) {
-  return op_type == "Reshape" || op_type == "Flatten" || op_type == "Squeeze" || op_type == "Unsqueeze";
+  const ops::OpDef* op = ops::find_op(op_type);
+  return op && op->has(ops::kShapeOnly);
 }
 
 const std::vector<OpSupport>& bpu_op_table() {

@@ -4,63 +4,11 @@
 
 #include <onnx/onnx_pb.h>
 
-#include "arch/cpu/cpu_ops.h"
+#include "ops/op_def.h"
 #include "common/error.h"
 #include "onnx_import/onnx_import.h"
 
 namespace bpu::cpu {
-
-int64_t CpuTensor::count() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
-[[noreturn]] void KernelContext::fail(const std::string& what) const {
-  throw Error(ExitCode::Artifact, "CPU node '" + node.name + "' (" + node.op_type + "): " + what);
-}
-
-std::vector<int64_t> KernelContext::ints(const std::vector<const CpuTensor*>& in, size_t k) const {
-  if (!present(in, k) || !in[k]->has_data) fail("input " + std::to_string(k) + " must be a constant");
-  if (in[k]->integer) return in[k]->i;
-  std::vector<int64_t> out;
-  for (float v : in[k]->f) out.push_back(static_cast<int64_t>(v));
-  return out;
-}
-
-std::vector<float> KernelContext::floats(const std::vector<const CpuTensor*>& in, size_t k) const {
-  if (!present(in, k) || !in[k]->has_data) fail("input " + std::to_string(k) + " must be a constant");
-  if (!in[k]->integer) return in[k]->f;
-  return std::vector<float>(in[k]->i.begin(), in[k]->i.end());
-}
-
-void allocate(const KernelContext& ctx, CpuTensor& out, const Shape& shape) {
-  for (int64_t d : shape) {
-    if (d < 0) ctx.fail("negative output dimension in " + shape_to_string(shape));
-  }
-  out.shape = shape;
-  out.integer = false;
-  out.has_data = !ctx.shapes_only;
-  int64_t count = 1;
-  for (int64_t d : shape) {
-    count *= d;
-    if (count > kMaxTensorElements) ctx.fail("output " + shape_to_string(shape) + " is too large");
-  }
-  if (!ctx.shapes_only) out.f.assign(static_cast<size_t>(count), 0.0f);
-}
-
-const std::map<std::string, CpuKernel>& cpu_kernels() {
-  static const std::map<std::string, CpuKernel> table = [] {
-    std::map<std::string, CpuKernel> t;
-    register_elementwise_kernels(t);
-    register_conv_kernels(t);
-    register_pool_kernels(t);
-    register_shape_kernels(t);
-    register_resize_kernels(t);
-    return t;
-  }();
-  return table;
-}
 
 CpuGraph::CpuGraph(const std::vector<uint8_t>& bytes, const std::string& context) : context_(context) {
   onnx::ModelProto model;
@@ -68,7 +16,9 @@ CpuGraph::CpuGraph(const std::vector<uint8_t>& bytes, const std::string& context
     throw Error(ExitCode::Artifact, context + ": the embedded ONNX subgraph does not parse");
   }
   try {
-    graph_ = import_onnx_model(model, context);
+    ImportOptions options;
+    options.canonicalize = false;
+    graph_ = import_onnx_model(model, context, options);
   } catch (const Error& e) {
     throw Error(ExitCode::Artifact, context + ": invalid ONNX subgraph: " + e.what());
   }
@@ -99,7 +49,7 @@ CpuGraph::CpuGraph(const std::vector<uint8_t>& bytes, const std::string& context
     values[in] = t;
   }
   for (const auto& n : graph_.nodes) {
-    if (!cpu_supports(n.op_type, n.domain) || !cpu_kernels().count(n.op_type)) {
+    if (!ops::cpu_supports(n.op_type, n.domain)) {
       throw Error(ExitCode::Artifact, context + ": node '" + n.name + "' has op " + n.op_type + ", which the CPU executor does not run");
     }
     std::vector<CpuTensor> outs = run_node(n, values, true);
@@ -137,7 +87,7 @@ std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std:
   }
   std::vector<CpuTensor> out(n.outputs.size());
   KernelContext ctx{n, graph_.opset, shapes_only};
-  cpu_kernels().at(n.op_type)(ctx, in, out);
+  ops::find_op(n.op_type, n.domain)->kernel(ctx, in, out);
   return out;
 }
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "ir/graph.h"
-#include "runtime/cpu/cpu_kernels.h"
+#include "ops/cpu_kernel.h"
 
 namespace bpu::cpu {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "runtime/cpu/cpu_kernels.h"
+#include "ops/op_def.h"
 
 namespace bpu::cpu {
 
@@ -99,11 +99,30 @@ void global_max_pool(const KernelContext& c, const std::vector<const CpuTensor*>
 
 }  // namespace
 
-void register_pool_kernels(std::map<std::string, CpuKernel>& t) {
-  t["MaxPool"] = max_pool;
-  t["AveragePool"] = average_pool;
-  t["GlobalAveragePool"] = global_average_pool;
-  t["GlobalMaxPool"] = global_max_pool;
+}  // namespace bpu::cpu
+
+namespace bpu::ops {
+
+namespace {
+
+void canon_pool(CanonContext& c, ir::Node& n) {
+  const std::vector<int64_t> kernel = n.attr_ints("kernel_shape", {});
+  if (kernel.empty()) c.fail(n, "kernel_shape is missing");
+  explicit_spatial_attrs(c, n, kernel);
+  if (!n.attr("ceil_mode")) n.attributes["ceil_mode"] = ir::Attribute::of_int(0);
+  if (n.op_type == "AveragePool" && !n.attr("count_include_pad")) n.attributes["count_include_pad"] = ir::Attribute::of_int(0);
 }
 
-}  // namespace bpu::cpu
+}  // namespace
+
+void register_pool(Registry& r) {
+  using namespace cpu;
+  const std::string forms = "10+: ceil_mode; 11+: dilations (MaxPool); auto_pad resolved to explicit pads";
+  r.push_back({"MaxPool", "", 0, forms, canon_pool, nullptr, nullptr, max_pool});
+  r.push_back({"AveragePool", "", kTieProne, forms + "; count_include_pad made explicit", canon_pool, nullptr, nullptr,
+               average_pool});
+  r.push_back({"GlobalAveragePool", "", kTieProne, "all opsets", nullptr, nullptr, nullptr, global_average_pool});
+  r.push_back({"GlobalMaxPool", "", 0, "all opsets", nullptr, nullptr, nullptr, global_max_pool});
+}
+
+}  // namespace bpu::ops

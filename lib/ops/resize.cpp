@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "runtime/cpu/cpu_kernels.h"
+#include "ops/op_def.h"
 
 namespace bpu::cpu {
 
@@ -89,6 +89,49 @@ void resize(const KernelContext& c, const std::vector<const CpuTensor*>& in, std
 
 }  // namespace
 
-void register_resize_kernels(std::map<std::string, CpuKernel>& t) { t["Resize"] = resize; }
-
 }  // namespace bpu::cpu
+
+namespace bpu::ops {
+
+namespace {
+
+void set_string(ir::Node& n, const char* key, const std::string& value) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::String;
+  a.s = value;
+  n.attributes[key] = a;
+}
+
+// Resize 10: inputs X, scales; asymmetric coordinates, floor rounding. 11/13: X, roi, scales, sizes with
+// coordinate_transformation_mode (default half_pixel) and nearest_mode (default round_prefer_floor).
+// Canonical: the 13 form with every mode explicit and an absent (empty) scales or sizes input left out.
+void canon_resize(CanonContext& c, ir::Node& n) {
+  set_string(n, "mode", n.attr_string("mode", "nearest"));
+  if (c.opset < 11) {
+    const std::string scales = n.inputs.size() > 1 ? n.inputs[1] : "";
+    n.inputs = {n.inputs.at(0), "", scales};
+    set_string(n, "coordinate_transformation_mode", "asymmetric");
+    set_string(n, "nearest_mode", "floor");
+    return;
+  }
+  set_string(n, "coordinate_transformation_mode", n.attr_string("coordinate_transformation_mode", "half_pixel"));
+  set_string(n, "nearest_mode", n.attr_string("nearest_mode", "round_prefer_floor"));
+  n.inputs.resize(std::max<size_t>(n.inputs.size(), 4));
+  for (size_t k = 1; k < 4; ++k) {
+    if (!n.inputs[k].empty() && c.graph.tensor(n.inputs[k]).is_constant && c.graph.tensor(n.inputs[k]).element_count() == 0) {
+      n.inputs[k].clear();
+    }
+  }
+  n.inputs[1].clear();  // roi only matters for tf_crop_and_resize, which is not supported
+  while (n.inputs.size() > 1 && n.inputs.back().empty()) n.inputs.pop_back();
+}
+
+}  // namespace
+
+void register_resize(Registry& r) {
+  r.push_back({"Resize", "", kTieProne,
+               "10: scales input, asymmetric + floor; 11/13: roi, scales, sizes, coordinate and nearest modes. "
+               "Canonical: 13 form, modes explicit", canon_resize, nullptr, nullptr, cpu::resize});
+}
+
+}  // namespace bpu::ops

@@ -3,7 +3,7 @@
 
 #include <Eigen/Core>
 
-#include "runtime/cpu/cpu_kernels.h"
+#include "ops/op_def.h"
 #include "runtime/kernels/conv2d.h"
 
 namespace bpu::cpu {
@@ -229,12 +229,89 @@ void batch_norm(const KernelContext& c, const std::vector<const CpuTensor*>& in,
 
 }  // namespace
 
-void register_conv_kernels(std::map<std::string, CpuKernel>& t) {
-  t["Conv"] = conv;
-  t["ConvTranspose"] = conv_transpose;
-  t["Gemm"] = gemm;
-  t["MatMul"] = matmul;
-  t["BatchNormalization"] = batch_norm;
+}  // namespace bpu::cpu
+
+namespace bpu::ops {
+
+void explicit_spatial_attrs(CanonContext& c, ir::Node& n, const std::vector<int64_t>& kernel) {
+  const size_t rank = kernel.size();
+  auto ints = [&](const char* key, std::vector<int64_t> fallback) {
+    if (!n.attr(key)) {
+      ir::Attribute a;
+      a.kind = ir::Attribute::Kind::Ints;
+      a.ints = std::move(fallback);
+      n.attributes[key] = a;
+    }
+    return n.attr_ints(key, {});
+  };
+  const std::vector<int64_t> strides = ints("strides", std::vector<int64_t>(rank, 1));
+  const std::vector<int64_t> dilations = ints("dilations", std::vector<int64_t>(rank, 1));
+  ints("kernel_shape", kernel);
+  const std::string auto_pad = n.attr_string("auto_pad", "NOTSET");
+  std::vector<int64_t> pads = n.attr_ints("pads", std::vector<int64_t>(2 * rank, 0));
+  if (auto_pad == "VALID") {
+    pads.assign(2 * rank, 0);
+  } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    const Shape& x = c.shape(n.inputs.at(0));
+    if (x.size() != rank + 2 || strides.size() != rank || dilations.size() != rank) c.fail(n, "malformed attributes");
+    for (size_t d = 0; d < rank; ++d) {
+      const int64_t out = (x[d + 2] + strides[d] - 1) / strides[d];
+      const int64_t total = std::max<int64_t>(0, (out - 1) * strides[d] + (kernel[d] - 1) * dilations[d] + 1 - x[d + 2]);
+      const int64_t small = total / 2, large = total - small;
+      pads[d] = auto_pad == "SAME_UPPER" ? small : large;
+      pads[d + rank] = auto_pad == "SAME_UPPER" ? large : small;
+    }
+  } else if (auto_pad != "NOTSET") {
+    c.fail(n, "auto_pad '" + auto_pad + "' is not an ONNX value");
+  }
+  ir::Attribute p;
+  p.kind = ir::Attribute::Kind::Ints;
+  p.ints = pads;
+  n.attributes["pads"] = p;
+  n.attributes.erase("auto_pad");
 }
 
-}  // namespace bpu::cpu
+namespace {
+
+std::vector<int64_t> weight_kernel(CanonContext& c, const ir::Node& n) {
+  const Shape& w = c.shape(n.inputs.at(1));
+  if (w.size() < 3) c.fail(n, "the weight has rank " + std::to_string(w.size()));
+  return std::vector<int64_t>(w.begin() + 2, w.end());
+}
+
+void canon_conv(CanonContext& c, ir::Node& n) {
+  if (!n.attr("group")) n.attributes["group"] = ir::Attribute::of_int(1);
+  if (n.op_type == "ConvTranspose" && n.attr_string("auto_pad", "NOTSET") != "NOTSET") {
+    c.fail(n, "auto_pad on ConvTranspose is not supported; export with explicit pads");
+  }
+  explicit_spatial_attrs(c, n, weight_kernel(c, n));
+}
+
+void canon_gemm(CanonContext&, ir::Node& n) {
+  for (const char* key : {"alpha", "beta"}) {
+    if (n.attr(key)) continue;
+    ir::Attribute a;
+    a.kind = ir::Attribute::Kind::Float;
+    a.f = 1.0f;
+    n.attributes[key] = a;
+  }
+  for (const char* key : {"transA", "transB"}) {
+    if (!n.attr(key)) n.attributes[key] = ir::Attribute::of_int(0);
+  }
+}
+
+}  // namespace
+
+void register_conv(Registry& r) {
+  using namespace cpu;
+  r.push_back({"Conv", "", kWeighted, "all opsets; auto_pad resolved to explicit pads, defaults made explicit",
+               canon_conv, nullptr, nullptr, conv});
+  r.push_back({"ConvTranspose", "", kWeighted, "all opsets; strides/pads/dilations/group made explicit", canon_conv,
+               nullptr, nullptr, conv_transpose});
+  r.push_back({"Gemm", "", kWeighted, "alpha, beta, transA, transB made explicit", canon_gemm, nullptr, nullptr, gemm});
+  r.push_back({"MatMul", "", kWeighted, "all opsets", nullptr, nullptr, nullptr, matmul});
+  r.push_back({"BatchNormalization", "", kElementwise, "inference form (opset 9, 14, 15)", nullptr, nullptr, nullptr,
+               batch_norm});
+}
+
+}  // namespace bpu::ops

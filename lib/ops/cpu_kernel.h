@@ -1,10 +1,10 @@
-// Float32 kernels of the CPU fallback executor, ONNX semantics, one function per op. Each kernel computes its
+// The CPU kernel interface of the op registry (ops/op_def.h): float32 kernels of the CPU fallback executor and the
+// QAT reference, ONNX semantics of the model's own opset, one function per op. Each kernel computes its
 // output shapes from its inputs' shapes (and constant inputs such as Reshape's shape); with shapes_only it stops
 // there, which the loader uses to validate a CPU segment before anything runs. QuantizeLinear rounds as
 // PyTorch's fake quantize does (x * (1/s), ties to even), the reference of QAT models.
 #pragma once
 
-#include <map>
 #include <string>
 #include <vector>
 
@@ -36,16 +36,13 @@ struct KernelContext {
 
 using CpuKernel = void (*)(const KernelContext&, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out);
 
-const std::map<std::string, CpuKernel>& cpu_kernels();
-
 // Allocates out's float data for its shape (checked element count) unless shapes_only.
 void allocate(const KernelContext& ctx, CpuTensor& out, const Shape& shape);
-
-// Registration tables of the kernel families (one .cpp each).
-void register_elementwise_kernels(std::map<std::string, CpuKernel>& table);
-void register_conv_kernels(std::map<std::string, CpuKernel>& table);
-void register_pool_kernels(std::map<std::string, CpuKernel>& table);
-void register_shape_kernels(std::map<std::string, CpuKernel>& table);
-void register_resize_kernels(std::map<std::string, CpuKernel>& table);
+// Axis in [0, rank) from a possibly negative one; fails naming the node when out of range.
+int64_t kernel_axis(const KernelContext& ctx, int64_t axis, int64_t rank);
+// y's data = x's data (as floats) unless shapes_only.
+void copy_data(const KernelContext& ctx, const CpuTensor& x, CpuTensor& y);
+// Copies the box starting at `start` with `step` per axis from x into y (y's shape gives the box size).
+void gather_box(const CpuTensor& x, CpuTensor& y, const std::vector<int64_t>& start, const std::vector<int64_t>& step);
 
 }  // namespace bpu::cpu

@@ -1,0 +1,76 @@
+// The shared parts of the CPU kernel interface: constant access, output allocation with checked sizes, and the
+// data-movement helpers several op families use.
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "ops/cpu_kernel.h"
+
+namespace bpu::cpu {
+
+int64_t CpuTensor::count() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+[[noreturn]] void KernelContext::fail(const std::string& what) const {
+  throw Error(ExitCode::Artifact, "CPU node '" + node.name + "' (" + node.op_type + "): " + what);
+}
+
+std::vector<int64_t> KernelContext::ints(const std::vector<const CpuTensor*>& in, size_t k) const {
+  if (!present(in, k) || !in[k]->has_data) fail("input " + std::to_string(k) + " must be a constant");
+  if (in[k]->integer) return in[k]->i;
+  std::vector<int64_t> out;
+  for (float v : in[k]->f) out.push_back(static_cast<int64_t>(v));
+  return out;
+}
+
+std::vector<float> KernelContext::floats(const std::vector<const CpuTensor*>& in, size_t k) const {
+  if (!present(in, k) || !in[k]->has_data) fail("input " + std::to_string(k) + " must be a constant");
+  if (!in[k]->integer) return in[k]->f;
+  return std::vector<float>(in[k]->i.begin(), in[k]->i.end());
+}
+
+void allocate(const KernelContext& ctx, CpuTensor& out, const Shape& shape) {
+  for (int64_t d : shape) {
+    if (d < 0) ctx.fail("negative output dimension in " + shape_to_string(shape));
+  }
+  out.shape = shape;
+  out.integer = false;
+  out.has_data = !ctx.shapes_only;
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    count *= d;
+    if (count > kMaxTensorElements) ctx.fail("output " + shape_to_string(shape) + " is too large");
+  }
+  if (!ctx.shapes_only) out.f.assign(static_cast<size_t>(count), 0.0f);
+}
+
+int64_t kernel_axis(const KernelContext& c, int64_t axis, int64_t rank) {
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) c.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  return axis;
+}
+
+void copy_data(const KernelContext& c, const CpuTensor& x, CpuTensor& y) {
+  if (!c.shapes_only) y.f = x.integer ? std::vector<float>(x.i.begin(), x.i.end()) : x.f;
+}
+
+void gather_box(const CpuTensor& x, CpuTensor& y, const std::vector<int64_t>& start, const std::vector<int64_t>& step) {
+  const size_t rank = x.shape.size();
+  std::vector<int64_t> strides(rank, 1);
+  for (int64_t k = static_cast<int64_t>(rank) - 2; k >= 0; --k) strides[k] = strides[k + 1] * x.shape[k + 1];
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t o = 0, n = y.count(); o < n; ++o) {
+    int64_t src = 0;
+    for (size_t k = 0; k < rank; ++k) src += (start[k] + index[k] * step[k]) * strides[k];
+    y.f[o] = x.f[src];
+    for (int64_t k = static_cast<int64_t>(rank) - 1; k >= 0; --k) {
+      if (++index[k] < y.shape[k]) break;
+      index[k] = 0;
+    }
+  }
+}
+
+}  // namespace bpu::cpu

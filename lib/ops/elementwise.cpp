@@ -1,0 +1,130 @@
+// Registry entries and CPU kernels of the binary element-wise ops (broadcasting Add/Sub/Mul/Div) and the ONNX
+// fake-quantization pair QuantizeLinear/DequantizeLinear (PyTorch rounding).
+
+#include <cmath>
+#include <functional>
+
+#include "numerics/requant.h"
+#include "runtime/kernels/movement.h"
+#include "ops/op_def.h"
+
+namespace bpu::cpu {
+
+namespace {
+
+Shape broadcast_shape(const KernelContext& ctx, const Shape& a, const Shape& b) {
+  size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (size_t k = 0; k < rank; ++k) {
+    int64_t da = k < rank - a.size() ? 1 : a[k - (rank - a.size())];
+    int64_t db = k < rank - b.size() ? 1 : b[k - (rank - b.size())];
+    if (da != db && da != 1 && db != 1) ctx.fail("shapes " + shape_to_string(a) + " and " + shape_to_string(b) + " do not broadcast");
+    out[k] = std::max(da, db);
+  }
+  return out;
+}
+
+template <typename Op>
+void binary(const KernelContext& ctx, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out, Op op) {
+  const CpuTensor& a = *in.at(0);
+  const CpuTensor& b = *in.at(1);
+  Shape shape = broadcast_shape(ctx, a.shape, b.shape);
+  allocate(ctx, out[0], shape);
+  if (ctx.shapes_only) return;
+  std::vector<float> af = a.integer ? std::vector<float>(a.i.begin(), a.i.end()) : a.f;
+  std::vector<float> bf = b.integer ? std::vector<float>(b.i.begin(), b.i.end()) : b.f;
+  float* y = out[0].f.data();
+  const int64_t n = out[0].count();
+  if (a.shape == shape && b.shape == shape) {
+    for (int64_t k = 0; k < n; ++k) y[k] = op(af[k], bf[k]);
+    return;
+  }
+  kernels::for_each_broadcast(shape, a.shape, b.shape, [&](int64_t o, int64_t ia, int64_t ib) { y[o] = op(af[ia], bf[ib]); });
+}
+
+void add(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) { binary(c, in, out, std::plus<float>()); }
+void sub(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) { binary(c, in, out, std::minus<float>()); }
+void mul(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) { binary(c, in, out, std::multiplies<float>()); }
+void div(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) { binary(c, in, out, std::divides<float>()); }
+
+// Scale / zero point of input 1 / 2 for element k along the quantization axis.
+struct QuantAxis {
+  std::vector<float> scales;
+  std::vector<int64_t> zero_points;
+  int64_t inner = 1;
+  int64_t lo = -128, hi = 127;
+  size_t channel(int64_t k) const { return scales.size() == 1 ? 0 : static_cast<size_t>((k / inner) % static_cast<int64_t>(scales.size())); }
+};
+
+QuantAxis quant_axis(const KernelContext& c, const std::vector<const CpuTensor*>& in) {
+  QuantAxis q;
+  q.scales = c.floats(in, 1);
+  if (c.present(in, 2)) {
+    q.zero_points = c.ints(in, 2);
+    switch (in[2]->elem_type) {
+      case ir::ElemType::Int8: break;
+      case ir::ElemType::Uint8: q.lo = 0; q.hi = 255; break;
+      case ir::ElemType::Int16: q.lo = -32768; q.hi = 32767; break;
+      default: c.fail("zero point type must be int8, uint8 or int16");
+    }
+  } else {
+    q.zero_points.assign(q.scales.size(), 0);
+    q.lo = 0;
+    q.hi = 255;
+  }
+  if (q.scales.empty() || q.zero_points.size() != q.scales.size()) c.fail("scale and zero point sizes differ");
+  for (float s : q.scales) {
+    if (!is_sane_scale(s)) c.fail("invalid scale " + std::to_string(s));
+  }
+  const Shape& shape = in[0]->shape;
+  if (q.scales.size() > 1) {
+    int64_t axis = c.node.attr_int("axis", 1);
+    if (axis < 0) axis += static_cast<int64_t>(shape.size());
+    if (axis < 0 || axis >= static_cast<int64_t>(shape.size()) || shape[axis] != static_cast<int64_t>(q.scales.size())) {
+      c.fail("per-axis scales do not match the input shape");
+    }
+    for (size_t d = axis + 1; d < shape.size(); ++d) q.inner *= shape[d];
+  }
+  return q;
+}
+
+void quantize_linear(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  QuantAxis q = quant_axis(c, in);  // the zero point's type sets the integer range
+  allocate(c, out[0], in[0]->shape);
+  if (c.shapes_only) return;
+  for (int64_t k = 0, n_el = out[0].count(); k < n_el; ++k) {
+    size_t ch = q.channel(k);
+    out[0].f[k] = static_cast<float>(quantize_like_torch(in[0]->f[k], q.scales[ch], q.lo - q.zero_points[ch], q.hi - q.zero_points[ch]) + q.zero_points[ch]);
+  }
+}
+
+void dequantize_linear(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  QuantAxis q = quant_axis(c, in);
+  allocate(c, out[0], in[0]->shape);
+  if (c.shapes_only) return;
+  for (int64_t k = 0, n_el = out[0].count(); k < n_el; ++k) {
+    size_t ch = q.channel(k);
+    out[0].f[k] = (in[0]->f[k] - static_cast<float>(q.zero_points[ch])) * q.scales[ch];
+  }
+}
+
+}  // namespace
+
+}  // namespace bpu::cpu
+
+namespace bpu::ops {
+
+void register_elementwise(Registry& r) {
+  using namespace cpu;
+  const uint32_t ew = kElementwise;
+  r.push_back({"Add", "", ew, "all opsets: NumPy broadcasting (opset 7+)", nullptr, nullptr, nullptr, add});
+  r.push_back({"Sub", "", ew, "all opsets: NumPy broadcasting", nullptr, nullptr, nullptr, sub});
+  r.push_back({"Mul", "", ew, "all opsets: NumPy broadcasting", nullptr, nullptr, nullptr, mul});
+  r.push_back({"Div", "", ew, "all opsets: NumPy broadcasting", nullptr, nullptr, nullptr, div});
+  r.push_back({"QuantizeLinear", "", ew | kFakeQuant, "10: per tensor; 13: per-axis scales (`axis`)", nullptr, nullptr,
+               nullptr, quantize_linear});
+  r.push_back({"DequantizeLinear", "", ew | kFakeQuant, "10: per tensor; 13: per-axis scales (`axis`)", nullptr,
+               nullptr, nullptr, dequantize_linear});
+}
+
+}  // namespace bpu::ops

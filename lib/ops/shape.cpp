@@ -1,0 +1,243 @@
+// Registry entries of the reshaping and data-movement ops: Reshape, Flatten, Squeeze, Unsqueeze, Identity,
+// Dropout, Transpose, Concat (canonical forms and CPU kernels). Kernels read the model's own opset form.
+
+#include <algorithm>
+
+#include "ops/op_def.h"
+
+namespace bpu::cpu {
+
+namespace {
+
+void reshape(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  const CpuTensor& x = *in.at(0);
+  std::vector<int64_t> target = c.ints(in, 1);
+  const bool allowzero = c.node.attr_int("allowzero", 0) != 0;
+  Shape shape;
+  int64_t known = 1, infer = -1;
+  for (size_t k = 0; k < target.size(); ++k) {
+    int64_t d = target[k];
+    if (d == 0 && !allowzero) {
+      if (k >= x.shape.size()) c.fail("0 in the shape has no input dimension to copy");
+      d = x.shape[k];
+    }
+    if (d == -1) {
+      if (infer >= 0) c.fail("more than one -1 in the shape");
+      infer = static_cast<int64_t>(k);
+      shape.push_back(1);
+      continue;
+    }
+    if (d < 0) c.fail("invalid dimension " + std::to_string(d));
+    known *= std::max<int64_t>(d, 1);
+    shape.push_back(d);
+  }
+  if (infer >= 0) {
+    if (known == 0 || x.count() % known) c.fail("cannot infer -1 for " + shape_to_string(x.shape));
+    shape[infer] = x.count() / known;
+  }
+  int64_t count = 1;
+  for (int64_t d : shape) count *= d;
+  if (count != x.count()) c.fail("cannot reshape " + shape_to_string(x.shape) + " to " + shape_to_string(shape));
+  allocate(c, out[0], shape);
+  copy_data(c, x, out[0]);
+}
+
+void flatten(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  const CpuTensor& x = *in.at(0);
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  int64_t axis = c.node.attr_int("axis", 1);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis > rank) c.fail("axis out of range");
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
+  allocate(c, out[0], {outer, outer ? x.count() / outer : 0});
+  copy_data(c, x, out[0]);
+}
+
+void identity(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  allocate(c, out[0], in.at(0)->shape);
+  copy_data(c, *in[0], out[0]);
+}
+
+void transpose(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  const CpuTensor& x = *in.at(0);
+  const size_t rank = x.shape.size();
+  std::vector<int64_t> perm = c.node.attr_ints("perm", {});
+  if (perm.empty()) for (size_t k = 0; k < rank; ++k) perm.push_back(static_cast<int64_t>(rank - 1 - k));
+  if (perm.size() != rank) c.fail("perm has the wrong length");
+  std::vector<bool> used(rank, false);
+  Shape shape(rank);
+  for (size_t k = 0; k < rank; ++k) {
+    if (perm[k] < 0 || perm[k] >= static_cast<int64_t>(rank) || used[perm[k]]) c.fail("perm is not a permutation");
+    used[perm[k]] = true;
+    shape[k] = x.shape[perm[k]];
+  }
+  allocate(c, out[0], shape);
+  if (c.shapes_only) return;
+  std::vector<int64_t> in_strides(rank, 1);
+  for (int64_t k = static_cast<int64_t>(rank) - 2; k >= 0; --k) in_strides[k] = in_strides[k + 1] * x.shape[k + 1];
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t o = 0, n = out[0].count(); o < n; ++o) {
+    int64_t src = 0;
+    for (size_t k = 0; k < rank; ++k) src += index[k] * in_strides[perm[k]];
+    out[0].f[o] = x.f[src];
+    for (int64_t k = static_cast<int64_t>(rank) - 1; k >= 0; --k) {
+      if (++index[k] < shape[k]) break;
+      index[k] = 0;
+    }
+  }
+}
+
+void concat(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  const Shape& first = in.at(0)->shape;
+  const int64_t axis = kernel_axis(c, c.node.attr_int("axis", 0), static_cast<int64_t>(first.size()));
+  Shape shape = first;
+  shape[axis] = 0;
+  for (const CpuTensor* t : in) {
+    if (!t || t->shape.size() != first.size()) c.fail("inputs differ in rank");
+    for (size_t d = 0; d < first.size(); ++d) {
+      if (static_cast<int64_t>(d) != axis && t->shape[d] != first[d]) c.fail("inputs differ outside the concat axis");
+    }
+    shape[axis] += t->shape[axis];
+  }
+  allocate(c, out[0], shape);
+  if (c.shapes_only) return;
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
+  int64_t inner = 1;
+  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  float* y = out[0].f.data();
+  for (int64_t o = 0; o < outer; ++o) {
+    for (const CpuTensor* t : in) {
+      const int64_t chunk = t->shape[axis] * inner;
+      std::vector<float> data = t->integer ? std::vector<float>(t->i.begin(), t->i.end()) : t->f;
+      std::copy(data.begin() + o * chunk, data.begin() + (o + 1) * chunk, y);
+      y += chunk;
+    }
+  }
+}
+
+std::vector<int64_t> axes_of(const KernelContext& c, const std::vector<const CpuTensor*>& in) {
+  if (c.opset >= 13) return c.present(in, 1) ? c.ints(in, 1) : std::vector<int64_t>{};
+  return c.node.attr_ints("axes", {});
+}
+
+void squeeze(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  const CpuTensor& x = *in.at(0);
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  std::vector<int64_t> axes = axes_of(c, in);
+  std::vector<bool> drop(rank, false);
+  if (axes.empty()) {
+    for (int64_t d = 0; d < rank; ++d) drop[d] = x.shape[d] == 1;
+  }
+  for (int64_t a : axes) {
+    a = kernel_axis(c, a, rank);
+    if (x.shape[a] != 1) c.fail("cannot squeeze axis " + std::to_string(a) + " of length " + std::to_string(x.shape[a]));
+    drop[a] = true;
+  }
+  Shape shape;
+  for (int64_t d = 0; d < rank; ++d) if (!drop[d]) shape.push_back(x.shape[d]);
+  allocate(c, out[0], shape);
+  copy_data(c, x, out[0]);
+}
+
+void unsqueeze(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  const CpuTensor& x = *in.at(0);
+  std::vector<int64_t> axes = axes_of(c, in);
+  const int64_t rank = static_cast<int64_t>(x.shape.size() + axes.size());
+  std::vector<bool> insert(rank, false);
+  for (int64_t a : axes) {
+    a = kernel_axis(c, a, rank);
+    if (insert[a]) c.fail("repeated axis");
+    insert[a] = true;
+  }
+  Shape shape;
+  size_t src = 0;
+  for (int64_t d = 0; d < rank; ++d) shape.push_back(insert[d] ? 1 : x.shape.at(src++));
+  allocate(c, out[0], shape);
+  copy_data(c, x, out[0]);
+}
+
+}  // namespace
+
+}  // namespace bpu::cpu
+
+namespace bpu::ops {
+
+namespace {
+
+void set_ints(ir::Node& n, const char* key, std::vector<int64_t> values) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::Ints;
+  a.ints = std::move(values);
+  n.attributes[key] = a;
+}
+
+void canon_transpose(CanonContext& c, ir::Node& n) {
+  if (n.attr("perm")) return;
+  const int64_t rank = static_cast<int64_t>(c.shape(n.inputs.at(0)).size());
+  std::vector<int64_t> perm;
+  for (int64_t k = rank - 1; k >= 0; --k) perm.push_back(k);
+  set_ints(n, "perm", perm);
+}
+
+void canon_flatten(CanonContext& c, ir::Node& n) {
+  const int64_t rank = static_cast<int64_t>(c.shape(n.inputs.at(0)).size());
+  int64_t axis = n.attr_int("axis", 1);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis > rank) c.fail(n, "axis " + std::to_string(n.attr_int("axis", 1)) + " is out of range");
+  n.attributes["axis"] = ir::Attribute::of_int(axis);
+}
+
+void canon_concat(CanonContext& c, ir::Node& n) {
+  const int64_t rank = static_cast<int64_t>(c.shape(n.inputs.at(0)).size());
+  n.attributes["axis"] = ir::Attribute::of_int(normalize_axis(c.graph, n, n.attr_int("axis", 0), rank));
+}
+
+// Squeeze/Unsqueeze: axes attribute before opset 13, an input from 13. Canonical: a sorted, non-negative axes
+// input (Squeeze without axes lists every axis of length 1).
+void canon_squeeze_family(CanonContext& c, ir::Node& n) {
+  const Shape& x = c.shape(n.inputs.at(0));
+  const Shape& y = c.shape(n.outputs.at(0));
+  std::vector<int64_t> axes = c.opset < 13 ? n.attr_ints("axes", {}) : c.constant_ints(n, 1);
+  const bool squeeze = n.op_type == "Squeeze";
+  const int64_t rank = static_cast<int64_t>(squeeze ? x.size() : y.size());
+  if (axes.empty() && squeeze) {
+    for (int64_t d = 0; d < rank; ++d) if (x[d] == 1) axes.push_back(d);
+  }
+  for (int64_t& a : axes) a = normalize_axis(c.graph, n, a, rank);
+  std::sort(axes.begin(), axes.end());
+  n.attributes.erase("axes");
+  n.inputs.resize(1);
+  n.inputs.push_back(c.int_constant(n, "axes", axes));
+}
+
+void canon_dropout(CanonContext& c, ir::Node& n) {
+  // Inference: Dropout is the identity; a mask output would be all true.
+  if (n.outputs.size() > 1 && !n.outputs[1].empty()) c.fail(n, "the mask output of Dropout is not supported");
+  n.op_type = "Identity";
+  n.inputs.resize(1);
+  n.outputs.resize(1);
+  n.attributes.clear();
+}
+
+}  // namespace
+
+void register_shape(Registry& r) {
+  using namespace cpu;
+  const uint32_t reshape_like = kShapeOnly | kDataMovement;
+  r.push_back({"Reshape", "", reshape_like, "5+: shape input (allowzero from 14)", nullptr, nullptr, nullptr, reshape});
+  r.push_back({"Flatten", "", reshape_like, "axis made explicit and non-negative", canon_flatten, nullptr, nullptr, flatten});
+  r.push_back({"Squeeze", "", reshape_like, "< 13: `axes` attribute; 13+: `axes` input. Canonical: sorted axes input",
+               canon_squeeze_family, nullptr, nullptr, squeeze});
+  r.push_back({"Unsqueeze", "", reshape_like, "< 13: `axes` attribute; 13+: `axes` input. Canonical: sorted axes input",
+               canon_squeeze_family, nullptr, nullptr, unsqueeze});
+  r.push_back({"Identity", "", kDataMovement, "all opsets", nullptr, nullptr, nullptr, identity});
+  r.push_back({"Dropout", "", kDataMovement, "inference: the identity (canonical: Identity)", canon_dropout, nullptr,
+               nullptr, identity});
+  r.push_back({"Transpose", "", kDataMovement, "perm default (reversed axes) made explicit", canon_transpose, nullptr,
+               nullptr, transpose});
+  r.push_back({"Concat", "", kDataMovement, "axis made non-negative", canon_concat, nullptr, nullptr, concat});
+}
+
+}  // namespace bpu::ops

@@ -31,6 +31,16 @@ def checks(x):
     yield "softmax opset 11 axis 1", G.softmax(x, 1, 11), torch.softmax(t.reshape(1, -1), 1).reshape(t.shape)
     yield "softmax opset 13 axis 1", G.softmax(x, 1, 13), torch.softmax(t, 1)
     yield "softmax opset 11 axis -1", G.softmax(x, -1, 11), torch.softmax(t, -1)
+    yield "log_softmax opset 11 axis 1", G.softmax(x, 1, 11, "LogSoftmax"), \
+        torch.log_softmax(t.reshape(1, -1), 1).reshape(t.shape)
+    yield "log_softmax opset 13 default", G.softmax(x, None, 13, "LogSoftmax"), torch.log_softmax(t, -1)
+    yield "hardmax opset 11 axis 1", G.softmax(x, 1, 11, "Hardmax"), \
+        F.one_hot(t.reshape(1, -1).argmax(1), t.numel()).double().reshape(t.shape)
+    yield "hardmax opset 13 default", G.softmax(x, None, 13, "Hardmax"), F.one_hot(t.argmax(-1), t.shape[-1]).double()
+    yield "selu", G.selu(x), F.selu(t)
+    a, w, c = x.reshape(x.shape[1], -1), x.reshape(-1, x.shape[1]), np.arange(float(x.shape[1]))
+    yield "gemm (transB 0)", G.gemm(a, w, c), F.linear(_t(a), _t(w.T.copy()), _t(c))
+    yield "gemm (transB 1)", G.gemm(a, w.T, c, trans_b=1), F.linear(_t(a), _t(w.T.copy()), _t(c))
     yield "avgpool pads include", G.pool(x, "avg", [3, 3], [1, 1], [1, 1, 1, 1], 0, 1), \
         F.avg_pool2d(t, 3, 1, 1, count_include_pad=True)
     yield "avgpool pads exclude", G.pool(x, "avg", [3, 3], [1, 1], [1, 1, 1, 1], 0, 0), \

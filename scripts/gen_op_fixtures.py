@@ -91,6 +91,19 @@ def softmax_cases():
     return c
 
 
+def softmax_family_cases():
+    """LogSoftmax and Hardmax share Softmax's coerce-to-2-D meaning below opset 13; the bayes BPU runs neither."""
+    c = {}
+    for op in ("LogSoftmax", "Hardmax"):
+        for opset in (11, 13):
+            c[f"{op.lower()}_axis_default_{opset}"] = simple(
+                op, opset, (1, 3, 4, 5), lambda x, o=opset, f=op: G.softmax(x, None, o, f), tie_prone=op != "Hardmax",
+                placements=HOST)
+        c[f"{op.lower()}_axis_1_11"] = simple(op, 11, (1, 3, 4, 5), lambda x, f=op: G.softmax(x, 1, 11, f),
+                                              attrs=dict(axis=1), tie_prone=op != "Hardmax", placements=HOST)
+    return c
+
+
 def pad_cases():
     s, pads = (1, 3, 5, 7), [0, 0, 1, 2, 0, 0, 2, 1]
     c = {}
@@ -262,6 +275,7 @@ def activation_cases():
         "elu_default_10": simple("Elu", 10, s, G.elu),
         "elu_default_13": simple("Elu", 13, s, G.elu),
         "erf_13": simple("Erf", 13, s, G.erf),
+        "selu_default_10": simple("Selu", 10, s, G.selu),
     }
 
 
@@ -324,13 +338,45 @@ def conv_clip_case(opset, per_channel):
                 scale_from=lambda x: G.conv2d(x, w, b, [1, 1, 1, 1]))
 
 
+def gemm_case(opset, trans_b):
+    """Gemm with default alpha, beta (1) and transA (0): x (1x6) times an int8-grid weight plus a float bias.
+    transB 0 needs the per-column weight scales on axis 1, which only opset 13's DequantizeLinear has; opset 11
+    uses one scale."""
+    rng = np.random.default_rng(2011 + opset)
+    wq = rng.integers(-127, 128, size=(5, 6) if trans_b else (6, 5)).astype(np.float32)
+    per_channel = opset >= 13
+    ws = (np.linspace(0.01, 0.02, 5) if per_channel else np.array([0.015])).astype(np.float32)
+    axis = 0 if trans_b else 1
+    shape = [-1, 1] if axis == 0 else [1, -1]
+    w = (wq * (ws.reshape(shape) if per_channel else ws[0])).astype(np.float32)
+    bias = np.linspace(-0.3, 0.3, 5).astype(np.float32)
+
+    def build(x):
+        attrs = dict(axis=axis) if per_channel else {}
+        zp = np.zeros(5, dtype=np.int8) if per_channel else np.int8(0)
+        inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(ws if per_channel else ws[0], "w_s"),
+                 numpy_helper.from_array(zp, "w_zp"), numpy_helper.from_array(bias, "b")]
+        gemm_attrs = dict(transB=1) if trans_b else {}
+        nodes = [helper.make_node("QuantizeLinear", ["w", "w_s", "w_zp"], ["w_q"], name="w/Q", **attrs),
+                 helper.make_node("DequantizeLinear", ["w_q", "w_s", "w_zp"], ["w_fq"], name="w/DQ", **attrs),
+                 helper.make_node("Gemm", [x, "w_fq", "b"], ["y_f"], name="/op/Gemm", **gemm_attrs)]
+        return nodes, inits, ["y_f"]
+
+    def golden(x):
+        return [G.gemm(x, w, bias, trans_b=trans_b)]
+    return dict(op="Gemm", opset=opset, shape=(1, 6), build=build, golden=golden)
+
+
 def all_cases():
     table = {}
-    for group in (clip_cases, softmax_cases, pad_cases, slice_cases, squeeze_cases, split_cases, resize_cases,
+    for group in (clip_cases, softmax_cases, softmax_family_cases, pad_cases, slice_cases, squeeze_cases, split_cases, resize_cases,
                   reduce_cases, pool_cases, activation_cases, layout_cases):
         table.update(group())
     table["conv_clip_attr_10"] = conv_clip_case(10, per_channel=False)
     table["conv_clip_inputs_13"] = conv_clip_case(13, per_channel=True)
+    table["gemm_defaults_11"] = gemm_case(11, trans_b=False)
+    table["gemm_defaults_transb_13"] = gemm_case(13, trans_b=True)
+    table["gemm_defaults_13"] = gemm_case(13, trans_b=False)
     return table
 
 

@@ -45,6 +45,10 @@ def elu(x, alpha=1.0):
     return np.where(x >= 0, x, alpha * (np.exp(x) - 1.0))
 
 
+def selu(x, alpha=1.67326319217681884765625, gamma=1.05070102214813232421875):
+    return gamma * np.where(x > 0, x, alpha * (np.exp(x) - 1.0))
+
+
 def erf(x):
     return np.vectorize(math.erf, otypes=[np.float64])(x)
 
@@ -56,15 +60,31 @@ def _softmax_last(x2):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def softmax(x, axis, opset):
-    """Opset < 13: coerce to 2-D [prod(dims[:axis]), prod(dims[axis:])] (default axis 1); 13+: one axis (default -1)."""
+def _hardmax_last(x2):
+    y = np.zeros_like(x2)
+    idx = np.argmax(x2, axis=-1)  # the first of equal maxima, as the spec says
+    np.put_along_axis(y, idx[..., None], 1.0, axis=-1)
+    return y
+
+
+def _log_softmax_last(x2):
+    return np.log(_softmax_last(x2))
+
+
+_ROWS = {"Softmax": _softmax_last, "LogSoftmax": _log_softmax_last, "Hardmax": _hardmax_last}
+
+
+def softmax(x, axis, opset, op="Softmax"):
+    """Softmax, LogSoftmax, Hardmax. Opset < 13: coerce to 2-D [prod(dims[:axis]), prod(dims[axis:])] (default
+    axis 1); 13+: along one axis (default -1)."""
+    f = _ROWS[op]
     if opset < 13:
         axis = 1 if axis is None else axis
         axis = axis + x.ndim if axis < 0 else axis
         rows = int(np.prod(x.shape[:axis]))
-        return _softmax_last(x.reshape(rows, -1)).reshape(x.shape)
+        return f(x.reshape(rows, -1)).reshape(x.shape)
     axis = -1 if axis is None else axis
-    return np.moveaxis(_softmax_last(np.moveaxis(x, axis, -1)), -1, axis)
+    return np.moveaxis(f(np.moveaxis(x, axis, -1)), -1, axis)
 
 
 # --- data movement ------------------------------------------------------------------------------------------
@@ -240,6 +260,12 @@ def pool(x, kind, kernel, strides, pads, ceil_mode=0, count_include_pad=0):
                 count = win.shape[2] * win.shape[3]
             y[:, :, i, j] = win.sum(axis=(2, 3)) / count
     return y
+
+
+def gemm(a, b, c, alpha=1.0, beta=1.0, trans_a=0, trans_b=0):
+    a = a.T if trans_a else a
+    b = b.T if trans_b else b
+    return alpha * (a.astype(np.float64) @ b.astype(np.float64)) + beta * c.astype(np.float64)
 
 
 def conv2d(x, w, b, pads):

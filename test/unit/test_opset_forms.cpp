@@ -4,7 +4,10 @@
 // the op's node) and "bpu" (run_on_bpu with it) — and run on every saved input. A case passes when it compiles
 // (a refusal or an internal error fails it) and every output is within 1 output LSB of the golden with >= 99 %
 // of elements identical (>= 90 % for tie-prone ops: averaging, bilinear resize, softmax).
-// Hidden ([.opset]) until the canonicalization work lands; run with `bpu_unit_tests "[opset]"`. With
+// The QAT reference used by `verify` is held to the same goldens ([.opset_reference]), and so is the whole
+// makertbin with the default placement ([.opset_makertbin]). Hidden ([.opset], [.opset_regression],
+// [.opset_reference], [.opset_makertbin]) until the canonicalization work lands; run e.g.
+// `bpu_unit_tests "[opset]"`. With
 // BPU_OPSET_MATRIX=<file> every case/placement appends one PASS/FAIL line with the reason to that file.
 
 #include <nlohmann/json.hpp>
@@ -17,6 +20,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "artifact/bin_format.h"
+#include "runtime/qat_reference.h"
 #include "common/file_io.h"
 #include "fixture_helpers.h"
 
@@ -81,21 +85,24 @@ std::string golden_file(const OpCase& c, int k, size_t output) {
   return bpu::test::data_path("ops/" + c.name + "/golden_" + std::to_string(k) + suffix + ".npy");
 }
 
-// Runs every input through the compiled model and folds the per-output agreement into `out`.
-void compare_runs(const OpCase& c, const CompiledModel& model, Outcome* out) {
-  ModelRunner runner(deserialize_model(serialize_model(model), c.name + ".bin"), c.name + ".bin");
+struct WrongShape : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+using RunFn = std::function<std::map<std::string, FloatArray>(const FloatArray&)>;
+
+// Runs every input through `run` and folds the per-output agreement with the goldens into `out`.
+void compare_runs(const OpCase& c, const RunFn& run, Outcome* out) {
   for (int k = 0; k < c.inputs; ++k) {
     FloatArray x = load_npy(bpu::test::data_path("ops/" + c.name + "/input_" + std::to_string(k) + ".npy"));
-    auto got = runner.run({{c.input, x}});
+    auto got = run(x);
     for (size_t o = 0; o < c.outputs.size(); ++o) {
       const auto& [name, scale] = c.outputs[o];
       FloatArray ref = load_npy(golden_file(c, k, o));
       const FloatArray& y = got.at(name);
       if (y.shape != ref.shape || y.data.size() != ref.data.size()) {
-        std::ostringstream s;
-        s << "output '" << name << "' has shape " << shape_to_string(y.shape) << ", the golden "
-          << shape_to_string(ref.shape);
-        throw std::runtime_error(s.str());
+        throw WrongShape("output '" + name + "' has shape " + shape_to_string(y.shape) + ", the golden " +
+                         shape_to_string(ref.shape));
       }
       size_t same = 0;
       for (size_t e = 0; e < y.data.size(); ++e) {
@@ -110,16 +117,40 @@ void compare_runs(const OpCase& c, const CompiledModel& model, Outcome* out) {
   out->ran = true;
 }
 
+// Compiles in memory (placement "default", "cpu" or "bpu") and runs the .bin; "makertbin" runs the whole
+// makertbin (default placement) into a temporary folder and runs the .bin it wrote; "qat_reference" runs the
+// QAT reference `verify` compares against. Any exception is caught and described.
 Outcome run_case(const OpCase& c, const std::string& placement) {
   Outcome out;
   try {
+    if (placement == "qat_reference") {
+      QatReference ref = QatReference::from_file(bpu::test::data_path("ops/" + c.name + "/model.onnx"));
+      out.compiled = true;
+      out.op_device = "QAT reference";
+      compare_runs(c, [&](const FloatArray& x) { return ref.run({{c.input, x}}); }, &out);
+      return out;
+    }
+    if (placement == "makertbin") {  // the user's path: also writes the staged models and runs the accuracy report
+      bpu::test::TempDir dir("opset_makertbin");
+      MapperConfig cfg = config_for(c, "default");
+      cfg.working_dir = dir.path().string();
+      makertbin(cfg);
+      out.compiled = true;
+      out.op_device = "makertbin default";
+      ModelRunner runner = ModelRunner::from_file(cfg.output_bin_path());
+      compare_runs(c, [&](const FloatArray& x) { return runner.run({{c.input, x}}); }, &out);
+      return out;
+    }
     CompileResult r = compile_model(config_for(c, placement));
     out.compiled = true;
     out.op_device = "absent";
     for (const auto& row : r.placement) {
       if (row.node == c.node) out.op_device = row.device + (row.reason_code.empty() ? "" : " " + row.reason_code);
     }
-    compare_runs(c, r.model, &out);
+    ModelRunner runner(deserialize_model(serialize_model(r.model), c.name + ".bin"), c.name + ".bin");
+    compare_runs(c, [&](const FloatArray& x) { return runner.run({{c.input, x}}); }, &out);
+  } catch (const WrongShape& e) {
+    out.error = std::string("wrong shape: ") + e.what();
   } catch (const Error& e) {
     out.internal = e.code() == ExitCode::Internal;
     out.error = std::string(out.compiled ? "run: " : "") + exit_code_name(e.code()) + ": " + e.what();
@@ -140,7 +171,8 @@ std::string describe(const OpCase& c, const std::string& placement, const Outcom
   if (!o.compiled) {
     s << (o.internal ? "INTERNAL " : "REFUSED ") << o.error;
   } else if (!o.ran) {
-    s << (o.internal ? "INTERNAL " : "RUN FAILED ") << o.error << " (op " << o.op_device << ")";
+    const bool shape = o.error.rfind("wrong shape", 0) == 0;
+    s << (o.internal ? "INTERNAL " : shape ? "WRONG " : "RUN FAILED ") << o.error << " (op " << o.op_device << ")";
   } else {
     s.precision(3);
     s << (passes(c, o) ? "" : "WRONG ") << "max " << o.worst_lsb << " LSB, " << 100 * o.identical
@@ -194,6 +226,26 @@ TEST_CASE("opset forms: regressions of issue 11", "[.opset_regression]") {
       auto it = std::find_if(cases.begin(), cases.end(), [&](const OpCase& c) { return c.name == name; });
       REQUIRE(it != cases.end());
       check_case(*it, placement);
+    }
+  }
+}
+
+// Issue 11 point 1: the QAT reference that `verify` and the accuracy tables compare with must keep each opset's
+// own meaning, so it is held to the same goldens.
+TEST_CASE("opset forms: the QAT reference agrees with every golden", "[.opset_reference]") {
+  for (const auto& c : load_manifest()) {
+    DYNAMIC_SECTION(c.name << " @qat_reference (" << c.op << ", opset " << c.opset << ")") {
+      check_case(c, "qat_reference");
+    }
+  }
+}
+
+// makertbin as a user runs it: besides compiling it stages the float models and runs the accuracy report on
+// the QAT reference, so a form the reference cannot run is refused there although compile_model accepts it.
+TEST_CASE("opset forms: makertbin accepts every form and its .bin agrees with the golden", "[.opset_makertbin]") {
+  for (const auto& c : load_manifest()) {
+    DYNAMIC_SECTION(c.name << " @makertbin (" << c.op << ", opset " << c.opset << ")") {
+      check_case(c, "makertbin");
     }
   }
 }

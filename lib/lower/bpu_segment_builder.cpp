@@ -151,6 +151,8 @@ void SegmentBuilder::lower_node(int index) {
   else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool") lower_pool(n);
   else if (op == "Concat") lower_concat(n);
   else if (op == "Resize") lower_resize(n);
+  else if (op.rfind("Reduce", 0) == 0) lower_reduce(n);
+  else if (op == "DepthToSpace" || op == "SpaceToDepth") lower_depth_space(n);
   else if (bayes::is_lut_op(op)) lower_lut(n);
   else unsupported(g_, n, "placed on the BPU but has no lowering");
 }

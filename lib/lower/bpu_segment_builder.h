@@ -16,6 +16,8 @@
 namespace bpu {
 
 std::string quantized_value_name(const std::string& tensor);
+// The bit pattern of a float32 (scales carried in instruction words).
+uint32_t float_bits(float f);
 std::string accumulator_value_name(const std::string& tensor);
 
 class SegmentBuilder {
@@ -54,6 +56,12 @@ class SegmentBuilder {
   void lower_pad(const ir::Node& n);
   void lower_deconv(const ir::Node& n);
   void lower_softmax(const ir::Node& n);
+  void lower_reduce(const ir::Node& n);
+  void lower_depth_space(const ir::Node& n);
+  // Buffer of `in` viewed as `view_shape` (a RESHAPE when it differs) and permuted by `perm` (a TRANSPOSE unless
+  // perm is the identity); returns the buffer holding the result.
+  uint32_t transposed_view(const ir::Node& n, const std::string& in, const std::vector<int64_t>& perm,
+                           const Shape& view_shape, const std::string& tag);
   std::vector<int64_t> constant_ints(const ir::Node& n, size_t input);
 
   const ir::Graph& g_;

@@ -24,11 +24,6 @@ float attr_float(const ir::Node& n, const char* key, float fallback) {
   return a && a->kind == ir::Attribute::Kind::Float ? a->f : fallback;
 }
 
-uint32_t float_bits(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
-}
 
 RescaleParams rescale_or_fail(const ir::Graph& g, const ir::Node& n, double ratio) {
   try {
@@ -39,6 +34,12 @@ RescaleParams rescale_or_fail(const ir::Graph& g, const ir::Node& n, double rati
 }
 
 }  // namespace
+
+uint32_t float_bits(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+}
 
 void SegmentBuilder::lower_gemm(const ir::Node& n) {
   const ir::Tensor& a = g_.tensor(n.inputs[0]);

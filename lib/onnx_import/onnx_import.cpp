@@ -197,6 +197,7 @@ ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, 
     if (op.domain().empty() || op.domain() == "ai.onnx") graph.opset = op.version();
   }
 
+  if (options.canonicalize) ops::check_opset(graph);
   std::set<std::string> initializer_names;
   for (const auto& init : g->initializer()) initializer_names.insert(init.name());
 

@@ -87,6 +87,8 @@ float apply_formula(const ir::Node& n, float x);
 // Softmax-family coerce-to-2-D as Reshape + op + Reshape) and sets graph.opset to the canonical opset. Refuses an
 // ai.onnx opset outside [kMinOpset, kMaxOpset] naming it. After this no stage looks at the model's opset.
 void canonicalize(ir::Graph& graph);
+// Throws Error(Unsupported) naming the opset when graph.opset is outside [kMinOpset, kMaxOpset].
+void check_opset(const ir::Graph& graph);
 
 // Fills output shapes that ONNX shape inference left open by running each node's shape rule in topological
 // order (constant inputs are available to it). Returns the number of tensors it gave a shape.
@@ -103,6 +105,9 @@ struct DepthSpacePlan {
   std::vector<int64_t> perm;
 };
 DepthSpacePlan depth_space_plan(const ir::Node& n, const Shape& x);
+
+// The reduced axes of a canonical ReduceMean/Max/Min/Sum (sorted, non-negative; ReduceSum reads its input).
+std::vector<int64_t> reduce_axes(const ir::Graph& g, const ir::Node& n);
 
 // Axis in [0, rank) from a possibly negative one; throws naming the node when out of range.
 int64_t normalize_axis(const ir::Graph& g, const ir::Node& n, int64_t axis, int64_t rank);

@@ -84,6 +84,12 @@ void kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*
 
 }  // namespace
 
+std::vector<int64_t> reduce_axes(const ir::Graph& g, const ir::Node& n) {
+  if (n.op_type != "ReduceSum") return n.attr_ints("axes", {});
+  if (n.inputs.size() < 2 || n.inputs[1].empty()) return {};
+  return g.tensor(n.inputs[1]).int_data;  // canonical: a constant axes input
+}
+
 void register_reduce(Registry& r) {
   const std::string forms = "`axes` attribute (none: every axis), keepdims default 1. Canonical: explicit sorted axes";
   r.push_back({"ReduceMean", "", kTieProne, forms, canon_reduce, nullptr, nullptr, kernel<Kind::Mean>});

@@ -114,13 +114,17 @@ void CanonContext::fail(const ir::Node& n, const std::string& what) const {
 
 // ---- passes ------------------------------------------------------------------------------------------------
 
-void canonicalize(ir::Graph& g) {
+void check_opset(const ir::Graph& g) {
   if (g.opset < kMinOpset || g.opset > kMaxOpset) {
     throw Error(ExitCode::Unsupported,
                 "model '" + g.source_path + "' imports ai.onnx opset " + std::to_string(g.opset) + "; bpu-mapper knows opsets " +
                     std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset) +
                     " (re-export it with torch.onnx.export(..., opset_version=13))");
   }
+}
+
+void canonicalize(ir::Graph& g) {
+  check_opset(g);
   CanonContext c{g, g.opset, 0, {}, {}};
   std::vector<ir::Node> out;
   out.reserve(g.nodes.size());

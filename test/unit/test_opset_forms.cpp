@@ -4,10 +4,9 @@
 // the op's node) and "bpu" (run_on_bpu with it) — and run on every saved input. A case passes when it compiles
 // (a refusal or an internal error fails it) and every output is within 1 output LSB of the golden with >= 99 %
 // of elements identical (>= 90 % for tie-prone ops: averaging, bilinear resize, softmax).
-// The QAT reference used by `verify` is held to the same goldens ([.opset_reference]), and so is the whole
-// makertbin with the default placement ([.opset_makertbin]). Hidden ([.opset], [.opset_regression],
-// [.opset_reference], [.opset_makertbin]) until the canonicalization work lands; run e.g.
-// `bpu_unit_tests "[opset]"`. With
+// The QAT reference used by `verify` is held to the same goldens ([opset_reference]), and so is the whole
+// makertbin with the default placement ([opset_makertbin]); [opset_regression] holds the three silent-wrong
+// cases of issue 11 (each failed before canonicalization). With
 // BPU_OPSET_MATRIX=<file> every case/placement appends one PASS/FAIL line with the reason to that file.
 
 #include <nlohmann/json.hpp>
@@ -201,7 +200,7 @@ void check_case(const OpCase& c, const std::string& placement) {
 
 }  // namespace
 
-TEST_CASE("opset forms: every manifest case agrees with its golden in every allowed placement", "[.opset]") {
+TEST_CASE("opset forms: every manifest case agrees with its golden in every allowed placement", "[opset]") {
   const std::vector<OpCase> cases = load_manifest();
   REQUIRE(cases.size() >= 80);
   for (const auto& c : cases) {
@@ -214,7 +213,7 @@ TEST_CASE("opset forms: every manifest case agrees with its golden in every allo
 }
 
 // The three silent-wrong results of issue 11, each of which passed `verify` or compiled without complaint.
-TEST_CASE("opset forms: regressions of issue 11", "[.opset_regression]") {
+TEST_CASE("opset forms: regressions of issue 11", "[opset_regression]") {
   const std::vector<OpCase> cases = load_manifest();
   const std::pair<const char*, const char*> regressions[] = {
       {"conv_clip_attr_10", "default"},   // opset-10 Clip attributes fused into a BPU conv lost the clamp
@@ -232,7 +231,7 @@ TEST_CASE("opset forms: regressions of issue 11", "[.opset_regression]") {
 
 // Issue 11 point 1: the QAT reference that `verify` and the accuracy tables compare with must keep each opset's
 // own meaning, so it is held to the same goldens.
-TEST_CASE("opset forms: the QAT reference agrees with every golden", "[.opset_reference]") {
+TEST_CASE("opset forms: the QAT reference agrees with every golden", "[opset_reference]") {
   for (const auto& c : load_manifest()) {
     DYNAMIC_SECTION(c.name << " @qat_reference (" << c.op << ", opset " << c.opset << ")") {
       check_case(c, "qat_reference");
@@ -242,7 +241,7 @@ TEST_CASE("opset forms: the QAT reference agrees with every golden", "[.opset_re
 
 // makertbin as a user runs it: besides compiling it stages the float models and runs the accuracy report on
 // the QAT reference, so a form the reference cannot run is refused there although compile_model accepts it.
-TEST_CASE("opset forms: makertbin accepts every form and its .bin agrees with the golden", "[.opset_makertbin]") {
+TEST_CASE("opset forms: makertbin accepts every form and its .bin agrees with the golden", "[opset_makertbin]") {
   for (const auto& c : load_manifest()) {
     DYNAMIC_SECTION(c.name << " @makertbin (" << c.op << ", opset " << c.opset << ")") {
       check_case(c, "makertbin");
@@ -252,7 +251,7 @@ TEST_CASE("opset forms: makertbin accepts every form and its .bin agrees with th
 
 // Issue 11: an opset outside 10..17 is refused naming the opset and the supported range. Today opset 9 fails on
 // its QuantizeLinear ("neither an ONNX operator of opset 9") without the range, and opset 18 compiles.
-TEST_CASE("opset forms: opsets outside 10..17 are refused naming the opset", "[.opset]") {
+TEST_CASE("opset forms: opsets outside 10..17 are refused naming the opset", "[opset]") {
   for (int opset : {9, 18}) {
     DYNAMIC_SECTION("opset " << opset) {
       onnx::ModelProto m;

@@ -37,7 +37,7 @@ bool quant_context(const ir::Graph& g, const ir::Node& n, Placement* p) {
   for (size_t i = 0; i < activation_inputs; ++i) {
     if (n.inputs[i].empty() || g.tensor(n.inputs[i]).is_constant) continue;
     if (!quantized(g, n.inputs[i])) {
-      p->reason_code = "NO_QUANT_INPUT";
+      p->reason_code = Reason::NoQuantInput;
       p->reason = "input '" + n.inputs[i] + "' carries no fake quantization, so the node computes in float";
       return false;
     }
@@ -45,18 +45,18 @@ bool quant_context(const ir::Graph& g, const ir::Node& n, Placement* p) {
   if (weighted) {
     const ir::Tensor& w = g.tensor(n.inputs.at(1));
     if (!w.is_constant) {
-      p->reason_code = "NON_CONSTANT_WEIGHT";
+      p->reason_code = Reason::NonConstantWeight;
       p->reason = "weight '" + n.inputs[1] + "' is computed at run time";
       return false;
     }
     if (!w.quant) {
-      p->reason_code = "NO_QUANT_WEIGHT";
+      p->reason_code = Reason::NoQuantWeight;
       p->reason = "weight '" + n.inputs[1] + "' had no fake quantization in the QAT model, so the node was left "
                   "float on purpose (set calibration_parameters.quantize_float_weights: True to quantize it)";
       return false;
     }
     if (n.inputs.size() > 2 && !n.inputs[2].empty() && !g.tensor(n.inputs[2]).is_constant) {
-      p->reason_code = "NON_CONSTANT_BIAS";
+      p->reason_code = Reason::NonConstantBias;
       p->reason = "bias '" + n.inputs[2] + "' is not a constant";
       return false;
     }
@@ -66,7 +66,7 @@ bool quant_context(const ir::Graph& g, const ir::Node& n, Placement* p) {
       p->high_precision_output = true;
       return true;
     }
-    p->reason_code = "NO_QUANT_OUTPUT";
+    p->reason_code = Reason::NoQuantOutput;
     p->reason = "output '" + n.outputs[0] + "' carries no fake quantization";
     return false;
   }
@@ -77,13 +77,13 @@ bool quant_context(const ir::Graph& g, const ir::Node& n, Placement* p) {
 bool bpu_capable(const ir::Graph& g, const ir::Node& n, Placement* p) {
   bayes::ConstraintVerdict verdict = bayes::check_bpu_constraints(g, n);
   if (!verdict.supported && !bayes::find_op_support(n.op_type, n.domain)) {
-    p->reason_code = "MARCH_UNSUPPORTED_OP";
+    p->reason_code = Reason::MarchUnsupportedOp;
     p->reason = verdict.detail;
     return false;
   }
   if (!quant_context(g, n, p)) return false;
   if (!verdict.supported) {
-    p->reason_code = "MARCH_CONSTRAINT";
+    p->reason_code = Reason::MarchConstraint;
     p->reason = verdict.rule + ": " + verdict.detail;
     return false;
   }
@@ -175,7 +175,7 @@ void keep_shape_ops_with_neighbours(const ir::Graph& g, const PartitionOptions& 
       }
       if (bpu_neighbour) continue;
       p.device = Device::Cpu;
-      p.reason_code = "SHAPE_OP_WITH_CPU_NEIGHBOURS";
+      p.reason_code = Reason::ShapeOpWithCpuNeighbours;
       p.reason = "data movement stays with its producer and consumers, none of which runs on the BPU";
       changed = true;
     }
@@ -282,28 +282,28 @@ PartitionResult partition_graph(const ir::Graph& g, const PartitionOptions& opti
     const std::string source = user == options.user_device.end() ? "" : options.user_source.at(n.name);
     if (user != options.user_device.end() && user->second == Device::Cpu) {
       p.device = Device::Cpu;
-      p.reason_code = "USER_RUN_ON_CPU";
+      p.reason_code = Reason::UserRunOnCpu;
       p.reason = "placed on the CPU by " + source;
     } else if (n.op_type == "Softmax" && n.domain.empty() && user == options.user_device.end()) {
       p.device = Device::Cpu;
-      p.reason_code = "MARCH_CPU_BY_DEFAULT";
+      p.reason_code = Reason::MarchCpuByDefault;
       p.reason = "Softmax runs on the CPU on bayes unless calibration_parameters.run_on_bpu lists it";
     } else if (bpu_capable(g, n, &p)) {
       p.device = Device::Bpu;
       if (user != options.user_device.end()) {
-        p.reason_code = "USER_RUN_ON_BPU";
+        p.reason_code = Reason::UserRunOnBpu;
         p.reason = "placed on the BPU by " + source;
       } else if (p.high_precision_output) {
-        p.reason_code = "BPU_HIGH_PRECISION_OUTPUT";
+        p.reason_code = Reason::BpuHighPrecisionOutput;
         p.reason = "quantized inputs; output has no fake quantization, so the BPU emits the int32 accumulator";
       } else {
-        p.reason_code = "BPU_QUANTIZED";
+        p.reason_code = Reason::BpuQuantized;
         p.reason = "quantized inputs and output; meets the bayes constraints";
       }
     } else if (user != options.user_device.end()) {
       throw Error(ExitCode::Unsupported, "model '" + g.source_path + "': node '" + n.name + "' (" + n.op_type +
                                              ") is placed on the BPU by " + source + " but cannot run there: " +
-                                             p.reason_code + ": " + p.reason);
+                                             reason_name(p.reason_code) + ": " + p.reason);
     } else {
       p.device = Device::Cpu;
       p.high_precision_output = false;
@@ -311,7 +311,7 @@ PartitionResult partition_graph(const ir::Graph& g, const PartitionOptions& opti
     if (p.device == Device::Cpu && !ops::cpu_supports(n.op_type, n.domain)) {
       throw Error(ExitCode::Unsupported, "model '" + g.source_path + "': node '" + n.name + "' (" +
                                              (n.domain.empty() ? "" : n.domain + "::") + n.op_type +
-                                             ") cannot run on the BPU (" + p.reason_code + ": " + p.reason +
+                                             ") cannot run on the BPU (" + reason_name(p.reason_code) + ": " + p.reason +
                                              ") and the CPU executor has no kernel for " + n.op_type);
     }
   }

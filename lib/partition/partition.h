@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "partition/reason.h"
 
 namespace bpu {
 
@@ -18,7 +19,7 @@ const char* device_name(Device d);
 struct Placement {
   Device device = Device::Cpu;
   int segment = -1;         // index into PartitionResult::segments
-  std::string reason_code;  // e.g. BPU_QUANTIZED, USER_RUN_ON_CPU, NO_QUANT_INPUT, MARCH_CONSTRAINT
+  Reason reason_code{};     // the stable code (lib/partition/reason.h), set by every placement decision
   std::string reason;       // the sentence users read
   bool high_precision_output = false;  // Conv whose output stays int32 (no output fake quant)
 };

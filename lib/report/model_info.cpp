@@ -86,33 +86,8 @@ std::string format_disassembly(const CompiledModel& m, const ValidatedModel& v, 
       char head[32];
       std::snprintf(head, sizeof(head), "  %04zu %-8s", i, bayes::opcode_name(ins.opcode));
       os << head;
-      if (const auto* c = std::get_if<bayes::Conv2d>(&ins.body)) {
-        os << "in=" << buffer_ref(s, c->input) << " out=" << buffer_ref(s, c->output) << " k=" << c->kernel_h << "x"
-           << c->kernel_w << " s=" << c->stride_h << "x" << c->stride_w << " p=" << c->pad_top << "," << c->pad_left << ","
-           << c->pad_bottom << "," << c->pad_right << " d=" << c->dilation_h << "x" << c->dilation_w << " g=" << c->groups
-           << " w@" << c->weight_offset << " rq@" << c->requant_offset << " clamp=[" << c->clamp_lo << "," << c->clamp_hi << "]";
-      } else if (const auto* a = std::get_if<bayes::Add>(&ins.body)) {
-        os << "a=" << buffer_ref(s, a->input_a) << " b=" << buffer_ref(s, a->input_b) << " out=" << buffer_ref(s, a->output)
-           << " ma=" << a->mult_a << " mb=" << a->mult_b << " shift=" << a->shift << " clamp=[" << a->clamp_lo << ","
-           << a->clamp_hi << "]";
-      } else {
-        // Every other opcode: its buffers in operand order, then the fields worth reading at a glance.
-        std::vector<uint32_t> reads, writes;
-        bayes::buffer_operands(ins.body, &reads, &writes);
-        for (size_t r = 0; r < reads.size(); ++r) os << (r ? " " : "") << "in=" << buffer_ref(s, reads[r]);
-        for (uint32_t w : writes) os << " out=" << buffer_ref(s, w);
-        if (const auto* p = std::get_if<bayes::Pool>(&ins.body)) {
-          os << " kind=" << p->kind << " k=" << p->kernel_h << "x" << p->kernel_w << " s=" << p->stride_h << "x" << p->stride_w;
-        } else if (const auto* c = std::get_if<bayes::Concat>(&ins.body)) {
-          os << " axis=" << c->axis;
-        } else if (const auto* z = std::get_if<bayes::Resize>(&ins.body)) {
-          os << " mode=" << z->mode;
-        } else if (const auto* l = std::get_if<bayes::Lut>(&ins.body)) {
-          os << " table@" << l->table_offset;
-        } else if (const auto* d = std::get_if<bayes::Deconv2d>(&ins.body)) {
-          os << " k=" << d->kernel_h << "x" << d->kernel_w << " s=" << d->stride_h << "x" << d->stride_w << " w@" << d->weight_offset;
-        }
-      }
+      // Every field by name, from the ISA table (lib/arch/bayes/isa_table.h).
+      os << bayes::format_fields(ins.body, [&](uint32_t id) { return buffer_ref(s, id); });
       os << "  ; " << s.source_nodes[ins.source_node] << "\n";
     }
   }

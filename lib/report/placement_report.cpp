@@ -21,11 +21,11 @@ std::vector<PlacementRow> placement_rows(const ir::Graph& g, const PartitionResu
     std::string sub = p.device == Device::Bpu ? std::to_string(bpu_ordinal[p.segment]) : "-";
     rows.push_back({n.name, device_name(p.device), sub, n.op_type, p.reason_code, p.reason});
     for (const auto& folded : n.folded_nodes) {
-      rows.push_back({folded.name, device_name(p.device), sub, folded.op_type, "FOLDED",
+      rows.push_back({folded.name, device_name(p.device), sub, folded.op_type, Reason::Folded,
                       "folded into '" + n.name + "' as a per-channel weight scale and bias"});
     }
     for (const auto& fused : n.fused_nodes) {
-      rows.push_back({fused.name, device_name(p.device), sub, fused.op_type, "FUSED",
+      rows.push_back({fused.name, device_name(p.device), sub, fused.op_type, Reason::Fused,
                       "fused into '" + n.name + "' as an output clamp"});
     }
   }
@@ -49,7 +49,7 @@ std::string format_placement_table(const std::vector<PlacementRow>& rows) {
     os << out;
   };
   line("Node", "ON", "Subgraph", "Type", "Reason");
-  for (const auto& r : rows) line(r.node, r.device, r.subgraph, r.op_type, r.reason_code + ": " + r.reason);
+  for (const auto& r : rows) line(r.node, r.device, r.subgraph, r.op_type, std::string(reason_name(r.reason_code)) + ": " + r.reason);
   return os.str();
 }
 
@@ -79,7 +79,7 @@ nlohmann::json placement_json(const ir::Graph& g, const PartitionResult& part, c
   j["nodes"] = nlohmann::json::array();
   for (const auto& r : rows) {
     j["nodes"].push_back({{"name", r.node}, {"op_type", r.op_type}, {"device", r.device}, {"subgraph", r.subgraph},
-                          {"reason_code", r.reason_code}, {"reason", r.reason}});
+                          {"reason_code", reason_name(r.reason_code)}, {"reason", r.reason}});
   }
   j["segments"] = nlohmann::json::array();
   for (size_t s = 0; s < part.segments.size(); ++s) {

@@ -16,7 +16,7 @@ struct PlacementRow {
   std::string device;
   std::string subgraph;  // BPU segment ordinal ("0", "1", ...) or "-" for CPU
   std::string op_type;
-  std::string reason_code;
+  Reason reason_code{};
   std::string reason;
 };
 

@@ -114,7 +114,7 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
   if (trace) for (uint32_t id : segment_.input_buffers) snapshot(id);
   std::vector<uint32_t> reads, writes;
   for (const auto& ins : program_) {
-    std::visit([&](const auto& body) { execute(body, arena); }, ins.body);
+    std::visit([&](const auto& body) { execute(body, arena); }, ins.body);  // one kernel overload per opcode
     if (!trace) continue;
     reads.clear();
     writes.clear();

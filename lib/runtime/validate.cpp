@@ -135,6 +135,11 @@ class Validator {
       const bayes::Instruction& ins = program[i];
       std::string ictx = ctx + " instruction " + std::to_string(i) + " (" + bayes::opcode_name(ins.opcode) + ")";
       if (ins.source_node >= s.source_nodes.size()) fail(ictx + " names source node " + std::to_string(ins.source_node));
+      std::vector<uint32_t> reads, writes;
+      bayes::buffer_operands(ins.body, &reads, &writes);
+      for (uint32_t id : reads) buffer(s, id, ictx);
+      for (uint32_t id : writes) buffer(s, id, ictx);
+      // One check overload per opcode below; an opcode without one does not compile.
       std::visit([&](const auto& body) { check(s, body, ictx); }, ins.body);
     }
     return program;

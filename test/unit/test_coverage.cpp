@@ -44,7 +44,7 @@ TEST_CASE("coverage: the unfolded BN export folds into its convolutions", "[cove
   check_all_on_bpu("nonhybrid_unfolded_bn");
   CompileResult r = compile_plain("nonhybrid_unfolded_bn");
   int folded = 0;
-  for (const auto& row : r.placement) folded += row.reason_code == "FOLDED";
+  for (const auto& row : r.placement) folded += row.reason_code == Reason::Folded;
   CHECK(folded == 6);  // 2 x (Div, Add, BatchNormalization)
   bpu::test::check_fixture_accuracy("nonhybrid_unfolded_bn");
 }

@@ -26,7 +26,7 @@ TEST_CASE("e2e: the compiled model places every node on one BPU segment", "[e2e]
   CHECK(r.model.bpu_segments.size() == 1);
   CHECK(r.placement.size() == 9);  // 4 Conv, 2 Add, 3 fused Relu
   bool hp = false;
-  for (const auto& row : r.placement) hp |= row.reason_code == "BPU_HIGH_PRECISION_OUTPUT";
+  for (const auto& row : r.placement) hp |= row.reason_code == Reason::BpuHighPrecisionOutput;
   CHECK(hp);
   CHECK_FALSE(std::filesystem::exists(dir.file("o")));  // compile_model writes nothing
 }

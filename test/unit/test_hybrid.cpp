@@ -32,13 +32,13 @@ TEST_CASE("hybrid: the seed's HybridModel places float parts on the CPU with the
   CompileResult r = compile_with("hybrid", "");
   CHECK(r.partition.segment_count(Device::Bpu) == 3);
   CHECK(r.partition.segment_count(Device::Cpu) == 4);
-  CHECK(row(r, "/selu/Selu").reason_code == "NO_QUANT_INPUT");    // SELU kept float (qconfig None)
-  CHECK(row(r, "/selu_1/Selu").reason_code == "NO_QUANT_OUTPUT");
-  CHECK(row(r, "/stem/Conv").reason_code == "NO_QUANT_INPUT");                 // conv on the float input
-  CHECK(row(r, "/layer1.0/layer1.0.0/Conv").reason_code == "NO_QUANT_INPUT");  // ConvBNReLU with float input
-  CHECK(row(r, "/conv0/Conv").reason_code == "NO_QUANT_WEIGHT");               // the seed's Conv_32 case
+  CHECK(row(r, "/selu/Selu").reason_code == Reason::NoQuantInput);    // SELU kept float (qconfig None)
+  CHECK(row(r, "/selu_1/Selu").reason_code == Reason::NoQuantOutput);
+  CHECK(row(r, "/stem/Conv").reason_code == Reason::NoQuantInput);                 // conv on the float input
+  CHECK(row(r, "/layer1.0/layer1.0.0/Conv").reason_code == Reason::NoQuantInput);  // ConvBNReLU with float input
+  CHECK(row(r, "/conv0/Conv").reason_code == Reason::NoQuantWeight);               // the seed's Conv_32 case
   CHECK(row(r, "/conv0/Conv").device == "CPU");
-  CHECK(row(r, "/conv1/Conv").reason_code == "BPU_HIGH_PRECISION_OUTPUT");
+  CHECK(row(r, "/conv1/Conv").reason_code == Reason::BpuHighPrecisionOutput);
   CHECK(row(r, "/layer2.0/Conv").device == "BPU");
   CHECK(r.model.cpu_segments.size() == 4);
   CHECK(r.model.bpu_segments.size() == 3);
@@ -61,7 +61,7 @@ TEST_CASE("hybrid: CPU segments are valid ONNX models", "[hybrid]") {
 TEST_CASE("hybrid: run_on_cpu of a quantized conv splits the BPU segment and keeps accuracy", "[hybrid]") {
   CompileResult r = compile_with("nonhybrid", "  run_on_cpu: '/conv_1/Conv'\n");
   CHECK(row(r, "/conv_1/Conv").device == "CPU");
-  CHECK(row(r, "/conv_1/Conv").reason_code == "USER_RUN_ON_CPU");
+  CHECK(row(r, "/conv_1/Conv").reason_code == Reason::UserRunOnCpu);
   CHECK(r.partition.segment_count(Device::Bpu) == 2);
   CHECK(r.partition.segment_count(Device::Cpu) == 1);
   bpu::test::check_fixture_accuracy("nonhybrid", "  run_on_cpu: '/conv_1/Conv'\n");
@@ -78,7 +78,7 @@ TEST_CASE("hybrid: node_info overrides the lists with a warning", "[hybrid]") {
   CompileResult r = compile_with("nonhybrid", "  run_on_cpu: '/conv/Conv'\n",
                                  "  node_info: {'/conv/Conv': {'ON': 'BPU'}, '/Add': {'ON': 'CPU'}}\n");
   CHECK(row(r, "/conv/Conv").device == "BPU");
-  CHECK(row(r, "/conv/Conv").reason_code == "USER_RUN_ON_BPU");
+  CHECK(row(r, "/conv/Conv").reason_code == Reason::UserRunOnBpu);
   CHECK(row(r, "/Add").device == "CPU");
   REQUIRE(r.warnings.size() == 1);
   CHECK(r.warnings[0].find("overrides calibration_parameters.run_on_cpu") != std::string::npos);

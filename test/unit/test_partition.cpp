@@ -118,7 +118,7 @@ TEST_CASE("partition: a diamond with a CPU node on one side splits after the joi
   check_segments(b.g, r);
   CHECK(devices(r) == std::vector<Device>{B, C, B});
   CHECK(r.placements[index_of(b.g, "A")].segment == r.placements[index_of(b.g, "B")].segment);
-  CHECK(r.placements[index_of(b.g, "S")].reason_code == "MARCH_CPU_BY_DEFAULT");
+  CHECK(r.placements[index_of(b.g, "S")].reason_code == Reason::MarchCpuByDefault);
 }
 
 TEST_CASE("partition: a residual branch with a CPU node keeps the other branch in one segment", "[partition]") {
@@ -185,7 +185,7 @@ TEST_CASE("partition: quantization context decides before the march", "[partitio
   b.g.outputs = {"a"};
   PartitionResult r = partition_graph(b.g);
   CHECK(r.placements[index_of(b.g, "A")].device == Device::Cpu);
-  CHECK(r.placements[index_of(b.g, "A")].reason_code == "NO_QUANT_INPUT");
+  CHECK(r.placements[index_of(b.g, "A")].reason_code == Reason::NoQuantInput);
 }
 
 TEST_CASE("partition: the user moves nodes, and impossible requests are refused with the reason", "[partition]") {
@@ -200,7 +200,7 @@ TEST_CASE("partition: the user moves nodes, and impossible requests are refused 
   PartitionResult r = partition_graph(b.g, cpu);
   check_segments(b.g, r);
   CHECK(devices(r) == std::vector<Device>{B, C, B});
-  CHECK(r.placements[1].reason_code == "USER_RUN_ON_CPU");
+  CHECK(r.placements[1].reason_code == Reason::UserRunOnCpu);
 
   GraphBuilder f;
   f.selu("S", "in", "s");
@@ -210,7 +210,7 @@ TEST_CASE("partition: the user moves nodes, and impossible requests are refused 
   bpu.user_source["S"] = "calibration_parameters.run_on_bpu";
   PartitionResult forced = partition_graph(f.g, bpu);  // Softmax goes to the BPU only when asked
   CHECK(forced.placements[0].device == Device::Bpu);
-  CHECK(forced.placements[0].reason_code == "USER_RUN_ON_BPU");
+  CHECK(forced.placements[0].reason_code == Reason::UserRunOnBpu);
   f.g.tensor("s").quant.reset();  // without quantization context the request is refused
   require_error([&] { partition_graph(f.g, bpu); }, ExitCode::Unsupported, "cannot run there: NO_QUANT_OUTPUT");
 }
@@ -251,6 +251,6 @@ TEST_CASE("partition: shape-only ops join BPU neighbours and stay with CPU neigh
   CHECK(r.placements[index_of(b.g, "R")].device == Device::Bpu);
   CHECK(r.placements[index_of(b.g, "R")].segment == r.placements[index_of(b.g, "A")].segment);
   CHECK(r.placements[index_of(b.g, "R2")].device == Device::Cpu);
-  CHECK(r.placements[index_of(b.g, "R2")].reason_code == "SHAPE_OP_WITH_CPU_NEIGHBOURS");
+  CHECK(r.placements[index_of(b.g, "R2")].reason_code == Reason::ShapeOpWithCpuNeighbours);
   CHECK(devices(r) == std::vector<Device>{B, C});
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "ops/op_def.h"
+#include "partition/reason.h"
 
 namespace bpu::bayes {
 
@@ -439,6 +440,7 @@ std::string supported_ops_markdown() {
     for (const auto& c : op.constraints) os << "- " << c.rule << "\n";
     os << "\n";
   }
+  os << placement_reasons_markdown();
   return os.str();
 }
 

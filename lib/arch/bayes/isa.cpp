@@ -1,7 +1,11 @@
-// Binary encoding and decoding of bayes instructions: every instruction is a flat list of 32-bit words, so
-// each op only lists its fields once, in field order, for both directions.
+// Binary encoding, decoding, operand lists and field formatting of bayes instructions, all driven by the
+// field lists of isa_table.h: every instruction is a flat list of 32-bit words in field order, so one generic
+// writer and one generic reader serve every opcode.
 
 #include "arch/bayes/isa.h"
+
+#include <cstdio>
+#include <sstream>
 
 #include "common/byte_stream.h"
 
@@ -9,231 +13,264 @@ namespace bpu::bayes {
 
 const char* opcode_name(Opcode op) {
   switch (op) {
-    case Opcode::Conv2d: return "CONV2D";
-    case Opcode::Add: return "ADD";
-    case Opcode::Reshape: return "RESHAPE";
-    case Opcode::Rescale: return "RESCALE";
-    case Opcode::Pool: return "POOL";
-    case Opcode::Concat: return "CONCAT";
-    case Opcode::Resize: return "RESIZE";
-    case Opcode::Lut: return "LUT";
-    case Opcode::Mul: return "MUL";
-    case Opcode::Transpose: return "TRANSPOSE";
-    case Opcode::Slice: return "SLICE";
-    case Opcode::Pad: return "PAD";
-    case Opcode::Deconv2d: return "DECONV2D";
-    case Opcode::Softmax: return "SOFTMAX";
+#define BPU_ISA_NAME_CASE(Name, code, mnemonic, FIELDS) \
+  case Opcode::Name:                                    \
+    return mnemonic;
+    BPU_ISA_OPCODES(BPU_ISA_NAME_CASE)
+#undef BPU_ISA_NAME_CASE
   }
-  return "?";
+  return "?";  // a value outside the table (every enumerator has its case above)
+}
+
+Opcode opcode_of(const Body& body) {
+  return std::visit([](const auto& b) { return std::decay_t<decltype(b)>::kOpcode; }, body);
 }
 
 namespace {
 
-// Visits an instruction's fields in encoding order with a reader or a writer.
+constexpr bool is_list(FieldKind k) { return k == FieldKind::ListU32 || k == FieldKind::ListI32 || k == FieldKind::Records; }
+
+// Appends an instruction's fields as words. An instruction's lists share one length word.
 struct WordWriter {
-  std::vector<uint32_t> words;
-  void u(uint32_t v) { words.push_back(v); }
-  void i(int32_t v) { words.push_back(static_cast<uint32_t>(v)); }
-  void l(int64_t v) {
-    words.push_back(static_cast<uint32_t>(static_cast<uint64_t>(v) & 0xffffffffu));
-    words.push_back(static_cast<uint32_t>(static_cast<uint64_t>(v) >> 32));
+  const char* mnemonic;
+  std::vector<uint32_t> words{};
+  bool counted = false;
+  size_t count = 0;
+
+  template <FieldKind K, typename T>
+  void operator()(Kind<K>, const char* name, const T& v) {
+    if constexpr (K == FieldKind::I64) {
+      words.push_back(static_cast<uint32_t>(static_cast<uint64_t>(v) & 0xffffffffu));
+      words.push_back(static_cast<uint32_t>(static_cast<uint64_t>(v) >> 32));
+    } else if constexpr (is_list(K)) {
+      length(v.size(), name);
+      for (const auto& e : v) {
+        if constexpr (K == FieldKind::Records) T::value_type::for_each_field(e, *this);
+        else words.push_back(static_cast<uint32_t>(e));
+      }
+    } else {
+      words.push_back(static_cast<uint32_t>(v));
+    }
+  }
+
+  void length(size_t n, const char* name) {
+    if (!counted) {
+      counted = true;
+      count = n;
+      words.push_back(static_cast<uint32_t>(n));
+    } else if (n != count) {
+      throw Error(ExitCode::Internal, std::string(mnemonic) + " list '" + name + "' has " + std::to_string(n) +
+                                          " entries but the instruction's first list has " + std::to_string(count));
+    }
   }
 };
 
+// Reads an instruction's fields from its words. `pos` counts every word asked for, also beyond the record's
+// end (those read 0), so pos != words.size() afterwards means the record has the wrong length.
 struct WordReader {
+  const char* mnemonic;
   const std::vector<uint32_t>& words;
+  const ByteReader& r;
   size_t pos = 0;
-  bool overrun = false;
+  bool counted = false;
+  uint32_t count = 0;
+
   uint32_t next() {
-    if (pos >= words.size()) {
-      overrun = true;
-      return 0;
-    }
-    return words[pos++];
+    const uint32_t v = pos < words.size() ? words[pos] : 0;
+    ++pos;
+    return v;
   }
-  void u(uint32_t& v) { v = next(); }
-  void i(int32_t& v) { v = static_cast<int32_t>(next()); }
-  void l(int64_t& v) {
-    uint64_t lo = next(), hi = next();
-    v = static_cast<int64_t>(lo | (hi << 32));
+
+  template <FieldKind K, typename T>
+  void operator()(Kind<K>, const char*, T& v) {
+    if constexpr (K == FieldKind::I64) {
+      const uint64_t lo = next(), hi = next();
+      v = static_cast<int64_t>(lo | (hi << 32));
+    } else if constexpr (is_list(K)) {
+      v.resize(length(K));
+      for (auto& e : v) {
+        if constexpr (K == FieldKind::Records) T::value_type::for_each_field(e, *this);
+        else e = static_cast<typename T::value_type>(next());
+      }
+    } else {
+      v = static_cast<T>(next());
+    }
+  }
+
+  // The shared length word, bounded before anything is allocated (a truncated record reads 0 entries).
+  uint32_t length(FieldKind k) {
+    if (counted) return count;
+    counted = true;
+    count = next();
+    if (pos > words.size()) return count = 0;
+    if (k == FieldKind::Records && (count == 0 || count > kMaxConcatInputs)) {
+      r.fail(std::string(mnemonic) + " record with " + std::to_string(count) + " inputs (1 to " +
+             std::to_string(kMaxConcatInputs) + " allowed)");
+    }
+    if (k != FieldKind::Records && count > kMaxRankWords) {
+      r.fail(std::string(mnemonic) + " rank " + std::to_string(count) + " is above " + std::to_string(kMaxRankWords));
+    }
+    return count;
   }
 };
 
-template <typename IO, typename C>
-void fields(IO& io, C& c) {
-  using T = std::remove_const_t<C>;
-  if constexpr (std::is_same_v<T, Conv2d>) {
-    for (auto* f : {&c.input, &c.output, &c.kernel_h, &c.kernel_w, &c.stride_h, &c.stride_w, &c.pad_top, &c.pad_left,
-                    &c.pad_bottom, &c.pad_right, &c.dilation_h, &c.dilation_w, &c.groups, &c.weight_offset,
-                    &c.requant_offset}) {
-      io.u(*f);
-    }
-    io.i(c.clamp_lo);
-    io.i(c.clamp_hi);
-  } else if constexpr (std::is_same_v<T, Add>) {
-    io.u(c.input_a);
-    io.u(c.input_b);
-    io.u(c.output);
-    io.l(c.mult_a);
-    io.l(c.mult_b);
-    io.i(c.shift);
-    io.i(c.clamp_lo);
-    io.i(c.clamp_hi);
-  } else if constexpr (std::is_same_v<T, Reshape>) {
-    io.u(c.input);
-    io.u(c.output);
-  } else if constexpr (std::is_same_v<T, Rescale>) {
-    io.u(c.input);
-    io.u(c.output);
-    io.l(c.mult);
-    io.i(c.shift);
-    io.i(c.clamp_lo);
-    io.i(c.clamp_hi);
-  } else if constexpr (std::is_same_v<T, Pool>) {
-    for (auto* f : {&c.input, &c.output, &c.kind, &c.in_scale_bits, &c.out_scale_bits, &c.kernel_h, &c.kernel_w, &c.stride_h, &c.stride_w, &c.pad_top,
-                    &c.pad_left, &c.pad_bottom, &c.pad_right, &c.dilation_h, &c.dilation_w, &c.count_include_pad,
-                    &c.table_offset, &c.table_entries}) {
-      io.u(*f);
-    }
-    io.i(c.clamp_lo);
-    io.i(c.clamp_hi);
-  } else if constexpr (std::is_same_v<T, Resize>) {
-    for (auto* f : {&c.input, &c.output, &c.mode, &c.coordinate_mode, &c.nearest_mode, &c.in_scale_bits, &c.out_scale_bits}) io.u(*f);
-    io.l(c.mult);
-    io.i(c.shift);
-    io.i(c.clamp_lo);
-    io.i(c.clamp_hi);
-  } else if constexpr (std::is_same_v<T, Lut>) {
-    io.u(c.input);
-    io.u(c.output);
-    io.u(c.table_offset);
-  } else if constexpr (std::is_same_v<T, Mul>) {
-    io.u(c.input_a);
-    io.u(c.input_b);
-    io.u(c.output);
-    io.i(c.multiplier);
-    io.i(c.shift);
-    io.i(c.clamp_lo);
-    io.i(c.clamp_hi);
-  } else if constexpr (std::is_same_v<T, Deconv2d>) {
-    for (auto* f : {&c.input, &c.output, &c.kernel_h, &c.kernel_w, &c.stride_h, &c.stride_w, &c.pad_top, &c.pad_left,
-                    &c.dilation_h, &c.dilation_w, &c.groups, &c.weight_offset, &c.requant_offset}) {
-      io.u(*f);
-    }
-    io.i(c.clamp_lo);
-    io.i(c.clamp_hi);
-  } else if constexpr (std::is_same_v<T, Softmax>) {
-    for (auto* f : {&c.input, &c.output, &c.axis, &c.in_scale_bits, &c.out_scale_bits}) io.u(*f);
+template <typename T>
+Body decode_fields(const std::vector<uint32_t>& words, const ByteReader& r) {
+  T body;
+  WordReader reader{T::kMnemonic, words, r};
+  T::for_each_field(body, reader);
+  if (reader.pos != words.size()) {
+    r.fail(std::string(T::kMnemonic) + " record has " + std::to_string(words.size()) + " words, expected " +
+           std::to_string(reader.pos));
   }
+  return body;
 }
 
-// Variable-length records: a rank word, then one list (or two) of rank entries.
-template <typename IO, typename V>
-void list(IO& io, V& values, uint32_t rank) {
-  values.resize(rank);
-  for (auto& v : values) {
-    if constexpr (std::is_same_v<typename V::value_type, int32_t>) io.i(v);
-    else io.u(v);
+Body decode_body(uint16_t op, const std::vector<uint32_t>& words, const ByteReader& r) {
+  switch (op) {  // one case per table row; duplicate codes in the table fail to compile here
+#define BPU_ISA_DECODE_CASE(Name, code, mnemonic, FIELDS) \
+  case code:                                              \
+    return decode_fields<Name>(words, r);
+    BPU_ISA_OPCODES(BPU_ISA_DECODE_CASE)
+#undef BPU_ISA_DECODE_CASE
   }
+  r.fail("unknown opcode " + std::to_string(op));
 }
 
-template <typename IO, typename C>
-bool variable_fields(IO& io, C& c, bool reading) {
-  using T = std::remove_const_t<C>;
-  uint32_t rank = 0;
-  if constexpr (std::is_same_v<T, Transpose>) {
-    io.u(c.input);
-    io.u(c.output);
-    rank = static_cast<uint32_t>(c.perm.size());
-    io.u(rank);
-    if (reading && rank > kMaxRankWords) return false;
-    list(io, c.perm, rank);
-  } else if constexpr (std::is_same_v<T, Slice>) {
-    io.u(c.input);
-    io.u(c.output);
-    rank = static_cast<uint32_t>(c.starts.size());
-    io.u(rank);
-    if (reading && rank > kMaxRankWords) return false;
-    list(io, c.starts, rank);
-    list(io, c.steps, rank);
-  } else if constexpr (std::is_same_v<T, Pad>) {
-    io.u(c.input);
-    io.u(c.output);
-    io.i(c.value);
-    rank = static_cast<uint32_t>(c.begins.size());
-    io.u(rank);
-    if (reading && rank > kMaxRankWords) return false;
-    list(io, c.begins, rank);
+struct OperandCollector {
+  std::vector<uint32_t>* inputs;
+  std::vector<uint32_t>* outputs;
+  template <FieldKind K, typename T>
+  void operator()(Kind<K>, const char*, const T& v) {
+    if constexpr (K == FieldKind::BufIn) inputs->push_back(v);
+    else if constexpr (K == FieldKind::BufOut) outputs->push_back(v);
+    else if constexpr (K == FieldKind::Records) for (const auto& e : v) T::value_type::for_each_field(e, *this);
   }
-  return true;
+};
+
+struct FieldFormatter {
+  std::ostringstream& os;
+  const std::function<std::string(uint32_t)>& buffer;
+  bool first = true;
+  template <FieldKind K, typename T>
+  void operator()(Kind<K>, const char* name, const T& v) {
+    os << (first ? "" : " ") << name << "=";
+    first = false;
+    if constexpr (K == FieldKind::BufIn || K == FieldKind::BufOut) {
+      os << buffer(v);
+    } else if constexpr (is_list(K)) {
+      os << "[";
+      for (size_t i = 0; i < v.size(); ++i) {
+        os << (i ? "," : "");
+        if constexpr (K == FieldKind::Records) {
+          FieldFormatter inner{os, buffer};
+          os << "{";
+          T::value_type::for_each_field(v[i], inner);
+          os << "}";
+        } else {
+          os << v[i];
+        }
+      }
+      os << "]";
+    } else {
+      os << v;
+    }
+  }
+};
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string s;
+  for (const auto& p : parts) s += (s.empty() ? "" : ", ") + p;
+  return s;
 }
+
+// Word count and operand list of one opcode for the docs table.
+struct LayoutDescriber {
+  size_t fixed = 0, per_item = 0;
+  char var = 0;  // 'r' for rank-prefixed lists, 'n' for records
+  std::vector<std::string> operands;
+  template <FieldKind K, typename T>
+  void operator()(Kind<K>, const char* name, const T&) {
+    const std::string n = name;
+    if constexpr (K == FieldKind::I64) {
+      fixed += 2;
+      operands.push_back(n + " (i64)");
+    } else if constexpr (K == FieldKind::I32) {
+      fixed += 1;
+      operands.push_back(n + " (i32)");
+    } else if constexpr (K == FieldKind::Records) {
+      var = 'n';
+      fixed += 1;
+      LayoutDescriber inner;
+      const typename T::value_type record{};
+      T::value_type::for_each_field(record, inner);
+      per_item += inner.fixed;
+      operands.push_back("n");
+      operands.push_back(n + "[n]: {" + join(inner.operands) + "}");
+    } else if constexpr (is_list(K)) {
+      if (!var) {
+        var = 'r';
+        fixed += 1;
+        operands.push_back("r");
+      }
+      per_item += 1;
+      operands.push_back(n + "[r]" + (K == FieldKind::ListI32 ? " (i32)" : ""));
+    } else {
+      fixed += 1;
+      operands.push_back(n + (K == FieldKind::BufOut ? " (out)" : K == FieldKind::BufIn ? " (in)" : ""));
+    }
+  }
+  std::string words() const {
+    if (!var) return std::to_string(fixed);
+    return std::to_string(fixed) + " + " + (per_item > 1 ? std::to_string(per_item) : "") + var;
+  }
+};
 
 }  // namespace
 
 void buffer_operands(const Body& body, std::vector<uint32_t>* inputs, std::vector<uint32_t>* outputs) {
-  std::visit(
-      [&](const auto& b) {
-        using T = std::decay_t<decltype(b)>;
-        if constexpr (std::is_same_v<T, Add> || std::is_same_v<T, Mul>) {
-          inputs->push_back(b.input_a);
-          inputs->push_back(b.input_b);
-        } else if constexpr (std::is_same_v<T, Concat>) {
-          for (const auto& i : b.inputs) inputs->push_back(i.buffer);
-        } else {
-          inputs->push_back(b.input);
-        }
-        outputs->push_back(b.output);
-      },
-      body);
+  std::visit([&](const auto& b) { std::decay_t<decltype(b)>::for_each_field(b, OperandCollector{inputs, outputs}); }, body);
 }
 
-Opcode opcode_of(const Body& body) {
-  return std::visit(
-      [](const auto& b) {
-        using T = std::decay_t<decltype(b)>;
-        if constexpr (std::is_same_v<T, Conv2d>) return Opcode::Conv2d;
-        else if constexpr (std::is_same_v<T, Add>) return Opcode::Add;
-        else if constexpr (std::is_same_v<T, Reshape>) return Opcode::Reshape;
-        else if constexpr (std::is_same_v<T, Rescale>) return Opcode::Rescale;
-        else if constexpr (std::is_same_v<T, Pool>) return Opcode::Pool;
-        else if constexpr (std::is_same_v<T, Concat>) return Opcode::Concat;
-        else if constexpr (std::is_same_v<T, Resize>) return Opcode::Resize;
-        else if constexpr (std::is_same_v<T, Lut>) return Opcode::Lut;
-        else if constexpr (std::is_same_v<T, Mul>) return Opcode::Mul;
-        else if constexpr (std::is_same_v<T, Transpose>) return Opcode::Transpose;
-        else if constexpr (std::is_same_v<T, Slice>) return Opcode::Slice;
-        else if constexpr (std::is_same_v<T, Pad>) return Opcode::Pad;
-        else if constexpr (std::is_same_v<T, Deconv2d>) return Opcode::Deconv2d;
-        else return Opcode::Softmax;
-      },
-      body);
+std::string format_fields(const Body& body, const std::function<std::string(uint32_t)>& buffer) {
+  std::ostringstream os;
+  std::visit([&](const auto& b) { std::decay_t<decltype(b)>::for_each_field(b, FieldFormatter{os, buffer}); }, body);
+  return os.str();
+}
+
+std::string isa_opcode_table_markdown() {
+  std::ostringstream os;
+  os << "| code | mnemonic | words | operands in order |\n|---|---|---|---|\n";
+  auto row = [&](auto body) {
+    using T = decltype(body);
+    LayoutDescriber d;
+    T::for_each_field(body, d);
+    char code[8];
+    std::snprintf(code, sizeof(code), "0x%04X", static_cast<unsigned>(T::kOpcode));
+    os << "| " << code << " | " << T::kMnemonic << " | " << d.words() << " | " << join(d.operands) << " |\n";
+  };
+#define BPU_ISA_DOC_ROW(Name, code, mnemonic, FIELDS) row(Name{});
+  BPU_ISA_OPCODES(BPU_ISA_DOC_ROW)
+#undef BPU_ISA_DOC_ROW
+  return os.str();
 }
 
 std::vector<uint8_t> encode_program(const std::vector<Instruction>& program) {
   ByteWriter w;
   for (const Instruction& ins : program) {
-    WordWriter ww;
-    if (const auto* c = std::get_if<Concat>(&ins.body)) {
-      ww.u(c->output);
-      ww.u(c->axis);
-      ww.u(static_cast<uint32_t>(c->inputs.size()));
-      for (const auto& in : c->inputs) {
-        ww.u(in.buffer);
-        ww.l(in.mult);
-        ww.i(in.shift);
-      }
-    } else {
-      std::visit(
-          [&](const auto& b) {
-            fields(ww, b);
-            variable_fields(ww, const_cast<std::decay_t<decltype(b)>&>(b), false);
-          },
-          ins.body);
-    }
+    std::vector<uint32_t> words = std::visit(
+        [](const auto& b) {
+          using T = std::decay_t<decltype(b)>;
+          WordWriter writer{T::kMnemonic};
+          T::for_each_field(b, writer);
+          return std::move(writer.words);
+        },
+        ins.body);
+    if (words.size() > 0xffff) throw Error(ExitCode::Internal, std::string(opcode_name(opcode_of(ins.body))) + " record exceeds 65535 words");
     w.u16(static_cast<uint16_t>(opcode_of(ins.body)));
-    w.u16(static_cast<uint16_t>(ww.words.size()));
+    w.u16(static_cast<uint16_t>(words.size()));
     w.u32(ins.source_node);
-    for (uint32_t v : ww.words) w.u32(v);
+    for (uint32_t v : words) w.u32(v);
   }
   return std::move(w.data());
 }
@@ -250,45 +287,7 @@ std::vector<Instruction> decode_program(const uint8_t* data, size_t size, const 
     if (static_cast<size_t>(count) * 4 > r.remaining()) r.fail("record of " + std::to_string(count) + " words is truncated");
     std::vector<uint32_t> words(count);
     for (auto& v : words) v = r.u32();
-    WordReader wr{words};
-    switch (static_cast<Opcode>(op)) {
-      case Opcode::Conv2d: { Conv2d b; fields(wr, b); ins.body = b; break; }
-      case Opcode::Add: { Add b; fields(wr, b); ins.body = b; break; }
-      case Opcode::Reshape: { Reshape b; fields(wr, b); ins.body = b; break; }
-      case Opcode::Rescale: { Rescale b; fields(wr, b); ins.body = b; break; }
-      case Opcode::Pool: { Pool b; fields(wr, b); ins.body = b; break; }
-      case Opcode::Resize: { Resize b; fields(wr, b); ins.body = b; break; }
-      case Opcode::Lut: { Lut b; fields(wr, b); ins.body = b; break; }
-      case Opcode::Mul: { Mul b; fields(wr, b); ins.body = b; break; }
-      case Opcode::Deconv2d: { Deconv2d b; fields(wr, b); ins.body = b; break; }
-      case Opcode::Softmax: { Softmax b; fields(wr, b); ins.body = b; break; }
-      case Opcode::Transpose: { Transpose b; if (!variable_fields(wr, b, true)) r.fail("TRANSPOSE rank too large"); ins.body = b; break; }
-      case Opcode::Slice: { Slice b; if (!variable_fields(wr, b, true)) r.fail("SLICE rank too large"); ins.body = b; break; }
-      case Opcode::Pad: { Pad b; if (!variable_fields(wr, b, true)) r.fail("PAD rank too large"); ins.body = b; break; }
-      case Opcode::Concat: {
-        Concat c;
-        wr.u(c.output);
-        wr.u(c.axis);
-        uint32_t n = 0;
-        wr.u(n);
-        if (n == 0 || n > kMaxConcatInputs || words.size() != 3 + 4 * static_cast<size_t>(n)) {
-          r.fail("CONCAT record with " + std::to_string(n) + " inputs has " + std::to_string(words.size()) + " words");
-        }
-        c.inputs.resize(n);
-        for (auto& in : c.inputs) {
-          wr.u(in.buffer);
-          wr.l(in.mult);
-          wr.i(in.shift);
-        }
-        ins.body = c;
-        break;
-      }
-      default: r.fail("unknown opcode " + std::to_string(op));
-    }
-    if (wr.overrun || wr.pos != words.size()) {
-      r.fail(std::string(opcode_name(static_cast<Opcode>(op))) + " record has " + std::to_string(words.size()) +
-             " words, expected " + std::to_string(wr.pos));
-    }
+    ins.body = decode_body(op, words, r);
     ins.opcode = static_cast<Opcode>(op);
     out.push_back(std::move(ins));
   }

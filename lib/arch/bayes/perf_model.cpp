@@ -38,25 +38,44 @@ double elements(const BpuBuffer& b) {
   return n;
 }
 
-// MACs and weight bytes (weights, requant records, LUT tables) of an instruction.
+// MACs and bytes loaded besides tensors (weights, requant records, LUT tables) of an instruction: one overload
+// per opcode, dispatched with std::visit, so an opcode without a cost entry does not compile.
+struct Work {
+  double macs = 0, weight_bytes = 0;
+};
+
+template <typename C>
+Work conv_work(const BpuSegment& s, const C& b, bool transposed) {
+  const BpuBuffer& x = s.buffers[b.input];
+  const BpuBuffer& y = s.buffers[b.output];
+  const double cin_g = static_cast<double>(x.info.shape[1]) / b.groups;
+  const double taps = cin_g * b.kernel_h * b.kernel_w;
+  Work w;
+  w.macs = (transposed ? elements(x) * (y.info.shape[1] / static_cast<double>(b.groups)) / cin_g : elements(y)) * taps;
+  w.weight_bytes = static_cast<double>(y.info.shape[1]) * taps + y.info.shape[1] * kRequantRecordBytes;
+  return w;
+}
+
+Work work(const BpuSegment& s, const Conv2d& b) { return conv_work(s, b, false); }
+Work work(const BpuSegment& s, const Deconv2d& b) { return conv_work(s, b, true); }
+Work work(const BpuSegment& s, const Lut& b) { return {0, s.buffers[b.input].info.dtype == DType::Int8 ? 256.0 : 65536.0 * 2}; }
+// Vector and data-movement instructions: no MACs and no weights; their cycles follow from the output elements.
+Work work(const BpuSegment&, const Add&) { return {}; }
+Work work(const BpuSegment&, const Reshape&) { return {}; }
+Work work(const BpuSegment&, const Rescale&) { return {}; }
+Work work(const BpuSegment&, const Pool&) { return {}; }
+Work work(const BpuSegment&, const Concat&) { return {}; }
+Work work(const BpuSegment&, const Resize&) { return {}; }
+Work work(const BpuSegment&, const Mul&) { return {}; }
+Work work(const BpuSegment&, const Transpose&) { return {}; }
+Work work(const BpuSegment&, const Slice&) { return {}; }
+Work work(const BpuSegment&, const Pad&) { return {}; }
+Work work(const BpuSegment&, const Softmax&) { return {}; }
+
 void work_of(const BpuSegment& s, const Body& body, double* macs, double* weight_bytes) {
-  *macs = 0;
-  *weight_bytes = 0;
-  std::visit(
-      [&](const auto& b) {
-        using T = std::decay_t<decltype(b)>;
-        if constexpr (std::is_same_v<T, Conv2d> || std::is_same_v<T, Deconv2d>) {
-          const BpuBuffer& x = s.buffers[b.input];
-          const BpuBuffer& y = s.buffers[b.output];
-          const double cin_g = static_cast<double>(x.info.shape[1]) / b.groups;
-          const double taps = cin_g * b.kernel_h * b.kernel_w;
-          *macs = (std::is_same_v<T, Conv2d> ? elements(y) : elements(x) * (y.info.shape[1] / static_cast<double>(b.groups)) / cin_g) * taps;
-          *weight_bytes = static_cast<double>(y.info.shape[1]) * taps + y.info.shape[1] * kRequantRecordBytes;
-        } else if constexpr (std::is_same_v<T, Lut>) {
-          *weight_bytes = s.buffers[b.input].info.dtype == DType::Int8 ? 256 : 65536 * 2;
-        }
-      },
-      body);
+  const Work w = std::visit([&](const auto& b) { return work(s, b); }, body);
+  *macs = w.macs;
+  *weight_bytes = w.weight_bytes;
 }
 
 }  // namespace

@@ -199,9 +199,6 @@ class Validator {
     if (mult <= -limit || mult >= limit || shift < 0 || shift > max_shift) fail(ctx + " rescale multiplier or shift out of range");
   }
 
-  void check(const BpuSegment& s, const bayes::Conv2d& c, const std::string& ctx) const { check_conv(s, c, ctx); }
-  void check(const BpuSegment& s, const bayes::Add& a, const std::string& ctx) const { check_add(s, a, ctx); }
-  void check(const BpuSegment& s, const bayes::Reshape& r, const std::string& ctx) const { check_reshape(s, r, ctx); }
 
   void check(const BpuSegment& s, const bayes::Rescale& r, const std::string& ctx) const {
     const BpuBuffer& x = buffer(s, r.input, ctx);
@@ -334,7 +331,7 @@ class Validator {
     check_scale_bits({sm.in_scale_bits, sm.out_scale_bits}, ctx);
   }
 
-  void check_conv(const BpuSegment& s, const bayes::Conv2d& c, const std::string& ctx) const {
+  void check(const BpuSegment& s, const bayes::Conv2d& c, const std::string& ctx) const {
     const BpuBuffer& in = buffer(s, c.input, ctx);
     const BpuBuffer& out = buffer(s, c.output, ctx);
     if (in.info.dtype != DType::Int8 && in.info.dtype != DType::Int16) fail(ctx + " input must be int8 or int16");
@@ -355,13 +352,13 @@ class Validator {
     check_clamp(c.clamp_lo, c.clamp_hi, out.info.dtype, ctx);
   }
 
-  void check_reshape(const BpuSegment& s, const bayes::Reshape& rs, const std::string& ctx) const {
+  void check(const BpuSegment& s, const bayes::Reshape& rs, const std::string& ctx) const {
     const BpuBuffer& x = buffer(s, rs.input, ctx);
     const BpuBuffer& y = buffer(s, rs.output, ctx);
     if (x.info.dtype != y.info.dtype || x.size != y.size) fail(ctx + " input and output differ in dtype or size");
   }
 
-  void check_add(const BpuSegment& s, const bayes::Add& a, const std::string& ctx) const {
+  void check(const BpuSegment& s, const bayes::Add& a, const std::string& ctx) const {
     const BpuBuffer& x = buffer(s, a.input_a, ctx);
     const BpuBuffer& y = buffer(s, a.input_b, ctx);
     const BpuBuffer& o = buffer(s, a.output, ctx);

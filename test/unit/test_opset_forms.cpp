@@ -144,7 +144,7 @@ Outcome run_case(const OpCase& c, const std::string& placement) {
     out.compiled = true;
     out.op_device = "absent";
     for (const auto& row : r.placement) {
-      if (row.node == c.node) out.op_device = row.device + (row.reason_code.empty() ? "" : " " + row.reason_code);
+      if (row.node == c.node) out.op_device = row.device + std::string(" ") + reason_name(row.reason_code);
     }
     ModelRunner runner(deserialize_model(serialize_model(r.model), c.name + ".bin"), c.name + ".bin");
     compare_runs(c, [&](const FloatArray& x) { return runner.run({{c.input, x}}); }, &out);

@@ -20,7 +20,6 @@
 #include "lower/lower.h"
 #include "onnx_import/onnx_import.h"
 #include "passes/fold_bn.h"
-#include "passes/fuse_activation.h"
 #include "passes/shape_quant.h"
 #include "quant/int16_override.h"
 #include "quant/qdq_extract.h"
@@ -127,7 +126,7 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   }
   int folded = fold_affine_into_conv(r.graph);
   if (folded) spdlog::info("passes: {} BatchNormalization/affine ops folded into convolutions", folded);
-  int fused = fuse_activations(r.graph, keep);
+  options.keep_unfused = keep;
   std::map<std::string, Int16Request> int16;
   for (const auto& [name, info] : in.config.node_info) {
     Int16Request req;
@@ -141,11 +140,13 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   }
   for (const auto& t : apply_int16_requests(r.graph, int16)) spdlog::info("node_info: tensor '{}' widened to int16", t);
   int propagated = propagate_quant_through_shape_ops(r.graph);
-  spdlog::info("passes: {} activations fused into their producers, quantization carried through {} shape ops", fused,
-               propagated);
+  spdlog::info("passes: quantization carried through {} shape ops", propagated);
   timer.done("passes");
   r.partition = partition_graph(r.graph, options);
   r.placement = placement_rows(r.graph, r.partition);
+  int fused = 0;
+  for (const auto& p : r.partition.placements) fused += p.fused_into >= 0;
+  if (fused) spdlog::info("partition: {} activations fused into their BPU producers (applied by the lowering)", fused);
   timer.done("partition");
   MemoryPlanOptions memory;
   memory.optimize_level = optimize_level_number(in.config.optimize_level);

@@ -64,11 +64,9 @@ struct Node {
   std::vector<std::string> inputs;   // "" marks an omitted optional input
   std::vector<std::string> outputs;
   std::map<std::string, Attribute> attributes;
-  // Activation fused into this node by the passes stage: clamp bounds in real units (lo may be 0 for ReLU).
+  // Output clamp in real units (lo may be 0 for ReLU) of an activation the BPU lowering fuses into this node;
+  // set only on the lowering's view of a node (bayes::fusable_activation decides it with placement).
   std::optional<std::pair<float, float>> fused_clamp;
-  // Activation nodes merged into this one, as they were (their input is this node's original output
-  // tensor), so the report can list them and a CPU subgraph can emit them again.
-  std::vector<Node> fused_nodes;
   // Per-channel affine nodes (Div, Mul, Add, Sub, BatchNormalization) folded into this Conv's weight scales and
   // bias; listed in the report only, never emitted again.
   std::vector<Node> folded_nodes;

@@ -46,19 +46,12 @@ class CpuSubgraphBuilder {
     graph_ = model_.mutable_graph();
     graph_->set_name("cpu_segment");
 
-    // The segment's nodes, fused activations emitted again after their producer.
+    // The segment's nodes as they are in the graph (fusion is a BPU lowering decision, never a rewrite).
     std::vector<const ir::Node*> nodes;
     std::vector<std::vector<std::string>> outputs;
     for (int i : seg_.nodes) {
-      const ir::Node& n = g_.nodes[i];
-      nodes.push_back(&n);
-      outputs.push_back(n.outputs);
-      if (!n.fused_nodes.empty()) outputs.back()[0] = n.fused_nodes[0].inputs[0];
-      for (const auto& f : n.fused_nodes) {
-        nodes.push_back(&f);
-        outputs.push_back(f.outputs);
-        shape_of_[f.inputs[0]] = g_.tensor(n.outputs[0]).shape;  // activations keep the shape
-      }
+      nodes.push_back(&g_.nodes[i]);
+      outputs.push_back(g_.nodes[i].outputs);
     }
     std::set<std::string> produced;
     for (const auto& outs : outputs) produced.insert(outs.begin(), outs.end());

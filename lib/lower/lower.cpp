@@ -6,7 +6,7 @@
 #include <set>
 
 #include "common/error.h"
-#include "lower/bpu_segment_builder.h"
+#include "arch/bayes/lower/bpu_segment_builder.h"
 #include "lower/cpu_subgraph.h"
 
 namespace bpu {

@@ -62,7 +62,7 @@ bool quant_context(const ir::Graph& g, const ir::Node& n, Placement* p) {
     }
   }
   if (!quantized(g, n.outputs[0])) {
-    if (n.op_type == "Conv") {
+    if (bayes::allows_high_precision_output(n)) {
       p->high_precision_output = true;
       return true;
     }
@@ -182,6 +182,31 @@ void keep_shape_ops_with_neighbours(const ir::Graph& g, const PartitionOptions& 
   }
 }
 
+// The node as the BPU would run it when it absorbs its activation: the activation's output is its output.
+ir::Node fused_view(const ir::Graph& g, const ir::Node& n, const Placement& p) {
+  if (p.fused_activation < 0) return n;
+  ir::Node v = n;
+  v.outputs[0] = g.nodes[p.fused_activation].outputs[0];
+  v.fused_clamp = p.fused_bounds;
+  return v;
+}
+
+// Fusion follows placement: an activation absorbed by a BPU producer runs inside it; otherwise (the producer on
+// the CPU) the activation is placed on its own.
+bool place_fused(const ir::Graph& g, int i, PartitionResult* result) {
+  Placement& p = result->placements[i];
+  if (p.fused_into < 0) return false;
+  if (result->placements[p.fused_into].device != Device::Bpu) {
+    result->placements[p.fused_into].fused_activation = -1;
+    p.fused_into = -1;
+    return false;
+  }
+  p.device = Device::Bpu;
+  p.reason_code = Reason::Fused;
+  p.reason = "fused into '" + g.nodes[p.fused_into].name + "' as an output clamp";
+  return true;
+}
+
 }  // namespace
 
 std::vector<std::string> closest_names(const std::string& name, const std::vector<std::string>& candidates, size_t count) {
@@ -275,8 +300,19 @@ void form_segments(const ir::Graph& g, PartitionResult* result) {
 PartitionResult partition_graph(const ir::Graph& g, const PartitionOptions& options) {
   PartitionResult result;
   result.placements.resize(g.nodes.size());
+  const auto consumers = g.consumer_index();
   for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const ir::Node& n = g.nodes[i];
+    std::pair<float, float> bounds;
+    const int act = bayes::fusable_activation(g, consumers, static_cast<int>(i), options.keep_unfused, &bounds);
+    if (act < 0) continue;
+    result.placements[i].fused_activation = act;
+    result.placements[i].fused_bounds = bounds;
+    result.placements[act].fused_into = static_cast<int>(i);
+  }
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (place_fused(g, static_cast<int>(i), &result)) continue;
+    const ir::Node view = fused_view(g, g.nodes[i], result.placements[i]);
+    const ir::Node& n = view;
     Placement& p = result.placements[i];
     auto user = options.user_device.find(n.name);
     const std::string source = user == options.user_device.end() ? "" : options.user_source.at(n.name);
@@ -284,7 +320,7 @@ PartitionResult partition_graph(const ir::Graph& g, const PartitionOptions& opti
       p.device = Device::Cpu;
       p.reason_code = Reason::UserRunOnCpu;
       p.reason = "placed on the CPU by " + source;
-    } else if (n.op_type == "Softmax" && n.domain.empty() && user == options.user_device.end()) {
+    } else if (bayes::cpu_by_default(n) && user == options.user_device.end()) {
       p.device = Device::Cpu;
       p.reason_code = Reason::MarchCpuByDefault;
       p.reason = "Softmax runs on the CPU on bayes unless calibration_parameters.run_on_bpu lists it";
@@ -307,6 +343,10 @@ PartitionResult partition_graph(const ir::Graph& g, const PartitionOptions& opti
     } else {
       p.device = Device::Cpu;
       p.high_precision_output = false;
+    }
+    if (p.device == Device::Cpu && p.fused_activation >= 0) {
+      result.placements[p.fused_activation].fused_into = -1;
+      p.fused_activation = -1;
     }
     if (p.device == Device::Cpu && !ops::cpu_supports(n.op_type, n.domain)) {
       throw Error(ExitCode::Unsupported, "model '" + g.source_path + "': node '" + n.name + "' (" +

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,11 @@ struct Placement {
   Reason reason_code{};     // the stable code (lib/partition/reason.h), set by every placement decision
   std::string reason;       // the sentence users read
   bool high_precision_output = false;  // Conv whose output stays int32 (no output fake quant)
+  // Fusion, decided with placement and applied by the BPU lowering: on the producer, the activation node it
+  // absorbs and that activation's clamp in real units; on the activation, the producer it is fused into.
+  int fused_activation = -1;
+  int fused_into = -1;
+  std::pair<float, float> fused_bounds{0.0f, 0.0f};
 };
 
 struct Segment {
@@ -39,6 +45,7 @@ struct PartitionResult {
 struct PartitionOptions {
   std::map<std::string, Device> user_device;       // node name -> device the user asked for
   std::map<std::string, std::string> user_source;  // node name -> the config field that asked
+  std::set<std::string> keep_unfused;              // activations the user named: never fused away
 };
 
 // Throws Error(Unsupported) naming the node when run_on_bpu asks for the impossible, or when a node can run

@@ -24,10 +24,6 @@ std::vector<PlacementRow> placement_rows(const ir::Graph& g, const PartitionResu
       rows.push_back({folded.name, device_name(p.device), sub, folded.op_type, Reason::Folded,
                       "folded into '" + n.name + "' as a per-channel weight scale and bias"});
     }
-    for (const auto& fused : n.fused_nodes) {
-      rows.push_back({fused.name, device_name(p.device), sub, fused.op_type, Reason::Fused,
-                      "fused into '" + n.name + "' as an output clamp"});
-    }
   }
   return rows;
 }

@@ -28,11 +28,7 @@ class Emitter {
       ir::to_onnx_value_info(in, g_.tensor(in).shape, graph_->add_input());
       if (quantized_ && g_.tensor(in).quant && g_.tensor(in).quant->bits == 8) alias_[in] = fake_quantize(in, in + "__fq", *g_.tensor(in).quant);
     }
-    for (const auto& n : g_.nodes) {
-      // Fused activations are emitted again after their producer, which writes their original input.
-      emit_node(n, n.fused_nodes.empty() ? n.outputs : replaced_first(n.outputs, n.fused_nodes[0].inputs[0]));
-      for (const auto& f : n.fused_nodes) emit_node(f, f.outputs);
-    }
+    for (const auto& n : g_.nodes) emit_node(n, n.outputs);
     for (const auto& o : g_.outputs) ir::to_onnx_value_info(o, g_.tensor(o).shape, graph_->add_output());
     std::string bytes;
     if (!model_.SerializeToString(&bytes)) throw Error(ExitCode::Internal, "cannot serialize a staged model");
@@ -40,10 +36,6 @@ class Emitter {
   }
 
  private:
-  static std::vector<std::string> replaced_first(std::vector<std::string> v, const std::string& first) {
-    v[0] = first;
-    return v;
-  }
 
   std::string input_name(const std::string& name) {
     auto it = alias_.find(name);

@@ -308,6 +308,25 @@ std::vector<Constraint> depth_space_constraints() {
 
 }  // namespace
 
+int fusable_activation(const ir::Graph& g, const std::map<std::string, std::vector<int>>& consumers, int producer,
+                       const std::set<std::string>& keep, std::pair<float, float>* bounds) {
+  const ir::Node& n = g.nodes.at(producer);
+  if ((n.op_type != "Conv" && n.op_type != "Add") || !n.domain.empty() || n.outputs.size() != 1) return -1;
+  const std::string& out = n.outputs[0];
+  if (g.tensor(out).quant || g.is_graph_output(out)) return -1;
+  auto users = consumers.find(out);
+  if (users == consumers.end() || users->second.size() != 1) return -1;
+  const ir::Node& act = g.nodes.at(users->second[0]);
+  if (keep.count(act.name) || act.inputs.empty() || act.inputs[0] != out) return -1;
+  const ops::OpDef* op = ops::find_op(act.op_type, act.domain);
+  if (!op || !op->has(ops::kFusableActivation) || !op->clamp || !op->clamp(g, act, bounds)) return -1;
+  return users->second[0];
+}
+
+bool cpu_by_default(const ir::Node& node) { return node.op_type == "Softmax" && node.domain.empty(); }
+
+bool allows_high_precision_output(const ir::Node& node) { return node.op_type == "Conv" && node.domain.empty(); }
+
 bool is_lut_op(const std::string& op_type) {
   const ops::OpDef* op = ops::find_op(op_type);
   return op && op->has(ops::kLutable);

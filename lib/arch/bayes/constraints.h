@@ -4,6 +4,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,18 @@ bool is_lut_op(const std::string& op_type);
 
 // Reshape, Flatten, Squeeze, Unsqueeze: pure data movement that follows its neighbours' placement.
 bool is_shape_only_op(const std::string& op_type);
+
+// Fusion legality on bayes (applied by the BPU lowering after placement, so the graph itself is never rewritten
+// and CPU segments and staged models keep the nodes as exported): the activation node that `producer` (a Conv or
+// an Add whose only reader is the activation, output not fake-quantized, not a graph output) absorbs as its
+// output clamp, with the clamp bounds in real units; -1 when there is none or the activation is in `keep`.
+int fusable_activation(const ir::Graph& g, const std::map<std::string, std::vector<int>>& consumers, int producer,
+                       const std::set<std::string>& keep, std::pair<float, float>* bounds);
+
+// Ops the bayes BPU runs only when the user lists them in run_on_bpu (Softmax, as on the real toolchain).
+bool cpu_by_default(const ir::Node& node);
+// Ops whose output may stay the int32 accumulator when it carries no fake quantization (Conv).
+bool allows_high_precision_output(const ir::Node& node);
 
 // Markdown listing of the table (docs/supported_ops.md).
 std::string supported_ops_markdown();

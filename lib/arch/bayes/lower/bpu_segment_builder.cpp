@@ -1,6 +1,6 @@
 // SegmentBuilder core: buffers, constants, boundaries, and the Conv / Add / Reshape lowering.
 
-#include "lower/bpu_segment_builder.h"
+#include "arch/bayes/lower/bpu_segment_builder.h"
 
 #include <cmath>
 
@@ -133,7 +133,16 @@ std::pair<int32_t, int32_t> SegmentBuilder::clamp_bounds(const ir::Node& n, DTyp
 }
 
 void SegmentBuilder::lower_node(int index) {
-  const ir::Node& n = g_.nodes[index];
+  const Placement& placement = part_.placements[index];
+  if (placement.fused_into >= 0) return;  // lowered as its producer's output clamp
+  // Fusion legality was decided with placement (bayes::fusable_activation): the producer writes the
+  // activation's output directly, clamped.
+  ir::Node fused = g_.nodes[index];
+  if (placement.fused_activation >= 0) {
+    fused.outputs[0] = g_.nodes[placement.fused_activation].outputs[0];
+    fused.fused_clamp = placement.fused_bounds;
+  }
+  const ir::Node& n = fused;
   const std::string& op = n.op_type;
   if (op == "Conv") lower_conv(n, part_.placements[index]);
   else if (op == "Gemm") lower_gemm(n);

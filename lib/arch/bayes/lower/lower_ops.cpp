@@ -6,7 +6,7 @@
 
 #include "arch/bayes/constraints.h"
 #include "common/error.h"
-#include "lower/bpu_segment_builder.h"
+#include "arch/bayes/lower/bpu_segment_builder.h"
 #include "numerics/activation.h"
 #include "numerics/requant.h"
 #include "ops/op_def.h"

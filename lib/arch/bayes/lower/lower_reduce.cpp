@@ -6,7 +6,7 @@
 // max(-x) on the BPU only where the scale is symmetric, so it stays on the CPU (constraint).
 
 #include "common/error.h"
-#include "lower/bpu_segment_builder.h"
+#include "arch/bayes/lower/bpu_segment_builder.h"
 #include "numerics/requant.h"
 #include "ops/op_def.h"
 

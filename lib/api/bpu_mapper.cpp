@@ -43,33 +43,34 @@ struct PipelineInput {
   MapperConfig config;      // placement fields only matter when config_path is set
 };
 
-[[noreturn]] void config_error(const std::string& path, const std::string& field, const std::string& what) {
-  throw Error(ExitCode::Config, "config '" + path + "': " + field + ": " + what);
-}
-
-// The user's placement requests, with every node name checked against the model.
+// The user's placement requests, with every node name checked against the model; every unknown or doubly
+// listed name is reported in the same error.
 PartitionOptions placement_options(const PipelineInput& in, const ir::Graph& g, const QuantSummary& qs,
                                    std::vector<std::string>* warnings) {
   PartitionOptions opts;
+  ConfigProblems problems(in.config_path);
   std::vector<std::string> names;
   for (const auto& n : g.nodes) names.push_back(n.name);
   const std::set<std::string> fake_quant(qs.removed_nodes.begin(), qs.removed_nodes.end());
   auto check_name = [&](const std::string& field, const std::string& name) {
-    if (std::find(names.begin(), names.end(), name) != names.end()) return;
+    if (std::find(names.begin(), names.end(), name) != names.end()) return true;
     if (fake_quant.count(name)) {
-      config_error(in.config_path, field, "'" + name + "' is a fake-quant node, which bpu-mapper folds into tensor "
-                                          "scales; name the compute node it belongs to instead");
+      problems.add(field, "'" + name + "' is a fake-quant node, which bpu-mapper folds into tensor "
+                          "scales; name the compute node it belongs to instead");
+      return false;
     }
     std::string near;
     for (const auto& c : closest_names(name, names)) near += (near.empty() ? "" : ", ") + std::string("'") + c + "'";
-    config_error(in.config_path, field, "no node named '" + name + "' in the model; closest names: " + near);
+    problems.add(field, "no node named '" + name + "' in the model; closest names: " + near);
+    return false;
   };
   auto request = [&](const std::string& field, const std::string& name, Device d) {
-    check_name(field, name);
+    if (!check_name(field, name)) return;
     auto it = opts.user_device.find(name);
     if (it != opts.user_device.end() && it->second != d) {
       if (field.find("node_info") == std::string::npos) {
-        config_error(in.config_path, field, "'" + name + "' is also listed in " + opts.user_source[name]);
+        problems.add(field, "'" + name + "' is also listed in " + opts.user_source[name] + "; keep it in one list");
+        return;
       }
       warnings->push_back(field + " overrides " + opts.user_source[name] + " for node '" + name + "'");
     }
@@ -81,9 +82,9 @@ PartitionOptions placement_options(const PipelineInput& in, const ir::Graph& g, 
   for (const auto& n : c.run_on_bpu) request("calibration_parameters.run_on_bpu", n, Device::Bpu);
   for (const auto& [name, info] : c.node_info) {
     const std::string field = "model_parameters.node_info." + name;
-    check_name(field, name);
-    if (!info.on.empty()) request(field, name, info.on == "BPU" ? Device::Bpu : Device::Cpu);
+    if (check_name(field, name) && !info.on.empty()) request(field, name, info.on == "BPU" ? Device::Bpu : Device::Cpu);
   }
+  problems.throw_if_any();
   return opts;
 }
 

@@ -236,3 +236,14 @@ TEST_CASE("crash guard: a fatal signal leaves the phase and the last message in 
   CHECK(text.find("fatal SIGSEGV during phase 'lowering'; last message: passes: 3 activations fused") != std::string::npos);
   CHECK(!std::filesystem::exists(dir.file("stage")));
 }
+
+TEST_CASE("config: every unknown node name of the placement lists is reported at once", "[config][outputs]") {
+  bpu::test::TempDir dir("names");
+  std::string yaml = bpu::test::fixture_yaml(bpu::test::data_path("nonhybrid/model.onnx"), "out", "bayes",
+                                             "  run_on_cpu: '/nope_a/Conv;/conv_1/Conv'\n  run_on_bpu: '/nope_b/Conv'\n");
+  bpu::test::write_text(dir.file("c.yaml"), yaml);
+  MapperConfig cfg = load_config(dir.file("c.yaml"));
+  require_error([&] { compile_model(cfg); }, ExitCode::Config, "2 problems");
+  require_error([&] { compile_model(cfg); }, ExitCode::Config, "run_on_cpu: no node named '/nope_a/Conv'");
+  require_error([&] { compile_model(cfg); }, ExitCode::Config, "run_on_bpu: no node named '/nope_b/Conv'");
+}

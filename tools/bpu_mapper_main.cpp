@@ -168,7 +168,21 @@ int cmd_verify(const std::string& model_path, const std::string& onnx_path, cons
                const std::vector<std::string>& shape_args, double tolerance, bool isolated) {
   if (tolerance < 0) throw Error(ExitCode::Usage, "--tolerance-lsb must be >= 0");
   ModelRunner runner = ModelRunner::from_file(model_path);
-  QatReference reference = QatReference::from_file(onnx_path, verify_shapes(shape_args, runner.model().inputs));
+  const ImportOptions shapes = verify_shapes(shape_args, runner.model().inputs);
+  QatReference reference = [&] {
+    try {
+      return QatReference::from_file(onnx_path, shapes);
+    } catch (const Error& e) {
+      // A .bin compiled with input_batch from a static batch-1 model: the batch is set like makertbin did.
+      const auto& ins = runner.model().inputs;
+      if (e.code() != ExitCode::Config || ins.size() != 1 || ins[0].shape.empty() || ins[0].shape[0] == 1) throw;
+      ImportOptions batched;
+      batched.input_shapes[ins[0].name] = ins[0].shape;
+      batched.input_shapes[ins[0].name][0] = 1;
+      batched.input_batch = ins[0].shape[0];
+      return QatReference::from_file(onnx_path, batched);
+    }
+  }();
   VerifyReport report = verify_model(runner, reference, load_inputs(input_args, runner.model().inputs), tolerance, isolated);
   std::cout << format_verify_report(report);
   if (!report.passed()) {

@@ -145,8 +145,15 @@ case "$case_name" in
       expect 0 "output 'output' vs reference: cosine 1.0000000[0-9]*, max \|diff\| 0$" -- "$bin" run --model "out$k/model.bin" --input "$data/dynamic_shape/input_$k.npy" --reference "$data/dynamic_shape/qat_output_$k.npy" --output-dir o
       expect 0 "verify: PASSED" -- "$bin" verify --model "out$k/model.bin" --onnx "$data/dynamic_shape/model.onnx" --input "$data/dynamic_shape/input_$k.npy" --input-shape "input:$shape"
     done
+    # input_batch on the static nonhybrid model: compiled at batch 2, verified at batch 2.
+    bash "$scripts/make_config.sh" "$data/nonhybrid/model.onnx" bayes model outb > config.yaml
+    sed -i "s/^input_parameters:/input_parameters:\n  input_batch: 2/" config.yaml
+    expect 0 "BPU nodes: " -- "$bin" makertbin -c config.yaml --model-type onnx
+    python3 -c "import numpy as n; a=n.load('$data/nonhybrid/input_0.npy'); n.save('b2.npy', n.concatenate([a, a]))" 2>/dev/null \
+      || /usr/bin/python3 -c "import numpy as n; a=n.load('$data/nonhybrid/input_0.npy'); n.save('b2.npy', n.concatenate([a, a]))"
+    expect 0 "verify: PASSED" -- "$bin" verify --model outb/model.bin --onnx "$data/nonhybrid/model.onnx" --input b2.npy
     expect 2 "the .bin was compiled for input 2x3x24x20" -- "$bin" verify --model out1/model.bin --onnx "$data/dynamic_shape/model.onnx" --input "$data/dynamic_shape/input_1.npy" --input-shape input:1x3x24x20
-    allow_bin=0; rm -rf out0 out1
+    allow_bin=0; rm -rf out0 out1 outb
     bash "$scripts/make_config.sh" "$data/dynamic_shape/model.onnx" bayes model out > config.yaml
     expect 4 "input 'input' has the dynamic or zero dimensions batchx3xheightxwidth; set input_parameters.input_shape" -- "$bin" makertbin -c config.yaml --model-type onnx ;;
   strict_config)

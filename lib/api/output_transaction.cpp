@@ -23,11 +23,12 @@ OutputTransaction::OutputTransaction(const std::string& working_dir, const std::
   std::vector<fs::path> missing;
   for (fs::path p = fs::path(working_dir); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) missing.push_back(p);
   for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-    if (!fs::create_directory(*it, ec) && ec) {
+    const bool made = fs::create_directory(*it, ec);  // false without error: another process made it first
+    if (ec) {
       discard();
       throw Error(ExitCode::Io, "cannot create model_parameters.working_dir '" + working_dir + "': " + ec.message());
     }
-    created_dirs_.push_back(it->string());
+    if (made) created_dirs_.push_back(it->string());
   }
   std::string tmpl = (fs::path(working_dir) / (".bpu_mapper_tmp_" + prefix + "_XXXXXX")).string();
   if (!::mkdtemp(tmpl.data())) {

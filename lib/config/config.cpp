@@ -230,6 +230,27 @@ void parse_model_parameters(const YAML::Node& root, const fs::path& base, Config
   parse_node_info(p, mp, cfg);
 }
 
+// input_batch: 1..128, for a single input whose input_shape (when given) has batch 1.
+void parse_input_batch(GroupReader& g, size_t count, MapperConfig* cfg) {
+  ConfigProblems& p = g.problems();
+  std::string batch = g.scalar("input_batch", false);
+  if (!batch.empty()) {
+    char* end = nullptr;
+    long long b = batch.size() < 10 ? std::strtoll(batch.c_str(), &end, 10) : -1;
+    if (!end || *end != '\0' || b < 1 || b > kMaxInputBatch) {
+      p.add("input_parameters.input_batch", "'" + batch + "' is invalid; give an integer in [1, 128]");
+    } else if (count > 1) {
+      p.add("input_parameters.input_batch", "'" + batch + "': input_batch applies to a model with a single input; "
+                                            "set the batch in each input_shape instead");
+    } else if (!cfg->inputs[0].shape.empty() && cfg->inputs[0].shape[0] != 1) {
+      p.add("input_parameters.input_batch", "'" + batch + "' needs input_shape with batch 1, not " +
+                                            shape_to_string(cfg->inputs[0].shape) + "; set one of them");
+    } else {
+      cfg->input_batch = b;
+    }
+  }
+}
+
 // The per-input fields: `;` lists with one value per input (or one value for all inputs).
 void parse_input_parameters(const YAML::Node& root, ConfigProblems& p, MapperConfig* cfg) {
   YAML::Node ip = root["input_parameters"];
@@ -314,22 +335,7 @@ void parse_input_parameters(const YAML::Node& root, ConfigProblems& p, MapperCon
     }
     cfg->inputs.push_back(in);
   }
-  std::string batch = g.scalar("input_batch", false);
-  if (!batch.empty()) {
-    char* end = nullptr;
-    long long b = batch.size() < 10 ? std::strtoll(batch.c_str(), &end, 10) : -1;
-    if (!end || *end != '\0' || b < 1 || b > kMaxInputBatch) {
-      p.add("input_parameters.input_batch", "'" + batch + "' is invalid; give an integer in [1, 128]");
-    } else if (count > 1) {
-      p.add("input_parameters.input_batch", "'" + batch + "': input_batch applies to a model with a single input; "
-                                            "set the batch in each input_shape instead");
-    } else if (!cfg->inputs[0].shape.empty() && cfg->inputs[0].shape[0] != 1) {
-      p.add("input_parameters.input_batch", "'" + batch + "' needs input_shape with batch 1, not " +
-                                            shape_to_string(cfg->inputs[0].shape) + "; set one of them");
-    } else {
-      cfg->input_batch = b;
-    }
-  }
+  parse_input_batch(g, count, cfg);
 }
 
 bool names_given(const MapperConfig* c) { return !c->inputs.empty() && !c->inputs[0].name.empty(); }

@@ -37,7 +37,7 @@ OutputTransaction::OutputTransaction(const std::string& working_dir, const std::
     throw Error(ExitCode::Io, "cannot create a temporary folder in working_dir '" + working_dir + "': " + std::strerror(err));
   }
   temp_dir_ = tmpl;
-  crash_guard_set_temp_dir(temp_dir_);
+  crash_guard_set_temp_dir(temp_dir_, created_dirs_);
 }
 
 OutputTransaction::~OutputTransaction() {

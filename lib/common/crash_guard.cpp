@@ -18,6 +18,9 @@ namespace {
 char g_phase[128] = "start";
 char g_last[1024] = "";
 char g_temp_dir[2048] = "";
+constexpr int kMaxCreated = 8;
+char g_created[kMaxCreated][1024] = {};
+int g_created_count = 0;
 std::atomic<int> g_log_fd{-1};
 std::mutex g_mutex;
 
@@ -66,6 +69,7 @@ void remove_temp_dir() {
     ::closedir(d);
   }
   ::rmdir(g_temp_dir);
+  for (int i = g_created_count - 1; i >= 0; --i) ::rmdir(g_created[i]);
 }
 
 void on_fatal(int sig) {
@@ -95,6 +99,15 @@ void crash_guard_install() {
 void crash_guard_set_log_fd(int fd) { g_log_fd = fd; }
 void crash_guard_set_phase(const std::string& phase) { copy_into(g_phase, sizeof(g_phase), phase); }
 void crash_guard_note_message(const std::string& message) { copy_into(g_last, sizeof(g_last), message); }
-void crash_guard_set_temp_dir(const std::string& dir) { copy_into(g_temp_dir, sizeof(g_temp_dir), dir); }
+void crash_guard_set_temp_dir(const std::string& dir, const std::vector<std::string>& created) {
+  copy_into(g_temp_dir, sizeof(g_temp_dir), dir);
+  int n = 0;
+  for (const auto& c : created) {
+    if (n == kMaxCreated || c.size() >= sizeof(g_created[0])) break;
+    copy_into(g_created[n++], sizeof(g_created[0]), c);
+  }
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_created_count = dir.empty() ? 0 : n;
+}
 
 }  // namespace bpu

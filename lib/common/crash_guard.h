@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace bpu {
 
@@ -12,6 +13,8 @@ void crash_guard_install();
 void crash_guard_set_log_fd(int fd);                   // -1: no log file
 void crash_guard_set_phase(const std::string& phase);  // e.g. "import", "accuracy run"
 void crash_guard_note_message(const std::string& message);
-void crash_guard_set_temp_dir(const std::string& dir);  // "" when none
+// The staging folder to remove on a crash ("" when none) and the folders created for it, outermost first
+// (removed too when empty).
+void crash_guard_set_temp_dir(const std::string& dir, const std::vector<std::string>& created = {});
 
 }  // namespace bpu

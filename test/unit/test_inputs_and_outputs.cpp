@@ -213,8 +213,8 @@ TEST_CASE("reproducible: the .bin does not depend on working_dir, prefix or YAML
 TEST_CASE("crash guard: a fatal signal leaves the phase and the last message in the log", "[outputs]") {
   bpu::test::TempDir dir("crash");
   const std::string log = dir.file("crash.log");
-  std::filesystem::create_directories(dir.file("stage"));
-  bpu::test::write_text(dir.file("stage/model.bin"), "partial");
+  std::filesystem::create_directories(dir.file("wd/stage"));
+  bpu::test::write_text(dir.file("wd/stage/model.bin"), "partial");
   pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -224,7 +224,7 @@ TEST_CASE("crash guard: a fatal signal leaves the phase and the last message in 
     crash_guard_set_log_fd(fd);
     crash_guard_set_phase("lowering");
     crash_guard_note_message("passes: 3 activations fused");
-    crash_guard_set_temp_dir(dir.file("stage"));
+    crash_guard_set_temp_dir(dir.file("wd/stage"), {dir.file("wd")});  // wd: made by this compile
     ::raise(SIGSEGV);
     ::_exit(0);
   }
@@ -234,7 +234,7 @@ TEST_CASE("crash guard: a fatal signal leaves the phase and the last message in 
   CHECK(WTERMSIG(status) == SIGSEGV);
   const std::string text = read_text(log);
   CHECK(text.find("fatal SIGSEGV during phase 'lowering'; last message: passes: 3 activations fused") != std::string::npos);
-  CHECK(!std::filesystem::exists(dir.file("stage")));
+  CHECK(!std::filesystem::exists(dir.file("wd")));
 }
 
 TEST_CASE("config: every unknown node name of the placement lists is reported at once", "[config][outputs]") {

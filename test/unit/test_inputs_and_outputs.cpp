@@ -247,3 +247,20 @@ TEST_CASE("config: every unknown node name of the placement lists is reported at
   require_error([&] { compile_model(cfg); }, ExitCode::Config, "run_on_cpu: no node named '/nope_a/Conv'");
   require_error([&] { compile_model(cfg); }, ExitCode::Config, "run_on_bpu: no node named '/nope_b/Conv'");
 }
+
+TEST_CASE("config: input names and cal_data_dir folders are checked against the model before compiling", "[config][inputs]") {
+  bpu::test::TempDir dir("pre"), c1("pre_c1"), c2("pre_c2");
+  for (const auto* c : {&c1, &c2}) std::filesystem::copy_file(bpu::test::data_path("nonhybrid/input_0.npy"), c->file("a.npy"));
+  const std::string model = bpu::test::data_path("nonhybrid/model.onnx");
+  std::string two = bpu::test::fixture_yaml(model, "out", "bayes",
+                                            "  cal_data_dir: '" + c1.path().string() + ";" + c2.path().string() + "'\n");
+  bpu::test::write_text(dir.file("two.yaml"), two);
+  MapperConfig cfg = load_config(dir.file("two.yaml"));  // no input_name: the config alone cannot count inputs
+  require_error([&] { makertbin(cfg); }, ExitCode::Config, "cal_data_dir: 2 folder(s) for 1 model input(s) (input)");
+  std::string named = bpu::test::fixture_yaml(model, "out");
+  named.replace(named.find("input_parameters:\n") + 18, 0, "  input_name: 'data'\n");
+  bpu::test::write_text(dir.file("named.yaml"), named);
+  MapperConfig cfg2 = load_config(dir.file("named.yaml"));
+  require_error([&] { makertbin(cfg2); }, ExitCode::Config, "input_parameters.input_name: the model has no input 'data' (inputs: input)");
+  CHECK(!std::filesystem::exists(dir.file("out")));
+}

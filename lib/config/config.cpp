@@ -80,7 +80,7 @@ class GroupReader {
   }
 
   bool boolean(const std::string& key, bool fallback) {
-    std::string v = one_of(key, {"true", "false", "True", "False"}, fallback ? "false" : "false");
+    std::string v = one_of(key, {"true", "false", "True", "False"}, fallback ? "true" : "false");
     if (!has(key)) return fallback;
     return v == "true" || v == "True";
   }

@@ -198,5 +198,20 @@ case "$case_name" in
       || { echo "FAIL: torn json"; exit 1; }
     find . -name '.bpu_mapper_tmp_*' -o -name '*.tmp.*' | grep -q . && { echo "FAIL: temporary left"; exit 1; }
     echo "ok: both compiles whole" ;;
+  crash_log)
+    # The log is on disk while the compile runs (unbuffered); a fatal signal adds the phase and the last message,
+    # and the staging folder and the working_dir the compile created are removed.
+    bash "$scripts/make_config.sh" "$data/mobilenet_v2/model.onnx" bayes model out > config.yaml
+    "$bin" makertbin -c config.yaml --model-type onnx > run.txt 2>&1 & p=$!
+    for _ in $(seq 1 600); do
+      grep -q "imported '" bpu_mapper_makertbin.log 2>/dev/null && break
+      kill -0 $p 2>/dev/null || { echo "FAIL: the log was not written while the compile ran"; cat bpu_mapper_makertbin.log; exit 1; }
+      sleep 0.02
+    done
+    kill -SEGV $p; wait $p; rc=$?
+    [ "$rc" = 139 ] || { echo "FAIL: exit $rc after SIGSEGV (or the compile ended first)"; exit 1; }
+    grep -Eq "^F fatal SIGSEGV during phase '[a-z ]+'; last message: " bpu_mapper_makertbin.log || { echo "FAIL: no crash line"; cat bpu_mapper_makertbin.log; exit 1; }
+    [ -e out ] && { echo "FAIL: working_dir left after the crash"; find out; exit 1; }
+    echo "ok: crash logged, nothing left" ;;
   *) echo "unknown case $case_name"; exit 1 ;;
 esac

@@ -18,7 +18,9 @@
 
 #include "api/bpu_mapper.h"
 #include "arch/bayes/constraints.h"
+#include "common/crash_guard.h"
 #include "common/error.h"
+#include "common/log_file.h"
 #include "common/npy.h"
 #include "common/progress.h"
 #include "artifact/bin_format.h"
@@ -59,19 +61,25 @@ void setup_logging(const std::string& log_file) {
   console->set_level(spdlog::level::info);
   console->set_pattern("%^%L%$ %v");
   sinks.push_back(console);
+  std::string log_path;
   if (!log_file.empty()) {
     try {
-      auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file, true);
+      auto file = std::make_shared<FlushedFileSink>(log_file);
       file->set_level(spdlog::level::debug);
       file->set_pattern("%Y-%m-%d %H:%M:%S.%e %l %v");
+      log_path = file->path();
       sinks.push_back(file);
-    } catch (const spdlog::spdlog_ex& e) {
-      std::cerr << "W cannot write log file '" << log_file << "': " << e.what() << "\n";
+    } catch (const Error& e) {
+      std::cerr << "W " << e.what() << "\n";
     }
   }
   auto logger = std::make_shared<spdlog::logger>("bpu-mapper", sinks.begin(), sinks.end());
   logger->set_level(spdlog::level::debug);
+  logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);
+  if (!log_path.empty() && log_path != log_file) {
+    spdlog::warn("'{}' is in use by another bpu-mapper process; this run logs to '{}'", log_file, log_path);
+  }
 }
 
 int cmd_makertbin(const std::string& config_path, const std::string& model_type) {
@@ -82,6 +90,7 @@ int cmd_makertbin(const std::string& config_path, const std::string& model_type)
   spdlog::info("bpu-mapper {} makertbin, config '{}'", kCompilerVersion, config_path);
   MapperConfig cfg = load_config(config_path);
   for (const auto& w : cfg.warnings) spdlog::warn("{}", w);
+  for (const auto& d : cfg.defaults) spdlog::info("default: {}", d);
   spdlog::info("march {}, onnx_model '{}', working_dir '{}'", cfg.march, cfg.onnx_model, cfg.working_dir);
   enable_progress(true);
   CompileResult r = makertbin(cfg);
@@ -101,6 +110,8 @@ int cmd_makertbin(const std::string& config_path, const std::string& model_type)
 }
 
 int cmd_checker(const std::string& model, const std::string& march, const std::vector<std::string>& shape_args) {
+  setup_logging("bpu_mapper_checker.log");
+  spdlog::info("bpu-mapper {} checker, model '{}'", kCompilerVersion, model);
   if (shape_args.size() % 2) throw Error(ExitCode::Usage, "--input-shape takes NAME SHAPE pairs, e.g. --input-shape input 1x3x224x224");
   std::map<std::string, Shape> shapes;
   for (size_t i = 0; i < shape_args.size(); i += 2) {
@@ -125,11 +136,53 @@ std::map<std::string, FloatArray> load_inputs(const std::vector<std::string>& ar
   return inputs;
 }
 
+// verify's shapes for the QAT model: the .bin's input shapes, or --input-shape NAME:SHAPE (SHAPE alone for a
+// one-input model), which must then equal the .bin's.
+ImportOptions verify_shapes(const std::vector<std::string>& args, const std::vector<TensorInfo>& inputs) {
+  ImportOptions o;
+  for (const auto& in : inputs) o.input_shapes[in.name] = in.shape;
+  for (const auto& arg : args) {
+    size_t colon = arg.rfind(':');
+    std::string name = colon == std::string::npos ? "" : arg.substr(0, colon);
+    if (name.empty()) {
+      if (inputs.size() != 1) throw Error(ExitCode::Usage, "--input-shape '" + arg + "': the model has several inputs; use NAME:SHAPE");
+      name = inputs[0].name;
+    }
+    Shape shape;
+    try {
+      shape = parse_shape(arg.substr(colon == std::string::npos ? 0 : colon + 1), "--input-shape " + name);
+    } catch (const Error& e) {
+      throw Error(ExitCode::Usage, e.what());
+    }
+    auto it = o.input_shapes.find(name);
+    if (it == o.input_shapes.end()) throw Error(ExitCode::Usage, "--input-shape '" + arg + "': the .bin has no input '" + name + "'");
+    if (it->second != shape) {
+      throw Error(ExitCode::Usage, "--input-shape '" + arg + "': the .bin was compiled for " + name + " " +
+                                       shape_to_string(it->second) + "; give that shape");
+    }
+  }
+  return o;
+}
+
 int cmd_verify(const std::string& model_path, const std::string& onnx_path, const std::vector<std::string>& input_args,
-               double tolerance, bool isolated) {
+               const std::vector<std::string>& shape_args, double tolerance, bool isolated) {
   if (tolerance < 0) throw Error(ExitCode::Usage, "--tolerance-lsb must be >= 0");
   ModelRunner runner = ModelRunner::from_file(model_path);
-  QatReference reference = QatReference::from_file(onnx_path);
+  const ImportOptions shapes = verify_shapes(shape_args, runner.model().inputs);
+  QatReference reference = [&] {
+    try {
+      return QatReference::from_file(onnx_path, shapes);
+    } catch (const Error& e) {
+      // A .bin compiled with input_batch from a static batch-1 model: the batch is set like makertbin did.
+      const auto& ins = runner.model().inputs;
+      if (e.code() != ExitCode::Config || ins.size() != 1 || ins[0].shape.empty() || ins[0].shape[0] == 1) throw;
+      ImportOptions batched;
+      batched.input_shapes[ins[0].name] = ins[0].shape;
+      batched.input_shapes[ins[0].name][0] = 1;
+      batched.input_batch = ins[0].shape[0];
+      return QatReference::from_file(onnx_path, batched);
+    }
+  }();
   VerifyReport report = verify_model(runner, reference, load_inputs(input_args, runner.model().inputs), tolerance, isolated);
   std::cout << format_verify_report(report);
   if (!report.passed()) {
@@ -269,10 +322,13 @@ int main(int argc, char** argv) {
   auto* verify = app.add_subcommand("verify", "run a .bin and its QAT ONNX on the same inputs and compare tensor by tensor");
   std::string verify_model_path, verify_onnx;
   std::vector<std::string> verify_inputs;
+  std::vector<std::string> verify_shapes_args;
   double tolerance_lsb = 1.0;
   verify->add_option("--model", verify_model_path, "compiled .bin")->required();
   verify->add_option("--onnx", verify_onnx, "the QAT ONNX model it was compiled from")->required();
   verify->add_option("--input", verify_inputs, "NAME=FILE.npy (float32), repeat per input")->required();
+  verify->add_option("--input-shape", verify_shapes_args,
+                     "NAME:SHAPE (e.g. input:1x3x224x224), the shape the .bin was compiled for; default: the .bin's");
   verify->add_option("--tolerance-lsb", tolerance_lsb, "allowed departure in output LSBs (exit 6 beyond)")->capture_default_str();
   bool verify_isolated = false;
   verify->add_flag("--isolated", verify_isolated,
@@ -307,7 +363,8 @@ int main(int argc, char** argv) {
     std::cerr << "ERROR " << e.what() << " (see --help)\n";
     return static_cast<int>(bpu::ExitCode::Usage);
   }
-  setup_logging("");  // makertbin adds its log file
+  setup_logging("");  // makertbin and checker add their log files
+  bpu::crash_guard_install();
   try {
     if (supported_ops) {
       std::cout << bpu::bayes::supported_ops_markdown();
@@ -320,7 +377,7 @@ int main(int argc, char** argv) {
     }
     if (info->parsed()) return cmd_info(info_model);
     if (perf->parsed()) return cmd_perf(perf_model, perf_dir);
-    if (verify->parsed()) return cmd_verify(verify_model_path, verify_onnx, verify_inputs, tolerance_lsb, verify_isolated);
+    if (verify->parsed()) return cmd_verify(verify_model_path, verify_onnx, verify_inputs, verify_shapes_args, tolerance_lsb, verify_isolated);
     if (disasm->parsed()) return cmd_disasm(disasm_model, disasm_segment);
     if (run->parsed()) return cmd_run(model_path, input_args, reference_args, output_dir, repeat, threads);
     std::cout << app.help();

@@ -9,8 +9,12 @@
 #include <future>
 #include <set>
 
+#include <onnx/onnx_pb.h>
+
+#include "api/output_transaction.h"
 #include "arch/bayes/perf_model.h"
 #include "artifact/bin_format.h"
+#include "common/crash_guard.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/progress.h"
@@ -38,33 +42,34 @@ struct PipelineInput {
   MapperConfig config;      // placement fields only matter when config_path is set
 };
 
-[[noreturn]] void config_error(const std::string& path, const std::string& field, const std::string& what) {
-  throw Error(ExitCode::Config, "config '" + path + "': " + field + ": " + what);
-}
-
-// The user's placement requests, with every node name checked against the model.
+// The user's placement requests, with every node name checked against the model; every unknown or doubly
+// listed name is reported in the same error.
 PartitionOptions placement_options(const PipelineInput& in, const ir::Graph& g, const QuantSummary& qs,
                                    std::vector<std::string>* warnings) {
   PartitionOptions opts;
+  ConfigProblems problems(in.config_path);
   std::vector<std::string> names;
   for (const auto& n : g.nodes) names.push_back(n.name);
   const std::set<std::string> fake_quant(qs.removed_nodes.begin(), qs.removed_nodes.end());
   auto check_name = [&](const std::string& field, const std::string& name) {
-    if (std::find(names.begin(), names.end(), name) != names.end()) return;
+    if (std::find(names.begin(), names.end(), name) != names.end()) return true;
     if (fake_quant.count(name)) {
-      config_error(in.config_path, field, "'" + name + "' is a fake-quant node, which bpu-mapper folds into tensor "
-                                          "scales; name the compute node it belongs to instead");
+      problems.add(field, "'" + name + "' is a fake-quant node, which bpu-mapper folds into tensor "
+                          "scales; name the compute node it belongs to instead");
+      return false;
     }
     std::string near;
     for (const auto& c : closest_names(name, names)) near += (near.empty() ? "" : ", ") + std::string("'") + c + "'";
-    config_error(in.config_path, field, "no node named '" + name + "' in the model; closest names: " + near);
+    problems.add(field, "no node named '" + name + "' in the model; closest names: " + near);
+    return false;
   };
   auto request = [&](const std::string& field, const std::string& name, Device d) {
-    check_name(field, name);
+    if (!check_name(field, name)) return;
     auto it = opts.user_device.find(name);
     if (it != opts.user_device.end() && it->second != d) {
       if (field.find("node_info") == std::string::npos) {
-        config_error(in.config_path, field, "'" + name + "' is also listed in " + opts.user_source[name]);
+        problems.add(field, "'" + name + "' is also listed in " + opts.user_source[name] + "; keep it in one list");
+        return;
       }
       warnings->push_back(field + " overrides " + opts.user_source[name] + " for node '" + name + "'");
     }
@@ -76,9 +81,9 @@ PartitionOptions placement_options(const PipelineInput& in, const ir::Graph& g, 
   for (const auto& n : c.run_on_bpu) request("calibration_parameters.run_on_bpu", n, Device::Bpu);
   for (const auto& [name, info] : c.node_info) {
     const std::string field = "model_parameters.node_info." + name;
-    check_name(field, name);
-    if (!info.on.empty()) request(field, name, info.on == "BPU" ? Device::Bpu : Device::Cpu);
+    if (check_name(field, name) && !info.on.empty()) request(field, name, info.on == "BPU" ? Device::Bpu : Device::Cpu);
   }
+  problems.throw_if_any();
   return opts;
 }
 
@@ -101,10 +106,12 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   auto start = std::chrono::steady_clock::now();
   CompileResult r;
   PhaseTimer timer(&r.phase_seconds);
+  crash_guard_set_phase("import");
   r.graph = import_onnx(in.onnx_path, in.import);
   timer.done("import");
   spdlog::info("imported '{}': {} nodes, {} inputs, {} outputs, opset {}", in.onnx_path, r.graph.nodes.size(),
                r.graph.inputs.size(), r.graph.outputs.size(), r.graph.opset);
+  crash_guard_set_phase("quantization");
   QuantSummary qs = extract_quantization(r.graph);
   spdlog::info("quantization: {} activation fake-quant pairs, {} weight fake-quant pairs (calibration_type load)",
                qs.activation_pairs, qs.weight_pairs);
@@ -124,6 +131,7 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   for (const auto& [name, info] : in.config.node_info) {
     if (!info.output_type.empty() || !info.input_types.empty()) keep.insert(name);
   }
+  crash_guard_set_phase("passes");
   int folded = fold_affine_into_conv(r.graph);
   if (folded) spdlog::info("passes: {} BatchNormalization/affine ops folded into convolutions", folded);
   options.keep_unfused = keep;
@@ -142,26 +150,90 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   int propagated = propagate_quant_through_shape_ops(r.graph);
   spdlog::info("passes: quantization carried through {} shape ops", propagated);
   timer.done("passes");
+  crash_guard_set_phase("partition");
   r.partition = partition_graph(r.graph, options);
   r.placement = placement_rows(r.graph, r.partition);
   int fused = 0;
   for (const auto& p : r.partition.placements) fused += p.fused_into >= 0;
   if (fused) spdlog::info("partition: {} activations fused into their BPU producers (applied by the lowering)", fused);
   timer.done("partition");
+  // The .bin records (and fingerprints) the canonical settings, never the YAML text: same model and settings,
+  // same bytes, whatever the paths, prefix or formatting.
+  std::vector<std::pair<std::string, Shape>> input_shapes;
+  for (const auto& name : r.graph.inputs) input_shapes.emplace_back(name, r.graph.tensor(name).shape);
+  const std::string settings = canonical_settings_yaml(in.config, input_shapes);
+  crash_guard_set_phase("lowering");
   MemoryPlanOptions memory;
   memory.optimize_level = optimize_level_number(in.config.optimize_level);
   memory.compile_mode = in.config.compile_mode;
-  memory.hardware = bayes::hardware_from_yaml(in.config.yaml_text);
+  memory.hardware = bayes::hardware_from_yaml(settings);
   r.model = lower_model(r.graph, r.partition, memory);
   timer.done("lower");
   r.model.march = in.march;
   r.model.compiler_version = kCompilerVersion;
   r.model.source_model = std::filesystem::path(in.onnx_path).filename().string();
-  r.model.config_yaml = in.config.yaml_text;
-  r.model.config_hash = fnv1a64(in.config.yaml_text.data(), in.config.yaml_text.size());
+  r.model.config_yaml = settings;
+  r.model.config_hash = fnv1a64(settings.data(), settings.size());
   r.model.model_hash = r.graph.source_hash;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
+}
+
+}  // namespace
+
+ImportOptions import_options(const MapperConfig& config) {
+  ImportOptions o;
+  for (const auto& input : config.inputs) {
+    if (!input.shape.empty()) o.input_shapes[input.name] = input.shape;  // "" = the model's only input
+  }
+  o.input_batch = config.input_batch;
+  return o;
+}
+
+namespace {
+
+// The config against the model's graph inputs, before any phase runs: input names, input_shape and
+// input_batch against the declared shapes, one cal_data_dir folder per input; all problems in one error.
+void check_config_against_model(const MapperConfig& config, const ImportOptions& options) {
+  std::vector<uint8_t> bytes = read_file(config.onnx_model, kMaxOnnxBytes, "ONNX model");
+  onnx::ModelProto model;
+  if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !model.has_graph()) return;  // import says why
+  ConfigProblems problems(config.yaml_path);
+  try {
+    apply_input_shapes(model, options, config.onnx_model);
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    msg = msg.substr(msg.find("': ") + 3);
+    if (msg.find(" input problems:\n  ") != std::string::npos) msg = msg.substr(msg.find("\n  ") + 3);
+    size_t start = 0;
+    while (start < msg.size()) {
+      size_t end = msg.find("\n  ", start);
+      std::string line = msg.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      size_t colon = line.find(": ");
+      problems.add(line.substr(0, colon), colon == std::string::npos ? "" : line.substr(colon + 2));
+      start = end == std::string::npos ? msg.size() : end + 3;
+    }
+  }
+  std::set<std::string> initializers;
+  for (const auto& init : model.graph().initializer()) initializers.insert(init.name());
+  std::vector<std::string> inputs;
+  for (const auto& in : model.graph().input()) {
+    if (!initializers.count(in.name())) inputs.push_back(in.name());
+  }
+  std::string names;
+  for (const auto& n : inputs) names += (names.empty() ? "" : ", ") + n;
+  for (const auto& input : config.inputs) {
+    if (input.name.empty() || !input.shape.empty()) continue;  // named with a shape: apply_input_shapes checked it
+    if (std::find(inputs.begin(), inputs.end(), input.name) == inputs.end()) {
+      problems.add("input_parameters.input_name", "the model has no input '" + input.name + "' (inputs: " + names + ")");
+    }
+  }
+  if (!config.cal_data_dir.empty() && config.cal_data_dir.size() != inputs.size()) {
+    problems.add("calibration_parameters.cal_data_dir", std::to_string(config.cal_data_dir.size()) + " folder(s) for " +
+                                                            std::to_string(inputs.size()) + " model input(s) (" + names +
+                                                            "); give one folder per input, in input order");
+  }
+  problems.throw_if_any();
 }
 
 }  // namespace
@@ -172,22 +244,10 @@ CompileResult compile_model(const MapperConfig& config) {
   in.march = config.march;
   in.config_path = config.yaml_path;
   in.config = config;
-  for (const auto& input : config.inputs) {
-    if (input.shape.empty()) continue;
-    if (input.name.empty()) {
-      config_error(config.yaml_path, "input_parameters.input_shape", "needs input_parameters.input_name");
-    }
-    in.import.input_shapes[input.name] = input.shape;
-  }
-  CompileResult r = run_pipeline(in, true);
-  for (const auto& input : config.inputs) {
-    if (!input.name.empty() && std::find(r.graph.inputs.begin(), r.graph.inputs.end(), input.name) == r.graph.inputs.end()) {
-      std::string names;
-      for (const auto& n : r.graph.inputs) names += (names.empty() ? "" : ", ") + n;
-      config_error(config.yaml_path, "input_parameters.input_name", "the model has no input '" + input.name + "' (inputs: " + names + ")");
-    }
-  }
-  return r;
+  in.import = import_options(config);
+  crash_guard_set_phase("input check");
+  check_config_against_model(config, in.import);
+  return run_pipeline(in, true);
 }
 
 namespace {
@@ -206,43 +266,57 @@ nlohmann::json quantization_json(const ir::Graph& g) {
 
 CompileResult makertbin(const MapperConfig& config) {
   CompileResult r = compile_model(config);
+  // The accuracy sample is read (and checked against the compiled inputs) before anything is written.
+  std::string sample_description;
+  auto sample = accuracy_sample(r.model.inputs, config.cal_data_dir, &sample_description);
+  crash_guard_set_phase("writing outputs");
   auto t0 = std::chrono::steady_clock::now();
-  std::error_code ec;
-  std::filesystem::create_directories(config.working_dir, ec);
-  if (ec) {
-    throw Error(ExitCode::Io, "cannot create model_parameters.working_dir '" + config.working_dir + "': " + ec.message());
-  }
-  const std::filesystem::path dir(config.working_dir);
   const std::string& prefix = config.output_model_file_prefix;
-  auto write_text = [&](const std::string& name, const std::string& text) {
-    write_file_atomic((dir / (prefix + name)).string(), text.data(), text.size());
-  };
+  OutputTransaction tx(config.working_dir, prefix);
+  const std::string bin_path = tx.staged(prefix + ".bin");
+  const std::string original_path = tx.staged(prefix + "_original_float_model.onnx");
+  const std::string optimized_path = tx.staged(prefix + "_optimized_float_model.onnx");
+  const std::string quantized_path = tx.staged(prefix + "_quantized_model.onnx");
+  const std::string placement_path = tx.staged(prefix + "_placement.json");
+  const std::string report_path = tx.staged(prefix + "_report.json");
+  auto write_text = [](const std::string& path, const std::string& text) { write_file_atomic(path, text.data(), text.size()); };
+  const ImportOptions shapes = import_options(config);
   // The three staged models are independent serializations of up to the ONNX file's size each: built and
-  // written on their own threads while this one writes the .bin (each file is written atomically).
+  // written on their own threads while this one writes the .bin.
   auto original = std::async(std::launch::async, [&] {
     std::vector<uint8_t> onnx_bytes = read_file(config.onnx_model, kMaxOnnxBytes, "ONNX model");
-    write_text("_original_float_model.onnx", strip_fake_quantization(std::string(onnx_bytes.begin(), onnx_bytes.end()), config.onnx_model));
+    write_text(original_path, strip_fake_quantization(std::string(onnx_bytes.begin(), onnx_bytes.end()), config.onnx_model, shapes));
   });
-  auto optimized = std::async(std::launch::async, [&] { write_text("_optimized_float_model.onnx", optimized_float_model(r.graph)); });
-  auto quantized = std::async(std::launch::async, [&] { write_text("_quantized_model.onnx", quantized_model(r.graph)); });
-  save_model(r.model, config.output_bin_path());
-  write_text("_placement.json", placement_json(r.graph, r.partition, r.placement, r.model.march).dump(2) + "\n");
-  original.get();
-  optimized.get();
-  quantized.get();
+  auto optimized = std::async(std::launch::async, [&] { write_text(optimized_path, optimized_float_model(r.graph)); });
+  auto quantized = std::async(std::launch::async, [&] { write_text(quantized_path, quantized_model(r.graph)); });
+  std::exception_ptr failure;
+  try {
+    save_model(r.model, bin_path);
+    write_text(placement_path, placement_json(r.graph, r.partition, r.placement, r.model.march).dump(2) + "\n");
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  for (auto* f : {&original, &optimized, &quantized}) {
+    try {
+      f->get();
+    } catch (...) {
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
   r.phase_seconds.emplace_back("write", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   report_progress("accuracy run", 7, 8);
 
   // Accuracy run on the .bin as written.
+  crash_guard_set_phase("accuracy run");
   t0 = std::chrono::steady_clock::now();
-  ModelRunner runner = ModelRunner::from_file(config.output_bin_path());
-  std::string sample_description;
-  auto sample = accuracy_sample(runner.model().inputs, config.cal_data_dir, &sample_description);
-  r.accuracy = accuracy_run(r.graph, r.partition, r.placement, runner, config.onnx_model, sample, sample_description);
+  ModelRunner runner = ModelRunner::from_file(bin_path);
+  r.accuracy = accuracy_run(r.graph, r.partition, r.placement, runner, config.onnx_model, sample, sample_description, shapes);
   r.phase_seconds.emplace_back("accuracy", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   r.perf = estimate_model(runner.model(), runner.validated());
   end_progress();
 
+  crash_guard_set_phase("report");
   nlohmann::json report;
   report["tool"] = "bpu-mapper";
   report["version"] = kCompilerVersion;
@@ -256,7 +330,9 @@ CompileResult makertbin(const MapperConfig& config) {
   report["quantization"] = quantization_json(r.graph);
   report["accuracy"] = accuracy_json(r.accuracy);
   report["performance_estimate"] = perf_json(r.perf);
-  write_text("_report.json", report.dump(2) + "\n");
+  write_text(report_path, report.dump(2) + "\n");
+  crash_guard_set_phase("commit");
+  tx.commit();
   return r;
 }
 

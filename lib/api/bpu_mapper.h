@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "ir/graph.h"
 #include "lower/compiled_model.h"
+#include "onnx_import/onnx_import.h"
 #include "partition/partition.h"
 #include "report/accuracy.h"
 #include "report/perf_report.h"
@@ -32,12 +33,19 @@ struct CompileResult {
   double seconds = 0;
 };
 
-// Runs config -> import -> quant -> passes -> partition -> lower. Writes nothing.
+// The importer's view of input_name / input_shape / input_batch.
+ImportOptions import_options(const MapperConfig& config);
+
+// Checks the config against the model's graph inputs (names, input_shape, input_batch, one cal_data_dir per
+// input; every problem in one Error(Config)), then runs import -> quant -> passes -> partition -> lower.
+// Writes nothing.
 CompileResult compile_model(const MapperConfig& config);
 
-// compile_model, then writes into working_dir, each atomically: <prefix>.bin, <prefix>_placement.json, the
-// staged models <prefix>_{original_float,optimized_float,quantized}_model.onnx, and after an accuracy run on
-// one sample (cal_data_dir or seeded random data) <prefix>_report.json (schema: docs/report_json.md).
+// compile_model and the accuracy sample (cal_data_dir or seeded random data), then, as one transaction
+// (output_transaction.h): <prefix>.bin, <prefix>_placement.json, the staged models
+// <prefix>_{original_float,optimized_float,quantized}_model.onnx, the accuracy run on the staged .bin and
+// <prefix>_report.json (schema: docs/report_json.md) are written into a private folder inside working_dir and
+// moved into working_dir only when all of them succeeded. On any failure nothing new remains.
 CompileResult makertbin(const MapperConfig& config);
 
 // The checker: the same pipeline with default settings (no user placement), for a bare ONNX file.

@@ -1,77 +1,138 @@
-// YAML parsing and validation for makertbin configs.
+// YAML parsing and validation for makertbin configs: every group is read, every problem collected, then one error.
 
 #include "config/config.h"
 
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
-#include "common/error.h"
 #include "common/file_io.h"
+#include "config/config_schema.h"
 
 namespace bpu {
 
 namespace fs = std::filesystem;
 
+void ConfigProblems::add(const std::string& field, const std::string& what, ExitCode code) {
+  lines_.push_back(field + ": " + what);
+  any_config_ |= code != ExitCode::Unsupported;
+}
+
+void ConfigProblems::throw_if_any() const {
+  if (lines_.empty()) return;
+  const ExitCode code = any_config_ ? ExitCode::Config : ExitCode::Unsupported;
+  if (lines_.size() == 1) throw Error(code, "config '" + path_ + "': " + lines_[0]);
+  std::string msg = "config '" + path_ + "': " + std::to_string(lines_.size()) + " problems (all are listed; fix them, then rerun):";
+  for (const auto& l : lines_) msg += "\n  " + l;
+  throw Error(code, msg);
+}
+
 namespace {
 
 constexpr uint64_t kMaxYamlBytes = 1 << 20;
+constexpr int64_t kMaxInputBatch = 128;
 
-class ConfigReader {
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& a : v) s += (s.empty() ? "" : ", ") + a;
+  return s;
+}
+
+// Reads the values of one group; every problem goes to `problems`, never thrown, so a run lists all of them.
+class GroupReader {
  public:
-  explicit ConfigReader(std::string path) : path_(std::move(path)) {}
+  GroupReader(const YAML::Node& node, std::string name, ConfigProblems* problems, MapperConfig* cfg)
+      : node_(node), name_(std::move(name)), problems_(problems), cfg_(cfg) {}
 
-  [[noreturn]] void fail(const std::string& field, const std::string& what) const {
-    throw Error(ExitCode::Config, "config '" + path_ + "': " + field + ": " + what);
+  std::string field(const std::string& key) const { return name_ + "." + key; }
+  bool has(const std::string& key) const { return node_ && node_.IsMap() && node_[key]; }
+  ConfigProblems& problems() { return *problems_; }
+
+  // A scalar (absent or null -> ""); `empty_ok` false makes an explicitly empty value a problem.
+  std::string scalar(const std::string& key, bool empty_ok) {
+    if (!has(key)) return "";
+    YAML::Node v = node_[key];
+    if (!v.IsNull() && !v.IsScalar()) {
+      problems_->add(field(key), "must be a single value (use ';' to separate several)");
+      return "";
+    }
+    std::string s = v.IsNull() ? "" : v.Scalar();
+    if (s.find_first_not_of(" \t") == std::string::npos && !empty_ok) {
+      problems_->add(field(key), "is empty; give a value or remove the key to take the default");
+    }
+    return s;
   }
 
-  // A scalar field as string ("" when absent or null).
-  std::string scalar(const YAML::Node& group, const std::string& group_name, const std::string& key) {
-    YAML::Node v = group[key];
-    if (!v || v.IsNull()) return "";
-    if (!v.IsScalar()) fail(group_name + "." + key, "must be a single value (use ';' to separate several)");
-    return v.Scalar();
-  }
-
-  std::string one_of(const YAML::Node& group, const std::string& group_name, const std::string& key,
-                     const std::vector<std::string>& allowed, const std::string& fallback) {
-    std::string v = scalar(group, group_name, key);
+  // One of `allowed`; `fallback` when absent (recorded as a default).
+  std::string one_of(const std::string& key, const std::vector<std::string>& allowed, const std::string& fallback) {
+    std::string v = scalar(key, false);
+    if (!has(key)) {
+      if (!fallback.empty()) cfg_->defaults.push_back(field(key) + " = " + fallback);
+      return fallback;
+    }
     if (v.empty()) return fallback;
-    for (const auto& a : allowed) {
-      if (v == a) return v;
-    }
-    std::string list;
-    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-    fail(group_name + "." + key, "'" + v + "' is invalid; allowed values: " + list);
+    if (std::find(allowed.begin(), allowed.end(), v) != allowed.end()) return v;
+    problems_->add(field(key), "'" + v + "' is invalid; allowed values: " + join(allowed));
+    return fallback;
   }
 
-  void warn_unknown(const YAML::Node& group, const std::string& group_name, const std::set<std::string>& known,
-                    const std::set<std::string>& ignored, std::vector<std::string>* warnings) {
-    if (!group) return;
-    if (!group.IsMap()) fail(group_name, "must be a mapping of keys to values");
-    for (const auto& kv : group) {
-      std::string key = kv.first.as<std::string>();
-      if (ignored.count(key)) {
-        warnings->push_back(group_name + "." + key + " is accepted for compatibility but has no effect in bpu-mapper");
-      } else if (!known.count(key)) {
-        warnings->push_back("unknown key " + group_name + "." + key + " is ignored");
-      }
-    }
+  bool boolean(const std::string& key, bool fallback) {
+    std::string v = one_of(key, {"true", "false", "True", "False"}, fallback ? "true" : "false");
+    if (!has(key)) return fallback;
+    return v == "true" || v == "True";
   }
 
  private:
-  std::string path_;
+  YAML::Node node_;
+  std::string name_;
+  ConfigProblems* problems_;
+  MapperConfig* cfg_;
 };
 
-std::string data_type(ConfigReader& r, const std::string& field, const std::string& v) {
-  if (v != "int8" && v != "int16") r.fail(field, "'" + v + "' is invalid; allowed values: int8, int16");
+std::string data_type(ConfigProblems& p, const std::string& field, const std::string& v) {
+  if (v != "int8" && v != "int16") p.add(field, "'" + v + "' is invalid; allowed values: int8, int16");
   return v;
+}
+
+void parse_node_info_map(ConfigProblems& p, const YAML::Node& ni, const std::string& field, MapperConfig* cfg) {
+  for (const auto& kv : ni) {
+    std::string node = kv.first.as<std::string>();
+    const std::string nfield = field + "." + node;
+    if (!kv.second.IsMap()) {
+      p.add(nfield, "must be a mapping with ON, InputType, InputType<N> or OutputType");
+      continue;
+    }
+    NodeInfo& info = cfg->node_info[node];
+    for (const auto& entry : kv.second) {
+      std::string k = entry.first.as<std::string>();
+      if (!entry.second.IsScalar()) {
+        p.add(nfield + "." + k, "must be a single value");
+        continue;
+      }
+      std::string v = entry.second.Scalar();
+      if (k == "ON") {
+        if (v != "BPU" && v != "CPU") p.add(nfield + ".ON", "'" + v + "' is invalid; allowed values: BPU, CPU");
+        info.on = v;
+      } else if (k == "OutputType") {
+        info.output_type = data_type(p, nfield + ".OutputType", v);
+      } else if (k == "InputType") {
+        info.input_types[-1] = data_type(p, nfield + ".InputType", v);
+      } else if (k.rfind("InputType", 0) == 0 && k.size() > 9 && k.size() < 13 &&
+                 k.find_first_not_of("0123456789", 9) == std::string::npos) {
+        info.input_types[std::stoi(k.substr(9))] = data_type(p, nfield + "." + k, v);
+      } else {
+        p.add(nfield + "." + k, "unknown key; allowed keys: ON, InputType, InputType<N>, OutputType");
+      }
+    }
+  }
 }
 
 // node_info as a mapping {node: {ON, InputType, InputType<N>, OutputType}} or as hb's string form
 // 'node:int16;node2:int16' (output type); set_node_data_type is the older name of the string form.
-void parse_node_info(ConfigReader& r, const YAML::Node& mp, MapperConfig* cfg) {
+void parse_node_info(ConfigProblems& p, const YAML::Node& mp, MapperConfig* cfg) {
   for (const char* key : {"set_node_data_type", "node_info"}) {
     YAML::Node ni = mp[key];
     const std::string field = std::string("model_parameters.") + key;
@@ -79,39 +140,20 @@ void parse_node_info(ConfigReader& r, const YAML::Node& mp, MapperConfig* cfg) {
     if (ni.IsScalar()) {
       for (const auto& item : split_list(ni.Scalar())) {
         size_t colon = item.rfind(':');
-        if (colon == std::string::npos) r.fail(field, "item '" + item + "' is not 'node_name:int16'");
+        if (colon == std::string::npos) {
+          p.add(field, "item '" + item + "' is not 'node_name:int16'");
+          continue;
+        }
         std::string node = item.substr(0, colon);
         while (!node.empty() && node.back() == ' ') node.pop_back();
         std::string type = item.substr(colon + 1);
         type.erase(0, type.find_first_not_of(' '));
-        cfg->node_info[node].output_type = data_type(r, field + "." + node, type);
+        cfg->node_info[node].output_type = data_type(p, field + "." + node, type);
       }
-      continue;
-    }
-    if (!ni.IsMap()) r.fail(field, "must be a mapping {node: {ON: BPU|CPU, InputType: int16, OutputType: int16}}");
-    for (const auto& kv : ni) {
-      std::string node = kv.first.as<std::string>();
-      const std::string nfield = field + "." + node;
-      if (!kv.second.IsMap()) r.fail(nfield, "must be a mapping with ON, InputType, InputType<N> or OutputType");
-      NodeInfo& info = cfg->node_info[node];
-      for (const auto& entry : kv.second) {
-        std::string k = entry.first.as<std::string>();
-        if (!entry.second.IsScalar()) r.fail(nfield + "." + k, "must be a single value");
-        std::string v = entry.second.Scalar();
-        if (k == "ON") {
-          if (v != "BPU" && v != "CPU") r.fail(nfield + ".ON", "'" + v + "' is invalid; allowed values: BPU, CPU");
-          info.on = v;
-        } else if (k == "OutputType") {
-          info.output_type = data_type(r, nfield + ".OutputType", v);
-        } else if (k == "InputType") {
-          info.input_types[-1] = data_type(r, nfield + ".InputType", v);
-        } else if (k.rfind("InputType", 0) == 0 && k.size() > 9 && k.size() < 13 &&
-                   k.find_first_not_of("0123456789", 9) == std::string::npos) {
-          info.input_types[std::stoi(k.substr(9))] = data_type(r, nfield + "." + k, v);
-        } else {
-          r.fail(nfield + "." + k, "unknown key; allowed keys: ON, InputType, InputType<N>, OutputType");
-        }
-      }
+    } else if (ni.IsMap()) {
+      parse_node_info_map(p, ni, field, cfg);
+    } else {
+      p.add(field, "must be a mapping {node: {ON: BPU|CPU, InputType: int16, OutputType: int16}}");
     }
   }
 }
@@ -119,6 +161,247 @@ void parse_node_info(ConfigReader& r, const YAML::Node& mp, MapperConfig* cfg) {
 std::string resolve(const fs::path& base, const std::string& p) {
   fs::path path(p);
   return (path.is_absolute() ? path : base / path).lexically_normal().string();
+}
+
+// working_dir is an existing folder or can be created: its nearest existing ancestor is a writable folder.
+void check_working_dir(ConfigProblems& p, const std::string& dir) {
+  std::error_code ec;
+  fs::path at(dir);
+  while (!at.empty() && !fs::exists(at, ec)) at = at.parent_path();
+  if (at.empty()) at = ".";
+  if (!fs::is_directory(at, ec)) {
+    p.add("model_parameters.working_dir", "'" + dir + "': '" + at.string() + "' exists and is not a folder; "
+                                          "choose another working_dir");
+  } else if (::access(at.c_str(), W_OK | X_OK) != 0) {
+    p.add("model_parameters.working_dir", "'" + dir + "': folder '" + at.string() + "' is not writable; "
+                                          "choose a working_dir you can write to");
+  }
+}
+
+void parse_model_parameters(const YAML::Node& root, const fs::path& base, ConfigProblems& p, MapperConfig* cfg) {
+  YAML::Node mp = root["model_parameters"];
+  if (!mp || !mp.IsMap()) {
+    p.add("model_parameters", "missing; it must give at least onnx_model and march");
+    return;
+  }
+  GroupReader g(mp, "model_parameters", &p, cfg);
+  if (g.has("caffe_model") || g.has("prototxt")) {
+    p.add("model_parameters.caffe_model", "Caffe models are not supported; give onnx_model", ExitCode::Unsupported);
+  }
+  for (const char* key : {"output_nodes", "remove_node_type", "remove_node_name"}) {
+    if (!g.scalar(key, true).empty()) {
+      p.add(g.field(key), "'" + g.scalar(key, true) + "': changing the model's boundary is not implemented; "
+                          "remove the key (export the model with the wanted outputs)", ExitCode::Unsupported);
+    }
+  }
+  std::string onnx = g.scalar("onnx_model", false);
+  if (!g.has("onnx_model")) {
+    p.add("model_parameters.onnx_model", "missing; give the path of the QAT .onnx file");
+  } else if (!onnx.empty()) {
+    cfg->onnx_model = resolve(base, onnx);
+    std::error_code ec;
+    if (!file_exists(cfg->onnx_model) || fs::is_directory(cfg->onnx_model, ec)) {
+      p.add("model_parameters.onnx_model", "file '" + cfg->onnx_model + "' does not exist (relative paths are "
+                                           "resolved against the YAML file's folder)");
+    }
+  }
+  if (!g.has("march")) {
+    p.add("model_parameters.march", "missing; allowed values: bayes");
+  } else {
+    cfg->march = g.one_of("march", {"bernoulli2", "bayes", "bayes-e"}, "");
+    if (!cfg->march.empty() && cfg->march != "bayes") {
+      p.add("model_parameters.march", "'" + cfg->march + "' is a Horizon march bpu-mapper does not target; "
+                                      "allowed values: bayes");
+    }
+  }
+  std::string prefix = g.scalar("output_model_file_prefix", false);
+  if (!g.has("output_model_file_prefix")) cfg->defaults.push_back("model_parameters.output_model_file_prefix = model");
+  if (!prefix.empty()) {
+    if (prefix.find('/') != std::string::npos || prefix == "." || prefix == ".." || prefix[0] == '.') {
+      p.add("model_parameters.output_model_file_prefix", "'" + prefix + "' must be a file name: no '/' "
+                                                         "and not starting with '.'");
+    }
+    cfg->output_model_file_prefix = prefix;
+  }
+  std::string wd = g.scalar("working_dir", false);
+  if (!g.has("working_dir")) cfg->defaults.push_back("model_parameters.working_dir = model_output");
+  cfg->working_dir = resolve(base, wd.empty() ? "model_output" : wd);
+  check_working_dir(p, cfg->working_dir);
+  parse_node_info(p, mp, cfg);
+}
+
+// input_batch: 1..128, for a single input whose input_shape (when given) has batch 1.
+void parse_input_batch(GroupReader& g, size_t count, MapperConfig* cfg) {
+  ConfigProblems& p = g.problems();
+  std::string batch = g.scalar("input_batch", false);
+  if (!batch.empty()) {
+    char* end = nullptr;
+    long long b = batch.size() < 10 ? std::strtoll(batch.c_str(), &end, 10) : -1;
+    if (!end || *end != '\0' || b < 1 || b > kMaxInputBatch) {
+      p.add("input_parameters.input_batch", "'" + batch + "' is invalid; give an integer in [1, 128]");
+    } else if (count > 1) {
+      p.add("input_parameters.input_batch", "'" + batch + "': input_batch applies to a model with a single input; "
+                                            "set the batch in each input_shape instead");
+    } else if (!cfg->inputs[0].shape.empty() && cfg->inputs[0].shape[0] != 1) {
+      p.add("input_parameters.input_batch", "'" + batch + "' needs input_shape with batch 1, not " +
+                                            shape_to_string(cfg->inputs[0].shape) + "; set one of them");
+    } else {
+      cfg->input_batch = b;
+    }
+  }
+}
+
+// The per-input fields: `;` lists with one value per input (or one value for all inputs).
+void parse_input_parameters(const YAML::Node& root, ConfigProblems& p, MapperConfig* cfg) {
+  YAML::Node ip = root["input_parameters"];
+  GroupReader g(ip, "input_parameters", &p, cfg);
+  if (ip && !ip.IsNull() && !ip.IsMap()) p.add("input_parameters", "must be a mapping of keys to values");
+  std::vector<std::string> names = split_list(g.scalar("input_name", true));
+  {
+    std::set<std::string> seen;
+    for (const auto& n : names) {
+      if (!seen.insert(n).second) p.add("input_parameters.input_name", "'" + n + "' is listed twice; name each input once");
+    }
+  }
+  const size_t count = std::max<size_t>(names.size(), 1);
+  struct Field {
+    const char* key;
+    std::vector<std::string> allowed;
+    const char* fallback;
+  };
+  const std::vector<Field> fields = {
+      {"input_type_rt", {"featuremap", "rgb", "bgr", "yuv444", "gray", "nv12"}, "featuremap"},
+      {"input_type_train", {"featuremap", "rgb", "bgr", "yuv444", "gray"}, "featuremap"},
+      {"input_layout_train", {"NCHW", "NHWC"}, "NCHW"},
+      {"input_layout_rt", {"NCHW", "NHWC"}, "NCHW"},
+      {"norm_type", {"no_preprocess", "data_mean", "data_scale", "data_mean_and_scale"}, "no_preprocess"}};
+  std::map<std::string, std::vector<std::string>> values;
+  for (const auto& f : fields) {
+    values[f.key] = split_list(g.scalar(f.key, false));
+    auto& v = values[f.key];
+    if (!g.has(f.key)) cfg->defaults.push_back(g.field(f.key) + " = " + f.fallback);
+    if (v.size() > count) {
+      p.add(g.field(f.key), std::to_string(v.size()) + " values for " + std::to_string(count) +
+                                " input(s); give input_name for every input, separated by ';'");
+      v.resize(count);
+    }
+    for (auto& x : v) {
+      if (std::find(f.allowed.begin(), f.allowed.end(), x) == f.allowed.end()) {
+        p.add(g.field(f.key), "'" + x + "' is invalid; allowed values: " + join(f.allowed));
+        x = f.fallback;
+      }
+    }
+  }
+  std::vector<std::string> shapes = split_list(g.scalar("input_shape", true));
+  if (shapes.size() > count || (count > 1 && !shapes.empty() && shapes.size() != count)) {
+    p.add("input_parameters.input_shape", std::to_string(shapes.size()) + " shapes for " + std::to_string(count) +
+                                              " input(s); give one shape per input_name, separated by ';'");
+    shapes.clear();
+  }
+  auto pick = [&](const Field& f, size_t i) {
+    const auto& v = values[f.key];
+    return i < v.size() ? v[i] : (v.size() == 1 ? v[0] : std::string(f.fallback));
+  };
+  std::set<std::string> refused;  // one line per refused field, not per input
+  auto refuse = [&](const std::string& field, const std::string& what) {
+    if (refused.insert(field).second) p.add(field, what, ExitCode::Unsupported);
+  };
+  for (size_t i = 0; i < count; ++i) {
+    InputConfig in;
+    in.name = i < names.size() ? names[i] : "";
+    in.type_rt = pick(fields[0], i);
+    in.type_train = pick(fields[1], i);
+    in.layout_train = pick(fields[2], i);
+    in.layout_rt = pick(fields[3], i);
+    in.norm_type = pick(fields[4], i);
+    if (in.type_rt != "featuremap" || in.type_train != "featuremap") {
+      refuse("input_parameters.input_type_rt/input_type_train", "'" + in.type_train + "' -> '" + in.type_rt +
+                                                                    "' needs image preprocessing, which bpu-mapper "
+                                                                    "does not implement yet; use featuremap");
+    }
+    if (in.norm_type != "no_preprocess") {
+      refuse("input_parameters.norm_type", "'" + in.norm_type + "' is not implemented yet; featuremap inputs take no_preprocess");
+    }
+    if (in.layout_rt != in.layout_train) {
+      refuse("input_parameters.input_layout_rt", "a layout change (" + in.layout_train + " -> " + in.layout_rt +
+                                                     ") is not implemented yet; give the same layout as input_layout_train");
+    }
+    if (i < shapes.size()) {
+      try {
+        in.shape = parse_shape(shapes[i], "input_parameters.input_shape");
+      } catch (const Error& e) {
+        p.add("input_parameters.input_shape", std::string(e.what()).substr(std::string("input_parameters.input_shape: ").size()));
+      }
+    }
+    cfg->inputs.push_back(in);
+  }
+  parse_input_batch(g, count, cfg);
+}
+
+bool names_given(const MapperConfig* c) { return !c->inputs.empty() && !c->inputs[0].name.empty(); }
+
+void parse_calibration_parameters(const YAML::Node& root, const fs::path& base, ConfigProblems& p, MapperConfig* cfg) {
+  YAML::Node cp = root["calibration_parameters"];
+  GroupReader g(cp, "calibration_parameters", &p, cfg);
+  std::string ct = g.one_of("calibration_type", {"default", "mix", "kl", "max", "load", "skip"}, "");
+  if (!g.has("calibration_type")) {
+    cfg->defaults.push_back("calibration_parameters.calibration_type = load (scales from the QAT model)");
+  } else if (!ct.empty() && ct != "load") {
+    p.add("calibration_parameters.calibration_type", "'" + ct + "' calibrates a float model, which bpu-mapper does "
+                                                     "not do; export the QAT model and use 'load'", ExitCode::Unsupported);
+  }
+  cfg->run_on_cpu = split_list(g.scalar("run_on_cpu", true));
+  cfg->run_on_bpu = split_list(g.scalar("run_on_bpu", true));
+  for (const auto& dir : split_list(g.scalar("cal_data_dir", true))) {
+    const std::string resolved = resolve(base, dir);
+    cfg->cal_data_dir.push_back(resolved);
+    std::error_code ec;
+    if (!fs::is_directory(resolved, ec)) {
+      p.add("calibration_parameters.cal_data_dir", "folder '" + resolved + "' does not exist (relative paths are "
+                                                   "resolved against the YAML file's folder)");
+      continue;
+    }
+    bool has_npy = false;
+    for (const auto& e : fs::directory_iterator(resolved, ec)) has_npy |= e.path().extension() == ".npy";
+    if (!has_npy) p.add("calibration_parameters.cal_data_dir", "folder '" + resolved + "' holds no .npy files; put "
+                                                               "one float32 sample per input there");
+  }
+  if (!cfg->cal_data_dir.empty() && cfg->cal_data_dir.size() != cfg->inputs.size() && names_given(cfg)) {
+    p.add("calibration_parameters.cal_data_dir", std::to_string(cfg->cal_data_dir.size()) + " folders for " +
+                                                 std::to_string(cfg->inputs.size()) + " inputs; give one per input");
+  }
+  cfg->quantize_float_weights = g.boolean("quantize_float_weights", false);
+}
+
+void parse_compiler_parameters(const YAML::Node& root, ConfigProblems& p, MapperConfig* cfg) {
+  YAML::Node cc = root["compiler_parameters"];
+  GroupReader g(cc, "compiler_parameters", &p, cfg);
+  cfg->compile_mode = g.one_of("compile_mode", {"latency", "bandwidth", "balance"}, "latency");
+  cfg->optimize_level = g.one_of("optimize_level", {"O0", "O1", "O2", "O3"}, "O0");
+  cfg->debug = g.boolean("debug", false);
+  for (const char* key : {"bpu_clock_mhz", "bpu_macs_per_cycle", "bpu_vector_per_cycle", "bpu_ddr_gbps", "bpu_sram_kib"}) {
+    std::string v = g.scalar(key, false);
+    if (v.empty()) continue;
+    char* end = nullptr;
+    double x = std::strtod(v.c_str(), &end);
+    if (*end != '\0' || !(x > 0 && x < 1e9)) {
+      p.add(g.field(key), "'" + v + "' is invalid; give a number in (0, 1e9)");
+    } else {
+      cfg->hardware[key] = x;
+    }
+  }
+}
+
+// custom_op: an empty group is accepted (templates carry one); any content is refused.
+void check_custom_op(const YAML::Node& root, ConfigProblems& p) {
+  YAML::Node c = root["custom_op"];
+  if (!c || c.IsNull()) return;
+  bool empty = c.IsMap() || c.IsSequence() ? c.size() == 0 : c.Scalar().empty();
+  if (c.IsMap()) {
+    empty = true;
+    for (const auto& kv : c) empty &= kv.second.IsNull() || (kv.second.IsScalar() && kv.second.Scalar().empty());
+  }
+  if (!empty) p.add("custom_op", "custom operators are not supported by bpu-mapper; remove the group", ExitCode::Unsupported);
 }
 
 }  // namespace
@@ -163,7 +446,6 @@ std::string MapperConfig::output_bin_path() const {
 }
 
 MapperConfig parse_config(const std::string& yaml_text, const std::string& path) {
-  ConfigReader r(path);
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
@@ -171,152 +453,33 @@ MapperConfig parse_config(const std::string& yaml_text, const std::string& path)
     throw Error(ExitCode::Config, "config '" + path + "': YAML syntax error at line " + std::to_string(e.mark.line + 1) +
                                       ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
-  if (!root.IsMap()) r.fail("(top level)", "must be a mapping with model_parameters, input_parameters, ...");
-
+  ConfigProblems problems(path);
+  if (!root.IsMap()) {
+    problems.add("(top level)", "must be a mapping with model_parameters, input_parameters, ...");
+    problems.throw_if_any();
+  }
   MapperConfig cfg;
   cfg.yaml_path = path;
   cfg.yaml_text = yaml_text;
   fs::path base = fs::path(path).parent_path();
   if (base.empty()) base = ".";
-
   try {
-    r.warn_unknown(root, "(top level)",
-                   {"model_parameters", "input_parameters", "calibration_parameters", "compiler_parameters"},
-                   {"custom_op"}, &cfg.warnings);
-
-    // model_parameters
-    YAML::Node mp = root["model_parameters"];
-    if (!mp || !mp.IsMap()) r.fail("model_parameters", "missing; it must give at least onnx_model and march");
-    r.warn_unknown(mp, "model_parameters",
-                   {"onnx_model", "march", "output_model_file_prefix", "working_dir", "node_info", "set_node_data_type"},
-                   {"layer_out_dump", "log_level", "output_nodes", "remove_node_type", "remove_node_name", "debug_mode"},
-                   &cfg.warnings);
-    if (mp["caffe_model"] || mp["prototxt"]) {
-      r.fail("model_parameters.caffe_model", "Caffe models are not supported; give onnx_model");
+    check_unknown_keys(root, "", &problems);
+    for (const char* group : {"model_parameters", "input_parameters", "calibration_parameters", "compiler_parameters"}) {
+      YAML::Node g = root[group];
+      if (g && !g.IsNull() && !g.IsMap()) problems.add(group, "must be a mapping of keys to values");
+      check_unknown_keys(g, group, &problems);
     }
-    std::string onnx = r.scalar(mp, "model_parameters", "onnx_model");
-    if (onnx.empty()) r.fail("model_parameters.onnx_model", "missing; give the path of the QAT .onnx file");
-    cfg.onnx_model = resolve(base, onnx);
-    if (!file_exists(cfg.onnx_model)) {
-      r.fail("model_parameters.onnx_model", "file '" + cfg.onnx_model + "' does not exist (relative paths are "
-                                            "resolved against the YAML file's folder)");
-    }
-    cfg.march = r.one_of(mp, "model_parameters", "march", {"bernoulli2", "bayes", "bayes-e"}, "");
-    if (cfg.march.empty()) r.fail("model_parameters.march", "missing; allowed values: bayes");
-    if (cfg.march != "bayes") {
-      r.fail("model_parameters.march", "'" + cfg.march + "' is a Horizon march bpu-mapper does not target; "
-                                       "allowed values: bayes");
-    }
-    std::string prefix = r.scalar(mp, "model_parameters", "output_model_file_prefix");
-    if (!prefix.empty()) {
-      if (prefix.find('/') != std::string::npos) r.fail("model_parameters.output_model_file_prefix", "must not contain '/'");
-      cfg.output_model_file_prefix = prefix;
-    }
-    std::string wd = r.scalar(mp, "model_parameters", "working_dir");
-    cfg.working_dir = resolve(base, wd.empty() ? "model_output" : wd);
-    parse_node_info(r, mp, &cfg);
-
-    // input_parameters
-    YAML::Node ip = root["input_parameters"];
-    r.warn_unknown(ip, "input_parameters",
-                   {"input_name", "input_type_rt", "input_type_train", "input_layout_train", "input_layout_rt",
-                    "norm_type", "input_shape", "input_batch", "mean_value", "scale_value", "input_space_and_range"},
-                   {}, &cfg.warnings);
-    auto list_of = [&](const char* key) { return split_list(ip ? r.scalar(ip, "input_parameters", key) : ""); };
-    std::vector<std::string> names = list_of("input_name");
-    std::map<std::string, std::vector<std::string>> per_input = {
-        {"input_type_rt", list_of("input_type_rt")},       {"input_type_train", list_of("input_type_train")},
-        {"input_layout_train", list_of("input_layout_train")}, {"input_layout_rt", list_of("input_layout_rt")},
-        {"norm_type", list_of("norm_type")},               {"input_shape", list_of("input_shape")}};
-    size_t count = std::max<size_t>(names.size(), 1);
-    for (const auto& [key, values] : per_input) {
-      if (values.size() > count) {
-        r.fail("input_parameters." + key, std::to_string(values.size()) + " values for " + std::to_string(count) +
-                                              " input(s); give input_name for every input, separated by ';'");
-      }
-    }
-    const std::vector<std::string> types = {"featuremap", "rgb", "bgr", "yuv444", "gray", "nv12"};
-    const std::vector<std::string> layouts = {"NCHW", "NHWC"};
-    const std::vector<std::string> norms = {"no_preprocess", "data_mean", "data_scale", "data_mean_and_scale"};
-    auto pick = [&](const std::string& key, size_t i, const std::vector<std::string>& allowed, const std::string& fallback) {
-      const auto& values = per_input[key];
-      std::string v = i < values.size() ? values[i] : (values.size() == 1 ? values[0] : fallback);
-      if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
-        std::string list;
-        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        r.fail("input_parameters." + key, "'" + v + "' is invalid; allowed values: " + list);
-      }
-      return v;
-    };
-    for (size_t i = 0; i < count; ++i) {
-      InputConfig in;
-      in.name = i < names.size() ? names[i] : "";
-      in.type_rt = pick("input_type_rt", i, types, "featuremap");
-      in.type_train = pick("input_type_train", i, types, "featuremap");
-      in.layout_train = pick("input_layout_train", i, layouts, "NCHW");
-      in.layout_rt = pick("input_layout_rt", i, layouts, "NCHW");
-      in.norm_type = pick("norm_type", i, norms, "no_preprocess");
-      if (in.type_rt != "featuremap" || in.type_train != "featuremap") {
-        throw Error(ExitCode::Unsupported, "config '" + path + "': input_parameters.input_type_rt/input_type_train: '" +
-                                               in.type_train + "' -> '" + in.type_rt + "' needs image preprocessing, "
-                                               "which bpu-mapper does not implement yet; use featuremap");
-      }
-      if (in.norm_type != "no_preprocess") {
-        throw Error(ExitCode::Unsupported, "config '" + path + "': input_parameters.norm_type: '" + in.norm_type +
-                                               "' is not implemented yet; featuremap inputs take no_preprocess");
-      }
-      if (in.layout_rt != in.layout_train) {
-        throw Error(ExitCode::Unsupported, "config '" + path + "': input_parameters.input_layout_rt: a layout change (" +
-                                               in.layout_train + " -> " + in.layout_rt + ") is not implemented yet");
-      }
-      const auto& shapes = per_input["input_shape"];
-      if (i < shapes.size()) in.shape = parse_shape(shapes[i], "config '" + path + "': input_parameters.input_shape");
-      cfg.inputs.push_back(in);
-    }
-
-    // calibration_parameters
-    YAML::Node cp = root["calibration_parameters"];
-    r.warn_unknown(cp, "calibration_parameters",
-                   {"calibration_type", "run_on_cpu", "run_on_bpu", "cal_data_dir", "quantize_float_weights"},
-                   {"cal_data_type", "preprocess_on", "max_percentile", "per_channel",
-                    "optimization", "enable_int16"},
-                   &cfg.warnings);
-    if (cp) {
-      std::string ct = r.one_of(cp, "calibration_parameters", "calibration_type",
-                                {"default", "mix", "kl", "max", "load", "skip"}, "");
-      if (ct.empty()) {
-        cfg.warnings.push_back("calibration_parameters.calibration_type is not set; using 'load' (scales from the QAT model)");
-      } else if (ct != "load") {
-        throw Error(ExitCode::Unsupported, "config '" + path + "': calibration_parameters.calibration_type: '" + ct +
-                                               "' calibrates a float model, which bpu-mapper does not do; export the "
-                                               "QAT model and use 'load'");
-      }
-      cfg.run_on_cpu = split_list(r.scalar(cp, "calibration_parameters", "run_on_cpu"));
-      cfg.run_on_bpu = split_list(r.scalar(cp, "calibration_parameters", "run_on_bpu"));
-      for (const auto& dir : split_list(r.scalar(cp, "calibration_parameters", "cal_data_dir"))) {
-        cfg.cal_data_dir.push_back(resolve(base, dir));
-      }
-      std::string qfw = r.one_of(cp, "calibration_parameters", "quantize_float_weights",
-                                 {"true", "false", "True", "False"}, "false");
-      cfg.quantize_float_weights = qfw == "true" || qfw == "True";
-    }
-
-    // compiler_parameters
-    YAML::Node cc = root["compiler_parameters"];
-    r.warn_unknown(cc, "compiler_parameters",
-                   {"compile_mode", "optimize_level", "debug", "bpu_clock_mhz", "bpu_macs_per_cycle", "bpu_vector_per_cycle",
-                    "bpu_ddr_gbps", "bpu_sram_kib"},
-                   {"core_num", "input_source", "max_time_per_fc", "jobs", "balance_factor", "advice"},
-                   &cfg.warnings);
-    if (cc) {
-      cfg.compile_mode = r.one_of(cc, "compiler_parameters", "compile_mode", {"latency", "bandwidth", "balance"}, "latency");
-      cfg.optimize_level = r.one_of(cc, "compiler_parameters", "optimize_level", {"O0", "O1", "O2", "O3"}, "O0");
-      std::string dbg = r.one_of(cc, "compiler_parameters", "debug", {"true", "false", "True", "False"}, "false");
-      cfg.debug = dbg == "true" || dbg == "True";
-    }
+    parse_model_parameters(root, base, problems, &cfg);
+    parse_input_parameters(root, problems, &cfg);
+    parse_calibration_parameters(root, base, problems, &cfg);
+    parse_compiler_parameters(root, problems, &cfg);
+    check_custom_op(root, problems);
+    check_ignored_keys(root, &problems, &cfg.warnings);
   } catch (const YAML::Exception& e) {
-    throw Error(ExitCode::Config, "config '" + path + "': " + e.msg);
+    problems.add("(structure)", e.msg);
   }
+  problems.throw_if_any();
   return cfg;
 }
 

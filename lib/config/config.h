@@ -1,6 +1,9 @@
 // Config stage: reads an hb_mapper-style YAML (model_parameters, input_parameters, calibration_parameters,
-// compiler_parameters) into a validated MapperConfig. `;` lists, paths relative to the YAML file, unknown keys
-// warned about, wrong values rejected with the field path and the allowed values (exit code config).
+// compiler_parameters) into a validated MapperConfig. `;` lists, paths relative to the YAML file. The whole
+// file is checked before anything runs and every problem is reported in one error (one line each: field, value,
+// fix): unknown keys (with the closest known key), empty required values, wrong values and ranges, missing
+// files and folders. hb_mapper keys bpu-mapper does not act on are checked and warned about once
+// (config_schema.h holds the status of every key).
 #pragma once
 
 #include <map>
@@ -8,6 +11,7 @@
 #include <vector>
 
 #include "common/dtype.h"
+#include "common/error.h"
 
 namespace bpu {
 
@@ -18,7 +22,7 @@ struct InputConfig {
   std::string layout_train = "NCHW";
   std::string layout_rt = "NCHW";
   std::string norm_type = "no_preprocess";
-  Shape shape;               // empty: keep the model's shape
+  Shape shape;               // empty: keep the model's shape (dynamic dimensions must then be set)
 };
 
 // model_parameters.node_info entry: {ON: BPU|CPU, InputType: int16, InputType<N>: int16, OutputType: int16}.
@@ -30,7 +34,7 @@ struct NodeInfo {
 
 struct MapperConfig {
   std::string yaml_path;
-  std::string yaml_text;  // echoed into the .bin
+  std::string yaml_text;  // as read; never part of the .bin (canonical_settings_yaml is)
 
   // model_parameters
   std::string onnx_model;  // resolved against the YAML file's folder
@@ -41,6 +45,7 @@ struct MapperConfig {
 
   // input_parameters (one entry per configured input)
   std::vector<InputConfig> inputs;
+  int64_t input_batch = 0;  // 0: not set; else the batch dimension of the single input (1..128)
 
   // calibration_parameters
   std::string calibration_type = "load";
@@ -55,13 +60,32 @@ struct MapperConfig {
   std::string compile_mode = "latency";
   std::string optimize_level = "O0";
   bool debug = false;
+  std::map<std::string, double> hardware;  // bpu_clock_mhz, bpu_macs_per_cycle, ... as given (cost model only)
 
-  std::vector<std::string> warnings;  // unknown keys, ignored fields
+  std::vector<std::string> warnings;  // keys accepted and ignored, each once
+  std::vector<std::string> defaults;  // "field = value" for every value not given in the file
 
   std::string output_bin_path() const;
 };
 
-// Parses and validates the YAML at `path`. Throws Error(Config) naming the file and the field.
+// Every problem found in one config, so that a run reports all of them at once. Each problem is one line
+// naming the field, the value and the fix. throw_if_any raises one Error: Config, or Unsupported when every
+// problem is a feature bpu-mapper does not implement.
+class ConfigProblems {
+ public:
+  explicit ConfigProblems(std::string path) : path_(std::move(path)) {}
+  void add(const std::string& field, const std::string& what, ExitCode code = ExitCode::Config);
+  bool empty() const { return lines_.empty(); }
+  size_t size() const { return lines_.size(); }
+  void throw_if_any() const;
+
+ private:
+  std::string path_;
+  std::vector<std::string> lines_;
+  bool any_config_ = false;
+};
+
+// Parses and validates the YAML at `path`. Throws Error(Config) naming the file and every faulty field.
 MapperConfig load_config(const std::string& path);
 MapperConfig parse_config(const std::string& yaml_text, const std::string& path);
 
@@ -70,5 +94,11 @@ std::vector<std::string> split_list(const std::string& text, char sep = ';');
 
 // Parses "1x3x224x224" (also with ',' or ' ' separators); throws Error(Config) naming `field`.
 Shape parse_shape(const std::string& text, const std::string& field);
+
+// The settings that change the compiled program, as a canonical YAML text (fixed key order and quoting, no
+// paths, prefix, comments or ignored keys), with the effective input shapes. It is stored in the .bin (`info`
+// prints it, `perf` reads the cost-model keys from it) and its FNV-1a is the header's config fingerprint.
+std::string canonical_settings_yaml(const MapperConfig& config,
+                                    const std::vector<std::pair<std::string, Shape>>& input_shapes);
 
 }  // namespace bpu

@@ -184,7 +184,153 @@ void register_horizon_schemas() {
   });
 }
 
+
+// The ai.onnx opset must be one the importer knows; the graph needs outputs with distinct names.
+void check_opset_and_outputs(const onnx::ModelProto& model, const std::string& source) {
+  int64_t opset = -1;
+  for (const auto& op : model.opset_import()) {
+    if (op.domain().empty() || op.domain() == "ai.onnx") opset = op.version();
+  }
+  if (opset < 0) {
+    throw Error(ExitCode::Model, "model '" + source + "' declares no ai.onnx opset (opset_import); re-export it "
+                                 "with torch.onnx.export(opset_version=13)");
+  }
+  if (opset < ops::kMinOpset || opset > ops::kMaxOpset) {
+    throw Error(ExitCode::Unsupported, "model '" + source + "' uses ai.onnx opset " + std::to_string(opset) +
+                                           ", which bpu-mapper does not support (opsets " + std::to_string(ops::kMinOpset) +
+                                           " to " + std::to_string(ops::kMaxOpset) + "); re-export it with opset_version=13");
+  }
+  const auto& outputs = model.graph().output();
+  if (outputs.empty()) {
+    throw Error(ExitCode::Model, "model '" + source + "' has no graph outputs; export it with its output tensors");
+  }
+  std::set<std::string> seen;
+  for (const auto& o : outputs) {
+    if (o.name().empty()) throw Error(ExitCode::Model, "model '" + source + "' has a graph output without a name");
+    if (!seen.insert(o.name()).second) {
+      throw Error(ExitCode::Model, "model '" + source + "' lists graph output '" + o.name() + "' twice; each output "
+                                   "needs its own tensor (export with distinct output_names)");
+    }
+  }
+}
+
+bool dim_is_static(const onnx::TensorShapeProto::Dimension& d) { return d.has_dim_value() && d.dim_value() > 0; }
+
+std::string declared_shape(const onnx::ValueInfoProto& vi) {
+  if (!vi.type().tensor_type().has_shape()) return "(no shape)";
+  std::string s;
+  for (const auto& d : vi.type().tensor_type().shape().dim()) {
+    s += (s.empty() ? "" : "x") + (dim_is_static(d) ? std::to_string(d.dim_value())
+                                                     : d.dim_param().empty() ? std::string("?") : d.dim_param());
+  }
+  return s;
+}
+
+// One input's new dimensions, or a problem line: `wanted` must keep the static dims; input_batch sets dim 0.
+std::string resolve_input_shape(const onnx::ValueInfoProto& vi, const Shape* wanted, int64_t batch, Shape* out) {
+  const bool has = vi.type().tensor_type().has_shape();
+  const auto& dims = vi.type().tensor_type().shape().dim();
+  const std::string model = declared_shape(vi);
+  if (wanted) {
+    if (has && dims.size() != static_cast<int>(wanted->size())) {
+      return "input_parameters.input_shape: " + shape_to_string(*wanted) + " for input '" + vi.name() + "' has " +
+             std::to_string(wanted->size()) + " dimensions, the model's shape " + model + " has " +
+             std::to_string(dims.size()) + "; give a shape of that rank";
+    }
+    for (int k = 0; has && k < dims.size(); ++k) {
+      if (dim_is_static(dims[k]) && dims[k].dim_value() != (*wanted)[k]) {
+        return "input_parameters.input_shape: " + shape_to_string(*wanted) + " for input '" + vi.name() +
+               "' conflicts with the model's static shape " + model + "; give " + model +
+               " (or leave input_shape out), or export the model with dynamic axes";
+      }
+    }
+    *out = *wanted;
+  } else {
+    out->clear();
+    for (const auto& d : dims) out->push_back(dim_is_static(d) ? d.dim_value() : 0);
+  }
+  if (batch > 0) {
+    if (out->empty()) return "input_parameters.input_batch: input '" + vi.name() + "' has no shape; give input_shape";
+    if ((*out)[0] != 1 && (*out)[0] != 0) {
+      return "input_parameters.input_batch: " + std::to_string(batch) + " needs a batch of 1 in input '" + vi.name() +
+             "', whose shape is " + model + "; remove input_batch or set the batch in input_shape";
+    }
+    (*out)[0] = batch;
+  }
+  return "";
+}
+
 }  // namespace
+
+void apply_input_shapes(onnx::ModelProto& model, const ImportOptions& options, const std::string& source) {
+  if (options.input_shapes.empty() && options.input_batch <= 0) return;
+  auto* g = model.mutable_graph();
+  std::set<std::string> initializer_names;
+  for (const auto& init : g->initializer()) initializer_names.insert(init.name());
+  std::vector<onnx::ValueInfoProto*> inputs;
+  std::string names;
+  for (auto& in : *g->mutable_input()) {
+    if (initializer_names.count(in.name())) continue;
+    inputs.push_back(&in);
+    names += (names.empty() ? "" : ", ") + in.name();
+  }
+  std::vector<std::string> problems;
+  std::map<std::string, Shape> wanted = options.input_shapes;
+  if (wanted.count("")) {
+    if (inputs.size() == 1) {
+      wanted[inputs[0]->name()] = wanted.at("");
+    } else {
+      problems.push_back("input_parameters.input_shape: the model has " + std::to_string(inputs.size()) +
+                         " inputs (" + names + "); give input_name for each shape");
+    }
+    wanted.erase("");
+  }
+  if (options.input_batch > 0 && inputs.size() != 1) {
+    problems.push_back("input_parameters.input_batch: the model has " + std::to_string(inputs.size()) + " inputs (" +
+                       names + "); input_batch applies to a single input, set the batch in input_shape");
+  }
+  for (const auto& [name, shape] : wanted) {
+    bool found = false;
+    for (const auto* in : inputs) found |= in->name() == name;
+    if (!found) {
+      problems.push_back("input_parameters.input_name: the model has no input '" + name + "' (inputs: " + names + ")");
+    }
+  }
+  bool changed = false;
+  for (auto* in : inputs) {
+    auto it = wanted.find(in->name());
+    const int64_t batch = inputs.size() == 1 ? options.input_batch : 0;
+    if (it == wanted.end() && batch <= 0) continue;
+    Shape shape;
+    std::string problem = resolve_input_shape(*in, it == wanted.end() ? nullptr : &it->second, batch, &shape);
+    if (!problem.empty()) {
+      problems.push_back(problem);
+      continue;
+    }
+    auto* dims = in->mutable_type()->mutable_tensor_type()->mutable_shape();
+    dims->clear_dim();
+    for (int64_t d : shape) {
+      auto* dim = dims->add_dim();
+      if (d > 0) dim->set_dim_value(d);
+    }
+    changed = true;
+  }
+  if (!problems.empty()) {
+    std::string msg = "model '" + source + "': ";
+    if (problems.size() == 1) {
+      msg += problems[0];
+    } else {
+      msg += std::to_string(problems.size()) + " input problems:";
+      for (const auto& p : problems) msg += "\n  " + p;
+    }
+    throw Error(ExitCode::Config, msg);
+  }
+  if (changed) {
+    // Shapes declared downstream of a changed input are stale: let inference recompute them.
+    g->clear_value_info();
+    for (auto& out : *g->mutable_output()) out.mutable_type()->mutable_tensor_type()->clear_shape();
+  }
+}
 
 ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, const ImportOptions& options) {
   if (!model.has_graph()) model_error(source, "the file holds no graph");
@@ -197,37 +343,10 @@ ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, 
     if (op.domain().empty() || op.domain() == "ai.onnx") graph.opset = op.version();
   }
 
-  if (options.canonicalize) ops::check_opset(graph);
+  check_opset_and_outputs(model, source);
+  apply_input_shapes(model, options, source);
   std::set<std::string> initializer_names;
   for (const auto& init : g->initializer()) initializer_names.insert(init.name());
-
-  // Graph inputs: apply input_shape overrides, then require static shapes.
-  std::set<std::string> override_used;
-  for (auto& in : *g->mutable_input()) {
-    if (initializer_names.count(in.name())) continue;
-    auto it = options.input_shapes.find(in.name());
-    if (it != options.input_shapes.end()) {
-      auto* shape = in.mutable_type()->mutable_tensor_type()->mutable_shape();
-      shape->clear_dim();
-      for (int64_t d : it->second) shape->add_dim()->set_dim_value(d);
-      override_used.insert(in.name());
-    }
-  }
-  if (!override_used.empty()) {
-    // Shapes declared downstream of a changed input are stale: let inference recompute them.
-    g->clear_value_info();
-    for (auto& out : *g->mutable_output()) out.mutable_type()->mutable_tensor_type()->clear_shape();
-  }
-  for (const auto& [name, shape] : options.input_shapes) {
-    if (!override_used.count(name)) {
-      std::string names;
-      for (const auto& in : g->input()) {
-        if (!initializer_names.count(in.name())) names += (names.empty() ? "" : ", ") + in.name();
-      }
-      throw Error(ExitCode::Config, "input_parameters.input_shape names input '" + name +
-                                        "', which the model does not have (inputs: " + names + ")");
-    }
-  }
 
   register_horizon_schemas();
   try {
@@ -246,8 +365,8 @@ ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, 
     if (!in.type().has_tensor_type()) model_error(source, "input '" + in.name() + "' is not a tensor");
     t.elem_type = checked_elem_type(in.type().tensor_type().elem_type(), source, in.name());
     if (!static_shape(in, &t.shape)) {
-      throw Error(ExitCode::Model, "model '" + source + "': input '" + in.name() +
-                                       "' has a dynamic or zero dimension; set input_parameters.input_shape "
+      throw Error(ExitCode::Model, "model '" + source + "': input '" + in.name() + "' has the dynamic or zero "
+                                       "dimensions " + declared_shape(in) + "; set input_parameters.input_shape "
                                        "(e.g. 1x3x224x224) for it");
     }
     checked_element_count(t.shape, "model '" + source + "' input '" + in.name() + "'", ExitCode::Model);

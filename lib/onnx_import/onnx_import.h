@@ -15,12 +15,24 @@ class ModelProto;
 namespace bpu {
 
 struct ImportOptions {
-  // input name -> shape that replaces the model's (input_parameters.input_shape)
+  // input name -> shape (input_parameters.input_shape); the name "" stands for the model's only input. A shape
+  // must equal the model's static dimensions and sets its dynamic ones (else Error(Config) naming both).
   std::map<std::string, Shape> input_shapes;
+  // > 0: the batch dimension of the model's single input (input_parameters.input_batch); the model's batch
+  // (or input_shape's) must be 1 or dynamic.
+  int64_t input_batch = 0;
   // Rewrite every node into the op registry's canonical form (ops::canonicalize). The compiler always does; the
   // CPU executor and the QAT reference run a model in its own opset's form and switch it off.
   bool canonicalize = true;
 };
+
+// The ai.onnx opsets accepted are ops::kMinOpset..ops::kMaxOpset (lib/ops/op_def.h); others are refused naming
+// the opset (Unsupported).
+
+// Applies `options` to the graph inputs of `model` (every problem in one Error(Config)); after a change the
+// stale value_info and output shapes are cleared for shape inference. Used by the importer and by everything
+// that runs the original ONNX at the compiled shapes (QAT reference, staged models, verify).
+void apply_input_shapes(onnx::ModelProto& model, const ImportOptions& options, const std::string& source);
 
 // Throws Error(Io) when the file cannot be read, Error(Model) naming the file and the offending node or tensor
 // for malformed content (bad bytes, external data, dynamic or absurd shapes, inconsistent initializers).

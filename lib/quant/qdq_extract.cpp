@@ -37,9 +37,20 @@ ir::QuantParams read_params(const ir::Graph& g, const ir::Node& n) {
     }
   }
   if (is_horizon(n)) {
+    if (!n.attr("bits")) {
+      fail(ExitCode::Model, g, n, "has no 'bits' attribute; a Horizon fake-quant op must say bits=8 or bits=16 "
+                                  "(re-export it with the Horizon plugin's export_to_onnx)");
+    }
     int64_t bits = n.attr_int("bits", 8);
     if (bits != 8 && bits != 16) fail(ExitCode::Unsupported, g, n, "attribute bits=" + std::to_string(bits) + " (allowed: 8, 16)");
     p.bits = static_cast<int>(bits);
+    if (n.inputs.size() >= 3 && !n.inputs[2].empty()) {
+      const ir::ElemType zt = g.tensor(n.inputs[2]).elem_type;
+      if ((bits == 16 && zt == ir::ElemType::Int8) || (bits == 8 && zt == ir::ElemType::Int16)) {
+        fail(ExitCode::Model, g, n, "bits=" + std::to_string(bits) + " but its zero point '" + n.inputs[2] + "' is " +
+                                    ir::elem_type_name(zt) + "; the attribute and the zero point type must agree");
+      }
+    }
   }
   if (n.inputs.size() >= 3 && !n.inputs[2].empty()) {
     const ir::Tensor& zp = g.tensor(n.inputs[2]);

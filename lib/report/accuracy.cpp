@@ -75,7 +75,8 @@ std::map<std::string, FloatArray> accuracy_sample(const std::vector<TensorInfo>&
 
 AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition, const std::vector<PlacementRow>& placement,
                             const ModelRunner& runner, const std::string& onnx_path,
-                            const std::map<std::string, FloatArray>& inputs, const std::string& sample) {
+                            const std::map<std::string, FloatArray>& inputs, const std::string& sample,
+                            const ImportOptions& shapes) {
   AccuracyReport r;
   r.sample = sample;
   std::vector<uint8_t> bytes = read_file(onnx_path, kMaxOnnxBytes, "ONNX model");
@@ -83,9 +84,9 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
   // The float model, the literal QAT model and the .bin run on independent data: three threads.
   std::map<std::string, FloatArray> bin_trace, float_trace;
   auto float_run = std::async(std::launch::async, [&] {
-    return QatReference::from_bytes(onnx, onnx_path, true).run(inputs, &float_trace);
+    return QatReference::from_bytes(onnx, onnx_path, true, shapes).run(inputs, &float_trace);
   });
-  auto qat_run = std::async(std::launch::async, [&] { return QatReference::from_bytes(onnx, onnx_path, false).run(inputs); });
+  auto qat_run = std::async(std::launch::async, [&] { return QatReference::from_bytes(onnx, onnx_path, false, shapes).run(inputs); });
   auto bin_out = runner.run(inputs, ConvKernel::Fast, &bin_trace);
   auto float_out = float_run.get();
   auto qat_out = qat_run.get();

@@ -11,6 +11,7 @@
 
 #include "common/npy.h"
 #include "ir/graph.h"
+#include "onnx_import/onnx_import.h"
 #include "partition/partition.h"
 #include "report/placement_report.h"
 #include "report/verify.h"
@@ -36,10 +37,12 @@ struct AccuracyReport {
   std::vector<OutputAccuracy> outputs;
 };
 
-// Runs the .bin (with trace), the float model and the QAT model on `inputs`.
+// Runs the .bin (with trace), the float model and the QAT model on `inputs`; the two ONNX models run at the
+// compiled input shapes (`shapes`, as given to the importer).
 AccuracyReport accuracy_run(const ir::Graph& graph, const PartitionResult& partition, const std::vector<PlacementRow>& placement,
                             const ModelRunner& runner, const std::string& onnx_path,
-                            const std::map<std::string, FloatArray>& inputs, const std::string& sample);
+                            const std::map<std::string, FloatArray>& inputs, const std::string& sample,
+                            const ImportOptions& shapes = {});
 
 std::string format_node_accuracy_table(const AccuracyReport& r);
 std::string format_output_accuracy_tables(const AccuracyReport& r);

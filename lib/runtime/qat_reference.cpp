@@ -65,8 +65,9 @@ void standardize_horizon(onnx::ModelProto& m) {
 
 }  // namespace
 
-std::string strip_fake_quantization(const std::string& onnx_bytes, const std::string& context) {
+std::string strip_fake_quantization(const std::string& onnx_bytes, const std::string& context, const ImportOptions& shapes) {
   onnx::ModelProto m = parse(onnx_bytes, context);
+  apply_input_shapes(m, shapes, context);
   auto* g = m.mutable_graph();
   std::map<std::string, std::string> q_input;   // Q output -> Q input
   std::map<std::string, std::string> replace;   // DQ output -> original float tensor
@@ -111,13 +112,15 @@ std::string strip_fake_quantization(const std::string& onnx_bytes, const std::st
   return out;
 }
 
-QatReference QatReference::from_file(const std::string& onnx_path) {
+QatReference QatReference::from_file(const std::string& onnx_path, const ImportOptions& shapes) {
   std::vector<uint8_t> bytes = read_file(onnx_path, kMaxOnnxBytes, "ONNX model");
-  return from_bytes(std::string(bytes.begin(), bytes.end()), onnx_path);
+  return from_bytes(std::string(bytes.begin(), bytes.end()), onnx_path, false, shapes);
 }
 
-QatReference QatReference::from_bytes(const std::string& bytes, const std::string& context, bool strip_fake_quant) {
+QatReference QatReference::from_bytes(const std::string& bytes, const std::string& context, bool strip_fake_quant,
+                                      const ImportOptions& shapes) {
   onnx::ModelProto m = parse(strip_fake_quant ? strip_fake_quantization(bytes, context) : bytes, context);
+  apply_input_shapes(m, shapes, context);
   standardize_horizon(m);
   QatReference r;
   std::map<std::string, std::string> dq_of;  // Q output -> DQ output
@@ -146,6 +149,13 @@ std::map<std::string, FloatArray> QatReference::run(const std::map<std::string, 
   for (const auto& name : graph_->graph().inputs) {
     auto it = inputs.find(name);
     if (it == inputs.end()) throw Error(ExitCode::Usage, "input '" + name + "' is missing");
+    const Shape& want = graph_->graph().tensor(name).shape;
+    if (it->second.shape != want || it->second.data.size() != static_cast<size_t>(checked_element_count(want, name, ExitCode::Usage))) {
+      throw Error(ExitCode::Usage, "input '" + name + "' has shape " + shape_to_string(it->second.shape) + " (" +
+                                       std::to_string(it->second.data.size()) + " values) but the QAT model runs at " +
+                                       shape_to_string(want) + "; give an input of that shape (or the model's "
+                                       "input_shape)");
+    }
     in[name] = &it->second.data;
   }
   std::map<std::string, std::vector<float>> raw_trace;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/npy.h"
+#include "onnx_import/onnx_import.h"
 #include "runtime/cpu/cpu_graph.h"
 
 namespace bpu {
@@ -15,11 +16,13 @@ namespace bpu {
 class QatReference {
  public:
   // Throws Error(Model) when the file cannot be read, Error(Unsupported) when an op has no CPU kernel.
-  static QatReference from_file(const std::string& onnx_path);
+  // `shapes`: the input shapes the model was compiled at (apply_input_shapes; needed for dynamic inputs).
+  static QatReference from_file(const std::string& onnx_path, const ImportOptions& shapes = {});
   // `strip_fake_quant`: run the float model instead (every fake-quant pair removed).
-  static QatReference from_bytes(const std::string& bytes, const std::string& context, bool strip_fake_quant = false);
+  static QatReference from_bytes(const std::string& bytes, const std::string& context, bool strip_fake_quant = false,
+                                 const ImportOptions& shapes = {});
 
-  // Runs the graph; `trace` receives every tensor, keyed by ONNX name. `overrides` (ONNX name -> values)
+  // Runs the graph; every input must have the graph's shape (else Error(Usage) naming both). `trace` receives every tensor, keyed by ONNX name. `overrides` (ONNX name -> values)
   // replace node outputs before later nodes read them (CpuGraph::run).
   std::map<std::string, FloatArray> run(const std::map<std::string, FloatArray>& inputs,
                                         std::map<std::string, FloatArray>* trace = nullptr,
@@ -38,6 +41,8 @@ class QatReference {
 
 // The QAT ONNX with its fake quantization removed (each DequantizeLinear output rewired to the Quantize
 // input): the float model, as hb_mapper's *_original_float_model.onnx. Horizon ops are handled the same way.
-std::string strip_fake_quantization(const std::string& onnx_bytes, const std::string& context);
+// `shapes` are applied to its inputs (apply_input_shapes).
+std::string strip_fake_quantization(const std::string& onnx_bytes, const std::string& context,
+                                    const ImportOptions& shapes = {});
 
 }  // namespace bpu

@@ -75,8 +75,10 @@ case "$case_name" in
     bash "$scripts/make_config.sh" "$data/hybrid/model.onnx" bayes model out "  run_on_bpu: '/conv0/Conv'" > config.yaml
     expect 5 "'/conv0/Conv' \(Conv\) is placed on the BPU by calibration_parameters.run_on_bpu but cannot run there: NO_QUANT_WEIGHT" -- "$bin" makertbin -c config.yaml --model-type onnx ;;
   checker)
-    expect 0 "BPU nodes: 5 \(41.7%\), CPU nodes: 7 \(58.3%\), BPU segments: 3, CPU segments: 4" -- "$bin" checker --model "$data/hybrid/model.onnx" --march bayes --input-shape input 1x3x32x32
+    expect 0 "BPU nodes: 5 \(41.7%\), CPU nodes: 7 \(58.3%\), BPU segments: 3, CPU segments: 4" -- "$bin" checker --model "$data/hybrid/model.onnx" --march bayes --input-shape input 1x3x64x64
     find . -name '*.bin' | grep -q . && { echo "FAIL: checker wrote a .bin"; exit 1; }
+    grep -q "node placement" bpu_mapper_checker.log || { echo "FAIL: checker log"; exit 1; }
+    expect 3 "1x3x32x32 for input 'input' conflicts with the model's static shape 1x3x64x64" -- "$bin" checker --model "$data/hybrid/model.onnx" --march bayes --input-shape input 1x3x32x32
     expect 4 "is not a valid ONNX file" -- "$bin" checker --model "$0" --march bayes ;;
   hybrid_run)
     config "$data/hybrid/model.onnx" bayes
@@ -116,5 +118,103 @@ case "$case_name" in
     expect 0 "model latency .* ms \(BPU segments only\), .* FPS" -- "$bin" perf out/model.bin --output-dir pics
     [ -f pics/model_perf.svg ] && grep -q "BPU segment 2" pics/model_perf.svg || { echo "FAIL: no picture"; exit 1; }
     grep -q '"performance_estimate"' out/model_report.json || { echo "FAIL: report lacks the estimate"; exit 1; } ;;
+  shape_conflict)
+    # A smaller and a larger input_shape than the static model's: exit 3 naming both shapes, nothing written.
+    for shape in 1x3x32x32 1x3x96x96; do
+      bash "$scripts/make_config.sh" "$data/nonhybrid/model.onnx" bayes model out > config.yaml
+      sed -i "s/^input_parameters:/input_parameters:\n  input_shape: '$shape'/" config.yaml
+      expect 3 "input_shape: $shape for input 'input' conflicts with the model's static shape 1x3x64x64" -- "$bin" makertbin -c config.yaml --model-type onnx
+      [ -e out ] && { echo "FAIL: working_dir created by a failing compile"; find out; exit 1; }
+    done
+    # After a good build, a failing one into the same working_dir leaves the earlier files as they were.
+    bash "$scripts/make_config.sh" "$data/nonhybrid/model.onnx" bayes model out > good.yaml
+    "$bin" makertbin -c good.yaml --model-type onnx > /dev/null || { echo "FAIL: compile"; exit 1; }
+    before=$(cd out && ls -A | sort && md5sum model*)
+    allow_bin=1
+    expect 3 "conflicts with the model's static shape" -- "$bin" makertbin -c config.yaml --model-type onnx
+    after=$(cd out && ls -A | sort && md5sum model*)
+    [ "$before" == "$after" ] || { echo "FAIL: earlier build changed"; echo "$before"; echo "$after"; exit 1; } ;;
+  dynamic_shape)
+    # N x 3 x H x W export: compiled at two input_shapes (input_name left out), each equal to the QAT goldens.
+    for k in 0 1; do
+      shape=$([ $k = 0 ] && echo 1x3x16x16 || echo 2x3x24x20)
+      bash "$scripts/make_config.sh" "$data/dynamic_shape/model.onnx" bayes model "out$k" > config.yaml
+      sed -i "s/^input_parameters:/input_parameters:\n  input_shape: '$shape'/" config.yaml
+      expect 0 "BPU nodes: " -- "$bin" makertbin -c config.yaml --model-type onnx
+      allow_bin=1
+      expect 0 "output 'output' vs reference: cosine 1.0000000[0-9]*, max \|diff\| 0$" -- "$bin" run --model "out$k/model.bin" --input "$data/dynamic_shape/input_$k.npy" --reference "$data/dynamic_shape/qat_output_$k.npy" --output-dir o
+      expect 0 "verify: PASSED" -- "$bin" verify --model "out$k/model.bin" --onnx "$data/dynamic_shape/model.onnx" --input "$data/dynamic_shape/input_$k.npy" --input-shape "input:$shape"
+    done
+    # input_batch on the static nonhybrid model: compiled at batch 2, verified at batch 2.
+    bash "$scripts/make_config.sh" "$data/nonhybrid/model.onnx" bayes model outb > config.yaml
+    sed -i "s/^input_parameters:/input_parameters:\n  input_batch: 2/" config.yaml
+    expect 0 "BPU nodes: " -- "$bin" makertbin -c config.yaml --model-type onnx
+    # A batch-2 input: the .npy header (128 bytes, shape (1, 3, 64, 64)) with batch 2, then the data twice.
+    { head -c 128 "$data/nonhybrid/input_0.npy" | LC_ALL=C sed 's/(1, 3, 64, 64)/(2, 3, 64, 64)/'
+      tail -c +129 "$data/nonhybrid/input_0.npy"; tail -c +129 "$data/nonhybrid/input_0.npy"; } > b2.npy
+    expect 0 "verify: PASSED" -- "$bin" verify --model outb/model.bin --onnx "$data/nonhybrid/model.onnx" --input b2.npy
+    expect 2 "the .bin was compiled for input 2x3x24x20" -- "$bin" verify --model out1/model.bin --onnx "$data/dynamic_shape/model.onnx" --input "$data/dynamic_shape/input_1.npy" --input-shape input:1x3x24x20
+    allow_bin=0; rm -rf out0 out1 outb
+    bash "$scripts/make_config.sh" "$data/dynamic_shape/model.onnx" bayes model out > config.yaml
+    expect 4 "input 'input' has the dynamic or zero dimensions batchx3xheightxwidth; set input_parameters.input_shape" -- "$bin" makertbin -c config.yaml --model-type onnx ;;
+  strict_config)
+    # Every problem in one run, one error line, exit 3; nothing written.
+    bash "$scripts/make_config.sh" "$data/nonhybrid/model.onnx" bayes model out "  cal_data_dir: 'no_such_dir'" > config.yaml
+    sed -i "s/input_type_train: 'featuremap'/input_type_train: ''/; s/optimize_level:/optimise_level:/" config.yaml
+    printf '  core_num: 9\n' >> config.yaml
+    expect 3 "4 problems" -- "$bin" makertbin -c config.yaml --model-type onnx
+    for f in "input_type_train: is empty" "optimise_level: unknown key; did you mean compiler_parameters.optimize_level" \
+             "core_num: '9' is invalid; allowed: 1 or 2" "cal_data_dir: folder '.*no_such_dir' does not exist"; do
+      grep -Eq -- "$f" all.txt || { echo "FAIL: lacks /$f/"; cat all.txt; exit 1; }
+    done
+    [ -e out ] && { echo "FAIL: working_dir created"; exit 1; }
+    grep -q "error config .*4 problems" bpu_mapper_makertbin.log || { echo "FAIL: error not in the log"; exit 1; } ;;
+  parallel_identical)
+    # 4 parallel compiles of one model into different working_dirs, from differently written YAMLs (prefix,
+    # comments, quoting, key order, run from other folders): byte-identical .bins, no shared temporary path.
+    for i in 1 2 3 4; do
+      mkdir "j$i"
+      bash "$scripts/make_config.sh" "$data/nonhybrid/model.onnx" bayes "p$i" "wd$i" > "j$i/config.yaml"
+    done
+    sed -i "1i # CI job two" j2/config.yaml
+    sed -i "s/'O3'/O3   # fast/" j3/config.yaml
+    sed -i "s/compile_mode: 'latency'//; s/march: 'bayes'/march: \"bayes\"/" j4/config.yaml
+    for i in 1 2 3 4; do (cd "j$i" && "$bin" makertbin -c config.yaml --model-type onnx > log.txt 2>&1; echo $? > rc) & done
+    wait
+    for i in 1 2 3 4; do [ "$(cat j$i/rc)" = 0 ] || { echo "FAIL: job $i"; cat "j$i/log.txt"; exit 1; }; done
+    for i in 2 3 4; do cmp j1/wd1/p1.bin "j$i/wd$i/p$i.bin" || { echo "FAIL: .bin $i differs"; exit 1; }; done
+    find . -name '.bpu_mapper_tmp_*' | grep -q . && { echo "FAIL: temporary folder left"; exit 1; }
+    echo "ok: 4 byte-identical .bins" ;;
+  same_working_dir)
+    # Two compiles into the same working_dir at once: both succeed, every file whole, no temporary left.
+    bash "$scripts/make_config.sh" "$data/resnet18/model.onnx" bayes model out > a.yaml
+    cp a.yaml b.yaml
+    "$bin" makertbin -c a.yaml --model-type onnx > a.txt 2>&1 & pa=$!
+    "$bin" makertbin -c b.yaml --model-type onnx > b.txt 2>&1 & pb=$!
+    wait $pa || { echo "FAIL: a"; cat a.txt; exit 1; }
+    wait $pb || { echo "FAIL: b"; cat b.txt; exit 1; }
+    allow_bin=1
+    expect 0 "march            bayes" -- "$bin" info out/model.bin
+    for f in out/model_report.json out/model_placement.json; do
+      [ "$(tail -c 2 "$f")" = "}" ] || { echo "FAIL: torn $f"; exit 1; }
+    done
+    expect 0 "latency" -- "$bin" run --model out/model.bin --input "$data/resnet18/input_0.npy" --output-dir o --repeat 1
+    find . -name '.bpu_mapper_tmp_*' -o -name '*.tmp.*' | grep -q . && { echo "FAIL: temporary left"; exit 1; }
+    echo "ok: both compiles whole" ;;
+  crash_log)
+    # The log is on disk while the compile runs (unbuffered); a fatal signal adds the phase and the last message,
+    # and the staging folder and the working_dir the compile created are removed.
+    bash "$scripts/make_config.sh" "$data/mobilenet_v2/model.onnx" bayes model out > config.yaml
+    "$bin" makertbin -c config.yaml --model-type onnx > run.txt 2>&1 & p=$!
+    for _ in $(seq 1 600); do
+      grep -q "imported '" bpu_mapper_makertbin.log 2>/dev/null && break
+      kill -0 $p 2>/dev/null || { echo "FAIL: the log was not written while the compile ran"; cat bpu_mapper_makertbin.log; exit 1; }
+      sleep 0.02
+    done
+    kill -SEGV $p; wait $p; rc=$?
+    [ "$rc" = 139 ] || { echo "FAIL: exit $rc after SIGSEGV (or the compile ended first)"; exit 1; }
+    grep -Eq "^F fatal SIGSEGV during phase '[a-z ]+'; last message: " bpu_mapper_makertbin.log || { echo "FAIL: no crash line"; cat bpu_mapper_makertbin.log; exit 1; }
+    [ -e out ] && { echo "FAIL: working_dir left after the crash"; find out; exit 1; }
+    echo "ok: crash logged, nothing left" ;;
   *) echo "unknown case $case_name"; exit 1 ;;
 esac

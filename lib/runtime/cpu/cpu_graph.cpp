@@ -98,7 +98,14 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
   for (const auto& name : graph_.inputs) {
     CpuTensor t;
     t.shape = graph_.tensor(name).shape;
-    t.f = *inputs.at(name);
+    auto it = inputs.find(name);
+    if (it == inputs.end() || !it->second || static_cast<int64_t>(it->second->size()) != t.count()) {
+      throw Error(ExitCode::Usage, context_ + ": input '" + name + "' has " +
+                                       (it == inputs.end() || !it->second ? std::string("no values")
+                                                                          : std::to_string(it->second->size()) + " values") +
+                                       " but its shape " + shape_to_string(t.shape) + " needs " + std::to_string(t.count()));
+    }
+    t.f = *it->second;
     values[name] = std::move(t);
   }
   for (const auto& n : graph_.nodes) {

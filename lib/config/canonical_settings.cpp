@@ -1,0 +1,67 @@
+// The canonical text of the compile settings: what the .bin records and fingerprints instead of the YAML file,
+// so that the .bin depends on the model and the settings that change the program, not on paths, the output
+// prefix, comments, key order or quoting.
+
+#include <cstdio>
+#include <set>
+#include <sstream>
+
+#include "config/config.h"
+
+namespace bpu {
+
+namespace {
+
+std::string quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string sorted_list(const std::vector<std::string>& v) {
+  std::set<std::string> s(v.begin(), v.end());
+  std::string out;
+  for (const auto& x : s) out += (out.empty() ? "" : ";") + x;
+  return quoted(out);
+}
+
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  return buf;
+}
+
+}  // namespace
+
+std::string canonical_settings_yaml(const MapperConfig& c, const std::vector<std::pair<std::string, Shape>>& input_shapes) {
+  std::ostringstream os;
+  os << "# bpu-mapper canonical compile settings (the fingerprinted part of the config)\n";
+  os << "model_parameters:\n  march: " << quoted(c.march) << "\n";
+  if (!c.node_info.empty()) {
+    os << "  node_info:\n";
+    for (const auto& [node, info] : c.node_info) {
+      os << "    " << quoted(node) << ":\n";
+      if (!info.on.empty()) os << "      ON: " << quoted(info.on) << "\n";
+      for (const auto& [idx, type] : info.input_types) {
+        os << "      InputType" << (idx < 0 ? "" : std::to_string(idx)) << ": " << quoted(type) << "\n";
+      }
+      if (!info.output_type.empty()) os << "      OutputType: " << quoted(info.output_type) << "\n";
+    }
+  }
+  std::string names, shapes;
+  for (const auto& [name, shape] : input_shapes) {
+    names += (names.empty() ? "" : ";") + name;
+    shapes += (shapes.empty() ? "" : ";") + shape_to_string(shape);
+  }
+  os << "input_parameters:\n  input_name: " << quoted(names) << "\n  input_shape: " << quoted(shapes) << "\n";
+  os << "  input_type_train: 'featuremap'\n  input_type_rt: 'featuremap'\n  norm_type: 'no_preprocess'\n";
+  os << "calibration_parameters:\n  calibration_type: 'load'\n";
+  os << "  run_on_cpu: " << sorted_list(c.run_on_cpu) << "\n  run_on_bpu: " << sorted_list(c.run_on_bpu) << "\n";
+  os << "  quantize_float_weights: " << (c.quantize_float_weights ? "true" : "false") << "\n";
+  os << "compiler_parameters:\n  compile_mode: " << quoted(c.compile_mode) << "\n  optimize_level: "
+     << quoted(c.optimize_level) << "\n  debug: " << (c.debug ? "true" : "false") << "\n";
+  for (const auto& [key, value] : c.hardware) os << "  " << key << ": " << number(value) << "\n";
+  return os.str();
+}
+
+}  // namespace bpu

@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "arch/bayes/lower/bpu_segment_builder.h"
 #include "ops/op_def.h"
 #include "partition/reason.h"
 
@@ -341,29 +342,29 @@ const std::vector<OpSupport>& bpu_op_table() {
   static const std::vector<OpSupport> table = {
       {"Conv", "CONV2D: int8/int16 x per-channel int8 weights, int32/int64 accumulation, per-channel requant with "
                "high-precision bias and fused ReLU/Clip; int32 accumulator output when the output is not quantized",
-       conv_constraints()},
+       conv_constraints(), &SegmentBuilder::lower_conv},
       {"Add", "ADD: two differently scaled int8/int16 inputs, common-denominator rescale, one rounding, fused ReLU",
-       add_constraints()},
+       add_constraints(), &SegmentBuilder::lower_add},
       {"Gemm", "CONV2D (1x1) between RESHAPEs: per-output-feature int8 weights, bias and alpha/beta folded into the "
-               "requantization", gemm_constraints()},
-      {"MaxPool", "POOL (max): window maximum, then rescale to the output scale", pool_constraints()},
-      {"AveragePool", "POOL (average): exact window sum, then one requantization by s_in/(n*s_out)", pool_constraints()},
-      {"GlobalAveragePool", "POOL (average) over the whole plane", pool_constraints()},
-      {"GlobalMaxPool", "POOL (max) over the whole plane", pool_constraints()},
-      {"Concat", "CONCAT: each input rescaled to the output scale (a copy when scales are equal)", concat_constraints()},
+               "requantization", gemm_constraints(), &SegmentBuilder::lower_gemm},
+      {"MaxPool", "POOL (max): window maximum, then rescale to the output scale", pool_constraints(), &SegmentBuilder::lower_pool},
+      {"AveragePool", "POOL (average): exact window sum, then one requantization by s_in/(n*s_out)", pool_constraints(), &SegmentBuilder::lower_pool},
+      {"GlobalAveragePool", "POOL (average) over the whole plane", pool_constraints(), &SegmentBuilder::lower_pool},
+      {"GlobalMaxPool", "POOL (max) over the whole plane", pool_constraints(), &SegmentBuilder::lower_pool},
+      {"Concat", "CONCAT: each input rescaled to the output scale (a copy when scales are equal)", concat_constraints(), &SegmentBuilder::lower_concat},
       {"Resize", "RESIZE: nearest copy, or bilinear with 15-bit fixed-point weights and one requantization",
-       resize_constraints()},
+       resize_constraints(), &SegmentBuilder::lower_resize},
       {"Identity", "RESCALE: a tensor fake-quantized twice in a row (e.g. around a removed Dropout) is requantized",
-       {per_tensor_io()}},
-      {"Sigmoid", "LUT: 256-entry (int8) or 65536-entry (int16) table from the float formula", {per_tensor_io()}},
-      {"Tanh", "LUT", {per_tensor_io()}},
-      {"HardSigmoid", "LUT", {per_tensor_io()}},
-      {"HardSwish", "LUT", {per_tensor_io()}},
-      {"Exp", "LUT", {per_tensor_io()}},
-      {"Selu", "LUT", {per_tensor_io()}},
-      {"Elu", "LUT", {per_tensor_io()}},
-      {"LeakyRelu", "LUT", {per_tensor_io()}},
-      {"Relu", "LUT (standalone; fused into Conv/Add as a clamp when it follows one)", {per_tensor_io()}},
+       {per_tensor_io()}, &SegmentBuilder::lower_requantize},
+      {"Sigmoid", "LUT: 256-entry (int8) or 65536-entry (int16) table from the float formula", {per_tensor_io()}, &SegmentBuilder::lower_lut},
+      {"Tanh", "LUT", {per_tensor_io()}, &SegmentBuilder::lower_lut},
+      {"HardSigmoid", "LUT", {per_tensor_io()}, &SegmentBuilder::lower_lut},
+      {"HardSwish", "LUT", {per_tensor_io()}, &SegmentBuilder::lower_lut},
+      {"Exp", "LUT", {per_tensor_io()}, &SegmentBuilder::lower_lut},
+      {"Selu", "LUT", {per_tensor_io()}, &SegmentBuilder::lower_lut},
+      {"Elu", "LUT", {per_tensor_io()}, &SegmentBuilder::lower_lut},
+      {"LeakyRelu", "LUT", {per_tensor_io()}, &SegmentBuilder::lower_lut},
+      {"Relu", "LUT (standalone; fused into Conv/Add as a clamp when it follows one)", {per_tensor_io()}, &SegmentBuilder::lower_lut},
       {"Clip", "LUT (standalone; fused into Conv/Add as a clamp when it follows one)",
        {per_tensor_io(),
         {"min and max are constants",
@@ -372,36 +373,36 @@ const std::vector<OpSupport>& bpu_op_table() {
              if (!n.inputs[i].empty() && (!in(g, n, i).is_constant || in(g, n, i).float_data.size() != 1)) return "bound '" + n.inputs[i] + "' is not a scalar constant";
            }
            return "";
-         }}}},
-      {"Erf", "LUT", {per_tensor_io()}},
+         }}}, &SegmentBuilder::lower_lut},
+      {"Erf", "LUT", {per_tensor_io()}, &SegmentBuilder::lower_lut},
       {"ReduceMean", "TRANSPOSE (kept axes first) + RESHAPE + POOL (average over a reduced x 1 window, float32 "
-                     "emulation of the reference) + RESHAPE", reduce_constraints()},
-      {"ReduceMax", "TRANSPOSE + RESHAPE + POOL (max over a reduced x 1 window) + RESHAPE", reduce_constraints()},
+                     "emulation of the reference) + RESHAPE", reduce_constraints(), &SegmentBuilder::lower_reduce},
+      {"ReduceMax", "TRANSPOSE + RESHAPE + POOL (max over a reduced x 1 window) + RESHAPE", reduce_constraints(), &SegmentBuilder::lower_reduce},
       {"ReduceSum", "TRANSPOSE + RESHAPE + POOL (exact integer window sum, one requantization by s_in/s_out) + "
-                    "RESHAPE", reduce_constraints()},
+                    "RESHAPE", reduce_constraints(), &SegmentBuilder::lower_reduce},
       {"DepthToSpace", "RESHAPE (6-D) + TRANSPOSE + RESHAPE, as the ONNX spec defines it (DCR and CRD)",
-       depth_space_constraints()},
-      {"SpaceToDepth", "RESHAPE (6-D) + TRANSPOSE + RESHAPE", depth_space_constraints()},
-      {"Sub", "ADD with a negated second multiplier", add_constraints()},
-      {"Mul", "MUL: product of two quantized inputs with broadcasting, one requantization by s_a*s_b/s_out", add_constraints()},
-      {"MatMul", "CONV2D (1x1) between RESHAPEs when B is a constant 2-D matrix", gemm_constraints()},
-      {"ConvTranspose", "DECONV2D: scatter of int8 x int8 products, per-channel requantization", deconv_constraints()},
-      {"Transpose", "TRANSPOSE: axis permutation", {per_tensor_io(), same_scale_io()}},
-      {"Slice", "SLICE: strided copy", constant_axes({1, 2, 3, 4})},
-      {"Split", "SLICE per output", constant_axes({1})},
+       depth_space_constraints(), &SegmentBuilder::lower_depth_space},
+      {"SpaceToDepth", "RESHAPE (6-D) + TRANSPOSE + RESHAPE", depth_space_constraints(), &SegmentBuilder::lower_depth_space},
+      {"Sub", "ADD with a negated second multiplier", add_constraints(), &SegmentBuilder::lower_add},
+      {"Mul", "MUL: product of two quantized inputs with broadcasting, one requantization by s_a*s_b/s_out", add_constraints(), &SegmentBuilder::lower_mul},
+      {"MatMul", "CONV2D (1x1) between RESHAPEs when B is a constant 2-D matrix", gemm_constraints(), &SegmentBuilder::lower_gemm},
+      {"ConvTranspose", "DECONV2D: scatter of int8 x int8 products, per-channel requantization", deconv_constraints(), &SegmentBuilder::lower_deconv},
+      {"Transpose", "TRANSPOSE: axis permutation", {per_tensor_io(), same_scale_io()}, &SegmentBuilder::lower_transpose},
+      {"Slice", "SLICE: strided copy", constant_axes({1, 2, 3, 4}), &SegmentBuilder::lower_slice},
+      {"Split", "SLICE per output", constant_axes({1}), &SegmentBuilder::lower_split},
       {"Pad", "PAD: constant mode, value quantized to the output scale",
        {constant_axes({1, 2, 3})[0], constant_axes({1, 2, 3})[1], per_tensor_io(),
         {"mode is constant",
          [](const ir::Graph&, const ir::Node& n) -> std::string {
            std::string mode = n.attr_string("mode", "constant");
            return mode == "constant" ? "" : "mode " + mode;
-         }}}},
+         }}}, &SegmentBuilder::lower_pad},
       {"Softmax", "SOFTMAX: double-precision emulation; on the CPU unless run_on_bpu lists the node (as on bayes)",
-       {per_tensor_io()}},
-      {"Reshape", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints()},
-      {"Flatten", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints()},
-      {"Squeeze", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints()},
-      {"Unsqueeze", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints()},
+       {per_tensor_io()}, &SegmentBuilder::lower_softmax},
+      {"Reshape", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
+      {"Flatten", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
+      {"Squeeze", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
+      {"Unsqueeze", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
   };
   return table;
 }

@@ -11,6 +11,10 @@
 
 #include "ir/graph.h"
 
+namespace bpu {
+class SegmentBuilder;
+}
+
 namespace bpu::bayes {
 
 struct Constraint {
@@ -19,10 +23,14 @@ struct Constraint {
   std::function<std::string(const ir::Graph&, const ir::Node&)> check;
 };
 
+// The per-op lowering (lib/arch/bayes/lower/): a SegmentBuilder method that emits the op's instructions.
+using LowerFn = void (SegmentBuilder::*)(const ir::Node&);
+
 struct OpSupport {
   std::string op_type;
   std::string lowering;  // what the BPU does with it, for the docs
   std::vector<Constraint> constraints;
+  LowerFn lower = nullptr;
 };
 
 const std::vector<OpSupport>& bpu_op_table();

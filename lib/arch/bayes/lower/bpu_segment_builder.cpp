@@ -143,30 +143,15 @@ void SegmentBuilder::lower_node(int index) {
     fused.fused_clamp = placement.fused_bounds;
   }
   const ir::Node& n = fused;
-  const std::string& op = n.op_type;
-  if (op == "Conv") lower_conv(n, part_.placements[index]);
-  else if (op == "Gemm") lower_gemm(n);
-  else if (op == "Add" || op == "Sub") lower_add(n);
-  else if (op == "Mul") lower_mul(n);
-  else if (op == "MatMul") lower_gemm(n);
-  else if (op == "Transpose") lower_transpose(n);
-  else if (op == "Slice") lower_slice(n);
-  else if (op == "Split") lower_split(n);
-  else if (op == "Pad") lower_pad(n);
-  else if (op == "ConvTranspose") lower_deconv(n);
-  else if (op == "Softmax") lower_softmax(n);
-  else if (bayes::is_shape_only_op(op)) lower_reshape(n);
-  else if (op == "Identity") lower_requantize(n);
-  else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool") lower_pool(n);
-  else if (op == "Concat") lower_concat(n);
-  else if (op == "Resize") lower_resize(n);
-  else if (op.rfind("Reduce", 0) == 0) lower_reduce(n);
-  else if (op == "DepthToSpace" || op == "SpaceToDepth") lower_depth_space(n);
-  else if (bayes::is_lut_op(op)) lower_lut(n);
-  else unsupported(g_, n, "placed on the BPU but has no lowering");
+  const bayes::OpSupport* support = bayes::find_op_support(n.op_type, n.domain);
+  if (!support || !support->lower) unsupported(g_, n, "placed on the BPU but has no lowering");
+  placement_ = &placement;
+  (this->*(support->lower))(n);
+  placement_ = nullptr;
 }
 
-void SegmentBuilder::lower_conv(const ir::Node& n, const Placement& p) {
+void SegmentBuilder::lower_conv(const ir::Node& n) {
+  const Placement& p = *placement_;
   const ir::Tensor& x = g_.tensor(n.inputs[0]);
   const ir::Tensor& w = g_.tensor(n.inputs[1]);
   if (w.shape.size() != 4 || x.shape.size() != 4) unsupported(g_, n, "only 2-D convolution (4-D tensors) is supported");

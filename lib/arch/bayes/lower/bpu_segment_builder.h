@@ -25,22 +25,9 @@ class SegmentBuilder {
   SegmentBuilder(const ir::Graph& g, const PartitionResult& part, const Segment& seg);
   BpuSegment build();
 
- private:
-  // Buffers and constants.
-  uint32_t buffer(const std::string& name, DType dtype, const std::vector<float>& scales, int axis,
-                  const Shape* shape = nullptr);
-  uint32_t quantized_buffer(const ir::Node& n, const std::string& name);
-  uint32_t internal_buffer(const std::string& name, DType dtype, const std::vector<float>& scales, int axis, const Shape& shape);
-  uint32_t add_constant(const void* data, size_t size);
-  uint32_t add_requant_table(const std::vector<struct RequantParams>& records);
-  uint32_t source_index(const ir::Node& n);
-  std::pair<int32_t, int32_t> clamp_bounds(const ir::Node& n, DType dtype, float scale);
-  const ir::QuantParams& quant_of(const ir::Node& n, const std::string& tensor);
-  void emit(const ir::Node& n, bayes::Body body);
-
-  // One method per op family.
-  void lower_node(int index);
-  void lower_conv(const ir::Node& n, const Placement& p);
+  // The per-op lowerings, one method per op family; the bayes op table (constraints.cpp) points each supported
+  // op at its method, so the table is the only dispatch.
+  void lower_conv(const ir::Node& n);
   void lower_gemm(const ir::Node& n);
   void lower_add(const ir::Node& n);
   void lower_reshape(const ir::Node& n);
@@ -58,15 +45,31 @@ class SegmentBuilder {
   void lower_softmax(const ir::Node& n);
   void lower_reduce(const ir::Node& n);
   void lower_depth_space(const ir::Node& n);
+ private:
+  void lower_node(int index);
   // Buffer of `in` viewed as `view_shape` (a RESHAPE when it differs) and permuted by `perm` (a TRANSPOSE unless
   // perm is the identity); returns the buffer holding the result.
   uint32_t transposed_view(const ir::Node& n, const std::string& in, const std::vector<int64_t>& perm,
                            const Shape& view_shape, const std::string& tag);
+
+  // Buffers and constants.
+  uint32_t buffer(const std::string& name, DType dtype, const std::vector<float>& scales, int axis,
+                  const Shape* shape = nullptr);
+  uint32_t quantized_buffer(const ir::Node& n, const std::string& name);
+  uint32_t internal_buffer(const std::string& name, DType dtype, const std::vector<float>& scales, int axis, const Shape& shape);
+  uint32_t add_constant(const void* data, size_t size);
+  uint32_t add_requant_table(const std::vector<struct RequantParams>& records);
+  uint32_t source_index(const ir::Node& n);
+  std::pair<int32_t, int32_t> clamp_bounds(const ir::Node& n, DType dtype, float scale);
+  const ir::QuantParams& quant_of(const ir::Node& n, const std::string& tensor);
+  void emit(const ir::Node& n, bayes::Body body);
+
   std::vector<int64_t> constant_ints(const ir::Node& n, size_t input);
 
   const ir::Graph& g_;
   const PartitionResult& part_;
   const Segment& seg_;
+  const Placement* placement_ = nullptr;  // of the node being lowered
   std::set<std::string> produced_;
   std::map<std::string, uint32_t> buffer_ids_;
   std::vector<bayes::Instruction> program_;

@@ -28,8 +28,11 @@ class FlattenView(nn.Module):
         self.fc = nn.Linear(8 * 8 * 8, 10)
 
     def forward(self, x):
-        x = self.stem(x)
-        return self.fc(x.view(x.size(0), -1))
+        # The batch size is read from the input: FX (torch 1.13) leaves a conv output that also feeds size()
+        # unquantized, so the size comes from a tensor that has no other quantized reader.
+        n = x.size(0)
+        y = self.stem(x)
+        return self.fc(y.view(n, -1))
 
 
 class ChannelShuffle(nn.Module):
@@ -42,8 +45,9 @@ class ChannelShuffle(nn.Module):
         self.out = ConvBNReLU(8, 8, 3)
 
     def forward(self, x):
+        b, h, w = x.size(0), x.size(2), x.size(3)  # from the input, see FlattenView
         x = self.stem(x)
-        b, c, h, w = x.size(0), x.size(1), x.size(2), x.size(3)
+        c = self.stem[0].out_channels
         x = x.view(b, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous().view(b, -1, h, w)
         return self.out(x)
 

@@ -20,7 +20,8 @@ SHAPE = (1, 3, 16, 16)
 
 
 class FlattenView(nn.Module):
-    """x.view(x.size(0), -1) before a Linear."""
+    """x.view(x.shape[0], -1) before a Linear (torch 1.13 FX leaves the conv feeding x.size(0) unquantized; with
+    x.shape[0] it quantizes the conv and exports the same Reshape of a computed shape)."""
 
     def __init__(self):
         super().__init__()
@@ -28,15 +29,12 @@ class FlattenView(nn.Module):
         self.fc = nn.Linear(8 * 8 * 8, 10)
 
     def forward(self, x):
-        # The batch size is read from the input: FX (torch 1.13) leaves a conv output that also feeds size()
-        # unquantized, so the size comes from a tensor that has no other quantized reader.
-        n = x.size(0)
         y = self.stem(x)
-        return self.fc(y.view(n, -1))
+        return self.fc(y.view(y.shape[0], -1))
 
 
 class ChannelShuffle(nn.Module):
-    """ShuffleNet's channel shuffle with every size read from x.size()."""
+    """ShuffleNet's channel shuffle with every size read from x.shape."""
 
     def __init__(self, groups=2):
         super().__init__()
@@ -45,9 +43,8 @@ class ChannelShuffle(nn.Module):
         self.out = ConvBNReLU(8, 8, 3)
 
     def forward(self, x):
-        b, h, w = x.size(0), x.size(2), x.size(3)  # from the input, see FlattenView
         x = self.stem(x)
-        c = self.stem[0].out_channels
+        b, c, h, w = x.shape[0], x.shape[1], x.shape[2], x.shape[3]  # .shape, see FlattenView
         x = x.view(b, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous().view(b, -1, h, w)
         return self.out(x)
 

@@ -25,6 +25,7 @@
 #include "onnx_import/onnx_import.h"
 #include "passes/fold_bn.h"
 #include "passes/shape_quant.h"
+#include "passes/simplify.h"
 #include "quant/int16_override.h"
 #include "quant/qdq_extract.h"
 
@@ -107,10 +108,14 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   CompileResult r;
   PhaseTimer timer(&r.phase_seconds);
   crash_guard_set_phase("import");
-  r.graph = import_onnx(in.onnx_path, in.import);
+  ImportOptions import = in.import;
+  SimplifyStats simplified;
+  import.simplify = [&simplified](ir::Graph& g) { simplified = simplify_graph(g); };
+  r.graph = import_onnx(in.onnx_path, import);
   timer.done("import");
   spdlog::info("imported '{}': {} nodes, {} inputs, {} outputs, opset {}", in.onnx_path, r.graph.nodes.size(),
                r.graph.inputs.size(), r.graph.outputs.size(), r.graph.opset);
+  spdlog::info("simplify: {}", simplified.summary());
   crash_guard_set_phase("quantization");
   QuantSummary qs = extract_quantization(r.graph);
   spdlog::info("quantization: {} activation fake-quant pairs, {} weight fake-quant pairs (calibration_type load)",

@@ -127,6 +127,14 @@ ir::Attribute convert_attribute(const onnx::AttributeProto& a) {
     case onnx::AttributeProto::STRING: out.kind = ir::Attribute::Kind::String; out.s = a.s(); break;
     case onnx::AttributeProto::INTS: out.kind = ir::Attribute::Kind::Ints; out.ints.assign(a.ints().begin(), a.ints().end()); break;
     case onnx::AttributeProto::FLOATS: out.kind = ir::Attribute::Kind::Floats; out.floats.assign(a.floats().begin(), a.floats().end()); break;
+    case onnx::AttributeProto::TENSOR: {  // one-element tensors (ConstantOfShape's value): Floats or Ints, s "tensor"
+      ir::Tensor t = constant_from_proto(a.t(), a.name(), "attribute");
+      out.kind = t.float_data.empty() ? ir::Attribute::Kind::Ints : ir::Attribute::Kind::Floats;
+      out.floats = t.float_data;
+      out.ints = t.int_data;
+      out.s = "tensor";
+      break;
+    }
     default: out.kind = ir::Attribute::Kind::String; out.s = "<unsupported attribute type>"; break;
   }
   return out;
@@ -447,6 +455,7 @@ ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, 
     }
   }
   ops::infer_missing_shapes(graph);
+  if (options.simplify) options.simplify(graph);
   for (const auto& n : graph.nodes) {
     for (const auto& o : n.outputs) {
       if (o.empty()) continue;

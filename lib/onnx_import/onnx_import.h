@@ -3,6 +3,7 @@
 // zero points as plain constants (torch shares zero points through Identity chains).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -24,6 +25,10 @@ struct ImportOptions {
   // Rewrite every node into the op registry's canonical form (ops::canonicalize). The compiler always does; the
   // CPU executor and the QAT reference run a model in its own opset's form and switch it off.
   bool canonicalize = true;
+  // Graph simplification (the compiler's passes/simplify), run once the registry's shape rules have filled what
+  // ONNX inference left open and before the check that every tensor has a shape and before canonicalization, so
+  // shapes computed by Shape -> ... -> Reshape chains are known and canonical forms see folded constants.
+  std::function<void(ir::Graph&)> simplify;
 };
 
 // The ai.onnx opsets accepted are ops::kMinOpset..ops::kMaxOpset (lib/ops/op_def.h); others are refused naming

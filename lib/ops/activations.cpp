@@ -34,6 +34,10 @@ float sigmoid(const ir::Node&, float x) { return 1.0f / (1.0f + std::exp(-x)); }
 float tanh_f(const ir::Node&, float x) { return std::tanh(x); }
 float exp_f(const ir::Node&, float x) { return std::exp(x); }
 float erf_f(const ir::Node&, float x) { return std::erf(x); }
+float neg_f(const ir::Node&, float x) { return -x; }
+float abs_f(const ir::Node&, float x) { return std::fabs(x); }
+float sqrt_f(const ir::Node&, float x) { return std::sqrt(x); }
+float reciprocal_f(const ir::Node&, float x) { return 1.0f / x; }
 float selu(const ir::Node& n, float x) {
   const float alpha = attr_f(n, "alpha", kSeluAlpha), gamma = attr_f(n, "gamma", kSeluGamma);
   return x > 0 ? gamma * x : gamma * alpha * std::expm1(x);
@@ -142,6 +146,11 @@ void register_activations(Registry& r) {
   r.push_back({"Tanh", "", lut, "all opsets", nullptr, tanh_f, nullptr, formula_kernel});
   r.push_back({"Exp", "", lut, "all opsets", nullptr, exp_f, nullptr, formula_kernel});
   r.push_back({"Erf", "", lut, "all opsets", nullptr, erf_f, nullptr, formula_kernel});
+  // Float-only unary ops (no lookup table: Sqrt and Reciprocal are not finite at every input code).
+  r.push_back({"Neg", "", kElementwise, "all opsets", nullptr, neg_f, nullptr, formula_kernel});
+  r.push_back({"Abs", "", kElementwise, "all opsets", nullptr, abs_f, nullptr, formula_kernel});
+  r.push_back({"Sqrt", "", kElementwise, "all opsets", nullptr, sqrt_f, nullptr, formula_kernel});
+  r.push_back({"Reciprocal", "", kElementwise, "all opsets", nullptr, reciprocal_f, nullptr, formula_kernel});
   r.push_back({"Selu", "", lut, "alpha, gamma defaults made explicit", canon_selu, selu, nullptr, formula_kernel});
   r.push_back({"Elu", "", lut, "alpha default (1.0) made explicit", canon_elu, elu, nullptr, formula_kernel});
   r.push_back({"LeakyRelu", "", lut, "alpha default (0.01) made explicit", canon_leaky_relu, leaky_relu, nullptr,

@@ -1,4 +1,4 @@
-// Registry entries and CPU kernels of the binary element-wise ops (broadcasting Add/Sub/Mul/Div) and the ONNX
+// Registry entries and CPU kernels of the binary element-wise ops (broadcasting Add/Sub/Mul/Div/Pow) and the ONNX
 // fake-quantization pair QuantizeLinear/DequantizeLinear (PyTorch rounding).
 
 #include <cmath>
@@ -24,6 +24,25 @@ Shape broadcast_shape(const KernelContext& ctx, const Shape& a, const Shape& b) 
   return out;
 }
 
+// Shape arithmetic on integer constants (torch's c // g, h * w) stays exact in int64; Div truncates toward zero
+// as ONNX integer division does. False for other ops (computed in float).
+bool integer_binary(const KernelContext& ctx, const CpuTensor& a, const CpuTensor& b, const Shape& shape, CpuTensor& y) {
+  const std::string& op = ctx.node.op_type;
+  if (op != "Add" && op != "Sub" && op != "Mul" && op != "Div") return false;
+  if (a.i.size() != static_cast<size_t>(a.count()) || b.i.size() != static_cast<size_t>(b.count())) return false;
+  std::vector<int64_t> v(static_cast<size_t>(y.count()));
+  kernels::for_each_broadcast(shape, a.shape, b.shape, [&](int64_t o, int64_t ia, int64_t ib) {
+    const int64_t p = a.i[ia], q = b.i[ib];
+    if (op == "Div" && q == 0) ctx.fail("integer division by zero");
+    v[o] = op == "Add" ? p + q : op == "Sub" ? p - q : op == "Mul" ? p * q : p / q;
+  });
+  y.integer = true;
+  y.elem_type = a.elem_type;
+  y.i = v;
+  y.f.assign(v.begin(), v.end());
+  return true;
+}
+
 template <typename Op>
 void binary(const KernelContext& ctx, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out, Op op) {
   const CpuTensor& a = *in.at(0);
@@ -31,6 +50,7 @@ void binary(const KernelContext& ctx, const std::vector<const CpuTensor*>& in, s
   Shape shape = broadcast_shape(ctx, a.shape, b.shape);
   allocate(ctx, out[0], shape);
   if (ctx.shapes_only) return;
+  if (a.integer && b.integer && integer_binary(ctx, a, b, shape, out[0])) return;
   std::vector<float> af = a.integer ? std::vector<float>(a.i.begin(), a.i.end()) : a.f;
   std::vector<float> bf = b.integer ? std::vector<float>(b.i.begin(), b.i.end()) : b.f;
   float* y = out[0].f.data();
@@ -46,6 +66,9 @@ void add(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::v
 void sub(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) { binary(c, in, out, std::minus<float>()); }
 void mul(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) { binary(c, in, out, std::multiplies<float>()); }
 void div(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) { binary(c, in, out, std::divides<float>()); }
+void pow(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  binary(c, in, out, [](float a, float b) { return std::pow(a, b); });
+}
 
 // Scale / zero point of input 1 / 2 for element k along the quantization axis.
 struct QuantAxis {
@@ -121,6 +144,7 @@ void register_elementwise(Registry& r) {
   r.push_back({"Sub", "", ew, "all opsets: NumPy broadcasting", nullptr, nullptr, nullptr, sub});
   r.push_back({"Mul", "", ew, "all opsets: NumPy broadcasting", nullptr, nullptr, nullptr, mul});
   r.push_back({"Div", "", ew, "all opsets: NumPy broadcasting", nullptr, nullptr, nullptr, div});
+  r.push_back({"Pow", "", ew, "all opsets: NumPy broadcasting (float32 std::pow)", nullptr, nullptr, nullptr, pow});
   r.push_back({"QuantizeLinear", "", ew | kFakeQuant, "10: per tensor; 13: per-axis scales (`axis`)", nullptr, nullptr,
                nullptr, quantize_linear});
   r.push_back({"DequantizeLinear", "", ew | kFakeQuant, "10: per tensor; 13: per-axis scales (`axis`)", nullptr,

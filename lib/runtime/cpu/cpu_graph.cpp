@@ -7,6 +7,7 @@
 #include "ops/op_def.h"
 #include "common/error.h"
 #include "onnx_import/onnx_import.h"
+#include "passes/simplify.h"
 
 namespace bpu::cpu {
 
@@ -18,6 +19,9 @@ CpuGraph::CpuGraph(const std::vector<uint8_t>& bytes, const std::string& context
   try {
     ImportOptions options;
     options.canonicalize = false;
+    // Shape arithmetic on static shapes is evaluated once at load with the same kernels (values unchanged), so
+    // the shape-only validation below sees every shape (Reshape/Resize/Expand sizes computed by the graph).
+    options.simplify = [](ir::Graph& g) { simplify_graph(g); };
     graph_ = import_onnx_model(model, context, options);
   } catch (const Error& e) {
     throw Error(ExitCode::Artifact, context + ": invalid ONNX subgraph: " + e.what());

@@ -275,6 +275,7 @@ def activation_cases():
         "elu_default_10": simple("Elu", 10, s, G.elu),
         "elu_default_13": simple("Elu", 13, s, G.elu),
         "erf_13": simple("Erf", 13, s, G.erf),
+        "softplus_10": simple("Softplus", 10, s, G.softplus),
         "selu_default_10": simple("Selu", 10, s, G.selu),
     }
 

@@ -49,6 +49,10 @@ def selu(x, alpha=1.67326319217681884765625, gamma=1.05070102214813232421875):
     return gamma * np.where(x > 0, x, alpha * (np.exp(x) - 1.0))
 
 
+def softplus(x):
+    return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0)
+
+
 def erf(x):
     return np.vectorize(math.erf, otypes=[np.float64])(x)
 

@@ -34,6 +34,8 @@ float sigmoid(const ir::Node&, float x) { return 1.0f / (1.0f + std::exp(-x)); }
 float tanh_f(const ir::Node&, float x) { return std::tanh(x); }
 float exp_f(const ir::Node&, float x) { return std::exp(x); }
 float erf_f(const ir::Node&, float x) { return std::erf(x); }
+// torch.nn.functional.softplus (beta 1, threshold 20): x above 20 passes through, else log1p(exp(x)).
+float softplus(const ir::Node&, float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
 float neg_f(const ir::Node&, float x) { return -x; }
 float abs_f(const ir::Node&, float x) { return std::fabs(x); }
 float sqrt_f(const ir::Node&, float x) { return std::sqrt(x); }
@@ -146,6 +148,7 @@ void register_activations(Registry& r) {
   r.push_back({"Tanh", "", lut, "all opsets", nullptr, tanh_f, nullptr, formula_kernel});
   r.push_back({"Exp", "", lut, "all opsets", nullptr, exp_f, nullptr, formula_kernel});
   r.push_back({"Erf", "", lut, "all opsets", nullptr, erf_f, nullptr, formula_kernel});
+  r.push_back({"Softplus", "", lut, "all opsets", nullptr, softplus, nullptr, formula_kernel});
   // Float-only unary ops (no lookup table: Sqrt and Reciprocal are not finite at every input code).
   r.push_back({"Neg", "", kElementwise, "all opsets", nullptr, neg_f, nullptr, formula_kernel});
   r.push_back({"Abs", "", kElementwise, "all opsets", nullptr, abs_f, nullptr, formula_kernel});

@@ -375,6 +375,7 @@ const std::vector<OpSupport>& bpu_op_table() {
            return "";
          }}}, &SegmentBuilder::lower_lut},
       {"Erf", "LUT", {per_tensor_io()}, &SegmentBuilder::lower_lut},
+      {"Softplus", "LUT", {per_tensor_io()}, &SegmentBuilder::lower_lut},
       {"ReduceMean", "TRANSPOSE (kept axes first) + RESHAPE + POOL (average over a reduced x 1 window, float32 "
                      "emulation of the reference) + RESHAPE", reduce_constraints(), &SegmentBuilder::lower_reduce},
       {"ReduceMax", "TRANSPOSE + RESHAPE + POOL (max over a reduced x 1 window) + RESHAPE", reduce_constraints(), &SegmentBuilder::lower_reduce},

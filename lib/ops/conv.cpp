@@ -4,7 +4,7 @@
 #include <Eigen/Core>
 
 #include "ops/op_def.h"
-#include "runtime/kernels/conv2d.h"
+#include "arch/bayes/sim/kernels/conv2d.h"
 
 namespace bpu::cpu {
 

@@ -5,7 +5,7 @@
 #include <functional>
 
 #include "numerics/requant.h"
-#include "runtime/kernels/movement.h"
+#include "arch/bayes/sim/kernels/movement.h"
 #include "ops/op_def.h"
 
 namespace bpu::cpu {

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <limits>
 
-#include "runtime/kernels/movement.h"
+#include "arch/bayes/sim/kernels/movement.h"
 #include "ops/op_def.h"
 
 namespace bpu::cpu {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "lower/compiled_model.h"
-#include "runtime/validate.h"
+#include "arch/bayes/sim/validate.h"
 
 namespace bpu {
 

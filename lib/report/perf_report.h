@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "arch/bayes/perf_model.h"
-#include "runtime/validate.h"
+#include "arch/bayes/sim/validate.h"
 
 namespace bpu {
 

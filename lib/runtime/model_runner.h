@@ -8,8 +8,8 @@
 
 #include "common/npy.h"
 #include "lower/compiled_model.h"
-#include "runtime/simulator.h"
-#include "runtime/validate.h"
+#include "arch/bayes/sim/simulator.h"
+#include "arch/bayes/sim/validate.h"
 
 namespace bpu {
 

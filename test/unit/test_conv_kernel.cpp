@@ -5,9 +5,9 @@
 
 #include <random>
 
-#include "runtime/kernels/conv2d.h"
-#include "runtime/kernels/conv2d_depthwise.h"
-#include "runtime/kernels/conv2d_int8_dot.h"
+#include "arch/bayes/sim/kernels/conv2d.h"
+#include "arch/bayes/sim/kernels/conv2d_depthwise.h"
+#include "arch/bayes/sim/kernels/conv2d_int8_dot.h"
 #include "runtime/thread_pool.h"
 #include "test_helpers.h"
 

@@ -7,10 +7,10 @@
 
 #include "numerics/activation.h"
 #include "numerics/requant.h"
-#include "runtime/kernels/deconv2d.h"
-#include "runtime/kernels/movement.h"
-#include "runtime/kernels/pool.h"
-#include "runtime/kernels/resize.h"
+#include "arch/bayes/sim/kernels/deconv2d.h"
+#include "arch/bayes/sim/kernels/movement.h"
+#include "arch/bayes/sim/kernels/pool.h"
+#include "arch/bayes/sim/kernels/resize.h"
 #include "test_helpers.h"
 
 using namespace bpu;

@@ -5,7 +5,7 @@
 //                 format_fields (disassembly: every field's name and value), isa_opcode_table_markdown
 //                 (the opcode table in docs/isa.md; a unit test holds the committed docs equal to it)
 // Per-opcode behaviour is one overload per instruction struct, dispatched with std::visit over Body, so an
-// opcode added here without its validator check (runtime/validate.cpp), simulator kernel (runtime/simulator.cpp)
+// opcode added here without its validator check (arch/bayes/sim/validate.cpp), simulator kernel (arch/bayes/sim/simulator.cpp)
 // and cost entry (arch/bayes/perf_model.cpp) does not compile.
 //
 // Field kinds:

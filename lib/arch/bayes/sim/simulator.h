@@ -11,7 +11,7 @@
 #include "arch/bayes/isa.h"
 #include "lower/compiled_model.h"
 #include "runtime/host_tensor.h"
-#include "runtime/kernels/conv2d_int8_dot.h"
+#include "arch/bayes/sim/kernels/conv2d_int8_dot.h"
 #include "runtime/thread_pool.h"
 
 namespace bpu {

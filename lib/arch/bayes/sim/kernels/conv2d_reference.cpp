@@ -1,6 +1,6 @@
 // Reference CONV2D: the spec as nested loops. Slow by design; the fast kernel is tested against it.
 
-#include "runtime/kernels/conv2d.h"
+#include "arch/bayes/sim/kernels/conv2d.h"
 
 namespace bpu::kernels {
 

@@ -1,6 +1,6 @@
 // Semantic validation of a CompiledModel read from a .bin.
 
-#include "runtime/validate.h"
+#include "arch/bayes/sim/validate.h"
 
 #include <cstring>
 #include <map>
@@ -8,8 +8,8 @@
 
 #include "common/error.h"
 #include "numerics/requant.h"
-#include "runtime/kernels/conv2d.h"
-#include "runtime/kernels/movement.h"
+#include "arch/bayes/sim/kernels/conv2d.h"
+#include "arch/bayes/sim/kernels/movement.h"
 
 namespace bpu {
 

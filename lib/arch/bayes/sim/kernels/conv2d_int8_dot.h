@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "numerics/requant.h"
-#include "runtime/kernels/conv2d.h"
+#include "arch/bayes/sim/kernels/conv2d.h"
 
 namespace bpu {
 class ThreadPool;

@@ -8,7 +8,7 @@
 #include <vector>
 #include <type_traits>
 
-#include "runtime/kernels/conv2d.h"
+#include "arch/bayes/sim/kernels/conv2d.h"
 
 namespace bpu::kernels {
 

@@ -1,6 +1,6 @@
 // POOL reference loops.
 
-#include "runtime/kernels/pool.h"
+#include "arch/bayes/sim/kernels/pool.h"
 
 #include <algorithm>
 #include <utility>

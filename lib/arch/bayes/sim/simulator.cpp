@@ -1,17 +1,17 @@
 // Instruction execution for the bayes simulator.
 
-#include "runtime/simulator.h"
+#include "arch/bayes/sim/simulator.h"
 
 #include <cstring>
 
 #include "common/error.h"
-#include "runtime/kernels/add.h"
-#include "runtime/kernels/conv2d.h"
-#include "runtime/kernels/conv2d_depthwise.h"
-#include "runtime/kernels/deconv2d.h"
-#include "runtime/kernels/movement.h"
-#include "runtime/kernels/pool.h"
-#include "runtime/kernels/resize.h"
+#include "arch/bayes/sim/kernels/add.h"
+#include "arch/bayes/sim/kernels/conv2d.h"
+#include "arch/bayes/sim/kernels/conv2d_depthwise.h"
+#include "arch/bayes/sim/kernels/deconv2d.h"
+#include "arch/bayes/sim/kernels/movement.h"
+#include "arch/bayes/sim/kernels/pool.h"
+#include "arch/bayes/sim/kernels/resize.h"
 
 namespace bpu {
 

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "runtime/kernels/conv2d.h"
+#include "arch/bayes/sim/kernels/conv2d.h"
 
 namespace bpu::kernels {
 

@@ -2,7 +2,7 @@
 // segment into an int32 row, tap by tap, over the output columns whose input column is inside the image
 // (padding contributes zero, as in the reference).
 
-#include "runtime/kernels/conv2d_depthwise.h"
+#include "arch/bayes/sim/kernels/conv2d_depthwise.h"
 
 #include <algorithm>
 #include <vector>

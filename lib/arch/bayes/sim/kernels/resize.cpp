@@ -1,6 +1,6 @@
 // RESIZE reference loops.
 
-#include "runtime/kernels/resize.h"
+#include "arch/bayes/sim/kernels/resize.h"
 
 #include <algorithm>
 #include <cmath>

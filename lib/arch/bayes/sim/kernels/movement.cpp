@@ -1,6 +1,6 @@
 // Data movement and softmax reference loops.
 
-#include "runtime/kernels/movement.h"
+#include "arch/bayes/sim/kernels/movement.h"
 
 #include <cmath>
 

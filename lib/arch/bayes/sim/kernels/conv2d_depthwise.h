@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "runtime/kernels/conv2d.h"
+#include "arch/bayes/sim/kernels/conv2d.h"
 
 namespace bpu {
 class ThreadPool;

@@ -1,6 +1,6 @@
 // DECONV2D reference loops.
 
-#include "runtime/kernels/deconv2d.h"
+#include "arch/bayes/sim/kernels/deconv2d.h"
 
 #include <algorithm>
 

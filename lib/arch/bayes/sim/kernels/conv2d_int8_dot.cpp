@@ -1,7 +1,7 @@
 // AVX-512 VNNI CONV2D and int32 requantization (docs/isa.md, "Reference and fast kernels"). Intrinsics appear only inside functions
 // marked BPU_AVX512, which run only after int8_dot_available() said yes; the rest of the build stays x86-64(-v3).
 
-#include "runtime/kernels/conv2d_int8_dot.h"
+#include "arch/bayes/sim/kernels/conv2d_int8_dot.h"
 
 #include <algorithm>
 #include <cstdlib>

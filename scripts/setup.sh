@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake make g++ libonnx-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev libcli11-dev libspdlog-dev
-          libeigen3-dev catch2 zlib1g-dev nlohmann-json3-dev)
+          libeigen3-dev catch2 zlib1g-dev nlohmann-json3-dev
+          clang libclang-rt-14-dev)  # clang and its libFuzzer/sanitizer runtimes: scripts/fuzz.sh
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -37,6 +37,10 @@ RequantParams make_conv_requant(double input_scale, double weight_scale, double 
     m = round_even(m / 2);
     shift -= 1;
   }
+  if (!(std::fabs(std::ldexp(bias_units, shift)) < 4.6e18L)) {  // also NaN
+    throw Error(ExitCode::Unsupported, "bias " + std::to_string(bias) + " at output scale " +
+                                           std::to_string(output_scale) + " does not fit the int64 bias");
+  }
   RequantParams p;
   p.multiplier = static_cast<int32_t>(m);
   p.shift = shift;
@@ -47,7 +51,7 @@ RequantParams make_conv_requant(double input_scale, double weight_scale, double 
 RequantParams make_accumulator_output(double input_scale, double weight_scale, double bias) {
   long double acc_scale = static_cast<long double>(input_scale) * weight_scale;
   long double units = round_even(static_cast<long double>(bias) / acc_scale);
-  if (std::fabs(units) >= 2147483647.0L) {
+  if (!(std::fabs(units) < 2147483647.0L)) {  // also NaN
     throw Error(ExitCode::Unsupported, "bias " + std::to_string(bias) + " does not fit the int32 accumulator at scale " +
                                            std::to_string(static_cast<double>(acc_scale)));
   }

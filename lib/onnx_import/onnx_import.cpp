@@ -8,6 +8,8 @@
 #include <onnx/shape_inference/implementation.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <climits>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -165,6 +167,31 @@ ir::Tensor constant_node_value(const onnx::NodeProto& n, const std::string& sour
     }
   }
   model_error(source, "Constant node '" + n.name() + "' has no supported value attribute");
+}
+
+// The node's input and output counts against its schema, and no required input left empty (""), so that no
+// later stage indexes past a node's inputs (found by fuzz_bin in a CPU subgraph).
+void check_arity(const onnx::NodeProto& n, const onnx::OpSchema& schema, const std::string& name,
+                 const std::string& source) {
+  if (n.input_size() < schema.min_input() || n.input_size() > schema.max_input() ||
+      n.output_size() < schema.min_output() || n.output_size() > schema.max_output()) {
+    auto range = [](int lo, int hi) {
+      return std::to_string(lo) + (hi == lo ? "" : ".." + (hi == INT_MAX ? std::string("n") : std::to_string(hi)));
+    };
+    model_error(source, "node '" + name + "' (" + n.op_type() + ") has " + std::to_string(n.input_size()) +
+                            " inputs and " + std::to_string(n.output_size()) + " outputs; its schema takes " +
+                            range(schema.min_input(), schema.max_input()) + " inputs and " +
+                            range(schema.min_output(), schema.max_output()) + " outputs");
+  }
+  const auto& formal = schema.inputs();
+  for (int i = 0; i < n.input_size(); ++i) {
+    if (!n.input(i).empty() || formal.empty()) continue;
+    const auto& param = formal[std::min<size_t>(i, formal.size() - 1)];
+    if (param.GetOption() != onnx::OpSchema::Optional) {
+      model_error(source, "node '" + name + "' (" + n.op_type() + ") leaves its required input " + std::to_string(i) +
+                              " ('" + param.GetName() + "') empty");
+    }
+  }
 }
 
 // Teaches ONNX shape inference the horizon domain's fake-quant ops (shape-preserving), so inference does not
@@ -397,12 +424,15 @@ ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, 
     ir::Node node;
     node.name = n.name().empty() ? n.op_type() + "_unnamed_" + std::to_string(unnamed++) : n.name();
     const std::string domain = n.domain() == "ai.onnx" ? "" : n.domain();
-    if (!onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(graph.opset ? graph.opset : 13), domain)) {
+    const onnx::OpSchema* schema =
+        onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(graph.opset ? graph.opset : 13), domain);
+    if (!schema) {
       throw Error(ExitCode::Unsupported, "model '" + source + "': node '" + node.name + "' has op type '" +
                                              (domain.empty() ? "" : domain + "::") + n.op_type() +
                                              "', which is neither an ONNX operator of opset " + std::to_string(graph.opset) +
                                              " nor a Horizon fake-quant op; custom ops are not supported");
     }
+    check_arity(n, *schema, node.name, source);
     if (!node_names.insert(node.name).second) {
       model_error(source, "two nodes are named '" + node.name + "'; node names must be unique");
     }

@@ -1,0 +1,46 @@
+// Writes the seed .bins of the fuzz_bin target: compiles each small test/data fixture model with a default
+// config (march bayes, O0 and O2) and saves the .bin into the output folder.
+// Usage: fuzz_make_bin_seeds OUT_DIR MODEL.onnx...
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "api/bpu_mapper.h"
+#include "artifact/bin_format.h"
+#include "common/error.h"
+
+namespace fs = std::filesystem;
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: fuzz_make_bin_seeds OUT_DIR MODEL.onnx...\n";
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::warn);
+  const fs::path out = argv[1];
+  fs::create_directories(out);
+  try {
+    for (int i = 2; i < argc; ++i) {
+      const fs::path model = fs::absolute(argv[i]);
+      for (const char* level : {"O0", "O2"}) {
+        const fs::path yaml = out / "seed.yaml";
+        const std::string text = "model_parameters:\n  onnx_model: " + model.string() +
+                                 "\n  march: bayes\ninput_parameters:\n  input_type_rt: featuremap\n"
+                                 "calibration_parameters:\n  calibration_type: load\n"
+                                 "compiler_parameters:\n  optimize_level: " + level + "\n";
+        bpu::MapperConfig cfg = bpu::parse_config(text, yaml.string());
+        bpu::CompileResult r = bpu::compile_model(cfg);
+        const std::string name = model.parent_path().filename().string() + "_" + level + ".bin";
+        bpu::save_model(r.model, (out / name).string());
+        std::cout << "seed " << (out / name).string() << "\n";
+      }
+    }
+  } catch (const bpu::Error& e) {
+    std::cerr << "fuzz_make_bin_seeds: " << e.what() << "\n";
+    return static_cast<int>(e.code());
+  }
+  return 0;
+}

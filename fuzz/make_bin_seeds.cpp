@@ -1,5 +1,6 @@
 // Writes the seed .bins of the fuzz_bin target: compiles each small test/data fixture model with a default
-// config (march bayes, O0 and O2) and saves the .bin into the output folder.
+// config (march bayes, O0 and O2) and saves the .bin into the output folder; a model the default config cannot
+// compile is skipped with a note (fails only when no seed at all was written).
 // Usage: fuzz_make_bin_seeds OUT_DIR MODEL.onnx...
 
 #include <spdlog/spdlog.h>
@@ -22,9 +23,10 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   const fs::path out = argv[1];
   fs::create_directories(out);
-  try {
-    for (int i = 2; i < argc; ++i) {
-      const fs::path model = fs::absolute(argv[i]);
+  int written = 0;
+  for (int i = 2; i < argc; ++i) {
+    const fs::path model = fs::absolute(argv[i]);
+    try {
       for (const char* level : {"O0", "O2"}) {
         const fs::path yaml = out / "seed.yaml";
         const std::string text = "model_parameters:\n  onnx_model: " + model.string() +
@@ -36,11 +38,17 @@ int main(int argc, char** argv) {
         const std::string name = model.parent_path().filename().string() + "_" + level + ".bin";
         bpu::save_model(r.model, (out / name).string());
         std::cout << "seed " << (out / name).string() << "\n";
+        ++written;
       }
+    } catch (const bpu::Error& e) {
+      // A fixture that needs settings the default config lacks (e.g. a dynamic input without input_shape)
+      // gives no seed; the others still do.
+      std::cerr << "fuzz_make_bin_seeds: skipped " << model.string() << ": " << e.what() << "\n";
     }
-  } catch (const bpu::Error& e) {
-    std::cerr << "fuzz_make_bin_seeds: " << e.what() << "\n";
-    return static_cast<int>(e.code());
+  }
+  if (written == 0) {
+    std::cerr << "fuzz_make_bin_seeds: no model compiled, no seed written\n";
+    return 1;
   }
   return 0;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (fuzz/, clang with ASan+UBSan) into build-fuzz/ and runs each for SECONDS,
+# Builds the libFuzzer targets (fuzz/, clang with ASan+UBSan; the same build holds the sanitized unit tests, which
+# scripts/test.sh runs there) into build-fuzz/ and runs each for SECONDS,
 # one after the other: fuzz.sh SECONDS. Prints executions, seconds and findings per target and in total; exits 1
 # when any target found something (the reproducers are left in build-fuzz/findings/). docs/fuzzing.md.
 # Environment: BPU_FUZZ_TARGETS (default "onnx config bin"), BPU_FUZZ_NICE (niceness, default 0),
@@ -15,7 +16,7 @@ root="$PWD"
 # missing ones and builds every target of the configuration).
 launcher=""
 command -v ccache > /dev/null && launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"
-BPU_BUILD_DIR="$dir" BPU_CMAKE_ARGS="-DCMAKE_CXX_COMPILER=clang++ -DBPU_FUZZ=ON -DBUILD_TESTING=OFF $launcher" \
+BPU_BUILD_DIR="$dir" BPU_CMAKE_ARGS="-DCMAKE_CXX_COMPILER=clang++ -DBPU_FUZZ=ON $launcher" \
   scripts/setup.sh
 
 # Seeds: the small fixture models, the bundled configs and fuzz/seeds, and .bins compiled from the fixtures.

@@ -220,7 +220,9 @@ TEST_CASE("opset forms: regressions of issue 11", "[opset_regression]") {
       {"softmax_axis_1_11", "bpu"},       // opset-11 Softmax(axis=1) on 4-D normalizes over C*H*W, not C
       {"slice_axes_1_3_10", "bpu"},       // Slice over the non-adjacent axes 1 and 3 on the BPU
   };
-  for (const auto& [name, placement] : regressions) {
+  for (const auto& regression : regressions) {
+    const std::string name = regression.first;  // (a structured binding cannot be captured before C++20)
+    const std::string placement = regression.second;
     DYNAMIC_SECTION(name << " @" << placement) {
       auto it = std::find_if(cases.begin(), cases.end(), [&](const OpCase& c) { return c.name == name; });
       REQUIRE(it != cases.end());

@@ -17,7 +17,8 @@ long double round_even(long double x) { return std::nearbyintl(x); }
 }  // namespace
 
 RequantParams make_conv_requant(double input_scale, double weight_scale, double output_scale, double bias) {
-  long double M = static_cast<long double>(input_scale) * weight_scale / output_scale;
+  const long double inv = torch_reciprocal(output_scale);
+  long double M = static_cast<long double>(input_scale) * weight_scale * inv;
   if (!(M > 0) || !std::isfinite(static_cast<double>(M)) || M >= 2147483648.0L) {
     throw Error(ExitCode::Unsupported, "requantization multiplier " + std::to_string(static_cast<double>(M)) +
                                            " (s_in*s_w/s_out) is outside (0, 2^31)");
@@ -32,7 +33,7 @@ RequantParams make_conv_requant(double input_scale, double weight_scale, double 
   }
   // Bias in output units with `shift` fraction bits must fit int64 (|bias| < 2^62) and the shift must stay in
   // range; for tiny M or huge biases give up low multiplier bits (documented in docs/numerics.md).
-  long double bias_units = static_cast<long double>(bias) / output_scale;
+  long double bias_units = static_cast<long double>(bias) * inv;
   while (shift > 0 && (shift > kMaxShift || std::fabs(std::ldexp(bias_units, shift)) >= 4.6e18L)) {
     m = round_even(m / 2);
     shift -= 1;
@@ -63,8 +64,9 @@ RequantParams make_accumulator_output(double input_scale, double weight_scale, d
 }
 
 AddParams make_add_params(double scale_a, double scale_b, double output_scale) {
-  long double ra = static_cast<long double>(scale_a) / output_scale;
-  long double rb = static_cast<long double>(scale_b) / output_scale;
+  const long double inv = torch_reciprocal(output_scale);
+  long double ra = static_cast<long double>(scale_a) * inv;
+  long double rb = static_cast<long double>(scale_b) * inv;
   long double r = std::max(ra, rb);
   if (!(r > 0) || r >= 65536.0L) {
     throw Error(ExitCode::Unsupported, "add input/output scale ratio " + std::to_string(static_cast<double>(r)) +

@@ -54,7 +54,13 @@ inline int64_t apply_requant(int64_t acc, const RequantParams& p, int64_t lo, in
   return clamp64(rshift_rne(w, p.shift), lo, hi);
 }
 
-// M = s_x * s_w / s_y with float bias b (in real units): the requant parameters for one output channel.
+// The QAT model quantizes a float value y to an output scale s as torch does: rint(y * float32(1 / s))
+// (quantize_like_torch). Every integer requantization multiplies by this same float32 reciprocal rather than
+// dividing by s, so at an exact .5 tie the BPU picks the code torch picks (docs/numerics.md §2).
+inline long double torch_reciprocal(double scale) { return static_cast<long double>(1.0f / static_cast<float>(scale)); }
+
+// M = s_x * s_w * float32(1/s_y) with float bias b (in real units, b * float32(1/s_y) in output units): the
+// requant parameters for one output channel.
 // Throws Error(Unsupported) when M is not in (0, 2^31) (absurd scale ratios).
 RequantParams make_conv_requant(double input_scale, double weight_scale, double output_scale, double bias);
 
@@ -62,7 +68,7 @@ RequantParams make_conv_requant(double input_scale, double weight_scale, double 
 // accumulator units, multiplier 1, shift 0.
 RequantParams make_accumulator_output(double input_scale, double weight_scale, double bias);
 
-// Two-input add with different scales: q = clamp(rshift_rne(qa * mult_a + qb * mult_b, shift), lo, hi).
+// Two-input add with different scales (s_a and s_b times float32(1/s_out)): q = clamp(rshift_rne(qa * mult_a + qb * mult_b, shift), lo, hi).
 // Multipliers stay below 2^46 so the sum fits in int64 for int16 inputs.
 struct AddParams {
   int64_t mult_a = 0;
@@ -80,12 +86,15 @@ inline int64_t apply_add_narrow(int64_t qa, int64_t qb, const AddParams& p, int6
   return r < lo ? lo : (r > hi ? hi : r);
 }
 
-// A single-input scale change by `ratio` (s_in / s_out): q_out = rshift_rne(q * mult, shift), mult < 2^46.
+// A single-input scale change by `ratio` (s_in * float32(1/s_out), rescale_ratio): q_out = rshift_rne(q * mult, shift), mult < 2^46.
 struct RescaleParams {
   int64_t mult = 1;
   int32_t shift = 0;
 };
 RescaleParams make_rescale_params(double ratio);
+inline double rescale_ratio(double in_scale, double out_scale) {
+  return static_cast<double>(static_cast<long double>(in_scale) * torch_reciprocal(out_scale));
+}
 inline int64_t apply_rescale(int64_t q, const RescaleParams& p, int64_t lo, int64_t hi) {
   return clamp64(rshift_rne(int128(q) * p.mult, p.shift), lo, hi);
 }

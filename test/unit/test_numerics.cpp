@@ -64,13 +64,39 @@ TEST_CASE("numerics: conv requantization equals the real-number result", "[numer
       expected = std::min<long double>(127, std::max<long double>(-128, expected));
       int64_t got = apply_requant(acc, p, -128, 127);
       REQUIRE(got == static_cast<int64_t>(expected));
-      long double real = static_cast<long double>(acc) * sx * sw / sy + static_cast<long double>(bias) / sy;
+      const long double inv = 1.0f / sy;  // torch's float32 reciprocal of the output scale
+      long double real = static_cast<long double>(acc) * sx * sw * inv + static_cast<long double>(bias) * inv;
       long double real_q = std::min<long double>(127, std::max<long double>(-128, std::nearbyintl(real)));
       REQUIRE(std::fabs(got - real_q) <= 1);
       ++compared;
     }
   }
   CHECK(compared > 30000);
+}
+
+// Issue 12 point 6: the QAT model's quantizer is rint(y * float32(1/s)), not rint(y / s). Where the two round
+// differently (values within ~2^-25 relative of a .5 tie), the integer requantization must give torch's code.
+TEST_CASE("numerics: requantization multiplies by torch's float32 reciprocal, not divides", "[numerics]") {
+  int differing = 0, compared = 0, wrong = 0;
+  for (float sy : {0.0371f, 0.0123f, 0.0917f, 0.00523f}) {
+    const float sx = 3.1e-6f;
+    const RequantParams p = make_conv_requant(sx, 1.0, sy, 0.0);
+    const long double inv = 1.0f / sy;
+    for (int64_t acc = -(int64_t(1) << 20); acc <= (int64_t(1) << 20); ++acc) {
+      const long double by_reciprocal = static_cast<long double>(acc) * sx * inv;
+      const long double frac = by_reciprocal - std::floor(by_reciprocal);
+      if (std::fabs(frac - 0.5L) < 1e-7L) continue;  // the 31-bit multiplier may decide this close to a tie
+      const int64_t torch_code = static_cast<int64_t>(std::nearbyintl(by_reciprocal));
+      const int64_t division_code = static_cast<int64_t>(std::nearbyintl(static_cast<long double>(acc) * sx / sy));
+      if (std::abs(torch_code) > 32000) continue;
+      wrong += apply_requant(acc, p, -32768, 32767) != torch_code;
+      differing += torch_code != division_code;
+      ++compared;
+    }
+  }
+  INFO("codes where rint(y/s) and rint(y*float32(1/s)) differ: " << differing << " of " << compared);
+  CHECK(wrong == 0);
+  CHECK(differing > 0);  // the sweep does reach the values where the two definitions part
 }
 
 TEST_CASE("numerics: the accumulator output keeps the bias in accumulator units", "[numerics]") {
@@ -94,7 +120,8 @@ TEST_CASE("numerics: add rescaling equals the real-number sum", "[numerics]") {
     AddParams p = make_add_params(sa, sb, so);
     for (int k = 0; k < 200; ++k) {
       int qa = q(rng), qb = q(rng);
-      long double real = (static_cast<long double>(qa) * sa + static_cast<long double>(qb) * sb) / so;
+      const long double inv = 1.0f / so;
+      long double real = (static_cast<long double>(qa) * sa + static_cast<long double>(qb) * sb) * inv;
       long double expected;
       if (!reference_round(real, &expected)) continue;
       expected = std::min<long double>(127, std::max<long double>(-128, expected));

@@ -98,7 +98,7 @@ void SegmentBuilder::lower_requantize(const ir::Node& n) {
     emit(n, bayes::Reshape{in, out});
     return;
   }
-  RescaleParams p = rescale_or_fail(g_, n, static_cast<double>(x.scales[0]) / y.scales[0]);
+  RescaleParams p = rescale_or_fail(g_, n, rescale_ratio(x.scales[0], y.scales[0]));
   bayes::Rescale r{in, out, p.mult, p.shift, static_cast<int32_t>(dtype_min(y.dtype())), static_cast<int32_t>(dtype_max(y.dtype()))};
   emit(n, r);
 }
@@ -173,7 +173,7 @@ void SegmentBuilder::lower_concat(const ir::Node& n) {
   c.axis = static_cast<uint32_t>(axis);
   for (const auto& in : n.inputs) {
     const ir::QuantParams& x = quant_of(n, in);
-    RescaleParams p = rescale_or_fail(g_, n, static_cast<double>(x.scales[0]) / y.scales[0]);
+    RescaleParams p = rescale_or_fail(g_, n, rescale_ratio(x.scales[0], y.scales[0]));
     c.inputs.push_back({quantized_buffer(n, in), p.mult, p.shift});
   }
   c.output = quantized_buffer(n, n.outputs[0]);
@@ -191,7 +191,7 @@ void SegmentBuilder::lower_resize(const ir::Node& n) {
   r.coordinate_mode = ctm == "asymmetric" ? 1 : ctm == "align_corners" ? 2 : ctm == "pytorch_half_pixel" ? 3 : 0;
   const std::string nm = n.attr_string("nearest_mode", "round_prefer_floor");
   r.nearest_mode = nm == "floor" ? 1 : nm == "ceil" ? 2 : nm == "round_prefer_ceil" ? 3 : 0;
-  RescaleParams p = rescale_or_fail(g_, n, static_cast<double>(x.scales[0]) / y.scales[0]);
+  RescaleParams p = rescale_or_fail(g_, n, rescale_ratio(x.scales[0], y.scales[0]));
   r.mult = p.mult;
   r.shift = p.shift + (r.mode == 1 ? 2 * bayes::kBilinearWeightBits : 0);
   if (r.mode == 1) {

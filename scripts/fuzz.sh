@@ -5,7 +5,8 @@
 # when any target found something (the reproducers are left in build-fuzz/findings/). docs/fuzzing.md.
 # Environment: BPU_FUZZ_TARGETS (default "onnx config bin"), BPU_FUZZ_NICE (niceness, default 0),
 # BPU_FUZZ_TIMEOUT (seconds one input may take, default 30), BPU_FUZZ_ARGS (more libFuzzer flags),
-# BPU_FUZZ_CORPUS (corpus folder, default build-fuzz/corpus; kept between runs).
+# BPU_FUZZ_CORPUS (corpus folder, default build-fuzz/corpus; kept between runs), BPU_FUZZ_SEEDS (seed folder,
+# default build-fuzz/seeds, remade by every run: give two runs at once different ones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:?usage: scripts/fuzz.sh SECONDS}"
@@ -16,11 +17,13 @@ root="$PWD"
 # missing ones and builds every target of the configuration).
 launcher=""
 command -v ccache > /dev/null && launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"
-BPU_BUILD_DIR="$dir" BPU_CMAKE_ARGS="-DCMAKE_CXX_COMPILER=clang++ -DBPU_FUZZ=ON $launcher" \
-  scripts/setup.sh
+if [ "${BPU_FUZZ_NO_BUILD:-0}" != 1 ]; then  # BPU_FUZZ_NO_BUILD=1: use the fuzz targets already in build-fuzz/
+  BPU_BUILD_DIR="$dir" BPU_CMAKE_ARGS="-DCMAKE_CXX_COMPILER=clang++ -DBPU_FUZZ=ON $launcher" \
+    scripts/setup.sh
+fi
 
 # Seeds: the small fixture models, the bundled configs and fuzz/seeds, and .bins compiled from the fixtures.
-seeds="$dir/seeds"
+seeds="${BPU_FUZZ_SEEDS:-$dir/seeds}"
 rm -rf "$seeds"
 mkdir -p "$seeds/onnx" "$seeds/config" "$dir/findings"
 models=()

@@ -4,7 +4,7 @@
 #include <Eigen/Core>
 
 #include "ops/op_def.h"
-#include "arch/bayes/sim/kernels/conv2d.h"
+#include "common/conv_geometry.h"
 
 namespace bpu::cpu {
 
@@ -27,7 +27,7 @@ void conv(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::
   if (k.size() != 2 || s.size() != 2 || d.size() != 2 || p.size() != 4) c.fail("malformed attributes");
   if (k[0] != w.shape[2] || k[1] != w.shape[3]) c.fail("kernel_shape does not match the weight");
   if (groups < 1 || x.shape[1] % groups || w.shape[0] % groups || w.shape[1] * groups != x.shape[1]) c.fail("group does not match the channels");
-  kernels::ConvGeometry g;
+  ConvGeometry g;
   g.batch = x.shape[0];
   g.in_channels = x.shape[1];
   g.in_h = x.shape[2];
@@ -42,8 +42,8 @@ void conv(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::
   g.pad_top = p[0];
   g.pad_left = p[1];
   g.groups = groups;
-  g.out_h = kernels::conv_output_size(g.in_h, g.kernel_h, g.stride_h, p[0], p[2], g.dilation_h);
-  g.out_w = kernels::conv_output_size(g.in_w, g.kernel_w, g.stride_w, p[1], p[3], g.dilation_w);
+  g.out_h = conv_output_size(g.in_h, g.kernel_h, g.stride_h, p[0], p[2], g.dilation_h);
+  g.out_w = conv_output_size(g.in_w, g.kernel_w, g.stride_w, p[1], p[3], g.dilation_w);
   if (g.out_h < 1 || g.out_w < 1) c.fail("the kernel does not fit the padded input");
   if (c.present(in, 2) && in[2]->count() != g.out_channels) c.fail("bias must have one value per output channel");
   allocate(c, out[0], {g.batch, g.out_channels, g.out_h, g.out_w});

@@ -5,7 +5,7 @@
 #include <functional>
 
 #include "numerics/requant.h"
-#include "arch/bayes/sim/kernels/movement.h"
+#include "common/broadcast.h"
 #include "ops/op_def.h"
 
 namespace bpu::cpu {
@@ -31,7 +31,7 @@ bool integer_binary(const KernelContext& ctx, const CpuTensor& a, const CpuTenso
   if (op != "Add" && op != "Sub" && op != "Mul" && op != "Div") return false;
   if (a.i.size() != static_cast<size_t>(a.count()) || b.i.size() != static_cast<size_t>(b.count())) return false;
   std::vector<int64_t> v(static_cast<size_t>(y.count()));
-  kernels::for_each_broadcast(shape, a.shape, b.shape, [&](int64_t o, int64_t ia, int64_t ib) {
+  for_each_broadcast(shape, a.shape, b.shape, [&](int64_t o, int64_t ia, int64_t ib) {
     const int64_t p = a.i[ia], q = b.i[ib];
     if (op == "Div" && q == 0) ctx.fail("integer division by zero");
     v[o] = op == "Add" ? p + q : op == "Sub" ? p - q : op == "Mul" ? p * q : p / q;
@@ -59,7 +59,7 @@ void binary(const KernelContext& ctx, const std::vector<const CpuTensor*>& in, s
     for (int64_t k = 0; k < n; ++k) y[k] = op(af[k], bf[k]);
     return;
   }
-  kernels::for_each_broadcast(shape, a.shape, b.shape, [&](int64_t o, int64_t ia, int64_t ib) { y[o] = op(af[ia], bf[ib]); });
+  for_each_broadcast(shape, a.shape, b.shape, [&](int64_t o, int64_t ia, int64_t ib) { y[o] = op(af[ia], bf[ib]); });
 }
 
 void add(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) { binary(c, in, out, std::plus<float>()); }

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <limits>
 
-#include "arch/bayes/sim/kernels/movement.h"
+#include "common/broadcast.h"
 #include "ops/op_def.h"
 
 namespace bpu::cpu {
@@ -223,7 +223,7 @@ void compare(const KernelContext& c, const std::vector<const CpuTensor*>& in, st
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   std::vector<int64_t> v(static_cast<size_t>(n));
-  kernels::for_each_broadcast(shape, in[0]->shape, in[1]->shape,
+  for_each_broadcast(shape, in[0]->shape, in[1]->shape,
                               [&](int64_t o, int64_t a, int64_t b) { v[o] = op(value(*in[0], a), value(*in[1], b)); });
   set_ints(c, out[0], shape, v, ir::ElemType::Bool);
 }
@@ -264,8 +264,8 @@ void where(const KernelContext& c, const std::vector<const CpuTensor*>& in, std:
   for (int64_t d : shape) n *= d;
   // Element indices of cond, x and y for every output element.
   std::vector<int64_t> ic(n), ix(n), iy(n);
-  kernels::for_each_broadcast(shape, in[0]->shape, in[1]->shape, [&](int64_t o, int64_t a, int64_t b) { ic[o] = a; ix[o] = b; });
-  kernels::for_each_broadcast(shape, in[2]->shape, in[2]->shape, [&](int64_t o, int64_t a, int64_t) { iy[o] = a; });
+  for_each_broadcast(shape, in[0]->shape, in[1]->shape, [&](int64_t o, int64_t a, int64_t b) { ic[o] = a; ix[o] = b; });
+  for_each_broadcast(shape, in[2]->shape, in[2]->shape, [&](int64_t o, int64_t a, int64_t) { iy[o] = a; });
   const bool integer = in[1]->integer && in[2]->integer;
   if (integer) {
     std::vector<int64_t> v(static_cast<size_t>(n));
@@ -295,7 +295,7 @@ void expand(const KernelContext& c, const std::vector<const CpuTensor*>& in, std
   need_data(c, in, 0);
   allocate(c, out[0], shape);  // size check before the index vector is made
   std::vector<int64_t> src(static_cast<size_t>(out[0].count()));
-  kernels::for_each_broadcast(shape, x.shape, x.shape, [&](int64_t o, int64_t a, int64_t) { src[o] = a; });
+  for_each_broadcast(shape, x.shape, x.shape, [&](int64_t o, int64_t a, int64_t) { src[o] = a; });
   pick(c, x, out[0], shape, src);
 }
 

@@ -6,19 +6,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/conv_geometry.h"
 #include "numerics/requant.h"
 
 namespace bpu::kernels {
 
-struct ConvGeometry {
-  int64_t batch = 1, in_channels = 1, in_h = 1, in_w = 1;
-  int64_t out_channels = 1, out_h = 1, out_w = 1;
-  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
-  int64_t pad_top = 0, pad_left = 0, dilation_h = 1, dilation_w = 1, groups = 1;
-};
-
-// Output size of one spatial axis, or <= 0 when the geometry is impossible.
-int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin, int64_t pad_end, int64_t dilation);
+// The geometry and its output-size rule are shared with the CPU Conv kernel (common/conv_geometry.h).
+using bpu::ConvGeometry;
+using bpu::conv_output_size;
 
 // acc[n, co, y, x] = sum of input * weight; input is int8 or int16 NCHW, weight int8 [Cout, Cin/g, kh, kw].
 template <typename T>

@@ -33,15 +33,6 @@ void for_each_index(const Shape& shape, F&& f) {
 
 }  // namespace
 
-bool broadcastable(const Shape& from, const Shape& to) {
-  if (from.size() > to.size()) return false;
-  for (size_t k = 0; k < from.size(); ++k) {
-    const int64_t f = from[from.size() - 1 - k], t = to[to.size() - 1 - k];
-    if (f != t && f != 1) return false;
-  }
-  return true;
-}
-
 std::vector<int64_t> transpose_nd(const std::vector<int64_t>& in, const Shape& in_shape, const std::vector<uint32_t>& perm) {
   Shape out_shape(perm.size());
   for (size_t k = 0; k < perm.size(); ++k) out_shape[k] = in_shape[perm[k]];

@@ -5,49 +5,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/broadcast.h"
 #include "common/dtype.h"
 
 namespace bpu::kernels {
 
-// For every output index o (row-major over `out`), calls f(o, index_in_a, index_in_b) with NumPy broadcasting.
-template <typename F>
-void for_each_broadcast(const Shape& out, const Shape& a, const Shape& b, F&& f) {
-  const size_t rank = out.size();
-  std::vector<int64_t> sa(rank, 0), sb(rank, 0);
-  int64_t stride_a = 1, stride_b = 1;
-  for (size_t k = 0; k < rank; ++k) {
-    const size_t o = rank - 1 - k;
-    if (k < a.size()) {
-      const int64_t d = a[a.size() - 1 - k];
-      sa[o] = d == 1 ? 0 : stride_a;
-      stride_a *= d;
-    }
-    if (k < b.size()) {
-      const int64_t d = b[b.size() - 1 - k];
-      sb[o] = d == 1 ? 0 : stride_b;
-      stride_b *= d;
-    }
-  }
-  int64_t count = 1;
-  for (int64_t d : out) count *= d;
-  std::vector<int64_t> index(rank, 0);
-  int64_t ia = 0, ib = 0;
-  for (int64_t o = 0; o < count; ++o) {
-    f(o, ia, ib);
-    for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; --d) {
-      if (++index[d] < out[d]) {
-        ia += sa[d];
-        ib += sb[d];
-        break;
-      }
-      ia -= sa[d] * (out[d] - 1);
-      ib -= sb[d] * (out[d] - 1);
-      index[d] = 0;
-    }
-  }
-}
-
-bool broadcastable(const Shape& from, const Shape& to);
+// NumPy broadcasting walks and checks (for_each_broadcast, broadcastable) live in common/broadcast.h, shared
+// with the CPU kernels of lib/ops.
+using bpu::broadcastable;
+using bpu::for_each_broadcast;
 
 std::vector<int64_t> transpose_nd(const std::vector<int64_t>& in, const Shape& in_shape, const std::vector<uint32_t>& perm);
 std::vector<int64_t> slice_nd(const std::vector<int64_t>& in, const Shape& in_shape, const Shape& out_shape,

@@ -28,7 +28,7 @@ void reshape(const KernelContext& c, const std::vector<const CpuTensor*>& in, st
       continue;
     }
     if (d < 0) c.fail("invalid dimension " + std::to_string(d));
-    known *= std::max<int64_t>(d, 1);
+    if (__builtin_mul_overflow(known, std::max<int64_t>(d, 1), &known)) c.fail("the shape's element count overflows");
     shape.push_back(d);
   }
   if (infer >= 0) {
@@ -36,7 +36,9 @@ void reshape(const KernelContext& c, const std::vector<const CpuTensor*>& in, st
     shape[infer] = x.count() / known;
   }
   int64_t count = 1;
-  for (int64_t d : shape) count *= d;
+  for (int64_t d : shape) {
+    if (__builtin_mul_overflow(count, d, &count)) c.fail("the shape's element count overflows");
+  }
   if (count != x.count()) c.fail("cannot reshape " + shape_to_string(x.shape) + " to " + shape_to_string(shape));
   allocate(c, out[0], shape);
   copy_data(c, x, out[0]);

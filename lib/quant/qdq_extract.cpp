@@ -209,8 +209,18 @@ QuantSummary extract_quantization(ir::Graph& g) {
     int other_users = 0;
     for (int u : consumers_of(x)) other_users += (u != pair.q && !remove[u]);
     if (other_users > 0 || graph_outputs.count(x)) {
-      fail(ExitCode::Unsupported, g, q, "tensor '" + x + "' is also read without fake quantization; mixed float "
-                                        "and quantized use of one tensor is not supported yet");
+      // Mixed use: x is also read in float (or is a graph output). It keeps its float form for those readers;
+      // the pair's output becomes its own quantized tensor, made from x by a quantizing Identity.
+      ir::Node split;
+      split.name = q.name + "_fake_quantize";
+      split.op_type = "Identity";
+      split.inputs = {x};
+      split.outputs = {y};
+      g.tensor(y).quant = pair.params;
+      added.push_back(split);
+      ++summary.activation_pairs;
+      ++summary.mixed_use_splits;
+      continue;
     }
     src.quant = pair.params;
     if (graph_outputs.count(y)) {

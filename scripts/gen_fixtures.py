@@ -41,13 +41,19 @@ class SigmoidModule(nn.Module):
         return torch.sigmoid(x)
 
 
+# Leaf activation modules with their own learned qint8 output scale (torch 1.13's fixed-qparams ops); other
+# generators append theirs (e.g. a Hardsigmoid leaf for MobileNetV3's squeeze-excitation).
+LEAF_ACTIVATIONS = [SigmoidModule]
+
+
 def qint8_backend_config():
     """torch 1.13's native BackendConfig only declares quint8 activations; add the qint8 twin of each pattern."""
     backend = get_native_backend_config()
-    backend.set_backend_pattern_config(
-        BackendPatternConfig(SigmoidModule)
-        .set_observation_type(ObservationType.OUTPUT_USE_DIFFERENT_OBSERVER_AS_INPUT)
-        .add_dtype_config(DTypeConfig(input_dtype=torch.qint8, output_dtype=torch.qint8)))
+    for leaf in LEAF_ACTIVATIONS:
+        backend.set_backend_pattern_config(
+            BackendPatternConfig(leaf)
+            .set_observation_type(ObservationType.OUTPUT_USE_DIFFERENT_OBSERVER_AS_INPUT)
+            .add_dtype_config(DTypeConfig(input_dtype=torch.qint8, output_dtype=torch.qint8)))
     for pattern_config in backend.configs.values():
         extra = []
         for dc in pattern_config.dtype_configs:
@@ -120,7 +126,7 @@ def run_qat(float_model, example, seed, high_precision_outputs=(), float_modules
         qmap.set_module_name(name, None)
     for cls in float_types:
         qmap.set_object_type(cls, None)
-    custom = PrepareCustomConfig().set_non_traceable_module_classes([SigmoidModule])
+    custom = PrepareCustomConfig().set_non_traceable_module_classes(list(LEAF_ACTIVATIONS))
     model = prepare_qat_fx(float_model.train(), qmap, (example,), prepare_custom_config=custom,
                            backend_config=qint8_backend_config())
     hp_fakequants = [output_fake_quant_of(model, name) for name in high_precision_outputs]

@@ -1,0 +1,187 @@
+// Float islands and mixed float/quantized use (issue 12, items 2 and 4), on the torch 1.13 QAT fixtures of
+// scripts/gen_island_fixtures.py: torch's Hardswish (x * HardSigmoid(x)), SiLU (x * Sigmoid(x)) and GELU (Div,
+// Erf, Add, Mul, Mul) between quantized convs run on the BPU as one lookup table (BPU_FLOAT_ISLAND, no CPU
+// segment), the .bin agrees with torch's QAT output; run_on_cpu on an island node sends the island to the CPU;
+// a SiLU output read both through a fake quant and by a float Resize compiles, each reader getting its form.
+
+#include "fixture_helpers.h"
+
+using namespace bpu;
+
+namespace {
+
+CompileResult compile(const std::string& fixture, const std::string& extra_calibration = "") {
+  const std::string yaml = bpu::test::fixture_yaml(bpu::test::data_path(fixture + "/model.onnx"), "out", "bayes", extra_calibration);
+  return compile_model(parse_config(yaml, "/tmp/bpu_islands/config.yaml"));
+}
+
+// Nodes of op `op` and their placement.
+std::vector<const Placement*> placements_of(const CompileResult& r, const std::string& op) {
+  std::vector<const Placement*> out;
+  for (size_t i = 0; i < r.graph.nodes.size(); ++i) {
+    if (r.graph.nodes[i].op_type == op) out.push_back(&r.partition.placements[i]);
+  }
+  return out;
+}
+
+// The island's nodes are all BPU_FLOAT_ISLAND on the BPU, the model has no CPU segment, and the .bin agrees with
+// torch: at most one LSB anywhere and `min_identical` of the elements exactly torch's code.
+void check_island(const std::string& fixture, const std::vector<std::string>& island_ops, double min_identical) {
+  CompileResult r = compile(fixture);
+  CHECK(r.partition.segment_count(Device::Cpu) == 0);
+  for (const auto& op : island_ops) {
+    const auto ps = placements_of(r, op);
+    REQUIRE(!ps.empty());
+    for (const Placement* p : ps) {
+      INFO(fixture << ": " << op << ": " << p->reason);
+      CHECK(p->device == Device::Bpu);
+      CHECK(p->reason_code == Reason::BpuFloatIsland);
+    }
+  }
+  for (const auto& a : bpu::test::check_fixture_accuracy(fixture)) CHECK(a.identical >= min_identical);
+}
+
+}  // namespace
+
+TEST_CASE("float islands: torch Hardswish (x * HardSigmoid(x)) is one BPU lookup table", "[islands]") {
+  check_island("island_hardswish", {"HardSigmoid", "Mul"}, 1.0);
+}
+
+TEST_CASE("float islands: SiLU (x * Sigmoid(x)) is one BPU lookup table", "[islands]") {
+  check_island("island_silu", {"Sigmoid", "Mul"}, 1.0);
+}
+
+TEST_CASE("float islands: GELU (Div, Erf, Add, Mul, Mul) is one BPU lookup table", "[islands]") {
+  check_island("island_gelu", {"Div", "Erf", "Add", "Mul"}, 1.0);
+}
+
+TEST_CASE("float islands: an int16 SiLU island is a 65536-entry table", "[islands]") {
+  check_island("island_silu_int16", {"Sigmoid", "Mul"}, 1.0);
+  CompileResult r = compile("island_silu_int16");
+  for (const Placement* p : placements_of(r, "Mul")) CHECK(p->reason.find("65536-entry") != std::string::npos);
+}
+
+TEST_CASE("float islands: run_on_cpu on an island node sends the island to the CPU", "[islands]") {
+  CompileResult r = compile("island_hardswish", "  run_on_cpu: '/act/Mul'\n");
+  CHECK(r.partition.segment_count(Device::Cpu) == 1);
+  for (const char* op : {"HardSigmoid", "Mul"}) {
+    for (const Placement* p : placements_of(r, op)) {
+      CHECK(p->device == Device::Cpu);
+      CHECK(p->reason_code != Reason::BpuFloatIsland);
+    }
+  }
+  bpu::test::check_fixture_accuracy("island_hardswish", "  run_on_cpu: '/act/Mul'\n");
+}
+
+TEST_CASE("mixed use: a tensor read through a fake quant and in float is split into its two forms", "[islands]") {
+  CompileResult r = compile("mixed_use");
+  // The float Resize reads the SiLU output as float (Sigmoid, Mul, Resize on the CPU); the quantizing Identity
+  // that gives the conv its quantized form is the root of a float island: one BPU table from the stem's output.
+  const auto ids = placements_of(r, "Identity");
+  REQUIRE(ids.size() == 1);
+  CHECK(ids[0]->device == Device::Bpu);
+  CHECK(ids[0]->reason_code == Reason::BpuFloatIsland);
+  for (const char* op : {"Sigmoid", "Mul", "Resize"}) {
+    for (const Placement* p : placements_of(r, op)) CHECK(p->device == Device::Cpu);
+  }
+  CHECK(r.partition.segment_count(Device::Cpu) == 1);
+  CHECK(placements_of(r, "Conv").size() == 2);
+  for (const Placement* p : placements_of(r, "Conv")) CHECK(p->device == Device::Bpu);
+  bpu::test::check_fixture_accuracy("mixed_use");
+}
+
+namespace {
+
+// Synthetic graphs for the island rules: 1x4x8x8 tensors, quantized or float.
+struct IslandGraph {
+  ir::Graph g;
+  IslandGraph() {
+    g.source_path = "synthetic.onnx";
+    tensor("x", true);
+    g.inputs = {"x"};
+  }
+  void tensor(const std::string& name, bool quantized) {
+    ir::Tensor t;
+    t.name = name;
+    t.shape = {1, 4, 8, 8};
+    t.has_shape = true;
+    if (quantized) t.quant = ir::QuantParams{{0.05f}, -1, 8, false};
+    g.tensors[name] = t;
+  }
+  void scalar(const std::string& name, float v) {
+    ir::Tensor t;
+    t.name = name;
+    t.shape = {};
+    t.has_shape = t.is_constant = true;
+    t.float_data = {v};
+    g.tensors[name] = t;
+  }
+  void node(const std::string& name, const std::string& op, std::vector<std::string> in, const std::string& out,
+            bool quantized_out) {
+    tensor(out, quantized_out);
+    ir::Node n;
+    n.name = name;
+    n.op_type = op;
+    n.inputs = std::move(in);
+    n.outputs = {out};
+    g.nodes.push_back(n);
+  }
+  const Placement& placed(const PartitionResult& r, const std::string& node) const {
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      if (g.nodes[i].name == node) return r.placements[i];
+    }
+    throw std::runtime_error("no node " + node);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("float islands: placement rules on synthetic graphs", "[islands]") {
+  SECTION("Mul by a scalar constant, which the BPU Mul refuses, is a one-node island") {
+    IslandGraph b;
+    b.scalar("half", 0.5f);
+    b.node("scale", "Mul", {"x", "half"}, "y", true);
+    b.g.outputs = {"y"};
+    PartitionResult r = partition_graph(b.g);
+    CHECK(b.placed(r, "scale").reason_code == Reason::BpuFloatIsland);
+    CHECK(r.segment_count(Device::Cpu) == 0);
+  }
+  SECTION("a quantized Sigmoid on its own stays an ordinary LUT op") {
+    IslandGraph b;
+    b.node("sig", "Sigmoid", {"x"}, "y", true);
+    b.g.outputs = {"y"};
+    CHECK(b.placed(partition_graph(b.g), "sig").reason_code == Reason::BpuQuantized);
+  }
+  SECTION("an intermediate value read by another island op: no island") {
+    IslandGraph b;
+    b.node("sig", "Sigmoid", {"x"}, "s", false);
+    b.node("mul", "Mul", {"x", "s"}, "y", true);
+    b.node("mul2", "Mul", {"s", "x"}, "z", true);
+    b.g.outputs = {"y", "z"};
+    PartitionResult r = partition_graph(b.g);
+    for (const char* n : {"sig", "mul", "mul2"}) CHECK(b.placed(r, n).device == Device::Cpu);
+  }
+  SECTION("an intermediate value read in float elsewhere: the root is the table, the member stays on the CPU") {
+    IslandGraph b;
+    b.node("sig", "Sigmoid", {"x"}, "s", false);
+    b.node("mul", "Mul", {"x", "s"}, "y", true);
+    b.node("soft", "Softmax", {"s"}, "z", false);
+    b.g.outputs = {"y", "z"};
+    PartitionResult r = partition_graph(b.g);
+    CHECK(b.placed(r, "mul").reason_code == Reason::BpuFloatIsland);
+    CHECK(b.placed(r, "mul").island_nodes.size() == 2);
+    CHECK(b.placed(r, "sig").device == Device::Cpu);
+    CHECK(b.placed(r, "sig").island_root == -1);
+  }
+  SECTION("two run-time inputs: no island") {
+    IslandGraph b;
+    b.tensor("x2", true);
+    b.g.inputs.push_back("x2");
+    b.node("sig", "Sigmoid", {"x"}, "s", false);
+    b.node("mul", "Mul", {"x2", "s"}, "y", true);
+    b.g.outputs = {"y"};
+    PartitionResult r = partition_graph(b.g);
+    CHECK(b.placed(r, "mul").device == Device::Cpu);
+    CHECK(b.placed(r, "sig").device == Device::Cpu);
+  }
+}

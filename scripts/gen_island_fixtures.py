@@ -8,8 +8,6 @@ one lookup table. island_silu_int16 does the same with Horizon-style int16 fake 
 table). mixed_use reads a SiLU output both through a fake quant (the next conv) and in float (nn.Upsample, which
 torch leaves float). Same QAT recipe and file layout as scripts/gen_fixtures.py, whose helpers this reuses.
 """
-import argparse
-import copy
 import os
 import sys
 
@@ -18,7 +16,8 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gen_fixtures import (ACT_FQ, WEIGHT_FQ, ConvBNReLU, act_fq16, horizon_export, randomize_bn,  # noqa: E402
-                          run_qat, save_fixture, standard_inputs)
+                          run_qat, save_fixture, seeded_fixture_main, standard_inputs,
+                          train_explicit_fake_quant)
 
 SHAPE = (1, 3, 16, 16)
 
@@ -86,27 +85,12 @@ def build_fx(out_dir, name, make, seed, output_names=("output",)):
 def build_int16(out_dir, name, seed):
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed + 1)
-    model = HorizonSiluInt16()
-    teacher = copy.deepcopy(model).apply(torch.ao.quantization.disable_fake_quant).eval()
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
-    model.train()
-    for step in range(8):
-        if step == 7:
-            model.apply(torch.ao.quantization.disable_observer)
-        x = torch.randn((2,) + SHAPE[1:], generator=gen)
-        with torch.no_grad():
-            target = teacher(x)
-        loss = nn.functional.mse_loss(model(x), target)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    model.apply(torch.ao.quantization.disable_observer)
-    model.eval()
+    model = train_explicit_fake_quant(HorizonSiluInt16(), SHAPE, gen)
     save_fixture(out_dir, name, model, standard_inputs(SHAPE, seed=seed + 3), ["input"], ["output"],
                  export=horizon_export)
 
 
-FIXTURES = {
+BUILDERS = {
     "island_hardswish": lambda out, seed: build_fx(out, "island_hardswish", lambda: ConvActConv(nn.Hardswish()), seed),
     "island_silu": lambda out, seed: build_fx(out, "island_silu", lambda: ConvActConv(nn.SiLU()), seed),
     "island_gelu": lambda out, seed: build_fx(out, "island_gelu", lambda: ConvActConv(nn.GELU()), seed),
@@ -116,15 +100,7 @@ FIXTURES = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    here = os.path.dirname(os.path.abspath(__file__))
-    parser.add_argument("--out", default=os.path.join(here, "..", "test", "data"))
-    parser.add_argument("--only", choices=sorted(FIXTURES), action="append")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    for k, name in enumerate(sorted(FIXTURES)):
-        if not args.only or name in args.only:
-            FIXTURES[name](args.out, 300 + 10 * k)
+    seeded_fixture_main(__doc__, BUILDERS, lambda out, name, seed: BUILDERS[name](out, seed), seed_base=300)
 
 
 if __name__ == "__main__":

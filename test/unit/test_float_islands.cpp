@@ -5,6 +5,7 @@
 // a SiLU output read both through a fake quant and by a float Resize compiles, each reader getting its form.
 
 #include "fixture_helpers.h"
+#include "partition_graph_builder.h"
 
 using namespace bpu;
 
@@ -92,96 +93,67 @@ TEST_CASE("mixed use: a tensor read through a fake quant and in float is split i
 
 namespace {
 
-// Synthetic graphs for the island rules: 1x4x8x8 tensors, quantized or float.
-struct IslandGraph {
-  ir::Graph g;
-  IslandGraph() {
-    g.source_path = "synthetic.onnx";
-    tensor("x", true);
-    g.inputs = {"x"};
-  }
-  void tensor(const std::string& name, bool quantized) {
-    ir::Tensor t;
-    t.name = name;
-    t.shape = {1, 4, 8, 8};
-    t.has_shape = true;
-    if (quantized) t.quant = ir::QuantParams{{0.05f}, -1, 8, false};
-    g.tensors[name] = t;
-  }
-  void scalar(const std::string& name, float v) {
-    ir::Tensor t;
-    t.name = name;
-    t.shape = {};
-    t.has_shape = t.is_constant = true;
-    t.float_data = {v};
-    g.tensors[name] = t;
-  }
-  void node(const std::string& name, const std::string& op, std::vector<std::string> in, const std::string& out,
-            bool quantized_out) {
-    tensor(out, quantized_out);
-    ir::Node n;
-    n.name = name;
-    n.op_type = op;
-    n.inputs = std::move(in);
-    n.outputs = {out};
-    g.nodes.push_back(n);
-  }
-  const Placement& placed(const PartitionResult& r, const std::string& node) const {
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      if (g.nodes[i].name == node) return r.placements[i];
-    }
-    throw std::runtime_error("no node " + node);
-  }
-};
+// A node whose output tensor is created quantized or float.
+void add(bpu::test::GraphBuilder& b, const std::string& name, const std::string& op, std::vector<std::string> in,
+         const std::string& out, bool quantized_out) {
+  b.activation(out, quantized_out);
+  b.node(name, op, std::move(in), out);
+}
+
+const Placement& placed(const bpu::test::GraphBuilder& b, const PartitionResult& r, const std::string& node) {
+  const int i = b.index_of(node);
+  REQUIRE(i >= 0);
+  return r.placements[static_cast<size_t>(i)];
+}
 
 }  // namespace
 
 TEST_CASE("float islands: placement rules on synthetic graphs", "[islands]") {
   SECTION("Mul by a scalar constant, which the BPU Mul refuses, is a one-node island") {
-    IslandGraph b;
+    bpu::test::GraphBuilder b;
     b.scalar("half", 0.5f);
-    b.node("scale", "Mul", {"x", "half"}, "y", true);
+    add(b, "scale", "Mul", {"in", "half"}, "y", true);
     b.g.outputs = {"y"};
     PartitionResult r = partition_graph(b.g);
-    CHECK(b.placed(r, "scale").reason_code == Reason::BpuFloatIsland);
+    CHECK(placed(b, r, "scale").reason_code == Reason::BpuFloatIsland);
     CHECK(r.segment_count(Device::Cpu) == 0);
   }
   SECTION("a quantized Sigmoid on its own stays an ordinary LUT op") {
-    IslandGraph b;
-    b.node("sig", "Sigmoid", {"x"}, "y", true);
+    bpu::test::GraphBuilder b;
+    add(b, "sig", "Sigmoid", {"in"}, "y", true);
     b.g.outputs = {"y"};
-    CHECK(b.placed(partition_graph(b.g), "sig").reason_code == Reason::BpuQuantized);
+    CHECK(placed(b, partition_graph(b.g), "sig").reason_code == Reason::BpuQuantized);
   }
   SECTION("an intermediate value read by another island op: no island") {
-    IslandGraph b;
-    b.node("sig", "Sigmoid", {"x"}, "s", false);
-    b.node("mul", "Mul", {"x", "s"}, "y", true);
-    b.node("mul2", "Mul", {"s", "x"}, "z", true);
+    bpu::test::GraphBuilder b;
+    add(b, "sig", "Sigmoid", {"in"}, "s", false);
+    add(b, "mul", "Mul", {"in", "s"}, "y", true);
+    add(b, "mul2", "Mul", {"s", "in"}, "z", true);
     b.g.outputs = {"y", "z"};
     PartitionResult r = partition_graph(b.g);
-    for (const char* n : {"sig", "mul", "mul2"}) CHECK(b.placed(r, n).device == Device::Cpu);
+    for (const char* n : {"sig", "mul", "mul2"}) CHECK(placed(b, r, n).device == Device::Cpu);
   }
   SECTION("an intermediate value read in float elsewhere: the root is the table, the member stays on the CPU") {
-    IslandGraph b;
-    b.node("sig", "Sigmoid", {"x"}, "s", false);
-    b.node("mul", "Mul", {"x", "s"}, "y", true);
-    b.node("soft", "Softmax", {"s"}, "z", false);
+    bpu::test::GraphBuilder b;
+    add(b, "sig", "Sigmoid", {"in"}, "s", false);
+    add(b, "mul", "Mul", {"in", "s"}, "y", true);
+    add(b, "soft", "Softmax", {"s"}, "z", false);
     b.g.outputs = {"y", "z"};
     PartitionResult r = partition_graph(b.g);
-    CHECK(b.placed(r, "mul").reason_code == Reason::BpuFloatIsland);
-    CHECK(b.placed(r, "mul").island_nodes.size() == 2);
-    CHECK(b.placed(r, "sig").device == Device::Cpu);
-    CHECK(b.placed(r, "sig").island_root == -1);
+    CHECK(placed(b, r, "mul").reason_code == Reason::BpuFloatIsland);
+    CHECK(placed(b, r, "mul").island_nodes.size() == 2);
+    CHECK(placed(b, r, "sig").device == Device::Cpu);
+    CHECK(placed(b, r, "sig").island_root == -1);
   }
   SECTION("two run-time inputs: no island") {
-    IslandGraph b;
-    b.tensor("x2", true);
+    bpu::test::GraphBuilder b;
+    b.activation("x2");
     b.g.inputs.push_back("x2");
-    b.node("sig", "Sigmoid", {"x"}, "s", false);
-    b.node("mul", "Mul", {"x2", "s"}, "y", true);
+    add(b, "sig", "Sigmoid", {"in"}, "s", false);
+    add(b, "mul", "Mul", {"x2", "s"}, "y", true);
     b.g.outputs = {"y"};
     PartitionResult r = partition_graph(b.g);
-    CHECK(b.placed(r, "mul").device == Device::Cpu);
-    CHECK(b.placed(r, "sig").device == Device::Cpu);
+    CHECK(placed(b, r, "mul").device == Device::Cpu);
+    CHECK(placed(b, r, "sig").device == Device::Cpu);
   }
 }

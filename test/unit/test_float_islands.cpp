@@ -3,8 +3,11 @@
 // Erf, Add, Mul, Mul) between quantized convs run on the BPU as one lookup table (BPU_FLOAT_ISLAND, no CPU
 // segment), the .bin agrees with torch's QAT output; run_on_cpu on an island node sends the island to the CPU;
 // a SiLU output read both through a fake quant and by a float Resize compiles, each reader getting its form.
+// Also the placement rules on synthetic graphs and the mixed-use split of quant extraction.
 
 #include "fixture_helpers.h"
+#include "onnx_import/onnx_import.h"
+#include "quant/qdq_extract.h"
 #include "partition_graph_builder.h"
 
 using namespace bpu;
@@ -156,4 +159,22 @@ TEST_CASE("float islands: placement rules on synthetic graphs", "[islands]") {
     CHECK(placed(b, r, "mul").device == Device::Cpu);
     CHECK(placed(b, r, "sig").device == Device::Cpu);
   }
+}
+
+TEST_CASE("mixed use: quant extraction keeps the float tensor and adds a quantizing Identity", "[islands]") {
+  ir::Graph g = import_onnx(bpu::test::data_path("mixed_use/model.onnx"));
+  QuantSummary s = extract_quantization(g);
+  CHECK(s.mixed_use_splits == 1);
+  int identities = 0;
+  for (const auto& n : g.nodes) {
+    if (n.op_type != "Identity" || g.tensor(n.inputs[0]).is_constant) continue;  // torch's weight Identities
+    ++identities;
+    CHECK(!g.tensor(n.inputs[0]).quant);  // the SiLU output stays float for the Resize
+    CHECK(g.tensor(n.outputs[0]).quant);  // the conv reads the fake-quantized form
+    for (const auto& reader : g.nodes) {
+      if (reader.op_type == "Resize") CHECK(reader.inputs[0] == n.inputs[0]);
+      if (reader.op_type == "Conv" && reader.inputs[0] == n.outputs[0]) CHECK(g.tensor(reader.inputs[0]).quant);
+    }
+  }
+  CHECK(identities == 1);
 }

@@ -7,6 +7,7 @@
 
 #include "fixture_helpers.h"
 #include "onnx_import/onnx_import.h"
+#include "ops/float_island.h"
 #include "quant/qdq_extract.h"
 #include "partition_graph_builder.h"
 
@@ -177,4 +178,36 @@ TEST_CASE("mixed use: quant extraction keeps the float tensor and adds a quantiz
     }
   }
   CHECK(identities == 1);
+}
+
+TEST_CASE("float islands: x * Relu6(x + 3) / 6 written out is one island with hardswish's values", "[islands]") {
+  bpu::test::GraphBuilder b;
+  b.scalar("three", 3.0f);
+  b.scalar("zero", 0.0f);
+  b.scalar("six", 6.0f);
+  add(b, "add", "Add", {"in", "three"}, "a", false);
+  add(b, "relu6", "Clip", {"a", "zero", "six"}, "c", false);
+  ir::Attribute lo, hi;  // what canonicalization records from Clip's constant bounds
+  lo.kind = hi.kind = ir::Attribute::Kind::Float;
+  lo.f = 0.0f;
+  hi.f = 6.0f;
+  b.g.nodes.back().attributes["_bpu_clip_min"] = lo;
+  b.g.nodes.back().attributes["_bpu_clip_max"] = hi;
+  add(b, "mul", "Mul", {"in", "c"}, "m", false);
+  add(b, "div", "Div", {"m", "six"}, "y", true);
+  b.g.outputs = {"y"};
+  PartitionResult r = partition_graph(b.g);
+  CHECK(r.segment_count(Device::Cpu) == 0);
+  const Placement& root = placed(b, r, "div");
+  REQUIRE(root.island_nodes.size() == 4);
+  CHECK(root.island_source == "in");
+  std::vector<const ir::Node*> nodes;
+  for (int k : root.island_nodes) nodes.push_back(&b.g.nodes[static_cast<size_t>(k)]);
+  ops::FloatIsland island;
+  std::string why;
+  REQUIRE(island.compile(b.g, nodes, "in", &why));
+  for (float x : {-5.0f, -3.0f, -1.25f, 0.0f, 0.7f, 2.9f, 3.0f, 6.35f}) {
+    const float expected = x * std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f;  // torch's hardswish, float32
+    CHECK(island.evaluate(x) == expected);
+  }
 }

@@ -41,13 +41,19 @@ class SigmoidModule(nn.Module):
         return torch.sigmoid(x)
 
 
+# Leaf activation modules with their own learned qint8 output scale (torch 1.13's fixed-qparams ops); other
+# generators append theirs (e.g. a Hardsigmoid leaf for MobileNetV3's squeeze-excitation).
+LEAF_ACTIVATIONS = [SigmoidModule]
+
+
 def qint8_backend_config():
     """torch 1.13's native BackendConfig only declares quint8 activations; add the qint8 twin of each pattern."""
     backend = get_native_backend_config()
-    backend.set_backend_pattern_config(
-        BackendPatternConfig(SigmoidModule)
-        .set_observation_type(ObservationType.OUTPUT_USE_DIFFERENT_OBSERVER_AS_INPUT)
-        .add_dtype_config(DTypeConfig(input_dtype=torch.qint8, output_dtype=torch.qint8)))
+    for leaf in LEAF_ACTIVATIONS:
+        backend.set_backend_pattern_config(
+            BackendPatternConfig(leaf)
+            .set_observation_type(ObservationType.OUTPUT_USE_DIFFERENT_OBSERVER_AS_INPUT)
+            .add_dtype_config(DTypeConfig(input_dtype=torch.qint8, output_dtype=torch.qint8)))
     for pattern_config in backend.configs.values():
         extra = []
         for dc in pattern_config.dtype_configs:
@@ -120,7 +126,7 @@ def run_qat(float_model, example, seed, high_precision_outputs=(), float_modules
         qmap.set_module_name(name, None)
     for cls in float_types:
         qmap.set_object_type(cls, None)
-    custom = PrepareCustomConfig().set_non_traceable_module_classes([SigmoidModule])
+    custom = PrepareCustomConfig().set_non_traceable_module_classes(list(LEAF_ACTIVATIONS))
     model = prepare_qat_fx(float_model.train(), qmap, (example,), prepare_custom_config=custom,
                            backend_config=qint8_backend_config())
     hp_fakequants = [output_fake_quant_of(model, name) for name in high_precision_outputs]
@@ -429,12 +435,10 @@ class HorizonInt16Net(nn.Module):
         return self.fq_out(self.conv(2, self.conv3, s))
 
 
-def build_horizon_int16(out_dir):
-    torch.manual_seed(51)
-    gen = torch.Generator().manual_seed(52)
-    model = HorizonInt16Net()
+def train_explicit_fake_quant(model, shape, gen):
+    """QAT of a model that places its own fake quants (Horizon plugin style): 8 SGD steps of distillation to its
+    float self, observers off for the last step, then eval."""
     teacher = copy.deepcopy(model).apply(torch.ao.quantization.disable_fake_quant).eval()
-    shape = (1, 3, 32, 32)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     model.train()
     for step in range(8):
@@ -449,8 +453,30 @@ def build_horizon_int16(out_dir):
         opt.step()
     model.apply(torch.ao.quantization.disable_observer)
     model.eval()
+    return model
+
+
+def build_horizon_int16(out_dir):
+    torch.manual_seed(51)
+    gen = torch.Generator().manual_seed(52)
+    shape = (1, 3, 32, 32)
+    model = train_explicit_fake_quant(HorizonInt16Net(), shape, gen)
     save_fixture(out_dir, "horizon_int16", model, standard_inputs(shape, seed=53), ["input"], ["output"],
                  export=horizon_export)
+
+
+def seeded_fixture_main(doc, names, build, seed_base):
+    """Command line of the per-topic generators: `--out DIR`, `--only NAME` (repeatable); fixture k of the sorted
+    names is built by build(out_dir, name, seed=seed_base + 10 * k)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser.add_argument("--out", default=os.path.join(here, "..", "test", "data"))
+    parser.add_argument("--only", choices=sorted(names), action="append")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    for k, name in enumerate(sorted(names)):
+        if not args.only or name in args.only:
+            build(args.out, name, seed=seed_base + 10 * k)
 
 
 FIXTURES = {"nonhybrid": build_nonhybrid, "nonhybrid_int8_output": build_nonhybrid_int8_output, "hybrid": build_hybrid,
@@ -460,14 +486,7 @@ FIXTURES = {"nonhybrid": build_nonhybrid, "nonhybrid_int8_output": build_nonhybr
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    here = os.path.dirname(os.path.abspath(__file__))
-    parser.add_argument("--out", default=os.path.join(here, "..", "test", "data"))
-    parser.add_argument("--only", choices=sorted(FIXTURES), action="append")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    for name in args.only or sorted(FIXTURES):
-        FIXTURES[name](args.out)
+    seeded_fixture_main(__doc__, FIXTURES, lambda out, name, seed: FIXTURES[name](out), seed_base=0)
 
 
 if __name__ == "__main__":

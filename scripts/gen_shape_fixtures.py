@@ -6,7 +6,6 @@ Each model computes sizes from x.size() / x.shape, which torch exports as Shape 
 (-> Reshape / Resize sizes / Expand, with ConstantOfShape -> Equal -> Where for expand's -1). The compiler must
 fold these chains. Same QAT recipe and file layout as scripts/gen_fixtures.py (whose helpers this reuses).
 """
-import argparse
 import os
 import sys
 
@@ -14,7 +13,8 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_fixtures import ConvBNReLU, randomize_bn, run_qat, save_fixture, standard_inputs  # noqa: E402
+from gen_fixtures import (ConvBNReLU, randomize_bn, run_qat, save_fixture, seeded_fixture_main,  # noqa: E402
+                          standard_inputs)
 
 SHAPE = (1, 3, 16, 16)
 
@@ -102,15 +102,7 @@ def build(out_dir, name, seed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    here = os.path.dirname(os.path.abspath(__file__))
-    parser.add_argument("--out", default=os.path.join(here, "..", "test", "data"))
-    parser.add_argument("--only", choices=sorted(FIXTURES), action="append")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    for k, name in enumerate(sorted(FIXTURES)):
-        if not args.only or name in args.only:
-            build(args.out, name, seed=100 + 10 * k)
+    seeded_fixture_main(__doc__, FIXTURES, build, seed_base=100)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,13 @@ bool integer_binary(const KernelContext& ctx, const CpuTensor& a, const CpuTenso
   return true;
 }
 
+// The float32 formulas of the binary ops, registered as OpDef::binary and instantiated into their kernels.
+float add_f(float a, float b) { return a + b; }
+float sub_f(float a, float b) { return a - b; }
+float mul_f(float a, float b) { return a * b; }
+float div_f(float a, float b) { return a / b; }
+float pow_f(float a, float b) { return std::pow(a, b); }
+
 template <typename Op>
 void binary(const KernelContext& ctx, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out, Op op) {
   const CpuTensor& a = *in.at(0);
@@ -62,12 +69,9 @@ void binary(const KernelContext& ctx, const std::vector<const CpuTensor*>& in, s
   for_each_broadcast(shape, a.shape, b.shape, [&](int64_t o, int64_t ia, int64_t ib) { y[o] = op(af[ia], bf[ib]); });
 }
 
-void add(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) { binary(c, in, out, std::plus<float>()); }
-void sub(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) { binary(c, in, out, std::minus<float>()); }
-void mul(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) { binary(c, in, out, std::multiplies<float>()); }
-void div(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) { binary(c, in, out, std::divides<float>()); }
-void pow(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
-  binary(c, in, out, [](float a, float b) { return std::pow(a, b); });
+template <float (*F)(float, float)>
+void binary_kernel(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
+  binary(c, in, out, [](float a, float b) { return F(a, b); });
 }
 
 // Scale / zero point of input 1 / 2 for element k along the quantization axis.
@@ -140,11 +144,11 @@ namespace bpu::ops {
 void register_elementwise(Registry& r) {
   using namespace cpu;
   const uint32_t ew = kElementwise;
-  r.push_back({"Add", "", ew, "all opsets: NumPy broadcasting (opset 7+)", nullptr, nullptr, nullptr, add});
-  r.push_back({"Sub", "", ew, "all opsets: NumPy broadcasting", nullptr, nullptr, nullptr, sub});
-  r.push_back({"Mul", "", ew, "all opsets: NumPy broadcasting", nullptr, nullptr, nullptr, mul});
-  r.push_back({"Div", "", ew, "all opsets: NumPy broadcasting", nullptr, nullptr, nullptr, div});
-  r.push_back({"Pow", "", ew, "all opsets: NumPy broadcasting (float32 std::pow)", nullptr, nullptr, nullptr, pow});
+  r.push_back({"Add", "", ew, "all opsets: NumPy broadcasting (opset 7+)", nullptr, nullptr, nullptr, binary_kernel<add_f>, add_f});
+  r.push_back({"Sub", "", ew, "all opsets: NumPy broadcasting", nullptr, nullptr, nullptr, binary_kernel<sub_f>, sub_f});
+  r.push_back({"Mul", "", ew, "all opsets: NumPy broadcasting", nullptr, nullptr, nullptr, binary_kernel<mul_f>, mul_f});
+  r.push_back({"Div", "", ew, "all opsets: NumPy broadcasting", nullptr, nullptr, nullptr, binary_kernel<div_f>, div_f});
+  r.push_back({"Pow", "", ew, "all opsets: NumPy broadcasting (float32 std::pow)", nullptr, nullptr, nullptr, binary_kernel<pow_f>, pow_f});
   r.push_back({"QuantizeLinear", "", ew | kFakeQuant, "10: per tensor; 13: per-axis scales (`axis`)", nullptr, nullptr,
                nullptr, quantize_linear});
   r.push_back({"DequantizeLinear", "", ew | kFakeQuant, "10: per tensor; 13: per-axis scales (`axis`)", nullptr,

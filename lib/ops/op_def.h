@@ -1,6 +1,6 @@
 // The operator registry: one entry per ONNX op, the only place an operator's meaning is written down.
 // An entry holds the opset forms it accepts and how each becomes the canonical form (canonicalize), its traits,
-// its float formula (for unary element-wise ops: shared by the CPU kernel, the BPU lookup-table builder and
+// its float formula (for unary and binary element-wise ops: shared by the CPU kernel, the BPU lookup-table builder and
 // fusion) and its CPU kernel, whose shapes-only mode is the op's shape rule. Entries live in one file per op or
 // small family under lib/ops/ (activations.cpp, shape.cpp, reduce.cpp, ...); registry.cpp collects them.
 // Targets (lib/arch/<march>/) add their constraints and lowering on top, keyed by the same op type.
@@ -56,6 +56,9 @@ struct CanonContext {
 using Canonicalize = void (*)(CanonContext& c, ir::Node& n);
 // The float32 formula of a unary element-wise op, reading the node's (canonical, explicit) attributes.
 using Formula = float (*)(const ir::Node& n, float x);
+// The float32 formula of a binary element-wise op (Add, Sub, Mul, Div, Pow): shared by its CPU kernel and the
+// float-island lookup tables (lib/ops/float_island.h).
+using BinaryFormula = float (*)(float a, float b);
 // Clamp bounds in real units of a fusable activation, or false when this instance is not a clamp keeping 0.
 using ClampBounds = bool (*)(const ir::Graph& g, const ir::Node& n, std::pair<float, float>* bounds);
 
@@ -68,6 +71,7 @@ struct OpDef {
   Formula formula = nullptr;
   ClampBounds clamp = nullptr;
   cpu::CpuKernel kernel = nullptr;  // CPU executor kernel; its shapes_only mode is the shape rule
+  BinaryFormula binary = nullptr;   // binary element-wise ops only
   bool has(Trait t) const { return (traits & t) != 0; }
 };
 

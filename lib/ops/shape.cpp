@@ -223,6 +223,10 @@ void canon_dropout(CanonContext& c, ir::Node& n) {
   n.attributes.clear();
 }
 
+// Identity as an element-wise formula: a member of float islands (e.g. the quantizing Identity quant extraction
+// puts between a float tensor and its fake-quantized form).
+float identity_f(const ir::Node&, float x) { return x; }
+
 }  // namespace
 
 void register_shape(Registry& r) {
@@ -234,7 +238,7 @@ void register_shape(Registry& r) {
                canon_squeeze_family, nullptr, nullptr, squeeze});
   r.push_back({"Unsqueeze", "", reshape_like, "< 13: `axes` attribute; 13+: `axes` input. Canonical: sorted axes input",
                canon_squeeze_family, nullptr, nullptr, unsqueeze});
-  r.push_back({"Identity", "", kDataMovement, "all opsets", nullptr, nullptr, nullptr, identity});
+  r.push_back({"Identity", "", kDataMovement | kElementwise, "all opsets", nullptr, identity_f, nullptr, identity});
   r.push_back({"Dropout", "", kDataMovement, "inference: the identity (canonical: Identity)", canon_dropout, nullptr,
                nullptr, identity});
   r.push_back({"Transpose", "", kDataMovement, "perm default (reversed axes) made explicit", canon_transpose, nullptr,

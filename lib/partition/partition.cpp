@@ -8,6 +8,7 @@
 #include "arch/bayes/constraints.h"
 #include "ops/op_def.h"
 #include "common/error.h"
+#include "partition/float_island.h"
 
 namespace bpu {
 
@@ -207,6 +208,31 @@ bool place_fused(const ir::Graph& g, int i, PartitionResult* result) {
   return true;
 }
 
+// Float islands become one lookup table on the BPU: the root carries the members and the source, the members
+// point at the root. A single-node island is kept only when the node cannot run on the BPU by itself. Returns
+// the nodes placed this way.
+std::vector<bool> place_float_islands(const ir::Graph& g, const PartitionOptions& options, PartitionResult* result) {
+  std::vector<bool> placed(g.nodes.size(), false);
+  for (FloatIslandMatch& m : find_float_islands(g, options)) {
+    Placement probe;
+    if (m.nodes.size() == 1 && bpu_capable(g, g.nodes[m.root], &probe)) continue;
+    const std::string sentence = island_root_sentence(g, m);
+    for (int k : m.nodes) {
+      if (std::binary_search(m.kept.begin(), m.kept.end(), k)) continue;  // needed in float: placed on its own
+      Placement& p = result->placements[k];
+      p.device = Device::Bpu;
+      p.reason_code = Reason::BpuFloatIsland;
+      p.reason = k == m.root ? sentence : "member of the float island run as one lookup table by '" + g.nodes[m.root].name + "'";
+      p.island_root = k == m.root ? -1 : m.root;
+      placed[k] = true;
+    }
+    Placement& root = result->placements[m.root];
+    root.island_nodes = m.nodes;
+    root.island_source = m.source;
+  }
+  return placed;
+}
+
 }  // namespace
 
 std::vector<std::string> closest_names(const std::string& name, const std::vector<std::string>& candidates, size_t count) {
@@ -301,16 +327,18 @@ PartitionResult partition_graph(const ir::Graph& g, const PartitionOptions& opti
   PartitionResult result;
   result.placements.resize(g.nodes.size());
   const auto consumers = g.consumer_index();
+  const std::vector<bool> in_island = place_float_islands(g, options, &result);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     std::pair<float, float> bounds;
+    if (in_island[i]) continue;
     const int act = bayes::fusable_activation(g, consumers, static_cast<int>(i), options.keep_unfused, &bounds);
-    if (act < 0) continue;
+    if (act < 0 || in_island[act]) continue;
     result.placements[i].fused_activation = act;
     result.placements[i].fused_bounds = bounds;
     result.placements[act].fused_into = static_cast<int>(i);
   }
   for (size_t i = 0; i < g.nodes.size(); ++i) {
-    if (place_fused(g, static_cast<int>(i), &result)) continue;
+    if (in_island[i] || place_fused(g, static_cast<int>(i), &result)) continue;
     const ir::Node view = fused_view(g, g.nodes[i], result.placements[i]);
     const ir::Node& n = view;
     Placement& p = result.placements[i];

@@ -28,6 +28,12 @@ struct Placement {
   int fused_activation = -1;
   int fused_into = -1;
   std::pair<float, float> fused_bounds{0.0f, 0.0f};
+  // Float islands (lib/partition/float_island.h), run on the BPU as one lookup table: on the island's last node
+  // (its root) the member nodes in topological order (the root last) and the quantized tensor the table reads;
+  // on every other member the root it belongs to.
+  std::vector<int> island_nodes;
+  std::string island_source;
+  int island_root = -1;
 };
 
 struct Segment {

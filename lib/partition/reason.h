@@ -22,6 +22,7 @@
   R(NonConstantBias, "NON_CONSTANT_BIAS", "the bias is not a constant") \
   R(MarchUnsupportedOp, "MARCH_UNSUPPORTED_OP", "the bayes BPU has no lowering for this op (the operator sections above list the ones it has)") \
   R(MarchConstraint, "MARCH_CONSTRAINT", "the node violates a bayes constraint; the reason gives the rule and the instance detail") \
+  R(BpuFloatIsland, "BPU_FLOAT_ISLAND", "a float island: connected element-wise nodes (x*HardSigmoid(x), x*Sigmoid(x), GELU, chains of activations) whose only run-time input is one quantized tensor and whose output is quantized, run on the BPU as one lookup table over every input code") \
   R(ShapeOpWithCpuNeighbours, "SHAPE_OP_WITH_CPU_NEIGHBOURS", "a shape-only op (Reshape, Flatten, Squeeze, Unsqueeze) follows its producer and consumers, none of which runs on the BPU") \
   R(Folded, "FOLDED", "a per-channel affine or BatchNorm folded into its Conv's weight scale and bias (a row of the placement table, not a node)") \
   R(Fused, "FUSED", "an activation fused into its producer as an output clamp (a row of the placement table, not a node)")

@@ -193,24 +193,30 @@ QuantSummary extract_quantization(ir::Graph& g) {
       ++summary.weight_pairs;
       continue;
     }
-    if (src.quant && !same_params(*src.quant, pair.params)) {
-      // A second fake quantization in a row (e.g. around a Dropout removed at export): a requantization,
-      // kept as an Identity from x to the DQ output with its own parameters.
-      ir::Node requant;
-      requant.name = q.name + "_requantize";
-      requant.op_type = "Identity";
-      requant.inputs = {x};
-      requant.outputs = {y};
+    // An Identity from x to the DQ output, which carries the pair's parameters.
+    auto keep_as_identity = [&](const std::string& suffix) {
+      ir::Node id;
+      id.name = q.name + suffix;
+      id.op_type = "Identity";
+      id.inputs = {x};
+      id.outputs = {y};
       g.tensor(y).quant = pair.params;
-      added.push_back(requant);
+      added.push_back(id);
       ++summary.activation_pairs;
+    };
+    if (src.quant && !same_params(*src.quant, pair.params)) {
+      // A second fake quantization in a row (e.g. around a Dropout removed at export): a requantization.
+      keep_as_identity("_requantize");
       continue;
     }
     int other_users = 0;
     for (int u : consumers_of(x)) other_users += (u != pair.q && !remove[u]);
     if (other_users > 0 || graph_outputs.count(x)) {
-      fail(ExitCode::Unsupported, g, q, "tensor '" + x + "' is also read without fake quantization; mixed float "
-                                        "and quantized use of one tensor is not supported yet");
+      // Mixed use: x is also read in float (or is a graph output). It keeps its float form for those readers;
+      // the pair's output becomes its own quantized tensor, made from x by a quantizing Identity.
+      keep_as_identity("_fake_quantize");
+      ++summary.mixed_use_splits;
+      continue;
     }
     src.quant = pair.params;
     if (graph_outputs.count(y)) {

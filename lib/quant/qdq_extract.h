@@ -11,6 +11,7 @@ namespace bpu {
 struct QuantSummary {
   int activation_pairs = 0;  // Q/DQ pairs on activations turned into tensor parameters
   int weight_pairs = 0;      // Q/DQ pairs on constant weights folded into int8 constants
+  int mixed_use_splits = 0;  // tensors read both through a fake-quant pair and in float: split by an Identity
   std::vector<std::string> removed_nodes;  // names of the Q/DQ nodes taken out of the graph
   std::vector<std::string> synthesized;    // weights whose scales the compiler invented
 };

@@ -74,9 +74,15 @@ VerifyReport verify_model(const ModelRunner& runner, const QatReference& referen
   report.isolated = isolated;
   std::map<std::string, FloatArray> bin_trace, ref_trace;
   std::map<std::string, FloatArray> outputs = runner.run(inputs, ConvKernel::Fast, &bin_trace);
+  // The reference tensor a .bin value stands for: its fake-quantized form (the DQ output of its Q), unless the
+  // .bin holds that form as a value of its own (a mixed-use split: then the .bin's tensor is the float value).
+  auto reference_name = [&](const std::string& t) {
+    const std::string fq = reference.fake_quantized_name(t);
+    return fq != t && bin_trace.count(fq) ? t : fq;
+  };
   std::map<std::string, const std::vector<float>*> overrides;  // reference name -> the .bin's value
   if (isolated) {
-    for (const auto& [name, value] : bin_trace) overrides[reference.fake_quantized_name(name)] = &value.data;
+    for (const auto& [name, value] : bin_trace) overrides[reference_name(name)] = &value.data;
   }
   std::map<std::string, FloatArray> ref_outputs = reference.run(inputs, &ref_trace, isolated ? &overrides : nullptr);
   for (const auto& [name, v] : ref_outputs) ref_trace[name] = v;
@@ -96,7 +102,7 @@ VerifyReport verify_model(const ModelRunner& runner, const QatReference& referen
   for (const auto& n : reference.graph().nodes) {
     for (const auto& raw : n.outputs) {
       if (!bin_trace.count(raw)) continue;
-      const std::string ref_name = reference.fake_quantized_name(raw);
+      const std::string ref_name = reference_name(raw);
       if (!ref_trace.count(ref_name)) continue;
       TensorAgreement a = compare(raw, n.name, bin_trace.at(raw), ref_trace.at(ref_name), lsb_of(raw), tolerance_lsb);
       if (!a.within && report.first_diverging_node.empty()) report.first_diverging_node = n.name;

@@ -20,7 +20,8 @@ std::map<std::string, FloatArray> input_of(const std::string& fixture, int i) {
 }  // namespace
 
 TEST_CASE("verify: compiled fixtures agree with their QAT graphs tensor by tensor", "[verify]") {
-  for (const char* fixture : {"nonhybrid", "hybrid", "resnet18", "mobilenet_v2", "resize_concat"}) {
+  for (const char* fixture : {"nonhybrid", "hybrid", "resnet18", "mobilenet_v2", "resize_concat", "mixed_use",
+                              "island_gelu"}) {
     auto compiled = bpu::test::compile_fixture(fixture);
     ModelRunner runner = ModelRunner::from_file(compiled->bin);
     QatReference reference = QatReference::from_file(bpu::test::data_path(std::string(fixture) + "/model.onnx"));

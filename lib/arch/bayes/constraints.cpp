@@ -449,6 +449,11 @@ std::string supported_ops_markdown() {
         "quantized output, or an int32 high-precision output for a Conv that ends a BPU segment. Shape-only ops "
         "(Reshape, Flatten, Squeeze, Unsqueeze) carry their input's quantization and run on the BPU only next "
         "to a BPU producer or consumer.\n\n"
+     << "Float islands: connected element-wise nodes with a float formula in the registry (the unary activations "
+        "above, Add/Sub/Mul/Div/Pow with the island's values or scalar constants, Identity) whose only run-time input "
+        "is one quantized tensor and whose last output is quantized (torch's Hardswish as x*HardSigmoid(x), SiLU as "
+        "x*Sigmoid(x), GELU as Div, Erf, Add, Mul, Mul) run on the BPU as one LUT (reason `BPU_FLOAT_ISLAND`), "
+        "whatever each node's own support.\n\n"
      << "| op | opset forms (canonical form) | CPU | bayes BPU |\n|---|---|---|---|\n";
   for (const auto& op : ops::all_ops()) {
     const OpSupport* bpu = find_op_support(op.type, op.domain);

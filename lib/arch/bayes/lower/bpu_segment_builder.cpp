@@ -135,6 +135,11 @@ std::pair<int32_t, int32_t> SegmentBuilder::clamp_bounds(const ir::Node& n, DTyp
 void SegmentBuilder::lower_node(int index) {
   const Placement& placement = part_.placements[index];
   if (placement.fused_into >= 0) return;  // lowered as its producer's output clamp
+  if (placement.island_root >= 0) return;  // part of its root's lookup table
+  if (!placement.island_nodes.empty()) {
+    lower_float_island(g_.nodes[index], placement);
+    return;
+  }
   // Fusion legality was decided with placement (bayes::fusable_activation): the producer writes the
   // activation's output directly, clamped.
   ir::Node fused = g_.nodes[index];

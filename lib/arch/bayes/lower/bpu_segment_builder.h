@@ -45,7 +45,11 @@ class SegmentBuilder {
   void lower_softmax(const ir::Node& n);
   void lower_reduce(const ir::Node& n);
   void lower_depth_space(const ir::Node& n);
+  // Not in the op table: placement's float islands (Placement::island_nodes) become one LUT.
+  void lower_float_island(const ir::Node& root, const Placement& p);
  private:
+  // A LUT instruction from `input`'s buffer to n's output with one table entry per input code.
+  void emit_lut(const ir::Node& n, const std::string& input, const std::vector<int64_t>& values);
   void lower_node(int index);
   // Buffer of `in` viewed as `view_shape` (a RESHAPE when it differs) and permuted by `perm` (a TRANSPOSE unless
   // perm is the identity); returns the buffer holding the result.

@@ -9,6 +9,7 @@
 #include "arch/bayes/lower/bpu_segment_builder.h"
 #include "numerics/activation.h"
 #include "numerics/requant.h"
+#include "ops/float_island.h"
 #include "ops/op_def.h"
 
 namespace bpu {
@@ -210,7 +211,26 @@ void SegmentBuilder::lower_lut(const ir::Node& n) {
   const ir::QuantParams& y = quant_of(n, n.outputs[0]);
   const ops::OpDef* op = ops::find_op(n.op_type, n.domain);
   if (!op || !op->formula) unsupported(g_, n, "has no float formula for a lookup table");
-  std::vector<int64_t> values = build_activation_lut([&](float v) { return op->formula(n, v); }, x.scales[0], x.bits, y.scales[0], y.bits);
+  emit_lut(n, n.inputs[0], build_activation_lut([&](float v) { return op->formula(n, v); }, x.scales[0], x.bits, y.scales[0], y.bits));
+}
+
+// A float island (placement's island_nodes, the root last): one table over every code of the island's source,
+// each entry the island's float32 formulas (ops::FloatIsland, the registry's per-op formulas) applied to the
+// dequantized code and quantized at the root's output scale.
+void SegmentBuilder::lower_float_island(const ir::Node& root, const Placement& p) {
+  std::vector<const ir::Node*> nodes;
+  for (int k : p.island_nodes) nodes.push_back(&g_.nodes[k]);
+  ops::FloatIsland island;
+  std::string why;
+  if (!island.compile(g_, nodes, p.island_source, &why)) unsupported(g_, root, "float island: " + why);
+  const ir::QuantParams& x = quant_of(root, p.island_source);
+  const ir::QuantParams& y = quant_of(root, root.outputs[0]);
+  emit_lut(root, p.island_source,
+           build_activation_lut([&](float v) { return island.evaluate(v); }, x.scales[0], x.bits, y.scales[0], y.bits));
+}
+
+void SegmentBuilder::emit_lut(const ir::Node& n, const std::string& input, const std::vector<int64_t>& values) {
+  const ir::QuantParams& y = quant_of(n, n.outputs[0]);
   std::vector<uint8_t> bytes;
   for (int64_t v : values) {
     if (y.bits == 16) {
@@ -222,7 +242,7 @@ void SegmentBuilder::lower_lut(const ir::Node& n) {
     }
   }
   bayes::Lut l;
-  l.input = quantized_buffer(n, n.inputs[0]);
+  l.input = quantized_buffer(n, input);
   l.output = quantized_buffer(n, n.outputs[0]);
   l.table_offset = add_constant(bytes.data(), bytes.size());
   emit(n, l);

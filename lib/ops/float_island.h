@@ -1,0 +1,44 @@
+// Float islands: a connected group of element-wise nodes whose only non-constant input is one tensor (the
+// source), evaluated as one scalar function of the source value. The function is composed from the registry's
+// own per-op float32 formulas (OpDef::formula, OpDef::binary), applied in the nodes' order exactly as the CPU
+// kernels apply them element by element, so a lookup table built from it reproduces the float graph.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace bpu::ops {
+
+// True when `n` can be a member of a float island: an element-wise op with a unary or a binary float formula
+// and one output; the inputs besides the island values must be single-element constants (checked by
+// FloatIsland::compile).
+bool island_member_op(const ir::Node& n);
+
+// The island's scalar program: nodes in topological order, each reading the source, an earlier node's output or
+// a scalar constant.
+class FloatIsland {
+ public:
+  // Compiles `nodes` (topological order, the last one produces the island's output) over `source`. Returns false
+  // with `why` set when a node is not an island op or reads a tensor that is neither the source, an earlier
+  // member's output nor a single-element constant.
+  bool compile(const ir::Graph& g, const std::vector<const ir::Node*>& nodes, const std::string& source, std::string* why);
+  // The island's output for one source value, in float32.
+  float evaluate(float x) const;
+
+ private:
+  struct Operand {
+    int slot = -1;      // value slot (0 is the source), or -1 for the constant
+    float constant = 0;
+  };
+  struct Step {
+    const ir::Node* node = nullptr;
+    float (*unary)(const ir::Node&, float) = nullptr;
+    float (*binary)(float, float) = nullptr;
+    Operand a, b;
+  };
+  std::vector<Step> steps_;
+};
+
+}  // namespace bpu::ops

@@ -18,6 +18,7 @@ import contextlib
 import dis
 import inspect
 import os
+import subprocess
 import sys
 
 import torch
@@ -124,24 +125,14 @@ def export_onnx(output_names, fold=True):
     return export
 
 
-CONFIG = """# {name}: scripts/gen_zoo_fixtures.py ({what}). Paths relative to this file's folder, as in hb_mapper.
-model_parameters:
-  onnx_model: 'model.onnx'
-  march: 'bayes'
-  output_model_file_prefix: '{name}'
-  working_dir: 'model_output'
-input_parameters:
-  input_type_rt: 'featuremap'
-  input_type_train: 'featuremap'
-  input_layout_train: 'NCHW'
-  input_layout_rt: 'NCHW'
-  norm_type: 'no_preprocess'
-calibration_parameters:
-  calibration_type: 'load'
-compiler_parameters:
-  compile_mode: 'latency'
-  optimize_level: 'O3'
-"""
+def write_config(folder, name, what):
+    """config.yaml in hb_mapper makertbin format (scripts/make_config.sh's), paths relative to the folder."""
+    make_config = os.path.join(os.path.dirname(os.path.abspath(__file__)), "make_config.sh")
+    yaml = subprocess.run(["bash", make_config, "model.onnx", "bayes", name, "model_output"], check=True,
+                          stdout=subprocess.PIPE, text=True).stdout
+    with open(os.path.join(folder, "config.yaml"), "w") as f:
+        f.write(f"# {name}: scripts/gen_zoo_fixtures.py ({what}). Paths relative to this file's folder, as in hb_mapper.\n")
+        f.write(yaml)
 
 
 def build(out_dir, name, model, seed, outputs=("logits",), what="", export=None, float_modules=(), bn_stats=True):
@@ -157,8 +148,7 @@ def build(out_dir, name, model, seed, outputs=("logits",), what="", export=None,
     folder = "zoo_" + name
     save_fixture(out_dir, folder, qat, standard_inputs(shape, seed=seed + 2)[:1], ["input"], list(outputs),
                  export=export)
-    with open(os.path.join(out_dir, folder, "config.yaml"), "w") as f:
-        f.write(CONFIG.format(name="zoo_" + name, what=what))
+    write_config(os.path.join(out_dir, folder), folder, what)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -56,7 +56,10 @@ def compile_fixture(binary, fixture, work):
     config = config.replace("'model_output'", repr(os.path.join(work, "out")))
     cfg = os.path.join(work, "config.yaml")
     open(cfg, "w").write(config)
-    rc, log, wall = run([binary, "makertbin", "-c", cfg, "--model-type", "onnx"], cwd=work)
+    # Through a shell that forks it: a process exec'd straight from this one inherits this one's peak RSS, which
+    # the log's "peak memory" (getrusage) would report.
+    rc, log, wall = run(["sh", "-c", '"$@"; rc=$?; exit $rc', "sh", binary, "makertbin", "-c", cfg, "--model-type",
+                         "onnx"], cwd=work)
     return name, rc, log, wall
 
 
@@ -94,6 +97,27 @@ def verify(binary, fixture, work, name, isolated):
     return f"exit {rc}: " + (first[0].strip() if first else error_line(log))
 
 
+def speed(binary, fixture, work, name):
+    """One-thread median ms of `bpu-mapper run --repeat 10` and of onnxruntime-node (all optimizations) on the same
+    file and input; only with ZOO_ORT_NODE_PATH set (scripts/bench/zoo.sh sets it when npm is available)."""
+    node_path = os.environ.get("ZOO_ORT_NODE_PATH")
+    if not node_path:
+        return None
+    inp = os.path.join(fixture, "input_0.npy")
+    _, log, _ = run([binary, "run", "--model", os.path.join(work, "out", name + ".bin"), "--input", inp,
+                     "--output-dir", os.path.join(work, "speed"), "--repeat", "10", "--threads", "1"])
+    ours = re.search(r"median ([0-9.]+) ms", log)
+    here = os.path.dirname(os.path.abspath(__file__))
+    p = subprocess.run(["node", os.path.join(here, "ort_latency.js"), os.path.join(fixture, "model.onnx"), inp, "10"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, NODE_PATH=node_path))
+    ort = re.search(r"ort_median_ms ([0-9.]+)", p.stdout)
+    if not ours:
+        return "run failed"
+    if not ort:
+        return f"{float(ours.group(1)):.2f} / ORT n/a ({p.stdout.strip()[:60]})"
+    return f"{float(ours.group(1)):.2f} / {float(ort.group(1)):.2f} = {float(ours.group(1)) / float(ort.group(1)):.1f}x"
+
+
 def cpu_reasons(report):
     """(op_type, reason code) -> [count, first node's reason] over the CPU-placed nodes."""
     counts = {}
@@ -115,24 +139,29 @@ def measure(binary, work_root, fixture):
     s = report["placement"]["summary"]
     row.update(nodes=s["nodes"], bpu=s["bpu_nodes"], cpu=s["cpu_nodes"], bpu_seg=s["bpu_segments"],
                cpu_seg=s["cpu_segments"], phases=report.get("phases_seconds", {}), reasons=cpu_reasons(report))
+    peak = re.findall(r"peak memory ([0-9.]+) MiB", log)
+    row["peak_mib"] = float(peak[-1]) if peak else float("nan")
     row["run_error"], row["agreement"] = compare_outputs(binary, fixture, work, name)
     row["verify"] = verify(binary, fixture, work, name, False)
     row["verify_isolated"] = verify(binary, fixture, work, name, True)
+    row["speed"] = speed(binary, fixture, work, name)
     return row
 
 
 def print_table(rows):
-    print("| network | exit | nodes | BPU share | BPU / CPU segments | compile s (wall; accuracy run) | .bin vs torch QAT | verify | verify --isolated |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| network | exit | nodes | BPU share | BPU / CPU segments | makertbin wall s (compile / write / accuracy run) | peak MiB | .bin vs torch QAT | verify | verify --isolated | 1-thread ms: .bin / onnxruntime |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if r["exit"] != 0:
-            print(f"| {r['name']} | {r['exit']} | | | | {r['wall_s']:.2f} | refused: {r['error'].replace('|', '/')} | | |")
+            print(f"| {r['name']} | {r['exit']} | | | | {r['wall_s']:.2f} | | refused: {r['error'].replace('|', '/')} | | | |")
             continue
         share = 100.0 * r["bpu"] / max(1, r["nodes"])
         agree = r["run_error"] or "; ".join(f"{k}: {v}" for k, v in r["agreement"].items())
-        acc = r["phases"].get("accuracy", 0.0)
+        ph = r["phases"]
+        comp = sum(ph.get(k, 0.0) for k in ("import", "quant", "passes", "partition", "lower"))
+        times = f"{r['wall_s']:.2f} ({comp:.2f} / {ph.get('write', 0.0):.2f} / {ph.get('accuracy', 0.0):.2f})"
         print(f"| {r['name']} | 0 | {r['nodes']} | {r['bpu']}/{r['nodes']} ({share:.0f} %) | {r['bpu_seg']} / "
-              f"{r['cpu_seg']} | {r['wall_s']:.2f} ({acc:.2f}) | {agree} | {r['verify']} | {r['verify_isolated']} |")
+              f"{r['cpu_seg']} | {times} | {r['peak_mib']:.0f} | {agree} | {r['verify']} | {r['verify_isolated']} | {r['speed'] or 'not measured'} |")
     print()
     for r in rows:
         if r.get("reasons"):

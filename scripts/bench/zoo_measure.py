@@ -82,7 +82,7 @@ def compare_outputs(binary, fixture, work, name):
             lsb = np.rint(diff / scale)
             result[out] = f"{int(lsb.max())} LSB ({int((lsb > 0).sum())}/{lsb.size} off), cos {cos:.6f}"
         else:
-            result[out] = f"float: max |diff| {diff.max():.3g} (max |ref| {np.abs(golden).max():.3g}), cos {cos:.6f}"
+            result[out] = f"float: max abs diff {diff.max():.3g} (max abs ref {np.abs(golden).max():.3g}), cos {cos:.6f}"
     return None, result
 
 

@@ -46,10 +46,11 @@ class SigmoidModule(nn.Module):
 LEAF_ACTIVATIONS = [SigmoidModule]
 
 
-def qint8_backend_config():
-    """torch 1.13's native BackendConfig only declares quint8 activations; add the qint8 twin of each pattern."""
+def qint8_backend_config(leaf_modules=()):
+    """torch 1.13's native BackendConfig only declares quint8 activations; add the qint8 twin of each pattern.
+    Every class in LEAF_ACTIVATIONS and leaf_modules gets its own input and output fake quantization."""
     backend = get_native_backend_config()
-    for leaf in LEAF_ACTIVATIONS:
+    for leaf in tuple(LEAF_ACTIVATIONS) + tuple(leaf_modules):
         backend.set_backend_pattern_config(
             BackendPatternConfig(leaf)
             .set_observation_type(ObservationType.OUTPUT_USE_DIFFERENT_OBSERVER_AS_INPUT)
@@ -112,11 +113,13 @@ def output_fake_quant_of(gm, module_name):
     raise RuntimeError(f"no output fake-quant after {module_name}")
 
 
-def run_qat(float_model, example, seed, high_precision_outputs=(), float_modules=(), float_types=(), fold_bn=True):
+def run_qat(float_model, example, seed, high_precision_outputs=(), float_modules=(), float_types=(), fold_bn=True,
+            leaf_modules=()):
     """Real QAT: prepare, a few SGD steps of distillation to the float model, freeze, eval.
 
     float_modules / float_types get qconfig None (horizon's hybrid_dict): FX leaves them float and puts
-    fake quantization only where a quantized neighbour needs it.
+    fake quantization only where a quantized neighbour needs it. leaf_modules: extra module classes FX does not
+    trace into, each with its own input and output fake quantization (as SigmoidModule).
     """
     gen = torch.Generator().manual_seed(seed)
     teacher = copy.deepcopy(float_model).eval()
@@ -126,9 +129,9 @@ def run_qat(float_model, example, seed, high_precision_outputs=(), float_modules
         qmap.set_module_name(name, None)
     for cls in float_types:
         qmap.set_object_type(cls, None)
-    custom = PrepareCustomConfig().set_non_traceable_module_classes(list(LEAF_ACTIVATIONS))
+    custom = PrepareCustomConfig().set_non_traceable_module_classes(list(LEAF_ACTIVATIONS) + list(leaf_modules))
     model = prepare_qat_fx(float_model.train(), qmap, (example,), prepare_custom_config=custom,
-                           backend_config=qint8_backend_config())
+                           backend_config=qint8_backend_config(leaf_modules))
     hp_fakequants = [output_fake_quant_of(model, name) for name in high_precision_outputs]
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     steps = 8

@@ -85,7 +85,7 @@ bool bpu_capable(const ir::Graph& g, const ir::Node& n, Placement* p) {
   if (!quant_context(g, n, p)) return false;
   if (!verdict.supported) {
     p->reason_code = Reason::MarchConstraint;
-    p->reason = verdict.rule + ": " + verdict.detail;
+    p->reason = verdict.rule + " — not met: " + verdict.detail;  // the rule text, then what this instance has
     return false;
   }
   return true;

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "bpu_mapper/compiler.hpp"
 #include "bpu_mapper/runtime.h"
@@ -219,4 +220,54 @@ TEST_CASE("C runtime API: load, inspect, allocate, infer, release, errors") {
   CHECK(std::string(bpu_get_last_error()).find("model.onnx") != std::string::npos);
   CHECK(std::string(bpu_status_name(BPU_ERR_ARTIFACT)) == "artifact");
   CHECK(std::string(bpu_status_name(12345)) == "unknown");
+}
+
+TEST_CASE("Model path, one segment's disassembly, the HTML page with and without the report") {
+  const CompileResult& r = compiled().result;
+  Model m = Model::load(r.bin_path);
+  CHECK(m.path() == r.bin_path);
+  std::string one = m.disassembly(0), all = m.disassembly();
+  CHECK(!one.empty());
+  CHECK(one.size() < all.size());
+  CHECK(error_code_of([&] { m.disassembly(99); }) == 2);
+  PerfEstimate with = m.estimate(r.report_json_path);
+  CHECK(with.html.find("<!DOCTYPE html>") == 0);
+  CHECK(with.html.find("Accuracy per output") != std::string::npos);
+  CHECK(with.html.find("/layer0.0/Conv") != std::string::npos);  // placement rows from the report
+  PerfEstimate without = m.estimate();
+  CHECK(without.html.find("No report JSON beside the .bin") != std::string::npos);
+  PerfEstimate broken = m.estimate(kData + "/hybrid/input_0.npy");  // not JSON: a note, not a failure
+  CHECK(broken.html.find("could not be read") != std::string::npos);
+}
+
+TEST_CASE("tool helpers: parse_shape, save_text, configure_logging, set_progress, supported_ops_markdown") {
+  CHECK(parse_shape("1x3x224x224", "--input-shape input") == std::vector<int64_t>{1, 3, 224, 224});
+  CHECK(parse_shape("2,8", "s") == std::vector<int64_t>{2, 8});
+  std::string message;
+  CHECK(error_code_of([] { parse_shape("1xAx3", "--input-shape input"); }, &message) == 2);
+  CHECK(message.find("--input-shape input") != std::string::npos);
+  CHECK(error_code_of([] { parse_shape("1x0", "s"); }) == 2);
+
+  const fs::path dir = fs::temp_directory_path() / ("bpu_api_tools_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  save_text((dir / "a.txt").string(), "hello\n");
+  std::ifstream in(dir / "a.txt");
+  std::string line;
+  std::getline(in, line);
+  CHECK(line == "hello");
+  CHECK(error_code_of([&] { save_text((dir / "no_dir" / "a.txt").string(), "x"); }) == 7);
+
+  const std::string log = (dir / "api.log").string();
+  CHECK(configure_logging(log) == log);
+  set_progress(false);
+  check(kData + "/hybrid/model.onnx", {{"input", {1, 3, 64, 64}}});  // logs through the configured logger
+  configure_logging("");                                              // closes the file sink
+  std::ifstream log_in(log);
+  std::string text((std::istreambuf_iterator<char>(log_in)), std::istreambuf_iterator<char>());
+  CHECK(text.find("imported '") != std::string::npos);
+  fs::remove_all(dir);
+
+  std::ifstream doc(std::string(BPU_SOURCE_DIR) + "/docs/supported_ops.md");
+  std::string committed((std::istreambuf_iterator<char>(doc)), std::istreambuf_iterator<char>());
+  CHECK(supported_ops_markdown() == committed);
 }

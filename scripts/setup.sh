@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake make g++ libonnx-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev libcli11-dev libspdlog-dev
           libeigen3-dev catch2 zlib1g-dev nlohmann-json3-dev
-          clang libclang-rt-14-dev)  # clang and its libFuzzer/sanitizer runtimes: scripts/fuzz.sh
+          clang libclang-rt-14-dev  # clang and its libFuzzer/sanitizer runtimes: scripts/fuzz.sh
+          python3-dev python3-numpy python3-pybind11 pybind11-dev)  # the Python module (python/, docs/api.md)
 # Not installed here (no build or test dependency): the fixture scripts under scripts/ (gen_*.py, bench/make_*.py)
-# need python3-torch python3-torchvision python3-onnx python3-numpy, run with /usr/bin/python3.
+# need python3-torch python3-torchvision python3-onnx, run with /usr/bin/python3.
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,6 +12,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "api/output_transaction.h"
+#include "bpu_mapper/version.h"
 #include "arch/bayes/perf_model.h"
 #include "artifact/bin_format.h"
 #include "common/crash_guard.h"
@@ -31,7 +32,7 @@
 
 namespace bpu {
 
-const char* const kCompilerVersion = "0.3.0";
+const char* const kCompilerVersion = BPU_MAPPER_VERSION;
 
 namespace {
 

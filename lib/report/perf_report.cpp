@@ -27,18 +27,19 @@ void compiler_settings_of(const std::string& yaml, PerfReport* r) {
   }
 }
 
+}  // namespace
+
 std::string xml_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == '<') out += "&lt;";
     else if (c == '>') out += "&gt;";
     else if (c == '&') out += "&amp;";
+    else if (c == '"') out += "&quot;";
     else out += c;
   }
   return out;
 }
-
-}  // namespace
 
 PerfReport estimate_model(const CompiledModel& m, const ValidatedModel& v) {
   PerfReport r;

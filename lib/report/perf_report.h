@@ -32,6 +32,9 @@ struct PerfReport {
 PerfReport estimate_model(const CompiledModel& model, const ValidatedModel& validated);
 std::string format_perf_report(const PerfReport& r);
 nlohmann::json perf_json(const PerfReport& r);
+// `s` with & < > " escaped for XML/HTML text and attribute values.
+std::string xml_escape(const std::string& s);
+
 // Segments in execution order as boxes: BPU teal, CPU grey, with their estimates.
 std::string perf_svg(const CompiledModel& model, const PerfReport& r);
 

@@ -117,7 +117,19 @@ case "$case_name" in
     allow_bin=1
     expect 0 "model latency .* ms \(BPU segments only\), .* FPS" -- "$bin" perf out/model.bin --output-dir pics
     [ -f pics/model_perf.svg ] && grep -q "BPU segment 2" pics/model_perf.svg || { echo "FAIL: no picture"; exit 1; }
-    grep -q '"performance_estimate"' out/model_report.json || { echo "FAIL: report lacks the estimate"; exit 1; } ;;
+    grep -q '"performance_estimate"' out/model_report.json || { echo "FAIL: report lacks the estimate"; exit 1; }
+    page=pics/model_perf.html
+    for want in "bpu-mapper perf: model.bin" "BPU segment 2" "CPU segment" "<h2>Segments</h2>" "<h2>Layers</h2>" \
+                "<h2>Placement</h2>" "Accuracy per output" "Cosine\|cosine"; do
+      grep -q "$want" "$page" || { echo "FAIL: $page lacks '$want'"; exit 1; }
+    done
+    # Self-contained: nothing to fetch (no scripts, links, images or URLs).
+    if grep -Eq '<script|<link|<img|<iframe|url\(' "$page"; then echo "FAIL: $page fetches something"; exit 1; fi
+    grep -Eo 'https?://[^" ]*' "$page" | grep -v '^http://www.w3.org/2000/svg$' && { echo "FAIL: $page has a URL"; exit 1; }
+    # Without the report JSON beside the .bin, the page says so instead of showing the tables.
+    mkdir alone && cp out/model.bin alone/
+    expect 0 "page: pics2/model_perf.html" -- "$bin" perf alone/model.bin --output-dir pics2
+    grep -q "No report JSON beside the .bin" pics2/model_perf.html || { echo "FAIL: page without report"; exit 1; } ;;
   shape_conflict)
     # A smaller and a larger input_shape than the static model's: exit 3 naming both shapes, nothing written.
     for shape in 1x3x32x32 1x3x96x96; do

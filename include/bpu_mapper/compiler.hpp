@@ -1,0 +1,77 @@
+// bpu-mapper's public C++ compiler API (bpu_mapper::compiler): compile an hb_mapper-style YAML config into a
+// .bin (makertbin), check where a bare ONNX model's nodes would run (checker), and verify a .bin against its QAT
+// ONNX tensor by tensor (verify). Only standard types appear here; failures throw bpu_mapper::Error.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bpu_mapper/model.hpp"
+
+namespace bpu_mapper {
+
+// One compute node: where it runs and why (the placement table of makertbin and checker).
+struct PlacementRow {
+  std::string node, op_type, device, subgraph, reason_code, reason;
+};
+// makertbin's accuracy tables on one sample: per node vs the float model, per output the distances.
+struct NodeAccuracy {
+  std::string node, op_type, device, tensor;
+  double cosine = 0, threshold = 0;
+};
+struct OutputAccuracy {
+  std::string output;
+  double cosine = 0, l1 = 0, l2 = 0, chebyshev = 0;  // vs the float model
+  double cosine_vs_qat = 0, identical_vs_qat = 0, max_lsb_vs_qat = 0;
+};
+
+struct CompileResult {
+  std::string bin_path;          // "" for check()
+  std::string report_json_path;  // <prefix>_report.json ("" for check())
+  std::vector<PlacementRow> placement;
+  std::string placement_table;   // the text makertbin / checker print
+  std::string placement_summary; // "BPU nodes: ..., CPU nodes: ..., BPU segments: ..."
+  std::vector<NodeAccuracy> node_accuracy;
+  std::vector<OutputAccuracy> output_accuracy;
+  std::string accuracy_sample;   // where the accuracy input came from
+  std::string accuracy_node_table;     // per node, as makertbin prints it
+  std::string accuracy_output_tables;  // per output
+  std::string accuracy_tables;         // both
+  std::string perf_text;               // the BPU estimate table
+  std::vector<std::string> warnings;    // config warnings and compile warnings
+  std::vector<std::string> defaults;    // config fields that took their default
+  std::vector<std::pair<std::string, double>> phase_seconds;
+  double seconds = 0;
+};
+
+// makertbin: reads the YAML (relative paths resolved against its folder), compiles, and writes the .bin, the
+// placement JSON, the staged ONNX models and the report JSON into working_dir as one transaction.
+// Logs the config's warnings, the defaults it took and its march/model/working_dir before compiling.
+BPU_MAPPER_API CompileResult compile(const std::string& config_path);
+// checker: the placement of a bare ONNX model with default settings, writing nothing. `input_shapes` maps input
+// names to shapes for dynamic inputs.
+BPU_MAPPER_API CompileResult check(const std::string& onnx_path, const std::map<std::string, std::vector<int64_t>>& input_shapes = {},
+                    const std::string& march = "bayes");
+
+struct TensorAgreement {
+  std::string tensor, node;
+  double cosine = 0, max_diff = 0, max_lsb = 0, identical = 0;
+  bool within = true;
+};
+struct VerifyResult {
+  bool passed = false;
+  std::string first_diverging_node;  // "" when passed
+  std::vector<TensorAgreement> outputs, nodes;
+  std::string text;                  // `bpu-mapper verify`'s report
+};
+// Runs the .bin and its QAT ONNX on `inputs` and compares every tensor both computed. `input_shapes` defaults
+// to the .bin's; `isolated` feeds each reference node the .bin's own inputs (docs/cli.md, verify).
+BPU_MAPPER_API VerifyResult verify(const std::string& bin_path, const std::string& onnx_path, const TensorMap& inputs,
+                    double tolerance_lsb = 1.0, bool isolated = false,
+                    const std::map<std::string, std::vector<int64_t>>& input_shapes = {});
+
+// The bayes operator table (docs/supported_ops.md), as `bpu-mapper --supported-ops` prints it.
+BPU_MAPPER_API std::string supported_ops_markdown();
+
+}  // namespace bpu_mapper

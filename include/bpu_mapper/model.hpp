@@ -1,0 +1,113 @@
+// bpu-mapper's public C++ runtime API (bpu_mapper::runtime): load a compiled .bin, inspect it, run it on
+// float32 tensors, print its description and disassembly, and estimate its bayes latency. Only standard types
+// appear here; every failure throws bpu_mapper::Error carrying the exit-code class (docs/api.md).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bpu_mapper/runtime.h"
+
+namespace bpu_mapper {
+
+BPU_MAPPER_API std::string version();
+
+// Exit-code class (bpu_status_t: 2 usage, 3 config, 4 model, 5 unsupported, 6 accuracy, 7 io, 8 artifact,
+// 70 internal) and one message naming the file, node or field and the fix.
+class BPU_MAPPER_API Error : public std::runtime_error {
+ public:
+  Error(int code, const std::string& message);
+  ~Error() override;
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+// Float32 values in C order.
+struct Tensor {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+using TensorMap = std::map<std::string, Tensor>;
+
+// A model input or output as the .bin records it.
+struct TensorDesc {
+  std::string name;
+  std::string dtype;            // "float32", "int8", "int16", "int32"
+  std::vector<int64_t> shape;
+  std::vector<float> scales;    // empty for float32; 1 = per tensor; else per channel along `axis`
+  int axis = -1;
+  std::string layout;           // "NCHW" or "row-major"
+};
+
+// The static bayes estimate (hb_perf's numbers) of a loaded model.
+struct SegmentEstimate {
+  int index = 0;                // BPU segment ordinal
+  double latency_ms = 0, macs = 0, ddr_load_bytes = 0, ddr_store_bytes = 0;
+  size_t instructions = 0;
+};
+struct PerfEstimate {
+  double latency_ms = 0, fps = 0, macs = 0, ddr_load_bytes = 0, ddr_store_bytes = 0;
+  size_t bpu_segments = 0, cpu_segments = 0;
+  std::vector<SegmentEstimate> segments;
+  std::string text;             // `bpu-mapper perf`'s table
+  std::string json;             // the report JSON's performance_estimate object
+  std::string svg;              // the segment picture
+  std::string html;             // the self-contained HTML page (placement and accuracy when a report JSON was read)
+};
+
+class BPU_MAPPER_API Model {
+ public:
+  // Reads and validates `path` completely (Error 7 for a missing file, 8 for a corrupt or foreign .bin).
+  static Model load(const std::string& path);
+
+  const std::string& path() const;
+  const std::vector<TensorDesc>& inputs() const;
+  const std::vector<TensorDesc>& outputs() const;
+
+  // One inference. Throws Error(2) for a missing, unknown or wrongly shaped input. One Model runs one inference
+  // at a time (load one Model per thread to run in parallel).
+  TensorMap run(const TensorMap& inputs) const;
+  // Simulator worker threads (results are identical for every count); 0 = all cores. Default 1.
+  void set_threads(int threads);
+
+  std::string info() const;                       // `bpu-mapper info`
+  std::string disassembly(int segment = -1) const;  // `bpu-mapper disasm`; one BPU segment when >= 0
+  // `report_json`: makertbin's <prefix>_report.json for the HTML page's placement and accuracy tables; "" for
+  // none. A file that cannot be read or parsed leaves a note on the page instead of the tables.
+  PerfEstimate estimate(const std::string& report_json = "") const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// .npy files (float32, or float64 converted on read), as `bpu-mapper run` reads and writes them.
+BPU_MAPPER_API Tensor load_npy(const std::string& path);
+BPU_MAPPER_API void save_npy(const std::string& path, const Tensor& tensor);
+// The file name `bpu-mapper run` gives an output: the tensor name with '/' replaced by '_', plus ".npy".
+BPU_MAPPER_API std::string output_file_name(const std::string& tensor_name);
+// "1x3x224x224" (or "1,3,224,224") -> {1, 3, 224, 224}; Error(2) naming `what` for anything else.
+BPU_MAPPER_API std::vector<int64_t> parse_shape(const std::string& text, const std::string& what);
+// Writes `text` to `path` atomically (a temporary file renamed into place): Error(7) on failure, nothing left.
+BPU_MAPPER_API void save_text(const std::string& path, const std::string& text);
+
+// Process-wide settings for tools built on the library (the bpu-mapper CLI uses exactly these):
+// the library logs through spdlog's default logger; this one prints info and above to the console as "I text"
+// ("E text" for errors) and, when `log_file` is not empty, debug and above to that file, flushed per line (a
+// file another process holds open gets a ".<pid>" suffix). Returns the log file used ("" for none).
+BPU_MAPPER_API std::string configure_logging(const std::string& log_file);
+// Progress lines for makertbin's phases: redrawn in place on a terminal, plain lines otherwise.
+BPU_MAPPER_API void set_progress(bool enabled);
+// On a fatal signal, writes the compile phase and last log message to stderr and the log file and removes
+// makertbin's staging folder, then re-raises the signal.
+BPU_MAPPER_API void install_crash_guard();
+
+}  // namespace bpu_mapper

@@ -1,0 +1,124 @@
+// The public C++ compiler API (include/bpu_mapper/compiler.hpp): compile (makertbin), check (checker) and
+// verify over api/bpu_mapper.h and report/verify, with the results copied into the public types.
+
+#include "bpu_mapper/compiler.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "api/bpu_mapper.h"
+#include "arch/bayes/constraints.h"
+#include "api/public/guard.h"
+#include "api/public/model_impl.h"
+#include "config/config.h"
+#include "partition/reason.h"
+#include "report/verify.h"
+#include "runtime/qat_reference.h"
+
+namespace bpu_mapper {
+
+namespace {
+
+CompileResult to_public(bpu::CompileResult&& r) {
+  CompileResult out;
+  for (const auto& p : r.placement) {
+    out.placement.push_back({p.node, p.op_type, p.device, p.subgraph, bpu::reason_name(p.reason_code), p.reason});
+  }
+  out.placement_table = bpu::format_placement_table(r.placement);
+  out.placement_summary = bpu::format_placement_summary(r.placement, r.partition);
+  for (const auto& n : r.accuracy.nodes) out.node_accuracy.push_back({n.node, n.op_type, n.device, n.tensor, n.cosine, n.threshold});
+  for (const auto& o : r.accuracy.outputs) {
+    out.output_accuracy.push_back({o.output, o.vs_float.cosine, o.vs_float.l1, o.vs_float.l2, o.vs_float.chebyshev,
+                                   o.cosine_vs_qat, o.identical_vs_qat, o.max_lsb_vs_qat});
+  }
+  out.accuracy_sample = r.accuracy.sample;
+  if (!r.accuracy.nodes.empty() || !r.accuracy.outputs.empty()) {
+    out.accuracy_node_table = bpu::format_node_accuracy_table(r.accuracy);
+    out.accuracy_output_tables = bpu::format_output_accuracy_tables(r.accuracy);
+    out.accuracy_tables = out.accuracy_node_table + "\n" + out.accuracy_output_tables;
+    out.perf_text = bpu::format_perf_report(r.perf);
+  }
+  out.warnings = std::move(r.warnings);
+  out.phase_seconds = std::move(r.phase_seconds);
+  out.seconds = r.seconds;
+  return out;
+}
+
+// The shapes the QAT model runs at: the .bin's, or the caller's, which must then equal the .bin's.
+bpu::ImportOptions verify_shapes(const std::map<std::string, std::vector<int64_t>>& given,
+                                 const std::vector<bpu::TensorInfo>& inputs) {
+  bpu::ImportOptions o;
+  for (const auto& in : inputs) o.input_shapes[in.name] = in.shape;
+  for (const auto& [name, shape] : given) {
+    auto it = o.input_shapes.find(name);
+    if (it == o.input_shapes.end()) throw Error(BPU_ERR_USAGE, "input shape for '" + name + "': the .bin has no such input");
+    if (it->second != shape) {
+      throw Error(BPU_ERR_USAGE, "input shape " + bpu::shape_to_string(shape) + " for '" + name + "': the .bin was compiled for " +
+                                     bpu::shape_to_string(it->second) + "; give that shape");
+    }
+  }
+  return o;
+}
+
+bpu::QatReference reference_for(const std::string& onnx_path, const bpu::ImportOptions& shapes,
+                                 const std::vector<bpu::TensorInfo>& ins) {
+  try {
+    return bpu::QatReference::from_file(onnx_path, shapes);
+  } catch (const bpu::Error& e) {
+    // A .bin compiled with input_batch from a static batch-1 model: the batch is set like makertbin did.
+    if (e.code() != bpu::ExitCode::Config || ins.size() != 1 || ins[0].shape.empty() || ins[0].shape[0] == 1) throw;
+    bpu::ImportOptions batched;
+    batched.input_shapes[ins[0].name] = ins[0].shape;
+    batched.input_shapes[ins[0].name][0] = 1;
+    batched.input_batch = ins[0].shape[0];
+    return bpu::QatReference::from_file(onnx_path, batched);
+  }
+}
+
+TensorAgreement agreement(const bpu::TensorAgreement& a) {
+  return {a.tensor, a.node, a.cosine, a.max_diff, a.max_lsb, a.identical, a.within};
+}
+
+}  // namespace
+
+CompileResult compile(const std::string& config_path) {
+  return detail::guarded([&] {
+    bpu::MapperConfig cfg = bpu::load_config(config_path);
+    for (const auto& w : cfg.warnings) spdlog::warn("{}", w);
+    for (const auto& d : cfg.defaults) spdlog::info("default: {}", d);
+    spdlog::info("march {}, onnx_model '{}', working_dir '{}'", cfg.march, cfg.onnx_model, cfg.working_dir);
+    CompileResult out = to_public(bpu::makertbin(cfg));
+    out.bin_path = cfg.output_bin_path();
+    out.report_json_path = cfg.working_dir + "/" + cfg.output_model_file_prefix + "_report.json";
+    out.warnings.insert(out.warnings.begin(), cfg.warnings.begin(), cfg.warnings.end());
+    out.defaults = cfg.defaults;
+    return out;
+  });
+}
+
+CompileResult check(const std::string& onnx_path, const std::map<std::string, std::vector<int64_t>>& input_shapes,
+                    const std::string& march) {
+  return detail::guarded([&] { return to_public(bpu::check_model(onnx_path, march, input_shapes)); });
+}
+
+VerifyResult verify(const std::string& bin_path, const std::string& onnx_path, const TensorMap& inputs, double tolerance_lsb,
+                    bool isolated, const std::map<std::string, std::vector<int64_t>>& input_shapes) {
+  return detail::guarded([&] {
+    if (tolerance_lsb < 0) throw Error(BPU_ERR_USAGE, "tolerance_lsb must be >= 0");
+    Model model = Model::load(bin_path);
+    const bpu::ModelRunner& runner = model.impl().runner;
+    const auto& ins = runner.model().inputs;
+    bpu::QatReference reference = reference_for(onnx_path, verify_shapes(input_shapes, ins), ins);
+    bpu::VerifyReport report = bpu::verify_model(runner, reference, detail::to_internal(inputs), tolerance_lsb, isolated);
+    VerifyResult out;
+    out.passed = report.passed();
+    out.first_diverging_node = report.first_diverging_node;
+    for (const auto& a : report.outputs) out.outputs.push_back(agreement(a));
+    for (const auto& a : report.nodes) out.nodes.push_back(agreement(a));
+    out.text = bpu::format_verify_report(report);
+    return out;
+  });
+}
+
+std::string supported_ops_markdown() { return bpu::bayes::supported_ops_markdown(); }
+
+}  // namespace bpu_mapper

@@ -1,0 +1,146 @@
+// bpu_mapper::Model and the .npy helpers (include/bpu_mapper/model.hpp): the public C++ runtime over
+// runtime/model_runner, report/model_info and report/perf_report.
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include "api/public/guard.h"
+#include "api/public/model_impl.h"
+#include "report/model_info.h"
+#include "report/perf_html.h"
+#include "report/perf_report.h"
+#include "common/file_io.h"
+
+namespace bpu_mapper {
+
+Error::Error(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+Error::~Error() = default;
+
+std::string version() { return BPU_MAPPER_VERSION; }
+
+namespace detail {
+
+TensorDesc describe(const bpu::TensorInfo& info) {
+  TensorDesc d;
+  d.name = info.name;
+  d.dtype = bpu::dtype_name(info.dtype);
+  d.shape = info.shape;
+  d.scales = info.scales;
+  d.axis = info.axis;
+  d.layout = bpu::layout_name(info.layout);
+  return d;
+}
+
+std::map<std::string, bpu::FloatArray> to_internal(const TensorMap& tensors) {
+  std::map<std::string, bpu::FloatArray> out;
+  for (const auto& [name, t] : tensors) out[name] = bpu::FloatArray{t.shape, t.data};
+  return out;
+}
+
+TensorMap to_public(std::map<std::string, bpu::FloatArray>&& arrays) {
+  TensorMap out;
+  for (auto& [name, a] : arrays) out[name] = Tensor{std::move(a.shape), std::move(a.data)};
+  return out;
+}
+
+}  // namespace detail
+
+Model Model::load(const std::string& path) {
+  return detail::guarded([&] {
+    Model m;
+    m.impl_ = std::make_shared<Impl>(bpu::ModelRunner::from_file(path), path);
+    for (const auto& t : m.impl_->runner.model().inputs) m.impl_->inputs.push_back(detail::describe(t));
+    for (const auto& t : m.impl_->runner.model().outputs) m.impl_->outputs.push_back(detail::describe(t));
+    return m;
+  });
+}
+
+const std::string& Model::path() const { return impl_->path; }
+const std::vector<TensorDesc>& Model::inputs() const { return impl_->inputs; }
+const std::vector<TensorDesc>& Model::outputs() const { return impl_->outputs; }
+
+TensorMap Model::run(const TensorMap& inputs) const {
+  return detail::guarded([&] { return detail::to_public(impl_->runner.run(detail::to_internal(inputs))); });
+}
+
+void Model::set_threads(int threads) {
+  if (threads < 0 || threads > 256) throw Error(BPU_ERR_USAGE, "threads must be in [0, 256] (0: all cores)");
+  impl_->runner.set_threads(threads == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) : threads);
+}
+
+std::string Model::info() const {
+  return detail::guarded([&] { return bpu::format_model_info(impl_->runner.model(), impl_->runner.validated(), impl_->path); });
+}
+
+std::string Model::disassembly(int segment) const {
+  return detail::guarded([&] { return bpu::format_disassembly(impl_->runner.model(), impl_->runner.validated(), segment); });
+}
+
+namespace {
+
+// The report JSON for the HTML page, or null with a note saying why it is missing.
+nlohmann::json read_report(const std::string& path, std::string* note) {
+  if (path.empty()) return nullptr;
+  try {
+    std::vector<uint8_t> bytes = bpu::read_file(path, uint64_t(256) << 20, "report JSON");
+    return nlohmann::json::parse(bytes.begin(), bytes.end());
+  } catch (const std::exception& e) {
+    *note = "placement and accuracy tables omitted: '" + path + "' could not be read (" + e.what() + ")";
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+PerfEstimate Model::estimate(const std::string& report_json) const {
+  return detail::guarded([&] {
+    const auto& m = impl_->runner.model();
+    bpu::PerfReport r = bpu::estimate_model(m, impl_->runner.validated());
+    PerfEstimate e;
+    e.latency_ms = r.latency_ms;
+    e.fps = r.latency_ms > 0 ? 1000.0 / r.latency_ms : 0.0;
+    e.macs = r.macs;
+    e.ddr_load_bytes = r.ddr_load_bytes;
+    e.ddr_store_bytes = r.ddr_store_bytes;
+    e.bpu_segments = r.segments.size();
+    e.cpu_segments = r.cpu_segments;
+    for (const auto& s : r.segments) {
+      e.segments.push_back({static_cast<int>(s.index), s.milliseconds(r.hardware), s.macs, s.ddr_load_bytes,
+                            s.ddr_store_bytes, s.instructions.size()});
+    }
+    e.text = bpu::format_perf_report(r);
+    e.json = bpu::perf_json(r).dump(2);
+    e.svg = bpu::perf_svg(m, r);
+    std::string note;
+    nlohmann::json report = read_report(report_json, &note);
+    e.html = bpu::perf_html(m, r, std::filesystem::path(impl_->path).filename().string(), report, note);
+    return e;
+  });
+}
+
+Tensor load_npy(const std::string& path) {
+  return detail::guarded([&] {
+    bpu::FloatArray a = bpu::load_npy(path);
+    return Tensor{std::move(a.shape), std::move(a.data)};
+  });
+}
+
+void save_npy(const std::string& path, const Tensor& tensor) {
+  detail::guarded([&] {
+    int64_t n = bpu::checked_element_count(tensor.shape, "tensor for '" + path + "'", bpu::ExitCode::Usage);
+    if (static_cast<size_t>(n) != tensor.data.size()) {
+      throw Error(BPU_ERR_USAGE, "save_npy '" + path + "': shape " + bpu::shape_to_string(tensor.shape) + " has " +
+                                     std::to_string(n) + " elements, data has " + std::to_string(tensor.data.size()));
+    }
+    bpu::save_npy(path, bpu::FloatArray{tensor.shape, tensor.data});
+  });
+}
+
+std::string output_file_name(const std::string& tensor_name) {
+  std::string s = tensor_name;
+  std::replace(s.begin(), s.end(), '/', '_');
+  return s + ".npy";
+}
+
+}  // namespace bpu_mapper

@@ -13,6 +13,10 @@ import numpy as np
 
 import bpu_mapper
 
+# The CLI is its own (possibly sanitizer-linked) program: it must not inherit the ASan runtime that the sanitizer
+# build preloads into this python3 (test/CMakeLists.txt).
+CLI_ENV = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+
 cli, data = sys.argv[1], os.path.abspath(sys.argv[2])
 source = os.path.dirname(os.path.dirname(data))
 failures = []
@@ -39,7 +43,7 @@ with tempfile.TemporaryDirectory() as work:
     config = os.path.join(work, "seed_nonhybrid.yaml")
     open(config, "w").write(seed)
 
-    version = subprocess.run([cli, "--version"], capture_output=True, text=True).stdout.split()[-1]
+    version = subprocess.run([cli, "--version"], capture_output=True, text=True, env=CLI_ENV).stdout.split()[-1]
     check(bpu_mapper.__version__ == version, "__version__ %s == bpu-mapper --version %s" % (bpu_mapper.__version__, version))
 
     r = bpu_mapper.compile(config)
@@ -57,7 +61,7 @@ with tempfile.TemporaryDirectory() as work:
     check(sorted(out) == sorted(o["name"] for o in model.outputs), "run returns every output")
 
     subprocess.run([cli, "run", "--model", r["bin_path"], "--input", "input=" + os.path.join(data, "nonhybrid", "input_0.npy"),
-                    "--output-dir", os.path.join(work, "cli")], check=True, capture_output=True)
+                    "--output-dir", os.path.join(work, "cli")], check=True, capture_output=True, env=CLI_ENV)
     for o in model.outputs:
         cli_out = np.load(os.path.join(work, "cli", o["name"].replace("/", "_") + ".npy"))
         got = out[o["name"]]

@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <map>
+#include <string>
+
+#include "common/error.h"
 
 namespace bpu {
 
@@ -43,7 +46,12 @@ int fold_affine_into_conv(ir::Graph& g) {
     std::vector<double> alpha(C, 1.0), beta(C, 0.0);
     if (conv.inputs.size() > 2 && !conv.inputs[2].empty()) {
       const ir::Tensor& b = g.tensor(conv.inputs[2]);
-      for (int64_t c = 0; c < C; ++c) beta[c] = b.float_data.at(c);
+      if (static_cast<int64_t>(b.float_data.size()) != C) {
+        throw Error(ExitCode::Model, "node '" + conv.name + "' (Conv): bias '" + conv.inputs[2] + "' has " +
+                                         std::to_string(b.float_data.size()) + " values but the weight has " +
+                                         std::to_string(C) + " output channels; give one bias value per output channel");
+      }
+      for (int64_t c = 0; c < C; ++c) beta[c] = b.float_data[c];
     }
     std::string out = conv.outputs[0];
     std::vector<int> chain;

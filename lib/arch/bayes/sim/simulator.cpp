@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "common/broadcast.h"
+#include "common/conv_geometry.h"
 #include "common/error.h"
 #include "arch/bayes/sim/kernels/add.h"
 #include "arch/bayes/sim/kernels/conv2d.h"
@@ -50,8 +52,8 @@ void write_narrowed(std::vector<uint8_t>& arena, const BpuBuffer& b, const std::
 
 // Geometry of a CONV2D or DECONV2D instruction from its buffers' NCHW shapes and its fields.
 template <typename Instr>
-kernels::ConvGeometry geometry_of(const BpuBuffer& in, const BpuBuffer& out, const Instr& c) {
-  kernels::ConvGeometry g;
+ConvGeometry geometry_of(const BpuBuffer& in, const BpuBuffer& out, const Instr& c) {
+  ConvGeometry g;
   g.batch = in.info.shape[0];
   g.in_channels = in.info.shape[1];
   g.in_h = in.info.shape[2];
@@ -139,7 +141,7 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
 void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) const {
   const BpuBuffer& in = segment_.buffers[c.input];
   const BpuBuffer& out = segment_.buffers[c.output];
-  const kernels::ConvGeometry g = geometry_of(in, out, c);
+  const ConvGeometry g = geometry_of(in, out, c);
   const int8_t* weight = reinterpret_cast<const int8_t*>(segment_.constants.data() + c.weight_offset);
   std::vector<RequantParams> params = read_records(segment_.constants, c.requant_offset, static_cast<uint32_t>(g.out_channels));
   const int64_t plane = g.out_h * g.out_w;
@@ -196,7 +198,7 @@ void BpuSimulator::execute(const bayes::Add& a, std::vector<uint8_t>& arena) con
   }
   std::vector<int64_t> va = read_widened(arena, x), vb = read_widened(arena, y);
   std::vector<int64_t> out(o.size / dtype_size(o.info.dtype));
-  kernels::for_each_broadcast(o.info.shape, x.info.shape, y.info.shape, [&](int64_t i, int64_t ia, int64_t ib) {
+  for_each_broadcast(o.info.shape, x.info.shape, y.info.shape, [&](int64_t i, int64_t ia, int64_t ib) {
     out[i] = apply_add(va[ia], vb[ib], p, a.clamp_lo, a.clamp_hi);
   });
   write_narrowed(arena, o, out);
@@ -324,7 +326,7 @@ void BpuSimulator::execute(const bayes::Mul& m, std::vector<uint8_t>& arena) con
   std::vector<int64_t> va = read_widened(arena, x), vb = read_widened(arena, y);
   std::vector<int64_t> out(o.size / dtype_size(o.info.dtype));
   const RequantParams p{m.multiplier, m.shift, 0};
-  kernels::for_each_broadcast(o.info.shape, x.info.shape, y.info.shape, [&](int64_t i, int64_t ia, int64_t ib) {
+  for_each_broadcast(o.info.shape, x.info.shape, y.info.shape, [&](int64_t i, int64_t ia, int64_t ib) {
     out[i] = apply_requant(va[ia] * vb[ib], p, m.clamp_lo, m.clamp_hi);
   });
   write_narrowed(arena, o, out);

@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include "common/broadcast.h"
+#include "common/conv_geometry.h"
 #include "common/error.h"
 #include "numerics/requant.h"
 #include "arch/bayes/sim/kernels/conv2d.h"
@@ -272,7 +274,7 @@ class Validator {
     const BpuBuffer& y = buffer(s, m.input_b, ctx);
     const BpuBuffer& o = buffer(s, m.output, ctx);
     for (const BpuBuffer* b : {&x, &y, &o}) if (!is_int8_or_16(*b)) fail(ctx + " operands must be int8 or int16");
-    if (!kernels::broadcastable(x.info.shape, o.info.shape) || !kernels::broadcastable(y.info.shape, o.info.shape)) fail(ctx + " inputs do not broadcast to the output");
+    if (!broadcastable(x.info.shape, o.info.shape) || !broadcastable(y.info.shape, o.info.shape)) fail(ctx + " inputs do not broadcast to the output");
     if (m.multiplier < 0 || m.shift < 0 || m.shift > kMaxShift) fail(ctx + " multiplier or shift out of range");
     check_clamp(m.clamp_lo, m.clamp_hi, o.info.dtype, ctx);
   }
@@ -343,8 +345,8 @@ class Validator {
     for (uint32_t v : limits) if (v < 1 || v > 4096) fail(ctx + " has a kernel, stride, dilation or group value of " + std::to_string(v));
     for (uint32_t v : {c.pad_top, c.pad_left, c.pad_bottom, c.pad_right}) if (v > 4096) fail(ctx + " has pad " + std::to_string(v));
     if (x[0] != y[0] || x[1] % c.groups || y[1] % c.groups) fail(ctx + " batch or group does not match its buffers");
-    int64_t oh = kernels::conv_output_size(x[2], c.kernel_h, c.stride_h, c.pad_top, c.pad_bottom, c.dilation_h);
-    int64_t ow = kernels::conv_output_size(x[3], c.kernel_w, c.stride_w, c.pad_left, c.pad_right, c.dilation_w);
+    int64_t oh = conv_output_size(x[2], c.kernel_h, c.stride_h, c.pad_top, c.pad_bottom, c.dilation_h);
+    int64_t ow = conv_output_size(x[3], c.kernel_w, c.stride_w, c.pad_left, c.pad_right, c.dilation_w);
     if (oh != y[2] || ow != y[3]) fail(ctx + " output " + shape_to_string(y) + " does not follow from input " + shape_to_string(x));
     uint64_t weight_bytes = static_cast<uint64_t>(y[1]) * (x[1] / c.groups) * c.kernel_h * c.kernel_w;
     if (c.weight_offset > s.constants.size() || weight_bytes > s.constants.size() - c.weight_offset) fail(ctx + " weights lie outside the constant pool");
@@ -365,7 +367,7 @@ class Validator {
     for (const BpuBuffer* b : {&x, &y, &o}) {
       if (b->info.dtype != DType::Int8 && b->info.dtype != DType::Int16) fail(ctx + " operands must be int8 or int16");
     }
-    if (!kernels::broadcastable(x.info.shape, o.info.shape) || !kernels::broadcastable(y.info.shape, o.info.shape)) fail(ctx + " inputs do not broadcast to the output");
+    if (!broadcastable(x.info.shape, o.info.shape) || !broadcastable(y.info.shape, o.info.shape)) fail(ctx + " inputs do not broadcast to the output");
     check_rescale(a.mult_a, a.shift, kMaxShift, ctx);
     check_rescale(a.mult_b, a.shift, kMaxShift, ctx);
     check_clamp(a.clamp_lo, a.clamp_hi, o.info.dtype, ctx);

@@ -11,9 +11,8 @@
 
 namespace bpu::kernels {
 
-// The geometry and its output-size rule are shared with the CPU Conv kernel (common/conv_geometry.h).
-using bpu::ConvGeometry;
-using bpu::conv_output_size;
+// The geometry (bpu::ConvGeometry) and its output-size rule are shared with the CPU Conv kernel
+// (common/conv_geometry.h).
 
 // acc[n, co, y, x] = sum of input * weight; input is int8 or int16 NCHW, weight int8 [Cout, Cin/g, kh, kw].
 template <typename T>

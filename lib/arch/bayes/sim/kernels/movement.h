@@ -10,10 +10,8 @@
 
 namespace bpu::kernels {
 
-// NumPy broadcasting walks and checks (for_each_broadcast, broadcastable) live in common/broadcast.h, shared
-// with the CPU kernels of lib/ops.
-using bpu::broadcastable;
-using bpu::for_each_broadcast;
+// NumPy broadcasting walks and checks (bpu::for_each_broadcast, bpu::broadcastable) live in common/broadcast.h,
+// shared with the CPU kernels of lib/ops.
 
 std::vector<int64_t> transpose_nd(const std::vector<int64_t>& in, const Shape& in_shape, const std::vector<uint32_t>& perm);
 std::vector<int64_t> slice_nd(const std::vector<int64_t>& in, const Shape& in_shape, const Shape& out_shape,

@@ -19,6 +19,9 @@ namespace {
 
 using namespace bpu_mapper;
 
+// --march of info, disasm, verify, perf and run: the march the .bin must have been compiled for ("" = any).
+std::string g_bin_march;
+
 const char* kExitCodes =
     "Exit codes: 0 ok, 2 usage, 3 config, 4 model, 5 unsupported, 6 accuracy, 7 io, 8 artifact (.bin), 70 internal.";
 
@@ -118,7 +121,7 @@ std::map<std::string, std::vector<int64_t>> verify_shapes(const std::vector<std:
 int cmd_verify(const std::string& model_path, const std::string& onnx_path, const std::vector<std::string>& input_args,
                const std::vector<std::string>& shape_args, double tolerance, bool isolated) {
   if (tolerance < 0) throw Error(BPU_ERR_USAGE, "--tolerance-lsb must be >= 0");
-  const std::vector<TensorDesc> inputs = Model::load(model_path).inputs();
+  const std::vector<TensorDesc> inputs = Model::load(model_path, g_bin_march).inputs();
   const auto shapes = verify_shapes(shape_args, inputs);
   VerifyResult report = verify(model_path, onnx_path, load_inputs(input_args, inputs), tolerance, isolated, shapes);
   std::cout << report.text;
@@ -139,7 +142,7 @@ std::string create_output_dir(const std::string& dir) {
 // The estimate table on stdout; <model>_perf.svg and the self-contained <model>_perf.html in output_dir, the page
 // with placement and accuracy tables when makertbin's <model>_report.json is beside the .bin.
 int cmd_perf(const std::string& path, const std::string& output_dir) {
-  Model model = Model::load(path);
+  Model model = Model::load(path, g_bin_march);
   const std::filesystem::path bin(path);
   const std::string stem = bin.stem().string();
   const std::filesystem::path report = bin.parent_path() / (stem + "_report.json");
@@ -174,7 +177,7 @@ int cmd_run(const std::string& model_path, const std::vector<std::string>& input
             const std::vector<std::string>& reference_args, const std::string& output_dir, int repeat, int threads) {
   if (repeat < 0) throw Error(BPU_ERR_USAGE, "--repeat must be >= 0");
   if (threads < 0 || threads > 256) throw Error(BPU_ERR_USAGE, "--threads must be in [0, 256] (0: all cores)");
-  Model model = Model::load(model_path);
+  Model model = Model::load(model_path, g_bin_march);
   model.set_threads(threads);
   TensorMap inputs = load_inputs(input_args, model.inputs());
   TensorMap references;
@@ -221,8 +224,11 @@ int main(int argc, char** argv) {
   CLI::App app{"bpu-mapper: compiles QAT ONNX models for the simulated bayes BPU and runs them"};
   app.footer(kExitCodes);
   app.require_subcommand(0, 1);
-  bool supported_ops = false;
-  app.add_flag("--supported-ops", supported_ops, "print the bayes BPU operator table (docs/supported_ops.md)");
+  std::string supported_ops_march;
+  auto* supported_ops = app.add_option("--supported-ops", supported_ops_march,
+                                       "print a march's BPU operator table (default bayes: docs/supported_ops.md; "
+                                       "bayes-e, bernoulli2: docs/supported_ops_<march>.md)")
+                            ->expected(0, 1);
   app.set_version_flag("--version", std::string("bpu-mapper ") + bpu_mapper::version());
 
   auto* mk = app.add_subcommand("makertbin", "compile the model named by an hb_mapper-style YAML into a .bin");
@@ -234,7 +240,7 @@ int main(int argc, char** argv) {
   std::string checker_model, checker_march = "bayes", checker_type = "onnx";
   std::vector<std::string> checker_shapes;
   checker->add_option("--model", checker_model, "QAT ONNX model")->required();
-  checker->add_option("--march", checker_march, "target march; only bayes")->capture_default_str();
+  checker->add_option("--march", checker_march, "target march: bayes, bayes-e or bernoulli2")->capture_default_str();
   checker->add_option("--model-type", checker_type, "model format; only onnx")->capture_default_str();
   checker->add_option("--input-shape", checker_shapes, "NAME SHAPE (e.g. input 1x3x224x224), repeat per input")
       ->expected(2, 1 << 20);
@@ -242,11 +248,14 @@ int main(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "print what a .bin holds: versions, march, inputs/outputs, segments, YAML");
   std::string info_model;
   info->add_option("model", info_model, "compiled .bin")->required();
+  const char* march_help = "refuse (exit 8) a .bin compiled for another march than this one";
+  info->add_option("--march", g_bin_march, march_help);
   auto* disasm = app.add_subcommand("disasm", "print a .bin's instructions, one per line, with their ONNX nodes");
   std::string disasm_model;
   int disasm_segment = -1;
   disasm->add_option("model", disasm_model, "compiled .bin")->required();
   disasm->add_option("--segment", disasm_segment, "only this BPU segment");
+  disasm->add_option("--march", g_bin_march, march_help);
 
   auto* verify = app.add_subcommand("verify", "run a .bin and its QAT ONNX on the same inputs and compare tensor by tensor");
   std::string verify_model_path, verify_onnx;
@@ -258,6 +267,7 @@ int main(int argc, char** argv) {
   verify->add_option("--input", verify_inputs, "NAME=FILE.npy (float32), repeat per input")->required();
   verify->add_option("--input-shape", verify_shapes_args,
                      "NAME:SHAPE (e.g. input:1x3x224x224), the shape the .bin was compiled for; default: the .bin's");
+  verify->add_option("--march", g_bin_march, march_help);
   verify->add_option("--tolerance-lsb", tolerance_lsb, "allowed departure in output LSBs (exit 6 beyond)")->capture_default_str();
   bool verify_isolated = false;
   verify->add_flag("--isolated", verify_isolated,
@@ -267,6 +277,7 @@ int main(int argc, char** argv) {
   auto* perf = app.add_subcommand("perf", "static bayes estimate of a .bin: latency, FPS, DDR traffic, per segment; an SVG picture and an HTML page");
   std::string perf_model, perf_dir = "perf_result";
   perf->add_option("model", perf_model, "compiled .bin")->required();
+  perf->add_option("--march", g_bin_march, march_help);
   perf->add_option("--output-dir", perf_dir, "folder for <model>_perf.svg and <model>_perf.html")->capture_default_str();
 
   auto* run = app.add_subcommand("run", "run a .bin on .npy inputs with the simulator");
@@ -275,6 +286,7 @@ int main(int argc, char** argv) {
   int repeat = 0;
   run->add_option("--model", model_path, "compiled .bin")->required();
   run->add_option("--input", input_args, "NAME=FILE.npy (float32), repeat per input")->required();
+  run->add_option("--march", g_bin_march, march_help);
   run->add_option("--output-dir", output_dir, "folder for <output>.npy files")->capture_default_str();
   run->add_option("--repeat", repeat, "run N more inferences and print median and min latency");
   std::vector<std::string> reference_args;
@@ -295,8 +307,8 @@ int main(int argc, char** argv) {
   bpu_mapper::configure_logging("");  // makertbin and checker add their log files
   bpu_mapper::install_crash_guard();
   try {
-    if (supported_ops) {
-      std::cout << bpu_mapper::supported_ops_markdown();
+    if (supported_ops->count()) {
+      std::cout << bpu_mapper::supported_ops_markdown(supported_ops_march.empty() ? "bayes" : supported_ops_march);
       return 0;
     }
     if (mk->parsed()) return cmd_makertbin(config_path, model_type);
@@ -305,13 +317,13 @@ int main(int argc, char** argv) {
       return cmd_checker(checker_model, checker_march, checker_shapes);
     }
     if (info->parsed()) {
-      std::cout << bpu_mapper::Model::load(info_model).info();
+      std::cout << bpu_mapper::Model::load(info_model, g_bin_march).info();
       return 0;
     }
     if (perf->parsed()) return cmd_perf(perf_model, perf_dir);
     if (verify->parsed()) return cmd_verify(verify_model_path, verify_onnx, verify_inputs, verify_shapes_args, tolerance_lsb, verify_isolated);
     if (disasm->parsed()) {
-      std::cout << bpu_mapper::Model::load(disasm_model).disassembly(disasm_segment);
+      std::cout << bpu_mapper::Model::load(disasm_model, g_bin_march).disassembly(disasm_segment);
       return 0;
     }
     if (run->parsed()) return cmd_run(model_path, input_args, reference_args, output_dir, repeat, threads);

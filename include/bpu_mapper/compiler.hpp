@@ -71,7 +71,8 @@ BPU_MAPPER_API VerifyResult verify(const std::string& bin_path, const std::strin
                     double tolerance_lsb = 1.0, bool isolated = false,
                     const std::map<std::string, std::vector<int64_t>>& input_shapes = {});
 
-// The bayes operator table (docs/supported_ops.md), as `bpu-mapper --supported-ops` prints it.
-BPU_MAPPER_API std::string supported_ops_markdown();
+// A march's operator table (docs/supported_ops.md for bayes, docs/supported_ops_<march>.md for bayes-e and
+// bernoulli2), as `bpu-mapper --supported-ops [MARCH]` prints it. Error(2) for an unknown march.
+BPU_MAPPER_API std::string supported_ops_markdown(const std::string& march = "bayes");
 
 }  // namespace bpu_mapper

@@ -65,6 +65,9 @@ class BPU_MAPPER_API Model {
  public:
   // Reads and validates `path` completely (Error 7 for a missing file, 8 for a corrupt or foreign .bin).
   static Model load(const std::string& path);
+  // The same, refusing (Error 8, naming both) a .bin compiled for another march than `march` (bayes, bayes-e,
+  // bernoulli2); an empty `march` accepts any.
+  static Model load(const std::string& path, const std::string& march);
 
   const std::string& path() const;
   const std::vector<TensorDesc>& inputs() const;

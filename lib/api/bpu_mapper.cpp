@@ -14,6 +14,7 @@
 #include "api/output_transaction.h"
 #include "bpu_mapper/version.h"
 #include "arch/bayes/perf_model.h"
+#include "arch/target.h"
 #include "artifact/bin_format.h"
 #include "common/crash_guard.h"
 #include "common/error.h"
@@ -124,6 +125,7 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   timer.done("quant");
   PartitionOptions options;
   if (with_user_placement) options = placement_options(in, r.graph, qs, &r.warnings);
+  options.march = in.march;
   for (const auto& w : r.warnings) spdlog::warn("{}", w);
   if (in.config.quantize_float_weights) {
     r.synthesized_weights = synthesize_weight_scales(r.graph);
@@ -343,12 +345,11 @@ CompileResult makertbin(const MapperConfig& config) {
 }
 
 CompileResult check_model(const std::string& onnx_path, const std::string& march, const std::map<std::string, Shape>& input_shapes) {
-  if (march != "bayes") {
-    throw Error(ExitCode::Usage, "--march '" + march + "' is not supported; bpu-mapper targets bayes");
-  }
+  arch::target_for(march);  // Error(Usage) naming the known marches
   PipelineInput in;
   in.onnx_path = onnx_path;
   in.march = march;
+  in.config.march = march;  // the canonical settings (and so the cost-model defaults) name the march
   in.import.input_shapes = input_shapes;
   return run_pipeline(in, false);
 }

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "common/file_io.h"
+#include "common/march.h"
 #include "config/config_schema.h"
 
 namespace bpu {
@@ -32,8 +33,9 @@ void ConfigProblems::throw_if_any() const {
 
 namespace {
 
-constexpr uint64_t kMaxYamlBytes = 1 << 20;
 constexpr int64_t kMaxInputBatch = 128;
+
+constexpr uint64_t kMaxYamlBytes = 1 << 20;
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -92,8 +94,15 @@ class GroupReader {
   MapperConfig* cfg_;
 };
 
-std::string data_type(ConfigProblems& p, const std::string& field, const std::string& v) {
-  if (v != "int8" && v != "int16") p.add(field, "'" + v + "' is invalid; allowed values: int8, int16");
+// An int8/int16 request; int16 also needs a march whose BPU has an int16 path (not bernoulli2).
+std::string data_type(ConfigProblems& p, const std::string& field, const std::string& v, const MapperConfig* cfg) {
+  const MarchFacts* march = find_march(cfg->march);
+  if (v != "int8" && v != "int16") {
+    p.add(field, "'" + v + "' is invalid; allowed values: int8, int16");
+  } else if (v == "int16" && march && !march->bpu_int16) {
+    p.add(field, "'int16': the " + march->name + " BPU is int8 only; remove the int16 request or target a march "
+                 "with int16 (bayes, bayes-e)");
+  }
   return v;
 }
 
@@ -117,12 +126,12 @@ void parse_node_info_map(ConfigProblems& p, const YAML::Node& ni, const std::str
         if (v != "BPU" && v != "CPU") p.add(nfield + ".ON", "'" + v + "' is invalid; allowed values: BPU, CPU");
         info.on = v;
       } else if (k == "OutputType") {
-        info.output_type = data_type(p, nfield + ".OutputType", v);
+        info.output_type = data_type(p, nfield + ".OutputType", v, cfg);
       } else if (k == "InputType") {
-        info.input_types[-1] = data_type(p, nfield + ".InputType", v);
+        info.input_types[-1] = data_type(p, nfield + ".InputType", v, cfg);
       } else if (k.rfind("InputType", 0) == 0 && k.size() > 9 && k.size() < 13 &&
                  k.find_first_not_of("0123456789", 9) == std::string::npos) {
-        info.input_types[std::stoi(k.substr(9))] = data_type(p, nfield + "." + k, v);
+        info.input_types[std::stoi(k.substr(9))] = data_type(p, nfield + "." + k, v, cfg);
       } else {
         p.add(nfield + "." + k, "unknown key; allowed keys: ON, InputType, InputType<N>, OutputType");
       }
@@ -148,7 +157,7 @@ void parse_node_info(ConfigProblems& p, const YAML::Node& mp, MapperConfig* cfg)
         while (!node.empty() && node.back() == ' ') node.pop_back();
         std::string type = item.substr(colon + 1);
         type.erase(0, type.find_first_not_of(' '));
-        cfg->node_info[node].output_type = data_type(p, field + "." + node, type);
+        cfg->node_info[node].output_type = data_type(p, field + "." + node, type, cfg);
       }
     } else if (ni.IsMap()) {
       parse_node_info_map(p, ni, field, cfg);
@@ -206,13 +215,11 @@ void parse_model_parameters(const YAML::Node& root, const fs::path& base, Config
     }
   }
   if (!g.has("march")) {
-    p.add("model_parameters.march", "missing; allowed values: bayes");
+    p.add("model_parameters.march", "missing; allowed values: " + march_names());
   } else {
-    cfg->march = g.one_of("march", {"bernoulli2", "bayes", "bayes-e"}, "");
-    if (!cfg->march.empty() && cfg->march != "bayes") {
-      p.add("model_parameters.march", "'" + cfg->march + "' is a Horizon march bpu-mapper does not target; "
-                                      "allowed values: bayes");
-    }
+    std::vector<std::string> names;
+    for (const auto& m : known_marches()) names.push_back(m.name);
+    cfg->march = g.one_of("march", names, "");
   }
   std::string prefix = g.scalar("output_model_file_prefix", false);
   if (!g.has("output_model_file_prefix")) cfg->defaults.push_back("model_parameters.output_model_file_prefix = model");
@@ -230,7 +237,8 @@ void parse_model_parameters(const YAML::Node& root, const fs::path& base, Config
   parse_node_info(p, mp, cfg);
 }
 
-// input_batch: 1..128, for a single input whose input_shape (when given) has batch 1.
+// input_batch: 1..128 on every march (hb_mapper allows up to 4096 on bayes and bayes-e; bpu-mapper keeps
+// bernoulli2's bound everywhere), for a single input whose input_shape (when given) has batch 1.
 void parse_input_batch(GroupReader& g, size_t count, MapperConfig* cfg) {
   ConfigProblems& p = g.problems();
   std::string batch = g.scalar("input_batch", false);

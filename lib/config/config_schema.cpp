@@ -143,7 +143,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"model_parameters", "onnx_model", S::Acted, "required; the QAT .onnx file (relative to the YAML file)"},
       {"model_parameters", "caffe_model", S::Refused, "Caffe models are not supported"},
       {"model_parameters", "prototxt", S::Refused, "Caffe models are not supported"},
-      {"model_parameters", "march", S::Acted, "required; bayes"},
+      {"model_parameters", "march", S::Acted, "required; bayes, bayes-e or bernoulli2 (lib/arch/<march>/)"},
       {"model_parameters", "output_model_file_prefix", S::Acted, "prefix of every output file (default model)"},
       {"model_parameters", "working_dir", S::Acted, "output folder (default model_output next to the YAML)"},
       {"model_parameters", "node_info", S::Acted, "per node ON / InputType / OutputType"},

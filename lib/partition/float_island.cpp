@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/march.h"
 #include "ops/float_island.h"
 
 namespace bpu {
@@ -95,6 +96,9 @@ std::vector<FloatIslandMatch> find_float_islands(const ir::Graph& g, const Parti
     if (!out.quant || out.quant->per_channel()) continue;
     FloatIslandMatch m = grow_island(g, producers, consumers, static_cast<int>(i));
     if (m.root < 0) continue;
+    const MarchFacts* march = find_march(options.march);
+    const auto& source_quant = g.tensor(m.source).quant;
+    if (march && !march->bpu_int16 && ((source_quant && source_quant->bits == 16) || out.quant->bits == 16)) continue;
     bool user_cpu = false;
     for (int k : m.nodes) user_cpu |= user_placed_on_cpu(options, g.nodes[k].name);
     if (user_cpu) continue;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "arch/bayes/constraints.h"
+#include "arch/target.h"
 #include "ops/op_def.h"
 #include "common/error.h"
 #include "partition/float_island.h"
@@ -75,9 +76,9 @@ bool quant_context(const ir::Graph& g, const ir::Node& n, Placement* p) {
 }
 
 // BPU verdict without the user: fills reason and returns whether the node can run on the BPU.
-bool bpu_capable(const ir::Graph& g, const ir::Node& n, Placement* p) {
-  bayes::ConstraintVerdict verdict = bayes::check_bpu_constraints(g, n);
-  if (!verdict.supported && !bayes::find_op_support(n.op_type, n.domain)) {
+bool bpu_capable(const arch::Target& target, const ir::Graph& g, const ir::Node& n, Placement* p) {
+  arch::ConstraintVerdict verdict = target.check(g, n);
+  if (!verdict.supported && !target.find_op_support(n.op_type, n.domain)) {
     p->reason_code = Reason::MarchUnsupportedOp;
     p->reason = verdict.detail;
     return false;
@@ -85,7 +86,8 @@ bool bpu_capable(const ir::Graph& g, const ir::Node& n, Placement* p) {
   if (!quant_context(g, n, p)) return false;
   if (!verdict.supported) {
     p->reason_code = Reason::MarchConstraint;
-    p->reason = verdict.rule + " — not met: " + verdict.detail;  // the rule text, then what this instance has
+    // The rule text and the march, then what this instance has.
+    p->reason = verdict.rule + " (" + target.march() + ") — not met: " + verdict.detail;
     return false;
   }
   return true;
@@ -215,7 +217,7 @@ std::vector<bool> place_float_islands(const ir::Graph& g, const PartitionOptions
   std::vector<bool> placed(g.nodes.size(), false);
   for (FloatIslandMatch& m : find_float_islands(g, options)) {
     Placement probe;
-    if (m.nodes.size() == 1 && bpu_capable(g, g.nodes[m.root], &probe)) continue;
+    if (m.nodes.size() == 1 && bpu_capable(arch::target_for(options.march), g, g.nodes[m.root], &probe)) continue;
     const std::string sentence = island_root_sentence(g, m);
     for (int k : m.nodes) {
       if (std::binary_search(m.kept.begin(), m.kept.end(), k)) continue;  // needed in float: placed on its own
@@ -324,6 +326,7 @@ void form_segments(const ir::Graph& g, PartitionResult* result) {
 }
 
 PartitionResult partition_graph(const ir::Graph& g, const PartitionOptions& options) {
+  const arch::Target& target = arch::target_for(options.march);
   PartitionResult result;
   result.placements.resize(g.nodes.size());
   const auto consumers = g.consumer_index();
@@ -348,11 +351,11 @@ PartitionResult partition_graph(const ir::Graph& g, const PartitionOptions& opti
       p.device = Device::Cpu;
       p.reason_code = Reason::UserRunOnCpu;
       p.reason = "placed on the CPU by " + source;
-    } else if (bayes::cpu_by_default(n) && user == options.user_device.end()) {
+    } else if (user == options.user_device.end() && !target.cpu_by_default(n).empty()) {
       p.device = Device::Cpu;
       p.reason_code = Reason::MarchCpuByDefault;
-      p.reason = "Softmax runs on the CPU on bayes unless calibration_parameters.run_on_bpu lists it";
-    } else if (bpu_capable(g, n, &p)) {
+      p.reason = target.cpu_by_default(n);
+    } else if (bpu_capable(target, g, n, &p)) {
       p.device = Device::Bpu;
       if (user != options.user_device.end()) {
         p.reason_code = Reason::UserRunOnBpu;
@@ -362,7 +365,7 @@ PartitionResult partition_graph(const ir::Graph& g, const PartitionOptions& opti
         p.reason = "quantized inputs; output has no fake quantization, so the BPU emits the int32 accumulator";
       } else {
         p.reason_code = Reason::BpuQuantized;
-        p.reason = "quantized inputs and output; meets the bayes constraints";
+        p.reason = "quantized inputs and output; meets the " + target.march() + " constraints";
       }
     } else if (user != options.user_device.end()) {
       throw Error(ExitCode::Unsupported, "model '" + g.source_path + "': node '" + n.name + "' (" + n.op_type +

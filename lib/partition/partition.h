@@ -1,7 +1,7 @@
 // Partition stage: decides for every compute node whether it runs on the BPU or the CPU, records a stable
 // reason code and a sentence for the decision, and groups nodes into convex segments.
 // Order of decisions: the user (run_on_cpu / run_on_bpu / node_info), then quantization context, then the
-// bayes constraint table (lib/arch/bayes/constraints). A node on neither device is a compile-time error.
+// march's constraint table (lib/arch/target.h). A node on neither device is a compile-time error.
 #pragma once
 
 #include <map>
@@ -52,6 +52,7 @@ struct PartitionOptions {
   std::map<std::string, Device> user_device;       // node name -> device the user asked for
   std::map<std::string, std::string> user_source;  // node name -> the config field that asked
   std::set<std::string> keep_unfused;              // activations the user named: never fused away
+  std::string march = "bayes";                     // the target whose table decides (lib/arch/<march>/)
 };
 
 // Throws Error(Unsupported) naming the node when run_on_bpu asks for the impossible, or when a node can run

@@ -12,16 +12,16 @@
 #define BPU_PLACEMENT_REASONS(R)                                                                                   \
   R(UserRunOnCpu, "USER_RUN_ON_CPU", "the config placed the node on the CPU (calibration_parameters.run_on_cpu or node_info)") \
   R(UserRunOnBpu, "USER_RUN_ON_BPU", "the config placed the node on the BPU (calibration_parameters.run_on_bpu or node_info); the compile fails when it cannot run there") \
-  R(MarchCpuByDefault, "MARCH_CPU_BY_DEFAULT", "the march runs this op on the CPU unless calibration_parameters.run_on_bpu lists it (Softmax on bayes)") \
-  R(BpuQuantized, "BPU_QUANTIZED", "quantized inputs and output, and the bayes constraints hold: the node runs on the BPU") \
+  R(MarchCpuByDefault, "MARCH_CPU_BY_DEFAULT", "the march runs this op on the CPU unless calibration_parameters.run_on_bpu lists it (Softmax on every march)") \
+  R(BpuQuantized, "BPU_QUANTIZED", "quantized inputs and output, and the march's constraints hold: the node runs on the BPU") \
   R(BpuHighPrecisionOutput, "BPU_HIGH_PRECISION_OUTPUT", "a Conv with quantized inputs whose output has no fake quantization: it runs on the BPU and emits the int32 accumulator") \
   R(NoQuantInput, "NO_QUANT_INPUT", "an activation input carries no fake quantization, so the node computes in float on the CPU") \
   R(NoQuantWeight, "NO_QUANT_WEIGHT", "the weight had no fake quantization in the QAT model, so the node stays float (calibration_parameters.quantize_float_weights: True quantizes it)") \
   R(NoQuantOutput, "NO_QUANT_OUTPUT", "the output carries no fake quantization (only a Conv may emit int32)") \
   R(NonConstantWeight, "NON_CONSTANT_WEIGHT", "the weight is computed at run time") \
   R(NonConstantBias, "NON_CONSTANT_BIAS", "the bias is not a constant") \
-  R(MarchUnsupportedOp, "MARCH_UNSUPPORTED_OP", "the bayes BPU has no lowering for this op (the operator sections above list the ones it has)") \
-  R(MarchConstraint, "MARCH_CONSTRAINT", "the node violates a bayes constraint; the reason gives the rule and the instance detail") \
+  R(MarchUnsupportedOp, "MARCH_UNSUPPORTED_OP", "the march's BPU has no lowering for this op (the operator sections above list the ones it has); the reason names the march") \
+  R(MarchConstraint, "MARCH_CONSTRAINT", "the node violates a constraint of the march; the reason gives the rule and the instance detail") \
   R(BpuFloatIsland, "BPU_FLOAT_ISLAND", "a float island: connected element-wise nodes (x*HardSigmoid(x), x*Sigmoid(x), GELU, chains of activations) whose only run-time input is one quantized tensor and whose output is quantized, run on the BPU as one lookup table over every input code") \
   R(ShapeOpWithCpuNeighbours, "SHAPE_OP_WITH_CPU_NEIGHBOURS", "a shape-only op (Reshape, Flatten, Squeeze, Unsqueeze) follows its producer and consumers, none of which runs on the BPU") \
   R(Folded, "FOLDED", "a per-channel affine or BatchNorm folded into its Conv's weight scale and bias (a row of the placement table, not a node)") \

@@ -43,6 +43,7 @@ std::string xml_escape(const std::string& s) {
 
 PerfReport estimate_model(const CompiledModel& m, const ValidatedModel& v) {
   PerfReport r;
+  r.march = m.march;
   r.hardware = bayes::hardware_from_yaml(m.config_yaml);
   compiler_settings_of(m.config_yaml, &r);
   r.cpu_segments = m.cpu_segments.size();
@@ -66,8 +67,8 @@ std::string format_perf_report(const PerfReport& r) {
   char line[512];
   const auto& hw = r.hardware;
   std::snprintf(line, sizeof(line),
-                "bayes estimate (O%d, %s): %.0f MHz, %.0f int8 MACs/cycle, %.0f vector elements/cycle, %.1f GB/s DDR, %.0f KiB SRAM\n",
-                r.optimize_level, r.compile_mode.c_str(), hw.clock_mhz, hw.int8_macs_per_cycle, hw.vector_elements_per_cycle, hw.ddr_gbytes_per_second, hw.sram_kib);
+                "%s estimate (O%d, %s): %.0f MHz, %.0f int8 MACs/cycle, %.0f vector elements/cycle, %.1f GB/s DDR, %.0f KiB SRAM\n",
+                r.march.c_str(), r.optimize_level, r.compile_mode.c_str(), hw.clock_mhz, hw.int8_macs_per_cycle, hw.vector_elements_per_cycle, hw.ddr_gbytes_per_second, hw.sram_kib);
   os << line;
   std::snprintf(line, sizeof(line), "model latency %.4f ms (BPU segments only), %.1f FPS, %.3f GMACs, DDR loaded %.3f MB, stored %.3f MB per frame\n",
                 r.latency_ms, r.latency_ms > 0 ? 1000.0 / r.latency_ms : 0.0, r.macs / 1e9, r.ddr_load_bytes / 1e6, r.ddr_store_bytes / 1e6);

@@ -19,6 +19,7 @@ struct SegmentMemory {
 };
 
 struct PerfReport {
+  std::string march = "bayes";  // the .bin's march, whose cost-model defaults apply
   bayes::Hardware hardware;
   int optimize_level = 0;
   std::string compile_mode = "latency";

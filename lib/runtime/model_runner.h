@@ -15,9 +15,9 @@ namespace bpu {
 
 class ModelRunner {
  public:
-  // Throws Error(Artifact) when the model is invalid or for another march.
-  ModelRunner(CompiledModel model, const std::string& path, const std::string& march = "bayes");
-  static ModelRunner from_file(const std::string& path, const std::string& march = "bayes");
+  // Throws Error(Artifact) when the model is invalid, or for another march than a non-empty `march`.
+  ModelRunner(CompiledModel model, const std::string& path, const std::string& march = "");
+  static ModelRunner from_file(const std::string& path, const std::string& march = "");
 
   // Runs one inference. Throws Error(Usage) for missing, unknown or wrongly shaped inputs. With `trace`, every
   // tensor the run computed is added as float32 (integer values dequantized), keyed by its ONNX tensor name.

@@ -39,8 +39,18 @@ case "$case_name" in
     config "bad.onnx" bayes
     expect 4 "model '.*bad.onnx' is not a valid ONNX file" -- "$bin" makertbin -c config.yaml --model-type onnx ;;
   wrong_march)
+    # An unknown march is a config error naming the known ones; a .bin run with --march of another march is
+    # refused naming both.
+    config "$data/nonhybrid/model.onnx" xj9
+    expect 3 "model_parameters.march: 'xj9'.*allowed values: bayes, bayes-e, bernoulli2" -- "$bin" makertbin -c config.yaml --model-type onnx
     config "$data/nonhybrid/model.onnx" bayes-e
-    expect 3 "model_parameters.march: 'bayes-e'.*allowed values: bayes" -- "$bin" makertbin -c config.yaml --model-type onnx ;;
+    expect 0 "" -- "$bin" makertbin -c config.yaml --model-type onnx
+    allow_bin=1
+    expect 8 "compiled for march 'bayes-e' but 'bernoulli2' was asked for" -- "$bin" run --model out/model.bin --march bernoulli2 --input "input=$data/nonhybrid/input_0.npy" --output-dir o
+    expect 8 "compiled for march 'bayes-e' but 'bayes' was asked for" -- "$bin" perf out/model.bin --march bayes
+    expect 2 "--march 'x3' is not known" -- "$bin" info out/model.bin --march x3
+    expect 0 "march            bayes-e" -- "$bin" info out/model.bin --march bayes-e
+    expect 0 "bayes-e estimate" -- "$bin" perf out/model.bin --output-dir p ;;
   missing_config)
     expect 3 "config 'nowhere.yaml' does not exist" -- "$bin" makertbin -c nowhere.yaml --model-type onnx ;;
   bad_model_type)

@@ -16,10 +16,11 @@ struct Compiled {
 };
 
 // Copies the fixture's ONNX into a temp folder, compiles it there, then deletes the ONNX copy.
-inline std::unique_ptr<Compiled> compile_fixture(const std::string& fixture, const std::string& extra_calibration = "") {
+inline std::unique_ptr<Compiled> compile_fixture(const std::string& fixture, const std::string& extra_calibration = "",
+                                                 const std::string& march = "bayes") {
   auto c = std::make_unique<Compiled>();
   std::filesystem::copy_file(data_path(fixture + "/model.onnx"), c->dir.file("qat.onnx"));
-  bpu::test::write_text(c->dir.file("config.yaml"), bpu::test::fixture_yaml("qat.onnx", "out", "bayes", extra_calibration));
+  bpu::test::write_text(c->dir.file("config.yaml"), bpu::test::fixture_yaml("qat.onnx", "out", march, extra_calibration));
   MapperConfig cfg = load_config(c->dir.file("config.yaml"));
   makertbin(cfg);
   c->bin = cfg.output_bin_path();
@@ -53,9 +54,10 @@ inline std::string reference_file(const std::string& fixture, const std::string&
 // Checks every output on every saved input: cosine >= 0.9999; at most one output LSB where the output is
 // quantized, with >= 99.9 % of elements identical on outputs of 1000 elements or more; the int32
 // high-precision tolerance otherwise. Also holds the reference conv kernel bit-identical to the fast one.
-inline std::vector<OutputAgreement> check_fixture_accuracy(const std::string& fixture, const std::string& extra_calibration = "") {
-  auto compiled = compile_fixture(fixture, extra_calibration);
-  ModelRunner runner = ModelRunner::from_file(compiled->bin);
+inline std::vector<OutputAgreement> check_fixture_accuracy(const std::string& fixture, const std::string& extra_calibration = "",
+                                                           const std::string& march = "bayes") {
+  auto compiled = compile_fixture(fixture, extra_calibration, march);
+  ModelRunner runner = ModelRunner::from_file(compiled->bin, march);
   std::vector<OutputAgreement> all;
   for (int i = 0; i < 3; ++i) {
     FloatArray input = load_npy(bpu::test::data_path(fixture + "/input_" + std::to_string(i) + ".npy"));

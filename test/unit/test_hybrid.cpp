@@ -114,7 +114,9 @@ TEST_CASE("hybrid: the checker gives the makertbin placement without a config", 
   // The model's input is static 1x3x64x64: another shape is refused (it used to be taken and read out of bounds).
   require_error([] { check_model(bpu::test::data_path("hybrid/model.onnx"), "bayes", {{"input", {1, 3, 32, 32}}}); },
                 ExitCode::Config, "1x3x32x32 for input 'input' conflicts with the model's static shape 1x3x64x64");
-  require_error([] { check_model(bpu::test::data_path("hybrid/model.onnx"), "bernoulli2", {}); }, ExitCode::Usage, "bernoulli2");
+  CHECK(check_model(bpu::test::data_path("hybrid/model.onnx"), "bernoulli2", {}).model.march == "bernoulli2");
+  require_error([] { check_model(bpu::test::data_path("hybrid/model.onnx"), "x3", {}); }, ExitCode::Usage,
+                "march 'x3' is not known; allowed values: bayes, bayes-e, bernoulli2");
 }
 
 TEST_CASE("hybrid: a corrupted CPU segment is refused at load", "[hybrid]") {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "arch/bayes/constraints.h"
+#include "arch/target.h"
 #include "ops/op_def.h"
 #include "test_helpers.h"
 
@@ -37,14 +38,20 @@ TEST_CASE("op registry: ops whose opset forms differ are canonicalized", "[ops]"
   }
 }
 
-TEST_CASE("bayes target: every BPU op is a registry op with a CPU fallback and a lowering", "[ops]") {
-  for (const auto& support : bayes::bpu_op_table()) {
-    INFO(support.op_type);
-    const ops::OpDef* op = ops::find_op(support.op_type);
-    REQUIRE(op != nullptr);
-    CHECK(op->kernel != nullptr);
-    CHECK(support.lower != nullptr);
-    CHECK_FALSE(support.lowering.empty());
-    CHECK(bayes::find_op_support(support.op_type, "") == &support);
+TEST_CASE("every march: each BPU op is a registry op with a CPU fallback and the family's lowering", "[ops]") {
+  for (const arch::Target* target : arch::all_targets()) {
+    for (const auto& support : target->op_table()) {
+      INFO(target->march() << " " << support.op_type);
+      const ops::OpDef* op = ops::find_op(support.op_type);
+      REQUIRE(op != nullptr);
+      CHECK(op->kernel != nullptr);
+      CHECK(support.lower != nullptr);
+      CHECK_FALSE(support.lowering.empty());
+      CHECK(target->find_op_support(support.op_type, "") == &support);
+      // The lowering is shared: every march's op is in the family table with the same lowering function.
+      const bayes::OpSupport* family = bayes::family_op_support(support.op_type, "");
+      REQUIRE(family != nullptr);
+      CHECK(family->lower == support.lower);
+    }
   }
 }

@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/bpu_mapper.h"
-#include "arch/bayes/constraints.h"
+#include "arch/target.h"
 #include "api/public/guard.h"
 #include "api/public/model_impl.h"
 #include "config/config.h"
@@ -119,6 +119,8 @@ VerifyResult verify(const std::string& bin_path, const std::string& onnx_path, c
   });
 }
 
-std::string supported_ops_markdown() { return bpu::bayes::supported_ops_markdown(); }
+std::string supported_ops_markdown(const std::string& march) {
+  return detail::guarded([&] { return bpu::arch::target_for(march).supported_ops_markdown(); });
+}
 
 }  // namespace bpu_mapper

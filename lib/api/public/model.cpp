@@ -11,6 +11,7 @@
 #include "report/perf_html.h"
 #include "report/perf_report.h"
 #include "common/file_io.h"
+#include "common/march.h"
 
 namespace bpu_mapper {
 
@@ -46,10 +47,15 @@ TensorMap to_public(std::map<std::string, bpu::FloatArray>&& arrays) {
 
 }  // namespace detail
 
-Model Model::load(const std::string& path) {
+Model Model::load(const std::string& path) { return load(path, ""); }
+
+Model Model::load(const std::string& path, const std::string& march) {
   return detail::guarded([&] {
+    if (!march.empty() && !bpu::find_march(march)) {
+      throw bpu::Error(bpu::ExitCode::Usage, "--march '" + march + "' is not known; allowed values: " + bpu::march_names());
+    }
     Model m;
-    m.impl_ = std::make_shared<Impl>(bpu::ModelRunner::from_file(path), path);
+    m.impl_ = std::make_shared<Impl>(bpu::ModelRunner::from_file(path, march), path);
     for (const auto& t : m.impl_->runner.model().inputs) m.impl_->inputs.push_back(detail::describe(t));
     for (const auto& t : m.impl_->runner.model().outputs) m.impl_->outputs.push_back(detail::describe(t));
     return m;

@@ -1,42 +1,39 @@
-// bayes constraint table (limits from the public RDK Ultra / J5 operator list, ../shared/reference/hb_mapper.md §8).
+// The bayes family's constraint table (bayes's limits from the public RDK Ultra / J5 operator list,
+// ../shared/reference/hb_mapper.md §8; the other marches pass their own FamilyLimits).
 
 #include "arch/bayes/constraints.h"
 
-#include <sstream>
+#include <algorithm>
 
 #include "arch/bayes/lower/bpu_segment_builder.h"
 #include "ops/op_def.h"
-#include "partition/reason.h"
+#include "common/error.h"
 
 namespace bpu::bayes {
 
 namespace {
 
-constexpr int64_t kMaxKernel = 31;
-constexpr int64_t kMaxStride = 256;
-constexpr int64_t kMaxDilation = 16;
-constexpr int64_t kMaxPad = 256;
-constexpr int64_t kMaxChannelsPerGroup = 8192;
-constexpr int64_t kMaxKernelVolume = 65535;
-constexpr int64_t kMaxSpatial = 65536;
-
 std::string s(int64_t v) { return std::to_string(v); }
 
 const ir::Tensor& in(const ir::Graph& g, const ir::Node& n, size_t i) { return g.tensor(n.inputs.at(i)); }
 
-Constraint rank4_io() {
-  return {"Input and output are 4-D (NCHW) with H, W, C in [1, " + s(kMaxSpatial) + "]",
-          [](const ir::Graph& g, const ir::Node& n) -> std::string {
+Constraint rank4_io(int64_t max_spatial) {
+  return {"Input and output are 4-D (NCHW) with H, W, C in [1, " + s(max_spatial) + "]",
+          [max_spatial](const ir::Graph& g, const ir::Node& n) -> std::string {
             for (const auto& name : {n.inputs[0], n.outputs[0]}) {
               const ir::Tensor& t = g.tensor(name);
               if (t.shape.size() != 4) return "tensor '" + name + "' has rank " + s(t.shape.size());
               for (size_t d = 1; d < 4; ++d) {
-                if (t.shape[d] > kMaxSpatial) return "tensor '" + name + "' has dimension " + s(t.shape[d]);
+                if (t.shape[d] > max_spatial) return "tensor '" + name + "' has dimension " + s(t.shape[d]);
               }
             }
             return "";
           }};
 }
+
+}  // namespace
+
+std::string shape_text(int64_t v) { return std::to_string(v); }
 
 Constraint per_tensor_io() {
   return {"Activations are quantized per tensor",
@@ -49,35 +46,38 @@ Constraint per_tensor_io() {
           }};
 }
 
-std::vector<Constraint> conv_constraints() {
+namespace {
+
+std::vector<Constraint> conv_constraints(const FamilyLimits& L) {
   return {
-      rank4_io(),
-      {"Kernel height and width are in [1, " + s(kMaxKernel) + "]",
-       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+      rank4_io(L.max_spatial),
+      {"Kernel height and width are in [1, " + s(L.conv_max_kernel) + "]",
+       [k = L.conv_max_kernel](const ir::Graph& g, const ir::Node& n) -> std::string {
          const ir::Tensor& w = in(g, n, 1);
          if (w.shape.size() != 4) return "weight has rank " + s(w.shape.size());
-         if (w.shape[2] > kMaxKernel || w.shape[3] > kMaxKernel) {
-           return "kernel " + s(w.shape[2]) + "x" + s(w.shape[3]) + " exceeds " + s(kMaxKernel) + "x" + s(kMaxKernel);
+         if (w.shape[2] > k || w.shape[3] > k) {
+           return "kernel " + s(w.shape[2]) + "x" + s(w.shape[3]) + " exceeds " + s(k) + "x" + s(k);
          }
          return "";
        }},
-      {"Input channels per group x kernel height x kernel width <= " + s(kMaxKernelVolume),
-       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+      {"Input channels per group x kernel height x kernel width <= " + s(L.conv_max_kernel_volume),
+       [v_max = L.conv_max_kernel_volume](const ir::Graph& g, const ir::Node& n) -> std::string {
          const ir::Tensor& w = in(g, n, 1);
          int64_t v = w.shape[1] * w.shape[2] * w.shape[3];
-         return v > kMaxKernelVolume ? "C*kh*kw = " + s(v) + " exceeds " + s(kMaxKernelVolume) : "";
+         return v > v_max ? "C*kh*kw = " + s(v) + " exceeds " + s(v_max) : "";
        }},
-      {"Output channels per group <= " + s(kMaxChannelsPerGroup),
-       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+      {"Output channels per group <= " + s(L.conv_max_channels_per_group),
+       [c_max = L.conv_max_channels_per_group](const ir::Graph& g, const ir::Node& n) -> std::string {
          int64_t groups = n.attr_int("group", 1);
          int64_t per_group = in(g, n, 1).shape[0] / std::max<int64_t>(groups, 1);
-         return per_group > kMaxChannelsPerGroup ? s(per_group) + " output channels per group exceed " + s(kMaxChannelsPerGroup) : "";
+         return per_group > c_max ? s(per_group) + " output channels per group exceed " + s(c_max) : "";
        }},
-      {"Strides are in [1, " + s(kMaxStride) + "], dilations in [1, " + s(kMaxDilation) + "], pads in [0, " + s(kMaxPad) + "]",
-       [](const ir::Graph&, const ir::Node& n) -> std::string {
-         for (int64_t v : n.attr_ints("strides", {1, 1})) if (v < 1 || v > kMaxStride) return "stride " + s(v);
-         for (int64_t v : n.attr_ints("dilations", {1, 1})) if (v < 1 || v > kMaxDilation) return "dilation " + s(v);
-         for (int64_t v : n.attr_ints("pads", {0, 0, 0, 0})) if (v < 0 || v > kMaxPad) return "pad " + s(v);
+      {"Strides are in [1, " + s(L.conv_max_stride) + "], dilations in [1, " + s(L.conv_max_dilation) + "], pads in [0, " +
+           s(L.conv_max_pad) + "]",
+       [L](const ir::Graph&, const ir::Node& n) -> std::string {
+         for (int64_t v : n.attr_ints("strides", {1, 1})) if (v < 1 || v > L.conv_max_stride) return "stride " + s(v);
+         for (int64_t v : n.attr_ints("dilations", {1, 1})) if (v < 1 || v > L.conv_max_dilation) return "dilation " + s(v);
+         for (int64_t v : n.attr_ints("pads", {0, 0, 0, 0})) if (v < 0 || v > L.conv_max_pad) return "pad " + s(v);
          return "";
        }},
       {"auto_pad is NOTSET (explicit pads)",
@@ -88,7 +88,7 @@ std::vector<Constraint> conv_constraints() {
   };
 }
 
-std::vector<Constraint> add_constraints() {
+std::vector<Constraint> eltwise_constraints() {
   return {
       {"Inputs broadcast to the output (NumPy rules), ranks 1 to 5",
        [](const ir::Graph& g, const ir::Node& n) -> std::string {
@@ -161,17 +161,20 @@ std::vector<Constraint> constant_axes(const std::vector<size_t>& inputs) {
           per_tensor_io()};
 }
 
-std::vector<Constraint> deconv_constraints() {
+std::vector<Constraint> deconv_constraints(const FamilyLimits& L) {
   return {
-      rank4_io(),
-      {"Input channels <= 2048, kernel <= 14, strides <= 14 and not both 1, dilation 1, explicit pads",
-       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+      rank4_io(L.max_spatial),
+      {"Input channels <= " + s(L.deconv_max_channels) + ", kernel <= " + s(L.deconv_max_kernel) + ", strides <= " +
+           s(L.deconv_max_stride) + " and not both 1, dilation 1, explicit pads",
+       [L](const ir::Graph& g, const ir::Node& n) -> std::string {
          const Shape& w = in(g, n, 1).shape;
          if (w.size() != 4) return "weight rank " + s(w.size());
-         if (w[0] > 2048) return s(w[0]) + " input channels";
-         if (w[2] > 14 || w[3] > 14) return "kernel " + s(w[2]) + "x" + s(w[3]);
+         if (w[0] > L.deconv_max_channels) return s(w[0]) + " input channels";
+         if (w[2] > L.deconv_max_kernel || w[3] > L.deconv_max_kernel) return "kernel " + s(w[2]) + "x" + s(w[3]);
          auto st = n.attr_ints("strides", {1, 1});
-         if (st.size() != 2 || st[0] > 14 || st[1] > 14 || (st[0] == 1 && st[1] == 1)) return "strides " + s(st[0]) + "x" + s(st.size() > 1 ? st[1] : 0);
+         if (st.size() != 2 || st[0] > L.deconv_max_stride || st[1] > L.deconv_max_stride || (st[0] == 1 && st[1] == 1)) {
+           return "strides " + s(st[0]) + "x" + s(st.size() > 1 ? st[1] : 0);
+         }
          for (int64_t v : n.attr_ints("dilations", {1, 1})) if (v != 1) return "dilation " + s(v);
          if (n.attr_string("auto_pad", "NOTSET") != "NOTSET") return "auto_pad";
          return "";
@@ -179,7 +182,7 @@ std::vector<Constraint> deconv_constraints() {
   };
 }
 
-std::vector<Constraint> gemm_constraints() {
+std::vector<Constraint> gemm_constraints(const FamilyLimits& L) {
   return {
       {"A is 2-D and not transposed; B is a constant",
        [](const ir::Graph& g, const ir::Node& n) -> std::string {
@@ -188,13 +191,13 @@ std::vector<Constraint> gemm_constraints() {
          if (!in(g, n, 1).is_constant || in(g, n, 1).shape.size() != 2) return "B is not a 2-D constant";
          return "";
        }},
-      {"K <= " + s(kMaxKernelVolume) + " and N <= " + s(kMaxChannelsPerGroup) + " (lowered to a 1x1 convolution)",
-       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+      {"K <= " + s(L.gemm_max_k) + " and N <= " + s(L.gemm_max_n) + " (lowered to a 1x1 convolution)",
+       [L](const ir::Graph& g, const ir::Node& n) -> std::string {
          const Shape& b = in(g, n, 1).shape;
          const bool tb = n.attr_int("transB", 0) != 0;
          const int64_t K = tb ? b[1] : b[0], N = tb ? b[0] : b[1];
-         if (K > kMaxKernelVolume) return "K = " + s(K);
-         if (N > kMaxChannelsPerGroup) return "N = " + s(N);
+         if (K > L.gemm_max_k) return "K = " + s(K);
+         if (N > L.gemm_max_n) return "N = " + s(N);
          return "";
        }},
       {"alpha > 0 and C is a constant with 1 or N values",
@@ -213,25 +216,26 @@ std::vector<Constraint> gemm_constraints() {
   };
 }
 
-std::vector<Constraint> pool_constraints() {
+std::vector<Constraint> pool_constraints(const FamilyLimits& L) {
   return {
-      rank4_io(),
+      rank4_io(L.max_spatial),
       per_tensor_io(),
-      {"Kernel, strides and pads are in [1, 256] / [1, 256] / [0, 256]; auto_pad NOTSET; one output",
-       [](const ir::Graph&, const ir::Node& n) -> std::string {
+      {"Kernel, strides and pads are in [1, " + s(L.pool_max_kernel) + "] / [1, " + s(L.pool_max_stride) + "] / [0, " +
+           s(L.pool_max_pad) + "]; auto_pad NOTSET; one output",
+       [L](const ir::Graph&, const ir::Node& n) -> std::string {
          if (n.op_type.rfind("Global", 0) == 0) return "";
-         for (int64_t v : n.attr_ints("kernel_shape", {})) if (v < 1 || v > 256) return "kernel " + s(v);
-         for (int64_t v : n.attr_ints("strides", {1, 1})) if (v < 1 || v > 256) return "stride " + s(v);
-         for (int64_t v : n.attr_ints("pads", {0, 0, 0, 0})) if (v < 0 || v > 256) return "pad " + s(v);
+         for (int64_t v : n.attr_ints("kernel_shape", {})) if (v < 1 || v > L.pool_max_kernel) return "kernel " + s(v);
+         for (int64_t v : n.attr_ints("strides", {1, 1})) if (v < 1 || v > L.pool_max_stride) return "stride " + s(v);
+         for (int64_t v : n.attr_ints("pads", {0, 0, 0, 0})) if (v < 0 || v > L.pool_max_pad) return "pad " + s(v);
          if (n.attr_string("auto_pad", "NOTSET") != "NOTSET") return "auto_pad=" + n.attr_string("auto_pad", "");
          if (n.outputs.size() > 1) return "MaxPool Indices output requested";
          return "";
        }},
-      {"GlobalMaxPool input H, W <= 256",
-       [](const ir::Graph& g, const ir::Node& n) -> std::string {
+      {"GlobalMaxPool input H, W <= " + s(L.global_max_pool_hw),
+       [hw = L.global_max_pool_hw](const ir::Graph& g, const ir::Node& n) -> std::string {
          if (n.op_type != "GlobalMaxPool") return "";
          const Shape& x = in(g, n, 0).shape;
-         return x[2] > 256 || x[3] > 256 ? "input " + s(x[2]) + "x" + s(x[3]) : "";
+         return x[2] > hw || x[3] > hw ? "input " + s(x[2]) + "x" + s(x[3]) : "";
        }},
   };
 }
@@ -254,9 +258,9 @@ std::vector<Constraint> concat_constraints() {
   };
 }
 
-std::vector<Constraint> resize_constraints() {
+std::vector<Constraint> resize_constraints(const FamilyLimits& L) {
   return {
-      rank4_io(),
+      rank4_io(L.max_spatial),
       per_tensor_io(),
       {"mode nearest or linear; coordinate_transformation_mode half_pixel, pytorch_half_pixel, asymmetric or "
        "align_corners",
@@ -324,7 +328,10 @@ int fusable_activation(const ir::Graph& g, const std::map<std::string, std::vect
   return users->second[0];
 }
 
-bool cpu_by_default(const ir::Node& node) { return node.op_type == "Softmax" && node.domain.empty(); }
+std::string softmax_cpu_by_default(const ir::Node& node, const std::string& march) {
+  if (node.op_type != "Softmax" || !node.domain.empty()) return "";
+  return "Softmax runs on the CPU on " + march + " unless calibration_parameters.run_on_bpu lists it";
+}
 
 bool allows_high_precision_output(const ir::Node& node) { return node.op_type == "Conv" && node.domain.empty(); }
 
@@ -338,22 +345,22 @@ bool is_shape_only_op(const std::string& op_type) {
   return op && op->has(ops::kShapeOnly);
 }
 
-const std::vector<OpSupport>& bpu_op_table() {
-  static const std::vector<OpSupport> table = {
+std::vector<OpSupport> family_op_table(const FamilyLimits& L) {
+  return {
       {"Conv", "CONV2D: int8/int16 x per-channel int8 weights, int32/int64 accumulation, per-channel requant with "
                "high-precision bias and fused ReLU/Clip; int32 accumulator output when the output is not quantized",
-       conv_constraints(), &SegmentBuilder::lower_conv},
+       conv_constraints(L), &SegmentBuilder::lower_conv},
       {"Add", "ADD: two differently scaled int8/int16 inputs, common-denominator rescale, one rounding, fused ReLU",
-       add_constraints(), &SegmentBuilder::lower_add},
+       eltwise_constraints(), &SegmentBuilder::lower_add},
       {"Gemm", "CONV2D (1x1) between RESHAPEs: per-output-feature int8 weights, bias and alpha/beta folded into the "
-               "requantization", gemm_constraints(), &SegmentBuilder::lower_gemm},
-      {"MaxPool", "POOL (max): window maximum, then rescale to the output scale", pool_constraints(), &SegmentBuilder::lower_pool},
-      {"AveragePool", "POOL (average): exact window sum, then one requantization by s_in/(n*s_out)", pool_constraints(), &SegmentBuilder::lower_pool},
-      {"GlobalAveragePool", "POOL (average) over the whole plane", pool_constraints(), &SegmentBuilder::lower_pool},
-      {"GlobalMaxPool", "POOL (max) over the whole plane", pool_constraints(), &SegmentBuilder::lower_pool},
+               "requantization", gemm_constraints(L), &SegmentBuilder::lower_gemm},
+      {"MaxPool", "POOL (max): window maximum, then rescale to the output scale", pool_constraints(L), &SegmentBuilder::lower_pool},
+      {"AveragePool", "POOL (average): exact window sum, then one requantization by s_in/(n*s_out)", pool_constraints(L), &SegmentBuilder::lower_pool},
+      {"GlobalAveragePool", "POOL (average) over the whole plane", pool_constraints(L), &SegmentBuilder::lower_pool},
+      {"GlobalMaxPool", "POOL (max) over the whole plane", pool_constraints(L), &SegmentBuilder::lower_pool},
       {"Concat", "CONCAT: each input rescaled to the output scale (a copy when scales are equal)", concat_constraints(), &SegmentBuilder::lower_concat},
       {"Resize", "RESIZE: nearest copy, or bilinear with 15-bit fixed-point weights and one requantization",
-       resize_constraints(), &SegmentBuilder::lower_resize},
+       resize_constraints(L), &SegmentBuilder::lower_resize},
       {"Identity", "RESCALE: a tensor fake-quantized twice in a row (e.g. around a removed Dropout) is requantized",
        {per_tensor_io()}, &SegmentBuilder::lower_requantize},
       {"Sigmoid", "LUT: 256-entry (int8) or 65536-entry (int16) table from the float formula", {per_tensor_io()}, &SegmentBuilder::lower_lut},
@@ -384,10 +391,10 @@ const std::vector<OpSupport>& bpu_op_table() {
       {"DepthToSpace", "RESHAPE (6-D) + TRANSPOSE + RESHAPE, as the ONNX spec defines it (DCR and CRD)",
        depth_space_constraints(), &SegmentBuilder::lower_depth_space},
       {"SpaceToDepth", "RESHAPE (6-D) + TRANSPOSE + RESHAPE", depth_space_constraints(), &SegmentBuilder::lower_depth_space},
-      {"Sub", "ADD with a negated second multiplier", add_constraints(), &SegmentBuilder::lower_add},
-      {"Mul", "MUL: product of two quantized inputs with broadcasting, one requantization by s_a*s_b/s_out", add_constraints(), &SegmentBuilder::lower_mul},
-      {"MatMul", "CONV2D (1x1) between RESHAPEs when B is a constant 2-D matrix", gemm_constraints(), &SegmentBuilder::lower_gemm},
-      {"ConvTranspose", "DECONV2D: scatter of int8 x int8 products, per-channel requantization", deconv_constraints(), &SegmentBuilder::lower_deconv},
+      {"Sub", "ADD with a negated second multiplier", eltwise_constraints(), &SegmentBuilder::lower_add},
+      {"Mul", "MUL: product of two quantized inputs with broadcasting, one requantization by s_a*s_b/s_out", eltwise_constraints(), &SegmentBuilder::lower_mul},
+      {"MatMul", "CONV2D (1x1) between RESHAPEs when B is a constant 2-D matrix", gemm_constraints(L), &SegmentBuilder::lower_gemm},
+      {"ConvTranspose", "DECONV2D: scatter of int8 x int8 products, per-channel requantization", deconv_constraints(L), &SegmentBuilder::lower_deconv},
       {"Transpose", "TRANSPOSE: axis permutation", {per_tensor_io(), same_scale_io()}, &SegmentBuilder::lower_transpose},
       {"Slice", "SLICE: strided copy", constant_axes({1, 2, 3, 4}), &SegmentBuilder::lower_slice},
       {"Split", "SLICE per output", constant_axes({1}), &SegmentBuilder::lower_split},
@@ -405,69 +412,45 @@ const std::vector<OpSupport>& bpu_op_table() {
       {"Squeeze", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
       {"Unsqueeze", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
   };
-  return table;
 }
 
-const OpSupport* find_op_support(const std::string& op_type, const std::string& domain) {
+void remove_ops(std::vector<OpSupport>* table, const std::vector<std::string>& ops) {
+  table->erase(std::remove_if(table->begin(), table->end(),
+                              [&](const OpSupport& op) { return std::find(ops.begin(), ops.end(), op.op_type) != ops.end(); }),
+               table->end());
+}
+
+namespace {
+OpSupport& entry(std::vector<OpSupport>* table, const std::string& op) {
+  for (auto& e : *table) {
+    if (e.op_type == op) return e;
+  }
+  throw Error(ExitCode::Internal, "march table edit: op '" + op + "' is not in the bayes family table");
+}
+}  // namespace
+
+void add_constraints(std::vector<OpSupport>* table, const std::string& op, std::vector<Constraint> rules) {
+  OpSupport& e = entry(table, op);
+  for (auto& r : rules) e.constraints.push_back(std::move(r));
+}
+
+void replace_constraint(std::vector<OpSupport>* table, const std::string& op, const std::string& prefix, Constraint rule) {
+  for (auto& c : entry(table, op).constraints) {
+    if (c.rule.rfind(prefix, 0) == 0) {
+      c = std::move(rule);
+      return;
+    }
+  }
+  throw Error(ExitCode::Internal, "march table edit: " + op + " has no rule starting '" + prefix + "'");
+}
+
+const OpSupport* family_op_support(const std::string& op_type, const std::string& domain) {
+  static const std::vector<OpSupport> table = family_op_table(FamilyLimits{});
   if (!domain.empty()) return nullptr;
-  for (const auto& op : bpu_op_table()) {
+  for (const auto& op : table) {
     if (op.op_type == op_type) return &op;
   }
   return nullptr;
-}
-
-ConstraintVerdict check_bpu_constraints(const ir::Graph& graph, const ir::Node& node) {
-  ConstraintVerdict v;
-  const OpSupport* op = find_op_support(node.op_type, node.domain);
-  if (!op) {
-    v.supported = false;
-    v.rule = "The op type is supported on the bayes BPU";
-    v.detail = (node.domain.empty() ? "" : node.domain + "::") + node.op_type + " has no BPU implementation";
-    return v;
-  }
-  for (const auto& c : op->constraints) {
-    std::string detail = c.check(graph, node);
-    if (!detail.empty()) {
-      v.supported = false;
-      v.rule = c.rule;
-      v.detail = detail;
-      return v;
-    }
-  }
-  return v;
-}
-
-std::string supported_ops_markdown() {
-  std::ostringstream os;
-  os << "# Operators: opset forms, CPU support and the bayes BPU\n\n"
-     << "Generated by `bpu-mapper --supported-ops` from the op registry (lib/ops/, one entry per op: opset forms, "
-        "canonical form, CPU kernel) and the bayes constraint table (lib/arch/bayes/constraints.cpp); do not edit "
-        "by hand. Every ai.onnx form of opsets 10 to 17 is rewritten into the canonical (opset-13) form at import; "
-        "a node violating a BPU constraint is placed on the CPU with the rule and the instance detail as the "
-        "reason.\n\n"
-     << "Every BPU op also needs quantization context: quantized inputs (or constants it can quantize) and a "
-        "quantized output, or an int32 high-precision output for a Conv that ends a BPU segment. Shape-only ops "
-        "(Reshape, Flatten, Squeeze, Unsqueeze) carry their input's quantization and run on the BPU only next "
-        "to a BPU producer or consumer.\n\n"
-     << "Float islands: connected element-wise nodes with a float formula in the registry (the unary activations "
-        "above, Add/Sub/Mul/Div/Pow with the island's values or scalar constants, Identity) whose only run-time input "
-        "is one quantized tensor and whose last output is quantized (torch's Hardswish as x*HardSigmoid(x), SiLU as "
-        "x*Sigmoid(x), GELU as Div, Erf, Add, Mul, Mul) run on the BPU as one LUT (reason `BPU_FLOAT_ISLAND`), "
-        "whatever each node's own support.\n\n"
-     << "| op | opset forms (canonical form) | CPU | bayes BPU |\n|---|---|---|---|\n";
-  for (const auto& op : ops::all_ops()) {
-    const OpSupport* bpu = find_op_support(op.type, op.domain);
-    os << "| " << op.type << " | " << op.forms << " | " << (op.kernel ? "yes" : "no") << " | "
-       << (bpu ? "yes" : op.has(ops::kFakeQuant) ? "(quantization parameters)" : "no") << " |\n";
-  }
-  os << "\n## bayes BPU lowering and constraints\n\n";
-  for (const auto& op : bpu_op_table()) {
-    os << "### " << op.op_type << "\n\n" << op.lowering << "\n\n";
-    for (const auto& c : op.constraints) os << "- " << c.rule << "\n";
-    os << "\n";
-  }
-  os << placement_reasons_markdown();
-  return os.str();
 }
 
 }  // namespace bpu::bayes

@@ -1,4 +1,4 @@
-// Static cost estimate of bayes instructions.
+// Static cost estimate of bayes-ISA instructions, with the hardware parameters of the .bin's march.
 
 #include "arch/bayes/perf_model.h"
 
@@ -6,12 +6,18 @@
 
 #include <algorithm>
 
+#include "arch/target.h"
+
 namespace bpu::bayes {
 
 Hardware hardware_from_yaml(const std::string& yaml) {
-  Hardware hw;
+  Hardware hw = arch::target_for("bayes").hardware();
   try {
     YAML::Node root = YAML::Load(yaml);
+    YAML::Node mp = root["model_parameters"];
+    if (mp && mp.IsMap() && mp["march"] && mp["march"].IsScalar()) {
+      if (const arch::Target* t = arch::find_target(mp["march"].Scalar())) hw = t->hardware();
+    }
     YAML::Node cp = root["compiler_parameters"];
     if (!cp || !cp.IsMap()) return hw;
     auto read = [&](const char* key, double* field) {

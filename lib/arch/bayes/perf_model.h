@@ -7,21 +7,16 @@
 #include <vector>
 
 #include "arch/bayes/isa.h"
+#include "arch/hardware.h"
 #include "lower/compiled_model.h"
 
 namespace bpu::bayes {
 
-struct Hardware {
-  double clock_mhz = 1000;          // BPU core clock
-  int cores = 2;                    // BPU cores (bayes is dual core); the estimate uses one core per frame
-  double int8_macs_per_cycle = 4096;  // per core; int16 x int8 runs at a quarter
-  double vector_elements_per_cycle = 256;  // element-wise, pooling, LUT and data movement
-  double ddr_gbytes_per_second = 25.6;
-  double sram_kib = 2048;           // on-chip SRAM window the memory plan may fill at O2/O3
-};
+using Hardware = arch::Hardware;
 
-// Reads overrides from the echoed YAML's compiler_parameters (bpu_clock_mhz, bpu_macs_per_cycle,
-// bpu_vector_per_cycle, bpu_ddr_gbps, bpu_sram_kib); unknown or absent keys keep the defaults.
+// The march's defaults (the target named by the echoed YAML's model_parameters.march; bayes when absent or
+// unknown) with the overrides from its compiler_parameters (bpu_clock_mhz, bpu_macs_per_cycle,
+// bpu_vector_per_cycle, bpu_ddr_gbps, bpu_sram_kib); absent or invalid keys keep the defaults.
 Hardware hardware_from_yaml(const std::string& yaml);
 
 struct InstructionCost {

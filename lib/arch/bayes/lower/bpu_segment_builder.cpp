@@ -148,7 +148,7 @@ void SegmentBuilder::lower_node(int index) {
     fused.fused_clamp = placement.fused_bounds;
   }
   const ir::Node& n = fused;
-  const bayes::OpSupport* support = bayes::find_op_support(n.op_type, n.domain);
+  const bayes::OpSupport* support = bayes::family_op_support(n.op_type, n.domain);  // one lowering per op, every march
   if (!support || !support->lower) unsupported(g_, n, "placed on the BPU but has no lowering");
   placement_ = &placement;
   (this->*(support->lower))(n);

@@ -9,6 +9,7 @@
 #include "common/broadcast.h"
 #include "common/conv_geometry.h"
 #include "common/error.h"
+#include "common/march.h"
 #include "numerics/requant.h"
 #include "arch/bayes/sim/kernels/conv2d.h"
 #include "arch/bayes/sim/kernels/movement.h"
@@ -26,10 +27,14 @@ class Validator {
   }
 
   ValidatedModel run(const std::string& expected_march) {
-    if (m_.march != expected_march) {
+    if (!find_march(m_.march)) {
       throw Error(ExitCode::Artifact, "model '" + path_ + "' was compiled for march '" + m_.march +
-                                          "' but this simulator runs '" + expected_march + "'; recompile with march: " +
-                                          expected_march);
+                                          "', which this simulator does not run (it runs " + march_names() + ")");
+    }
+    if (!expected_march.empty() && m_.march != expected_march) {
+      throw Error(ExitCode::Artifact, "model '" + path_ + "' was compiled for march '" + m_.march +
+                                          "' but '" + expected_march + "' was asked for; run it with --march " + m_.march +
+                                          " or recompile it with march: " + expected_march);
     }
     for (const auto& v : m_.values) {
       if (!values_.emplace(v.name, &v).second) fail("value '" + v.name + "' is defined twice");

@@ -21,7 +21,8 @@ struct ValidatedModel {
   std::vector<std::shared_ptr<const cpu::CpuGraph>> cpu_graphs;  // parsed and shape-checked CPU segments
 };
 
-// Throws Error(Artifact) naming `path` and the offending part. `expected_march` is the simulator's march.
+// Throws Error(Artifact) naming `path` and the offending part. The .bin's march must be one the simulator runs
+// (every known march: they share the ISA); a non-empty `expected_march` must equal it (both are named).
 ValidatedModel validate_model(const CompiledModel& model, const std::string& path, const std::string& expected_march);
 
 }  // namespace bpu

@@ -67,7 +67,8 @@ int cmd_makertbin(const std::string& config_path, const std::string& model_type)
   const std::string dir = std::filesystem::path(r.bin_path).parent_path().string();
   const std::string prefix = std::filesystem::path(r.bin_path).stem().string();
   spdlog::info("wrote {0}_original_float_model.onnx, {0}_optimized_float_model.onnx, {0}_quantized_model.onnx, "
-               "{0}_report.json in '{1}'", prefix, dir);
+               "{2}{0}_report.json in '{1}'", prefix, dir,
+               r.calibration_method.empty() ? "" : prefix + "_calibrated_model.onnx (calibration " + r.calibration_method + "), ");
   spdlog::info("wrote '{}' and {}_placement.json in {:.3f} s, peak memory {:.1f} MiB", r.bin_path, prefix, r.seconds,
                peak_rss_mib());
   return 0;

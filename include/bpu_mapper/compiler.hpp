@@ -39,6 +39,8 @@ struct CompileResult {
   std::string accuracy_output_tables;  // per output
   std::string accuracy_tables;         // both
   std::string perf_text;               // the BPU estimate table
+  std::string calibration_method;      // a calibrated float model: the method used ("" for a QAT model)
+  std::vector<std::pair<std::string, double>> calibration_scores;  // default/mix: candidate -> output cosine
   std::vector<std::string> warnings;    // config warnings and compile warnings
   std::vector<std::string> defaults;    // config fields that took their default
   std::vector<std::pair<std::string, double>> phase_seconds;

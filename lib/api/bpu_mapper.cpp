@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <set>
 
 #include <onnx/onnx_pb.h>
@@ -39,6 +40,7 @@ namespace {
 
 struct PipelineInput {
   std::string onnx_path;
+  std::string onnx_bytes;   // set: the model to compile (the calibrated model), onnx_path names it in messages
   std::string march = "bayes";
   std::string config_path;  // for messages; empty for the checker
   ImportOptions import;
@@ -113,15 +115,15 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   ImportOptions import = in.import;
   SimplifyStats simplified;
   import.simplify = [&simplified](ir::Graph& g) { simplified = simplify_graph(g); };
-  r.graph = import_onnx(in.onnx_path, import);
+  r.graph = in.onnx_bytes.empty() ? import_onnx(in.onnx_path, import) : import_onnx_bytes(in.onnx_bytes, in.onnx_path, import);
   timer.done("import");
   spdlog::info("imported '{}': {} nodes, {} inputs, {} outputs, opset {}", in.onnx_path, r.graph.nodes.size(),
                r.graph.inputs.size(), r.graph.outputs.size(), r.graph.opset);
   spdlog::info("simplify: {}", simplified.summary());
   crash_guard_set_phase("quantization");
   QuantSummary qs = extract_quantization(r.graph);
-  spdlog::info("quantization: {} activation fake-quant pairs, {} weight fake-quant pairs (calibration_type load)",
-               qs.activation_pairs, qs.weight_pairs);
+  spdlog::info("quantization: {} activation fake-quant pairs, {} weight fake-quant pairs (calibration_type {})",
+               qs.activation_pairs, qs.weight_pairs, in.config.calibration_type.empty() ? "load" : in.config.calibration_type);
   timer.done("quant");
   PartitionOptions options;
   if (with_user_placement) options = placement_options(in, r.graph, qs, &r.warnings);
@@ -200,6 +202,18 @@ ImportOptions import_options(const MapperConfig& config) {
 
 namespace {
 
+// Whether the model file holds fake-quant nodes (a QAT export): decides an unset calibration_type.
+bool model_has_fake_quant(const MapperConfig& config, const ImportOptions&) {
+  std::vector<uint8_t> bytes = read_file(config.onnx_model, kMaxOnnxBytes, "ONNX model");
+  onnx::ModelProto model;
+  if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return true;  // import says why
+  for (const auto& n : model.graph().node()) {
+    const std::string& op = n.op_type();
+    if (op == "QuantizeLinear" || op == "DequantizeLinear" || op == "HzQuantize" || op == "HzDequantize") return true;
+  }
+  return false;
+}
+
 // The config against the model's graph inputs, before any phase runs: input names, input_shape and
 // input_batch against the declared shapes, one cal_data_dir folder per input; all problems in one error.
 void check_config_against_model(const MapperConfig& config, const ImportOptions& options) {
@@ -255,10 +269,72 @@ CompileResult compile_model(const MapperConfig& config) {
   in.import = import_options(config);
   crash_guard_set_phase("input check");
   check_config_against_model(config, in.import);
-  return run_pipeline(in, true);
+  std::optional<CalibrationResult> calibration;
+  if (wants_calibration(config) || (config.calibration_type.empty() && !model_has_fake_quant(config, in.import))) {
+    if (config.calibration_type.empty()) {
+      in.config.calibration_type = "default";
+      spdlog::info("calibration_type not set and the model carries no fake quantization: calibrating with 'default' "
+                   "(hb_mapper's default)");
+    }
+    crash_guard_set_phase("calibration");
+    calibration = calibrate_model(in.config, in.import);
+    in.onnx_bytes = calibration->onnx;
+  } else {
+    in.config.calibration_type = "load";
+  }
+  CompileResult r = run_pipeline(in, true);
+  if (calibration) {
+    r.calibrated_onnx = std::move(calibration->onnx);
+    r.calibration = std::move(calibration->report);
+    std::map<std::string, std::string> node_of;  // output tensor -> node
+    for (const auto& n : r.graph.nodes) {
+      if (!n.outputs.empty()) node_of[n.outputs[0]] = n.name;
+    }
+    std::map<std::string, double> by_node;
+    for (const auto& [tensor, cosine] : r.calibration->node_cosine) {
+      if (node_of.count(tensor)) by_node[node_of[tensor]] = cosine;
+    }
+    for (auto& row : r.placement) {
+      if (!by_node.count(row.node)) continue;
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.6f", by_node[row.node]);
+      row.cosine = buf;
+    }
+    for (const auto& w : r.calibration->warnings) {
+      spdlog::warn("{}", w);
+      r.warnings.push_back(w);
+    }
+  }
+  return r;
 }
 
 namespace {
+
+// docs/report_json.md, "calibration".
+nlohmann::json calibration_json(const CalibrationReport& c) {
+  nlohmann::json j;
+  j["calibration_type"] = c.requested;
+  j["method"] = c.chosen;
+  j["samples"] = c.samples;
+  j["data"] = c.data;
+  j["seconds"] = c.seconds;
+  j["candidate_scores"] = nlohmann::json::array();
+  for (const auto& [m, s] : c.scores) j["candidate_scores"].push_back({{"method", m}, {"output_cosine", s}});
+  j["tensors"] = nlohmann::json::array();
+  for (const auto& t : c.tensors) {
+    nlohmann::json e{{"tensor", t.tensor}, {"method", t.method}, {"scale", t.scale}, {"bits", t.bits}, {"absmax", t.absmax},
+                     {"candidates", t.candidates}};
+    auto cos = c.node_cosine.find(t.tensor);
+    if (cos != c.node_cosine.end()) e["cosine"] = cos->second;
+    j["tensors"].push_back(e);
+  }
+  j["weights"] = nlohmann::json::array();
+  for (const auto& [w, channels] : c.weights) {
+    j["weights"].push_back({{"initializer", w}, {"method", "max per channel"}, {"channels", channels}});
+  }
+  j["warnings"] = c.warnings;
+  return j;
+}
 
 nlohmann::json quantization_json(const ir::Graph& g) {
   nlohmann::json arr = nlohmann::json::array();
@@ -276,7 +352,7 @@ CompileResult makertbin(const MapperConfig& config) {
   CompileResult r = compile_model(config);
   // The accuracy sample is read (and checked against the compiled inputs) before anything is written.
   std::string sample_description;
-  auto sample = accuracy_sample(r.model.inputs, config.cal_data_dir, &sample_description);
+  auto sample = accuracy_sample(r.model.inputs, config.cal_data_dir, config.cal_data_type, &sample_description);
   crash_guard_set_phase("writing outputs");
   auto t0 = std::chrono::steady_clock::now();
   const std::string& prefix = config.output_model_file_prefix;
@@ -287,6 +363,10 @@ CompileResult makertbin(const MapperConfig& config) {
   const std::string quantized_path = tx.staged(prefix + "_quantized_model.onnx");
   const std::string placement_path = tx.staged(prefix + "_placement.json");
   const std::string report_path = tx.staged(prefix + "_report.json");
+  // A calibrated float model: hb_mapper's <prefix>_calibrated_model.onnx, the fake-quant model that was compiled,
+  // is also the accuracy run's reference (its float side is the model with that fake quantization stripped).
+  const std::string calibrated_path = r.calibrated_onnx.empty() ? "" : tx.staged(prefix + "_calibrated_model.onnx");
+  if (!calibrated_path.empty()) write_file_atomic(calibrated_path, r.calibrated_onnx.data(), r.calibrated_onnx.size());
   auto write_text = [](const std::string& path, const std::string& text) { write_file_atomic(path, text.data(), text.size()); };
   const ImportOptions shapes = import_options(config);
   // The three staged models are independent serializations of up to the ONNX file's size each: built and
@@ -319,7 +399,8 @@ CompileResult makertbin(const MapperConfig& config) {
   crash_guard_set_phase("accuracy run");
   t0 = std::chrono::steady_clock::now();
   ModelRunner runner = ModelRunner::from_file(bin_path);
-  r.accuracy = accuracy_run(r.graph, r.partition, r.placement, runner, config.onnx_model, sample, sample_description, shapes);
+  r.accuracy = accuracy_run(r.graph, r.partition, r.placement, runner,
+                            calibrated_path.empty() ? config.onnx_model : calibrated_path, sample, sample_description, shapes);
   r.phase_seconds.emplace_back("accuracy", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   r.perf = estimate_model(runner.model(), runner.validated());
   end_progress();
@@ -337,6 +418,7 @@ CompileResult makertbin(const MapperConfig& config) {
   report["placement"] = placement_json(r.graph, r.partition, r.placement, r.model.march);
   report["quantization"] = quantization_json(r.graph);
   report["accuracy"] = accuracy_json(r.accuracy);
+  if (r.calibration) report["calibration"] = calibration_json(*r.calibration);
   report["performance_estimate"] = perf_json(r.perf);
   write_text(report_path, report.dump(2) + "\n");
   crash_guard_set_phase("commit");

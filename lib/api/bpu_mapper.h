@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
+#include "api/calibration.h"
 #include "config/config.h"
 #include "ir/graph.h"
 #include "lower/compiled_model.h"
@@ -29,6 +32,8 @@ struct CompileResult {
   std::vector<std::string> warnings;
   std::vector<std::pair<std::string, double>> phase_seconds;  // import, quant, passes, partition, lower, ...
   AccuracyReport accuracy;                                     // makertbin only
+  std::string calibrated_onnx;                  // a calibrated float model: the fake-quant model that was compiled
+  std::optional<CalibrationReport> calibration; // a calibrated float model: methods, scores, every tensor's scale
   PerfReport perf;                                             // makertbin only
   double seconds = 0;
 };

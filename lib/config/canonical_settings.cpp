@@ -55,7 +55,7 @@ std::string canonical_settings_yaml(const MapperConfig& c, const std::vector<std
   }
   os << "input_parameters:\n  input_name: " << quoted(names) << "\n  input_shape: " << quoted(shapes) << "\n";
   os << "  input_type_train: 'featuremap'\n  input_type_rt: 'featuremap'\n  norm_type: 'no_preprocess'\n";
-  os << "calibration_parameters:\n  calibration_type: 'load'\n";
+  os << "calibration_parameters:\n  calibration_type: " << quoted(c.calibration_type.empty() ? "load" : c.calibration_type) << "\n";
   os << "  run_on_cpu: " << sorted_list(c.run_on_cpu) << "\n  run_on_bpu: " << sorted_list(c.run_on_bpu) << "\n";
   os << "  quantize_float_weights: " << (c.quantize_float_weights ? "true" : "false") << "\n";
   os << "compiler_parameters:\n  compile_mode: " << quoted(c.compile_mode) << "\n  optimize_level: "

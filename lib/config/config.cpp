@@ -351,12 +351,42 @@ bool names_given(const MapperConfig* c) { return !c->inputs.empty() && !c->input
 void parse_calibration_parameters(const YAML::Node& root, const fs::path& base, ConfigProblems& p, MapperConfig* cfg) {
   YAML::Node cp = root["calibration_parameters"];
   GroupReader g(cp, "calibration_parameters", &p, cfg);
-  std::string ct = g.one_of("calibration_type", {"default", "mix", "kl", "max", "load", "skip"}, "");
+  cfg->calibration_type = g.one_of("calibration_type", {"default", "mix", "kl", "max", "load", "skip"}, "");
   if (!g.has("calibration_type")) {
-    cfg->defaults.push_back("calibration_parameters.calibration_type = load (scales from the QAT model)");
-  } else if (!ct.empty() && ct != "load") {
-    p.add("calibration_parameters.calibration_type", "'" + ct + "' calibrates a float model, which bpu-mapper does "
-                                                     "not do; export the QAT model and use 'load'", ExitCode::Unsupported);
+    cfg->defaults.push_back("calibration_parameters.calibration_type = load for a model with fake quantization, "
+                            "default for a float model");
+  }
+  cfg->cal_data_type = split_list(g.scalar("cal_data_type", true));
+  for (const auto& t : cfg->cal_data_type) {
+    if (t != "float32" && t != "uint8" && t != "int32" && t != "int16" && t != "int8") {
+      p.add("calibration_parameters.cal_data_type", "'" + t + "' is invalid; allowed values: float32, uint8, int32, int16, int8");
+    }
+  }
+  const std::string percentile = g.scalar("max_percentile", false);
+  if (!percentile.empty()) {
+    char* end = nullptr;
+    const double v = std::strtod(percentile.c_str(), &end);
+    if (*end != '\0' || !(v > 0 && v <= 1)) {
+      p.add("calibration_parameters.max_percentile", "'" + percentile + "' is invalid; give a number in (0, 1], e.g. 0.99995");
+    } else {
+      cfg->max_percentile = v;
+    }
+  }
+  cfg->optimization = split_list(g.scalar("optimization", true));
+  for (const auto& o : cfg->optimization) {
+    if (o != "set_model_output_int8" && o != "set_model_output_int16" && o != "set_all_nodes_int16" && o != "run_fast") {
+      p.add("calibration_parameters.optimization", "'" + o + "' is invalid; allowed values: set_model_output_int8, "
+                                                   "set_model_output_int16, set_all_nodes_int16, run_fast");
+    } else if (o != "set_model_output_int8" && o != "run_fast" && find_march(cfg->march) && !find_march(cfg->march)->bpu_int16) {
+      p.add("calibration_parameters.optimization", "'" + o + "': the " + cfg->march + " BPU is int8 only; remove it or "
+                                                   "target a march with int16 (bayes, bayes-e)");
+    }
+  }
+  const bool needs_data = cfg->calibration_type == "default" || cfg->calibration_type == "mix" ||
+                          cfg->calibration_type == "kl" || cfg->calibration_type == "max";
+  if (needs_data && split_list(g.scalar("cal_data_dir", true)).empty()) {
+    p.add("calibration_parameters.cal_data_dir", "missing; calibration_type '" + cfg->calibration_type + "' needs one "
+                                                 "folder of calibration samples per input (raw np.tofile files or .npy)");
   }
   cfg->run_on_cpu = split_list(g.scalar("run_on_cpu", true));
   cfg->run_on_bpu = split_list(g.scalar("run_on_bpu", true));
@@ -369,10 +399,12 @@ void parse_calibration_parameters(const YAML::Node& root, const fs::path& base, 
                                                    "resolved against the YAML file's folder)");
       continue;
     }
-    bool has_npy = false;
-    for (const auto& e : fs::directory_iterator(resolved, ec)) has_npy |= e.path().extension() == ".npy";
-    if (!has_npy) p.add("calibration_parameters.cal_data_dir", "folder '" + resolved + "' holds no .npy files; put "
-                                                               "one float32 sample per input there");
+    bool has_file = false;
+    for (const auto& e : fs::directory_iterator(resolved, ec)) {
+      has_file |= e.is_regular_file(ec) && !e.path().filename().string().empty() && e.path().filename().string()[0] != '.';
+    }
+    if (!has_file) p.add("calibration_parameters.cal_data_dir", "folder '" + resolved + "' holds no sample files; put "
+                                                                "the calibration samples there (raw np.tofile files or .npy)");
   }
   if (!cfg->cal_data_dir.empty() && cfg->cal_data_dir.size() != cfg->inputs.size() && names_given(cfg)) {
     p.add("calibration_parameters.cal_data_dir", std::to_string(cfg->cal_data_dir.size()) + " folders for " +

@@ -48,13 +48,19 @@ struct MapperConfig {
   int64_t input_batch = 0;  // 0: not set; else the batch dimension of the single input (1..128)
 
   // calibration_parameters
-  std::string calibration_type = "load";
+  // load (scales from the QAT model's fake quantization) or a post-training method for a float model: default,
+  // mix, kl, max, skip (lib/api/calibration.h). Unset: load for a model with fake quantization, default otherwise
+  // (hb_mapper's default), decided once the model is read.
+  std::string calibration_type;
+  std::vector<std::string> cal_data_type;  // per input (or one for all): raw sample dtype; empty: by folder name
+  double max_percentile = 0;               // (0, 1]; 0: not set
+  std::vector<std::string> optimization;   // set_model_output_int8, set_model_output_int16, set_all_nodes_int16, run_fast
   std::vector<std::string> run_on_cpu;
   std::vector<std::string> run_on_bpu;
   // A Conv/Gemm whose weights had no fake quantization stays float on the CPU (false, the QAT intent) or is
   // quantized with synthesized per-channel max|w|/127 weight scales as hb_mapper does (true).
   bool quantize_float_weights = false;
-  std::vector<std::string> cal_data_dir;  // one folder per input; makertbin's accuracy sample comes from it
+  std::vector<std::string> cal_data_dir;  // one folder per input: calibration samples; makertbin's accuracy sample
 
   // compiler_parameters
   std::string compile_mode = "latency";

@@ -74,21 +74,6 @@ bool valid_values(const YAML::Node& n) {  // mean_value / scale_value: numbers s
   }
   return true;
 }
-bool valid_cal_data_type(const YAML::Node& n) {
-  if (!n.IsScalar()) return false;
-  for (const auto& t : split_list(n.Scalar())) {
-    if (t != "float32" && t != "uint8" && t != "int32" && t != "int16" && t != "int8") return false;
-  }
-  return true;
-}
-bool valid_percentile(const YAML::Node& n) { return n.IsScalar() && number_in(n.Scalar(), 0.0, 1.0); }
-bool valid_optimization(const YAML::Node& n) {
-  if (!n.IsScalar()) return false;
-  for (const auto& t : split_list(n.Scalar())) {
-    if (t != "set_model_output_int8" && t != "set_model_output_int16" && t != "run_fast") return false;
-  }
-  return true;
-}
 bool valid_core_num(const YAML::Node& n) { return n.IsScalar() && integer_in(n.Scalar(), 1, 2); }
 bool valid_balance(const YAML::Node& n) { return n.IsScalar() && integer_in(n.Scalar(), 0, 100); }
 bool valid_fc_time(const YAML::Node& n) {
@@ -113,12 +98,8 @@ const std::vector<IgnoredCheck>& ignored_checks() {
        "regular (bt601_video needs an nv12 input, which bpu-mapper does not implement)"},
       {"input_parameters", "mean_value", valid_values, "numbers separated by spaces, ';' per input, or None"},
       {"input_parameters", "scale_value", valid_values, "numbers separated by spaces, ';' per input, or None"},
-      {"calibration_parameters", "cal_data_type", valid_cal_data_type, "float32, uint8, int32, int16 or int8"},
       {"calibration_parameters", "preprocess_on", valid_bool, "True or False"},
-      {"calibration_parameters", "max_percentile", valid_percentile, "a number in [0, 1]"},
       {"calibration_parameters", "per_channel", valid_bool, "True or False"},
-      {"calibration_parameters", "optimization", valid_optimization,
-       "set_model_output_int8, set_model_output_int16 or run_fast"},
       {"calibration_parameters", "enable_int16", valid_bool, "True or False"},
       {"compiler_parameters", "core_num", valid_core_num, "1 or 2"},
       {"compiler_parameters", "balance_factor", valid_balance, "an integer in [0, 100]"},
@@ -165,16 +146,16 @@ const std::vector<ConfigKey>& config_keys() {
       {"input_parameters", "mean_value", S::Ignored, "numbers or None; featuremap inputs take no_preprocess"},
       {"input_parameters", "scale_value", S::Ignored, "numbers or None; featuremap inputs take no_preprocess"},
       {"input_parameters", "input_space_and_range", S::Ignored, "regular"},
-      {"calibration_parameters", "calibration_type", S::Acted, "load (default, mix, kl, max, skip are refused)"},
-      {"calibration_parameters", "cal_data_dir", S::Acted, "';' per input; folders of .npy, the accuracy sample"},
+      {"calibration_parameters", "calibration_type", S::Acted, "load (QAT scales) or default, mix, kl, max, skip (a float model; unset: load with fake quant, else default)"},
+      {"calibration_parameters", "cal_data_dir", S::Acted, "';' per input; folders of raw np.tofile or .npy samples; the accuracy sample"},
       {"calibration_parameters", "run_on_cpu", S::Acted, "';' node names"},
       {"calibration_parameters", "run_on_bpu", S::Acted, "';' node names"},
       {"calibration_parameters", "quantize_float_weights", S::Acted, "bpu-mapper's own: quantize float weights"},
-      {"calibration_parameters", "cal_data_type", S::Ignored, "float32, uint8, int32, int16, int8"},
+      {"calibration_parameters", "cal_data_type", S::Acted, "float32, uint8, int32, int16, int8; raw sample dtype (default: _f32 folder suffix float32, else uint8)"},
       {"calibration_parameters", "preprocess_on", S::Ignored, "True/False; deprecated in hb_mapper"},
-      {"calibration_parameters", "max_percentile", S::Ignored, "0..1; there is no calibration"},
-      {"calibration_parameters", "per_channel", S::Ignored, "True/False; there is no calibration"},
-      {"calibration_parameters", "optimization", S::Ignored, "set_model_output_int8, set_model_output_int16, run_fast"},
+      {"calibration_parameters", "max_percentile", S::Acted, "(0, 1]; max calibration takes this percentile of abs(x)"},
+      {"calibration_parameters", "per_channel", S::Ignored, "True/False; weights are always per channel, activations per tensor"},
+      {"calibration_parameters", "optimization", S::Acted, "set_model_output_int8/int16 (calibrated outputs), set_all_nodes_int16; run_fast ignored"},
       {"calibration_parameters", "enable_int16", S::Ignored, "True/False; use node_info for int16"},
       {"compiler_parameters", "compile_mode", S::Acted, "latency, bandwidth or balance (memory plan objective)"},
       {"compiler_parameters", "optimize_level", S::Acted, "O0..O3 (memory planning)"},

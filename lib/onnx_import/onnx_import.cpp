@@ -536,4 +536,14 @@ ir::Graph import_onnx(const std::string& path, const ImportOptions& options) {
   return graph;
 }
 
+ir::Graph import_onnx_bytes(const std::string& bytes, const std::string& source, const ImportOptions& options) {
+  onnx::ModelProto model;
+  if (!model.ParseFromString(bytes)) {
+    throw Error(ExitCode::Model, "model '" + source + "' is not a valid ONNX file (protobuf parse failed)");
+  }
+  ir::Graph graph = import_onnx_model(model, source, options);
+  graph.source_hash = fnv1a64(bytes.data(), bytes.size());
+  return graph;
+}
+
 }  // namespace bpu

@@ -42,6 +42,8 @@ void apply_input_shapes(onnx::ModelProto& model, const ImportOptions& options, c
 // Throws Error(Io) when the file cannot be read, Error(Model) naming the file and the offending node or tensor
 // for malformed content (bad bytes, external data, dynamic or absurd shapes, inconsistent initializers).
 ir::Graph import_onnx(const std::string& path, const ImportOptions& options = {});
+// The same for a serialized model held in memory (the calibrated model); `source` names it in messages.
+ir::Graph import_onnx_bytes(const std::string& bytes, const std::string& source, const ImportOptions& options = {});
 
 // Same, from an already parsed model (used by tests that build models in memory).
 ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, const ImportOptions& options = {});

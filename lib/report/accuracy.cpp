@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <future>
 #include <random>
+
+#include "calib/cal_data.h"
 #include <sstream>
 
 #include "common/error.h"
@@ -31,7 +33,8 @@ std::map<std::string, std::string> buffer_dtypes(const CompiledModel& m) {
 }  // namespace
 
 std::map<std::string, FloatArray> accuracy_sample(const std::vector<TensorInfo>& inputs,
-                                                  const std::vector<std::string>& folders, std::string* description) {
+                                                  const std::vector<std::string>& folders,
+                                                  const std::vector<std::string>& dtypes, std::string* description) {
   std::map<std::string, FloatArray> sample;
   if (!folders.empty()) {
     if (folders.size() != inputs.size()) {
@@ -40,22 +43,10 @@ std::map<std::string, FloatArray> accuracy_sample(const std::vector<TensorInfo>&
     }
     *description = "";
     for (size_t i = 0; i < inputs.size(); ++i) {
-      std::vector<std::string> files;
-      std::error_code ec;
-      for (const auto& e : std::filesystem::directory_iterator(folders[i], ec)) {
-        if (e.path().extension() == ".npy") files.push_back(e.path().string());
-      }
-      if (ec || files.empty()) {
-        throw Error(ExitCode::Config, "calibration_parameters.cal_data_dir: folder '" + folders[i] + "' holds no .npy files");
-      }
-      std::sort(files.begin(), files.end());
-      FloatArray a = load_npy(files[0]);
-      if (a.shape != inputs[i].shape) {
-        throw Error(ExitCode::Config, "calibration_parameters.cal_data_dir: '" + files[0] + "' has shape " + shape_to_string(a.shape) +
-                                          ", input '" + inputs[i].name + "' needs " + shape_to_string(inputs[i].shape));
-      }
-      sample[inputs[i].name] = a;
-      *description += (description->empty() ? "" : ", ") + files[0];
+      const std::string type = dtypes.empty() ? "" : dtypes[std::min(i, dtypes.size() - 1)];
+      const calib::SampleFolder f = calib::list_samples(inputs[i].name, inputs[i].shape, folders[i], type, nullptr);
+      sample[inputs[i].name] = calib::read_sample(f, 0);
+      *description += (description->empty() ? "" : ", ") + f.files[0];
     }
     return sample;
   }

@@ -48,9 +48,11 @@ std::string format_node_accuracy_table(const AccuracyReport& r);
 std::string format_output_accuracy_tables(const AccuracyReport& r);
 nlohmann::json accuracy_json(const AccuracyReport& r);
 
-// The sample: the first .npy (sorted by name) of each folder in `folders` (one per input, in input order),
-// or N(0, 1) data from a fixed seed. Throws Error(Config) for a missing folder or a shape mismatch.
+// The sample: the first file (sorted by name; .npy or raw, calib/cal_data.h, `dtypes` as cal_data_type) of each
+// folder in `folders` (one per input, in input order), or N(0, 1) data from a fixed seed. Throws Error(Config)
+// for a missing folder or a size or shape mismatch, naming the file.
 std::map<std::string, FloatArray> accuracy_sample(const std::vector<TensorInfo>& inputs,
-                                                  const std::vector<std::string>& folders, std::string* description);
+                                                  const std::vector<std::string>& folders,
+                                                  const std::vector<std::string>& dtypes, std::string* description);
 
 }  // namespace bpu

@@ -35,17 +35,22 @@ std::string format_placement_table(const std::vector<PlacementRow>& rows) {
     wt = std::max(wt, r.op_type.size());
     ws = std::max(ws, r.subgraph.size());
   }
+  bool with_cosine = false;
+  for (const auto& r : rows) with_cosine |= !r.cosine.empty();
   std::ostringstream os;
   auto line = [&](const std::string& a, const std::string& b, const std::string& c, const std::string& d,
-                  const std::string& e) {
+                  const std::string& cos, const std::string& e) {
     char buf[64];
-    std::snprintf(buf, sizeof(buf), "%%-%zus  %%-3s  %%-%zus  %%-%zus  %%s\n", wn, ws, wt);
+    std::snprintf(buf, sizeof(buf), "%%-%zus  %%-3s  %%-%zus  %%-%zus  %%s%%s\n", wn, ws, wt);
     char out[4096];
-    std::snprintf(out, sizeof(out), buf, a.c_str(), b.c_str(), c.c_str(), d.c_str(), e.c_str());
+    const std::string cosine_cell = with_cosine ? (cos + std::string(cos.size() < 10 ? 10 - cos.size() : 0, ' ') + "  ") : "";
+    std::snprintf(out, sizeof(out), buf, a.c_str(), b.c_str(), c.c_str(), d.c_str(), cosine_cell.c_str(), e.c_str());
     os << out;
   };
-  line("Node", "ON", "Subgraph", "Type", "Reason");
-  for (const auto& r : rows) line(r.node, r.device, r.subgraph, r.op_type, std::string(reason_name(r.reason_code)) + ": " + r.reason);
+  line("Node", "ON", "Subgraph", "Type", "Cosine", "Reason");
+  for (const auto& r : rows) {
+    line(r.node, r.device, r.subgraph, r.op_type, r.cosine, std::string(reason_name(r.reason_code)) + ": " + r.reason);
+  }
   return os.str();
 }
 

@@ -18,6 +18,7 @@ struct PlacementRow {
   std::string op_type;
   Reason reason_code{};
   std::string reason;
+  std::string cosine;  // calibrated float models: the node output's cosine, fake-quant vs float, on the first sample
 };
 
 // One row per compute node in model order, including activations fused into their producer.

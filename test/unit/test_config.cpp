@@ -154,8 +154,11 @@ TEST_CASE("config: wrong values name the field and the allowed values", "[config
   bad_level.replace(bad_level.find("'O3'"), 4, "'O7'");
   require_error([&] { parse_config(bad_level, "c.yaml"); }, ExitCode::Config, "compiler_parameters.optimize_level: 'O7'");
   std::string kl = bpu::test::fixture_yaml(onnx, "o");
-  kl.replace(kl.find("'load'"), 6, "'kl'");
-  require_error([&] { parse_config(kl, "c.yaml"); }, ExitCode::Unsupported, "calibration_type: 'kl'");
+  kl.replace(kl.find("'load'"), 6, "'kl'");  // a post-training method needs samples
+  require_error([&] { parse_config(kl, "c.yaml"); }, ExitCode::Config, "cal_data_dir: missing; calibration_type 'kl' needs");
+  std::string percentile = bpu::test::fixture_yaml(onnx, "o");
+  percentile.replace(percentile.find("calibration_type: 'load'"), 24, "calibration_type: 'load'\n  max_percentile: 1.5");
+  require_error([&] { parse_config(percentile, "c.yaml"); }, ExitCode::Config, "max_percentile: '1.5' is invalid");
   std::string missing = "model_parameters:\n  march: bayes\n";
   require_error([&] { parse_config(missing, "c.yaml"); }, ExitCode::Config, "model_parameters.onnx_model: missing");
 }

@@ -148,5 +148,5 @@ TEST_CASE("report: the accuracy sample comes from cal_data_dir when given", "[re
   CHECK(m->result.accuracy.outputs[0].vs_float.cosine > 0.9);
   bpu::test::TempDir empty("cal_empty");
   bpu::test::require_error([&] { make("resnet18", "  cal_data_dir: '" + empty.path().string() + "'\n"); }, ExitCode::Config,
-                           "holds no .npy files");
+                           "holds no sample files");
 }

@@ -37,6 +37,10 @@ CompileResult to_public(bpu::CompileResult&& r) {
     out.accuracy_tables = out.accuracy_node_table + "\n" + out.accuracy_output_tables;
     out.perf_text = bpu::format_perf_report(r.perf);
   }
+  if (r.calibration) {
+    out.calibration_method = r.calibration->chosen;
+    out.calibration_scores = r.calibration->scores;
+  }
   out.warnings = std::move(r.warnings);
   out.phase_seconds = std::move(r.phase_seconds);
   out.seconds = r.seconds;

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake make g++ libonnx-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev libcli11-dev libspdlog-dev
           libeigen3-dev catch2 zlib1g-dev nlohmann-json3-dev
+          libstb-dev  # stb_image: calibration images (calibration_parameters.preprocess_on)
           clang libclang-rt-14-dev  # clang and its libFuzzer/sanitizer runtimes: scripts/fuzz.sh
           python3-dev python3-numpy python3-pybind11 pybind11-dev)  # the Python module (python/, docs/api.md)
 # Not installed here (no build or test dependency): the fixture scripts under scripts/ (gen_*.py, bench/make_*.py)

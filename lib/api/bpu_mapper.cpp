@@ -352,7 +352,9 @@ CompileResult makertbin(const MapperConfig& config) {
   CompileResult r = compile_model(config);
   // The accuracy sample is read (and checked against the compiled inputs) before anything is written.
   std::string sample_description;
-  auto sample = accuracy_sample(r.model.inputs, config.cal_data_dir, config.cal_data_type, &sample_description);
+  std::vector<calib::SampleFormat> formats;
+  for (size_t i = 0; i < config.cal_data_dir.size(); ++i) formats.push_back(sample_format(config, i));
+  auto sample = accuracy_sample(r.model.inputs, config.cal_data_dir, formats, &sample_description);
   crash_guard_set_phase("writing outputs");
   auto t0 = std::chrono::steady_clock::now();
   const std::string& prefix = config.output_model_file_prefix;

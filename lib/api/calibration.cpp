@@ -69,9 +69,9 @@ SampleSource sample_source(const MapperConfig& cfg, const ir::Graph& g, std::vec
                                       "calibration_type '" + cfg.calibration_type + "' needs one folder per input");
   }
   for (size_t i = 0; i < g.inputs.size(); ++i) {
-    const std::string type = cfg.cal_data_type.empty() ? "" : cfg.cal_data_type[std::min(i, cfg.cal_data_type.size() - 1)];
     std::string warning;
-    s.folders.push_back(calib::list_samples(g.inputs[i], g.tensor(g.inputs[i]).shape, cfg.cal_data_dir[i], type, &warning));
+    s.folders.push_back(calib::list_samples(g.inputs[i], g.tensor(g.inputs[i]).shape, cfg.cal_data_dir[i],
+                                            sample_format(cfg, i), &warning));
     if (!warning.empty()) warnings->push_back(warning);
     *description += (description->empty() ? "" : "; ") + cfg.cal_data_dir[i] + " (" + s.folders.back().dtype + ")";
   }
@@ -192,6 +192,18 @@ class Scorer {
 };
 
 }  // namespace
+
+calib::SampleFormat sample_format(const MapperConfig& config, size_t index) {
+  calib::SampleFormat f;
+  if (!config.cal_data_type.empty()) f.cal_data_type = config.cal_data_type[std::min(index, config.cal_data_type.size() - 1)];
+  f.images = config.preprocess_on;
+  if (!config.inputs.empty()) {
+    const InputConfig& in = config.inputs[std::min(index, config.inputs.size() - 1)];
+    f.layout = in.layout_train;
+    f.bgr = in.type_train == "bgr";
+  }
+  return f;
+}
 
 bool wants_calibration(const MapperConfig& config) {
   return !config.calibration_type.empty() && config.calibration_type != "load";

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "calib/cal_data.h"
 #include "config/config.h"
 #include "onnx_import/onnx_import.h"
 
@@ -43,6 +44,9 @@ struct CalibrationResult {
   std::string onnx;  // the calibrated model, serialized (<prefix>_calibrated_model.onnx)
   CalibrationReport report;
 };
+
+// How input `index`'s samples are stored: cal_data_type, preprocess_on, input_layout_train, input_type_train bgr.
+calib::SampleFormat sample_format(const MapperConfig& config, size_t index);
 
 // Whether `config` asks for calibration of a float model (calibration_type other than load).
 bool wants_calibration(const MapperConfig& config);

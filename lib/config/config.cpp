@@ -411,6 +411,7 @@ void parse_calibration_parameters(const YAML::Node& root, const fs::path& base, 
                                                  std::to_string(cfg->inputs.size()) + " inputs; give one per input");
   }
   cfg->quantize_float_weights = g.boolean("quantize_float_weights", false);
+  cfg->preprocess_on = g.boolean("preprocess_on", false);
 }
 
 void parse_compiler_parameters(const YAML::Node& root, ConfigProblems& p, MapperConfig* cfg) {

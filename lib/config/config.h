@@ -54,6 +54,7 @@ struct MapperConfig {
   std::string calibration_type;
   std::vector<std::string> cal_data_type;  // per input (or one for all): raw sample dtype; empty: by folder name
   double max_percentile = 0;               // (0, 1]; 0: not set
+  bool preprocess_on = false;              // samples are images: decode (stb_image) and resize to the input
   std::vector<std::string> optimization;   // set_model_output_int8, set_model_output_int16, set_all_nodes_int16, run_fast
   std::vector<std::string> run_on_cpu;
   std::vector<std::string> run_on_bpu;

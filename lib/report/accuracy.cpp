@@ -34,7 +34,7 @@ std::map<std::string, std::string> buffer_dtypes(const CompiledModel& m) {
 
 std::map<std::string, FloatArray> accuracy_sample(const std::vector<TensorInfo>& inputs,
                                                   const std::vector<std::string>& folders,
-                                                  const std::vector<std::string>& dtypes, std::string* description) {
+                                                  const std::vector<calib::SampleFormat>& formats, std::string* description) {
   std::map<std::string, FloatArray> sample;
   if (!folders.empty()) {
     if (folders.size() != inputs.size()) {
@@ -43,8 +43,8 @@ std::map<std::string, FloatArray> accuracy_sample(const std::vector<TensorInfo>&
     }
     *description = "";
     for (size_t i = 0; i < inputs.size(); ++i) {
-      const std::string type = dtypes.empty() ? "" : dtypes[std::min(i, dtypes.size() - 1)];
-      const calib::SampleFolder f = calib::list_samples(inputs[i].name, inputs[i].shape, folders[i], type, nullptr);
+      const calib::SampleFormat format = formats.empty() ? calib::SampleFormat{} : formats[std::min(i, formats.size() - 1)];
+      const calib::SampleFolder f = calib::list_samples(inputs[i].name, inputs[i].shape, folders[i], format, nullptr);
       sample[inputs[i].name] = calib::read_sample(f, 0);
       *description += (description->empty() ? "" : ", ") + f.files[0];
     }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "calib/cal_data.h"
 #include "common/npy.h"
 #include "ir/graph.h"
 #include "onnx_import/onnx_import.h"
@@ -48,11 +49,11 @@ std::string format_node_accuracy_table(const AccuracyReport& r);
 std::string format_output_accuracy_tables(const AccuracyReport& r);
 nlohmann::json accuracy_json(const AccuracyReport& r);
 
-// The sample: the first file (sorted by name; .npy or raw, calib/cal_data.h, `dtypes` as cal_data_type) of each
+// The sample: the first file (sorted by name; .npy, raw or an image, calib/cal_data.h, `formats` per input) of each
 // folder in `folders` (one per input, in input order), or N(0, 1) data from a fixed seed. Throws Error(Config)
 // for a missing folder or a size or shape mismatch, naming the file.
 std::map<std::string, FloatArray> accuracy_sample(const std::vector<TensorInfo>& inputs,
                                                   const std::vector<std::string>& folders,
-                                                  const std::vector<std::string>& dtypes, std::string* description);
+                                                  const std::vector<calib::SampleFormat>& formats, std::string* description);
 
 }  // namespace bpu

@@ -5,6 +5,7 @@
 // of a committed histogram equals the witness's; bad calibration data is refused naming the file.
 
 #include <nlohmann/json.hpp>
+#include <stb_image_write.h>
 
 #include "api/calibration.h"
 #include "calib/cal_data.h"
@@ -150,7 +151,7 @@ TEST_CASE("calibration: bad calibration data is refused naming the file", "[cali
   bpu::test::require_error([&] { compile_model(cfg); }, ExitCode::Config,
                            "'" + data + "/b.bin' has 100 bytes; input 'input' of shape 1x3x64x64 as float32 needs 49152");
   // The folder name decides the dtype when cal_data_type is absent: without _f32 the samples are uint8.
-  calib::SampleFolder f = calib::list_samples("input", {1, 3, 64, 64}, data, "", nullptr);
+  calib::SampleFolder f = calib::list_samples("input", {1, 3, 64, 64}, data, calib::SampleFormat{}, nullptr);
   CHECK(f.dtype == "float32");
   CHECK(calib::raw_dtype(dir.file("images"), "", nullptr) == "uint8");
   std::string warning;
@@ -188,4 +189,64 @@ TEST_CASE("calibration: the same data gives the same scales and .bin", "[calibra
   CompileResult b = compile_model(cfg);
   CHECK(a.calibrated_onnx == b.calibrated_onnx);
   CHECK(serialize_model(a.model) == serialize_model(b.model));
+}
+
+TEST_CASE("calibration: a published-style float-model config compiles with only its paths changed", "[calibration]") {
+  // The layout of the RDK model zoo's configs (relative paths, a *_f32 raw folder, cal_data_type, per_channel,
+  // optimization, the compiler keys), with a featuremap input until camera inputs land.
+  bpu::test::TempDir dir("calib_real");
+  std::filesystem::copy_file(bpu::test::data_path("calib_nonhybrid/float_model.onnx"), dir.file("resnet18.onnx"));
+  std::filesystem::copy(bpu::test::data_path("calib_nonhybrid/calibration_data_f32"), dir.file("calibration_data_rgb_f32"));
+  bpu::test::write_text(dir.file("config.yaml"),
+                        "model_parameters:\n  onnx_model: './resnet18.onnx'\n  march: \"bayes-e\"\n  layer_out_dump: False\n"
+                        "  working_dir: 'model_output'\n  output_model_file_prefix: 'resnet18_224x224_featuremap'\n"
+                        "input_parameters:\n  input_name: \"\"\n  input_type_rt: 'featuremap'\n  input_type_train: 'featuremap'\n"
+                        "  input_layout_train: 'NCHW'\n  input_layout_rt: 'NCHW'\n  norm_type: 'no_preprocess'\n"
+                        "calibration_parameters:\n  cal_data_dir: './calibration_data_rgb_f32'\n  cal_data_type: 'float32'\n"
+                        "  calibration_type: 'default'\n  per_channel: False\n  optimization: set_model_output_int8\n"
+                        "compiler_parameters:\n  compile_mode: 'latency'\n  debug: False\n  optimize_level: 'O3'\n"
+                        "  core_num: 1\n  jobs: 4\n");
+  CompileResult r = makertbin(load_config(dir.file("config.yaml")));
+  REQUIRE(r.calibration);
+  CHECK(std::filesystem::exists(dir.file("model_output/resnet18_224x224_featuremap.bin")));
+  CHECK(heldout_cosine("nonhybrid", dir.file("model_output/resnet18_224x224_featuremap.bin")) >= 0.99);
+  // set_model_output_int8: the Conv output of the model is quantized too (without it, the int32 high-precision
+  // output).
+  bool output_quantized = false;
+  for (const auto& t : r.calibration->tensors) output_quantized |= t.tensor == "output";
+  CHECK(output_quantized);
+}
+
+TEST_CASE("calibration: preprocess_on decodes and resizes images", "[calibration]") {
+  bpu::test::TempDir dir("calib_images");
+  const std::string folder = dir.file("images");
+  std::filesystem::create_directories(folder);
+  // A 2x1 RGB image [black, white]: resized to 4 wide with half-pixel centres the row is 0, 63.75, 191.25, 255
+  // (sources -0.25 -> 0, 0.25, 0.75, 1.25 -> 1).
+  const unsigned char two[6] = {0, 0, 0, 255, 255, 255};
+  REQUIRE(stbi_write_png((folder + "/a.png").c_str(), 2, 1, 3, two, 6));
+  calib::SampleFormat format;
+  format.images = true;
+  calib::SampleFolder f = calib::list_samples("input", {1, 3, 1, 4}, folder, format, nullptr);
+  FloatArray a = calib::read_sample(f, 0);
+  REQUIRE(a.data.size() == 12);
+  for (int c = 0; c < 3; ++c) {
+    CHECK(a.data[c * 4 + 0] == 0.0f);
+    CHECK(a.data[c * 4 + 1] == Approx(63.75f));
+    CHECK(a.data[c * 4 + 2] == Approx(191.25f));
+    CHECK(a.data[c * 4 + 3] == 255.0f);
+  }
+  // Channel order and layout: a uniform (10, 20, 30) image as NHWC BGR.
+  std::vector<unsigned char> rgb(5 * 3 * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<unsigned char>(10 * (1 + i % 3));
+  std::filesystem::remove(folder + "/a.png");
+  REQUIRE(stbi_write_png((folder + "/b.png").c_str(), 5, 3, 3, rgb.data(), 15));
+  format.layout = "NHWC";
+  format.bgr = true;
+  FloatArray b = calib::read_sample(calib::list_samples("input", {1, 6, 4, 3}, folder, format, nullptr), 0);
+  for (size_t i = 0; i < b.data.size(); ++i) CHECK(b.data[i] == Approx(30.0f - 10.0f * (i % 3)));
+  // Not an image: the error names the file.
+  bpu::test::write_text(folder + "/c.png", "not a png");
+  bpu::test::require_error([&] { calib::read_sample(calib::list_samples("input", {1, 4, 4, 3}, folder, format, nullptr), 1); },
+                           ExitCode::Config, "'" + folder + "/c.png' is not an image");
 }

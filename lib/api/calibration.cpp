@@ -31,7 +31,8 @@ using StatsMap = std::map<std::string, calib::TensorStats>;
 
 constexpr size_t kGeneratedSamples = 8;    // calibration_type skip
 constexpr size_t kScoreSamples = 8;        // default: candidates scored on at most this many samples
-constexpr size_t kMixSamples = 4;          // mix: per-tensor trials on at most this many
+constexpr size_t kMixSamples = 2;          // mix: per-tensor trials on at most this many
+constexpr double kMixMinChange = 0.01;     // mix: a candidate within 1 % of the current scale is not tried
 constexpr double kDefaultPercentile = 0.99995;
 
 // Where the samples come from: the cal_data_dir folders, or generated N(0,1) data (skip).
@@ -276,7 +277,7 @@ CalibrationResult calibrate_model(const MapperConfig& cfg, const ImportOptions& 
         const CalibratedTensor base = c;
         CalibratedTensor best_choice = base;
         for (const auto& [m, scale] : base.candidates) {
-          if (m == base.method || scale == base.scale) continue;
+          if (m == base.method || std::fabs(scale - base.scale) <= kMixMinChange * base.scale) continue;
           c.method = m;
           c.scale = scale;
           const double s = mix_scorer.score(build(float_onnx, cfg.onnx_model, rep.tensors, sel), cfg.onnx_model);

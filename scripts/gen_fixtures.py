@@ -383,6 +383,39 @@ def build_resize_concat(out_dir):
     save_fixture(out_dir, "resize_concat", qat, standard_inputs(shape, seed=44), ["input"], ["seg", "feat"])
 
 
+
+class DenseBlock(nn.Module):
+    """DenseNet's pattern: BatchNorm after a Concat, where no Conv can absorb it (with and without a ReLU)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv0 = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn0 = nn.BatchNorm2d(8)
+        self.relu0 = nn.ReLU()
+        self.conv1 = nn.Conv2d(8, 8, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(16, 8, 1)
+        self.bn2 = nn.BatchNorm2d(24)
+        self.conv3 = nn.Conv2d(24, 4, 1)
+
+    def forward(self, x):
+        a = self.relu0(self.bn0(self.conv0(x)))
+        c = torch.cat([a, self.conv1(a)], 1)
+        e = torch.cat([c, self.conv2(self.relu1(self.bn1(c)))], 1)
+        return self.conv3(self.bn2(e))
+
+
+def build_standalone_bn(out_dir):
+    torch.manual_seed(5)
+    gen = torch.Generator().manual_seed(6)
+    model = DenseBlock()
+    randomize_bn(model, gen)
+    shape = (1, 3, 32, 32)
+    qat = run_qat(model, torch.randn(shape, generator=gen), seed=7, high_precision_outputs=["conv3"])
+    qat._hp_fakequants = [output_fake_quant_of(qat, "conv3")]
+    save_fixture(out_dir, "standalone_bn", qat, standard_inputs(shape, seed=8), ["input"], ["output"])
+
 # The Horizon dialect: fake quantization exported as horizon::HzQuantize / HzDequantize with a `bits`
 # attribute (opset 11). Activations are int16 (quant range +-32767), weights int8 per channel.
 
@@ -485,7 +518,7 @@ def seeded_fixture_main(doc, names, build, seed_base):
 FIXTURES = {"nonhybrid": build_nonhybrid, "nonhybrid_int8_output": build_nonhybrid_int8_output, "hybrid": build_hybrid,
             "nonhybrid_unfolded_bn": build_nonhybrid_unfolded_bn, "resnet18": build_resnet18,
             "mobilenet_v2": build_mobilenet_v2, "resize_concat": build_resize_concat,
-            "horizon_int16": build_horizon_int16}
+            "horizon_int16": build_horizon_int16, "standalone_bn": build_standalone_bn}
 
 
 def main():

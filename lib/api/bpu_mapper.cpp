@@ -144,6 +144,8 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   crash_guard_set_phase("passes");
   int folded = fold_affine_into_conv(r.graph);
   if (folded) spdlog::info("passes: {} BatchNormalization/affine ops folded into convolutions", folded);
+  const int depthwise = standalone_bn_to_depthwise(r.graph);
+  if (depthwise) spdlog::info("passes: {} standalone BatchNormalization ops run as depthwise 1x1 convolutions", depthwise);
   options.keep_unfused = keep;
   std::map<std::string, Int16Request> int16;
   for (const auto& [name, info] : in.config.node_info) {

@@ -135,3 +135,72 @@ int fold_affine_into_conv(ir::Graph& g) {
 }
 
 }  // namespace bpu
+
+namespace bpu {
+
+namespace {
+
+ir::Attribute ints_attr(std::vector<int64_t> v) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::Ints;
+  a.ints = std::move(v);
+  return a;
+}
+
+}  // namespace
+
+int standalone_bn_to_depthwise(ir::Graph& g) {
+  int rewritten = 0;
+  for (ir::Node& n : g.nodes) {
+    if (n.op_type != "BatchNormalization" || !n.domain.empty() || n.inputs.size() != 5 || n.outputs.size() != 1) continue;
+    const ir::Tensor& x = g.tensor(n.inputs[0]);
+    if (!x.quant || x.quant->per_channel() || x.is_constant || x.shape.size() != 4) continue;
+    const int64_t C = x.shape[1];
+    std::vector<double> gamma, beta, mean, var;
+    if (C < 1 || !per_channel(g, n.inputs[1], C, &gamma) || !per_channel(g, n.inputs[2], C, &beta) ||
+        !per_channel(g, n.inputs[3], C, &mean) || !per_channel(g, n.inputs[4], C, &var)) {
+      continue;
+    }
+    const double eps = n.attr("epsilon") ? n.attr("epsilon")->f : 1e-5;
+    ir::Tensor w;
+    w.name = n.name + "/depthwise_weight";
+    w.shape = {C, 1, 1, 1};
+    w.has_shape = w.is_constant = true;
+    w.elem_type = ir::ElemType::Int8;
+    ir::Tensor b;
+    b.name = n.name + "/depthwise_bias";
+    b.shape = {C};
+    b.has_shape = b.is_constant = true;
+    ir::QuantParams q;
+    q.axis = 0;
+    q.synthesized = true;
+    bool finite = true;
+    for (int64_t c = 0; c < C; ++c) {
+      const double factor = gamma[c] / std::sqrt(var[c] + eps);
+      finite &= std::isfinite(factor) && std::isfinite(beta[c] - mean[c] * factor);
+      // One weight per channel: code +-127 at scale |factor| / 127 represents it exactly in real units.
+      const float scale = factor != 0 ? static_cast<float>(std::fabs(factor) / 127.0) : 1.0f;
+      const int8_t code = factor > 0 ? 127 : factor < 0 ? -127 : 0;
+      q.scales.push_back(scale);
+      w.quantized.push_back(code);
+      w.float_data.push_back(static_cast<float>(code) * scale);
+      b.float_data.push_back(static_cast<float>(beta[c] - mean[c] * factor));
+    }
+    if (!finite) continue;
+    w.quant = q;
+    g.tensors[w.name] = w;
+    g.tensors[b.name] = b;
+    n.op_type = "Conv";
+    n.inputs = {n.inputs[0], w.name, b.name};
+    n.attributes.clear();
+    n.attributes["group"] = ir::Attribute::of_int(C);
+    n.attributes["kernel_shape"] = ints_attr({1, 1});
+    n.attributes["strides"] = ints_attr({1, 1});
+    n.attributes["dilations"] = ints_attr({1, 1});
+    n.attributes["pads"] = ints_attr({0, 0, 0, 0});
+    ++rewritten;
+  }
+  return rewritten;
+}
+
+}  // namespace bpu

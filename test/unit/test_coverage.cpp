@@ -67,3 +67,14 @@ TEST_CASE("coverage: node_info int16 widens the named tensors", "[coverage]") {
   for (const auto& b : r.model.bpu_segments.at(0).buffers) int16_conv_output |= b.info.name == "/conv/Conv_output_0" && b.info.dtype == DType::Int16;
   CHECK(int16_conv_output);
 }
+
+TEST_CASE("coverage: a standalone BatchNormalization (DenseNet's, after a Concat) runs on the BPU and matches torch",
+          "[coverage]") {
+  CompileResult r = compile_plain("standalone_bn");
+  for (const auto& row : r.placement) {
+    INFO(row.node << " " << row.reason);
+    CHECK(row.device == "BPU");
+  }
+  CHECK(r.partition.segment_count(Device::Bpu) == 1);
+  bpu::test::check_fixture_accuracy("standalone_bn");
+}

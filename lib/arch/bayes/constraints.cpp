@@ -115,16 +115,6 @@ std::vector<Constraint> eltwise_constraints() {
 
 std::vector<Constraint> reshape_constraints() {
   return {
-      {"Input and output carry the same quantization scale (pure data movement)",
-       [](const ir::Graph& g, const ir::Node& n) -> std::string {
-         const ir::Tensor& x = in(g, n, 0);
-         const ir::Tensor& y = g.tensor(n.outputs[0]);
-         if (x.quant && y.quant && (x.quant->scales != y.quant->scales || x.quant->bits != y.quant->bits)) {
-           return "input scale " + std::to_string(x.quant->scales[0]) + " differs from output scale " +
-                  std::to_string(y.quant->scales[0]);
-         }
-         return "";
-       }},
       {"Shape inputs are constants",
        [](const ir::Graph& g, const ir::Node& n) -> std::string {
          for (size_t i = 1; i < n.inputs.size(); ++i) {
@@ -150,8 +140,9 @@ Constraint same_scale_io() {
           }};
 }
 
+// Data movement: a differently scaled output is requantized after the move (SegmentBuilder::moved_buffer).
 std::vector<Constraint> constant_axes(const std::vector<size_t>& inputs) {
-  return {same_scale_io(), {"Shape, axis, start and pad inputs are constants",
+  return {{"Shape, axis, start and pad inputs are constants",
            [inputs](const ir::Graph& g, const ir::Node& n) -> std::string {
              for (size_t i : inputs) {
                if (i < n.inputs.size() && !n.inputs[i].empty() && !in(g, n, i).is_constant) return "input '" + n.inputs[i] + "' is computed at run time";
@@ -304,7 +295,7 @@ std::vector<Constraint> reduce_constraints() {
 }
 
 std::vector<Constraint> depth_space_constraints() {
-  return {per_tensor_io(), same_scale_io(),
+  return {per_tensor_io(),
           {"4-D NCHW input whose channels (DepthToSpace) or H and W (SpaceToDepth) the blocksize divides",
            [](const ir::Graph& g, const ir::Node& n) -> std::string {
              return ops::depth_space_plan(n, in(g, n, 0).shape).valid ? "" : "input " + shape_to_string(in(g, n, 0).shape);
@@ -395,11 +386,12 @@ std::vector<OpSupport> family_op_table(const FamilyLimits& L) {
       {"Mul", "MUL: product of two quantized inputs with broadcasting, one requantization by s_a*s_b/s_out", eltwise_constraints(), &SegmentBuilder::lower_mul},
       {"MatMul", "CONV2D (1x1) between RESHAPEs when B is a constant 2-D matrix", gemm_constraints(L), &SegmentBuilder::lower_gemm},
       {"ConvTranspose", "DECONV2D: scatter of int8 x int8 products, per-channel requantization", deconv_constraints(L), &SegmentBuilder::lower_deconv},
-      {"Transpose", "TRANSPOSE: axis permutation", {per_tensor_io(), same_scale_io()}, &SegmentBuilder::lower_transpose},
-      {"Slice", "SLICE: strided copy", constant_axes({1, 2, 3, 4}), &SegmentBuilder::lower_slice},
-      {"Split", "SLICE per output", constant_axes({1}), &SegmentBuilder::lower_split},
+      {"Transpose", "TRANSPOSE: axis permutation (then RESCALE when the output scale differs)", {per_tensor_io()},
+       &SegmentBuilder::lower_transpose},
+      {"Slice", "SLICE: strided copy (then RESCALE when the output scale differs)", constant_axes({1, 2, 3, 4}), &SegmentBuilder::lower_slice},
+      {"Split", "SLICE per output (each then RESCALE when its scale differs)", constant_axes({1}), &SegmentBuilder::lower_split},
       {"Pad", "PAD: constant mode, value quantized to the output scale",
-       {constant_axes({1, 2, 3})[0], constant_axes({1, 2, 3})[1], per_tensor_io(),
+       {same_scale_io(), constant_axes({1, 2, 3})[0], per_tensor_io(),
         {"mode is constant",
          [](const ir::Graph&, const ir::Node& n) -> std::string {
            std::string mode = n.attr_string("mode", "constant");
@@ -407,10 +399,10 @@ std::vector<OpSupport> family_op_table(const FamilyLimits& L) {
          }}}, &SegmentBuilder::lower_pad},
       {"Softmax", "SOFTMAX: double-precision emulation; on the CPU unless run_on_bpu lists the node (as on bayes)",
        {per_tensor_io()}, &SegmentBuilder::lower_softmax},
-      {"Reshape", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
-      {"Flatten", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
-      {"Squeeze", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
-      {"Unsqueeze", "RESHAPE: data movement in NCHW order; placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
+      {"Reshape", "RESHAPE: data movement in NCHW order (then RESCALE when the output scale differs); placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
+      {"Flatten", "RESHAPE: data movement in NCHW order (then RESCALE when the output scale differs); placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
+      {"Squeeze", "RESHAPE: data movement in NCHW order (then RESCALE when the output scale differs); placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
+      {"Unsqueeze", "RESHAPE: data movement in NCHW order (then RESCALE when the output scale differs); placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
   };
 }
 

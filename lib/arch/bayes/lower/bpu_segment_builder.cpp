@@ -249,8 +249,9 @@ void SegmentBuilder::lower_add(const ir::Node& n) {
 void SegmentBuilder::lower_reshape(const ir::Node& n) {
   bayes::Reshape rs;
   rs.input = quantized_buffer(n, n.inputs[0]);
-  rs.output = quantized_buffer(n, n.outputs[0]);
+  rs.output = moved_buffer(n, n.inputs[0], n.outputs[0]);
   emit(n, rs);
+  requantize_moved(n, n.inputs[0], n.outputs[0], rs.output);
 }
 
 }  // namespace bpu

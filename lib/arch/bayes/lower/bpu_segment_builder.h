@@ -56,6 +56,12 @@ class SegmentBuilder {
   uint32_t transposed_view(const ir::Node& n, const std::string& in, const std::vector<int64_t>& perm,
                            const Shape& view_shape, const std::string& tag);
 
+  // Data movement to a differently scaled output (Transpose, Slice, Split, Reshape, DepthToSpace, ...): the
+  // buffer the movement writes for `out` (out's own when it carries the input's scale and bits, else a staging
+  // buffer at the input's scale with out's shape), then the RESCALE from that staging buffer into out.
+  uint32_t moved_buffer(const ir::Node& n, const std::string& in, const std::string& out);
+  void requantize_moved(const ir::Node& n, const std::string& in, const std::string& out, uint32_t moved);
+
   // Buffers and constants.
   uint32_t buffer(const std::string& name, DType dtype, const std::vector<float>& scales, int axis,
                   const Shape* shape = nullptr);

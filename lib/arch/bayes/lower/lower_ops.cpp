@@ -104,6 +104,22 @@ void SegmentBuilder::lower_requantize(const ir::Node& n) {
   emit(n, r);
 }
 
+uint32_t SegmentBuilder::moved_buffer(const ir::Node& n, const std::string& in, const std::string& out) {
+  const ir::QuantParams& x = quant_of(n, in);
+  const ir::QuantParams& y = quant_of(n, out);
+  if (x.scales == y.scales && x.bits == y.bits) return quantized_buffer(n, out);
+  return internal_buffer(n.name + "/" + out + "_moved", x.dtype(), x.scales, -1, g_.tensor(out).shape);
+}
+
+void SegmentBuilder::requantize_moved(const ir::Node& n, const std::string& in, const std::string& out, uint32_t moved) {
+  const ir::QuantParams& x = quant_of(n, in);
+  const ir::QuantParams& y = quant_of(n, out);
+  if (x.scales == y.scales && x.bits == y.bits) return;
+  RescaleParams p = rescale_or_fail(g_, n, rescale_ratio(x.scales[0], y.scales[0]));
+  emit(n, bayes::Rescale{moved, quantized_buffer(n, out), p.mult, p.shift, static_cast<int32_t>(dtype_min(y.dtype())),
+                         static_cast<int32_t>(dtype_max(y.dtype()))});
+}
+
 void SegmentBuilder::lower_pool(const ir::Node& n) {
   const ir::QuantParams& x = quant_of(n, n.inputs[0]);
   const ir::QuantParams& y = quant_of(n, n.outputs[0]);
@@ -281,9 +297,10 @@ void SegmentBuilder::lower_transpose(const ir::Node& n) {
   if (perm.size() != rank) unsupported(g_, n, "perm does not match the input rank");
   bayes::Transpose t;
   t.input = quantized_buffer(n, n.inputs[0]);
-  t.output = quantized_buffer(n, n.outputs[0]);
+  t.output = moved_buffer(n, n.inputs[0], n.outputs[0]);
   for (int64_t p : perm) t.perm.push_back(static_cast<uint32_t>(p));
   emit(n, t);
+  requantize_moved(n, n.inputs[0], n.outputs[0], t.output);
 }
 
 void SegmentBuilder::lower_slice(const ir::Node& n) {
@@ -303,8 +320,9 @@ void SegmentBuilder::lower_slice(const ir::Node& n) {
     sl.steps[a] = static_cast<int32_t>(steps[k]);
   }
   sl.input = quantized_buffer(n, n.inputs[0]);
-  sl.output = quantized_buffer(n, n.outputs[0]);
+  sl.output = moved_buffer(n, n.inputs[0], n.outputs[0]);
   emit(n, sl);
+  requantize_moved(n, n.inputs[0], n.outputs[0], sl.output);
 }
 
 void SegmentBuilder::lower_split(const ir::Node& n) {
@@ -316,12 +334,13 @@ void SegmentBuilder::lower_split(const ir::Node& n) {
   for (const auto& o : n.outputs) {
     bayes::Slice sl;
     sl.input = in;
-    sl.output = quantized_buffer(n, o);
+    sl.output = moved_buffer(n, n.inputs[0], o);
     sl.starts.assign(x.size(), 0);
     sl.steps.assign(x.size(), 1);
     sl.starts[axis] = offset;
     offset += static_cast<int32_t>(g_.tensor(o).shape[axis]);
     emit(n, sl);
+    requantize_moved(n, n.inputs[0], o, sl.output);
   }
 }
 

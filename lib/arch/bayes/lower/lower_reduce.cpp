@@ -85,7 +85,9 @@ void SegmentBuilder::lower_depth_space(const ir::Node& n) {
   const ops::DepthSpacePlan plan = ops::depth_space_plan(n, g_.tensor(n.inputs[0]).shape);
   if (!plan.valid) unsupported(g_, n, "blocksize does not divide the input");
   const uint32_t moved = transposed_view(n, n.inputs[0], plan.perm, plan.six, "depth_space");
-  emit(n, bayes::Reshape{moved, quantized_buffer(n, n.outputs[0])});
+  const uint32_t out = moved_buffer(n, n.inputs[0], n.outputs[0]);
+  emit(n, bayes::Reshape{moved, out});
+  requantize_moved(n, n.inputs[0], n.outputs[0], out);
 }
 
 }  // namespace bpu

@@ -367,6 +367,30 @@ void apply_input_shapes(onnx::ModelProto& model, const ImportOptions& options, c
   }
 }
 
+// ONNX's own shape inference divides by strides, dilations, kernel sizes and group without checking them
+// (libonnx's convPoolShapeInference raised SIGFPE on strides [1, 0], a fuzz_onnx finding): every such attribute of
+// every node, in subgraphs too, must be positive before it runs.
+void check_divisor_attributes(const onnx::GraphProto& g, const std::string& source) {
+  for (const auto& n : g.node()) {
+    for (const auto& a : n.attribute()) {
+      const std::string& name = a.name();
+      if (name == "strides" || name == "dilations" || name == "kernel_shape") {
+        for (int64_t v : a.ints()) {
+          if (v < 1) {
+            model_error(source, "node '" + n.name() + "' (" + n.op_type() + "): attribute " + name + " holds " +
+                                    std::to_string(v) + "; every value must be at least 1");
+          }
+        }
+      } else if (name == "group" && a.i() < 1) {
+        model_error(source, "node '" + n.name() + "' (" + n.op_type() + "): attribute group is " + std::to_string(a.i()) +
+                                "; it must be at least 1");
+      }
+      if (a.has_g()) check_divisor_attributes(a.g(), source);
+      for (const auto& sub : a.graphs()) check_divisor_attributes(sub, source);
+    }
+  }
+}
+
 ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, const ImportOptions& options) {
   if (!model.has_graph()) model_error(source, "the file holds no graph");
   auto* g = model.mutable_graph();
@@ -384,6 +408,7 @@ ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, 
   for (const auto& init : g->initializer()) initializer_names.insert(init.name());
 
   register_horizon_schemas();
+  check_divisor_attributes(*g, source);
   try {
     onnx::shape_inference::InferShapes(model);
   } catch (const std::exception& e) {

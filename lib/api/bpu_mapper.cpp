@@ -356,7 +356,16 @@ CompileResult makertbin(const MapperConfig& config) {
   std::string sample_description;
   std::vector<calib::SampleFormat> formats;
   for (size_t i = 0; i < config.cal_data_dir.size(); ++i) formats.push_back(sample_format(config, i));
-  auto sample = accuracy_sample(r.model.inputs, config.cal_data_dir, formats, &sample_description);
+  // cal_data_dir folders follow input_name's order when the config names every input.
+  std::vector<TensorInfo> sample_inputs = r.model.inputs;
+  if (config.inputs.size() == sample_inputs.size()) {
+    for (size_t i = 0; i < config.inputs.size(); ++i) {
+      for (size_t k = i; k < sample_inputs.size(); ++k) {
+        if (!config.inputs[i].name.empty() && sample_inputs[k].name == config.inputs[i].name) std::swap(sample_inputs[i], sample_inputs[k]);
+      }
+    }
+  }
+  auto sample = accuracy_sample(sample_inputs, config.cal_data_dir, formats, &sample_description);
   crash_guard_set_phase("writing outputs");
   auto t0 = std::chrono::steady_clock::now();
   const std::string& prefix = config.output_model_file_prefix;

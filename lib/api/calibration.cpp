@@ -70,9 +70,14 @@ SampleSource sample_source(const MapperConfig& cfg, const ir::Graph& g, std::vec
                                       "calibration_type '" + cfg.calibration_type + "' needs one folder per input");
   }
   for (size_t i = 0; i < g.inputs.size(); ++i) {
+    // Folder i belongs to the i-th input of input_name when the config names them (hb_mapper's order), else to
+    // the model's i-th input.
+    std::string input = g.inputs[i];
+    if (cfg.inputs.size() == g.inputs.size() && !cfg.inputs[i].name.empty() && g.has_tensor(cfg.inputs[i].name)) {
+      input = cfg.inputs[i].name;
+    }
     std::string warning;
-    s.folders.push_back(calib::list_samples(g.inputs[i], g.tensor(g.inputs[i]).shape, cfg.cal_data_dir[i],
-                                            sample_format(cfg, i), &warning));
+    s.folders.push_back(calib::list_samples(input, g.tensor(input).shape, cfg.cal_data_dir[i], sample_format(cfg, i), &warning));
     if (!warning.empty()) warnings->push_back(warning);
     *description += (description->empty() ? "" : "; ") + cfg.cal_data_dir[i] + " (" + s.folders.back().dtype + ")";
   }

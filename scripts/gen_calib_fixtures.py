@@ -534,10 +534,43 @@ def make_fixture(data, name):
     return report
 
 
+def make_two_input_fixture(out_dir):
+    """calib_two_inputs: a float model with inputs 'img' (1x3x8x8) and 'depth' (1x1x8x8, 10x larger values) and
+    three raw float32 samples each in img_f32/ and depth_f32/; witness.json holds each input's absmax over its
+    samples, so a compiler that pairs the folders with the wrong inputs is caught."""
+    import torch
+
+    class TwoInputs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Conv2d(3, 4, 3, padding=1)
+            self.b = torch.nn.Conv2d(1, 4, 3, padding=1)
+
+        def forward(self, img, depth):
+            return torch.relu(self.a(img)) + self.b(depth)
+
+    torch.manual_seed(91)
+    os.makedirs(out_dir, exist_ok=True)
+    torch.onnx.export(TwoInputs().eval(), (torch.randn(1, 3, 8, 8), torch.randn(1, 1, 8, 8)),
+                      os.path.join(out_dir, "float_model.onnx"), opset_version=13, input_names=["img", "depth"],
+                      output_names=["out"])
+    absmax = {"img": 0.0, "depth": 0.0}
+    for name, shape, factor in (("img", (1, 3, 8, 8), 1.0), ("depth", (1, 1, 8, 8), 10.0)):
+        folder = os.path.join(out_dir, name + "_f32")
+        os.makedirs(folder, exist_ok=True)
+        for i in range(3):
+            x = (factor * np.random.default_rng(2000 + 10 * len(name) + i).standard_normal(shape)).astype(np.float32)
+            x.tofile(os.path.join(folder, "%d.bin" % i))
+            absmax[name] = max(absmax[name], float(np.abs(x).max()))
+    with open(os.path.join(out_dir, "witness.json"), "w") as f:
+        json.dump({"absmax": absmax}, f, indent=1)
+    return absmax
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=os.path.join(REPO, "test", "data"))
-    ap.add_argument("--only", choices=FIXTURES + ["kl"])
+    ap.add_argument("--only", choices=FIXTURES + ["kl", "two_inputs"])
     args = ap.parse_args()
     self_check()
     for name in FIXTURES:
@@ -555,6 +588,8 @@ def main():
         for k, o, d, ref in r["float_vs_torch"]:
             print(f"   (info) float model vs torch float_output       input_{k} {o}: max|diff| {d:.3g} "
                   f"(max|ref| {ref:.3g})")
+    if not args.only or args.only == "two_inputs":
+        print("== calib_two_inputs: absmax", make_two_input_fixture(os.path.join(args.data, "calib_two_inputs")))
     if not args.only or args.only == "kl":
         meta = make_kl_fixture(os.path.join(args.data, "calib_kl"))
         print(f"== calib_kl: absmax {meta['absmax']:.6g}, best_i {meta['best_i']}, threshold {meta['threshold']:.9g}, "

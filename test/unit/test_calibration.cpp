@@ -275,3 +275,25 @@ TEST_CASE("calibration: preprocess_on decodes and resizes images", "[calibration
   bpu::test::require_error([&] { calib::read_sample(calib::list_samples("input", {1, 4, 4, 3}, folder, format, nullptr), 1); },
                            ExitCode::Config, "'" + folder + "/c.png' is not an image");
 }
+
+TEST_CASE("calibration: cal_data_dir folders follow input_name's order", "[calibration]") {
+  // The model's inputs are img, depth; the config lists them the other way round, as hb_mapper allows.
+  const std::string dir = bpu::test::data_path("calib_two_inputs");
+  bpu::test::TempDir out("calib_two");
+  const std::string yaml =
+      "model_parameters:\n  onnx_model: '" + dir + "/float_model.onnx'\n  march: 'bayes'\n  working_dir: '" +
+      out.file("o") + "'\ninput_parameters:\n  input_name: 'depth;img'\n  input_type_rt: 'featuremap;featuremap'\n"
+      "  input_type_train: 'featuremap;featuremap'\n  norm_type: 'no_preprocess;no_preprocess'\n"
+      "calibration_parameters:\n  cal_data_dir: '" + dir + "/depth_f32;" + dir + "/img_f32'\n  calibration_type: 'max'\n";
+  MapperConfig cfg = parse_config(yaml, out.file("c.yaml"));
+  CalibrationResult c = calibrate_model(cfg, import_options(cfg));
+  const nlohmann::json witness = read_json(dir + "/witness.json");
+  int checked = 0;
+  for (const auto& t : c.report.tensors) {
+    if (t.tensor != "img" && t.tensor != "depth") continue;
+    INFO(t.tensor);
+    CHECK(t.absmax == Approx(witness["absmax"][t.tensor].get<double>()).epsilon(1e-7));
+    ++checked;
+  }
+  CHECK(checked == 2);
+}

@@ -41,8 +41,9 @@ void allocate(const KernelContext& ctx, CpuTensor& out, const Shape& shape) {
   out.has_data = !ctx.shapes_only;
   int64_t count = 1;
   for (int64_t d : shape) {
+    // Checked before multiplying: a dimension read from a file can be near 2^63 (fuzz_onnx finding).
+    if (d != 0 && count > kMaxTensorElements / d) ctx.fail("output " + shape_to_string(shape) + " is too large");
     count *= d;
-    if (count > kMaxTensorElements) ctx.fail("output " + shape_to_string(shape) + " is too large");
   }
   if (!ctx.shapes_only) out.f.assign(static_cast<size_t>(count), 0.0f);
 }

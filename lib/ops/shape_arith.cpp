@@ -221,7 +221,10 @@ void compare(const KernelContext& c, const std::vector<const CpuTensor*>& in, st
   need_data(c, in, 0);
   need_data(c, in, 1);
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) {
+    if (d != 0 && n > kMaxTensorElements / d) c.fail("output " + shape_to_string(shape) + " is too large");
+    n *= d;
+  }
   std::vector<int64_t> v(static_cast<size_t>(n));
   for_each_broadcast(shape, in[0]->shape, in[1]->shape,
                               [&](int64_t o, int64_t a, int64_t b) { v[o] = op(value(*in[0], a), value(*in[1], b)); });
@@ -261,7 +264,10 @@ void where(const KernelContext& c, const std::vector<const CpuTensor*>& in, std:
   }
   for (size_t k = 0; k < 3; ++k) need_data(c, in, k);
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) {
+    if (d != 0 && n > kMaxTensorElements / d) c.fail("output " + shape_to_string(shape) + " is too large");
+    n *= d;
+  }
   // Element indices of cond, x and y for every output element.
   std::vector<int64_t> ic(n), ix(n), iy(n);
   for_each_broadcast(shape, in[0]->shape, in[1]->shape, [&](int64_t o, int64_t a, int64_t b) { ic[o] = a; ix[o] = b; });

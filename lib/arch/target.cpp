@@ -3,6 +3,7 @@
 
 #include "arch/target.h"
 
+#include <cstdio>
 #include <sstream>
 
 #include "arch/bayes/target.h"
@@ -26,6 +27,16 @@ std::string int16_tensor(const ir::Graph& g, const ir::Node& n) {
     }
   }
   return "";
+}
+
+// The cost-model defaults as the page states them (docs/performance.md derives them).
+std::string cost_model_line(const Hardware& hw) {
+  char buf[256];
+  std::snprintf(buf, sizeof(buf), "Cost model: %d core%s at %.0f MHz, %.0f int8 MACs/cycle per core, %.0f vector "
+                "elements/cycle, %.1f GB/s DDR, %.0f KiB SRAM (assumptions, docs/performance.md).", hw.cores,
+                hw.cores == 1 ? "" : "s", hw.clock_mhz, hw.int8_macs_per_cycle, hw.vector_elements_per_cycle,
+                hw.ddr_gbytes_per_second, hw.sram_kib);
+  return buf;
 }
 
 }  // namespace
@@ -79,6 +90,7 @@ std::string Target::supported_ops_markdown() const {
         "the rule and the instance detail as the reason. Other marches: docs/supported_ops.md (bayes), "
         "docs/supported_ops_bayes-e.md, docs/supported_ops_bernoulli2.md.\n\n"
      << "**" << m << "** (" << facts().soc << "). Source: " << source() << "\n\n" << notes() << "\n\n"
+     << cost_model_line(hardware()) << "\n\n"
      << "Every BPU op also needs quantization context: quantized inputs (or constants it can quantize) and a "
         "quantized output, or an int32 high-precision output for a Conv that ends a BPU segment. Shape-only ops "
         "(Reshape, Flatten, Squeeze, Unsqueeze) carry their input's quantization and run on the BPU only next "

@@ -5,13 +5,14 @@
 
 #include "arch/bayes_e/target.h"
 
-#include "arch/bayes/constraints.h"
+#include "arch/bayes/family_target.h"
 
 namespace bpu::bayes_e {
 
 namespace {
 
 using arch::Constraint;
+using bayes::FamilyTargetSpec;
 using bayes::shape_text;
 constexpr const char* kMarch = "bayes-e";
 
@@ -58,55 +59,38 @@ Constraint softmax_last_axis() {
             const Shape& x = g.tensor(n.inputs.at(0)).shape;
             int64_t axis = n.attr_int("axis", -1);
             if (axis < 0) axis += static_cast<int64_t>(x.size());
-            if (x.size() != 4 || axis != 3) return "rank " + shape_text(x.size()) + ", axis " + shape_text(axis) + "";
+            if (x.size() != 4 || axis != 3) return "rank " + shape_text(x.size()) + ", axis " + shape_text(axis);
             return "";
           }};
 }
 
-class BayesE final : public arch::Target {
- public:
-  BayesE() : table_(bayes::family_op_table(limits())) {
-    bayes::add_constraints(&table_, "AveragePool", {avgpool_window()});
-    bayes::add_constraints(&table_, "ConvTranspose", {deconv_kernel_size()});
-    bayes::add_constraints(&table_, "Softmax", {softmax_last_axis()});
-  }
-  const MarchFacts& facts() const override { return *find_march(kMarch); }
-  const std::vector<arch::OpSupport>& op_table() const override { return table_; }
-  std::string cpu_by_default(const ir::Node& n) const override { return bayes::softmax_cpu_by_default(n, march()); }
+FamilyTargetSpec spec() {
+  FamilyTargetSpec s{kMarch, bayes::family_op_table(limits()), {}, "", ""};
+  bayes::add_constraints(&s.table, "AveragePool", {avgpool_window()});
+  bayes::add_constraints(&s.table, "ConvTranspose", {deconv_kernel_size()});
+  bayes::add_constraints(&s.table, "Softmax", {softmax_last_axis()});
   // X5: one Bayes-e core at 1 GHz, 10 TOPS nominal. The MAC rate is bayes's assumption scaled by the nominal TOPS
   // per core (10 against J5's 64): 4096 * 10 / 64 = 640. Vector rate, DDR (LPDDR4-4266 x32) and SRAM are
   // assumptions, documented in docs/performance.md.
-  arch::Hardware hardware() const override {
-    arch::Hardware hw;
-    hw.clock_mhz = 1000;
-    hw.cores = 1;
-    hw.int8_macs_per_cycle = 640;
-    hw.vector_elements_per_cycle = 128;
-    hw.ddr_gbytes_per_second = 17.0;
-    hw.sram_kib = 1024;
-    return hw;
-  }
-  std::string source() const override {
-    return "the RDK X5 ONNX operator list, D-Robotics/rdk_doc "
-           "docs/07_Advanced_development/04_toolchain_development/intermediate/supported_op_list.md (section "
-           "\"RDK X5支持的ONNX算子列表\", commit fde2a10).";
-  }
-  std::string notes() const override {
-    return "Differences from bayes: conv kernel volume C*kh*kw <= 32767 (bayes 65535); AveragePool window H*W in "
-           "[2, 8192] and pads <= 255; ConvTranspose kernel-size formula <= 32767 and output_padding <= 1; Softmax "
-           "(CPU by default, as on bayes) on the BPU only along axis 3 of a 4-D input. int8 and int16 as on bayes. "
-           "Cost model: one core at 1000 MHz, 640 int8 MACs/cycle (bayes's 4096 scaled by 10/64 nominal TOPS per "
-           "core), 128 vector elements/cycle, 17.0 GB/s DDR, 1024 KiB SRAM (assumptions, docs/performance.md).";
-  }
-
- private:
-  std::vector<arch::OpSupport> table_;
-};
+  s.hardware.clock_mhz = 1000;
+  s.hardware.cores = 1;
+  s.hardware.int8_macs_per_cycle = 640;
+  s.hardware.vector_elements_per_cycle = 128;
+  s.hardware.ddr_gbytes_per_second = 17.0;
+  s.hardware.sram_kib = 1024;
+  s.source = "the RDK X5 ONNX operator list, D-Robotics/rdk_doc "
+             "docs/07_Advanced_development/04_toolchain_development/intermediate/supported_op_list.md (section "
+             "\"RDK X5支持的ONNX算子列表\", commit fde2a10).";
+  s.notes = "Differences from bayes: conv kernel volume C*kh*kw <= 32767 (bayes 65535); AveragePool window H*W in "
+            "[2, 8192] and pads <= 255; ConvTranspose kernel-size formula <= 32767 and output_padding <= 1; Softmax "
+            "(CPU by default, as on bayes) on the BPU only along axis 3 of a 4-D input. int8 and int16 as on bayes.";
+  return s;
+}
 
 }  // namespace
 
 const arch::Target& target() {
-  static const BayesE t;
+  static const bayes::FamilyTarget t(spec());
   return t;
 }
 

@@ -5,7 +5,7 @@
 
 #include "arch/bernoulli2/target.h"
 
-#include "arch/bayes/constraints.h"
+#include "arch/bayes/family_target.h"
 
 namespace bpu::bernoulli2 {
 
@@ -26,70 +26,53 @@ bayes::FamilyLimits limits() {
   return L;
 }
 
-class Bernoulli2 final : public arch::Target {
- public:
-  Bernoulli2() : table_(bayes::family_op_table(limits())) {
-    bayes::remove_ops(&table_, {"Sub", "Erf", "Selu", "Elu", "HardSigmoid", "HardSwish", "Reshape", "Flatten",
-                                "Squeeze", "Unsqueeze", "Transpose", "ReduceMax", "ReduceSum"});
-    bayes::add_constraints(&table_, "Conv", {conv_channels(), conv_dilation()});
-    bayes::add_constraints(&table_, "ConvTranspose", {deconv_geometry()});
-    bayes::add_constraints(&table_, "AveragePool", {avgpool_kernel()});
-    bayes::add_constraints(&table_, "GlobalAveragePool", {global_avgpool_plane()});
-    bayes::add_constraints(&table_, "Add", {add_shapes()});
-    bayes::add_constraints(&table_, "Mul", {mul_shapes()});
-    bayes::add_constraints(&table_, "Sigmoid", {sigmoid_aligned_size()});
-    bayes::add_constraints(&table_, "Tanh", {plane_at_most_8192()});
-    bayes::add_constraints(&table_, "Softplus", {plane_at_most_8192()});
-    bayes::add_constraints(&table_, "Softmax", {softmax_output_axis1()});
-    bayes::add_constraints(&table_, "Concat", {concat_channels()});
-    bayes::add_constraints(&table_, "Split", {split_axis()});
-    bayes::add_constraints(&table_, "Pad", {pad_hw_only()});
-    bayes::add_constraints(&table_, "Resize", {resize_nearest_power_of_two()});
-    bayes::add_constraints(&table_, "ReduceMean", {reduce_mean_hw()});
-    bayes::add_constraints(&table_, "DepthToSpace", {blocksize_two()});
-    bayes::add_constraints(&table_, "SpaceToDepth", {blocksize_two()});
-  }
-  const MarchFacts& facts() const override { return *find_march(kMarch); }
-  const std::vector<arch::OpSupport>& op_table() const override { return table_; }
-  std::string cpu_by_default(const ir::Node& n) const override { return bayes::softmax_cpu_by_default(n, march()); }
+bayes::FamilyTargetSpec spec() {
+  bayes::FamilyTargetSpec s{kMarch, bayes::family_op_table(limits()), {}, "", ""};
+  bayes::remove_ops(&s.table, {"Sub", "Erf", "Selu", "Elu", "HardSigmoid", "HardSwish", "Reshape", "Flatten",
+                              "Squeeze", "Unsqueeze", "Transpose", "ReduceMax", "ReduceSum"});
+  bayes::add_constraints(&s.table, "Conv", {conv_channels(), conv_dilation()});
+  bayes::add_constraints(&s.table, "ConvTranspose", {deconv_geometry()});
+  bayes::add_constraints(&s.table, "AveragePool", {avgpool_kernel()});
+  bayes::add_constraints(&s.table, "GlobalAveragePool", {global_avgpool_plane()});
+  bayes::add_constraints(&s.table, "Add", {add_shapes()});
+  bayes::add_constraints(&s.table, "Mul", {mul_shapes()});
+  bayes::add_constraints(&s.table, "Sigmoid", {sigmoid_aligned_size()});
+  bayes::add_constraints(&s.table, "Tanh", {plane_at_most_8192()});
+  bayes::add_constraints(&s.table, "Softplus", {plane_at_most_8192()});
+  bayes::add_constraints(&s.table, "Softmax", {softmax_output_axis1()});
+  bayes::add_constraints(&s.table, "Concat", {concat_channels()});
+  bayes::add_constraints(&s.table, "Split", {split_axis()});
+  bayes::add_constraints(&s.table, "Pad", {pad_hw_only()});
+  bayes::add_constraints(&s.table, "Resize", {resize_nearest_power_of_two()});
+  bayes::add_constraints(&s.table, "ReduceMean", {reduce_mean_hw()});
+  bayes::add_constraints(&s.table, "DepthToSpace", {blocksize_two()});
+  bayes::add_constraints(&s.table, "SpaceToDepth", {blocksize_two()});
   // X3: two Bernoulli2 cores, 5 TOPS nominal in all (2.5 per core). The MAC rate is bayes's assumption scaled by
   // the nominal TOPS per core (2.5 against J5's 64): 4096 * 2.5 / 64 = 160. Clock, vector rate, DDR (LPDDR4-3200
   // x32) and SRAM are assumptions, documented in docs/performance.md.
-  arch::Hardware hardware() const override {
-    arch::Hardware hw;
-    hw.clock_mhz = 1000;
-    hw.cores = 2;
-    hw.int8_macs_per_cycle = 160;
-    hw.vector_elements_per_cycle = 64;
-    hw.ddr_gbytes_per_second = 12.8;
-    hw.sram_kib = 512;
-    return hw;
-  }
-  std::string source() const override {
-    return "the RDK X3 ONNX operator list, D-Robotics/rdk_doc "
-           "docs/07_Advanced_development/04_toolchain_development/intermediate/supported_op_list.md (section "
-           "\"RDK X3支持的ONNX算子列表\", commit fde2a10).";
-  }
-  std::string notes() const override {
-    return "Differences from bayes: int8 only (a 16-bit activation keeps its node on the CPU; node_info int16 "
-           "requests are refused by the config check); Sub, Erf, Selu, Elu, HardSigmoid, HardSwish, Reshape, "
-           "Flatten, Squeeze, Unsqueeze, Transpose, ReduceMax and ReduceSum run on the CPU; conv kernels up to 7x7, "
-           "H*W*C <= 32768, channels per group <= 2048 (4096 for a plain convolution), dilations powers of 2; "
-           "ConvTranspose kernel >= 2 with strides 2 or 4; MaxPool kernel <= 64, AveragePool kernel <= 7, strides "
-           "<= 185; Add and Mul 4-D with X3's shape pairs; Sigmoid, Tanh and Softplus on planes of at most 8192 "
-           "elements; Softmax (run_on_bpu) only 4-D along axis 1 as a model output. Cost model: two cores at 1000 "
-           "MHz, 160 int8 MACs/cycle per core (bayes's 4096 scaled by 2.5/64 nominal TOPS per core), 64 vector "
-           "elements/cycle, 12.8 GB/s DDR, 512 KiB SRAM (assumptions, docs/performance.md).";
-  }
-
- private:
-  std::vector<arch::OpSupport> table_;
-};
+  s.hardware.clock_mhz = 1000;
+  s.hardware.cores = 2;
+  s.hardware.int8_macs_per_cycle = 160;
+  s.hardware.vector_elements_per_cycle = 64;
+  s.hardware.ddr_gbytes_per_second = 12.8;
+  s.hardware.sram_kib = 512;
+  s.source = "the RDK X3 ONNX operator list, D-Robotics/rdk_doc "
+             "docs/07_Advanced_development/04_toolchain_development/intermediate/supported_op_list.md (section "
+             "\"RDK X3支持的ONNX算子列表\", commit fde2a10).";
+  s.notes = "Differences from bayes: int8 only (a 16-bit activation keeps its node on the CPU; node_info int16 "
+            "requests are refused by the config check); Sub, Erf, Selu, Elu, HardSigmoid, HardSwish, Reshape, "
+            "Flatten, Squeeze, Unsqueeze, Transpose, ReduceMax and ReduceSum run on the CPU; conv kernels up to 7x7, "
+            "H*W*C <= 32768, channels per group <= 2048 (4096 for a plain convolution), dilations powers of 2; "
+            "ConvTranspose kernel >= 2 with strides 2 or 4; MaxPool kernel <= 64, AveragePool kernel <= 7, strides "
+            "<= 185; Add and Mul 4-D with X3's shape pairs; Sigmoid, Tanh and Softplus on planes of at most 8192 "
+            "elements; Softmax (run_on_bpu) only 4-D along axis 1 as a model output.";
+  return s;
+}
 
 }  // namespace
 
 const arch::Target& target() {
-  static const Bernoulli2 t;
+  static const bayes::FamilyTarget t(spec());
   return t;
 }
 

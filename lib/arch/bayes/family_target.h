@@ -1,0 +1,37 @@
+// The one Target class of the bayes family: bayes, bayes-e and bernoulli2 differ only in data (their op table,
+// cost-model parameters, cited source and notes), which each march's target.cpp builds; Softmax stays on the CPU
+// unless run_on_bpu lists it on all three.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "arch/bayes/constraints.h"
+#include "arch/target.h"
+
+namespace bpu::bayes {
+
+struct FamilyTargetSpec {
+  std::string march;  // a name of lib/common/march.h
+  std::vector<OpSupport> table;
+  arch::Hardware hardware;
+  std::string source, notes;
+};
+
+class FamilyTarget final : public arch::Target {
+ public:
+  explicit FamilyTarget(FamilyTargetSpec spec) : spec_(std::move(spec)), facts_(*find_march(spec_.march)) {}
+  const MarchFacts& facts() const override { return facts_; }
+  const std::vector<OpSupport>& op_table() const override { return spec_.table; }
+  std::string cpu_by_default(const ir::Node& n) const override { return softmax_cpu_by_default(n, march()); }
+  arch::Hardware hardware() const override { return spec_.hardware; }
+  std::string source() const override { return spec_.source; }
+  std::string notes() const override { return spec_.notes; }
+
+ private:
+  FamilyTargetSpec spec_;
+  const MarchFacts& facts_;
+};
+
+}  // namespace bpu::bayes

@@ -204,24 +204,13 @@ ImportOptions import_options(const MapperConfig& config) {
 
 namespace {
 
-// Whether the model file holds fake-quant nodes (a QAT export): decides an unset calibration_type.
-bool model_has_fake_quant(const MapperConfig& config, const ImportOptions&) {
-  std::vector<uint8_t> bytes = read_file(config.onnx_model, kMaxOnnxBytes, "ONNX model");
-  onnx::ModelProto model;
-  if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return true;  // import says why
-  for (const auto& n : model.graph().node()) {
-    const std::string& op = n.op_type();
-    if (op == "QuantizeLinear" || op == "DequantizeLinear" || op == "HzQuantize" || op == "HzDequantize") return true;
-  }
-  return false;
-}
-
 // The config against the model's graph inputs, before any phase runs: input names, input_shape and
-// input_batch against the declared shapes, one cal_data_dir folder per input; all problems in one error.
-void check_config_against_model(const MapperConfig& config, const ImportOptions& options) {
+// input_batch against the declared shapes, one cal_data_dir folder per input; all problems in one error. Returns
+// whether the model holds fake-quant nodes (a QAT export), which decides an unset calibration_type.
+bool check_config_against_model(const MapperConfig& config, const ImportOptions& options) {
   std::vector<uint8_t> bytes = read_file(config.onnx_model, kMaxOnnxBytes, "ONNX model");
   onnx::ModelProto model;
-  if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !model.has_graph()) return;  // import says why
+  if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !model.has_graph()) return true;  // import says why
   ConfigProblems problems(config.yaml_path);
   try {
     apply_input_shapes(model, options, config.onnx_model);
@@ -258,6 +247,11 @@ void check_config_against_model(const MapperConfig& config, const ImportOptions&
                                                             "); give one folder per input, in input order");
   }
   problems.throw_if_any();
+  for (const auto& n : model.graph().node()) {
+    const std::string& op = n.op_type();
+    if (op == "QuantizeLinear" || op == "DequantizeLinear" || op == "HzQuantize" || op == "HzDequantize") return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -270,9 +264,9 @@ CompileResult compile_model(const MapperConfig& config) {
   in.config = config;
   in.import = import_options(config);
   crash_guard_set_phase("input check");
-  check_config_against_model(config, in.import);
+  const bool fake_quant = check_config_against_model(config, in.import);
   std::optional<CalibrationResult> calibration;
-  if (wants_calibration(config) || (config.calibration_type.empty() && !model_has_fake_quant(config, in.import))) {
+  if (wants_calibration(config) || (config.calibration_type.empty() && !fake_quant)) {
     if (config.calibration_type.empty()) {
       in.config.calibration_type = "default";
       spdlog::info("calibration_type not set and the model carries no fake quantization: calibrating with 'default' "

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "common/edit_distance.h"
 #include "config/config.h"
 
 namespace bpu {
@@ -12,21 +13,6 @@ namespace bpu {
 namespace {
 
 using S = KeyStatus;
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 std::string scalar_of(const YAML::Node& n) { return n && n.IsScalar() ? n.Scalar() : ""; }
 
@@ -186,7 +172,12 @@ const char* key_status_name(KeyStatus s) {
 std::string closest_config_key(const std::string& group, const std::string& key) {
   std::string best;
   size_t best_score = 1000;
+  // Close means at most a third of the letters differ, so a key whose length differs more is never suggested
+  // (the length difference bounds the edit distance from below); this keeps long garbage keys cheap.
+  const size_t allowed = std::max<size_t>(2, key.size() / 3);
   for (const auto& k : config_keys()) {
+    const size_t len = std::string(k.key).size();
+    if ((len > key.size() ? len - key.size() : key.size() - len) > allowed) continue;
     size_t score = 2 * edit_distance(key, k.key) + (group == k.group ? 0 : 1);
     if (score < best_score) {
       best_score = score;
@@ -194,7 +185,7 @@ std::string closest_config_key(const std::string& group, const std::string& key)
     }
   }
   // Close: at most a third of the letters differ (or the key sits in another group).
-  return best_score <= 2 * std::max<size_t>(2, key.size() / 3) + 1 ? best : "";
+  return best_score <= 2 * allowed + 1 ? best : "";
 }
 
 void check_unknown_keys(const YAML::Node& node, const std::string& group, ConfigProblems* problems) {

@@ -8,6 +8,7 @@
 #include "arch/bayes/constraints.h"
 #include "arch/target.h"
 #include "ops/op_def.h"
+#include "common/edit_distance.h"
 #include "common/error.h"
 #include "partition/float_island.h"
 
@@ -91,19 +92,6 @@ bool bpu_capable(const arch::Target& target, const ir::Graph& g, const ir::Node&
     return false;
   }
   return true;
-}
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 // Second phase: two same-device segments that touch (one feeds the other) or share a neighbour merge when their

@@ -26,6 +26,7 @@
 #include "runtime/qat_reference.h"
 #include "lower/lower.h"
 #include "onnx_import/onnx_import.h"
+#include "passes/input_preprocess.h"
 #include "passes/fold_bn.h"
 #include "passes/shape_quant.h"
 #include "passes/simplify.h"
@@ -120,6 +121,22 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   spdlog::info("imported '{}': {} nodes, {} inputs, {} outputs, opset {}", in.onnx_path, r.graph.nodes.size(),
                r.graph.inputs.size(), r.graph.outputs.size(), r.graph.opset);
   spdlog::info("simplify: {}", simplified.summary());
+  {  // image inputs: HzPreprocess after the input (input_type_rt, norm_type, layouts), before quant reads the scales
+    std::map<std::string, InputFormat> formats;
+    for (const auto& ci : in.config.inputs) {
+      if (!ci.name.empty()) {
+        formats[ci.name] = ci.format;
+      } else if (r.graph.inputs.size() == 1) {
+        formats[r.graph.inputs[0]] = ci.format;
+      } else if (ci.format.needs_preprocess()) {
+        throw Error(ExitCode::Config, "config '" + in.config.yaml_path + "': input_parameters.input_name: the model has " +
+                                          std::to_string(r.graph.inputs.size()) + " inputs; name the input(s) that " +
+                                          "input_type_rt / norm_type / input_layout_rt apply to");
+      }
+    }
+    const int preprocessed = insert_input_preprocessing(r.graph, formats);
+    if (preprocessed) spdlog::info("input preprocessing: {} HzPreprocess node(s) inserted", preprocessed);
+  }
   crash_guard_set_phase("quantization");
   QuantSummary qs = extract_quantization(r.graph);
   spdlog::info("quantization: {} activation fake-quant pairs, {} weight fake-quant pairs (calibration_type {})",

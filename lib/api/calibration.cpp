@@ -40,10 +40,17 @@ struct SampleSource {
   std::vector<calib::SampleFolder> folders;
   std::vector<std::pair<std::string, Shape>> generated;  // input -> shape
   size_t count = 0;
+  // Image inputs with a norm_type: hb_mapper's samples are in input_type_train before the normalization the
+  // .bin's HzPreprocess applies, so the float model sees them normalized (the train type converted to itself).
+  std::map<std::string, InputFormat> normalize;
 
   Inputs sample(size_t i) const {
     Inputs in;
-    for (const auto& f : folders) in[f.input] = calib::read_sample(f, i);
+    for (const auto& f : folders) {
+      in[f.input] = calib::read_sample(f, i);
+      auto it = normalize.find(f.input);
+      if (it != normalize.end()) in[f.input].data = preprocess_float(it->second, in[f.input].shape, in[f.input].data);
+    }
     for (const auto& [name, shape] : generated) {
       std::mt19937 rng(static_cast<uint32_t>(2024 + i));
       std::normal_distribution<float> nd(0.0f, 1.0f);
@@ -75,6 +82,15 @@ SampleSource sample_source(const MapperConfig& cfg, const ir::Graph& g, std::vec
     std::string input = g.inputs[i];
     if (cfg.inputs.size() == g.inputs.size() && !cfg.inputs[i].name.empty() && g.has_tensor(cfg.inputs[i].name)) {
       input = cfg.inputs[i].name;
+    }
+    for (const auto& ci : cfg.inputs) {
+      if ((ci.name == input || (ci.name.empty() && g.inputs.size() == 1)) && ci.format.is_image() &&
+          ci.format.norm != NormType::None) {
+        InputFormat f = ci.format;
+        f.type_rt = f.type_train;
+        f.rt_nhwc = f.train_nhwc;
+        s.normalize[input] = f;
+      }
     }
     std::string warning;
     s.folders.push_back(calib::list_samples(input, g.tensor(input).shape, cfg.cal_data_dir[i], sample_format(cfg, i), &warning));

@@ -42,9 +42,9 @@ std::string cost_model_line(const Hardware& hw) {
 }  // namespace
 
 const OpSupport* Target::find_op_support(const std::string& op_type, const std::string& domain) const {
-  if (!domain.empty()) return nullptr;
+  const std::string d = domain == "ai.onnx" ? "" : domain;
   for (const auto& op : op_table()) {
-    if (op.op_type == op_type) return &op;
+    if (op.op_type == op_type && op.domain == d) return &op;
   }
   return nullptr;
 }

@@ -37,6 +37,7 @@ struct OpSupport {
   std::string lowering;  // what the BPU does with it, for the docs
   std::vector<Constraint> constraints;
   LowerFn lower = nullptr;
+  std::string domain;    // "" for ai.onnx; "horizon" for HzPreprocess
 };
 
 struct ConstraintVerdict {

@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "common/byte_stream.h"
@@ -83,6 +84,56 @@ TensorInfo read_tensor_info(ByteReader& r) {
   return t;
 }
 
+// An input's format (common/image_format.h): types, layout/range flags, normalization and its values.
+void write_input_format(ByteWriter& w, const InputFormat& f) {
+  w.u32(static_cast<uint32_t>(f.type_rt));
+  w.u32(static_cast<uint32_t>(f.type_train));
+  w.u32((f.rt_nhwc ? 1u : 0u) | (f.train_nhwc ? 2u : 0u) | (f.video_range ? 4u : 0u));
+  w.u32(static_cast<uint32_t>(f.norm));
+  for (const auto* values : {&f.mean, &f.scale}) {
+    w.u32(static_cast<uint32_t>(values->size()));
+    for (float v : *values) w.f32(v);
+  }
+}
+
+InputFormat read_input_format(ByteReader& r, const TensorInfo& input) {
+  InputFormat f;
+  const std::string what = "input '" + input.name + "'";
+  if (!image_type_from_code(r.u32(), &f.type_rt) || !image_type_from_code(r.u32(), &f.type_train) ||
+      !is_legal_pair(f.type_train, f.type_rt)) {
+    r.fail(what + " has an unknown or illegal pair of image types");
+  }
+  const uint32_t flags = r.u32();
+  if (flags > 7 || ((flags & 4) && f.type_rt != ImageType::Nv12)) r.fail(what + " has invalid layout/range flags");
+  f.rt_nhwc = flags & 1, f.train_nhwc = flags & 2, f.video_range = flags & 4;
+  const uint32_t norm = r.u32();
+  if (norm > 3 || (norm != 0 && f.type_train == ImageType::Featuremap)) r.fail(what + " has an invalid norm_type");
+  f.norm = static_cast<NormType>(norm);
+  const uint32_t channels = f.type_train == ImageType::Featuremap ? 0 : image_channels(f.type_train);
+  const bool want[2] = {f.norm == NormType::Mean || f.norm == NormType::MeanAndScale,
+                        f.norm == NormType::Scale || f.norm == NormType::MeanAndScale};
+  std::vector<float>* lists[2] = {&f.mean, &f.scale};
+  for (int i = 0; i < 2; ++i) {
+    const uint32_t n = r.u32();
+    if (n != (want[i] ? channels : 0)) r.fail(what + " has " + std::to_string(n) + " normalization values");
+    for (uint32_t k = 0; k < n; ++k) {
+      const float v = r.f32();
+      if (!std::isfinite(v) || std::fabs(v) > 1e6f || (i == 1 && !(v > 0))) r.fail(what + " has an invalid mean/scale value");
+      lists[i]->push_back(v);
+    }
+  }
+  const bool pixels = input.dtype == DType::UInt8;
+  if (pixels != f.is_image()) r.fail(what + " has dtype " + dtype_name(input.dtype) + " for input type " + image_type_name(f.type_rt));
+  if (f.needs_preprocess()) {
+    try {
+      train_shape_of(f, input.shape, what, ExitCode::Artifact);
+    } catch (const Error& e) {
+      r.fail(e.what());
+    }
+  }
+  return f;
+}
+
 uint32_t read_count(ByteReader& r, const char* what, size_t min_entry_bytes) {
   uint32_t n = r.u32();
   if (n > kMaxCount || static_cast<uint64_t>(n) * min_entry_bytes > r.remaining()) {
@@ -104,7 +155,10 @@ std::vector<uint8_t> graph_section(const CompiledModel& m) {
   w.u32(static_cast<uint32_t>(m.values.size()));
   for (const auto& v : m.values) write_tensor_info(w, v);
   w.u32(static_cast<uint32_t>(m.inputs.size()));
-  for (const auto& v : m.inputs) w.str(v.name);
+  for (size_t i = 0; i < m.inputs.size(); ++i) {
+    w.str(m.inputs[i].name);
+    write_input_format(w, i < m.input_formats.size() ? m.input_formats[i] : InputFormat{});
+  }
   w.u32(static_cast<uint32_t>(m.outputs.size()));
   for (const auto& v : m.outputs) w.str(v.name);
   w.u32(static_cast<uint32_t>(m.steps.size()));
@@ -232,7 +286,9 @@ CompiledModel deserialize_model(const std::vector<uint8_t>& bytes, const std::st
   if (version != kBinFormatVersion) {
     throw Error(ExitCode::Artifact, "model '" + path + "' has format version " + std::to_string(version) +
                                         ", this bpu-mapper reads version " + std::to_string(kBinFormatVersion) +
-                                        "; recompile it");
+                                        (version < kBinFormatVersion ? "; it was built by an older bpu-mapper: recompile it "
+                                                                       "with `bpu-mapper makertbin`"
+                                                                     : "; it was built by a newer bpu-mapper: use that version"));
   }
   if (h.u32() != kBinHeaderSize) h.fail("unexpected header size");
   const uint8_t* march_bytes = h.take(16);
@@ -301,8 +357,11 @@ CompiledModel deserialize_model(const std::vector<uint8_t>& bytes, const std::st
         for (const auto& v : m.values) if (v.name == name) return v;
         r.fail("unknown value '" + name + "'");
       };
-      uint32_t ni = read_count(r, "input", 4);
-      for (uint32_t k = 0; k < ni; ++k) m.inputs.push_back(find_value(r.str(kMaxNameBytes)));
+      uint32_t ni = read_count(r, "input", 28);
+      for (uint32_t k = 0; k < ni; ++k) {
+        m.inputs.push_back(find_value(r.str(kMaxNameBytes)));
+        m.input_formats.push_back(read_input_format(r, m.inputs.back()));
+      }
       uint32_t no = read_count(r, "output", 4);
       for (uint32_t k = 0; k < no; ++k) m.outputs.push_back(find_value(r.str(kMaxNameBytes)));
       uint32_t ns = read_count(r, "step", 16);

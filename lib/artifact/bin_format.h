@@ -12,7 +12,7 @@
 namespace bpu {
 
 constexpr char kBinMagic[8] = {'B', 'P', 'U', 'M', 'A', 'P', 'B', 'N'};
-constexpr uint32_t kBinFormatVersion = 2;  // 2: BPU segments carry sram_size (the on-chip window)
+constexpr uint32_t kBinFormatVersion = 3;  // 2: BPU segments carry sram_size; 3: per-input formats (image inputs)
 constexpr uint32_t kBinHeaderSize = 128;
 constexpr uint64_t kMaxBinBytes = uint64_t(2) << 30;
 

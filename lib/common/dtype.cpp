@@ -12,6 +12,7 @@ size_t dtype_size(DType t) {
   switch (t) {
     case DType::Float32: return 4;
     case DType::Int8: return 1;
+    case DType::UInt8: return 1;
     case DType::Int16: return 2;
     case DType::Int32: return 4;
   }
@@ -24,12 +25,13 @@ const char* dtype_name(DType t) {
     case DType::Int8: return "int8";
     case DType::Int16: return "int16";
     case DType::Int32: return "int32";
+    case DType::UInt8: return "uint8";
   }
   return "?";
 }
 
 bool dtype_from_code(uint32_t code, DType* out) {
-  if (code < 1 || code > 4) return false;
+  if (code < 1 || code > 5) return false;
   *out = static_cast<DType>(code);
   return true;
 }
@@ -48,6 +50,7 @@ int64_t dtype_max(DType t) {
     case DType::Int8: return 127;
     case DType::Int16: return 32767;
     case DType::Int32: return INT32_MAX;
+    case DType::UInt8: return 255;
     default: return 0;
   }
 }

@@ -10,7 +10,8 @@
 
 namespace bpu {
 
-enum class DType : uint8_t { Float32 = 1, Int8 = 2, Int16 = 3, Int32 = 4 };
+// UInt8: the raw pixels of an image input (input_type_rt rgb/bgr/yuv444/gray/nv12), scale 1.
+enum class DType : uint8_t { Float32 = 1, Int8 = 2, Int16 = 3, Int32 = 4, UInt8 = 5 };
 
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);

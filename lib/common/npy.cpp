@@ -55,10 +55,15 @@ FloatArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& path)
   }
   int64_t count = checked_element_count(shape, "npy file '" + path + "'", ExitCode::Usage);
 
+  // float32 / float64, and the integer types of image inputs and integer I/O (read as exact floats).
   size_t elem = 0;
+  char kind = 'f';
   if (descr == "<f4" || descr == "|f4") elem = 4;
   else if (descr == "<f8") elem = 8;
-  else bad(path, "dtype '" + descr + "' is not supported; use float32 (np.float32)");
+  else if (descr == "|u1" || descr == "<u1") elem = 1, kind = 'u';
+  else if (descr == "|i1" || descr == "<i1") elem = 1, kind = 'i';
+  else if (descr == "<i2") elem = 2, kind = 'i';
+  else bad(path, "dtype '" + descr + "' is not supported; use float32 (np.float32), or uint8 for image inputs");
 
   size_t payload = header_start + header_len;
   if (bytes.size() - payload != static_cast<size_t>(count) * elem) {
@@ -68,7 +73,18 @@ FloatArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& path)
   FloatArray out;
   out.shape = shape;
   out.data.resize(static_cast<size_t>(count));
-  if (elem == 4) {
+  const uint8_t* src = bytes.data() + payload;
+  if (kind == 'u') {
+    for (int64_t i = 0; i < count; ++i) out.data[i] = static_cast<float>(src[i]);
+  } else if (kind == 'i' && elem == 1) {
+    for (int64_t i = 0; i < count; ++i) out.data[i] = static_cast<float>(static_cast<int8_t>(src[i]));
+  } else if (kind == 'i') {
+    for (int64_t i = 0; i < count; ++i) {
+      int16_t v;
+      std::memcpy(&v, src + i * 2, 2);
+      out.data[i] = static_cast<float>(v);
+    }
+  } else if (elem == 4) {
     std::memcpy(out.data.data(), bytes.data() + payload, count * 4);
   } else {
     for (int64_t i = 0; i < count; ++i) {

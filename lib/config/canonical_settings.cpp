@@ -54,7 +54,36 @@ std::string canonical_settings_yaml(const MapperConfig& c, const std::vector<std
     shapes += (shapes.empty() ? "" : ";") + shape_to_string(shape);
   }
   os << "input_parameters:\n  input_name: " << quoted(names) << "\n  input_shape: " << quoted(shapes) << "\n";
-  os << "  input_type_train: 'featuremap'\n  input_type_rt: 'featuremap'\n  norm_type: 'no_preprocess'\n";
+  // Per input in model order: the format (types, layouts, range, normalization) the config gives it.
+  std::string train, rt, layout_train, layout_rt, norm, space, means, scales;
+  auto add = [](std::string& list, const std::string& v) { list += (list.empty() ? "" : ";") + v; };
+  auto values = [](const std::vector<float>& v) {
+    std::string out;
+    for (float x : v) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.9g", x);
+      out += (out.empty() ? "" : " ") + std::string(buf);
+    }
+    return out.empty() ? std::string("None") : out;
+  };
+  for (const auto& [name, shape] : input_shapes) {
+    InputFormat f;
+    for (const auto& in : c.inputs) {
+      if (in.name == name || (in.name.empty() && c.inputs.size() == 1)) f = in.format;
+    }
+    add(train, image_type_name(f.type_train));
+    add(rt, image_type_name(f.type_rt));
+    add(layout_train, f.train_nhwc ? "NHWC" : "NCHW");
+    add(layout_rt, f.rt_nhwc ? "NHWC" : "NCHW");
+    add(norm, norm_type_name(f.norm));
+    add(space, f.video_range ? "bt601_video" : "regular");
+    add(means, values(f.mean));
+    add(scales, values(f.scale));
+  }
+  os << "  input_type_train: " << quoted(train) << "\n  input_type_rt: " << quoted(rt) << "\n  input_layout_train: "
+     << quoted(layout_train) << "\n  input_layout_rt: " << quoted(layout_rt) << "\n  input_space_and_range: "
+     << quoted(space) << "\n  norm_type: " << quoted(norm) << "\n  mean_value: " << quoted(means)
+     << "\n  scale_value: " << quoted(scales) << "\n";
   os << "calibration_parameters:\n  calibration_type: " << quoted(c.calibration_type.empty() ? "load" : c.calibration_type) << "\n";
   os << "  run_on_cpu: " << sorted_list(c.run_on_cpu) << "\n  run_on_bpu: " << sorted_list(c.run_on_bpu) << "\n";
   os << "  quantize_float_weights: " << (c.quantize_float_weights ? "true" : "false") << "\n";

@@ -12,6 +12,7 @@
 #include "common/file_io.h"
 #include "common/march.h"
 #include "config/config_schema.h"
+#include "config/input_format_config.h"
 
 namespace bpu {
 
@@ -282,12 +283,13 @@ void parse_input_parameters(const YAML::Node& root, ConfigProblems& p, MapperCon
       {"input_type_train", {"featuremap", "rgb", "bgr", "yuv444", "gray"}, "featuremap"},
       {"input_layout_train", {"NCHW", "NHWC"}, "NCHW"},
       {"input_layout_rt", {"NCHW", "NHWC"}, "NCHW"},
-      {"norm_type", {"no_preprocess", "data_mean", "data_scale", "data_mean_and_scale"}, "no_preprocess"}};
+      {"norm_type", {"no_preprocess", "data_mean", "data_scale", "data_mean_and_scale"}, "no_preprocess"},
+      {"input_space_and_range", {"regular", "bt601_video"}, "regular"}};
   std::map<std::string, std::vector<std::string>> values;
   for (const auto& f : fields) {
     values[f.key] = split_list(g.scalar(f.key, false));
     auto& v = values[f.key];
-    if (!g.has(f.key)) cfg->defaults.push_back(g.field(f.key) + " = " + f.fallback);
+    if (!g.has(f.key) && std::string(f.key) != "input_layout_rt") cfg->defaults.push_back(g.field(f.key) + " = " + f.fallback);
     if (v.size() > count) {
       p.add(g.field(f.key), std::to_string(v.size()) + " values for " + std::to_string(count) +
                                 " input(s); give input_name for every input, separated by ';'");
@@ -310,9 +312,26 @@ void parse_input_parameters(const YAML::Node& root, ConfigProblems& p, MapperCon
     const auto& v = values[f.key];
     return i < v.size() ? v[i] : (v.size() == 1 ? v[0] : std::string(f.fallback));
   };
-  std::set<std::string> refused;  // one line per refused field, not per input
-  auto refuse = [&](const std::string& field, const std::string& what) {
-    if (refused.insert(field).second) p.add(field, what, ExitCode::Unsupported);
+  // mean_value / scale_value: ';' per input (or one entry for all), numbers separated by spaces.
+  std::map<std::string, std::vector<std::vector<float>>> numbers;
+  for (const char* key : {"mean_value", "scale_value"}) {
+    for (const auto& item : split_list(g.scalar(key, true))) {  // empty: not given (templates leave it '')
+      std::vector<float> v;
+      std::string bad;
+      if (!parse_value_list(item, &v, &bad)) {
+        p.add(g.field(key), "'" + bad + "' is not a number; give numbers separated by spaces, ';' per input");
+      }
+      numbers[key].push_back(v);
+    }
+    if (numbers[key].size() > count) {
+      p.add(g.field(key), std::to_string(numbers[key].size()) + " entries for " + std::to_string(count) +
+                              " input(s); give one per input_name, separated by ';'");
+      numbers[key].resize(count);
+    }
+  }
+  auto pick_numbers = [&](const char* key, size_t i) {
+    const auto& v = numbers[key];
+    return i < v.size() ? v[i] : (v.size() == 1 ? v[0] : std::vector<float>{});
   };
   for (size_t i = 0; i < count; ++i) {
     InputConfig in;
@@ -322,18 +341,12 @@ void parse_input_parameters(const YAML::Node& root, ConfigProblems& p, MapperCon
     in.layout_train = pick(fields[2], i);
     in.layout_rt = pick(fields[3], i);
     in.norm_type = pick(fields[4], i);
-    if (in.type_rt != "featuremap" || in.type_train != "featuremap") {
-      refuse("input_parameters.input_type_rt/input_type_train", "'" + in.type_train + "' -> '" + in.type_rt +
-                                                                    "' needs image preprocessing, which bpu-mapper "
-                                                                    "does not implement yet; use featuremap");
-    }
-    if (in.norm_type != "no_preprocess") {
-      refuse("input_parameters.norm_type", "'" + in.norm_type + "' is not implemented yet; featuremap inputs take no_preprocess");
-    }
-    if (in.layout_rt != in.layout_train) {
-      refuse("input_parameters.input_layout_rt", "a layout change (" + in.layout_train + " -> " + in.layout_rt +
-                                                     ") is not implemented yet; give the same layout as input_layout_train");
-    }
+    in.space_and_range = pick(fields[5], i);
+    in.mean = pick_numbers("mean_value", i);
+    in.scale = pick_numbers("scale_value", i);
+    const bool layout_rt_given = !values["input_layout_rt"].empty();
+    check_input_format(p, i, layout_rt_given, cfg->march, &in, &cfg->warnings);
+    if (!layout_rt_given) cfg->defaults.push_back(g.field("input_layout_rt") + " = " + in.layout_rt + " (input " + std::to_string(i) + ")");
     if (i < shapes.size()) {
       try {
         in.shape = parse_shape(shapes[i], "input_parameters.input_shape");

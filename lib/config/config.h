@@ -12,6 +12,7 @@
 
 #include "common/dtype.h"
 #include "common/error.h"
+#include "common/image_format.h"
 
 namespace bpu {
 
@@ -22,6 +23,9 @@ struct InputConfig {
   std::string layout_train = "NCHW";
   std::string layout_rt = "NCHW";
   std::string norm_type = "no_preprocess";
+  std::string space_and_range = "regular";
+  std::vector<float> mean, scale;  // mean_value / scale_value as given (1 or one per channel); empty: not given
+  InputFormat format;        // the above, checked (common/image_format.h)
   Shape shape;               // empty: keep the model's shape (dynamic dimensions must then be set)
 };
 

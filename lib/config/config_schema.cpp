@@ -44,22 +44,6 @@ struct IgnoredCheck {
 bool valid_bool(const YAML::Node& n) { return n.IsScalar() && is_bool(n.Scalar()); }
 bool valid_any_scalar(const YAML::Node& n) { return n.IsScalar(); }
 bool valid_debug_mode(const YAML::Node& n) { return n.IsScalar() && n.Scalar() == "dump_calibration_data"; }
-bool valid_space(const YAML::Node& n) { return n.IsScalar() && n.Scalar() == "regular"; }
-bool valid_values(const YAML::Node& n) {  // mean_value / scale_value: numbers separated by spaces, ';' per input
-  if (!n.IsScalar()) return false;
-  for (const auto& item : split_list(n.Scalar())) {
-    if (item == "None" || item == "none") continue;
-    size_t pos = 0;
-    while (pos < item.size()) {
-      size_t end = item.find(' ', pos);
-      if (end == std::string::npos) end = item.size();
-      std::string num = item.substr(pos, end - pos);
-      if (!num.empty() && !number_in(num, -1e30, 1e30)) return false;
-      pos = end + 1;
-    }
-  }
-  return true;
-}
 bool valid_core_num(const YAML::Node& n) { return n.IsScalar() && integer_in(n.Scalar(), 1, 2); }
 bool valid_balance(const YAML::Node& n) { return n.IsScalar() && integer_in(n.Scalar(), 0, 100); }
 bool valid_fc_time(const YAML::Node& n) {
@@ -80,10 +64,6 @@ const std::vector<IgnoredCheck>& ignored_checks() {
       {"model_parameters", "layer_out_dump", valid_bool, "True or False"},
       {"model_parameters", "log_level", valid_any_scalar, "a single value (deprecated in hb_mapper)"},
       {"model_parameters", "debug_mode", valid_debug_mode, "dump_calibration_data"},
-      {"input_parameters", "input_space_and_range", valid_space,
-       "regular (bt601_video needs an nv12 input, which bpu-mapper does not implement)"},
-      {"input_parameters", "mean_value", valid_values, "numbers separated by spaces, ';' per input, or None"},
-      {"input_parameters", "scale_value", valid_values, "numbers separated by spaces, ';' per input, or None"},
       {"calibration_parameters", "per_channel", valid_bool, "True or False"},
       {"calibration_parameters", "enable_int16", valid_bool, "True or False"},
       {"compiler_parameters", "core_num", valid_core_num, "1 or 2"},
@@ -123,14 +103,14 @@ const std::vector<ConfigKey>& config_keys() {
       {"input_parameters", "input_name", S::Acted, "';' per input; optional for a one-input model"},
       {"input_parameters", "input_shape", S::Acted, "';' per input; must equal static dims, sets dynamic ones"},
       {"input_parameters", "input_batch", S::Acted, "1..128, one input; the batch dimension (model batch must be 1)"},
-      {"input_parameters", "input_type_train", S::Acted, "featuremap (image types are refused: no preprocessing)"},
-      {"input_parameters", "input_type_rt", S::Acted, "featuremap (image types are refused: no preprocessing)"},
-      {"input_parameters", "input_layout_train", S::Acted, "NCHW or NHWC"},
-      {"input_parameters", "input_layout_rt", S::Acted, "must equal input_layout_train (no layout change)"},
-      {"input_parameters", "norm_type", S::Acted, "no_preprocess (the others are refused)"},
-      {"input_parameters", "mean_value", S::Ignored, "numbers or None; featuremap inputs take no_preprocess"},
-      {"input_parameters", "scale_value", S::Ignored, "numbers or None; featuremap inputs take no_preprocess"},
-      {"input_parameters", "input_space_and_range", S::Ignored, "regular"},
+      {"input_parameters", "input_type_train", S::Acted, "rgb, bgr, yuv444, gray, featuremap: what the model was trained on"},
+      {"input_parameters", "input_type_rt", S::Acted, "nv12, yuv444, rgb, bgr, gray, featuremap (legal pairs in docs/cli.md); preprocessing on the BPU"},
+      {"input_parameters", "input_layout_train", S::Acted, "NCHW or NHWC; must match the model's input"},
+      {"input_parameters", "input_layout_rt", S::Acted, "NCHW or NHWC (default NHWC for images, input_layout_train for featuremap; ignored for nv12)"},
+      {"input_parameters", "norm_type", S::Acted, "no_preprocess, data_mean, data_scale, data_mean_and_scale"},
+      {"input_parameters", "mean_value", S::Acted, "one number or one per channel (spaces), ';' per input; data_mean*"},
+      {"input_parameters", "scale_value", S::Acted, "one number or one per channel (spaces), ';' per input; data_scale, data_mean_and_scale"},
+      {"input_parameters", "input_space_and_range", S::Acted, "regular or bt601_video (nv12 only)"},
       {"calibration_parameters", "calibration_type", S::Acted, "load (QAT scales) or default, mix, kl, max, skip (a float model; unset: load with fake quant, else default)"},
       {"calibration_parameters", "cal_data_dir", S::Acted, "';' per input; folders of raw np.tofile or .npy samples; the accuracy sample"},
       {"calibration_parameters", "run_on_cpu", S::Acted, "';' node names"},

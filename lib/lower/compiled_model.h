@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/dtype.h"
+#include "common/image_format.h"
 
 namespace bpu {
 
@@ -82,7 +83,10 @@ struct CompiledModel {
   std::string config_yaml;   // the YAML used, echoed by `info`
   uint64_t config_hash = 0;  // FNV-1a 64 of the YAML text
   uint64_t model_hash = 0;   // FNV-1a 64 of the ONNX file bytes
-  std::vector<TensorInfo> inputs;   // float32 model inputs, in model order
+  std::vector<TensorInfo> inputs;   // model inputs in model order: float32, or uint8 pixels of an image input
+  // Per input (parallel to `inputs`): the runtime type, layouts, range and normalization the config gave it;
+  // verify and the accuracy run apply its float preprocessing on the QAT side (common/image_format.h).
+  std::vector<InputFormat> input_formats;
   std::vector<TensorInfo> outputs;  // float32 model outputs
   std::vector<TensorInfo> values;   // every host value a step reads or writes (includes inputs and outputs)
   std::vector<Step> steps;

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "arch/bayes/lower/bpu_segment_builder.h"
 #include "lower/cpu_subgraph.h"
+#include "ops/preprocess.h"
 
 namespace bpu {
 
@@ -65,11 +66,23 @@ CompiledModel lower_model(const ir::Graph& g, const PartitionResult& part, const
   CompiledModel m;
   Schedule schedule(g, m);
   for (const auto& in : g.inputs) {
-    if (g.tensor(in).elem_type != ir::ElemType::Float) {
+    const ir::ElemType t = g.tensor(in).elem_type;
+    if (t != ir::ElemType::Float && t != ir::ElemType::Uint8) {
       throw Error(ExitCode::Unsupported, "model '" + g.source_path + "': input '" + in + "' is not float32");
     }
     m.inputs.push_back(float_info(g, in));
+    if (t == ir::ElemType::Uint8) {  // image pixels (an HzPreprocess input): uint8 codes, scale 1
+      m.inputs.back().dtype = DType::UInt8;
+      m.inputs.back().scales = {1.0f};
+    }
     schedule.add(m.inputs.back());
+  }
+  for (const auto& in : g.inputs) {  // the format an HzPreprocess reading the input carries
+    InputFormat f;
+    for (int c : g.consumers(in)) {
+      if (ops::is_preprocess(g.nodes[c])) f = ops::preprocess_format(g.nodes[c], ExitCode::Model);
+    }
+    m.input_formats.push_back(f);
   }
   for (const auto& out : g.outputs) m.outputs.push_back(float_info(g, out));
 

@@ -2,6 +2,7 @@
 
 #include "numerics/requant.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -90,5 +91,33 @@ RescaleParams make_rescale_params(double ratio) {
 }
 
 bool is_sane_scale(double scale) { return std::isfinite(scale) && scale >= 1e-20 && scale <= 1e10; }
+
+bool make_preprocess_coefficients(const double (&a)[3][3], const double (&b)[3], int channels, int samples, float scale,
+                                  PreprocessCoefficients* out, std::string* why) {
+  const double r = static_cast<double>(torch_reciprocal(scale));
+  double max_a = 0, max_b = 0;
+  for (int c = 0; c < channels; ++c) {
+    for (int k = 0; k < samples; ++k) max_a = std::max(max_a, std::fabs(a[c][k] * r));
+    max_b = std::max(max_b, std::fabs(b[c] * r));
+  }
+  if (!std::isfinite(max_a) || !std::isfinite(max_b)) {
+    *why = "the preprocessing coefficients are not finite";
+    return false;
+  }
+  int shift = 40;
+  while (shift > 0 && max_a * std::ldexp(1.0, shift) >= 2147483647.0) --shift;
+  if (max_a * std::ldexp(1.0, shift) >= 2147483647.0 || max_b * std::ldexp(1.0, shift) >= std::ldexp(1.0, 62)) {
+    *why = "the preprocessing maps one pixel step to " + std::to_string(max_a) + " output codes (bias " +
+           std::to_string(max_b) + "); the scale, mean_value or scale_value is out of proportion";
+    return false;
+  }
+  *out = PreprocessCoefficients{};
+  out->shift = shift;
+  for (int c = 0; c < channels; ++c) {
+    for (int k = 0; k < samples; ++k) out->m[c][k] = static_cast<int32_t>(std::nearbyint(std::ldexp(a[c][k] * r, shift)));
+    out->bias[c] = static_cast<int64_t>(std::nearbyint(std::ldexp(b[c] * r, shift)));
+  }
+  return true;
+}
 
 }  // namespace bpu

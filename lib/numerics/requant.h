@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 namespace bpu {
 
@@ -107,6 +108,28 @@ inline int64_t quantize_like_torch(float x, float scale, int64_t lo, int64_t hi)
   if (!(r >= static_cast<float>(lo))) return lo;  // also maps NaN to lo
   if (r > static_cast<float>(hi)) return hi;
   return static_cast<int64_t>(r);
+}
+
+// PREPROCESS (docs/numerics.md §9): the float preprocessing of one pixel is an affine map of its raw uint8 samples,
+// v_c = sum_k a[c][k] s_k + b[c], which the QAT model then quantizes at `scale`. In integers:
+// q_c = clamp(rshift_rne(sum_k m[c][k] s_k + bias[c], shift), lo, hi) with m = round(a r 2^shift),
+// bias = round(b r 2^shift), r = float32(1/scale) (torch's reciprocal) and the largest shift <= 40 that keeps every
+// |m| < 2^31. The result differs from torch's rint(v * r) only where v * r lies within
+// (3 * 255 / 2 + 1/2) / 2^shift of a .5 tie, and then by one code.
+struct PreprocessCoefficients {
+  int32_t shift = 0;
+  int32_t m[3][3] = {{0}};
+  int64_t bias[3] = {0, 0, 0};
+};
+// False (and *why) when the map cannot be represented: a coefficient of 2^31 or more at shift 0, a bias beyond
+// 2^62, or a non-finite value (an absurd scale, mean or scale_value).
+bool make_preprocess_coefficients(const double (&a)[3][3], const double (&b)[3], int channels, int samples, float scale,
+                                  PreprocessCoefficients* out, std::string* why);
+inline int64_t apply_preprocess(const PreprocessCoefficients& p, int c, const int64_t* s, int samples, int64_t lo, int64_t hi) {
+  int64_t acc = p.bias[c];
+  for (int k = 0; k < samples; ++k) acc += static_cast<int64_t>(p.m[c][k]) * s[k];
+  const int64_t r = rshift_rne64(acc, p.shift);
+  return r < lo ? lo : (r > hi ? hi : r);
 }
 
 // Scale sanity used by import and artifact validation: finite, positive, within [1e-20, 1e10].

@@ -39,6 +39,7 @@ bool quant_context(const ir::Graph& g, const ir::Node& n, Placement* p) {
   size_t activation_inputs = weighted ? 1 : n.inputs.size();
   for (size_t i = 0; i < activation_inputs; ++i) {
     if (n.inputs[i].empty() || g.tensor(n.inputs[i]).is_constant) continue;
+    if (g.tensor(n.inputs[i]).elem_type == ir::ElemType::Uint8) continue;  // image pixels: HzPreprocess's input
     if (!quantized(g, n.inputs[i])) {
       p->reason_code = Reason::NoQuantInput;
       p->reason = "input '" + n.inputs[i] + "' carries no fake quantization, so the node computes in float";

@@ -30,6 +30,15 @@ std::map<std::string, std::string> buffer_dtypes(const CompiledModel& m) {
   return dtypes;
 }
 
+// Uniform pixels 0..255 for an image input's accuracy sample (std::mt19937 seed 2025).
+FloatArray random_pixels(const Shape& shape) {
+  std::mt19937 rng(2025);
+  std::uniform_int_distribution<int> pixel(0, 255);
+  FloatArray a{shape, std::vector<float>(static_cast<size_t>(checked_element_count(shape, "input", ExitCode::Usage)))};
+  for (auto& v : a.data) v = static_cast<float>(pixel(rng));
+  return a;
+}
+
 }  // namespace
 
 std::map<std::string, FloatArray> accuracy_sample(const std::vector<TensorInfo>& inputs,
@@ -43,6 +52,11 @@ std::map<std::string, FloatArray> accuracy_sample(const std::vector<TensorInfo>&
     }
     *description = "";
     for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].dtype == DType::UInt8) {  // an image input: its samples are in the train type, not pixels
+        sample[inputs[i].name] = random_pixels(inputs[i].shape);
+        *description += (description->empty() ? "" : ", ") + std::string("random uint8 pixels for '") + inputs[i].name + "'";
+        continue;
+      }
       const calib::SampleFormat format = formats.empty() ? calib::SampleFormat{} : formats[std::min(i, formats.size() - 1)];
       const calib::SampleFolder f = calib::list_samples(inputs[i].name, inputs[i].shape, folders[i], format, nullptr);
       sample[inputs[i].name] = calib::read_sample(f, 0);
@@ -53,6 +67,10 @@ std::map<std::string, FloatArray> accuracy_sample(const std::vector<TensorInfo>&
   std::mt19937 rng(2024);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   for (const auto& in : inputs) {
+    if (in.dtype == DType::UInt8) {
+      sample[in.name] = random_pixels(in.shape);
+      continue;
+    }
     FloatArray a{in.shape, {}};
     int64_t n = 1;
     for (int64_t d : in.shape) n *= d;
@@ -60,7 +78,8 @@ std::map<std::string, FloatArray> accuracy_sample(const std::vector<TensorInfo>&
     for (auto& v : a.data) v = nd(rng);
     sample[in.name] = a;
   }
-  *description = "random N(0,1) input, std::mt19937 seed 2024 (set calibration_parameters.cal_data_dir to use your data)";
+  *description = "random N(0,1) input (uniform uint8 pixels for image inputs), std::mt19937 seed 2024 (set "
+                 "calibration_parameters.cal_data_dir to use your data)";
   return sample;
 }
 
@@ -74,10 +93,11 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
   const std::string onnx(bytes.begin(), bytes.end());
   // The float model, the literal QAT model and the .bin run on independent data: three threads.
   std::map<std::string, FloatArray> bin_trace, float_trace;
+  const std::map<std::string, FloatArray> ref_inputs = runner.reference_inputs(inputs);  // image inputs preprocessed
   auto float_run = std::async(std::launch::async, [&] {
-    return QatReference::from_bytes(onnx, onnx_path, true, shapes).run(inputs, &float_trace);
+    return QatReference::from_bytes(onnx, onnx_path, true, shapes).run(ref_inputs, &float_trace);
   });
-  auto qat_run = std::async(std::launch::async, [&] { return QatReference::from_bytes(onnx, onnx_path, false, shapes).run(inputs); });
+  auto qat_run = std::async(std::launch::async, [&] { return QatReference::from_bytes(onnx, onnx_path, false, shapes).run(ref_inputs); });
   auto bin_out = runner.run(inputs, ConvKernel::Fast, &bin_trace);
   auto float_out = float_run.get();
   auto qat_out = qat_run.get();

@@ -84,7 +84,7 @@ VerifyReport verify_model(const ModelRunner& runner, const QatReference& referen
   if (isolated) {
     for (const auto& [name, value] : bin_trace) overrides[reference_name(name)] = &value.data;
   }
-  std::map<std::string, FloatArray> ref_outputs = reference.run(inputs, &ref_trace, isolated ? &overrides : nullptr);
+  std::map<std::string, FloatArray> ref_outputs = reference.run(runner.reference_inputs(inputs), &ref_trace, isolated ? &overrides : nullptr);
   for (const auto& [name, v] : ref_outputs) ref_trace[name] = v;
   // Quantization step of each tensor the .bin holds in integer form (per-tensor scales only).
   std::map<std::string, double> lsb;

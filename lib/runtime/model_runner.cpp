@@ -3,6 +3,8 @@
 #include "runtime/model_runner.h"
 
 #include "artifact/bin_format.h"
+
+#include <cmath>
 #include "common/error.h"
 #include "numerics/requant.h"
 
@@ -37,6 +39,18 @@ std::vector<float> dequantized(const HostTensor& t) {
 
 }  // namespace
 
+std::map<std::string, FloatArray> ModelRunner::reference_inputs(const std::map<std::string, FloatArray>& inputs) const {
+  std::map<std::string, FloatArray> out = inputs;
+  for (size_t i = 0; i < model_.inputs.size() && i < model_.input_formats.size(); ++i) {
+    const InputFormat& f = model_.input_formats[i];
+    auto it = out.find(model_.inputs[i].name);
+    if (!f.needs_preprocess() || it == out.end()) continue;
+    const Shape train = train_shape_of(f, it->second.shape, "input '" + it->first + "'", ExitCode::Usage);
+    it->second = FloatArray{train, preprocess_float(f, it->second.shape, it->second.data)};
+  }
+  return out;
+}
+
 std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, FloatArray>& inputs, ConvKernel kernel,
                                                    std::map<std::string, FloatArray>* trace) const {
   std::map<std::string, HostTensor> values;
@@ -48,6 +62,18 @@ std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, F
                                        " but the model expects " + shape_to_string(in.shape));
     }
     values[in.name] = HostTensor{in, it->second.data, {}};
+    if (in.dtype == DType::UInt8) {  // image pixels: integers 0..255, also the uint8 codes the BPU reads
+      HostTensor& t = values[in.name];
+      t.q.resize(t.f.size());
+      for (size_t k = 0; k < t.f.size(); ++k) {
+        const float v = t.f[k];
+        if (!(v >= 0.0f && v <= 255.0f) || v != std::floor(v)) {
+          throw Error(ExitCode::Usage, "input '" + in.name + "' is a uint8 image but holds " + std::to_string(v) +
+                                           " at index " + std::to_string(k) + "; pass its pixels (integers 0..255)");
+        }
+        t.q[k] = static_cast<int32_t>(v);
+      }
+    }
   }
   for (const auto& [name, array] : inputs) {
     bool known = false;

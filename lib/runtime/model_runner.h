@@ -29,6 +29,9 @@ class ModelRunner {
   void set_threads(int threads) { workspace_ = std::make_unique<SimulatorWorkspace>(threads < 1 ? 1 : threads); }
 
   const CompiledModel& model() const { return model_; }
+  // The QAT model's inputs for the .bin inputs `inputs`: an image input (or a featuremap whose layout changes)
+  // goes through its documented float preprocessing (common/image_format.h); other inputs pass unchanged.
+  std::map<std::string, FloatArray> reference_inputs(const std::map<std::string, FloatArray>& inputs) const;
   const ValidatedModel& validated() const { return validated_; }
 
  private:

@@ -171,8 +171,9 @@ TEST_CASE("config: missing ONNX file and YAML syntax errors are config errors na
   require_error([] { load_config("/nonexistent/config.yaml"); }, ExitCode::Config, "/nonexistent/config.yaml");
 }
 
-TEST_CASE("config: inputs that need preprocessing are refused as unsupported", "[config]") {
+TEST_CASE("config: an image runtime type for a featuremap-trained input is an illegal pair", "[config]") {
   std::string yaml = bpu::test::fixture_yaml(onnx_path(), "o");
   yaml.replace(yaml.find("input_type_rt: 'featuremap'"), 27, "input_type_rt: 'nv12'");
-  require_error([&] { parse_config(yaml, "c.yaml"); }, ExitCode::Unsupported, "preprocessing");
+  require_error([&] { parse_config(yaml, "c.yaml"); }, ExitCode::Config,
+                "input_type_train 'featuremap' cannot take input_type_rt 'nv12'; legal: featuremap");
 }

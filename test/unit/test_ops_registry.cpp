@@ -42,14 +42,14 @@ TEST_CASE("every march: each BPU op is a registry op with a CPU fallback and the
   for (const arch::Target* target : arch::all_targets()) {
     for (const auto& support : target->op_table()) {
       INFO(target->march() << " " << support.op_type);
-      const ops::OpDef* op = ops::find_op(support.op_type);
+      const ops::OpDef* op = ops::find_op(support.op_type, support.domain);
       REQUIRE(op != nullptr);
       CHECK(op->kernel != nullptr);
       CHECK(support.lower != nullptr);
       CHECK_FALSE(support.lowering.empty());
-      CHECK(target->find_op_support(support.op_type, "") == &support);
+      CHECK(target->find_op_support(support.op_type, support.domain) == &support);
       // The lowering is shared: every march's op is in the family table with the same lowering function.
-      const bayes::OpSupport* family = bayes::family_op_support(support.op_type, "");
+      const bayes::OpSupport* family = bayes::family_op_support(support.op_type, support.domain);
       REQUIRE(family != nullptr);
       CHECK(family->lower == support.lower);
     }

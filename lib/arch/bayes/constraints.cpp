@@ -336,6 +336,22 @@ bool is_shape_only_op(const std::string& op_type) {
   return op && op->has(ops::kShapeOnly);
 }
 
+static std::vector<Constraint> preprocess_constraints(const FamilyLimits& L) {
+  return {{"The input is an image (uint8 pixels; a featuremap layout change runs on the CPU)",
+           [](const ir::Graph& g, const ir::Node& n) -> std::string {
+             return g.tensor(n.inputs.at(0)).elem_type == ir::ElemType::Uint8 ? "" : "input '" + n.inputs[0] + "' is float";
+           }},
+          {"Height and width are in [1, " + s(L.max_spatial) + "]",
+           [L](const ir::Graph& g, const ir::Node& n) -> std::string {
+             const Shape& y = g.tensor(n.outputs.at(0)).shape;
+             for (int64_t d : y) {
+               if (d > L.max_spatial) return "output " + shape_to_string(y);
+             }
+             return "";
+           }},
+          per_tensor_io()};
+}
+
 std::vector<OpSupport> family_op_table(const FamilyLimits& L) {
   return {
       {"Conv", "CONV2D: int8/int16 x per-channel int8 weights, int32/int64 accumulation, per-channel requant with "
@@ -399,6 +415,10 @@ std::vector<OpSupport> family_op_table(const FamilyLimits& L) {
          }}}, &SegmentBuilder::lower_pad},
       {"Softmax", "SOFTMAX: double-precision emulation; on the CPU unless run_on_bpu lists the node (as on bayes)",
        {per_tensor_io()}, &SegmentBuilder::lower_softmax},
+      {"HzPreprocess", "PREPROCESS: the image input stage (bpu-mapper inserts it for input_type_rt rgb, bgr, yuv444, gray, nv12): "
+                       "chroma upsampling, colour conversion, normalization and quantization to the first activation as one "
+                       "integer affine map per channel (docs/numerics.md §9)",
+       preprocess_constraints(L), &SegmentBuilder::lower_preprocess, "horizon"},
       {"Reshape", "RESHAPE: data movement in NCHW order (then RESCALE when the output scale differs); placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
       {"Flatten", "RESHAPE: data movement in NCHW order (then RESCALE when the output scale differs); placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
       {"Squeeze", "RESHAPE: data movement in NCHW order (then RESCALE when the output scale differs); placed with its BPU neighbours", reshape_constraints(), &SegmentBuilder::lower_reshape},
@@ -438,9 +458,9 @@ void replace_constraint(std::vector<OpSupport>* table, const std::string& op, co
 
 const OpSupport* family_op_support(const std::string& op_type, const std::string& domain) {
   static const std::vector<OpSupport> table = family_op_table(FamilyLimits{});
-  if (!domain.empty()) return nullptr;
+  const std::string d = domain == "ai.onnx" ? "" : domain;
   for (const auto& op : table) {
-    if (op.op_type == op_type) return &op;
+    if (op.op_type == op_type && op.domain == d) return &op;
   }
   return nullptr;
 }

@@ -92,6 +92,7 @@ struct Instruction {
 };
 
 constexpr size_t kRequantRecordBytes = 16;
+constexpr size_t kPreprocessRecordBytes = 24;  // PREPROCESS: {i32 m0, m1, m2, i32 0, i64 bias}
 constexpr int kBilinearWeightBits = 15;
 constexpr uint32_t kMaxConcatInputs = 1024;
 constexpr uint32_t kMaxRankWords = 8;

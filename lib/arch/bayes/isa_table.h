@@ -100,6 +100,15 @@
 #define BPU_ISA_FIELDS_SOFTMAX(F)                                                                                \
   F(BufIn, input, 0) F(BufOut, output, 0) F(U32, axis, 0) F(U32, in_scale_bits, 0) F(U32, out_scale_bits, 0)
 
+// Preprocess, the image-input stage (docs/numerics.md §9): for every pixel (n, y, x) the raw uint8 samples s_k
+// (format 0: interleaved [N,H,W,C]; 1: planar [N,C,H,W]; 2: nv12 [N,H*3/2,W], s_0 = Y, s_1 = U, s_2 = V of the
+// pixel's 2x2 block) give out[c] = clamp(rshift_rne(sum_k m[c][k] * s_k + bias[c], shift), lo, hi), written NCHW
+// (NHWC when out_channels_last). coeff_offset: one 24-byte record per output channel {i32 m0, m1, m2, i32 0, i64 bias},
+// 8-aligned; k runs over the input's samples (1 for a one-channel input, else 3).
+#define BPU_ISA_FIELDS_PREPROCESS(F)                                                                             \
+  F(BufIn, input, 0) F(BufOut, output, 0) F(U32, format, 0) F(U32, out_channels_last, 0) F(U32, coeff_offset, 0) \
+  F(I32, shift, 0) F(I32, clamp_lo, 0) F(I32, clamp_hi, 0)
+
 // The opcode table: OP(struct name, u16 code, mnemonic, field list).
 #define BPU_ISA_OPCODES(OP)                                  \
   OP(Conv2d, 0x0001, "CONV2D", BPU_ISA_FIELDS_CONV2D)       \
@@ -115,4 +124,5 @@
   OP(Slice, 0x000B, "SLICE", BPU_ISA_FIELDS_SLICE)          \
   OP(Pad, 0x000C, "PAD", BPU_ISA_FIELDS_PAD)                \
   OP(Deconv2d, 0x000D, "DECONV2D", BPU_ISA_FIELDS_DECONV2D) \
-  OP(Softmax, 0x000E, "SOFTMAX", BPU_ISA_FIELDS_SOFTMAX)
+  OP(Softmax, 0x000E, "SOFTMAX", BPU_ISA_FIELDS_SOFTMAX)    \
+  OP(Preprocess, 0x000F, "PREPROCESS", BPU_ISA_FIELDS_PREPROCESS)

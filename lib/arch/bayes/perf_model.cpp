@@ -77,6 +77,10 @@ Work work(const BpuSegment&, const Transpose&) { return {}; }
 Work work(const BpuSegment&, const Slice&) { return {}; }
 Work work(const BpuSegment&, const Pad&) { return {}; }
 Work work(const BpuSegment&, const Softmax&) { return {}; }
+// PREPROCESS: up to 3 multiply-adds per output element (the colour/normalization matrix), its records as weights.
+Work work(const BpuSegment& s, const Preprocess& b) {
+  return {elements(s.buffers[b.output]) * 3, 3.0 * kPreprocessRecordBytes};
+}
 
 void work_of(const BpuSegment& s, const Body& body, double* macs, double* weight_bytes) {
   const Work w = std::visit([&](const auto& b) { return work(s, b); }, body);

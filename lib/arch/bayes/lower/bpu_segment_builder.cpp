@@ -72,7 +72,8 @@ uint32_t SegmentBuilder::buffer(const std::string& name, DType dtype, const std:
   buffer_ids_[name] = id;
   if (!shape && !produced_.count(name)) {
     out_.input_buffers.push_back(id);
-    out_.input_values.push_back(quantized_value_name(name));
+    // An image input's pixels (uint8) are the model input itself; other inputs arrive in their quantized form.
+    out_.input_values.push_back(dtype == DType::UInt8 ? name : quantized_value_name(name));
   }
   return id;
 }

@@ -45,6 +45,7 @@ class SegmentBuilder {
   void lower_softmax(const ir::Node& n);
   void lower_reduce(const ir::Node& n);
   void lower_depth_space(const ir::Node& n);
+  void lower_preprocess(const ir::Node& n);
   // Not in the op table: placement's float islands (Placement::island_nodes) become one LUT.
   void lower_float_island(const ir::Node& root, const Placement& p);
  private:

@@ -7,6 +7,7 @@
 #include "common/broadcast.h"
 #include "common/conv_geometry.h"
 #include "common/error.h"
+#include "numerics/requant.h"
 #include "arch/bayes/sim/kernels/add.h"
 #include "arch/bayes/sim/kernels/conv2d.h"
 #include "arch/bayes/sim/kernels/conv2d_depthwise.h"
@@ -38,6 +39,11 @@ void with_int_buffer(std::vector<uint8_t>& arena, const BpuBuffer& b, F&& f) {
 // Widened copies for the element-wise and data-movement ops, which are memory-bound and small.
 std::vector<int64_t> read_widened(std::vector<uint8_t>& arena, const BpuBuffer& b) {
   std::vector<int64_t> v(b.size / dtype_size(b.info.dtype));
+  if (b.info.dtype == DType::UInt8) {  // image pixels: only PREPROCESS reads them (typed there)
+    const uint8_t* p = view<uint8_t>(arena, b);
+    for (size_t k = 0; k < v.size(); ++k) v[k] = p[k];
+    return v;
+  }
   with_int_buffer(arena, b, [&](auto* p) {
     for (size_t k = 0; k < v.size(); ++k) v[k] = p[k];
   });
@@ -99,6 +105,11 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
   for (size_t i = 0; i < segment_.input_buffers.size(); ++i) {
     const BpuBuffer& b = segment_.buffers[segment_.input_buffers[i]];
     const HostTensor& v = values.at(segment_.input_values[i]);
+    if (b.info.dtype == DType::UInt8) {
+      uint8_t* dst = view<uint8_t>(arena, b);
+      for (size_t k = 0; k < v.q.size(); ++k) dst[k] = static_cast<uint8_t>(v.q[k]);
+      continue;
+    }
     with_int_buffer(arena, b, [&](auto* dst) {
       for (size_t k = 0; k < v.q.size(); ++k) dst[k] = static_cast<std::remove_pointer_t<decltype(dst)>>(v.q[k]);
     });
@@ -367,6 +378,48 @@ void BpuSimulator::execute(const bayes::Softmax& s, std::vector<uint8_t>& arena)
   const BpuBuffer& out = segment_.buffers[s.output];
   write_narrowed(arena, out, kernels::softmax_emulated(read_widened(arena, in), in.info.shape, s.axis, float_from_bits(s.in_scale_bits),
                                                        float_from_bits(s.out_scale_bits), dtype_min(out.info.dtype), dtype_max(out.info.dtype)));
+}
+
+// PREPROCESS: per pixel, the raw samples (interleaved, planar or nv12), one multiply-add per sample and channel,
+// one rounding shift (numerics/requant.h apply_preprocess), written NCHW or NHWC.
+void BpuSimulator::execute(const bayes::Preprocess& p, std::vector<uint8_t>& arena) const {
+  const BpuBuffer& in = segment_.buffers[p.input];
+  const BpuBuffer& out = segment_.buffers[p.output];
+  const Shape& xs = in.info.shape;
+  const Shape& ys = out.info.shape;
+  const bool last = p.out_channels_last != 0;
+  const int64_t n_total = ys[0], channels = last ? ys[3] : ys[1], h = last ? ys[1] : ys[2], w = last ? ys[2] : ys[3];
+  const int samples = p.format == 2 ? 3 : static_cast<int>(p.format == 0 ? xs[3] : xs[1]);
+  PreprocessCoefficients pc;
+  pc.shift = p.shift;
+  for (int64_t c = 0; c < channels; ++c) {
+    const uint8_t* rec = segment_.constants.data() + p.coeff_offset + c * bayes::kPreprocessRecordBytes;
+    for (int k = 0; k < 3; ++k) std::memcpy(&pc.m[c][k], rec + 4 * k, 4);
+    std::memcpy(&pc.bias[c], rec + 16, 8);
+  }
+  const uint8_t* x = view<uint8_t>(arena, in);
+  with_int_buffer(arena, out, [&](auto* y) {
+    using T = std::remove_pointer_t<decltype(y)>;
+    int64_t s[3] = {0, 0, 0};
+    for (int64_t n = 0; n < n_total; ++n) {
+      for (int64_t r = 0; r < h; ++r) {
+        for (int64_t q = 0; q < w; ++q) {
+          for (int k = 0; k < samples; ++k) {
+            if (p.format == 2) {  // nv12: Y plane, then H/2 rows of interleaved U, V
+              const uint8_t* plane = x + n * (h * 3 / 2) * w;
+              s[k] = k == 0 ? plane[r * w + q] : plane[(h + r / 2) * w + 2 * (q / 2) + (k - 1)];
+            } else {
+              s[k] = p.format == 0 ? x[((n * h + r) * w + q) * samples + k] : x[((n * samples + k) * h + r) * w + q];
+            }
+          }
+          for (int64_t c = 0; c < channels; ++c) {
+            const int64_t v = apply_preprocess(pc, static_cast<int>(c), s, samples, p.clamp_lo, p.clamp_hi);
+            y[last ? ((n * h + r) * w + q) * channels + c : ((n * channels + c) * h + r) * w + q] = static_cast<T>(v);
+          }
+        }
+      }
+    }
+  });
 }
 
 }  // namespace bpu

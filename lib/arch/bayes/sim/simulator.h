@@ -62,6 +62,7 @@ class BpuSimulator {
   void execute(const bayes::Pad& p, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Deconv2d& d, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Softmax& s, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Preprocess& p, std::vector<uint8_t>& arena) const;
 
   const BpuSegment& segment_;
   const std::vector<bayes::Instruction>& program_;

@@ -42,7 +42,9 @@ class Validator {
     if (m_.inputs.empty() || m_.outputs.empty()) fail("model has no inputs or no outputs");
     std::set<std::string> available;
     for (const auto& in : m_.inputs) {
-      if (in.dtype != DType::Float32) fail("model input '" + in.name + "' is not float32");
+      if (in.dtype != DType::Float32 && !(in.dtype == DType::UInt8 && in.scales == std::vector<float>{1.0f})) {
+        fail("model input '" + in.name + "' is neither float32 nor uint8 image pixels");
+      }
       available.insert(in.name);
     }
     ValidatedModel out;
@@ -161,7 +163,8 @@ class Validator {
     for (const auto& names : {s.input_values, s.output_values}) {
       for (const auto& name : names) {
         const TensorInfo& v = value(name);
-        if (v.dtype != DType::Float32 || v.shape != g.tensor(name).shape) {
+        const bool pixels = v.dtype == DType::UInt8 && g.tensor(name).elem_type == ir::ElemType::Uint8;  // HzPreprocess on the CPU
+        if ((v.dtype != DType::Float32 && !pixels) || v.shape != g.tensor(name).shape) {
           fail("CPU segment " + std::to_string(index) + " value '" + name + "' is not float32 of shape " + shape_to_string(g.tensor(name).shape));
         }
       }
@@ -336,6 +339,38 @@ class Validator {
     const BpuBuffer& y = buffer(s, sm.output, ctx);
     if (!is_int8_or_16(x) || !is_int8_or_16(y) || x.info.shape != y.info.shape || sm.axis >= x.info.shape.size()) fail(ctx + " needs int8/int16 buffers of one shape and a valid axis");
     check_scale_bits({sm.in_scale_bits, sm.out_scale_bits}, ctx);
+  }
+
+  void check(const BpuSegment& s, const bayes::Preprocess& p, const std::string& ctx) const {
+    const BpuBuffer& x = buffer(s, p.input, ctx);
+    const BpuBuffer& y = buffer(s, p.output, ctx);
+    if (x.info.dtype != DType::UInt8 || !is_int8_or_16(y) || y.info.shape.size() != 4) fail(ctx + " needs a uint8 input and a 4-D int8/int16 output");
+    if (p.format > 2 || p.out_channels_last > 1) fail(ctx + " has an unknown format");
+    if (overlap(x, y)) fail(ctx + " input and output overlap");
+    const Shape& xs = x.info.shape;
+    const Shape& ys = y.info.shape;
+    const bool last = p.out_channels_last != 0;
+    const int64_t n = ys[0], c = last ? ys[3] : ys[1], h = last ? ys[1] : ys[2], w = last ? ys[2] : ys[3];
+    if (c != 1 && c != 3) fail(ctx + " output has " + std::to_string(c) + " channels (1 or 3)");
+    bool fits = false;
+    if (p.format == 2) {
+      fits = xs.size() == 3 && h % 2 == 0 && w % 2 == 0 && xs == Shape{n, h / 2 * 3, w};
+    } else if (xs.size() == 4) {
+      const int64_t cin = p.format == 0 ? xs[3] : xs[1];
+      fits = (cin == 1 || cin == 3) && (p.format == 0 ? xs == Shape{n, h, w, cin} : xs == Shape{n, cin, h, w});
+    }
+    if (!fits) fail(ctx + " input " + shape_to_string(xs) + " does not fit output " + shape_to_string(ys) + " in format " + std::to_string(p.format));
+    if (p.shift < 0 || p.shift > 40) fail(ctx + " shift " + std::to_string(p.shift) + " is outside [0, 40]");
+    const uint64_t bytes = static_cast<uint64_t>(c) * bayes::kPreprocessRecordBytes;
+    if (p.coeff_offset % 8 || p.coeff_offset > s.constants.size() || bytes > s.constants.size() - p.coeff_offset) {
+      fail(ctx + " coefficient records lie outside the constant pool");
+    }
+    for (int64_t k = 0; k < c; ++k) {  // |m| < 2^31 by type; the bias keeps the sum inside int64
+      int64_t bias;
+      std::memcpy(&bias, s.constants.data() + p.coeff_offset + k * bayes::kPreprocessRecordBytes + 16, 8);
+      if (bias <= -(int64_t(1) << 62) || bias >= (int64_t(1) << 62)) fail(ctx + " bias of channel " + std::to_string(k) + " is out of range");
+    }
+    check_clamp(p.clamp_lo, p.clamp_hi, y.info.dtype, ctx);
   }
 
   void check(const BpuSegment& s, const bayes::Conv2d& c, const std::string& ctx) const {

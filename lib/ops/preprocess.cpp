@@ -1,0 +1,97 @@
+// horizon::HzPreprocess (ops/preprocess.h): attributes <-> InputFormat, and the CPU kernel, which is the documented
+// float preprocessing of common/image_format.h (docs/numerics.md §9).
+
+#include "ops/preprocess.h"
+
+#include "common/error.h"
+#include "ops/op_def.h"
+
+namespace bpu::ops {
+
+namespace {
+
+ir::Attribute string_attr(const std::string& s) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::String;
+  a.s = s;
+  return a;
+}
+
+ir::Attribute floats_attr(const std::vector<float>& v) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::Floats;
+  a.floats = v;
+  return a;
+}
+
+void kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*>& in, std::vector<cpu::CpuTensor>& out) {
+  const cpu::CpuTensor& x = *in.at(0);
+  const InputFormat f = preprocess_format(c.node, ExitCode::Model);
+  Shape train;
+  try {
+    train = train_shape_of(f, x.shape, "node '" + c.node.name + "'", ExitCode::Model);
+  } catch (const Error& e) {
+    c.fail(e.what());
+  }
+  cpu::allocate(c, out[0], train);
+  if (c.shapes_only) return;
+  out[0].f = preprocess_float(f, x.shape, x.f);
+}
+
+}  // namespace
+
+bool is_preprocess(const ir::Node& n) { return n.op_type == kPreprocessOp && n.domain == kPreprocessDomain; }
+
+InputFormat preprocess_format(const ir::Node& n, ExitCode code) {
+  auto fail = [&](const std::string& what) -> void {
+    throw Error(code, "node '" + n.name + "' (HzPreprocess): " + what);
+  };
+  InputFormat f;
+  if (!image_type_from_name(n.attr_string("input_type_rt", ""), &f.type_rt)) fail("invalid input_type_rt");
+  if (!image_type_from_name(n.attr_string("input_type_train", ""), &f.type_train)) fail("invalid input_type_train");
+  if (!is_legal_pair(f.type_train, f.type_rt)) fail("input_type_rt cannot be converted to input_type_train");
+  if (!norm_type_from_name(n.attr_string("norm_type", ""), &f.norm)) fail("invalid norm_type");
+  const std::string lr = n.attr_string("input_layout_rt", ""), lt = n.attr_string("input_layout_train", "");
+  if ((lr != "NCHW" && lr != "NHWC") || (lt != "NCHW" && lt != "NHWC")) fail("input_layout_rt/train must be NCHW or NHWC");
+  f.rt_nhwc = lr == "NHWC";
+  f.train_nhwc = lt == "NHWC";
+  const std::string space = n.attr_string("input_space_and_range", "regular");
+  if (space != "regular" && space != "bt601_video") fail("invalid input_space_and_range");
+  f.video_range = space == "bt601_video";
+  if (f.video_range && f.type_rt != ImageType::Nv12) fail("bt601_video needs input_type_rt nv12");
+  const ir::Attribute* mean = n.attr("mean_value");
+  const ir::Attribute* scale = n.attr("scale_value");
+  if (mean && mean->kind == ir::Attribute::Kind::Floats) f.mean = mean->floats;
+  if (scale && scale->kind == ir::Attribute::Kind::Floats) f.scale = scale->floats;
+  const size_t channels = f.type_train == ImageType::Featuremap ? 0 : image_channels(f.type_train);
+  const bool want_mean = f.norm == NormType::Mean || f.norm == NormType::MeanAndScale;
+  const bool want_scale = f.norm == NormType::Scale || f.norm == NormType::MeanAndScale;
+  if (want_mean != !f.mean.empty() || (want_mean && f.mean.size() != channels)) fail("mean_value does not fit norm_type");
+  if (want_scale != !f.scale.empty() || (want_scale && f.scale.size() != channels)) fail("scale_value does not fit norm_type");
+  for (float s : f.scale) {
+    if (!(s > 0 && s < 1e30f)) fail("scale_value must be positive and finite");
+  }
+  for (float m : f.mean) {
+    if (!(m > -1e30f && m < 1e30f)) fail("mean_value must be finite");
+  }
+  return f;
+}
+
+void set_preprocess_format(ir::Node& n, const InputFormat& f) {
+  n.attributes["input_type_rt"] = string_attr(image_type_name(f.type_rt));
+  n.attributes["input_type_train"] = string_attr(image_type_name(f.type_train));
+  n.attributes["input_layout_rt"] = string_attr(f.rt_nhwc ? "NHWC" : "NCHW");
+  n.attributes["input_layout_train"] = string_attr(f.train_nhwc ? "NHWC" : "NCHW");
+  n.attributes["input_space_and_range"] = string_attr(f.video_range ? "bt601_video" : "regular");
+  n.attributes["norm_type"] = string_attr(norm_type_name(f.norm));
+  if (!f.mean.empty()) n.attributes["mean_value"] = floats_attr(f.mean);
+  if (!f.scale.empty()) n.attributes["scale_value"] = floats_attr(f.scale);
+}
+
+void register_preprocess(Registry& r) {
+  r.push_back({kPreprocessOp, kPreprocessDomain, 0,
+               "bpu-mapper's own (inserted for image inputs): runtime image -> normalized train tensor", nullptr, nullptr,
+               nullptr, kernel});
+}
+
+}  // namespace bpu::ops

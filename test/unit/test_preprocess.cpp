@@ -1,0 +1,229 @@
+// Image inputs (input_type_rt / input_type_train / norm_type, docs/numerics.md §9) against the independent witness of
+// scripts/gen_preprocess_fixtures.py: QAT models trained on normalized RGB / gray, uint8 test images in every runtime
+// format, and torch's outputs on the float-preprocessed images (numpy, from the documented formulas). Every case
+// compiles with PREPROCESS on the BPU and agrees with torch; the C++ float preprocessing equals numpy's; illegal type
+// pairs, bad normalization values and model mismatches are refused naming the field.
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "api/bpu_mapper.h"
+#include "artifact/bin_format.h"
+#include "common/image_format.h"
+#include "fixture_helpers.h"
+
+using namespace bpu;
+
+namespace {
+
+nlohmann::json witness(const std::string& folder) {
+  std::ifstream f(bpu::test::data_path(folder + "/witness.json"));
+  REQUIRE(f.good());
+  return nlohmann::json::parse(f);
+}
+
+std::string values(const nlohmann::json& v) {
+  if (v.is_null()) return "";
+  std::string s;
+  for (const auto& x : v) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.10g", x.get<double>());
+    s += (s.empty() ? "" : " ") + std::string(buf);
+  }
+  return s;
+}
+
+// The makertbin YAML of one witness case.
+std::string case_yaml(const std::string& folder, const nlohmann::json& c) {
+  std::string y = "model_parameters:\n  onnx_model: '" + bpu::test::data_path(folder + "/model.onnx") +
+                  "'\n  march: 'bayes'\n  working_dir: 'out'\ninput_parameters:\n  input_type_rt: '" +
+                  c["input_type_rt"].get<std::string>() + "'\n  input_type_train: '" + c["input_type_train"].get<std::string>() +
+                  "'\n  input_layout_train: '" + c["input_layout_train"].get<std::string>() + "'\n  norm_type: '" +
+                  c["norm_type"].get<std::string>() + "'\n  input_space_and_range: '" +
+                  c["input_space_and_range"].get<std::string>() + "'\n";
+  if (!c["input_layout_rt"].is_null()) y += "  input_layout_rt: '" + c["input_layout_rt"].get<std::string>() + "'\n";
+  if (!c["mean_value"].is_null()) y += "  mean_value: '" + values(c["mean_value"]) + "'\n";
+  if (!c["scale_value"].is_null()) y += "  scale_value: '" + values(c["scale_value"]) + "'\n";
+  return y + "calibration_parameters:\n  calibration_type: 'load'\ncompiler_parameters:\n  optimize_level: 'O2'\n";
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+  return s;
+}
+
+// Compiles the case in memory and reads it back from its .bin bytes (the runner sees only the .bin).
+ModelRunner compile_case(const std::string& folder, const nlohmann::json& c, CompileResult* result = nullptr) {
+  bpu::test::TempDir dir("pre");
+  CompileResult r = compile_model(parse_config(case_yaml(folder, c), dir.file("c.yaml")));
+  r.model.compiler_version = kCompilerVersion;
+  ModelRunner runner(deserialize_model(serialize_model(r.model), "case.bin"), "case.bin");
+  if (result) *result = std::move(r);
+  return runner;
+}
+
+bool is_yuv_case(const nlohmann::json& c) {
+  const std::string rt = c["input_type_rt"];
+  return rt == "yuv444" || rt == "nv12";
+}
+
+}  // namespace
+
+TEST_CASE("preprocess: every witness case runs PREPROCESS on the BPU and agrees with torch", "[preprocess]") {
+  for (const std::string folder : {"preprocess_rgb", "preprocess_gray", "preprocess_rgb_nhwc"}) {
+    const nlohmann::json w = witness(folder);
+    const double lsb = w["output_scale"];
+    for (const auto& c : w["cases"]) {
+      const std::string name = c["name"];
+      INFO(folder << " case " << name);
+      CompileResult r;
+      ModelRunner runner = compile_case(folder, c, &r);
+      // The preprocessing node is on the BPU and the model input is uint8 pixels in the runtime layout.
+      bool preprocess_on_bpu = false;
+      for (const auto& row : r.placement) preprocess_on_bpu |= row.op_type == "HzPreprocess" && row.device == "BPU";
+      CHECK(preprocess_on_bpu);
+      REQUIRE(runner.model().inputs.size() == 1);
+      CHECK(runner.model().inputs[0].dtype == DType::UInt8);
+      for (int k = 0; k < w["images"].get<int>(); ++k) {
+        const std::string image = replace_all(c["image"], "{K}", std::to_string(k));
+        const FloatArray x = load_npy(bpu::test::data_path(folder + "/" + image));
+        CHECK(x.shape == runner.model().inputs[0].shape);
+        const FloatArray golden = load_npy(bpu::test::data_path(folder + "/" + replace_all(c["golden"], "{K}", std::to_string(k))));
+        const auto out = runner.run({{"input", x}});
+        const std::vector<float>& y = out.at("output").data;
+        const double cos = bpu::test::cosine(y, golden.data), lsbs = bpu::test::max_abs_diff(y, golden.data) / lsb;
+        INFO("image " << k << ": cosine " << cos << ", max diff " << lsbs << " LSB");
+        // The acceptance of issue 14: rgb/bgr/gray >= 0.9999 and <= 1 LSB; integer colour conversion >= 0.999, <= 3 LSB.
+        CHECK(cos >= (is_yuv_case(c) ? 0.999 : 0.9999));
+        CHECK(lsbs <= (is_yuv_case(c) ? 3.0 : 1.0) + 1e-3);
+        if (k == 0) {  // the C++ float preprocessing (the reference side of verify) equals numpy's
+          const FloatArray want = load_npy(bpu::test::data_path(folder + "/" + c["input"].get<std::string>()));
+          const FloatArray got = runner.reference_inputs({{"input", x}}).at("input");
+          CHECK(got.shape == want.shape);
+          CHECK(bpu::test::max_abs_diff(got.data, want.data) <= 1e-5 * (1 + bpu::test::max_abs(want.data)));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("preprocess: hb_mapper's table of legal type pairs; the rest refused naming the legal ones", "[preprocess]") {
+  const nlohmann::json base = witness("preprocess_rgb")["cases"][0];
+  const std::vector<std::string> rt = {"rgb", "bgr", "yuv444", "gray", "nv12", "featuremap"};
+  const std::vector<std::string> train = {"rgb", "bgr", "yuv444", "gray", "featuremap"};
+  bpu::test::TempDir dir("pairs");
+  for (const auto& t : train) {
+    for (const auto& r : rt) {
+      INFO(t << " <- " << r);
+      nlohmann::json c = base;
+      c["input_type_train"] = t;
+      c["input_type_rt"] = r;
+      if (t == "featuremap" || t == "gray") c["norm_type"] = "no_preprocess", c["mean_value"] = nullptr, c["scale_value"] = nullptr;
+      ImageType tt, rr;
+      REQUIRE(image_type_from_name(t, &tt));
+      REQUIRE(image_type_from_name(r, &rr));
+      const std::string yaml = case_yaml("preprocess_rgb", c);
+      if (is_legal_pair(tt, rr)) {
+        CHECK_NOTHROW(parse_config(yaml, dir.file("c.yaml")));
+      } else {
+        bpu::test::require_error([&] { parse_config(yaml, dir.file("c.yaml")); }, ExitCode::Config,
+                                 "cannot take input_type_rt '" + r + "'; legal: ");
+      }
+    }
+  }
+  // The legal pairs hb_mapper documents, spelled out.
+  for (auto [t, r] : std::vector<std::pair<ImageType, ImageType>>{{ImageType::Rgb, ImageType::Nv12},
+                                                                  {ImageType::Bgr, ImageType::Yuv444},
+                                                                  {ImageType::Yuv444, ImageType::Nv12},
+                                                                  {ImageType::Gray, ImageType::Gray}}) {
+    CHECK(is_legal_pair(t, r));
+  }
+  CHECK_FALSE(is_legal_pair(ImageType::Yuv444, ImageType::Rgb));
+  CHECK_FALSE(is_legal_pair(ImageType::Gray, ImageType::Nv12));
+  CHECK_FALSE(is_legal_pair(ImageType::Rgb, ImageType::Gray));
+}
+
+TEST_CASE("preprocess: normalization values checked for count, range and use", "[preprocess]") {
+  const nlohmann::json base = witness("preprocess_rgb")["cases"][0];
+  bpu::test::TempDir dir("norm");
+  auto refused = [&](const std::function<void(nlohmann::json&)>& change, const std::string& fragment) {
+    nlohmann::json c = base;
+    change(c);
+    bpu::test::require_error([&] { parse_config(case_yaml("preprocess_rgb", c), dir.file("c.yaml")); }, ExitCode::Config, fragment);
+  };
+  refused([](auto& c) { c["mean_value"] = {1.0, 2.0}; }, "2 values for 3 channel(s)");
+  refused([](auto& c) { c["scale_value"] = {0.1, 0.1, 0.1, 0.1}; }, "4 values for 3 channel(s)");
+  refused([](auto& c) { c["scale_value"] = {0.0}; }, "is out of range; a scale is in (0, 1024]");
+  refused([](auto& c) { c["scale_value"] = {-0.5}; }, "is out of range; a scale is in (0, 1024]");
+  refused([](auto& c) { c["mean_value"] = {5000.0}; }, "is out of range; a mean is in [-1024, 1024]");
+  refused([](auto& c) { c["mean_value"] = nullptr; }, "norm_type 'data_mean_and_scale' needs mean_value");
+  refused([](auto& c) { c["norm_type"] = "data_mean"; }, "scale_value: input 0: is set but norm_type 'data_mean' does not use it");
+  refused([](auto& c) { c["norm_type"] = "no_preprocess"; }, "does not use it");
+  refused([](auto& c) { c["input_space_and_range"] = "bt601_video"; }, "'bt601_video' applies to input_type_rt nv12 only");
+  refused([](auto& c) { c["input_type_rt"] = "featuremap"; c["input_type_train"] = "featuremap"; }, "a featuremap input takes no_preprocess");
+  {  // a value that is not a number
+    std::string yaml = case_yaml("preprocess_rgb", base);
+    yaml = replace_all(yaml, "mean_value: '123.675 ", "mean_value: '123.675x ");
+    bpu::test::require_error([&] { parse_config(yaml, dir.file("c.yaml")); }, ExitCode::Config, "'123.675x' is not a number");
+  }
+  // One value stands for every channel; 'None' for none.
+  nlohmann::json one = base;
+  one["scale_value"] = {0.0175};
+  MapperConfig cfg = parse_config(case_yaml("preprocess_rgb", one), dir.file("c.yaml"));
+  CHECK(cfg.inputs.at(0).format.scale == std::vector<float>(3, 0.0175f));
+}
+
+TEST_CASE("preprocess: a config that does not fit the model is refused naming the input", "[preprocess]") {
+  nlohmann::json c = witness("preprocess_rgb")["cases"][0];
+  c["input_type_train"] = "gray";
+  c["input_type_rt"] = "gray";
+  c["mean_value"] = {128.0};
+  c["scale_value"] = {0.0078125};
+  bpu::test::TempDir dir("fit");
+  bpu::test::require_error([&] { compile_model(parse_config(case_yaml("preprocess_rgb", c), dir.file("c.yaml"))); },
+                           ExitCode::Config, "input_type_train 'gray' needs 1 channel(s)");
+  nlohmann::json nhwc = witness("preprocess_rgb")["cases"][0];
+  nhwc["input_layout_train"] = "NHWC";  // the model's input is NCHW [1,3,32,32]: 32 channels in NHWC
+  bpu::test::require_error([&] { compile_model(parse_config(case_yaml("preprocess_rgb", nhwc), dir.file("c.yaml"))); },
+                           ExitCode::Config, "check input_layout_train");
+}
+
+TEST_CASE("preprocess: PREPROCESS integer coefficients stay within the documented bound of the float map", "[preprocess]") {
+  // Normalized RGB from nv12 at the fixture's first-activation scale: every affine value of every pixel code
+  // combination along a grid differs from its integer form by less than (3 * 255 / 2 + 1/2) / 2^shift codes.
+  InputFormat f;
+  f.type_rt = ImageType::Nv12;
+  f.type_train = ImageType::Rgb;
+  f.norm = NormType::MeanAndScale;
+  f.mean = {123.675f, 116.28f, 103.53f};
+  f.scale = {0.0171247538f, 0.0175070028f, 0.0174291939f};
+  const float scale = 0.0207058825f;
+  const PreprocessAffine a = preprocess_affine(f);
+  double am[3][3], bm[3];
+  for (int c = 0; c < 3; ++c) {
+    for (int k = 0; k < 3; ++k) am[c][k] = a.a[c][k];
+    bm[c] = a.b[c];
+  }
+  PreprocessCoefficients pc;
+  std::string why;
+  REQUIRE(make_preprocess_coefficients(am, bm, 3, 3, scale, &pc, &why));
+  CHECK(pc.shift >= 20);
+  const double r = 1.0f / scale, bound = (3 * 255 / 2.0 + 0.5) / std::ldexp(1.0, pc.shift);
+  for (int y = 0; y < 256; y += 15) {
+    for (int u = 0; u < 256; u += 17) {
+      for (int v = 0; v < 256; v += 51) {
+        const int64_t s[3] = {y, u, v};
+        for (int c = 0; c < 3; ++c) {
+          double exact = bm[c];
+          int64_t acc = pc.bias[c];
+          for (int k = 0; k < 3; ++k) exact += am[c][k] * s[k], acc += int64_t(pc.m[c][k]) * s[k];
+          CHECK(std::fabs(std::ldexp(double(acc), -pc.shift) - exact * r) <= bound);
+        }
+      }
+    }
+  }
+  // An absurd scale cannot be represented and is refused with the reason.
+  CHECK_FALSE(make_preprocess_coefficients(am, bm, 3, 3, 1e-12f, &pc, &why));
+  CHECK(why.find("out of proportion") != std::string::npos);
+}

@@ -88,11 +88,12 @@ int cmd_checker(const std::string& model, const std::string& march, const std::v
   return 0;
 }
 
-TensorMap load_inputs(const std::vector<std::string>& args, const std::vector<TensorDesc>& model_inputs) {
+// --input NAME=FILE: .npy, a JPEG/PNG/BMP picture (image inputs) or raw bytes (Model::read_input).
+TensorMap load_inputs(const std::vector<std::string>& args, const Model& model) {
   TensorMap inputs;
   for (const auto& arg : args) {
-    auto [name, file] = split_binding(arg, model_inputs, "--input");
-    inputs[name] = load_npy(file);
+    auto [name, file] = split_binding(arg, model.inputs(), "--input");
+    inputs[name] = model.read_input(name, file);
   }
   return inputs;
 }
@@ -122,9 +123,9 @@ std::map<std::string, std::vector<int64_t>> verify_shapes(const std::vector<std:
 int cmd_verify(const std::string& model_path, const std::string& onnx_path, const std::vector<std::string>& input_args,
                const std::vector<std::string>& shape_args, double tolerance, bool isolated) {
   if (tolerance < 0) throw Error(BPU_ERR_USAGE, "--tolerance-lsb must be >= 0");
-  const std::vector<TensorDesc> inputs = Model::load(model_path, g_bin_march).inputs();
-  const auto shapes = verify_shapes(shape_args, inputs);
-  VerifyResult report = verify(model_path, onnx_path, load_inputs(input_args, inputs), tolerance, isolated, shapes);
+  const Model model = Model::load(model_path, g_bin_march);
+  const auto shapes = verify_shapes(shape_args, model.inputs());
+  VerifyResult report = verify(model_path, onnx_path, load_inputs(input_args, model), tolerance, isolated, shapes);
   std::cout << report.text;
   if (!report.passed) {
     throw Error(BPU_ERR_ACCURACY, "verify: '" + model_path + "' departs from '" + onnx_path + "' by more than " +
@@ -180,7 +181,7 @@ int cmd_run(const std::string& model_path, const std::vector<std::string>& input
   if (threads < 0 || threads > 256) throw Error(BPU_ERR_USAGE, "--threads must be in [0, 256] (0: all cores)");
   Model model = Model::load(model_path, g_bin_march);
   model.set_threads(threads);
-  TensorMap inputs = load_inputs(input_args, model.inputs());
+  TensorMap inputs = load_inputs(input_args, model);
   TensorMap references;
   for (const auto& arg : reference_args) {
     auto [name, file] = split_binding(arg, model.outputs(), "--reference");
@@ -265,7 +266,7 @@ int main(int argc, char** argv) {
   double tolerance_lsb = 1.0;
   verify->add_option("--model", verify_model_path, "compiled .bin")->required();
   verify->add_option("--onnx", verify_onnx, "the QAT ONNX model it was compiled from")->required();
-  verify->add_option("--input", verify_inputs, "NAME=FILE.npy (float32), repeat per input")->required();
+  verify->add_option("--input", verify_inputs, "NAME=FILE per input: .npy, JPEG/PNG/BMP (image inputs) or raw bytes (uint8 pixels / float32)")->required();
   verify->add_option("--input-shape", verify_shapes_args,
                      "NAME:SHAPE (e.g. input:1x3x224x224), the shape the .bin was compiled for; default: the .bin's");
   verify->add_option("--march", g_bin_march, march_help);
@@ -286,7 +287,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> input_args;
   int repeat = 0;
   run->add_option("--model", model_path, "compiled .bin")->required();
-  run->add_option("--input", input_args, "NAME=FILE.npy (float32), repeat per input")->required();
+  run->add_option("--input", input_args, "NAME=FILE per input: .npy, JPEG/PNG/BMP (image inputs) or raw bytes (uint8 pixels / float32)")->required();
   run->add_option("--march", g_bin_march, march_help);
   run->add_option("--output-dir", output_dir, "folder for <output>.npy files")->capture_default_str();
   run->add_option("--repeat", repeat, "run N more inferences and print median and min latency");

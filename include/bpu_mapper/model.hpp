@@ -38,11 +38,15 @@ using TensorMap = std::map<std::string, Tensor>;
 // A model input or output as the .bin records it.
 struct TensorDesc {
   std::string name;
-  std::string dtype;            // "float32", "int8", "int16", "int32"
+  std::string dtype;            // "float32", "int8", "int16", "int32"; "uint8" for an image input's pixels
   std::vector<int64_t> shape;
   std::vector<float> scales;    // empty for float32; 1 = per tensor; else per channel along `axis`
   int axis = -1;
   std::string layout;           // "NCHW" or "row-major"
+  // Inputs: the runtime type ("featuremap", "rgb", "bgr", "yuv444", "gray", "nv12") and the preprocessing the .bin
+  // applies on the BPU, e.g. "nv12 (regular) -> rgb NCHW, data_mean_and_scale" ("" when there is none).
+  std::string input_type = "featuremap";
+  std::string preprocessing;
 };
 
 // The static bayes estimate (hb_perf's numbers) of a loaded model.
@@ -76,6 +80,9 @@ class BPU_MAPPER_API Model {
   // One inference. Throws Error(2) for a missing, unknown or wrongly shaped input. One Model runs one inference
   // at a time (load one Model per thread to run in parallel).
   TensorMap run(const TensorMap& inputs) const;
+  // Reads input `name` from a file: .npy; a JPEG/PNG/BMP picture for an image input (converted to its runtime type);
+  // or raw bytes (uint8 pixels for image inputs, float32 otherwise; the shape from the .bin). Throws Error(2).
+  Tensor read_input(const std::string& name, const std::string& path) const;
   // Simulator worker threads (results are identical for every count); 0 = all cores. Default 1.
   void set_threads(int threads);
 

@@ -74,6 +74,7 @@ CompiledModel lower_model(const ir::Graph& g, const PartitionResult& part, const
     if (t == ir::ElemType::Uint8) {  // image pixels (an HzPreprocess input): uint8 codes, scale 1
       m.inputs.back().dtype = DType::UInt8;
       m.inputs.back().scales = {1.0f};
+      m.inputs.back().layout = Layout::RowMajor;  // the runtime layout (NHWC, NCHW or nv12) is in its InputFormat
     }
     schedule.add(m.inputs.back());
   }

@@ -43,7 +43,22 @@ std::string format_model_info(const CompiledModel& m, const ValidatedModel& v, c
      << "source model     " << m.source_model << " (fnv1a64 " << hex64(m.model_hash) << ")\n"
      << "config hash      fnv1a64 " << hex64(m.config_hash) << "\n";
   os << "inputs:\n";
-  for (const auto& t : m.inputs) os << "  " << tensor_line(t) << "\n";
+  for (size_t i = 0; i < m.inputs.size(); ++i) {
+    os << "  " << tensor_line(m.inputs[i]) << "\n";
+    const InputFormat f = i < m.input_formats.size() ? m.input_formats[i] : InputFormat{};
+    if (f.needs_preprocess()) {  // the runtime type, layout, range and the preprocessing PREPROCESS applies
+      os << "    input_type_rt " << image_type_name(f.type_rt) << ", layout "
+         << (f.type_rt == ImageType::Nv12 ? "nv12 [N, H*3/2, W]" : f.rt_nhwc ? "NHWC" : "NCHW") << ", range "
+         << (!f.is_image() ? "float32" : f.video_range ? "bt601_video (Y 16..235)" : "regular (0..255)") << "; " << f.describe();
+      if (!f.mean.empty() || !f.scale.empty()) {
+        os << "; mean";
+        for (float v : f.mean) os << " " << v;
+        os << ", scale";
+        for (float v : f.scale) os << " " << v;
+      }
+      os << "\n";
+    }
+  }
   os << "outputs:\n";
   for (const auto& t : m.outputs) os << "  " << tensor_line(t) << "\n";
   os << "segments (execution order):\n";

@@ -27,6 +27,22 @@ expect() {  # expect CODE REGEX -- command...
 }
 
 case "$case_name" in
+  image_input)
+    # A camera model (nv12 -> normalized rgb): info shows the runtime type; run takes the .npy, the raw bytes and a
+    # PNG; verify preprocesses on the QAT side; a picture of the wrong size is a usage error.
+    d="$data/preprocess_rgb"
+    printf "model_parameters:\n  onnx_model: '%s/model.onnx'\n  march: bayes\n  working_dir: out\ninput_parameters:\n  input_type_rt: nv12\n  input_type_train: rgb\n  input_layout_train: NCHW\n  norm_type: data_mean_and_scale\n  mean_value: '123.675 116.28 103.53'\n  scale_value: '0.0171247538 0.0175070028 0.0174291939'\n" "$d" > config.yaml
+    expect 0 "input_HzPreprocess +BPU" -- "$bin" makertbin -c config.yaml --model-type onnx
+    allow_bin=1
+    expect 0 "input_type_rt nv12, layout nv12 \[N, H\*3/2, W\], range regular" -- "$bin" info out/model.bin
+    expect 0 "output 'output' shape 1x4x16x16" -- "$bin" run --model out/model.bin --input "input=$d/image_0_nv12.npy" --output-dir o --reference "output=$d/golden_rgb_from_nv12_0.npy"
+    tail -c 1536 "$d/image_0_nv12.npy" > raw.nv12  # the payload of the uint8 [1,48,32] .npy: raw bytes
+    expect 0 "output 'output' shape 1x4x16x16" -- "$bin" run --model out/model.bin --input "input=raw.nv12" --output-dir o2
+    cmp o/output.npy o2/output.npy || { echo "FAIL: raw bytes and .npy differ"; exit 1; }
+    expect 0 "output 'output' shape 1x4x16x16" -- "$bin" run --model out/model.bin --input "input=$d/image_0.png" --output-dir o3
+    expect 0 "verify: PASSED" -- "$bin" verify --model out/model.bin --onnx "$d/model.onnx" --input "input=$d/image_1_nv12.npy"
+    expect 2 "raw file 'short.nv12' has 1535 bytes, the input 1x48x32 uint8 needs 1536" -- sh -c "tail -c 1535 raw.nv12 > short.nv12; \"$bin\" run --model out/model.bin --input input=short.nv12 --output-dir o4"
+    expect 2 "picture .broken.png. (cannot be decoded|is not a JPEG, PNG or BMP)" -- sh -c "head -c 100 '$d/image_0.png' > broken.png; \"$bin\" run --model out/model.bin --input input=broken.png --output-dir o5" ;;
   missing_onnx)
     config "no_such_model.onnx" bayes
     expect 3 "onnx_model: file '.*no_such_model.onnx' does not exist" -- "$bin" makertbin -c config.yaml --model-type onnx ;;

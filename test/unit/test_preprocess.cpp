@@ -5,6 +5,8 @@
 // pairs, bad normalization values and model mismatches are refused naming the field.
 
 #include <nlohmann/json.hpp>
+#include <stb_image.h>
+#include <stb_image_write.h>
 
 #include <fstream>
 
@@ -12,6 +14,7 @@
 #include "artifact/bin_format.h"
 #include "common/image_format.h"
 #include "fixture_helpers.h"
+#include "runtime/input_files.h"
 
 using namespace bpu;
 
@@ -109,7 +112,7 @@ TEST_CASE("preprocess: every witness case runs PREPROCESS on the BPU and agrees 
 }
 
 TEST_CASE("preprocess: hb_mapper's table of legal type pairs; the rest refused naming the legal ones", "[preprocess]") {
-  const nlohmann::json base = witness("preprocess_rgb")["cases"][0];
+  const nlohmann::json base = nlohmann::json(witness("preprocess_rgb")["cases"][0]);
   const std::vector<std::string> rt = {"rgb", "bgr", "yuv444", "gray", "nv12", "featuremap"};
   const std::vector<std::string> train = {"rgb", "bgr", "yuv444", "gray", "featuremap"};
   bpu::test::TempDir dir("pairs");
@@ -145,7 +148,7 @@ TEST_CASE("preprocess: hb_mapper's table of legal type pairs; the rest refused n
 }
 
 TEST_CASE("preprocess: normalization values checked for count, range and use", "[preprocess]") {
-  const nlohmann::json base = witness("preprocess_rgb")["cases"][0];
+  const nlohmann::json base = nlohmann::json(witness("preprocess_rgb")["cases"][0]);
   bpu::test::TempDir dir("norm");
   auto refused = [&](const std::function<void(nlohmann::json&)>& change, const std::string& fragment) {
     nlohmann::json c = base;
@@ -226,4 +229,76 @@ TEST_CASE("preprocess: PREPROCESS integer coefficients stay within the documente
   // An absurd scale cannot be represented and is refused with the reason.
   CHECK_FALSE(make_preprocess_coefficients(am, bm, 3, 3, 1e-12f, &pc, &why));
   CHECK(why.find("out of proportion") != std::string::npos);
+}
+
+namespace {
+
+// The witness case of `folder` named `name`.
+nlohmann::json find_case(const std::string& folder, const std::string& name) {
+  const nlohmann::json w = witness(folder);
+  for (const auto& c : w["cases"]) {
+    if (c["name"] == name) return c;
+  }
+  FAIL("no case " << name);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("preprocess: pictures and raw files become the runtime tensor; JPEG equals its decoded pixels", "[preprocess]") {
+  // PNG (lossless) -> each runtime type by rgb_picture_to_runtime == numpy's forward conversion of the same pixels.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"rgb_from_rgb_nhwc", "rgb_nhwc"}, {"rgb_from_rgb_nchw", "rgb_nchw"}, {"rgb_from_bgr", "bgr_nhwc"},
+      {"rgb_from_yuv444", "yuv444_nhwc"}, {"rgb_from_nv12", "nv12"}, {"rgb_from_nv12_video", "nv12_video"}};
+  const std::string png = bpu::test::data_path("preprocess_rgb/image_0.png");
+  for (const auto& [name, fmt] : cases) {
+    INFO(name);
+    const nlohmann::json c = find_case("preprocess_rgb", name);
+    ModelRunner runner = compile_case("preprocess_rgb", c);
+    const TensorInfo& in = runner.model().inputs.at(0);
+    const InputFormat& f = runner.model().input_formats.at(0);
+    const FloatArray want = load_npy(bpu::test::data_path("preprocess_rgb/image_0_" + fmt + ".npy"));
+    const FloatArray got = read_input_file(png, in, f);
+    REQUIRE(got.shape == want.shape);
+    size_t same = 0;
+    for (size_t k = 0; k < got.data.size(); ++k) same += got.data[k] == want.data[k];
+    CHECK(bpu::test::max_abs_diff(got.data, want.data) <= 1.0);  // a float64 .5 tie may round either way
+    CHECK(double(same) / got.data.size() >= 0.999);
+    // Raw bytes (np.tofile of the uint8 image) read with the .bin's shape.
+    bpu::test::TempDir dir("raw");
+    std::vector<uint8_t> bytes(want.data.begin(), want.data.end());
+    std::ofstream(dir.file("img.bin"), std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    CHECK(read_input_file(dir.file("img.bin"), in, f).data == want.data);
+    std::ofstream(dir.file("short.bin"), std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size() - 1);
+    bpu::test::require_error([&] { read_input_file(dir.file("short.bin"), in, f); }, ExitCode::Usage, "needs " + std::to_string(bytes.size()));
+    if (fmt != "nv12") continue;
+    // JPEG: the .bin's output on the .jpg equals its output on the JPEG's decoded pixels converted by numpy's rule.
+    int w = 0, h = 0, ch = 0;
+    unsigned char* px = stbi_load(png.c_str(), &w, &h, &ch, 3);
+    REQUIRE(px);
+    REQUIRE(stbi_write_jpg(dir.file("img.jpg").c_str(), w, h, 3, px, 90));
+    stbi_image_free(px);
+    unsigned char* decoded = stbi_load(dir.file("img.jpg").c_str(), &w, &h, &ch, 3);
+    REQUIRE(decoded);
+    std::vector<uint8_t> rgb(decoded, decoded + w * h * 3);
+    stbi_image_free(decoded);
+    const FloatArray from_jpg = read_input_file(dir.file("img.jpg"), in, f);
+    const FloatArray from_pixels{in.shape, rgb_picture_to_runtime(f, h, w, rgb)};
+    CHECK(from_jpg.data == from_pixels.data);
+    CHECK(runner.run({{"input", from_jpg}}).at("output").data == runner.run({{"input", from_pixels}}).at("output").data);
+  }
+  // Wrong picture size, a picture for a featuremap input, pixels out of range.
+  const nlohmann::json c = find_case("preprocess_rgb", "rgb_from_rgb_nhwc");
+  ModelRunner runner = compile_case("preprocess_rgb", c);
+  TensorInfo bigger = runner.model().inputs.at(0);
+  bigger.shape = {1, 64, 64, 3};
+  bpu::test::require_error([&] { read_input_file(png, bigger, runner.model().input_formats[0]); }, ExitCode::Usage,
+                           "is 32x32 (WxH), the input takes 64x64; resize it first");
+  TensorInfo feature;
+  feature.name = "x";
+  feature.shape = {1, 3, 32, 32};
+  bpu::test::require_error([&] { read_input_file(png, feature, InputFormat{}); }, ExitCode::Usage, "the input is a featuremap");
+  FloatArray bad = load_npy(bpu::test::data_path("preprocess_rgb/image_0_rgb_nhwc.npy"));
+  bad.data[5] = 256;
+  bpu::test::require_error([&] { runner.run({{"input", bad}}); }, ExitCode::Usage, "is a uint8 image but holds 256");
 }

@@ -47,11 +47,17 @@ CompileResult to_public(bpu::CompileResult&& r) {
   return out;
 }
 
-// The shapes the QAT model runs at: the .bin's, or the caller's, which must then equal the .bin's.
-bpu::ImportOptions verify_shapes(const std::map<std::string, std::vector<int64_t>>& given,
-                                 const std::vector<bpu::TensorInfo>& inputs) {
+// The shapes the QAT model runs at: the .bin's (an image input's train shape, before its preprocessing), or the
+// caller's, which must then equal them.
+bpu::ImportOptions verify_shapes(const std::map<std::string, std::vector<int64_t>>& given, const bpu::CompiledModel& m) {
   bpu::ImportOptions o;
-  for (const auto& in : inputs) o.input_shapes[in.name] = in.shape;
+  for (size_t i = 0; i < m.inputs.size(); ++i) {
+    const bpu::TensorInfo& in = m.inputs[i];
+    const bool pre = i < m.input_formats.size() && m.input_formats[i].needs_preprocess();
+    o.input_shapes[in.name] = pre ? bpu::train_shape_of(m.input_formats[i], in.shape, "input '" + in.name + "'",
+                                                        bpu::ExitCode::Artifact)
+                                  : in.shape;
+  }
   for (const auto& [name, shape] : given) {
     auto it = o.input_shapes.find(name);
     if (it == o.input_shapes.end()) throw Error(BPU_ERR_USAGE, "input shape for '" + name + "': the .bin has no such input");
@@ -111,7 +117,7 @@ VerifyResult verify(const std::string& bin_path, const std::string& onnx_path, c
     Model model = Model::load(bin_path);
     const bpu::ModelRunner& runner = model.impl().runner;
     const auto& ins = runner.model().inputs;
-    bpu::QatReference reference = reference_for(onnx_path, verify_shapes(input_shapes, ins), ins);
+    bpu::QatReference reference = reference_for(onnx_path, verify_shapes(input_shapes, runner.model()), ins);
     bpu::VerifyReport report = bpu::verify_model(runner, reference, detail::to_internal(inputs), tolerance_lsb, isolated);
     VerifyResult out;
     out.passed = report.passed();

@@ -12,6 +12,7 @@
 #include "report/perf_report.h"
 #include "common/file_io.h"
 #include "common/march.h"
+#include "runtime/input_files.h"
 
 namespace bpu_mapper {
 
@@ -56,7 +57,14 @@ Model Model::load(const std::string& path, const std::string& march) {
     }
     Model m;
     m.impl_ = std::make_shared<Impl>(bpu::ModelRunner::from_file(path, march), path);
-    for (const auto& t : m.impl_->runner.model().inputs) m.impl_->inputs.push_back(detail::describe(t));
+    const bpu::CompiledModel& cm = m.impl_->runner.model();
+    for (size_t i = 0; i < cm.inputs.size(); ++i) {
+      m.impl_->inputs.push_back(detail::describe(cm.inputs[i]));
+      if (i < cm.input_formats.size()) {
+        m.impl_->inputs.back().input_type = bpu::image_type_name(cm.input_formats[i].type_rt);
+        if (cm.input_formats[i].needs_preprocess()) m.impl_->inputs.back().preprocessing = cm.input_formats[i].describe();
+      }
+    }
     for (const auto& t : m.impl_->runner.model().outputs) m.impl_->outputs.push_back(detail::describe(t));
     return m;
   });
@@ -68,6 +76,18 @@ const std::vector<TensorDesc>& Model::outputs() const { return impl_->outputs; }
 
 TensorMap Model::run(const TensorMap& inputs) const {
   return detail::guarded([&] { return detail::to_public(impl_->runner.run(detail::to_internal(inputs))); });
+}
+
+Tensor Model::read_input(const std::string& name, const std::string& path) const {
+  return detail::guarded([&] {
+    const bpu::CompiledModel& m = impl_->runner.model();
+    for (size_t i = 0; i < m.inputs.size(); ++i) {
+      if (m.inputs[i].name != name) continue;
+      bpu::FloatArray a = bpu::read_input_file(path, m.inputs[i], i < m.input_formats.size() ? m.input_formats[i] : bpu::InputFormat{});
+      return Tensor{std::move(a.shape), std::move(a.data)};
+    }
+    throw Error(BPU_ERR_USAGE, "the model has no input '" + name + "'");
+  });
 }
 
 void Model::set_threads(int threads) {

@@ -28,10 +28,10 @@ void to_onnx_attributes(const Node& node, onnx::NodeProto* out) {
   }
 }
 
-void to_onnx_value_info(const std::string& name, const Shape& shape, onnx::ValueInfoProto* vi) {
+void to_onnx_value_info(const std::string& name, const Shape& shape, onnx::ValueInfoProto* vi, ElemType elem) {
   vi->set_name(name);
   auto* tt = vi->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  tt->set_elem_type(elem == ElemType::Uint8 ? onnx::TensorProto::UINT8 : onnx::TensorProto::FLOAT);
   for (int64_t d : shape) tt->mutable_shape()->add_dim()->set_dim_value(d);
 }
 

@@ -65,7 +65,7 @@ class CpuSubgraphBuilder {
         if (t.is_constant) {
           if (seen_constants.insert(in).second) add_initializer(graph_, t);
         } else if (seen_inputs.insert(in).second) {
-          ir::to_onnx_value_info(in, t.shape, graph_->add_input());
+          ir::to_onnx_value_info(in, t.shape, graph_->add_input(), t.elem_type);
           segment_.input_values.push_back(in);
           if (t.quant) input_alias_[in] = fake_quantize(in, in + "__fq", t);
         }
@@ -77,6 +77,16 @@ class CpuSubgraphBuilder {
       onnx::NodeProto* p = graph_->add_node();
       p->set_name(n.name);
       p->set_op_type(n.op_type);
+      if (!n.domain.empty()) {  // horizon::HzPreprocess (an image input whose preprocessing runs on the CPU)
+        p->set_domain(n.domain);
+        bool declared = false;
+        for (const auto& op : model_.opset_import()) declared |= op.domain() == n.domain;
+        if (!declared) {
+          auto* op = model_.add_opset_import();
+          op->set_domain(n.domain);
+          op->set_version(1);
+        }
+      }
       for (const auto& in : n.inputs) {
         auto alias = input_alias_.find(in);
         p->add_input(alias == input_alias_.end() ? in : alias->second);

@@ -195,7 +195,7 @@ void check_arity(const onnx::NodeProto& n, const onnx::OpSchema& schema, const s
 }
 
 // Teaches ONNX shape inference the horizon domain's fake-quant ops (shape-preserving), so inference does not
-// stop at the first HzQuantize of a Horizon-dialect model.
+// stop at the first HzQuantize of a Horizon-dialect model, and bpu-mapper's HzPreprocess.
 void register_horizon_schemas() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -216,6 +216,18 @@ void register_horizon_schemas() {
           .TypeAndShapeInferenceFunction(onnx::propagateShapeAndTypeFromFirstInput);
       onnx::RegisterSchema(std::move(schema));
     }
+    // bpu-mapper's own image-input node (ops/preprocess.h), which CPU segments and staged models carry; its output
+    // shape comes from the registry's shape rule.
+    onnx::OpSchema pre("HzPreprocess", __FILE__, __LINE__);
+    pre.SetDomain("horizon")
+        .SinceVersion(1)
+        .Input(0, "image", "runtime tensor: uint8 pixels, or a float featuremap", "T")
+        .Output(0, "y", "the tensor the model was trained on", "F")
+        .TypeConstraint("T", onnx::OpSchema::all_tensor_types(), "any tensor")
+        .TypeConstraint("F", {"tensor(float)"}, "float32")
+        .AllowUncheckedAttributes()
+        .TypeAndShapeInferenceFunction([](onnx::InferenceContext& ctx) { onnx::updateOutputElemType(ctx, 0, onnx::TensorProto::FLOAT); });
+    onnx::RegisterSchema(std::move(pre));
   });
 }
 

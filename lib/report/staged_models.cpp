@@ -25,7 +25,7 @@ class Emitter {
 
   std::string emit() {
     for (const auto& in : g_.inputs) {
-      ir::to_onnx_value_info(in, g_.tensor(in).shape, graph_->add_input());
+      ir::to_onnx_value_info(in, g_.tensor(in).shape, graph_->add_input(), g_.tensor(in).elem_type);
       if (quantized_ && g_.tensor(in).quant && g_.tensor(in).quant->bits == 8) alias_[in] = fake_quantize(in, in + "__fq", *g_.tensor(in).quant);
     }
     for (const auto& n : g_.nodes) emit_node(n, n.outputs);
@@ -115,6 +115,12 @@ class Emitter {
     p->set_name(n.name);
     p->set_op_type(n.op_type);
     p->set_domain(n.domain);
+    if (!n.domain.empty() && !declared_.count(n.domain)) {  // e.g. horizon::HzPreprocess
+      declared_.insert(n.domain);
+      auto* op = model_.add_opset_import();
+      op->set_domain(n.domain);
+      op->set_version(1);
+    }
     for (const auto& in : inputs) p->add_input(in);
     for (const auto& o : outputs) {
       // 16-bit tensors stay float: ONNX has no 16-bit QuantizeLinear before opset 21.
@@ -132,6 +138,7 @@ class Emitter {
   onnx::GraphProto* graph_;
   std::map<std::string, std::string> alias_, initialized_;
   std::set<std::string> made_;
+  std::set<std::string> declared_;  // opset_import domains besides ai.onnx
 };
 
 }  // namespace

@@ -302,3 +302,40 @@ TEST_CASE("preprocess: pictures and raw files become the runtime tensor; JPEG eq
   bad.data[5] = 256;
   bpu::test::require_error([&] { runner.run({{"input", bad}}); }, ExitCode::Usage, "is a uint8 image but holds 256");
 }
+
+TEST_CASE("preprocess: on the CPU (run_on_cpu) and for a featuremap layout change, the float kernel runs", "[preprocess]") {
+  bpu::test::TempDir dir("cpu_pre");
+  {  // run_on_cpu: the CPU segment reads the uint8 pixels and computes the documented float preprocessing.
+    const nlohmann::json c = find_case("preprocess_rgb", "rgb_from_nv12");
+    std::string yaml = replace_all(case_yaml("preprocess_rgb", c), "calibration_type: 'load'\n",
+                                   "calibration_type: 'load'\n  run_on_cpu: 'input_HzPreprocess'\n");
+    CompileResult r = compile_model(parse_config(yaml, dir.file("c.yaml")));
+    bool on_cpu = false;
+    for (const auto& row : r.placement) on_cpu |= row.op_type == "HzPreprocess" && row.device == "CPU";
+    CHECK(on_cpu);
+    r.model.compiler_version = kCompilerVersion;
+    ModelRunner runner(deserialize_model(serialize_model(r.model), "cpu.bin"), "cpu.bin");
+    const FloatArray x = load_npy(bpu::test::data_path("preprocess_rgb/image_0_nv12.npy"));
+    const FloatArray golden = load_npy(bpu::test::data_path("preprocess_rgb/golden_rgb_from_nv12_0.npy"));
+    const double lsb = witness("preprocess_rgb")["output_scale"];
+    CHECK(bpu::test::max_abs_diff(runner.run({{"input", x}}).at("output").data, golden.data) <= lsb * 1.001);
+  }
+  {  // featuremap NHWC at runtime, NCHW in training: an HzPreprocess transpose on the CPU, then the model.
+    std::string yaml = bpu::test::fixture_yaml(bpu::test::data_path("nonhybrid/model.onnx"), "o");
+    yaml.replace(yaml.find("input_parameters:\n"), 18, "input_parameters:\n  input_layout_rt: 'NHWC'\n");
+    CompileResult r = compile_model(parse_config(yaml, dir.file("f.yaml")));
+    r.model.compiler_version = kCompilerVersion;
+    ModelRunner runner(deserialize_model(serialize_model(r.model), "f.bin"), "f.bin");
+    const FloatArray x = load_npy(bpu::test::data_path("nonhybrid/input_0.npy"));
+    REQUIRE(x.shape.size() == 4);
+    const int64_t C = x.shape[1], H = x.shape[2], W = x.shape[3];
+    FloatArray nhwc{{1, H, W, C}, std::vector<float>(x.data.size())};
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t y = 0; y < H; ++y)
+        for (int64_t q = 0; q < W; ++q) nhwc.data[(y * W + q) * C + c] = x.data[(c * H + y) * W + q];
+    CHECK(runner.model().inputs.at(0).shape == nhwc.shape);
+    const FloatArray want = load_npy(bpu::test::data_path("nonhybrid/qat_output_0.npy"));
+    const auto& got = runner.run({{runner.model().inputs[0].name, nhwc}}).begin()->second.data;
+    CHECK(bpu::test::cosine(got, want.data) >= 0.9999);
+  }
+}

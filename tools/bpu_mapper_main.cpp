@@ -197,7 +197,9 @@ int cmd_run(const std::string& model_path, const std::vector<std::string>& input
   create_output_dir(output_dir);
   for (const auto& [name, array] : outputs) {
     std::string path = (std::filesystem::path(output_dir) / output_file_name(name)).string();
-    save_npy(path, array);
+    std::string dtype = "float32";  // an integer output (removed Dequantize) is written as its int8/int16/int32 codes
+    for (const auto& o : model.outputs()) dtype = o.name == name ? o.dtype : dtype;
+    save_npy(path, array, dtype);
     double mn = INFINITY, mx = -INFINITY, sum = 0;
     for (float v : array.data) {
       mn = std::min<double>(mn, v);
@@ -258,6 +260,14 @@ int main(int argc, char** argv) {
   disasm->add_option("model", disasm_model, "compiled .bin")->required();
   disasm->add_option("--segment", disasm_segment, "only this BPU segment");
   disasm->add_option("--march", g_bin_march, march_help);
+
+  auto* modifier = app.add_subcommand("modifier", "remove boundary nodes of a .bin (hb_model_modifier): integer inputs/outputs");
+  std::string modifier_model, modifier_out;
+  std::vector<std::string> modifier_names, modifier_types;
+  modifier->add_option("model", modifier_model, "compiled .bin")->required();
+  modifier->add_option("-r,--remove", modifier_names, "boundary node to remove: <input>_HzQuantize or <output>_HzDequantize (repeat)");
+  modifier->add_option("-a,--remove-type", modifier_types, "remove every boundary node of this type: Quantize or Dequantize (repeat)");
+  modifier->add_option("-o,--output", modifier_out, "the modified .bin (default: <model>_modified.bin beside it)");
 
   auto* verify = app.add_subcommand("verify", "run a .bin and its QAT ONNX on the same inputs and compare tensor by tensor");
   std::string verify_model_path, verify_onnx;
@@ -329,6 +339,16 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (run->parsed()) return cmd_run(model_path, input_args, reference_args, output_dir, repeat, threads);
+    if (modifier->parsed()) {
+      std::filesystem::path in(modifier_model);
+      const std::string out = !modifier_out.empty() ? modifier_out
+                                                    : (in.parent_path() / (in.stem().string() + "_modified.bin")).string();
+      for (const auto& n : bpu_mapper::modify_model(modifier_model, modifier_names, modifier_types, out)) {
+        spdlog::info("removed {}", n);
+      }
+      spdlog::info("wrote '{}'", out);
+      return 0;
+    }
     std::cout << app.help();
     return BPU_ERR_USAGE;
   } catch (const bpu_mapper::Error& e) {

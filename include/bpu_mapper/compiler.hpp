@@ -77,4 +77,10 @@ BPU_MAPPER_API VerifyResult verify(const std::string& bin_path, const std::strin
 // bernoulli2), as `bpu-mapper --supported-ops [MARCH]` prints it. Error(2) for an unknown march.
 BPU_MAPPER_API std::string supported_ops_markdown(const std::string& march = "bayes");
 
+// hb_model_modifier: removes boundary nodes of an existing .bin (`<input>_HzQuantize`, `<output>_HzDequantize` by
+// name, or every one of a type "Quantize" / "Dequantize"), giving integer inputs/outputs with their scales, and
+// writes the result to out_path (atomically). Returns the names removed; error 2 for a name or type it cannot remove.
+BPU_MAPPER_API std::vector<std::string> modify_model(const std::string& bin_path, const std::vector<std::string>& remove_names,
+                                                     const std::vector<std::string>& remove_types, const std::string& out_path);
+
 }  // namespace bpu_mapper

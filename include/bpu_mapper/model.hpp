@@ -102,6 +102,8 @@ class BPU_MAPPER_API Model {
 // .npy files (float32, or float64 converted on read), as `bpu-mapper run` reads and writes them.
 BPU_MAPPER_API Tensor load_npy(const std::string& path);
 BPU_MAPPER_API void save_npy(const std::string& path, const Tensor& tensor);
+// In the integer type `dtype` ("int8", "int16", "int32", "uint8"; the tensor holds integer codes) or "float32".
+BPU_MAPPER_API void save_npy(const std::string& path, const Tensor& tensor, const std::string& dtype);
 // The file name `bpu-mapper run` gives an output: the tensor name with '/' replaced by '_', plus ".npy".
 BPU_MAPPER_API std::string output_file_name(const std::string& tensor_name);
 // "1x3x224x224" (or "1,3,224,224") -> {1, 3, 224, 224}; Error(2) naming `what` for anything else.

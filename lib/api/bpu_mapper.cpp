@@ -26,6 +26,7 @@
 #include "runtime/qat_reference.h"
 #include "lower/lower.h"
 #include "onnx_import/onnx_import.h"
+#include "lower/boundary.h"
 #include "passes/input_preprocess.h"
 #include "passes/fold_bn.h"
 #include "passes/shape_quant.h"
@@ -197,6 +198,13 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   memory.compile_mode = in.config.compile_mode;
   memory.hardware = bayes::hardware_from_yaml(settings);
   r.model = lower_model(r.graph, r.partition, memory);
+  if (!in.config.remove_node_types.empty() || !in.config.remove_node_names.empty()) {
+    const std::set<std::string> types(in.config.remove_node_types.begin(), in.config.remove_node_types.end());
+    const std::set<std::string> names(in.config.remove_node_names.begin(), in.config.remove_node_names.end());
+    for (const auto& n : remove_boundary_nodes(r.model, types, names, "config '" + in.config.yaml_path + "'", ExitCode::Config)) {
+      spdlog::info("removed boundary node {}", n);
+    }
+  }
   timer.done("lower");
   r.model.march = in.march;
   r.model.compiler_version = kCompilerVersion;

@@ -168,6 +168,8 @@ std::vector<uint8_t> graph_section(const CompiledModel& m) {
     w.str(s.source);
     w.str(s.target);
   }
+  w.u32(static_cast<uint32_t>(m.removed_nodes.size()));
+  for (const auto& n : m.removed_nodes) w.str(n);
   return std::move(w.data());
 }
 
@@ -375,6 +377,8 @@ CompiledModel deserialize_model(const std::vector<uint8_t>& bytes, const std::st
         s.target = r.str(kMaxNameBytes);
         m.steps.push_back(s);
       }
+      uint32_t nr = read_count(r, "removed node", 4);
+      for (uint32_t k = 0; k < nr; ++k) m.removed_nodes.push_back(r.str(kMaxNameBytes));
       if (!r.at_end()) r.fail("trailing bytes");
     } else if (kind == static_cast<uint32_t>(SectionKind::BpuSegment)) {
       BpuSegment s;

@@ -2,6 +2,7 @@
 
 #include "common/npy.h"
 
+#include <cmath>
 #include <cstring>
 #include <regex>
 
@@ -63,6 +64,7 @@ FloatArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& path)
   else if (descr == "|u1" || descr == "<u1") elem = 1, kind = 'u';
   else if (descr == "|i1" || descr == "<i1") elem = 1, kind = 'i';
   else if (descr == "<i2") elem = 2, kind = 'i';
+  else if (descr == "<i4") elem = 4, kind = 'i';
   else bad(path, "dtype '" + descr + "' is not supported; use float32 (np.float32), or uint8 for image inputs");
 
   size_t payload = header_start + header_len;
@@ -78,10 +80,16 @@ FloatArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& path)
     for (int64_t i = 0; i < count; ++i) out.data[i] = static_cast<float>(src[i]);
   } else if (kind == 'i' && elem == 1) {
     for (int64_t i = 0; i < count; ++i) out.data[i] = static_cast<float>(static_cast<int8_t>(src[i]));
-  } else if (kind == 'i') {
+  } else if (kind == 'i' && elem == 2) {
     for (int64_t i = 0; i < count; ++i) {
       int16_t v;
       std::memcpy(&v, src + i * 2, 2);
+      out.data[i] = static_cast<float>(v);
+    }
+  } else if (kind == 'i') {
+    for (int64_t i = 0; i < count; ++i) {
+      int32_t v;
+      std::memcpy(&v, src + i * 4, 4);
       out.data[i] = static_cast<float>(v);
     }
   } else if (elem == 4) {
@@ -98,8 +106,12 @@ FloatArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& path)
 
 FloatArray load_npy(const std::string& path) { return parse_npy(read_file(path, kMaxNpyBytes, "npy file"), path); }
 
-void save_npy(const std::string& path, const FloatArray& array) {
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
+void save_npy(const std::string& path, const FloatArray& array) { save_npy(path, array, DType::Float32); }
+
+void save_npy(const std::string& path, const FloatArray& array, DType dtype) {
+  const char* descr = dtype == DType::Int8 ? "|i1" : dtype == DType::Int16 ? "<i2" : dtype == DType::Int32 ? "<i4"
+                    : dtype == DType::UInt8 ? "|u1" : "<f4";
+  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (";
   for (size_t i = 0; i < array.shape.size(); ++i) {
     header += std::to_string(array.shape[i]);
     header += (array.shape.size() == 1 || i + 1 < array.shape.size()) ? ", " : "";
@@ -111,8 +123,16 @@ void save_npy(const std::string& path, const FloatArray& array) {
   out.push_back(header.size() & 0xff);
   out.push_back((header.size() >> 8) & 0xff);
   out.insert(out.end(), header.begin(), header.end());
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(array.data.data());
-  out.insert(out.end(), p, p + array.data.size() * 4);
+  if (dtype == DType::Float32) {
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(array.data.data());
+    out.insert(out.end(), p, p + array.data.size() * 4);
+  } else {  // integer codes held as floats, written in the integer type (little-endian)
+    const size_t size = dtype_size(dtype);
+    for (float v : array.data) {
+      const int64_t q = static_cast<int64_t>(std::lround(v));
+      for (size_t b = 0; b < size; ++b) out.push_back(static_cast<uint8_t>((static_cast<uint64_t>(q) >> (8 * b)) & 0xff));
+    }
+  }
   write_file_atomic(path, out);
 }
 

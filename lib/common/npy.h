@@ -22,5 +22,7 @@ FloatArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& path)
 
 // Writes a float32 array atomically.
 void save_npy(const std::string& path, const FloatArray& array);
+// The values as `dtype` (int8 '|i1', int16 '<i2', int32 '<i4', uint8 '|u1'; integers held as floats), or float32.
+void save_npy(const std::string& path, const FloatArray& array, DType dtype);
 
 }  // namespace bpu

@@ -198,7 +198,20 @@ void parse_model_parameters(const YAML::Node& root, const fs::path& base, Config
   if (g.has("caffe_model") || g.has("prototxt")) {
     p.add("model_parameters.caffe_model", "Caffe models are not supported; give onnx_model", ExitCode::Unsupported);
   }
-  for (const char* key : {"output_nodes", "remove_node_type", "remove_node_name"}) {
+  // remove_node_type / remove_node_name: the .bin's boundary nodes (lower/boundary.h); names are checked against
+  // the compiled model, types here.
+  cfg->remove_node_types = split_list(g.scalar("remove_node_type", true));
+  cfg->remove_node_names = split_list(g.scalar("remove_node_name", true));
+  for (const auto& t : cfg->remove_node_types) {
+    if (t == "Transpose" || t == "Cast" || t == "Reshape" || t == "Softmax") {
+      p.add(g.field("remove_node_type"), "'" + t + "': bpu-mapper removes the .bin's Quantize and Dequantize boundary "
+                                         "nodes only (a " + t + " at the edge stays in the model); remove it from the list",
+            ExitCode::Unsupported);
+    } else if (t != "Quantize" && t != "Dequantize") {
+      p.add(g.field("remove_node_type"), "'" + t + "' is invalid; allowed values: Quantize, Dequantize");
+    }
+  }
+  for (const char* key : {"output_nodes"}) {
     if (!g.scalar(key, true).empty()) {
       p.add(g.field(key), "'" + g.scalar(key, true) + "': changing the model's boundary is not implemented; "
                           "remove the key (export the model with the wanted outputs)", ExitCode::Unsupported);

@@ -46,6 +46,8 @@ struct MapperConfig {
   std::string output_model_file_prefix = "model";
   std::string working_dir;  // resolved; default <yaml dir>/model_output
   std::map<std::string, NodeInfo> node_info;  // node name -> settings (dict or 'node:int16;...' string form)
+  std::vector<std::string> remove_node_types;  // Quantize, Dequantize (lower/boundary.h)
+  std::vector<std::string> remove_node_names;  // <input>_HzQuantize, <output>_HzDequantize
 
   // input_parameters (one entry per configured input)
   std::vector<InputConfig> inputs;

@@ -87,7 +87,10 @@ struct CompiledModel {
   // Per input (parallel to `inputs`): the runtime type, layouts, range and normalization the config gave it;
   // verify and the accuracy run apply its float preprocessing on the QAT side (common/image_format.h).
   std::vector<InputFormat> input_formats;
-  std::vector<TensorInfo> outputs;  // float32 model outputs
+  std::vector<TensorInfo> outputs;  // model outputs: float32, or the integer value itself (removed Dequantize)
+  // Boundary nodes removed (remove_node_type / remove_node_name / `modifier`, lower/boundary.h): `<in>_HzQuantize`,
+  // `<out>_HzDequantize`; an input or output they bordered is the integer tensor with its scales.
+  std::vector<std::string> removed_nodes;
   std::vector<TensorInfo> values;   // every host value a step reads or writes (includes inputs and outputs)
   std::vector<Step> steps;
   std::vector<BpuSegment> bpu_segments;

@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "numerics/requant.h"
 #include "onnx_import/onnx_import.h"
 #include "runtime/qat_reference.h"
 
@@ -60,6 +61,11 @@ std::map<std::string, FloatArray> accuracy_sample(const std::vector<TensorInfo>&
       const calib::SampleFormat format = formats.empty() ? calib::SampleFormat{} : formats[std::min(i, formats.size() - 1)];
       const calib::SampleFolder f = calib::list_samples(inputs[i].name, inputs[i].shape, folders[i], format, nullptr);
       sample[inputs[i].name] = calib::read_sample(f, 0);
+      if (inputs[i].dtype == DType::Int8 || inputs[i].dtype == DType::Int16) {  // removed Quantize: the sample's codes
+        for (auto& v : sample[inputs[i].name].data) {
+          v = static_cast<float>(quantize_like_torch(v, inputs[i].scales[0], dtype_min(inputs[i].dtype), dtype_max(inputs[i].dtype)));
+        }
+      }
       *description += (description->empty() ? "" : ", ") + f.files[0];
     }
     return sample;
@@ -76,6 +82,9 @@ std::map<std::string, FloatArray> accuracy_sample(const std::vector<TensorInfo>&
     for (int64_t d : in.shape) n *= d;
     a.data.resize(static_cast<size_t>(n));
     for (auto& v : a.data) v = nd(rng);
+    if (in.dtype == DType::Int8 || in.dtype == DType::Int16) {  // an integer input (removed Quantize): its codes
+      for (auto& v : a.data) v = static_cast<float>(quantize_like_torch(v, in.scales[0], dtype_min(in.dtype), dtype_max(in.dtype)));
+    }
     sample[in.name] = a;
   }
   *description = "random N(0,1) input (uniform uint8 pixels for image inputs), std::mt19937 seed 2024 (set "
@@ -98,7 +107,7 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
     return QatReference::from_bytes(onnx, onnx_path, true, shapes).run(ref_inputs, &float_trace);
   });
   auto qat_run = std::async(std::launch::async, [&] { return QatReference::from_bytes(onnx, onnx_path, false, shapes).run(ref_inputs); });
-  auto bin_out = runner.run(inputs, ConvKernel::Fast, &bin_trace);
+  auto bin_out = runner.float_outputs(runner.run(inputs, ConvKernel::Fast, &bin_trace));
   auto float_out = float_run.get();
   auto qat_out = qat_run.get();
   for (const auto& [k, v] : float_out) float_trace[k] = v;
@@ -135,6 +144,7 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
       if (s.kind != StepKind::Dequantize || s.target != o.name) continue;
       for (const auto& v : m.values) if (v.name == s.source && v.dtype != DType::Int32 && v.scales.size() == 1) a.lsb = v.scales[0];
     }
+    if (o.dtype != DType::Float32 && o.scales.size() == 1) a.lsb = o.scales[0];  // an integer output (removed Dequantize)
     const auto& got = bin_out.at(o.name).data;
     const auto& ref = qat_out.at(o.name).data;
     Distances d = distances(got, ref);

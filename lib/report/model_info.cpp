@@ -61,6 +61,11 @@ std::string format_model_info(const CompiledModel& m, const ValidatedModel& v, c
   }
   os << "outputs:\n";
   for (const auto& t : m.outputs) os << "  " << tensor_line(t) << "\n";
+  if (!m.removed_nodes.empty()) {  // remove_node_type / remove_node_name / `modifier`: integer I/O
+    os << "removed boundary nodes:";
+    for (const auto& n : m.removed_nodes) os << " " << n;
+    os << "\n";
+  }
   os << "segments (execution order):\n";
   for (const auto& step : m.steps) {
     if (step.kind == StepKind::RunBpu) {

@@ -73,7 +73,7 @@ VerifyReport verify_model(const ModelRunner& runner, const QatReference& referen
   report.tolerance_lsb = tolerance_lsb;
   report.isolated = isolated;
   std::map<std::string, FloatArray> bin_trace, ref_trace;
-  std::map<std::string, FloatArray> outputs = runner.run(inputs, ConvKernel::Fast, &bin_trace);
+  std::map<std::string, FloatArray> outputs = runner.float_outputs(runner.run(inputs, ConvKernel::Fast, &bin_trace));
   // The reference tensor a .bin value stands for: its fake-quantized form (the DQ output of its Q), unless the
   // .bin holds that form as a value of its own (a mixed-use split: then the .bin's tensor is the float value).
   auto reference_name = [&](const std::string& t) {

@@ -41,6 +41,11 @@ std::vector<float> dequantized(const HostTensor& t) {
 
 std::map<std::string, FloatArray> ModelRunner::reference_inputs(const std::map<std::string, FloatArray>& inputs) const {
   std::map<std::string, FloatArray> out = inputs;
+  for (const auto& in : model_.inputs) {  // integer inputs (removed Quantize): the float values they stand for
+    auto it = out.find(in.name);
+    if (it == out.end() || (in.dtype != DType::Int8 && in.dtype != DType::Int16)) continue;
+    for (auto& v : it->second.data) v *= in.scales[0];
+  }
   for (size_t i = 0; i < model_.inputs.size() && i < model_.input_formats.size(); ++i) {
     const InputFormat& f = model_.input_formats[i];
     auto it = out.find(model_.inputs[i].name);
@@ -49,6 +54,16 @@ std::map<std::string, FloatArray> ModelRunner::reference_inputs(const std::map<s
     it->second = FloatArray{train, preprocess_float(f, it->second.shape, it->second.data)};
   }
   return out;
+}
+
+std::map<std::string, FloatArray> ModelRunner::float_outputs(std::map<std::string, FloatArray> outputs) const {
+  for (const auto& o : model_.outputs) {
+    auto it = outputs.find(o.name);
+    if (it == outputs.end() || o.dtype == DType::Float32) continue;
+    HostTensor t{o, {}, std::vector<int32_t>(it->second.data.begin(), it->second.data.end())};
+    it->second.data = dequantized(t);
+  }
+  return outputs;
 }
 
 std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, FloatArray>& inputs, ConvKernel kernel,
@@ -62,17 +77,20 @@ std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, F
                                        " but the model expects " + shape_to_string(in.shape));
     }
     values[in.name] = HostTensor{in, it->second.data, {}};
-    if (in.dtype == DType::UInt8) {  // image pixels: integers 0..255, also the uint8 codes the BPU reads
+    if (in.dtype != DType::Float32) {  // image pixels (uint8) or an integer input (removed Quantize): its codes
       HostTensor& t = values[in.name];
       t.q.resize(t.f.size());
+      const float lo = static_cast<float>(dtype_min(in.dtype)), hi = static_cast<float>(dtype_max(in.dtype));
       for (size_t k = 0; k < t.f.size(); ++k) {
         const float v = t.f[k];
-        if (!(v >= 0.0f && v <= 255.0f) || v != std::floor(v)) {
-          throw Error(ExitCode::Usage, "input '" + in.name + "' is a uint8 image but holds " + std::to_string(v) +
-                                           " at index " + std::to_string(k) + "; pass its pixels (integers 0..255)");
+        if (!(v >= lo && v <= hi) || v != std::floor(v)) {
+          throw Error(ExitCode::Usage, "input '" + in.name + "' is " + dtype_name(in.dtype) + " but holds " +
+                                           std::to_string(v) + " at index " + std::to_string(k) + "; pass its " +
+                                           (in.dtype == DType::UInt8 ? "pixels (integers 0..255)" : "integer codes"));
         }
         t.q[k] = static_cast<int32_t>(v);
       }
+      if (in.dtype != DType::UInt8) t.f.clear();
     }
   }
   for (const auto& [name, array] : inputs) {
@@ -134,7 +152,11 @@ std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, F
     values[step.target] = std::move(dst);
   }
   std::map<std::string, FloatArray> out;
-  for (const auto& o : model_.outputs) out[o.name] = FloatArray{o.shape, values.at(o.name).f};
+  for (const auto& o : model_.outputs) {
+    const HostTensor& v = values.at(o.name);
+    // An integer output (removed Dequantize) hands over its codes.
+    out[o.name] = o.dtype == DType::Float32 ? FloatArray{o.shape, v.f} : FloatArray{o.shape, std::vector<float>(v.q.begin(), v.q.end())};
+  }
   if (trace) {
     for (const auto& [name, v] : values) {
       if (v.info.dtype == DType::Float32 && !trace->count(name)) (*trace)[name] = FloatArray{v.info.shape, v.f};

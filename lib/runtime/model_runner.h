@@ -32,6 +32,8 @@ class ModelRunner {
   // The QAT model's inputs for the .bin inputs `inputs`: an image input (or a featuremap whose layout changes)
   // goes through its documented float preprocessing (common/image_format.h); other inputs pass unchanged.
   std::map<std::string, FloatArray> reference_inputs(const std::map<std::string, FloatArray>& inputs) const;
+  // run()'s outputs as float32: an integer output's codes times its scales (others unchanged).
+  std::map<std::string, FloatArray> float_outputs(std::map<std::string, FloatArray> outputs) const;
   const ValidatedModel& validated() const { return validated_; }
 
  private:

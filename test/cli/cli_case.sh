@@ -43,6 +43,16 @@ case "$case_name" in
     expect 0 "verify: PASSED" -- "$bin" verify --model out/model.bin --onnx "$d/model.onnx" --input "input=$d/image_1_nv12.npy"
     expect 2 "raw file 'short.nv12' has 1535 bytes, the input 1x48x32 uint8 needs 1536" -- sh -c "tail -c 1535 raw.nv12 > short.nv12; \"$bin\" run --model out/model.bin --input input=short.nv12 --output-dir o4"
     expect 2 "picture .broken.png. (cannot be decoded|is not a JPEG, PNG or BMP)" -- sh -c "head -c 100 '$d/image_0.png' > broken.png; \"$bin\" run --model out/model.bin --input input=broken.png --output-dir o5" ;;
+  modifier)
+    # hb_model_modifier's role: int8 input and output; run reads and writes int8 .npy files.
+    config "$data/nonhybrid_int8_output/model.onnx" bayes
+    "$bin" makertbin -c config.yaml --model-type onnx > /dev/null || { echo "FAIL: compile"; exit 1; }
+    allow_bin=1
+    expect 0 "wrote 'out/model_modified.bin'" -- "$bin" modifier out/model.bin -a Quantize -r output_HzDequantize
+    expect 0 "removed boundary nodes: input_HzQuantize output_HzDequantize" -- "$bin" info out/model_modified.bin
+    expect 2 "is float32, not int8|is int8 but holds" -- "$bin" run --model out/model_modified.bin --input "input=$data/nonhybrid_int8_output/input_0.npy" --output-dir o
+    expect 2 "remove_node_name 'nope' is not a boundary node of the model \(removable: none\)" -- "$bin" modifier out/model_modified.bin -r nope -o x.bin
+    expect 2 "give -r NODE or -a TYPE" -- "$bin" modifier out/model.bin ;;
   missing_onnx)
     config "no_such_model.onnx" bayes
     expect 3 "onnx_model: file '.*no_such_model.onnx' does not exist" -- "$bin" makertbin -c config.yaml --model-type onnx ;;

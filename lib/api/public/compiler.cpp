@@ -1,6 +1,12 @@
 // The public C++ compiler API (include/bpu_mapper/compiler.hpp): compile (makertbin), check (checker) and
 // verify over api/bpu_mapper.h and report/verify, with the results copied into the public types.
 
+#include <set>
+
+#include "artifact/bin_format.h"
+#include "common/file_io.h"
+#include "lower/boundary.h"
+#include "arch/bayes/sim/validate.h"
 #include "bpu_mapper/compiler.hpp"
 
 #include <spdlog/spdlog.h>
@@ -131,6 +137,24 @@ VerifyResult verify(const std::string& bin_path, const std::string& onnx_path, c
 
 std::string supported_ops_markdown(const std::string& march) {
   return detail::guarded([&] { return bpu::arch::target_for(march).supported_ops_markdown(); });
+}
+
+std::vector<std::string> modify_model(const std::string& bin_path, const std::vector<std::string>& remove_names,
+                                      const std::vector<std::string>& remove_types, const std::string& out_path) {
+  return detail::guarded([&] {
+    if (remove_names.empty() && remove_types.empty()) {
+      throw Error(BPU_ERR_USAGE, "modifier: give -r NODE or -a TYPE (boundary nodes: see `bpu-mapper info`)");
+    }
+    bpu::CompiledModel m = bpu::load_model_file(bin_path);
+    bpu::validate_model(m, bin_path, "");  // a .bin the runtime accepts before and after
+    const std::set<std::string> names(remove_names.begin(), remove_names.end());
+    const std::set<std::string> types(remove_types.begin(), remove_types.end());
+    std::vector<std::string> removed = bpu::remove_boundary_nodes(m, types, names, "model '" + bin_path + "'", bpu::ExitCode::Usage);
+    if (removed.empty()) throw Error(BPU_ERR_USAGE, "modifier: model '" + bin_path + "' has no boundary node of those types left");
+    bpu::validate_model(m, out_path, "");
+    bpu::write_file_atomic(out_path, bpu::serialize_model(m));
+    return removed;
+  });
 }
 
 }  // namespace bpu_mapper

@@ -152,14 +152,22 @@ Tensor load_npy(const std::string& path) {
   });
 }
 
-void save_npy(const std::string& path, const Tensor& tensor) {
+void save_npy(const std::string& path, const Tensor& tensor) { save_npy(path, tensor, "float32"); }
+
+void save_npy(const std::string& path, const Tensor& tensor, const std::string& dtype) {
   detail::guarded([&] {
+    bpu::DType t = bpu::DType::Float32;
+    if (dtype == "int8") t = bpu::DType::Int8;
+    else if (dtype == "int16") t = bpu::DType::Int16;
+    else if (dtype == "int32") t = bpu::DType::Int32;
+    else if (dtype == "uint8") t = bpu::DType::UInt8;
+    else if (dtype != "float32") throw Error(BPU_ERR_USAGE, "save_npy '" + path + "': unknown dtype '" + dtype + "'");
     int64_t n = bpu::checked_element_count(tensor.shape, "tensor for '" + path + "'", bpu::ExitCode::Usage);
     if (static_cast<size_t>(n) != tensor.data.size()) {
       throw Error(BPU_ERR_USAGE, "save_npy '" + path + "': shape " + bpu::shape_to_string(tensor.shape) + " has " +
                                      std::to_string(n) + " elements, data has " + std::to_string(tensor.data.size()));
     }
-    bpu::save_npy(path, bpu::FloatArray{tensor.shape, tensor.data});
+    bpu::save_npy(path, bpu::FloatArray{tensor.shape, tensor.data}, t);
   });
 }
 

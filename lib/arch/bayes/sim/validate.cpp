@@ -42,8 +42,9 @@ class Validator {
     if (m_.inputs.empty() || m_.outputs.empty()) fail("model has no inputs or no outputs");
     std::set<std::string> available;
     for (const auto& in : m_.inputs) {
-      if (in.dtype != DType::Float32 && !(in.dtype == DType::UInt8 && in.scales == std::vector<float>{1.0f})) {
-        fail("model input '" + in.name + "' is neither float32 nor uint8 image pixels");
+      const bool integer = (in.dtype == DType::Int8 || in.dtype == DType::Int16) && in.scales.size() == 1;  // removed Quantize
+      if (in.dtype != DType::Float32 && !integer && !(in.dtype == DType::UInt8 && in.scales == std::vector<float>{1.0f})) {
+        fail("model input '" + in.name + "' is neither float32, per-tensor int8/int16 nor uint8 image pixels");
       }
       available.insert(in.name);
     }
@@ -91,7 +92,7 @@ class Validator {
       available.insert(s.target);
     }
     for (const auto& o : m_.outputs) {
-      if (o.dtype != DType::Float32) fail("model output '" + o.name + "' is not float32");
+      if (o.dtype == DType::UInt8) fail("model output '" + o.name + "' is uint8");  // float32 or integer (removed Dequantize)
       if (!available.count(o.name)) fail("model output '" + o.name + "' is never produced");
     }
     return out;

@@ -1,0 +1,26 @@
+// Integer model I/O (hb_mapper's remove_node_type / remove_node_name and hb_model_modifier): the host Quantize step
+// of a model input and the Dequantize step of a model output are the .bin's boundary nodes, named
+// `<input>_HzQuantize` and `<output>_HzDequantize` as hb_mapper names them. Removing one makes the model input
+// (output) the integer tensor itself, int8/int16 (int32 for an accumulator output) with its scales, under the same
+// name; the .bin records the removed names (CompiledModel::removed_nodes), which `info` lists.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "lower/compiled_model.h"
+
+namespace bpu {
+
+// The removable boundary nodes of `m` with their types ("Quantize" / "Dequantize"), in model input/output order.
+std::vector<std::pair<std::string, std::string>> boundary_nodes(const CompiledModel& m);
+
+// Removes the boundary nodes whose type is in `types` ("Quantize", "Dequantize") or whose name is in `names`.
+// Throws Error(code) naming `context`, the name and the removable ones for a name that is not a boundary node, or
+// a type bpu-mapper cannot remove (Transpose, Cast, Reshape: the .bin has no such host step). Returns the names removed.
+std::vector<std::string> remove_boundary_nodes(CompiledModel& m, const std::set<std::string>& types,
+                                               const std::set<std::string>& names, const std::string& context,
+                                               ExitCode code);
+
+}  // namespace bpu

@@ -1,0 +1,104 @@
+// Integer model I/O (lib/lower/boundary.h): remove_node_type / remove_node_name in the config and the modifier's
+// removal on an existing .bin give int8 inputs and outputs with their scales; the int8 output equals the float
+// build's output quantized at that scale; names that are not boundary nodes are refused listing the ones that are.
+
+#include "api/bpu_mapper.h"
+#include "artifact/bin_format.h"
+#include "fixture_helpers.h"
+#include "lower/boundary.h"
+#include "numerics/requant.h"
+#include "report/model_info.h"
+
+using namespace bpu;
+
+namespace {
+
+std::string yaml_for(const std::string& extra_model_parameters) {
+  std::string y = bpu::test::fixture_yaml(bpu::test::data_path("nonhybrid_int8_output/model.onnx"), "o");
+  y.replace(y.find("model_parameters:\n"), 18, "model_parameters:\n" + extra_model_parameters);
+  return y;
+}
+
+ModelRunner runner_of(CompiledModel m) {
+  m.compiler_version = kCompilerVersion;
+  return ModelRunner(deserialize_model(serialize_model(m), "b.bin"), "b.bin");
+}
+
+// The input quantized as the removed Quantize step would have (PyTorch's rounding at the input's scale).
+FloatArray quantized_input(const TensorInfo& in, const FloatArray& x) {
+  FloatArray q = x;
+  for (auto& v : q.data) v = static_cast<float>(quantize_like_torch(v, in.scales[0], dtype_min(in.dtype), dtype_max(in.dtype)));
+  return q;
+}
+
+}  // namespace
+
+TEST_CASE("boundary: remove_node_type Quantize;Dequantize gives int8 I/O equal to the float build quantized", "[boundary]") {
+  bpu::test::TempDir dir("boundary");
+  CompileResult plain = compile_model(parse_config(yaml_for(""), dir.file("a.yaml")));
+  CompileResult removed = compile_model(parse_config(yaml_for("  remove_node_type: 'Quantize;Dequantize'\n"), dir.file("b.yaml")));
+  ModelRunner f = runner_of(plain.model), q = runner_of(removed.model);
+  const TensorInfo& in = q.model().inputs.at(0);
+  const TensorInfo& out = q.model().outputs.at(0);
+  CHECK(in.dtype == DType::Int8);
+  CHECK(out.dtype == DType::Int8);
+  CHECK(in.scales.size() == 1);
+  CHECK(out.scales.size() == 1);
+  CHECK(q.model().removed_nodes == std::vector<std::string>{"input_HzQuantize", "output_HzDequantize"});
+  const std::string info = format_model_info(q.model(), q.validated(), "b.bin");
+  CHECK(info.find("removed boundary nodes: input_HzQuantize output_HzDequantize") != std::string::npos);
+  CHECK(info.find("input  int8") != std::string::npos);
+  for (int i = 0; i < 3; ++i) {
+    const FloatArray x = load_npy(bpu::test::data_path("nonhybrid_int8_output/input_" + std::to_string(i) + ".npy"));
+    const auto float_out = f.run({{"input", x}}).at("output").data;
+    const auto int_out = q.run({{"input", quantized_input(in, x)}}).at("output").data;
+    REQUIRE(int_out.size() == float_out.size());
+    for (size_t k = 0; k < int_out.size(); ++k) {
+      REQUIRE(int_out[k] == std::nearbyint(float_out[k] / out.scales[0]));  // the float build dequantized the same code
+    }
+  }
+  // The modifier's removal on the float build's .bin gives the same program.
+  CompiledModel m = deserialize_model(serialize_model(plain.model), "a.bin");
+  CHECK(remove_boundary_nodes(m, {"Quantize", "Dequantize"}, {}, "a.bin", ExitCode::Usage).size() == 2);
+  ModelRunner mod = runner_of(m);
+  const FloatArray x = load_npy(bpu::test::data_path("nonhybrid_int8_output/input_0.npy"));
+  CHECK(mod.run({{"input", quantized_input(in, x)}}).at("output").data == q.run({{"input", quantized_input(in, x)}}).at("output").data);
+  // Only the output: the input stays float32.
+  CompiledModel only_out = deserialize_model(serialize_model(plain.model), "a.bin");
+  remove_boundary_nodes(only_out, {}, {"output_HzDequantize"}, "a.bin", ExitCode::Usage);
+  ModelRunner o = runner_of(only_out);
+  CHECK(o.model().inputs[0].dtype == DType::Float32);
+  CHECK(o.model().outputs[0].dtype == DType::Int8);
+  // An integer input outside its range, and a non-integer code, are refused.
+  FloatArray bad = quantized_input(in, x);
+  bad.data[0] = 200;
+  bpu::test::require_error([&] { q.run({{"input", bad}}); }, ExitCode::Usage, "is int8 but holds 200");
+}
+
+TEST_CASE("boundary: unknown names and types are refused naming the removable nodes", "[boundary]") {
+  bpu::test::TempDir dir("boundary_bad");
+  bpu::test::require_error([&] { compile_model(parse_config(yaml_for("  remove_node_name: 'conv_HzQuantize'\n"), dir.file("c.yaml"))); },
+                           ExitCode::Config, "remove_node_name 'conv_HzQuantize' is not a boundary node of the model (removable: input_HzQuantize, output_HzDequantize)");
+  bpu::test::require_error([&] { parse_config(yaml_for("  remove_node_type: 'Transpose'\n"), dir.file("d.yaml")); },
+                           ExitCode::Unsupported, "'Transpose': bpu-mapper removes the .bin's Quantize and Dequantize boundary nodes only");
+  bpu::test::require_error([&] { parse_config(yaml_for("  remove_node_type: 'Quantise'\n"), dir.file("e.yaml")); },
+                           ExitCode::Config, "'Quantise' is invalid; allowed values: Quantize, Dequantize");
+  CompileResult plain = compile_model(parse_config(yaml_for(""), dir.file("a.yaml")));
+  CompiledModel m = plain.model;
+  remove_boundary_nodes(m, {"Quantize"}, {}, "a.bin", ExitCode::Usage);
+  bpu::test::require_error([&] { remove_boundary_nodes(m, {}, {"input_HzQuantize"}, "a.bin", ExitCode::Usage); }, ExitCode::Usage,
+                           "(removable: output_HzDequantize)");
+}
+
+TEST_CASE("boundary: integer outputs are written and read back as int8/int16/int32 .npy", "[boundary]") {
+  bpu::test::TempDir dir("npy_int");
+  const FloatArray a{{2, 3}, {-128, -1, 0, 1, 100, 127}};
+  for (DType t : {DType::Int8, DType::Int16, DType::Int32, DType::UInt8}) {
+    FloatArray v = a;
+    if (t == DType::UInt8) v.data = {0, 1, 2, 128, 200, 255};
+    save_npy(dir.file("x.npy"), v, t);
+    const FloatArray back = load_npy(dir.file("x.npy"));
+    CHECK(back.shape == v.shape);
+    CHECK(back.data == v.data);
+  }
+}

@@ -109,6 +109,25 @@ class PhaseTimer {
   std::chrono::steady_clock::time_point last_;
 };
 
+// model_parameters.output_nodes: every output of each named node becomes a model output (after the existing ones).
+void add_output_nodes(ir::Graph& g, const MapperConfig& config) {
+  std::vector<std::string> names;
+  for (const auto& n : g.nodes) names.push_back(n.name);
+  for (const auto& want : config.output_nodes) {
+    auto it = std::find_if(g.nodes.begin(), g.nodes.end(), [&](const ir::Node& n) { return n.name == want; });
+    if (it == g.nodes.end()) {
+      std::string near;
+      for (const auto& c : closest_names(want, names)) near += (near.empty() ? "" : ", ") + c;
+      throw Error(ExitCode::Config, "config '" + config.yaml_path + "': model_parameters.output_nodes: the model has no node '" +
+                                        want + "' (closest: " + near + ")");
+    }
+    for (const auto& o : it->outputs) {
+      if (!o.empty() && !g.is_graph_output(o)) g.outputs.push_back(o);
+    }
+    spdlog::info("output_nodes: the outputs of '{}' are model outputs", want);
+  }
+}
+
 CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   auto start = std::chrono::steady_clock::now();
   CompileResult r;
@@ -179,6 +198,7 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   for (const auto& t : apply_int16_requests(r.graph, int16)) spdlog::info("node_info: tensor '{}' widened to int16", t);
   int propagated = propagate_quant_through_shape_ops(r.graph);
   spdlog::info("passes: quantization carried through {} shape ops", propagated);
+  add_output_nodes(r.graph, in.config);  // after the quant stage and the folds, which keep graph outputs as they are
   timer.done("passes");
   crash_guard_set_phase("partition");
   r.partition = partition_graph(r.graph, options);

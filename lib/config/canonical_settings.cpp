@@ -48,6 +48,7 @@ std::string canonical_settings_yaml(const MapperConfig& c, const std::vector<std
       if (!info.output_type.empty()) os << "      OutputType: " << quoted(info.output_type) << "\n";
     }
   }
+  if (!c.output_nodes.empty()) os << "  output_nodes: " << sorted_list(c.output_nodes) << "\n";
   if (!c.remove_node_types.empty()) os << "  remove_node_type: " << sorted_list(c.remove_node_types) << "\n";
   if (!c.remove_node_names.empty()) os << "  remove_node_name: " << sorted_list(c.remove_node_names) << "\n";
   std::string names, shapes;

@@ -211,12 +211,7 @@ void parse_model_parameters(const YAML::Node& root, const fs::path& base, Config
       p.add(g.field("remove_node_type"), "'" + t + "' is invalid; allowed values: Quantize, Dequantize");
     }
   }
-  for (const char* key : {"output_nodes"}) {
-    if (!g.scalar(key, true).empty()) {
-      p.add(g.field(key), "'" + g.scalar(key, true) + "': changing the model's boundary is not implemented; "
-                          "remove the key (export the model with the wanted outputs)", ExitCode::Unsupported);
-    }
-  }
+  cfg->output_nodes = split_list(g.scalar("output_nodes", true));  // checked against the model when it is read
   std::string onnx = g.scalar("onnx_model", false);
   if (!g.has("onnx_model")) {
     p.add("model_parameters.onnx_model", "missing; give the path of the QAT .onnx file");

@@ -48,6 +48,7 @@ struct MapperConfig {
   std::map<std::string, NodeInfo> node_info;  // node name -> settings (dict or 'node:int16;...' string form)
   std::vector<std::string> remove_node_types;  // Quantize, Dequantize (lower/boundary.h)
   std::vector<std::string> remove_node_names;  // <input>_HzQuantize, <output>_HzDequantize
+  std::vector<std::string> output_nodes;       // nodes whose outputs become extra model outputs
 
   // input_parameters (one entry per configured input)
   std::vector<InputConfig> inputs;

@@ -97,7 +97,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"model_parameters", "layer_out_dump", S::Ignored, "True/False; a board debugging aid"},
       {"model_parameters", "log_level", S::Ignored, "deprecated in hb_mapper"},
       {"model_parameters", "debug_mode", S::Ignored, "dump_calibration_data; there is no calibration"},
-      {"model_parameters", "output_nodes", S::Refused, "changing the model outputs is not implemented (empty accepted)"},
+      {"model_parameters", "output_nodes", S::Acted, "';' node names: their outputs become extra model outputs"},
       {"model_parameters", "remove_node_type", S::Acted, "Quantize;Dequantize: integer model inputs/outputs with their scales"},
       {"model_parameters", "remove_node_name", S::Acted, "<input>_HzQuantize / <output>_HzDequantize boundary nodes"},
       {"input_parameters", "input_name", S::Acted, "';' per input; optional for a one-input model"},

@@ -106,10 +106,20 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
   auto float_run = std::async(std::launch::async, [&] {
     return QatReference::from_bytes(onnx, onnx_path, true, shapes).run(ref_inputs, &float_trace);
   });
-  auto qat_run = std::async(std::launch::async, [&] { return QatReference::from_bytes(onnx, onnx_path, false, shapes).run(ref_inputs); });
+  std::map<std::string, FloatArray> qat_trace;  // interior tensors made outputs (output_nodes) are read from it
+  std::map<std::string, std::string> qat_fq_name;
+  auto qat_run = std::async(std::launch::async, [&] {
+    const QatReference q = QatReference::from_bytes(onnx, onnx_path, false, shapes);
+    for (const auto& o : runner.model().outputs) qat_fq_name[o.name] = q.fake_quantized_name(o.name);
+    return q.run(ref_inputs, &qat_trace);
+  });
   auto bin_out = runner.float_outputs(runner.run(inputs, ConvKernel::Fast, &bin_trace));
   auto float_out = float_run.get();
   auto qat_out = qat_run.get();
+  for (const auto& o : runner.model().outputs) {
+    if (!qat_out.count(o.name) && qat_trace.count(qat_fq_name[o.name])) qat_out[o.name] = qat_trace.at(qat_fq_name[o.name]);
+    if (!float_out.count(o.name) && float_trace.count(o.name)) float_out[o.name] = float_trace.at(o.name);
+  }
   for (const auto& [k, v] : float_out) float_trace[k] = v;
   const std::map<std::string, std::string> dtypes = buffer_dtypes(runner.model());
   auto dtype_of = [&](const std::string& t) { auto it = dtypes.find(t); return it == dtypes.end() ? std::string("float32") : it->second; };

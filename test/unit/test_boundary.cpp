@@ -8,6 +8,8 @@
 #include "lower/boundary.h"
 #include "numerics/requant.h"
 #include "report/model_info.h"
+#include "report/verify.h"
+#include "runtime/qat_reference.h"
 
 using namespace bpu;
 
@@ -101,4 +103,25 @@ TEST_CASE("boundary: integer outputs are written and read back as int8/int16/int
     CHECK(back.shape == v.shape);
     CHECK(back.data == v.data);
   }
+}
+
+TEST_CASE("boundary: output_nodes makes interior node outputs model outputs, the rest unchanged", "[boundary]") {
+  bpu::test::TempDir dir("output_nodes");
+  CompileResult plain = compile_model(parse_config(yaml_for(""), dir.file("a.yaml")));
+  CompileResult more = compile_model(parse_config(yaml_for("  output_nodes: '/conv/Conv'\n"), dir.file("b.yaml")));
+  ModelRunner p = runner_of(plain.model), m = runner_of(more.model);
+  REQUIRE(m.model().outputs.size() == 2);
+  CHECK(m.model().outputs[1].name == "/conv/Conv_output_0");
+  const FloatArray x = load_npy(bpu::test::data_path("nonhybrid_int8_output/input_0.npy"));
+  const auto a = p.run({{"input", x}});
+  const auto b = m.run({{"input", x}});
+  CHECK(a.at("output").data == b.at("output").data);
+  // The interior output agrees with the QAT model's fake-quantized tensor (verify's comparison).
+  const QatReference ref = QatReference::from_file(bpu::test::data_path("nonhybrid_int8_output/model.onnx"));
+  const VerifyReport v = verify_model(m, ref, {{"input", x}}, 1.0, false);
+  CHECK(v.passed());
+  REQUIRE(v.outputs.size() == 2);
+  CHECK(v.outputs[1].max_lsb <= 1.0);
+  bpu::test::require_error([&] { compile_model(parse_config(yaml_for("  output_nodes: '/conv/Cnv'\n"), dir.file("c.yaml"))); },
+                           ExitCode::Config, "model_parameters.output_nodes: the model has no node '/conv/Cnv' (closest: /conv/Conv");
 }

@@ -96,7 +96,8 @@ std::vector<std::string> remove_boundary_nodes(CompiledModel& m, const std::set<
     }
   }
   std::vector<std::string> removed;
-  for (const auto& [name, type] : nodes) {
+  for (const auto& node : nodes) {
+    const std::string name = node.first, type = node.second;  // copies: clang 14 lambdas cannot capture bindings
     if (!types.count(type) && !names.count(name)) continue;
     auto it = std::find_if(m.steps.begin(), m.steps.end(), [&](const Step& s) {
       return type == "Quantize" ? s.kind == StepKind::Quantize && s.source + "_HzQuantize" == name

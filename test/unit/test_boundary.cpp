@@ -35,7 +35,7 @@ FloatArray quantized_input(const TensorInfo& in, const FloatArray& x) {
 
 }  // namespace
 
-TEST_CASE("boundary: remove_node_type Quantize;Dequantize gives int8 I/O equal to the float build quantized", "[boundary]") {
+TEST_CASE("boundary: remove_node_type Quantize and Dequantize gives int8 I/O equal to the float build quantized", "[boundary]") {
   bpu::test::TempDir dir("boundary");
   CompileResult plain = compile_model(parse_config(yaml_for(""), dir.file("a.yaml")));
   CompileResult removed = compile_model(parse_config(yaml_for("  remove_node_type: 'Quantize;Dequantize'\n"), dir.file("b.yaml")));

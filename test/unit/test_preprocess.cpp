@@ -111,7 +111,7 @@ TEST_CASE("preprocess: every witness case runs PREPROCESS on the BPU and agrees 
   }
 }
 
-TEST_CASE("preprocess: hb_mapper's table of legal type pairs; the rest refused naming the legal ones", "[preprocess]") {
+TEST_CASE("preprocess: hb_mapper's table of legal type pairs, the rest refused naming the legal ones", "[preprocess]") {
   const nlohmann::json base = nlohmann::json(witness("preprocess_rgb")["cases"][0]);
   const std::vector<std::string> rt = {"rgb", "bgr", "yuv444", "gray", "nv12", "featuremap"};
   const std::vector<std::string> train = {"rgb", "bgr", "yuv444", "gray", "featuremap"};
@@ -245,7 +245,7 @@ nlohmann::json find_case(const std::string& folder, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("preprocess: pictures and raw files become the runtime tensor; JPEG equals its decoded pixels", "[preprocess]") {
+TEST_CASE("preprocess: pictures and raw files become the runtime tensor, JPEG equals its decoded pixels", "[preprocess]") {
   // PNG (lossless) -> each runtime type by rgb_picture_to_runtime == numpy's forward conversion of the same pixels.
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"rgb_from_rgb_nhwc", "rgb_nhwc"}, {"rgb_from_rgb_nchw", "rgb_nchw"}, {"rgb_from_bgr", "bgr_nhwc"},
@@ -300,7 +300,7 @@ TEST_CASE("preprocess: pictures and raw files become the runtime tensor; JPEG eq
   bpu::test::require_error([&] { read_input_file(png, feature, InputFormat{}); }, ExitCode::Usage, "the input is a featuremap");
   FloatArray bad = load_npy(bpu::test::data_path("preprocess_rgb/image_0_rgb_nhwc.npy"));
   bad.data[5] = 256;
-  bpu::test::require_error([&] { runner.run({{"input", bad}}); }, ExitCode::Usage, "is a uint8 image but holds 256");
+  bpu::test::require_error([&] { runner.run({{"input", bad}}); }, ExitCode::Usage, "is uint8 but holds 256");
 }
 
 TEST_CASE("preprocess: on the CPU (run_on_cpu) and for a featuremap layout change, the float kernel runs", "[preprocess]") {
@@ -335,7 +335,7 @@ TEST_CASE("preprocess: on the CPU (run_on_cpu) and for a featuremap layout chang
         for (int64_t q = 0; q < W; ++q) nhwc.data[(y * W + q) * C + c] = x.data[(c * H + y) * W + q];
     CHECK(runner.model().inputs.at(0).shape == nhwc.shape);
     const FloatArray want = load_npy(bpu::test::data_path("nonhybrid/qat_output_0.npy"));
-    const auto& got = runner.run({{runner.model().inputs[0].name, nhwc}}).begin()->second.data;
+    const std::vector<float> got = runner.run({{runner.model().inputs[0].name, nhwc}}).begin()->second.data;
     CHECK(bpu::test::cosine(got, want.data) >= 0.9999);
   }
 }

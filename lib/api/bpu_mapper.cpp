@@ -27,6 +27,7 @@
 #include "lower/lower.h"
 #include "onnx_import/onnx_import.h"
 #include "lower/boundary.h"
+#include "ops/preprocess.h"
 #include "passes/input_preprocess.h"
 #include "passes/fold_bn.h"
 #include "passes/shape_quant.h"
@@ -115,6 +116,10 @@ void add_output_nodes(ir::Graph& g, const MapperConfig& config) {
   for (const auto& n : g.nodes) names.push_back(n.name);
   for (const auto& want : config.output_nodes) {
     auto it = std::find_if(g.nodes.begin(), g.nodes.end(), [&](const ir::Node& n) { return n.name == want; });
+    if (it != g.nodes.end() && ops::is_preprocess(*it)) {
+      throw Error(ExitCode::Config, "config '" + config.yaml_path + "': model_parameters.output_nodes: '" + want +
+                                        "' is bpu-mapper's input preprocessing, not a node of the model; name a model node");
+    }
     if (it == g.nodes.end()) {
       std::string near;
       for (const auto& c : closest_names(want, names)) near += (near.empty() ? "" : ", ") + c;

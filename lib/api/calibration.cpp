@@ -89,6 +89,7 @@ SampleSource sample_source(const MapperConfig& cfg, const ir::Graph& g, std::vec
         InputFormat f = ci.format;
         f.type_rt = f.type_train;
         f.rt_nhwc = f.train_nhwc;
+        f.video_range = false;  // the samples are already in the train type's full range
         s.normalize[input] = f;
       }
     }

@@ -133,7 +133,7 @@ Shape runtime_shape(const InputFormat& f, const Shape& t, const std::string& wha
 Shape train_shape_of(const InputFormat& f, const Shape& rt, const std::string& what, ExitCode code) {
   int64_t n = 0, h = 0, w = 0, c = 0;
   if (f.type_rt == ImageType::Nv12) {
-    if (rt.size() != 3 || rt[1] % 3 != 0 || rt[1] % 6 != 0 || rt[2] % 2 != 0) {
+    if (rt.size() != 3 || rt[1] % 3 != 0 || rt[2] % 2 != 0) {  // H = rows * 2 / 3 is then even
       throw Error(code, what + ": an nv12 tensor is [N, H*3/2, W] with H and W even, not " + shape_to_string(rt));
     }
     n = rt[0], h = rt[1] / 3 * 2, w = rt[2], c = 3;

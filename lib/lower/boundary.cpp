@@ -70,7 +70,8 @@ std::vector<std::pair<std::string, std::string>> boundary_nodes(const CompiledMo
     // A model input quantized for the BPU and read by nothing else; a model output dequantized from an integer value.
     if (s.kind == StepKind::Quantize && is_input(m, s.source) && readers(m, s.source) == 1) {
       out.emplace_back(s.source + "_HzQuantize", "Quantize");
-    } else if (s.kind == StepKind::Dequantize && is_output(m, s.target) && !is_input(m, s.source)) {
+    } else if (s.kind == StepKind::Dequantize && is_output(m, s.target) && !is_input(m, s.source) && readers(m, s.target) == 0) {
+      // (an output also read in float by a later segment keeps its Dequantize)
       out.emplace_back(s.target + "_HzDequantize", "Dequantize");
     }
   }

@@ -67,7 +67,9 @@ CompiledModel lower_model(const ir::Graph& g, const PartitionResult& part, const
   Schedule schedule(g, m);
   for (const auto& in : g.inputs) {
     const ir::ElemType t = g.tensor(in).elem_type;
-    if (t != ir::ElemType::Float && t != ir::ElemType::Uint8) {
+    bool pixels = false;  // a uint8 input is only an image input that an HzPreprocess reads
+    for (int c : g.consumers(in)) pixels |= t == ir::ElemType::Uint8 && ops::is_preprocess(g.nodes[c]);
+    if (t != ir::ElemType::Float && !pixels) {
       throw Error(ExitCode::Unsupported, "model '" + g.source_path + "': input '" + in + "' is not float32");
     }
     m.inputs.push_back(float_info(g, in));

@@ -119,6 +119,9 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
   for (const auto& o : runner.model().outputs) {
     if (!qat_out.count(o.name) && qat_trace.count(qat_fq_name[o.name])) qat_out[o.name] = qat_trace.at(qat_fq_name[o.name]);
     if (!float_out.count(o.name) && float_trace.count(o.name)) float_out[o.name] = float_trace.at(o.name);
+    if (!qat_out.count(o.name) || !float_out.count(o.name) || !bin_out.count(o.name)) {
+      throw Error(ExitCode::Model, "model '" + onnx_path + "': the QAT model computes no tensor '" + o.name + "' (a .bin output)");
+    }
   }
   for (const auto& [k, v] : float_out) float_trace[k] = v;
   const std::map<std::string, std::string> dtypes = buffer_dtypes(runner.model());

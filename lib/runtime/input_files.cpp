@@ -39,6 +39,7 @@ FloatArray read_picture(const std::string& path, const TensorInfo& input, const 
   unsigned char* pixels = stbi_load(path.c_str(), &iw, &ih, &ic, 3);
   if (!pixels) throw Error(ExitCode::Usage, what + " cannot be decoded: " + stbi_failure_reason());
   std::unique_ptr<unsigned char, void (*)(void*)> owned(pixels, stbi_image_free);
+  if (iw != w || ih != h) throw Error(ExitCode::Usage, what + " changed while it was read");  // the decoded size is what counts
   std::vector<uint8_t> rgb(pixels, pixels + static_cast<size_t>(h * w * 3));
   return FloatArray{input.shape, rgb_picture_to_runtime(f, h, w, rgb)};
 }

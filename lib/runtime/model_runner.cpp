@@ -76,6 +76,11 @@ std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, F
       throw Error(ExitCode::Usage, "input '" + in.name + "' has shape " + shape_to_string(it->second.shape) +
                                        " but the model expects " + shape_to_string(in.shape));
     }
+    const int64_t count = checked_element_count(in.shape, "input '" + in.name + "'", ExitCode::Usage);
+    if (static_cast<int64_t>(it->second.data.size()) != count) {
+      throw Error(ExitCode::Usage, "input '" + in.name + "' holds " + std::to_string(it->second.data.size()) +
+                                       " values, its shape " + shape_to_string(in.shape) + " needs " + std::to_string(count));
+    }
     values[in.name] = HostTensor{in, it->second.data, {}};
     if (in.dtype != DType::Float32) {  // image pixels (uint8) or an integer input (removed Quantize): its codes
       HostTensor& t = values[in.name];

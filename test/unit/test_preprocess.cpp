@@ -339,3 +339,20 @@ TEST_CASE("preprocess: on the CPU (run_on_cpu) and for a featuremap layout chang
     CHECK(bpu::test::cosine(got, want.data) >= 0.9999);
   }
 }
+
+TEST_CASE("preprocess: nv12 shapes round-trip for every even size, and run checks the data against the shape", "[preprocess]") {
+  InputFormat f;
+  f.type_rt = ImageType::Nv12;
+  f.type_train = ImageType::Rgb;
+  for (int64_t h : {2, 30, 32, 478}) {  // H = 2 (mod 4) gives an odd number of chroma rows
+    const Shape rt = runtime_shape(f, {1, 3, h, 64}, "x");
+    CHECK(rt == Shape{1, h * 3 / 2, 64});
+    CHECK(train_shape_of(f, rt, "x", ExitCode::Artifact) == Shape{1, 3, h, 64});
+  }
+  bpu::test::require_error([&] { runtime_shape(f, {1, 3, 31, 64}, "x"); }, ExitCode::Config, "odd size");
+  bpu::test::require_error([&] { train_shape_of(f, {1, 46, 64}, "x", ExitCode::Artifact); }, ExitCode::Artifact, "H*3/2");
+  ModelRunner runner = compile_case("preprocess_rgb", find_case("preprocess_rgb", "rgb_from_nv12"));
+  FloatArray x = load_npy(bpu::test::data_path("preprocess_rgb/image_0_nv12.npy"));
+  x.data.push_back(0);  // one value more than the shape holds
+  bpu::test::require_error([&] { runner.run({{"input", x}}); }, ExitCode::Usage, "needs 1536");
+}

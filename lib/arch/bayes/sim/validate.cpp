@@ -139,6 +139,9 @@ class Validator {
     };
     check_binding(s.input_buffers, s.input_values, "input");
     check_binding(s.output_buffers, s.output_values, "output");
+    for (uint32_t id : s.output_buffers) {
+      if (s.buffers[id].info.dtype == DType::UInt8) fail(ctx + " outputs the uint8 buffer '" + s.buffers[id].info.name + "'");
+    }
 
     std::vector<bayes::Instruction> program = bayes::decode_program(s.code.data(), s.code.size(), "model '" + path_ + "' " + ctx + " code");
     for (size_t i = 0; i < program.size(); ++i) {
@@ -149,6 +152,14 @@ class Validator {
       bayes::buffer_operands(ins.body, &reads, &writes);
       for (uint32_t id : reads) buffer(s, id, ictx);
       for (uint32_t id : writes) buffer(s, id, ictx);
+      // uint8 pixels are read by PREPROCESS only; no other instruction reads or writes them.
+      const bool preprocess = std::holds_alternative<bayes::Preprocess>(ins.body);
+      for (uint32_t id : writes) {
+        if (s.buffers[id].info.dtype == DType::UInt8) fail(ictx + " writes the uint8 buffer '" + s.buffers[id].info.name + "'");
+      }
+      for (uint32_t id : reads) {
+        if (!preprocess && s.buffers[id].info.dtype == DType::UInt8) fail(ictx + " reads the uint8 buffer '" + s.buffers[id].info.name + "'");
+      }
       // One check overload per opcode below; an opcode without one does not compile.
       std::visit([&](const auto& body) { check(s, body, ictx); }, ins.body);
     }

@@ -222,13 +222,8 @@ std::vector<float> preprocess_float(const InputFormat& f, const Shape& rt, const
   for (int64_t n = 0; n < n_total; ++n) {
     for (int64_t y = 0; y < h; ++y) {
       for (int64_t x = 0; x < w; ++x) {
-        if (f.type_rt == ImageType::Featuremap) {  // a layout change (and a normalization) per channel
-          for (int64_t c = 0; c < c_total; ++c) {
-            const double v = raw_sample(f, rt, raw.data(), n, y, x, static_cast<int>(c));
-            const double mean = f.mean.empty() ? 0.0 : f.mean[f.mean.size() == 1 ? 0 : c];
-            const double scale = f.scale.empty() ? 1.0 : f.scale[f.scale.size() == 1 ? 0 : c];
-            out[out_index(n, c, y, x)] = static_cast<float>((v - mean) * scale);
-          }
+        if (f.type_rt == ImageType::Featuremap) {  // a layout change only (a featuremap takes no_preprocess)
+          for (int64_t c = 0; c < c_total; ++c) out[out_index(n, c, y, x)] = raw_sample(f, rt, raw.data(), n, y, x, static_cast<int>(c));
           continue;
         }
         double s[3] = {0, 0, 0};

@@ -66,9 +66,13 @@ CompiledModel lower_model(const ir::Graph& g, const PartitionResult& part, const
   CompiledModel m;
   Schedule schedule(g, m);
   for (const auto& in : g.inputs) {
+    InputFormat f;  // the format an HzPreprocess reading the input carries
+    for (int c : g.consumers(in)) {
+      if (ops::is_preprocess(g.nodes[c])) f = ops::preprocess_format(g.nodes[c], ExitCode::Model);
+    }
+    m.input_formats.push_back(f);
     const ir::ElemType t = g.tensor(in).elem_type;
-    bool pixels = false;  // a uint8 input is only an image input that an HzPreprocess reads
-    for (int c : g.consumers(in)) pixels |= t == ir::ElemType::Uint8 && ops::is_preprocess(g.nodes[c]);
+    const bool pixels = t == ir::ElemType::Uint8 && f.is_image();  // uint8 only as an image input's pixels
     if (t != ir::ElemType::Float && !pixels) {
       throw Error(ExitCode::Unsupported, "model '" + g.source_path + "': input '" + in + "' is not float32");
     }
@@ -79,13 +83,6 @@ CompiledModel lower_model(const ir::Graph& g, const PartitionResult& part, const
       m.inputs.back().layout = Layout::RowMajor;  // the runtime layout (NHWC, NCHW or nv12) is in its InputFormat
     }
     schedule.add(m.inputs.back());
-  }
-  for (const auto& in : g.inputs) {  // the format an HzPreprocess reading the input carries
-    InputFormat f;
-    for (int c : g.consumers(in)) {
-      if (ops::is_preprocess(g.nodes[c])) f = ops::preprocess_format(g.nodes[c], ExitCode::Model);
-    }
-    m.input_formats.push_back(f);
   }
   for (const auto& out : g.outputs) m.outputs.push_back(float_info(g, out));
 

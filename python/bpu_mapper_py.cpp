@@ -129,6 +129,10 @@ PYBIND11_MODULE(bpu_mapper, m) {
   }, py::arg("onnx_path"), py::arg("input_shapes") = std::map<std::string, std::vector<int64_t>>{},
         "checker: placement of a bare ONNX model; writes nothing");
 
+  m.def("pack", &pack_models, py::arg("bin_paths"), py::arg("out_path"),
+        "hb_pack: several .bin files into one packed file; returns the model names (file names without .bin)");
+  m.def("model_names", &model_names, py::arg("path"), "the models a .bin or packed file holds");
+
   m.def("verify", [](const std::string& bin, const std::string& onnx, const py::dict& inputs, double tolerance, bool isolated) {
     TensorMap feed = to_tensors(inputs);
     VerifyResult r;
@@ -147,7 +151,8 @@ PYBIND11_MODULE(bpu_mapper, m) {
         "run the .bin and its QAT ONNX on the same inputs and compare tensor by tensor");
 
   py::class_<Model>(m, "Model")
-      .def(py::init([](const std::string& path) { return Model::load(path); }), py::arg("path"))
+      .def(py::init([](const std::string& path, const std::string& model_name) { return Model::load(path, "", model_name); }),
+           py::arg("path"), py::arg("model_name") = "")
       .def_property_readonly("path", &Model::path)
       .def_property_readonly("inputs", [](const Model& self) { return desc_list(self.inputs()); })
       .def_property_readonly("outputs", [](const Model& self) { return desc_list(self.outputs()); })

@@ -21,6 +21,22 @@ using namespace bpu_mapper;
 
 // --march of info, disasm, verify, perf and run: the march the .bin must have been compiled for ("" = any).
 std::string g_bin_march;
+// -m/--model-name of the same commands: the model of a packed file (`bpu-mapper pack`); "" for a plain .bin.
+std::string g_model_name;
+
+Model load_model(const std::string& path) { return Model::load(path, g_bin_march, g_model_name); }
+
+// `info`: one model, or every model of a packed file when no --model-name chose one.
+std::string info_text(const std::string& path) {
+  if (!g_model_name.empty()) return load_model(path).info();
+  std::vector<std::string> names = model_names(path);
+  if (names.size() == 1) return Model::load(path, g_bin_march).info();
+  std::string text = "packed file '" + path + "': " + std::to_string(names.size()) + " models:";
+  for (const auto& n : names) text += " " + n;
+  text += "\n";
+  for (const auto& n : names) text += "\n== model " + n + " ==\n" + Model::load(path, g_bin_march, n).info();
+  return text;
+}
 
 const char* kExitCodes =
     "Exit codes: 0 ok, 2 usage, 3 config, 4 model, 5 unsupported, 6 accuracy, 7 io, 8 artifact (.bin), 70 internal.";
@@ -123,9 +139,9 @@ std::map<std::string, std::vector<int64_t>> verify_shapes(const std::vector<std:
 int cmd_verify(const std::string& model_path, const std::string& onnx_path, const std::vector<std::string>& input_args,
                const std::vector<std::string>& shape_args, double tolerance, bool isolated) {
   if (tolerance < 0) throw Error(BPU_ERR_USAGE, "--tolerance-lsb must be >= 0");
-  const Model model = Model::load(model_path, g_bin_march);
+  const Model model = load_model(model_path);
   const auto shapes = verify_shapes(shape_args, model.inputs());
-  VerifyResult report = verify(model_path, onnx_path, load_inputs(input_args, model), tolerance, isolated, shapes);
+  VerifyResult report = verify(model_path, onnx_path, load_inputs(input_args, model), tolerance, isolated, shapes, g_model_name);
   std::cout << report.text;
   if (!report.passed) {
     throw Error(BPU_ERR_ACCURACY, "verify: '" + model_path + "' departs from '" + onnx_path + "' by more than " +
@@ -144,9 +160,9 @@ std::string create_output_dir(const std::string& dir) {
 // The estimate table on stdout; <model>_perf.svg and the self-contained <model>_perf.html in output_dir, the page
 // with placement and accuracy tables when makertbin's <model>_report.json is beside the .bin.
 int cmd_perf(const std::string& path, const std::string& output_dir) {
-  Model model = Model::load(path, g_bin_march);
+  Model model = load_model(path);
   const std::filesystem::path bin(path);
-  const std::string stem = bin.stem().string();
+  const std::string stem = g_model_name.empty() ? bin.stem().string() : g_model_name;
   const std::filesystem::path report = bin.parent_path() / (stem + "_report.json");
   PerfEstimate e = model.estimate(std::filesystem::exists(report) ? report.string() : "");
   std::cout << e.text;
@@ -179,7 +195,7 @@ int cmd_run(const std::string& model_path, const std::vector<std::string>& input
             const std::vector<std::string>& reference_args, const std::string& output_dir, int repeat, int threads) {
   if (repeat < 0) throw Error(BPU_ERR_USAGE, "--repeat must be >= 0");
   if (threads < 0 || threads > 256) throw Error(BPU_ERR_USAGE, "--threads must be in [0, 256] (0: all cores)");
-  Model model = Model::load(model_path, g_bin_march);
+  Model model = load_model(model_path);
   model.set_threads(threads);
   TensorMap inputs = load_inputs(input_args, model);
   TensorMap references;
@@ -222,6 +238,35 @@ int cmd_run(const std::string& model_path, const std::vector<std::string>& input
   return 0;
 }
 
+// `infer`: every tensor of the .bin and/or the QAT ONNX run as .npy, paired by name, and layer_index.csv.
+int cmd_infer(const std::string& bin_path, const std::string& onnx_path, const std::vector<std::string>& input_args,
+              const std::string& output_dir) {
+  if (bin_path.empty() && onnx_path.empty()) throw Error(BPU_ERR_USAGE, "infer: give a .bin (--model), a QAT ONNX (--onnx) or both");
+  TensorMap inputs;
+  if (!bin_path.empty()) {
+    inputs = load_inputs(input_args, load_model(bin_path));
+  } else {
+    for (const auto& arg : input_args) {
+      size_t eq = arg.find('=');
+      if (eq == std::string::npos) throw Error(BPU_ERR_USAGE, "--input '" + arg + "': without --model give NAME=FILE.npy");
+      inputs[arg.substr(0, eq)] = load_npy(arg.substr(eq + 1));
+    }
+  }
+  InferResult r = infer(bin_path, onnx_path, inputs, output_dir, g_model_name);
+  size_t both = 0, bin = 0, onnx = 0;
+  double worst = 1;
+  std::string worst_tensor;
+  for (const auto& row : r.rows) {
+    bin += !row.bin_file.empty();
+    onnx += !row.onnx_file.empty();
+    both += row.compared;
+    if (row.compared && row.cosine < worst) worst = row.cosine, worst_tensor = row.tensor;
+  }
+  spdlog::info("infer: {} tensors of the .bin, {} of the QAT model, {} paired -> '{}'", bin, onnx, both, r.index_path);
+  if (both) spdlog::info("infer: lowest cosine {:.8f} at '{}'", worst, worst_tensor);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -254,12 +299,15 @@ int main(int argc, char** argv) {
   info->add_option("model", info_model, "compiled .bin")->required();
   const char* march_help = "refuse (exit 8) a .bin compiled for another march than this one";
   info->add_option("--march", g_bin_march, march_help);
+  const char* name_help = "the model of a packed file (bpu-mapper pack) to use";
+  info->add_option("-m,--model-name", g_model_name, "only this model of a packed file (default: every one)");
   auto* disasm = app.add_subcommand("disasm", "print a .bin's instructions, one per line, with their ONNX nodes");
   std::string disasm_model;
   int disasm_segment = -1;
   disasm->add_option("model", disasm_model, "compiled .bin")->required();
   disasm->add_option("--segment", disasm_segment, "only this BPU segment");
   disasm->add_option("--march", g_bin_march, march_help);
+  disasm->add_option("-m,--model-name", g_model_name, name_help);
 
   auto* modifier = app.add_subcommand("modifier", "remove boundary nodes of a .bin (hb_model_modifier): integer inputs/outputs");
   std::string modifier_model, modifier_out;
@@ -268,6 +316,21 @@ int main(int argc, char** argv) {
   modifier->add_option("-r,--remove", modifier_names, "boundary node to remove: <input>_HzQuantize or <output>_HzDequantize (repeat)");
   modifier->add_option("-a,--remove-type", modifier_types, "remove every boundary node of this type: Quantize or Dequantize (repeat)");
   modifier->add_option("-o,--output", modifier_out, "the modified .bin (default: <model>_modified.bin beside it)");
+
+  auto* pack = app.add_subcommand("pack", "put several .bin files into one packed file (hb_pack); run/info/perf pick one with --model-name");
+  std::vector<std::string> pack_inputs;
+  std::string pack_out;
+  pack->add_option("models", pack_inputs, "compiled .bin files (2 to 64); each is named by its file name without .bin")->required();
+  pack->add_option("-o,--output", pack_out, "the packed file")->required();
+
+  auto* infer_cmd = app.add_subcommand("infer", "dump every tensor of a .bin run and of its QAT ONNX run as .npy, paired by name (hb_mapper infer)");
+  std::string infer_bin, infer_onnx, infer_dir = "infer_output";
+  std::vector<std::string> infer_inputs;
+  infer_cmd->add_option("--model", infer_bin, "compiled .bin (or a packed file with --model-name)");
+  infer_cmd->add_option("--onnx", infer_onnx, "the QAT ONNX model");
+  infer_cmd->add_option("--input", infer_inputs, "NAME=FILE per input (the .bin's runtime inputs; .npy only without --model)")->required();
+  infer_cmd->add_option("-m,--model-name", g_model_name, "the model of a packed file");
+  infer_cmd->add_option("--output-dir", infer_dir, "folder for bin/, onnx/ and layer_index.csv")->capture_default_str();
 
   auto* verify = app.add_subcommand("verify", "run a .bin and its QAT ONNX on the same inputs and compare tensor by tensor");
   std::string verify_model_path, verify_onnx;
@@ -280,6 +343,7 @@ int main(int argc, char** argv) {
   verify->add_option("--input-shape", verify_shapes_args,
                      "NAME:SHAPE (e.g. input:1x3x224x224), the shape the .bin was compiled for; default: the .bin's");
   verify->add_option("--march", g_bin_march, march_help);
+  verify->add_option("-m,--model-name", g_model_name, name_help);
   verify->add_option("--tolerance-lsb", tolerance_lsb, "allowed departure in output LSBs (exit 6 beyond)")->capture_default_str();
   bool verify_isolated = false;
   verify->add_flag("--isolated", verify_isolated,
@@ -290,6 +354,7 @@ int main(int argc, char** argv) {
   std::string perf_model, perf_dir = "perf_result";
   perf->add_option("model", perf_model, "compiled .bin")->required();
   perf->add_option("--march", g_bin_march, march_help);
+  perf->add_option("-m,--model-name", g_model_name, name_help);
   perf->add_option("--output-dir", perf_dir, "folder for <model>_perf.svg and <model>_perf.html")->capture_default_str();
 
   auto* run = app.add_subcommand("run", "run a .bin on .npy inputs with the simulator");
@@ -299,6 +364,7 @@ int main(int argc, char** argv) {
   run->add_option("--model", model_path, "compiled .bin")->required();
   run->add_option("--input", input_args, "NAME=FILE per input: .npy, JPEG/PNG/BMP (image inputs) or raw bytes (uint8 pixels / float32)")->required();
   run->add_option("--march", g_bin_march, march_help);
+  run->add_option("-m,--model-name", g_model_name, name_help);
   run->add_option("--output-dir", output_dir, "folder for <output>.npy files")->capture_default_str();
   run->add_option("--repeat", repeat, "run N more inferences and print median and min latency");
   std::vector<std::string> reference_args;
@@ -329,13 +395,13 @@ int main(int argc, char** argv) {
       return cmd_checker(checker_model, checker_march, checker_shapes);
     }
     if (info->parsed()) {
-      std::cout << bpu_mapper::Model::load(info_model, g_bin_march).info();
+      std::cout << info_text(info_model);
       return 0;
     }
     if (perf->parsed()) return cmd_perf(perf_model, perf_dir);
     if (verify->parsed()) return cmd_verify(verify_model_path, verify_onnx, verify_inputs, verify_shapes_args, tolerance_lsb, verify_isolated);
     if (disasm->parsed()) {
-      std::cout << bpu_mapper::Model::load(disasm_model, g_bin_march).disassembly(disasm_segment);
+      std::cout << load_model(disasm_model).disassembly(disasm_segment);
       return 0;
     }
     if (run->parsed()) return cmd_run(model_path, input_args, reference_args, output_dir, repeat, threads);
@@ -347,6 +413,14 @@ int main(int argc, char** argv) {
         spdlog::info("removed {}", n);
       }
       spdlog::info("wrote '{}'", out);
+      return 0;
+    }
+    if (infer_cmd->parsed()) return cmd_infer(infer_bin, infer_onnx, infer_inputs, infer_dir);
+    if (pack->parsed()) {
+      std::vector<std::string> names = bpu_mapper::pack_models(pack_inputs, pack_out);
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      spdlog::info("wrote '{}' with {} models: {}", pack_out, names.size(), list);
       return 0;
     }
     std::cout << app.help();

@@ -71,7 +71,27 @@ struct VerifyResult {
 // to the .bin's; `isolated` feeds each reference node the .bin's own inputs (docs/cli.md, verify).
 BPU_MAPPER_API VerifyResult verify(const std::string& bin_path, const std::string& onnx_path, const TensorMap& inputs,
                     double tolerance_lsb = 1.0, bool isolated = false,
-                    const std::map<std::string, std::vector<int64_t>>& input_shapes = {});
+                    const std::map<std::string, std::vector<int64_t>>& input_shapes = {}, const std::string& model_name = "");
+
+// `bpu-mapper infer` (hb_mapper infer / hrt_bin_dump): every tensor of a run, for the .bin and for the QAT ONNX.
+struct LayerDumpRow {
+  std::string tensor, node;     // ONNX tensor name; the QAT node producing it ("" if unknown or a model input)
+  std::vector<int64_t> shape;
+  std::string bin_file, onnx_file;  // relative to the output folder ("bin/<name>.npy", "onnx/<name>.npy"), "" if absent
+  bool compared = false;            // both sides present with the same size
+  double cosine = 0, max_diff = 0;
+};
+struct InferResult {
+  std::vector<LayerDumpRow> rows;  // QAT model order, then tensors only the .bin has
+  std::string index_path;          // <output_dir>/layer_index.csv
+};
+// Runs the .bin `bin_path` (model `model_name` of a packed file) and/or the QAT ONNX `onnx_path` ("" skips a side;
+// not both) on `inputs` (the .bin's runtime inputs when it is given; the QAT side then gets their documented
+// preprocessing, as in verify) and writes every tensor as float32 .npy into <output_dir>/bin/ and
+// <output_dir>/onnx/, a pair's two files under the same name, plus layer_index.csv (docs/cli.md, infer). Nothing
+// is written when a model or input is refused.
+BPU_MAPPER_API InferResult infer(const std::string& bin_path, const std::string& onnx_path, const TensorMap& inputs,
+                                 const std::string& output_dir, const std::string& model_name = "");
 
 // A march's operator table (docs/supported_ops.md for bayes, docs/supported_ops_<march>.md for bayes-e and
 // bernoulli2), as `bpu-mapper --supported-ops [MARCH]` prints it. Error(2) for an unknown march.
@@ -82,5 +102,11 @@ BPU_MAPPER_API std::string supported_ops_markdown(const std::string& march = "ba
 // writes the result to out_path (atomically). Returns the names removed; error 2 for a name or type it cannot remove.
 BPU_MAPPER_API std::vector<std::string> modify_model(const std::string& bin_path, const std::vector<std::string>& remove_names,
                                                      const std::vector<std::string>& remove_types, const std::string& out_path);
+
+// hb_pack: writes the models of `bin_paths` (2 to 64 plain .bin files) into one packed file at out_path
+// (atomically), each under its file name without .bin; `run --model-name` / Model::load(path, march, name) pick
+// one. Returns the names in order. Error(2) for a repeated or invalid name or a file that is already a pack,
+// 7 / 8 for a missing or corrupt .bin (nothing is written then).
+BPU_MAPPER_API std::vector<std::string> pack_models(const std::vector<std::string>& bin_paths, const std::string& out_path);
 
 }  // namespace bpu_mapper

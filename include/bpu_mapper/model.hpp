@@ -72,6 +72,10 @@ class BPU_MAPPER_API Model {
   // The same, refusing (Error 8, naming both) a .bin compiled for another march than `march` (bayes, bayes-e,
   // bernoulli2); an empty `march` accepts any.
   static Model load(const std::string& path, const std::string& march);
+  // The same for model `model_name` of a packed file (`bpu-mapper pack`); for a plain .bin "" or its own name
+  // (the file name without .bin). Error(2) listing the names the file holds for any other name, or for "" on a
+  // packed file.
+  static Model load(const std::string& path, const std::string& march, const std::string& model_name);
 
   const std::string& path() const;
   const std::vector<TensorDesc>& inputs() const;
@@ -98,6 +102,10 @@ class BPU_MAPPER_API Model {
  private:
   std::shared_ptr<Impl> impl_;
 };
+
+// The models a file holds: the names in a packed file, or the one name of a plain .bin (its file name without
+// .bin). Error(7) for a missing file, 8 for a corrupt one.
+BPU_MAPPER_API std::vector<std::string> model_names(const std::string& path);
 
 // .npy files (float32, or float64 converted on read), as `bpu-mapper run` reads and writes them.
 BPU_MAPPER_API Tensor load_npy(const std::string& path);

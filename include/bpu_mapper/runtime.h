@@ -70,6 +70,8 @@ BPU_MAPPER_API const char* bpu_status_name(int status);
 
 /* Reads and validates a .bin completely; *model is NULL on failure. */
 BPU_MAPPER_API int bpu_model_load(const char* path, bpu_model_t** model);
+/* The same for model `model_name` of a packed file (bpu-mapper pack); NULL or "" for a plain .bin. */
+BPU_MAPPER_API int bpu_model_load_named(const char* path, const char* model_name, bpu_model_t** model);
 BPU_MAPPER_API int bpu_model_release(bpu_model_t* model);
 /* Simulator worker threads (results are identical for every count). Default 1. */
 BPU_MAPPER_API int bpu_model_set_threads(bpu_model_t* model, int32_t threads);

@@ -131,6 +131,21 @@ void add_output_nodes(ir::Graph& g, const MapperConfig& config) {
     }
     spdlog::info("output_nodes: the outputs of '{}' are model outputs", want);
   }
+  if (!config.layer_out_dump) return;
+  // layer_out_dump (hrt_bin_dump's layer outputs): every node output that carries a scale (the activations the
+  // QAT model fake-quantizes) becomes a model output; `run` then writes each as .npy.
+  size_t added = 0;
+  for (const auto& n : g.nodes) {
+    if (ops::is_preprocess(n)) continue;
+    for (const auto& o : n.outputs) {
+      if (o.empty() || !g.has_tensor(o) || g.is_graph_output(o)) continue;
+      const ir::Tensor& t = g.tensor(o);
+      if (!t.quant || t.is_constant) continue;
+      g.outputs.push_back(o);
+      ++added;
+    }
+  }
+  spdlog::info("layer_out_dump: {} node outputs are model outputs", added);
 }
 
 CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {

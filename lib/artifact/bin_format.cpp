@@ -15,15 +15,6 @@
 
 namespace bpu {
 
-namespace {
-
-constexpr uint32_t kMaxSections = 4096;
-constexpr uint32_t kMaxCount = 1 << 20;       // entries in any table
-constexpr uint32_t kMaxNameBytes = 4096;
-constexpr uint32_t kMaxYamlBytes = 1 << 20;
-constexpr uint32_t kSectionEntryBytes = 32;
-constexpr size_t kHeaderCrcOffset = 48;  // magic 8, version 4, header size 4, march 16, sections 4, flags 4, file size 8
-
 uint32_t crc32_of(const uint8_t* data, size_t size) {
   uLong crc = crc32(0L, Z_NULL, 0);
   // zlib takes uInt lengths; feed in chunks.
@@ -35,6 +26,15 @@ uint32_t crc32_of(const uint8_t* data, size_t size) {
   }
   return static_cast<uint32_t>(crc);
 }
+
+namespace {
+
+constexpr uint32_t kMaxSections = 4096;
+constexpr uint32_t kMaxCount = 1 << 20;       // entries in any table
+constexpr uint32_t kMaxNameBytes = 4096;
+constexpr uint32_t kMaxYamlBytes = 1 << 20;
+constexpr uint32_t kSectionEntryBytes = 32;
+constexpr size_t kHeaderCrcOffset = 48;  // magic 8, version 4, header size 4, march 16, sections 4, flags 4, file size 8
 
 void write_tensor_info(ByteWriter& w, const TensorInfo& t) {
   w.str(t.name);

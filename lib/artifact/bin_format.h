@@ -3,6 +3,7 @@
 // length, dtype, shape and scale against the file size and sane limits. docs/bin_format.md is the spec.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,6 +18,9 @@ constexpr uint32_t kBinHeaderSize = 128;
 constexpr uint64_t kMaxBinBytes = uint64_t(2) << 30;
 
 enum class SectionKind : uint32_t { Meta = 1, Graph = 2, BpuSegment = 3, CpuSegment = 4 };
+
+// CRC-32 (zlib) of `size` bytes: every section's and the header's checksum.
+uint32_t crc32_of(const uint8_t* data, size_t size);
 
 std::vector<uint8_t> serialize_model(const CompiledModel& model);
 

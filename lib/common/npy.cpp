@@ -2,6 +2,7 @@
 
 #include "common/npy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <regex>
@@ -134,6 +135,12 @@ void save_npy(const std::string& path, const FloatArray& array, DType dtype) {
     }
   }
   write_file_atomic(path, out);
+}
+
+std::string npy_file_name(const std::string& tensor) {
+  std::string s = tensor;
+  std::replace(s.begin(), s.end(), '/', '_');
+  return s + ".npy";
 }
 
 }  // namespace bpu

@@ -25,4 +25,7 @@ void save_npy(const std::string& path, const FloatArray& array);
 // The values as `dtype` (int8 '|i1', int16 '<i2', int32 '<i4', uint8 '|u1'; integers held as floats), or float32.
 void save_npy(const std::string& path, const FloatArray& array, DType dtype);
 
+// The .npy file name `run` and `infer` give a tensor: its name with each '/' replaced by '_', plus ".npy".
+std::string npy_file_name(const std::string& tensor);
+
 }  // namespace bpu

@@ -49,6 +49,7 @@ std::string canonical_settings_yaml(const MapperConfig& c, const std::vector<std
     }
   }
   if (!c.output_nodes.empty()) os << "  output_nodes: " << sorted_list(c.output_nodes) << "\n";
+  if (c.layer_out_dump) os << "  layer_out_dump: True\n";
   if (!c.remove_node_types.empty()) os << "  remove_node_type: " << sorted_list(c.remove_node_types) << "\n";
   if (!c.remove_node_names.empty()) os << "  remove_node_name: " << sorted_list(c.remove_node_names) << "\n";
   std::string names, shapes;

@@ -212,6 +212,7 @@ void parse_model_parameters(const YAML::Node& root, const fs::path& base, Config
     }
   }
   cfg->output_nodes = split_list(g.scalar("output_nodes", true));  // checked against the model when it is read
+  cfg->layer_out_dump = g.boolean("layer_out_dump", false);
   std::string onnx = g.scalar("onnx_model", false);
   if (!g.has("onnx_model")) {
     p.add("model_parameters.onnx_model", "missing; give the path of the QAT .onnx file");

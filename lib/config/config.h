@@ -49,6 +49,7 @@ struct MapperConfig {
   std::vector<std::string> remove_node_types;  // Quantize, Dequantize (lower/boundary.h)
   std::vector<std::string> remove_node_names;  // <input>_HzQuantize, <output>_HzDequantize
   std::vector<std::string> output_nodes;       // nodes whose outputs become extra model outputs
+  bool layer_out_dump = false;                 // every quantized activation becomes an extra model output
 
   // input_parameters (one entry per configured input)
   std::vector<InputConfig> inputs;

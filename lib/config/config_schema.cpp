@@ -26,13 +26,6 @@ bool integer_in(const std::string& v, long long lo, long long hi) {
   return *end == '\0' && x >= lo && x <= hi;
 }
 
-bool number_in(const std::string& v, double lo, double hi) {
-  if (v.empty()) return false;
-  char* end = nullptr;
-  double x = std::strtod(v.c_str(), &end);
-  return *end == '\0' && x >= lo && x <= hi;
-}
-
 // One ignored key: `valid` decides the value; `allowed` is the fix text.
 struct IgnoredCheck {
   const char* group;
@@ -61,7 +54,6 @@ bool valid_input_source(const YAML::Node& n) {
 
 const std::vector<IgnoredCheck>& ignored_checks() {
   static const std::vector<IgnoredCheck> checks = {
-      {"model_parameters", "layer_out_dump", valid_bool, "True or False"},
       {"model_parameters", "log_level", valid_any_scalar, "a single value (deprecated in hb_mapper)"},
       {"model_parameters", "debug_mode", valid_debug_mode, "dump_calibration_data"},
       {"calibration_parameters", "per_channel", valid_bool, "True or False"},
@@ -94,7 +86,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"model_parameters", "working_dir", S::Acted, "output folder (default model_output next to the YAML)"},
       {"model_parameters", "node_info", S::Acted, "per node ON / InputType / OutputType"},
       {"model_parameters", "set_node_data_type", S::Acted, "older string form of node_info (int16 outputs)"},
-      {"model_parameters", "layer_out_dump", S::Ignored, "True/False; a board debugging aid"},
+      {"model_parameters", "layer_out_dump", S::Acted, "True: every quantized activation is an extra (dequantized) model output, for layer dumps"},
       {"model_parameters", "log_level", S::Ignored, "deprecated in hb_mapper"},
       {"model_parameters", "debug_mode", S::Ignored, "dump_calibration_data; there is no calibration"},
       {"model_parameters", "output_nodes", S::Acted, "';' node names: their outputs become extra model outputs"},

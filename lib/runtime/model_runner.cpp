@@ -2,7 +2,7 @@
 
 #include "runtime/model_runner.h"
 
-#include "artifact/bin_format.h"
+#include "artifact/pack_format.h"
 
 #include <cmath>
 #include "common/error.h"
@@ -15,8 +15,8 @@ ModelRunner::ModelRunner(CompiledModel model, const std::string& path, const std
   validated_ = validate_model(model_, path, march);
 }
 
-ModelRunner ModelRunner::from_file(const std::string& path, const std::string& march) {
-  return ModelRunner(load_model_file(path), path, march);
+ModelRunner ModelRunner::from_file(const std::string& path, const std::string& march, const std::string& model_name) {
+  return ModelRunner(load_model_file(path, model_name), model_name.empty() ? path : path + " [" + model_name + "]", march);
 }
 
 namespace {

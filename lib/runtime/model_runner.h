@@ -17,7 +17,8 @@ class ModelRunner {
  public:
   // Throws Error(Artifact) when the model is invalid, or for another march than a non-empty `march`.
   ModelRunner(CompiledModel model, const std::string& path, const std::string& march = "");
-  static ModelRunner from_file(const std::string& path, const std::string& march = "");
+  // `model_name` selects one model of a packed file (artifact/pack_format.h); "" for a plain .bin.
+  static ModelRunner from_file(const std::string& path, const std::string& march = "", const std::string& model_name = "");
 
   // Runs one inference. Throws Error(Usage) for missing, unknown or wrongly shaped inputs. With `trace`, every
   // tensor the run computed is added as float32 (integer values dequantized), keyed by its ONNX tensor name.

@@ -222,6 +222,42 @@ TEST_CASE("C runtime API: load, inspect, allocate, infer, release, errors") {
   CHECK(std::string(bpu_status_name(12345)) == "unknown");
 }
 
+TEST_CASE("pack_models, model_names, the named loads (C++ and C) and infer") {
+  const std::string bin = compiled().result.bin_path;
+  const fs::path dir = fs::temp_directory_path() / ("bpu_api_pack_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::copy_file(bin, dir / "other.bin");
+  const std::string packed = (dir / "both.bin").string();
+  const std::string own = fs::path(bin).stem().string();
+  CHECK(pack_models({bin, (dir / "other.bin").string()}, packed) == std::vector<std::string>{own, "other"});
+  CHECK(model_names(packed) == std::vector<std::string>{own, "other"});
+  const Tensor x = load_npy(kData + "/hybrid/input_0.npy");
+  TensorMap want = Model::load(bin).run({{"input", x}});
+  TensorMap got = Model::load(packed, "", "other").run({{"input", x}});
+  for (const auto& [name, t] : want) CHECK(got.at(name).data == t.data);
+  CHECK(error_code_of([&] { Model::load(packed); }) == 2);
+  bpu_model_t* m = nullptr;
+  REQUIRE(bpu_model_load_named(packed.c_str(), "other", &m) == BPU_OK);
+  CHECK(bpu_model_release(m) == BPU_OK);
+  CHECK(bpu_model_load_named(packed.c_str(), "nope", &m) == BPU_ERR_USAGE);
+  CHECK(m == nullptr);
+  CHECK(std::string(bpu_get_last_error()).find("no model named 'nope'") != std::string::npos);
+  CHECK(error_code_of([&] { pack_models({packed, bin}, (dir / "again.bin").string()); }) == 2);
+  CHECK(!fs::exists(dir / "again.bin"));
+  InferResult r = infer(packed, kData + "/hybrid/model.onnx", {{"input", x}}, (dir / "dump").string(), "other");
+  size_t compared = 0;
+  for (const auto& row : r.rows) {
+    compared += row.compared;
+    if (!row.bin_file.empty()) CHECK(fs::exists(dir / "dump" / row.bin_file));
+    if (!row.onnx_file.empty()) CHECK(fs::exists(dir / "dump" / row.onnx_file));
+  }
+  CHECK(compared >= 3);
+  CHECK(fs::exists(r.index_path));
+  CHECK(error_code_of([&] { infer("", "", {}, (dir / "none").string()); }) == 2);
+  CHECK(!fs::exists(dir / "none"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("Model path, one segment's disassembly, the HTML page with and without the report") {
   const CompileResult& r = compiled().result;
   Model m = Model::load(r.bin_path);

@@ -53,6 +53,32 @@ case "$case_name" in
     expect 2 "is float32, not int8|is int8 but holds" -- "$bin" run --model out/model_modified.bin --input "input=$data/nonhybrid_int8_output/input_0.npy" --output-dir o
     expect 2 "remove_node_name 'nope' is not a boundary node of the model \(removable: none\)" -- "$bin" modifier out/model_modified.bin -r nope -o x.bin
     expect 2 "give -r NODE or -a TYPE" -- "$bin" modifier out/model.bin ;;
+  pack_infer)
+    # hb_pack: two models in one file, chosen with --model-name; infer dumps both runs paired by name.
+    config "$data/nonhybrid/model.onnx" bayes
+    "$bin" makertbin -c config.yaml --model-type onnx > /dev/null || { echo "FAIL: compile"; exit 1; }
+    allow_bin=1
+    cp out/model.bin first.bin
+    config "$data/hybrid/model.onnx" bayes
+    "$bin" makertbin -c config.yaml --model-type onnx > /dev/null || { echo "FAIL: compile"; exit 1; }
+    cp out/model.bin second.bin
+    expect 0 "wrote 'both.bin' with 2 models: first, second" -- "$bin" pack first.bin second.bin -o both.bin
+    expect 0 "packed file 'both.bin': 2 models: first second" -- "$bin" info both.bin
+    expect 0 "output '.*' shape" -- "$bin" run --model both.bin --model-name second --input "$data/hybrid/input_0.npy" --output-dir p
+    "$bin" run --model second.bin --input "$data/hybrid/input_0.npy" --output-dir s > /dev/null || { echo "FAIL: run"; exit 1; }
+    for f in s/*.npy; do cmp "$f" "p/$(basename "$f")" || { echo "FAIL: packed run differs: $f"; exit 1; }; done
+    expect 2 "packs 2 models \(first, second\): choose one with --model-name" -- "$bin" run --model both.bin --input "$data/hybrid/input_0.npy"
+    expect 2 "has no model named 'third'" -- "$bin" perf both.bin -m third
+    expect 2 "already a packed file" -- "$bin" pack both.bin first.bin -o again.bin
+    [ -e again.bin ] && { echo "FAIL: again.bin written"; exit 1; }
+    expect 2 "is a packed file; modify each .bin before packing" -- "$bin" modifier both.bin -a Quantize
+    expect 0 "infer: [0-9]+ tensors of the .bin, [0-9]+ of the QAT model, [0-9]+ paired" -- "$bin" infer --model first.bin --onnx "$data/nonhybrid/model.onnx" --input "$data/nonhybrid/input_0.npy" --output-dir d
+    out_file=$(sed -n 2p d/layer_index.csv >/dev/null; awk -F, 'NR>1 && $4!="" && $5!="" {print $4; exit}' d/layer_index.csv)
+    [ -n "$out_file" ] && [ -f "d/$out_file" ] && [ -f "d/onnx/${out_file#bin/}" ] || { echo "FAIL: paired dump files missing"; cat d/layer_index.csv; exit 1; }
+    expect 0 "infer: 0 tensors of the .bin, [1-9][0-9]* of the QAT model" -- "$bin" infer --onnx "$data/nonhybrid/model.onnx" --input "input=$data/nonhybrid/input_0.npy" --output-dir q
+    expect 2 "give a .bin \(--model\), a QAT ONNX \(--onnx\) or both" -- "$bin" infer --input "input=x.npy" --output-dir z
+    [ -e z ] && { echo "FAIL: z written"; exit 1; }
+    true ;;
   missing_onnx)
     config "no_such_model.onnx" bayes
     expect 3 "onnx_model: file '.*no_such_model.onnx' does not exist" -- "$bin" makertbin -c config.yaml --model-type onnx ;;

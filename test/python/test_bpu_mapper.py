@@ -4,6 +4,7 @@
 # and checks the outputs are identical, byte for byte, to `bpu-mapper run`'s; verify, check, errors, the
 # folder-evaluation example. Usage: PYTHONPATH=build/python test_bpu_mapper.py BPU_MAPPER DATA_DIR
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,6 +90,16 @@ with tempfile.TemporaryDirectory() as work:
     check(e["latency_ms"] > 0 and e["bpu_segments"] == 1, "estimate")
     model.set_threads(2)
     check(all(np.array_equal(model.run({"input": x})[k], v) for k, v in out.items()), "set_threads(2), identical outputs")
+
+    second = os.path.join(work, "second.bin")
+    shutil.copyfile(r["bin_path"], second)
+    packed = os.path.join(work, "packed.bin")
+    check(bpu_mapper.pack([r["bin_path"], second], packed) == ["seed_nonhybrid", "second"], "pack returns the names")
+    check(bpu_mapper.model_names(packed) == ["seed_nonhybrid", "second"], "model_names of a packed file")
+    chosen = bpu_mapper.Model(packed, model_name="second")
+    check(all(np.array_equal(chosen.run({"input": x})[k], v) for k, v in out.items()), "a packed model runs identically")
+    code, msg = error_code(lambda: bpu_mapper.Model(packed))
+    check(code == 2 and "choose one with --model-name" in msg, "packed file without a name: Error code 2 (%s)" % msg)
 
     code, msg = error_code(lambda: bpu_mapper.Model(os.path.join(work, "none.bin")))
     check(code == 7 and "none.bin" in msg, "missing .bin: Error code 7 (%s)" % msg)

@@ -125,12 +125,14 @@ const char* bpu_status_name(int status) {
   }
 }
 
-int bpu_model_load(const char* path, bpu_model_t** model) {
+int bpu_model_load(const char* path, bpu_model_t** model) { return bpu_model_load_named(path, nullptr, model); }
+
+int bpu_model_load_named(const char* path, const char* model_name, bpu_model_t** model) {
   if (model) *model = nullptr;
   return status_of([&] {
     require(path, "path");
     require(model, "model");
-    *model = new bpu_model{bpu_mapper::Model::load(path)};
+    *model = new bpu_model{bpu_mapper::Model::load(path, "", model_name ? model_name : "")};
   });
 }
 

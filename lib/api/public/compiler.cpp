@@ -1,10 +1,13 @@
 // The public C++ compiler API (include/bpu_mapper/compiler.hpp): compile (makertbin), check (checker) and
 // verify over api/bpu_mapper.h and report/verify, with the results copied into the public types.
 
+#include <filesystem>
 #include <set>
 
 #include "artifact/bin_format.h"
+#include "artifact/pack_format.h"
 #include "common/file_io.h"
+#include "common/npy.h"
 #include "lower/boundary.h"
 #include "arch/bayes/sim/validate.h"
 #include "bpu_mapper/compiler.hpp"
@@ -17,6 +20,7 @@
 #include "api/public/model_impl.h"
 #include "config/config.h"
 #include "partition/reason.h"
+#include "report/layer_dump.h"
 #include "report/verify.h"
 #include "runtime/qat_reference.h"
 
@@ -117,10 +121,10 @@ CompileResult check(const std::string& onnx_path, const std::map<std::string, st
 }
 
 VerifyResult verify(const std::string& bin_path, const std::string& onnx_path, const TensorMap& inputs, double tolerance_lsb,
-                    bool isolated, const std::map<std::string, std::vector<int64_t>>& input_shapes) {
+                    bool isolated, const std::map<std::string, std::vector<int64_t>>& input_shapes, const std::string& model_name) {
   return detail::guarded([&] {
     if (tolerance_lsb < 0) throw Error(BPU_ERR_USAGE, "tolerance_lsb must be >= 0");
-    Model model = Model::load(bin_path);
+    Model model = Model::load(bin_path, "", model_name);
     const bpu::ModelRunner& runner = model.impl().runner;
     const auto& ins = runner.model().inputs;
     bpu::QatReference reference = reference_for(onnx_path, verify_shapes(input_shapes, runner.model()), ins);
@@ -145,6 +149,9 @@ std::vector<std::string> modify_model(const std::string& bin_path, const std::ve
     if (remove_names.empty() && remove_types.empty()) {
       throw Error(BPU_ERR_USAGE, "modifier: give -r NODE or -a TYPE (boundary nodes: see `bpu-mapper info`)");
     }
+    if (bpu::model_names_in_file(bin_path).size() > 1) {
+      throw Error(BPU_ERR_USAGE, "modifier: '" + bin_path + "' is a packed file; modify each .bin before packing them");
+    }
     bpu::CompiledModel m = bpu::load_model_file(bin_path);
     bpu::validate_model(m, bin_path, "");  // a .bin the runtime accepts before and after
     const std::set<std::string> names(remove_names.begin(), remove_names.end());
@@ -154,6 +161,85 @@ std::vector<std::string> modify_model(const std::string& bin_path, const std::ve
     bpu::validate_model(m, out_path, "");
     bpu::write_file_atomic(out_path, bpu::serialize_model(m));
     return removed;
+  });
+}
+
+namespace {
+
+void create_directory(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error(BPU_ERR_IO, "cannot create output folder '" + dir + "': " + ec.message());
+}
+
+// Each side's values into <dir>/bin and <dir>/onnx, then the index; rows describe the pairs.
+InferResult write_layer_dumps(const std::vector<bpu::DumpedTensor>& bin, const std::vector<bpu::DumpedTensor>& onnx,
+                              const std::string& dir) {
+  const std::vector<bpu::LayerPair> pairs = bpu::pair_dumps(bin, onnx);
+  const std::vector<std::string> files = bpu::dump_file_names(pairs);
+  if (!bin.empty()) create_directory(dir + "/bin");
+  if (!onnx.empty()) create_directory(dir + "/onnx");
+  InferResult out;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const bpu::LayerPair& p = pairs[i];
+    LayerDumpRow row;
+    row.tensor = p.tensor;
+    row.node = p.node;
+    row.shape = (p.bin ? p.bin : p.onnx)->value.shape;
+    if (p.bin) bpu::save_npy(dir + "/bin/" + files[i], p.bin->value);
+    if (p.onnx) bpu::save_npy(dir + "/onnx/" + files[i], p.onnx->value);
+    row.bin_file = p.bin ? "bin/" + files[i] : "";
+    row.onnx_file = p.onnx ? "onnx/" + files[i] : "";
+    row.compared = p.bin && p.onnx && p.bin->value.data.size() == p.onnx->value.data.size();
+    row.cosine = p.cosine;
+    row.max_diff = p.max_diff;
+    out.rows.push_back(std::move(row));
+  }
+  out.index_path = dir + "/layer_index.csv";
+  const std::string index = bpu::format_layer_index(pairs, files);
+  bpu::write_file_atomic(out.index_path, index.data(), index.size());
+  return out;
+}
+
+}  // namespace
+
+InferResult infer(const std::string& bin_path, const std::string& onnx_path, const TensorMap& inputs,
+                  const std::string& output_dir, const std::string& model_name) {
+  return detail::guarded([&] {
+    if (bin_path.empty() && onnx_path.empty()) throw Error(BPU_ERR_USAGE, "infer: give a .bin (--model), a QAT ONNX (--onnx) or both");
+    if (output_dir.empty()) throw Error(BPU_ERR_USAGE, "infer: the output folder is empty");
+    const std::map<std::string, bpu::FloatArray> given = detail::to_internal(inputs);
+    std::vector<bpu::DumpedTensor> bin, onnx;
+    if (!bin_path.empty()) {
+      Model model = Model::load(bin_path, "", model_name);
+      const bpu::ModelRunner& runner = model.impl().runner;
+      bin = bpu::dump_bin_tensors(runner, given);
+      if (!onnx_path.empty()) {
+        bpu::QatReference reference = reference_for(onnx_path, verify_shapes({}, runner.model()), runner.model().inputs);
+        onnx = bpu::dump_qat_tensors(reference, runner.reference_inputs(given));
+      }
+    } else {
+      bpu::ImportOptions shapes;
+      for (const auto& [name, a] : given) shapes.input_shapes[name] = a.shape;
+      onnx = bpu::dump_qat_tensors(bpu::QatReference::from_file(onnx_path, shapes), given);
+    }
+    return write_layer_dumps(bin, onnx, output_dir);
+  });
+}
+
+std::vector<std::string> pack_models(const std::vector<std::string>& bin_paths, const std::string& out_path) {
+  return detail::guarded([&] {
+    std::vector<std::pair<std::string, std::vector<uint8_t>>> models;
+    std::vector<std::string> names;
+    for (const auto& path : bin_paths) {
+      std::vector<uint8_t> bytes = bpu::read_file(path, bpu::kMaxBinBytes, "model");
+      if (bpu::is_pack(bytes)) throw Error(BPU_ERR_USAGE, "pack: '" + path + "' is already a packed file; a pack cannot be packed again");
+      bpu::validate_model(bpu::deserialize_model(bytes, path), path, "");  // only models the runtime accepts go in
+      models.emplace_back(bpu::model_name_for_path(path), std::move(bytes));
+      names.push_back(models.back().first);
+    }
+    bpu::write_file_atomic(out_path, bpu::pack_model_files(models));
+    return names;
   });
 }
 

@@ -10,6 +10,7 @@
 #include "report/model_info.h"
 #include "report/perf_html.h"
 #include "report/perf_report.h"
+#include "artifact/pack_format.h"
 #include "common/file_io.h"
 #include "common/march.h"
 #include "runtime/input_files.h"
@@ -48,15 +49,20 @@ TensorMap to_public(std::map<std::string, bpu::FloatArray>&& arrays) {
 
 }  // namespace detail
 
-Model Model::load(const std::string& path) { return load(path, ""); }
+Model Model::load(const std::string& path) { return load(path, "", ""); }
+Model Model::load(const std::string& path, const std::string& march) { return load(path, march, ""); }
 
-Model Model::load(const std::string& path, const std::string& march) {
+std::vector<std::string> model_names(const std::string& path) {
+  return detail::guarded([&] { return bpu::model_names_in_file(path); });
+}
+
+Model Model::load(const std::string& path, const std::string& march, const std::string& model_name) {
   return detail::guarded([&] {
     if (!march.empty() && !bpu::find_march(march)) {
       throw bpu::Error(bpu::ExitCode::Usage, "--march '" + march + "' is not known; allowed values: " + bpu::march_names());
     }
     Model m;
-    m.impl_ = std::make_shared<Impl>(bpu::ModelRunner::from_file(path, march), path);
+    m.impl_ = std::make_shared<Impl>(bpu::ModelRunner::from_file(path, march, model_name), path, model_name);
     const bpu::CompiledModel& cm = m.impl_->runner.model();
     for (size_t i = 0; i < cm.inputs.size(); ++i) {
       m.impl_->inputs.push_back(detail::describe(cm.inputs[i]));
@@ -96,7 +102,7 @@ void Model::set_threads(int threads) {
 }
 
 std::string Model::info() const {
-  return detail::guarded([&] { return bpu::format_model_info(impl_->runner.model(), impl_->runner.validated(), impl_->path); });
+  return detail::guarded([&] { return bpu::format_model_info(impl_->runner.model(), impl_->runner.validated(), impl_->display()); });
 }
 
 std::string Model::disassembly(int segment) const {
@@ -171,10 +177,6 @@ void save_npy(const std::string& path, const Tensor& tensor, const std::string& 
   });
 }
 
-std::string output_file_name(const std::string& tensor_name) {
-  std::string s = tensor_name;
-  std::replace(s.begin(), s.end(), '/', '_');
-  return s + ".npy";
-}
+std::string output_file_name(const std::string& tensor_name) { return bpu::npy_file_name(tensor_name); }
 
 }  // namespace bpu_mapper

@@ -11,9 +11,11 @@
 namespace bpu_mapper {
 
 struct Model::Impl {
-  Impl(bpu::ModelRunner r, std::string p) : runner(std::move(r)), path(std::move(p)) {}
+  Impl(bpu::ModelRunner r, std::string p, std::string name) : runner(std::move(r)), path(std::move(p)), model_name(std::move(name)) {}
   bpu::ModelRunner runner;
   std::string path;
+  std::string model_name;  // the model chosen in a packed file; "" for a plain .bin
+  std::string display() const { return model_name.empty() ? path : path + " [" + model_name + "]"; }
   std::vector<TensorDesc> inputs, outputs;
 };
 

@@ -1,0 +1,143 @@
+// Packed files (artifact/pack_format.h: hb_pack's role), layer dumps (report/layer_dump.h: `infer`) and
+// layer_out_dump. A packed model runs bit-identically to its own .bin; a damaged pack is refused naming the
+// problem; the QAT side of a dump ends in torch's own QAT outputs (the fixture's golden files), the .bin side in
+// the .bin's run, and the paired interior tensors agree within one LSB; layer_out_dump adds outputs without
+// changing any value.
+
+#include "api/bpu_mapper.h"
+#include "artifact/bin_format.h"
+#include "artifact/pack_format.h"
+#include "common/file_io.h"
+#include "fixture_helpers.h"
+#include "report/layer_dump.h"
+
+using namespace bpu;
+
+namespace {
+
+// The fixture compiled without the accuracy run, saved as `<name>.bin` in `dir`.
+std::string compile_to(const bpu::test::TempDir& dir, const std::string& fixture, const std::string& name,
+                       const std::string& extra_model_parameters = "") {
+  std::string y = bpu::test::fixture_yaml(bpu::test::data_path(fixture + "/model.onnx"), "o");
+  y.replace(y.find("model_parameters:\n"), 18, "model_parameters:\n" + extra_model_parameters);
+  CompileResult r = compile_model(parse_config(y, dir.file(name + ".yaml")));
+  r.model.compiler_version = kCompilerVersion;
+  const std::string path = dir.file(name + ".bin");
+  save_model(r.model, path);
+  return path;
+}
+
+FloatArray fixture_input(const std::string& fixture, int i) {
+  return load_npy(bpu::test::data_path(fixture + "/input_" + std::to_string(i) + ".npy"));
+}
+
+std::vector<uint8_t> pack_of(const std::vector<std::string>& paths) {
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> models;
+  for (const auto& p : paths) models.emplace_back(model_name_for_path(p), read_file(p, kMaxBinBytes, "model"));
+  return pack_model_files(models);
+}
+
+}  // namespace
+
+TEST_CASE("pack: each packed model runs bit-identically to its own .bin and is chosen by name", "[pack]") {
+  bpu::test::TempDir dir("pack");
+  const std::string a = compile_to(dir, "nonhybrid", "first");
+  const std::string b = compile_to(dir, "hybrid", "second");
+  const std::string packed = dir.file("both.bin");
+  write_file_atomic(packed, pack_of({a, b}));
+  CHECK(model_names_in_file(packed) == std::vector<std::string>{"first", "second"});
+  CHECK(model_names_in_file(a) == std::vector<std::string>{"first"});
+  for (const auto& [path, fixture] : {std::pair{a, "nonhybrid"}, std::pair{b, "hybrid"}}) {
+    ModelRunner alone = ModelRunner::from_file(path);
+    ModelRunner chosen = ModelRunner::from_file(packed, "", model_name_for_path(path));
+    CHECK(serialize_model(chosen.model()) == read_file(path, kMaxBinBytes, "model"));
+    for (int i = 0; i < 2; ++i) {
+      const std::map<std::string, FloatArray> in{{alone.model().inputs.at(0).name, fixture_input(fixture, i)}};
+      auto x = alone.run(in), y = chosen.run(in);
+      for (const auto& o : alone.model().outputs) CHECK(x.at(o.name).data == y.at(o.name).data);
+    }
+  }
+  bpu::test::require_error([&] { load_model_file(packed, ""); }, ExitCode::Usage, "packs 2 models (first, second): choose one with --model-name");
+  bpu::test::require_error([&] { load_model_file(packed, "third"); }, ExitCode::Usage, "has no model named 'third'; it packs first, second");
+  bpu::test::require_error([&] { load_model_file(a, "second"); }, ExitCode::Usage, "holds one model, 'first', not 'second'");
+  CHECK(load_model_file(a, "first").inputs.size() == 1);
+}
+
+TEST_CASE("pack: refused inputs and damaged packs", "[pack]") {
+  bpu::test::TempDir dir("pack_bad");
+  const std::string a = compile_to(dir, "nonhybrid", "a");
+  std::filesystem::create_directories(dir.file("other"));
+  std::filesystem::copy_file(a, dir.file("other/a.bin"));
+  bpu::test::require_error([&] { pack_of({a}); }, ExitCode::Usage, "give 2 to 64 models, not 1");
+  bpu::test::require_error([&] { pack_of({a, dir.file("other/a.bin")}); }, ExitCode::Usage, "two models are named 'a'");
+  std::filesystem::copy_file(a, dir.file("b c.bin"));
+  bpu::test::require_error([&] { pack_of({a, dir.file("b c.bin")}); }, ExitCode::Usage, "model name 'b c' holds ' '");
+  std::filesystem::copy_file(a, dir.file("b.bin"));
+  const std::vector<uint8_t> good = pack_of({a, dir.file("b.bin")});
+  write_file_atomic(dir.file("ab.bin"), good);
+  bpu::test::require_error([&] { pack_of({dir.file("ab.bin"), a}); }, ExitCode::Usage, "already a packed file");
+  CHECK(read_pack_table(good, "ab.bin").size() == 2);
+  // Any changed byte of the header, the table or a model is caught (CRC, bounds or padding), and so is truncation.
+  for (size_t at : {size_t(8), size_t(20), size_t(64), size_t(64 + 100), size_t(64 + 128 + 40), good.size() - 1}) {
+    std::vector<uint8_t> bad = good;
+    bad[at] ^= 0x10;
+    INFO("byte " << at);
+    bpu::test::require_error([&] { read_pack_table(bad, "ab.bin"); }, ExitCode::Artifact, "packed model file 'ab.bin'");
+  }
+  std::vector<uint8_t> cut(good.begin(), good.end() - 7);
+  bpu::test::require_error([&] { read_pack_table(cut, "ab.bin"); }, ExitCode::Artifact, "recorded file size differs");
+}
+
+TEST_CASE("infer: the QAT dump ends in torch's QAT output, the .bin dump in its run, pairs agree within one LSB", "[infer]") {
+  bpu::test::TempDir dir("infer");
+  const std::string fixture = "nonhybrid";
+  ModelRunner runner = ModelRunner::from_file(compile_to(dir, fixture, "m"));
+  QatReference reference = QatReference::from_file(bpu::test::data_path(fixture + "/model.onnx"));
+  const std::string in_name = runner.model().inputs.at(0).name, out_name = runner.model().outputs.at(0).name;
+  const std::map<std::string, FloatArray> in{{in_name, fixture_input(fixture, 0)}};
+  const auto bin = dump_bin_tensors(runner, in);
+  const auto onnx = dump_qat_tensors(reference, in);
+  const auto pairs = pair_dumps(bin, onnx);
+  const FloatArray golden = load_npy(bpu::test::data_path(fixture + "/qat_output_0.npy"));
+  size_t both = 0;
+  for (const auto& p : pairs) {
+    if (p.tensor == out_name) {
+      REQUIRE(p.onnx);
+      REQUIRE(p.bin);
+      CHECK(bpu::test::max_abs_diff(p.onnx->value.data, golden.data) <= 1e-6);  // torch's QAT output
+      CHECK(p.bin->value.data == runner.float_outputs(runner.run(in)).at(out_name).data);
+    }
+    if (!p.bin || !p.onnx) continue;
+    ++both;
+    if (p.tensor == in_name) CHECK(p.max_diff == 0);  // both sides hold the input as quantized with torch's rounding
+    INFO(p.tensor << " cosine " << p.cosine << " max |diff| " << p.max_diff);
+    CHECK(p.cosine >= 0.9999);
+  }
+  CHECK(both >= 4);  // the input, interior activations and the output
+  const auto files = dump_file_names(pairs);
+  const std::string index = format_layer_index(pairs, files);
+  CHECK(index.rfind("tensor,node,shape,bin_file,onnx_file,cosine,max_abs_diff\n", 0) == 0);
+  CHECK(index.find("bin/" + npy_file_name(out_name) + ",onnx/" + npy_file_name(out_name)) != std::string::npos);
+  // Names that collide once '/' is replaced get distinct files.
+  std::vector<DumpedTensor> clash{{"a/b", "", FloatArray{{1}, {1}}}, {"a_b", "", FloatArray{{1}, {2}}}};
+  const auto clash_files = dump_file_names(pair_dumps(clash, {}));
+  CHECK(clash_files.at(0) != clash_files.at(1));
+}
+
+TEST_CASE("layer_out_dump: every quantized activation is an output, values unchanged", "[infer]") {
+  bpu::test::TempDir dir("layer_out_dump");
+  ModelRunner plain = ModelRunner::from_file(compile_to(dir, "nonhybrid", "plain"));
+  ModelRunner dump = ModelRunner::from_file(compile_to(dir, "nonhybrid", "dump", "  layer_out_dump: True\n"));
+  REQUIRE(dump.model().outputs.size() > plain.model().outputs.size() + 2);
+  const std::map<std::string, FloatArray> in{{plain.model().inputs.at(0).name, fixture_input("nonhybrid", 1)}};
+  std::map<std::string, FloatArray> trace;
+  auto base = plain.float_outputs(plain.run(in, ConvKernel::Fast, &trace));
+  auto all = dump.float_outputs(dump.run(in));
+  for (const auto& o : plain.model().outputs) CHECK(all.at(o.name).data == base.at(o.name).data);
+  for (const auto& o : dump.model().outputs) {
+    if (base.count(o.name)) continue;
+    INFO(o.name);
+    REQUIRE(trace.count(o.name));
+    CHECK(all.at(o.name).data == trace.at(o.name).data);  // the same value the plain build computed inside
+  }
+}

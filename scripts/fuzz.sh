@@ -6,11 +6,12 @@
 # Environment: BPU_FUZZ_TARGETS (default "onnx config bin"), BPU_FUZZ_NICE (niceness, default 0),
 # BPU_FUZZ_TIMEOUT (seconds one input may take, default 30), BPU_FUZZ_ARGS (more libFuzzer flags),
 # BPU_FUZZ_CORPUS (corpus folder, default build-fuzz/corpus; kept between runs), BPU_FUZZ_SEEDS (seed folder,
-# default build-fuzz/seeds, remade by every run: give two runs at once different ones).
+# default build-fuzz/seeds, remade by every run: give two runs at once different ones), BPU_FUZZ_DIR (build folder,
+# default build-fuzz; scripts/fuzz_campaign.sh's hardened build with BPU_FUZZ_NO_BUILD=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:?usage: scripts/fuzz.sh SECONDS}"
-dir=build-fuzz
+dir="${BPU_FUZZ_DIR:-build-fuzz}"
 root="$PWD"
 
 # clang, its libFuzzer/sanitizer runtimes and the library's dependencies (Debian packages; setup.sh installs the
@@ -38,14 +39,14 @@ cp configs/*.yaml fuzz/seeds/config/*.yaml "$seeds/config/"
 corpus="${BPU_FUZZ_CORPUS:-$dir/corpus}"
 # Crashes, sanitizer reports, timeouts, leaks and OOMs; libFuzzer's "slow-unit-" files only report the slowest
 # input so far (they are kept in findings/ but are not failures: on a loaded machine any input can be slow).
-count_findings() { ls "$dir/findings" | grep -vc '^[a-z]*-slow-unit-' || true; }
+count_findings() { ls "$dir/findings" | grep "^$1-" | grep -vc -- '-slow-unit-' || true; }
 total_execs=0
 total_findings=0
 for t in ${BPU_FUZZ_TARGETS:-onnx config bin}; do
   mkdir -p "$corpus/$t"
   extra=()
   [ -f "fuzz/$t.dict" ] && extra+=("-dict=fuzz/$t.dict")
-  before=$(count_findings)
+  before=$(count_findings "$t")
   log="$dir/fuzz_$t.log"
   status=0
   nice -n "${BPU_FUZZ_NICE:-0}" "$dir/bin/fuzz_$t" -max_total_time="$seconds" -timeout="${BPU_FUZZ_TIMEOUT:-30}" \
@@ -53,7 +54,7 @@ for t in ${BPU_FUZZ_TARGETS:-onnx config bin}; do
     "${extra[@]}" ${BPU_FUZZ_ARGS:-} "$corpus/$t" "$seeds/$t" > "$log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
-  findings=$(( $(count_findings) - before ))
+  findings=$(( $(count_findings "$t") - before ))
   if [ "$status" -ne 0 ] && [ "$findings" -eq 0 ]; then findings=1; fi  # e.g. a crash before an artifact
   echo "fuzz: $t: ${execs:-0} executions in ${secs:-$seconds} s, $findings finding(s), corpus $(ls "$corpus/$t" | wc -l) files (log $log)"
   if [ "$findings" -ne 0 ]; then

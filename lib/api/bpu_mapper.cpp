@@ -110,6 +110,15 @@ class PhaseTimer {
   std::chrono::steady_clock::time_point last_;
 };
 
+// calibration_parameters.optimization set_model_output_int8 / int16: the integer type of the model's outputs
+// (their Dequantize nodes removed after lowering); Float32 when neither is given.
+DType integer_output_option(const MapperConfig& config) {
+  const auto& o = config.optimization;
+  if (std::count(o.begin(), o.end(), "set_model_output_int16")) return DType::Int16;
+  if (std::count(o.begin(), o.end(), "set_model_output_int8")) return DType::Int8;
+  return DType::Float32;
+}
+
 // model_parameters.output_nodes: every output of each named node becomes a model output (after the existing ones).
 void add_output_nodes(ir::Graph& g, const MapperConfig& config) {
   std::vector<std::string> names;
@@ -215,6 +224,14 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
     }
     if (req.output || req.all_inputs || !req.inputs.empty()) int16[name] = req;
   }
+  const DType output_option = integer_output_option(in.config);
+  if (output_option == DType::Int16) {  // every quantized 8-bit graph output's producer computes it at int16
+    for (const auto& o : r.graph.outputs) {
+      const int p = r.graph.producer(o);
+      if (p < 0 || !r.graph.tensor(o).quant || r.graph.tensor(o).quant->bits != 8) continue;
+      int16[r.graph.nodes[p].name].output = true;
+    }
+  }
   for (const auto& t : apply_int16_requests(r.graph, int16)) spdlog::info("node_info: tensor '{}' widened to int16", t);
   int propagated = propagate_quant_through_shape_ops(r.graph);
   spdlog::info("passes: quantization carried through {} shape ops", propagated);
@@ -238,9 +255,12 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   memory.compile_mode = in.config.compile_mode;
   memory.hardware = bayes::hardware_from_yaml(settings);
   r.model = lower_model(r.graph, r.partition, memory);
-  if (!in.config.remove_node_types.empty() || !in.config.remove_node_names.empty()) {
+  if (!in.config.remove_node_types.empty() || !in.config.remove_node_names.empty() || output_option != DType::Float32) {
     const std::set<std::string> types(in.config.remove_node_types.begin(), in.config.remove_node_types.end());
-    const std::set<std::string> names(in.config.remove_node_names.begin(), in.config.remove_node_names.end());
+    std::set<std::string> names(in.config.remove_node_names.begin(), in.config.remove_node_names.end());
+    if (output_option != DType::Float32) {
+      for (const auto& n : output_dequantize_nodes(r.model, output_option, "config '" + in.config.yaml_path + "'")) names.insert(n);
+    }
     for (const auto& n : remove_boundary_nodes(r.model, types, names, "config '" + in.config.yaml_path + "'", ExitCode::Config)) {
       spdlog::info("removed boundary node {}", n);
     }

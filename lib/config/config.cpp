@@ -404,6 +404,10 @@ void parse_calibration_parameters(const YAML::Node& root, const fs::path& base, 
                                                    "target a march with int16 (bayes, bayes-e)");
     }
   }
+  if (std::count(cfg->optimization.begin(), cfg->optimization.end(), "set_model_output_int8") &&
+      std::count(cfg->optimization.begin(), cfg->optimization.end(), "set_model_output_int16")) {
+    p.add("calibration_parameters.optimization", "set_model_output_int8 and set_model_output_int16 conflict; keep one");
+  }
   const bool needs_data = cfg->calibration_type == "default" || cfg->calibration_type == "mix" ||
                           cfg->calibration_type == "kl" || cfg->calibration_type == "max";
   if (needs_data && split_list(g.scalar("cal_data_dir", true)).empty()) {

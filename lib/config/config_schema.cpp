@@ -112,7 +112,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"calibration_parameters", "preprocess_on", S::Acted, "True/False; samples are JPEG/PNG/BMP images, decoded and resized to the input"},
       {"calibration_parameters", "max_percentile", S::Acted, "(0, 1]; max calibration takes this percentile of abs(x)"},
       {"calibration_parameters", "per_channel", S::Ignored, "True/False; weights are always per channel, activations per tensor"},
-      {"calibration_parameters", "optimization", S::Acted, "set_model_output_int8/int16 (calibrated outputs), set_all_nodes_int16; run_fast ignored"},
+      {"calibration_parameters", "optimization", S::Acted, "set_model_output_int8/int16 (int8/int16 model outputs, their Dequantize removed), set_all_nodes_int16; run_fast ignored"},
       {"calibration_parameters", "enable_int16", S::Ignored, "True/False; use node_info for int16"},
       {"compiler_parameters", "compile_mode", S::Acted, "latency, bandwidth or balance (memory plan objective)"},
       {"compiler_parameters", "optimize_level", S::Acted, "O0..O3 (memory planning)"},

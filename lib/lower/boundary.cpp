@@ -78,6 +78,36 @@ std::vector<std::pair<std::string, std::string>> boundary_nodes(const CompiledMo
   return out;
 }
 
+std::set<std::string> output_dequantize_nodes(const CompiledModel& m, DType want, const std::string& context) {
+  const std::string option = want == DType::Int16 ? "set_model_output_int16" : "set_model_output_int8";
+  const auto nodes = boundary_nodes(m);
+  std::set<std::string> names;
+  for (const auto& o : m.outputs) {
+    const std::string where = context + ": calibration_parameters.optimization " + option + ": output '" + o.name + "'";
+    if (o.dtype == want) continue;  // already the integer tensor (remove_node_type removed its Dequantize too)
+    auto it = std::find_if(m.steps.begin(), m.steps.end(), [&](const Step& s) { return s.kind == StepKind::Dequantize && s.target == o.name; });
+    if (it == m.steps.end()) {
+      throw Error(ExitCode::Config, where + " is computed in float (no fake quantization after its node); quantize it "
+                                    "in the model or drop the option");
+    }
+    const TensorInfo& source = value(m, it->source);
+    if (source.dtype == DType::Int32) {
+      throw Error(ExitCode::Config, where + " is the int32 high-precision output of its Conv (the QAT model has no fake "
+                                    "quantization after it); add a fake quant on that output or drop the option");
+    }
+    if (source.dtype != want) {
+      throw Error(ExitCode::Config, where + " is quantized as " + dtype_name(source.dtype) + (want == DType::Int16 ?
+                                    "; widen its node with node_info OutputType int16" : "; use set_model_output_int16 or drop the option"));
+    }
+    const std::string node = o.name + "_HzDequantize";
+    if (std::none_of(nodes.begin(), nodes.end(), [&](const auto& b) { return b.first == node; })) {
+      throw Error(ExitCode::Config, where + " is also read in float by a later segment, so it keeps its Dequantize; drop the option");
+    }
+    names.insert(node);
+  }
+  return names;
+}
+
 std::vector<std::string> remove_boundary_nodes(CompiledModel& m, const std::set<std::string>& types,
                                                const std::set<std::string>& names, const std::string& context,
                                                ExitCode code) {

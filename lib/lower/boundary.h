@@ -23,4 +23,10 @@ std::vector<std::string> remove_boundary_nodes(CompiledModel& m, const std::set<
                                                const std::set<std::string>& names, const std::string& context,
                                                ExitCode code);
 
+// calibration_parameters.optimization set_model_output_int8 / int16: the `<output>_HzDequantize` node of every
+// model output, each checked to dequantize a `want` (Int8 / Int16) value. An output computed in float (a CPU node
+// without fake quantization after it), or an int32 high-precision Conv output (no scale in the QAT model), or one
+// of another width, is Error(Config) naming `context`, the output and the fix.
+std::set<std::string> output_dequantize_nodes(const CompiledModel& m, DType want, const std::string& context);
+
 }  // namespace bpu

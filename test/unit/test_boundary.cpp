@@ -125,3 +125,37 @@ TEST_CASE("boundary: output_nodes makes interior node outputs model outputs, the
   bpu::test::require_error([&] { compile_model(parse_config(yaml_for("  output_nodes: '/conv/Cnv'\n"), dir.file("c.yaml"))); },
                            ExitCode::Config, "model_parameters.output_nodes: the model has no node '/conv/Cnv' (closest: /conv/Conv");
 }
+
+TEST_CASE("boundary: optimization set_model_output_int8 / int16 give integer outputs, an int32 output is refused", "[boundary]") {
+  bpu::test::TempDir dir("output_int");
+  auto yaml = [](const std::string& fixture, const std::string& optimization) {
+    return bpu::test::fixture_yaml(bpu::test::data_path(fixture + "/model.onnx"), "o", "bayes", "  optimization: " + optimization + "\n");
+  };
+  CompileResult plain = compile_model(parse_config(yaml_for(""), dir.file("a.yaml")));
+  CompileResult i8 = compile_model(parse_config(yaml("nonhybrid_int8_output", "set_model_output_int8"), dir.file("b.yaml")));
+  CompileResult i16 = compile_model(parse_config(yaml("nonhybrid_int8_output", "set_model_output_int16"), dir.file("c.yaml")));
+  ModelRunner f = runner_of(plain.model), q8 = runner_of(i8.model), q16 = runner_of(i16.model);
+  const TensorInfo& o8 = q8.model().outputs.at(0);
+  const TensorInfo& o16 = q16.model().outputs.at(0);
+  CHECK(o8.dtype == DType::Int8);
+  CHECK(o16.dtype == DType::Int16);
+  CHECK(q8.model().inputs.at(0).dtype == DType::Float32);  // inputs stay float
+  CHECK(q8.model().removed_nodes == std::vector<std::string>{"output_HzDequantize"});
+  const double s8 = o8.scales.at(0), s16 = o16.scales.at(0);
+  CHECK(s16 == Approx(s8 * 127 / 32767).epsilon(1e-6));  // node_info int16's grid: the QAT range on 16 bits
+  for (int i = 0; i < 3; ++i) {
+    const FloatArray x = load_npy(bpu::test::data_path("nonhybrid_int8_output/input_" + std::to_string(i) + ".npy"));
+    const auto ref = f.run({{"input", x}}).at("output").data;
+    const auto c8 = q8.run({{"input", x}}).at("output").data;
+    const auto c16 = q16.run({{"input", x}}).at("output").data;
+    REQUIRE(c8.size() == ref.size());
+    for (size_t k = 0; k < ref.size(); ++k) {
+      REQUIRE(c8[k] == std::nearbyint(ref[k] / s8));            // the float build's codes
+      REQUIRE(std::fabs(c16[k] * s16 - ref[k]) <= s8 / 2 + s16);  // finer than the QAT int8 step
+    }
+  }
+  bpu::test::require_error([&] { compile_model(parse_config(yaml("nonhybrid", "set_model_output_int8"), dir.file("d.yaml"))); },
+                           ExitCode::Config, "output 'output' is the int32 high-precision output of its Conv");
+  bpu::test::require_error([&] { parse_config(yaml("nonhybrid", "'set_model_output_int8;set_model_output_int16'"), dir.file("e.yaml")); },
+                           ExitCode::Config, "set_model_output_int8 and set_model_output_int16 conflict");
+}

@@ -264,3 +264,31 @@ TEST_CASE("config: input names and cal_data_dir folders are checked against the 
   require_error([&] { makertbin(cfg2); }, ExitCode::Config, "input_parameters.input_name: the model has no input 'data' (inputs: input)");
   CHECK(!std::filesystem::exists(dir.file("out")));
 }
+
+TEST_CASE("outputs: a cal_data_dir in hb_mapper's raw format gives the accuracy run of the same data as .npy", "[outputs]") {
+  // The QAT model's accuracy sample from np.tofile float32 files (an _f32 folder, hb_mapper's layout) and from the
+  // same values as .npy: the same sample, so the same figures.
+  bpu::test::TempDir dir("cal_raw");
+  const FloatArray x = load_npy(bpu::test::data_path("nonhybrid/input_1.npy"));
+  std::filesystem::create_directories(dir.file("npy"));
+  std::filesystem::create_directories(dir.file("cal_f32"));
+  save_npy(dir.file("npy/s.npy"), x);
+  write_file_atomic(dir.file("cal_f32/s.bin"), x.data.data(), x.data.size() * sizeof(float));
+  auto run = [&](const std::string& folder, const std::string& wd) {
+    std::string yaml = bpu::test::fixture_yaml(bpu::test::data_path("nonhybrid/model.onnx"), dir.file(wd), "bayes",
+                                               "  cal_data_dir: '" + dir.file(folder) + "'\n");
+    bpu::test::write_text(dir.file(wd + ".yaml"), yaml);
+    return makertbin(load_config(dir.file(wd + ".yaml"))).accuracy;
+  };
+  const AccuracyReport from_npy = run("npy", "a"), from_raw = run("cal_f32", "b");
+  CHECK(from_raw.sample.find("s.bin") != std::string::npos);
+  CHECK(from_npy.sample.find("s.npy") != std::string::npos);
+  REQUIRE(from_raw.outputs.size() == from_npy.outputs.size());
+  for (size_t i = 0; i < from_raw.outputs.size(); ++i) {
+    CHECK(from_raw.outputs[i].vs_float.cosine == from_npy.outputs[i].vs_float.cosine);
+    CHECK(from_raw.outputs[i].cosine_vs_qat == from_npy.outputs[i].cosine_vs_qat);
+  }
+  // A raw file of the wrong size is refused naming it and the size it needs.
+  write_file_atomic(dir.file("cal_f32/s.bin"), x.data.data(), 100);
+  require_error([&] { run("cal_f32", "c"); }, ExitCode::Config, "s.bin");
+}

@@ -15,6 +15,7 @@
 #include "api/bpu_mapper.h"
 #include "arch/bayes/perf_model.h"
 #include "artifact/bin_format.h"
+#include "artifact/pack_format.h"
 #include "common/file_io.h"
 #include "runtime/model_runner.h"
 
@@ -129,22 +130,38 @@ Outcome run_config(const uint8_t* data, size_t size) {
   return {true, ExitCode::Ok, ""};
 }
 
+namespace {
+
+// Loads, validates and runs one model's bytes on zero inputs (Error for anything refused).
+void run_model_bytes(const std::vector<uint8_t>& bytes) {
+  CompiledModel model = deserialize_model(bytes, "fuzz.bin");
+  ModelRunner runner(std::move(model), "fuzz.bin");
+  std::map<std::string, FloatArray> inputs;
+  uint64_t total = 0;
+  for (const auto& in : runner.model().inputs) {
+    uint64_t n = 1;
+    for (int64_t d : in.shape) n *= static_cast<uint64_t>(d);  // checked by the loader: <= 2^30 elements
+    total += n;
+    if (total > kMaxRunInputElements) return;  // not run: inputs too large for the harness
+    inputs[in.name] = FloatArray{in.shape, std::vector<float>(n, 0.0f)};
+  }
+  runner.run(inputs);
+}
+
+}  // namespace
+
 Outcome run_bin(const uint8_t* data, size_t size, bool fix_checksums) {
   std::vector<uint8_t> bytes(data, data + size);
   if (fix_checksums) fix_bin_checksums(bytes);
   try {
-    CompiledModel model = deserialize_model(bytes, "fuzz.bin");
-    ModelRunner runner(std::move(model), "fuzz.bin");
-    std::map<std::string, FloatArray> inputs;
-    uint64_t total = 0;
-    for (const auto& in : runner.model().inputs) {
-      uint64_t n = 1;
-      for (int64_t d : in.shape) n *= static_cast<uint64_t>(d);  // checked by the loader: <= 2^30 elements
-      total += n;
-      if (total > kMaxRunInputElements) return {true, ExitCode::Ok, "not run: inputs too large for the harness"};
-      inputs[in.name] = FloatArray{in.shape, std::vector<float>(n, 0.0f)};
+    if (!is_pack(bytes)) {
+      run_model_bytes(bytes);
+    } else {  // a packed file: its table, then each model it holds (artifact/pack_format.h)
+      for (const auto& e : read_pack_table(bytes, "fuzz.bin")) {
+        run_model_bytes(std::vector<uint8_t>(bytes.begin() + static_cast<std::ptrdiff_t>(e.offset),
+                                             bytes.begin() + static_cast<std::ptrdiff_t>(e.offset + e.size)));
+      }
     }
-    runner.run(inputs);
   } catch (const Error& e) {
     return refused(e);
   }

@@ -77,12 +77,20 @@ TEST_CASE("pack: refused inputs and damaged packs", "[pack]") {
   write_file_atomic(dir.file("ab.bin"), good);
   bpu::test::require_error([&] { pack_of({dir.file("ab.bin"), a}); }, ExitCode::Usage, "already a packed file");
   CHECK(read_pack_table(good, "ab.bin").size() == 2);
-  // Any changed byte of the header, the table or a model is caught (CRC, bounds or padding), and so is truncation.
-  for (size_t at : {size_t(8), size_t(20), size_t(64), size_t(64 + 100), size_t(64 + 128 + 40), good.size() - 1}) {
-    std::vector<uint8_t> bad = good;
-    bad[at] ^= 0x10;
-    INFO("byte " << at);
-    bpu::test::require_error([&] { read_pack_table(bad, "ab.bin"); }, ExitCode::Artifact, "packed model file 'ab.bin'");
+  // Every changed byte of the header and the name table (magic aside, which makes it a non-pack), the padding and
+  // sampled model bytes is caught (version, CRC, bounds or padding), and so is truncation.
+  const size_t table_end = 64 + 2 * 128;
+  std::vector<size_t> positions;
+  for (size_t at = 8; at < table_end + 64; ++at) positions.push_back(at);
+  for (size_t at = table_end + 64; at < good.size(); at += 997) positions.push_back(at);
+  positions.push_back(good.size() - 1);
+  for (size_t at : positions) {
+    for (uint8_t bit : {uint8_t(0x01), uint8_t(0x80)}) {
+      std::vector<uint8_t> bad = good;
+      bad[at] ^= bit;
+      INFO("byte " << at << " bit " << int(bit));
+      bpu::test::require_error([&] { read_pack_table(bad, "ab.bin"); }, ExitCode::Artifact, "packed model file 'ab.bin'");
+    }
   }
   std::vector<uint8_t> cut(good.begin(), good.end() - 7);
   bpu::test::require_error([&] { read_pack_table(cut, "ab.bin"); }, ExitCode::Artifact, "recorded file size differs");

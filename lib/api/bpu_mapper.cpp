@@ -28,6 +28,7 @@
 #include "onnx_import/onnx_import.h"
 #include "lower/boundary.h"
 #include "ops/preprocess.h"
+#include "passes/edge_nodes.h"
 #include "passes/input_preprocess.h"
 #include "passes/fold_bn.h"
 #include "passes/shape_quant.h"
@@ -235,6 +236,14 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   for (const auto& t : apply_int16_requests(r.graph, int16)) spdlog::info("node_info: tensor '{}' widened to int16", t);
   int propagated = propagate_quant_through_shape_ops(r.graph);
   spdlog::info("passes: quantization carried through {} shape ops", propagated);
+  // remove_node_type / remove_node_name: Transpose, Reshape, Cast, Softmax at model outputs leave the graph here;
+  // the Quantize/Dequantize boundary nodes (and names not in the graph) after lowering.
+  std::set<std::string> boundary_names;
+  const std::set<std::string> remove_types(in.config.remove_node_types.begin(), in.config.remove_node_types.end());
+  const std::vector<std::string> edge_removed = remove_edge_nodes(
+      r.graph, remove_types, {in.config.remove_node_names.begin(), in.config.remove_node_names.end()},
+      "config '" + in.config.yaml_path + "'", &boundary_names);
+  for (const auto& n : edge_removed) spdlog::info("removed edge node {}: the tensor it read is the model output", n);
   add_output_nodes(r.graph, in.config);  // after the quant stage and the folds, which keep graph outputs as they are
   timer.done("passes");
   crash_guard_set_phase("partition");
@@ -255,9 +264,13 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   memory.compile_mode = in.config.compile_mode;
   memory.hardware = bayes::hardware_from_yaml(settings);
   r.model = lower_model(r.graph, r.partition, memory);
-  if (!in.config.remove_node_types.empty() || !in.config.remove_node_names.empty() || output_option != DType::Float32) {
-    const std::set<std::string> types(in.config.remove_node_types.begin(), in.config.remove_node_types.end());
-    std::set<std::string> names(in.config.remove_node_names.begin(), in.config.remove_node_names.end());
+  r.model.removed_nodes = edge_removed;
+  std::set<std::string> types;
+  for (const auto& t : remove_types) {
+    if (t == "Quantize" || t == "Dequantize") types.insert(t);
+  }
+  if (!types.empty() || !boundary_names.empty() || output_option != DType::Float32) {
+    std::set<std::string> names = boundary_names;
     if (output_option != DType::Float32) {
       for (const auto& n : output_dequantize_nodes(r.model, output_option, "config '" + in.config.yaml_path + "'")) names.insert(n);
     }

@@ -203,12 +203,9 @@ void parse_model_parameters(const YAML::Node& root, const fs::path& base, Config
   cfg->remove_node_types = split_list(g.scalar("remove_node_type", true));
   cfg->remove_node_names = split_list(g.scalar("remove_node_name", true));
   for (const auto& t : cfg->remove_node_types) {
-    if (t == "Transpose" || t == "Cast" || t == "Reshape" || t == "Softmax") {
-      p.add(g.field("remove_node_type"), "'" + t + "': bpu-mapper removes the .bin's Quantize and Dequantize boundary "
-                                         "nodes only (a " + t + " at the edge stays in the model); remove it from the list",
-            ExitCode::Unsupported);
-    } else if (t != "Quantize" && t != "Dequantize") {
-      p.add(g.field("remove_node_type"), "'" + t + "' is invalid; allowed values: Quantize, Dequantize");
+    if (t != "Quantize" && t != "Dequantize" && t != "Transpose" && t != "Reshape" && t != "Cast" && t != "Softmax") {
+      p.add(g.field("remove_node_type"), "'" + t + "' is invalid; allowed values: Quantize, Dequantize (the .bin's "
+                                         "boundary nodes), Transpose, Reshape, Cast, Softmax (at a model output)");
     }
   }
   cfg->output_nodes = split_list(g.scalar("output_nodes", true));  // checked against the model when it is read

@@ -113,8 +113,9 @@ std::vector<std::string> remove_boundary_nodes(CompiledModel& m, const std::set<
                                                ExitCode code) {
   for (const auto& t : types) {
     if (t != "Quantize" && t != "Dequantize") {
-      throw Error(code, context + ": remove_node_type '" + t + "': the .bin's boundary nodes are Quantize and Dequantize "
-                                  "(a Transpose, Cast or Reshape at the edge stays in the model); use those");
+      throw Error(code, context + ": remove_node_type '" + t + "': the .bin's boundary nodes are Quantize and Dequantize; "
+                                  "a Transpose, Reshape, Cast or Softmax at a model output is removed at compile time "
+                                  "(remove_node_type / remove_node_name in the config)");
     }
   }
   const auto nodes = boundary_nodes(m);

@@ -18,7 +18,8 @@ std::vector<std::pair<std::string, std::string>> boundary_nodes(const CompiledMo
 
 // Removes the boundary nodes whose type is in `types` ("Quantize", "Dequantize") or whose name is in `names`.
 // Throws Error(code) naming `context`, the name and the removable ones for a name that is not a boundary node, or
-// a type bpu-mapper cannot remove (Transpose, Cast, Reshape: the .bin has no such host step). Returns the names removed.
+// a type other than Quantize / Dequantize (a Transpose, Reshape, Cast or Softmax edge node is removed from the graph
+// at compile time: passes/edge_nodes.h). Returns the names removed.
 std::vector<std::string> remove_boundary_nodes(CompiledModel& m, const std::set<std::string>& types,
                                                const std::set<std::string>& names, const std::string& context,
                                                ExitCode code);

@@ -81,8 +81,8 @@ TEST_CASE("boundary: unknown names and types are refused naming the removable no
   bpu::test::TempDir dir("boundary_bad");
   bpu::test::require_error([&] { compile_model(parse_config(yaml_for("  remove_node_name: 'conv_HzQuantize'\n"), dir.file("c.yaml"))); },
                            ExitCode::Config, "remove_node_name 'conv_HzQuantize' is not a boundary node of the model (removable: input_HzQuantize, output_HzDequantize)");
-  bpu::test::require_error([&] { parse_config(yaml_for("  remove_node_type: 'Transpose'\n"), dir.file("d.yaml")); },
-                           ExitCode::Unsupported, "'Transpose': bpu-mapper removes the .bin's Quantize and Dequantize boundary nodes only");
+  bpu::test::require_error([&] { parse_config(yaml_for("  remove_node_type: 'Concat'\n"), dir.file("d.yaml")); },
+                           ExitCode::Config, "'Concat' is invalid; allowed values: Quantize, Dequantize");
   bpu::test::require_error([&] { parse_config(yaml_for("  remove_node_type: 'Quantise'\n"), dir.file("e.yaml")); },
                            ExitCode::Config, "'Quantise' is invalid; allowed values: Quantize, Dequantize");
   CompileResult plain = compile_model(parse_config(yaml_for(""), dir.file("a.yaml")));
@@ -158,4 +158,48 @@ TEST_CASE("boundary: optimization set_model_output_int8 / int16 give integer out
                            ExitCode::Config, "output 'output' is the int32 high-precision output of its Conv");
   bpu::test::require_error([&] { parse_config(yaml("nonhybrid", "'set_model_output_int8;set_model_output_int16'"), dir.file("e.yaml")); },
                            ExitCode::Config, "set_model_output_int8 and set_model_output_int16 conflict");
+}
+
+TEST_CASE("boundary: remove_node_type Transpose and Softmax leave the Conv output, torch's own tensor there", "[boundary]") {
+  // test/data/edge_softmax (scripts/gen_edge_fixtures.py): Conv -> permute -> Softmax; pre_edge_<i>.npy is torch's
+  // fake-quantized head Conv output, NCHW.
+  bpu::test::TempDir dir("edge_nodes");
+  auto yaml = [](const std::string& extra) {
+    std::string y = bpu::test::fixture_yaml(bpu::test::data_path("edge_softmax/model.onnx"), "o");
+    return y.replace(y.find("model_parameters:\n"), 18, "model_parameters:\n" + extra);
+  };
+  CompileResult both = compile_model(parse_config(yaml("  remove_node_type: 'Transpose;Softmax'\n"), dir.file("a.yaml")));
+  CompileResult soft = compile_model(parse_config(yaml("  remove_node_name: '/Softmax'\n"), dir.file("b.yaml")));
+  CompileResult codes = compile_model(parse_config(yaml("  remove_node_type: 'Transpose;Softmax;Dequantize'\n"), dir.file("c.yaml")));
+  CHECK(both.model.removed_nodes == std::vector<std::string>{"/Transpose", "/Softmax"});
+  ModelRunner a = runner_of(both.model), b = runner_of(soft.model), c = runner_of(codes.model);
+  const TensorInfo& oa = a.model().outputs.at(0);
+  CHECK(oa.shape == Shape{1, 6, 16, 16});
+  CHECK(b.model().outputs.at(0).shape == Shape{1, 16, 16, 6});
+  CHECK(c.model().outputs.at(0).dtype == DType::Int8);
+  const double lsb = bpu::test::output_lsb(a.model(), oa.name);
+  REQUIRE(lsb > 0);
+  for (int i = 0; i < 3; ++i) {
+    const FloatArray x = load_npy(bpu::test::data_path("edge_softmax/input_" + std::to_string(i) + ".npy"));
+    const FloatArray torch_pre = load_npy(bpu::test::data_path("edge_softmax/pre_edge_" + std::to_string(i) + ".npy"));
+    const auto nchw = a.run({{"input", x}}).at(oa.name).data;
+    const auto nhwc = b.run({{"input", x}}).at(b.model().outputs.at(0).name).data;
+    const auto q = c.run({{"input", x}}).at(c.model().outputs.at(0).name).data;
+    REQUIRE(nchw.size() == torch_pre.data.size());
+    CHECK(bpu::test::max_abs_diff(nchw, torch_pre.data) <= lsb * 1.0001);  // within one LSB of torch
+    CHECK(bpu::test::cosine(nchw, torch_pre.data) >= 0.9999);
+    for (int64_t ch = 0; ch < 6; ++ch) {
+      for (int64_t p = 0; p < 256; ++p) {
+        REQUIRE(nhwc[p * 6 + ch] == nchw[ch * 256 + p]);                // the same values, transposed
+        REQUIRE(q[ch * 256 + p] == std::nearbyint(nchw[ch * 256 + p] / lsb));  // and as int8 codes
+      }
+    }
+  }
+  const QatReference ref = QatReference::from_file(bpu::test::data_path("edge_softmax/model.onnx"));
+  const FloatArray x0 = load_npy(bpu::test::data_path("edge_softmax/input_0.npy"));
+  CHECK(verify_model(a, ref, {{"input", x0}}, 1.0, false).passed());
+  bpu::test::require_error([&] { compile_model(parse_config(yaml("  remove_node_name: '/Transpose'\n"), dir.file("d.yaml"))); },
+                           ExitCode::Config, "remove_node_name '/Transpose' cannot be removed: its output is not a model output");
+  bpu::test::require_error([&] { compile_model(parse_config(yaml("  remove_node_name: '/head/Conv'\n"), dir.file("e.yaml"))); },
+                           ExitCode::Config, "remove_node_name '/head/Conv' is a Conv");
 }

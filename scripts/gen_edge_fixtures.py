@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Writes test/data/edge_softmax: a torch QAT network ending Conv -> permute(0, 2, 3, 1) -> Softmax, the layout
-of a segmentation or classification head exported for a host that wants NHWC probabilities.
+of a segmentation or classification head exported for a host that wants NHWC probabilities; and
+test/data/edge_input_nhwc: a network that takes NHWC and starts with permute(0, 3, 1, 2) (input_<i>.npy NHWC).
 
 remove_node_type 'Transpose;Softmax' (hb_model_modifier's edge nodes) leaves the Conv's fake-quantized output as
 the model output. The independent witness for that build is torch's own tensor at that point: pre_edge_<i>.npy is
@@ -28,6 +29,26 @@ class EdgeNet(nn.Module):
         return torch.softmax(self.head(self.layer0(x)).permute(0, 2, 3, 1), dim=-1)
 
 
+class NhwcInputNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer0 = gf.ConvBNReLU(3, 8, 3)
+        self.head = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        return self.head(self.layer0(x.permute(0, 3, 1, 2)))
+
+
+def build_input_nhwc(out_dir):
+    torch.manual_seed(11)
+    gen = torch.Generator().manual_seed(12)
+    model = NhwcInputNet()
+    gf.randomize_bn(model, gen)
+    shape = (1, 16, 16, 3)
+    qat = gf.run_qat(model, torch.randn(shape, generator=gen), seed=13)
+    gf.save_fixture(out_dir, "edge_input_nhwc", qat, gf.standard_inputs(shape, seed=14), ["input"], ["output"])
+
+
 def main():
     out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "data")
     torch.set_num_threads(1)
@@ -50,6 +71,7 @@ def main():
         np.save(os.path.join(folder, f"pre_edge_{i}.npy"), captured[0].numpy().astype(np.float32))
     hook.remove()
     print("edge_softmax: pre_edge_<i>.npy written")
+    build_input_nhwc(out_dir)
 
 
 if __name__ == "__main__":

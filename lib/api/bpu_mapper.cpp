@@ -239,10 +239,11 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   // remove_node_type / remove_node_name: Transpose, Reshape, Cast, Softmax at model outputs leave the graph here;
   // the Quantize/Dequantize boundary nodes (and names not in the graph) after lowering.
   std::set<std::string> boundary_names;
+  std::map<std::string, InputFormat> edge_formats;  // inputs whose layout Transpose was removed
   const std::set<std::string> remove_types(in.config.remove_node_types.begin(), in.config.remove_node_types.end());
   const std::vector<std::string> edge_removed = remove_edge_nodes(
       r.graph, remove_types, {in.config.remove_node_names.begin(), in.config.remove_node_names.end()},
-      "config '" + in.config.yaml_path + "'", &boundary_names);
+      "config '" + in.config.yaml_path + "'", &boundary_names, &edge_formats);
   for (const auto& n : edge_removed) spdlog::info("removed edge node {}: the tensor it read is the model output", n);
   add_output_nodes(r.graph, in.config);  // after the quant stage and the folds, which keep graph outputs as they are
   timer.done("passes");
@@ -265,6 +266,10 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   memory.hardware = bayes::hardware_from_yaml(settings);
   r.model = lower_model(r.graph, r.partition, memory);
   r.model.removed_nodes = edge_removed;
+  for (size_t i = 0; i < r.model.inputs.size(); ++i) {
+    auto it = edge_formats.find(r.model.inputs[i].name);
+    if (it != edge_formats.end()) r.model.input_formats.at(i) = it->second;
+  }
   std::set<std::string> types;
   for (const auto& t : remove_types) {
     if (t == "Quantize" || t == "Dequantize") types.insert(t);

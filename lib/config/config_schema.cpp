@@ -90,7 +90,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"model_parameters", "log_level", S::Ignored, "deprecated in hb_mapper"},
       {"model_parameters", "debug_mode", S::Ignored, "dump_calibration_data; there is no calibration"},
       {"model_parameters", "output_nodes", S::Acted, "';' node names: their outputs become extra model outputs"},
-      {"model_parameters", "remove_node_type", S::Acted, "Quantize;Dequantize: integer model inputs/outputs with their scales; Transpose, Reshape, Cast, Softmax at model outputs"},
+      {"model_parameters", "remove_node_type", S::Acted, "Quantize;Dequantize: integer model inputs/outputs with their scales; Transpose, Reshape, Cast, Softmax at model outputs; a layout Transpose at an input"},
       {"model_parameters", "remove_node_name", S::Acted, "<input>_HzQuantize / <output>_HzDequantize boundary nodes, or an output edge node by its name"},
       {"input_parameters", "input_name", S::Acted, "';' per input; optional for a one-input model"},
       {"input_parameters", "input_shape", S::Acted, "';' per input; must equal static dims, sets dynamic ones"},

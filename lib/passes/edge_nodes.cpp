@@ -24,6 +24,36 @@ std::string edge_problem(const ir::Graph& g, const ir::Node& n) {
   return "";
 }
 
+// For a Transpose NHWC->NCHW or NCHW->NHWC that is the only reader of a model input: true and the input's format
+// (runtime layout = the Transpose's output, train layout = the input's own).
+bool input_transpose(const ir::Graph& g, const ir::Node& n, InputFormat* f) {
+  if (n.op_type != "Transpose" || n.inputs.empty() || n.outputs.size() != 1) return false;
+  const std::string& x = n.inputs[0];
+  if (!std::count(g.inputs.begin(), g.inputs.end(), x) || g.consumers(x).size() != 1 || g.is_graph_output(x)) return false;
+  if (g.is_graph_output(n.outputs[0]) || g.tensor(x).shape.size() != 4) return false;
+  const std::vector<int64_t> perm = n.attr_ints("perm", {});
+  if (perm == std::vector<int64_t>{0, 3, 1, 2}) {
+    f->train_nhwc = true;  // the model reads NHWC and transposes; the .bin takes NCHW
+  } else if (perm == std::vector<int64_t>{0, 2, 3, 1}) {
+    f->rt_nhwc = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Drops input Transpose `i`: its output's readers read the model input, which takes the output's shape (and scale).
+void drop_input_transpose(ir::Graph& g, int i) {
+  const std::string x = g.nodes[i].inputs[0], y = g.nodes[i].outputs[0];
+  ir::Tensor& in = g.tensor(x);
+  in.shape = g.tensor(y).shape;
+  if (g.tensor(y).quant) in.quant = g.tensor(y).quant;
+  std::vector<bool> drop(g.nodes.size(), false);
+  drop[i] = true;
+  g.remove_nodes(drop);
+  g.replace_uses_all({{y, x}});
+}
+
 }  // namespace
 
 bool is_edge_node_type(const std::string& op_type) {
@@ -32,7 +62,8 @@ bool is_edge_node_type(const std::string& op_type) {
 
 std::vector<std::string> remove_edge_nodes(ir::Graph& g, const std::set<std::string>& types,
                                            const std::set<std::string>& names, const std::string& context,
-                                           std::set<std::string>* unmatched) {
+                                           std::set<std::string>* unmatched,
+                                           std::map<std::string, InputFormat>* input_formats) {
   std::set<std::string> pending;
   for (const auto& name : names) {
     auto it = std::find_if(g.nodes.begin(), g.nodes.end(), [&](const ir::Node& n) { return n.name == name; });
@@ -53,6 +84,15 @@ std::vector<std::string> remove_edge_nodes(ir::Graph& g, const std::set<std::str
     for (int i = static_cast<int>(g.nodes.size()) - 1; i >= 0; --i) {
       const ir::Node& n = g.nodes[i];
       if (!pending.count(n.name) && !(types.count(n.op_type) && is_edge_node_type(n.op_type))) continue;
+      InputFormat f;
+      if (input_transpose(g, n, &f)) {
+        (*input_formats)[n.inputs[0]] = f;
+        removed.push_back(n.name);
+        pending.erase(n.name);
+        drop_input_transpose(g, i);
+        changed = true;
+        break;
+      }
       const std::string problem = edge_problem(g, n);
       if (!problem.empty()) continue;
       const std::string out = n.outputs[0], x = n.inputs[0];
@@ -69,7 +109,8 @@ std::vector<std::string> remove_edge_nodes(ir::Graph& g, const std::set<std::str
   for (const auto& name : pending) {
     auto it = std::find_if(g.nodes.begin(), g.nodes.end(), [&](const ir::Node& n) { return n.name == name; });
     throw Error(ExitCode::Config, context + ": remove_node_name '" + name + "' cannot be removed: " + edge_problem(g, *it) +
-                                  " (a " + it->op_type + " is removed only as the last node before a model output)");
+                                  " (a " + it->op_type + " is removed as the last node before a model output" +
+                                  (it->op_type == "Transpose" ? ", or as the NHWC<->NCHW only reader of a model input)" : ")"));
   }
   std::reverse(removed.begin(), removed.end());
   return removed;

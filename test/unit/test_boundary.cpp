@@ -203,3 +203,37 @@ TEST_CASE("boundary: remove_node_type Transpose and Softmax leave the Conv outpu
   bpu::test::require_error([&] { compile_model(parse_config(yaml("  remove_node_name: '/head/Conv'\n"), dir.file("e.yaml"))); },
                            ExitCode::Config, "remove_node_name '/head/Conv' is a Conv");
 }
+
+TEST_CASE("boundary: remove_node_type Transpose drops an input layout Transpose, the QAT side still fed NHWC", "[boundary]") {
+  // test/data/edge_input_nhwc: NHWC input -> permute(0, 3, 1, 2) -> convs. Without the Transpose the .bin takes NCHW;
+  // its outputs on the transposed image equal the build with the Transpose (which runs it on the BPU) and torch.
+  bpu::test::TempDir dir("edge_input");
+  auto yaml = [](const std::string& extra) {
+    std::string y = bpu::test::fixture_yaml(bpu::test::data_path("edge_input_nhwc/model.onnx"), "o");
+    return y.replace(y.find("model_parameters:\n"), 18, "model_parameters:\n" + extra);
+  };
+  ModelRunner kept = runner_of(compile_model(parse_config(yaml(""), dir.file("a.yaml"))).model);
+  CompileResult r = compile_model(parse_config(yaml("  remove_node_type: 'Transpose'\n"), dir.file("b.yaml")));
+  ModelRunner gone = runner_of(r.model);
+  CHECK(r.model.removed_nodes == std::vector<std::string>{"/Transpose"});
+  CHECK(gone.model().inputs.at(0).shape == Shape{1, 3, 16, 16});
+  CHECK(kept.model().inputs.at(0).shape == Shape{1, 16, 16, 3});
+  CHECK(gone.model().input_formats.at(0).describe().find("NHWC") != std::string::npos);
+  const QatReference ref = QatReference::from_file(bpu::test::data_path("edge_input_nhwc/model.onnx"));
+  const double lsb = bpu::test::output_lsb(gone.model(), "output");
+  REQUIRE(lsb > 0);
+  for (int i = 0; i < 3; ++i) {
+    const FloatArray nhwc = load_npy(bpu::test::data_path("edge_input_nhwc/input_" + std::to_string(i) + ".npy"));
+    FloatArray nchw{{1, 3, 16, 16}, std::vector<float>(nhwc.data.size())};
+    for (int c = 0; c < 3; ++c) {
+      for (int p = 0; p < 256; ++p) nchw.data[c * 256 + p] = nhwc.data[p * 3 + c];
+    }
+    const auto a = kept.run({{"input", nhwc}}).at("output").data;
+    const auto b = gone.run({{"input", nchw}}).at("output").data;
+    CHECK(a == b);  // the Transpose is exact data movement: the same program otherwise
+    const FloatArray golden = load_npy(bpu::test::data_path("edge_input_nhwc/qat_output_" + std::to_string(i) + ".npy"));
+    CHECK(bpu::test::max_abs_diff(b, golden.data) <= lsb * 1.0001);  // torch's QAT output within one LSB
+    // verify feeds the QAT model the NHWC image it was exported for (the recorded layout change).
+    CHECK(verify_model(gone, ref, {{"input", nchw}}, 1.0, false).passed());
+  }
+}

@@ -2,6 +2,7 @@
 
 #include "report/layer_dump.h"
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -59,6 +60,12 @@ std::vector<DumpedTensor> dump_qat_tensors(const QatReference& reference, const 
       if (it == trace.end()) it = trace.find(t);
       if (it != trace.end()) out.push_back({t, n.name, it->second});
     }
+  }
+  // A model output that is a DequantizeLinear's (the .bin names the fake-quantized tensor after the output).
+  for (const auto& o : reference.graph().outputs) {
+    const bool listed = std::any_of(out.begin(), out.end(), [&](const DumpedTensor& d) { return d.tensor == o; });
+    auto it = trace.find(o);
+    if (!listed && it != trace.end()) out.push_back({o, "(model output)", it->second});
   }
   return out;
 }

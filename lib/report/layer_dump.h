@@ -31,7 +31,8 @@ struct LayerPair {
 std::vector<DumpedTensor> dump_bin_tensors(const ModelRunner& runner, const std::map<std::string, FloatArray>& inputs);
 
 // The QAT graph's model inputs and every node output except QuantizeLinear/DequantizeLinear (and Constant) ones,
-// in model order, each in its fake-quantized form under its own name.
+// in model order, each in its fake-quantized form under its own name; then each model output not listed yet (a
+// DequantizeLinear's output, the name the .bin gives that tensor).
 std::vector<DumpedTensor> dump_qat_tensors(const QatReference& reference, const std::map<std::string, FloatArray>& inputs);
 
 // The union of both dumps by tensor name: QAT model order first, then tensors only the .bin has.

@@ -41,6 +41,11 @@ case "$case_name" in
     cmp o/output.npy o2/output.npy || { echo "FAIL: raw bytes and .npy differ"; exit 1; }
     expect 0 "output 'output' shape 1x4x16x16" -- "$bin" run --model out/model.bin --input "input=$d/image_0.png" --output-dir o3
     expect 0 "verify: PASSED" -- "$bin" verify --model out/model.bin --onnx "$d/model.onnx" --input "input=$d/image_1_nv12.npy"
+    # infer pairs the QAT model's (preprocessed) input with the .bin's PREPROCESS output, not with the pixels.
+    expect 0 "infer: .* paired" -- "$bin" infer --model out/model.bin --onnx "$d/model.onnx" --input "input=$d/image_1_nv12.npy" --output-dir inf
+    grep -Eq '^input_hz_preprocessed,,1x3x32x32,bin/input_hz_preprocessed.npy,onnx/input_hz_preprocessed.npy,(0\.999|1\.000)' inf/layer_index.csv ||
+      { echo "FAIL: preprocessed input not paired"; cat inf/layer_index.csv; exit 1; }
+    grep -Eq '^output,.*,bin/output.npy,onnx/output.npy,' inf/layer_index.csv || { echo "FAIL: output not paired"; cat inf/layer_index.csv; exit 1; }
     expect 2 "raw file 'short.nv12' has 1535 bytes, the input 1x48x32 uint8 needs 1536" -- sh -c "tail -c 1535 raw.nv12 > short.nv12; \"$bin\" run --model out/model.bin --input input=short.nv12 --output-dir o4"
     expect 2 "picture .broken.png. (cannot be decoded|is not a JPEG, PNG or BMP)" -- sh -c "head -c 100 '$d/image_0.png' > broken.png; \"$bin\" run --model out/model.bin --input input=broken.png --output-dir o5" ;;
   modifier)

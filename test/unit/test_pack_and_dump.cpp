@@ -98,34 +98,37 @@ TEST_CASE("pack: refused inputs and damaged packs", "[pack]") {
 
 TEST_CASE("infer: the QAT dump ends in torch's QAT output, the .bin dump in its run, pairs agree within one LSB", "[infer]") {
   bpu::test::TempDir dir("infer");
-  const std::string fixture = "nonhybrid";
-  ModelRunner runner = ModelRunner::from_file(compile_to(dir, fixture, "m"));
-  QatReference reference = QatReference::from_file(bpu::test::data_path(fixture + "/model.onnx"));
-  const std::string in_name = runner.model().inputs.at(0).name, out_name = runner.model().outputs.at(0).name;
-  const std::map<std::string, FloatArray> in{{in_name, fixture_input(fixture, 0)}};
-  const auto bin = dump_bin_tensors(runner, in);
-  const auto onnx = dump_qat_tensors(reference, in);
-  const auto pairs = pair_dumps(bin, onnx);
-  const FloatArray golden = load_npy(bpu::test::data_path(fixture + "/qat_output_0.npy"));
-  size_t both = 0;
-  for (const auto& p : pairs) {
-    if (p.tensor == out_name) {
-      REQUIRE(p.onnx);
-      REQUIRE(p.bin);
-      CHECK(bpu::test::max_abs_diff(p.onnx->value.data, golden.data) <= 1e-6);  // torch's QAT output
-      CHECK(p.bin->value.data == runner.float_outputs(runner.run(in)).at(out_name).data);
+  for (const std::string fixture : {"nonhybrid", "nonhybrid_int8_output"}) {  // int32 and int8 (fake-quantized) output
+    INFO(fixture);
+    ModelRunner runner = ModelRunner::from_file(compile_to(dir, fixture, fixture));
+    QatReference reference = QatReference::from_file(bpu::test::data_path(fixture + "/model.onnx"));
+    const std::string in_name = runner.model().inputs.at(0).name, out_name = runner.model().outputs.at(0).name;
+    const std::map<std::string, FloatArray> in{{in_name, fixture_input(fixture, 0)}};
+    const auto bin = dump_bin_tensors(runner, in);
+    const auto onnx = dump_qat_tensors(reference, in);
+    const auto pairs = pair_dumps(bin, onnx);
+    const FloatArray golden = load_npy(bpu::test::data_path(fixture + "/qat_output_0.npy"));
+    size_t both = 0;
+    for (const auto& p : pairs) {
+      if (p.tensor == out_name) {
+        REQUIRE(p.onnx);
+        REQUIRE(p.bin);
+        CHECK(bpu::test::max_abs_diff(p.onnx->value.data, golden.data) <= 1e-6);  // torch's QAT output
+        CHECK(p.bin->value.data == runner.float_outputs(runner.run(in)).at(out_name).data);
+      }
+      if (!p.bin || !p.onnx) continue;
+      ++both;
+      if (p.tensor == in_name) CHECK(p.max_diff == 0);  // both sides hold the input as quantized with torch's rounding
+      INFO(p.tensor << " cosine " << p.cosine << " max |diff| " << p.max_diff);
+      CHECK(p.cosine >= 0.9999);
     }
-    if (!p.bin || !p.onnx) continue;
-    ++both;
-    if (p.tensor == in_name) CHECK(p.max_diff == 0);  // both sides hold the input as quantized with torch's rounding
-    INFO(p.tensor << " cosine " << p.cosine << " max |diff| " << p.max_diff);
-    CHECK(p.cosine >= 0.9999);
+    CHECK(both >= 4);  // the input, interior activations and the output
+    CHECK(std::any_of(pairs.begin(), pairs.end(), [&](const LayerPair& p) { return p.tensor == out_name && p.bin && p.onnx; }));
+    const auto files = dump_file_names(pairs);
+    const std::string index = format_layer_index(pairs, files);
+    CHECK(index.rfind("tensor,node,shape,bin_file,onnx_file,cosine,max_abs_diff\n", 0) == 0);
+    CHECK(index.find("bin/" + npy_file_name(out_name) + ",onnx/" + npy_file_name(out_name)) != std::string::npos);
   }
-  CHECK(both >= 4);  // the input, interior activations and the output
-  const auto files = dump_file_names(pairs);
-  const std::string index = format_layer_index(pairs, files);
-  CHECK(index.rfind("tensor,node,shape,bin_file,onnx_file,cosine,max_abs_diff\n", 0) == 0);
-  CHECK(index.find("bin/" + npy_file_name(out_name) + ",onnx/" + npy_file_name(out_name)) != std::string::npos);
   // Names that collide once '/' is replaced get distinct files.
   std::vector<DumpedTensor> clash{{"a/b", "", FloatArray{{1}, {1}}}, {"a_b", "", FloatArray{{1}, {2}}}};
   const auto clash_files = dump_file_names(pair_dumps(clash, {}));

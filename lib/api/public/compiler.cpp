@@ -20,6 +20,7 @@
 #include "api/public/model_impl.h"
 #include "config/config.h"
 #include "partition/reason.h"
+#include "passes/input_preprocess.h"
 #include "report/layer_dump.h"
 #include "report/verify.h"
 #include "runtime/qat_reference.h"
@@ -217,6 +218,13 @@ InferResult infer(const std::string& bin_path, const std::string& onnx_path, con
       if (!onnx_path.empty()) {
         bpu::QatReference reference = reference_for(onnx_path, verify_shapes({}, runner.model()), runner.model().inputs);
         onnx = bpu::dump_qat_tensors(reference, runner.reference_inputs(given));
+        // An input with preprocessing or a layout change is pixels (or another layout) on the .bin side: the QAT
+        // model's input pairs with the .bin's preprocessed tensor instead (<input>_hz_preprocessed), if any.
+        const bpu::CompiledModel& m = runner.model();
+        for (size_t i = 0; i < m.inputs.size() && i < m.input_formats.size(); ++i) {
+          if (!m.input_formats[i].needs_preprocess()) continue;
+          for (auto& t : onnx) t.tensor = t.tensor == m.inputs[i].name ? bpu::preprocessed_name(t.tensor) : t.tensor;
+        }
       }
     } else {
       bpu::ImportOptions shapes;

@@ -8,10 +8,12 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "bpu_mapper/compiler.hpp"
 
@@ -191,9 +193,66 @@ void compare_to_reference(const std::string& name, const Tensor& out, const Tens
   spdlog::info("output '{}' vs reference: cosine {:.8f}, max |diff| {:.3g}", name, dot / std::sqrt(aa * bb), max_diff);
 }
 
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5))];
+}
+
+// hrt_model_exec perf: `frames` inferences shared by `thread_num` threads, each with its own Model (one inference
+// at a time per Model); prints the running condition, FPS and latency percentiles.
+void run_frames(const std::string& path, const TensorMap& inputs, int frames, int thread_num, int threads) {
+  std::vector<Model> models;
+  for (int t = 0; t < thread_num; ++t) {
+    models.push_back(load_model(path));
+    models.back().set_threads(thread_num > 1 && threads == 0 ? 1 : threads);
+    models.back().run(inputs);  // warm-up, outside the timed frames
+  }
+  std::atomic<int> next{0};
+  std::vector<std::vector<double>> latencies(thread_num);
+  std::vector<std::exception_ptr> failures(thread_num);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < thread_num; ++t) {
+    pool.emplace_back([&, t] {
+      try {
+        while (next.fetch_add(1) < frames) {
+          const auto t0 = std::chrono::steady_clock::now();
+          models[t].run(inputs);
+          latencies[t].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        }
+      } catch (...) {
+        failures[t] = std::current_exception();
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  for (const auto& f : failures) if (f) std::rethrow_exception(f);
+  std::vector<double> all;
+  for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  double sum = 0;
+  for (double v : all) sum += v;
+  spdlog::info("Running condition: thread number {}, frame count {}, run time {:.3f} ms", thread_num, frames, wall_ms);
+  spdlog::info("Perf result: frame latency average {:.3f} ms, p50 {:.3f} ms, p90 {:.3f} ms, p99 {:.3f} ms; frame rate {:.2f} FPS",
+               all.empty() ? 0.0 : sum / all.size(), percentile(all, 0.5), percentile(all, 0.9), percentile(all, 0.99),
+               wall_ms > 0 ? 1000.0 * frames / wall_ms : 0.0);
+}
+
+// --profile-path: profiler.csv and profiler.json of `runs` timed inferences (Model::profile) and the summary.
+void write_profile(const Model& model, const TensorMap& inputs, const std::string& dir, int runs) {
+  ProfileResult p = model.profile(inputs, runs);
+  create_output_dir(dir);
+  save_text((std::filesystem::path(dir) / "profiler.csv").string(), p.csv);
+  save_text((std::filesystem::path(dir) / "profiler.json").string(), p.json);
+  spdlog::info("profile over {} runs: {:.3f} ms per inference -> {}/profiler.csv, profiler.json\n{}", p.runs, p.total_ms, dir, p.summary);
+}
+
 int cmd_run(const std::string& model_path, const std::vector<std::string>& input_args,
-            const std::vector<std::string>& reference_args, const std::string& output_dir, int repeat, int threads) {
+            const std::vector<std::string>& reference_args, const std::string& output_dir, int repeat, int threads,
+            int frame_count, int thread_num, const std::string& profile_path) {
   if (repeat < 0) throw Error(BPU_ERR_USAGE, "--repeat must be >= 0");
+  if (frame_count < 0 || frame_count > 1000000) throw Error(BPU_ERR_USAGE, "--frame-count must be in [0, 1000000]");
+  if (thread_num < 1 || thread_num > 8) throw Error(BPU_ERR_USAGE, "--thread-num must be in [1, 8] (hrt_model_exec's range)");
   if (threads < 0 || threads > 256) throw Error(BPU_ERR_USAGE, "--threads must be in [0, 256] (0: all cores)");
   Model model = load_model(model_path);
   model.set_threads(threads);
@@ -235,6 +294,8 @@ int cmd_run(const std::string& model_path, const std::vector<std::string>& input
     spdlog::info("latency over {} runs: median {:.3f} ms, min {:.3f} ms, peak memory {:.1f} MiB", times.size(), median,
                  sorted.front(), peak_rss_mib());
   }
+  if (frame_count > 0) run_frames(model_path, inputs, frame_count, thread_num, threads);
+  if (!profile_path.empty()) write_profile(model, inputs, profile_path, frame_count > 0 ? std::min(frame_count, 100) : 5);
   return 0;
 }
 
@@ -371,6 +432,11 @@ int main(int argc, char** argv) {
   int threads = 0;
   run->add_option("--threads", threads, "simulator worker threads, 0 = all cores (results are identical for every count)")->capture_default_str();
   run->add_option("--reference", reference_args, "NAME=FILE.npy: print cosine and max |diff| of that output against it");
+  int frame_count = 0, thread_num = 1;
+  std::string profile_path;
+  run->add_option("--frame-count", frame_count, "hrt_model_exec perf: run N frames and print FPS and latency p50/p90/p99");
+  run->add_option("--thread-num", thread_num, "frames in flight for --frame-count (1..8), one model per thread")->capture_default_str();
+  run->add_option("--profile-path", profile_path, "write profiler.csv and profiler.json (time per BPU instruction, CPU node, host step) into DIR");
 
   try {
     app.parse(argc, argv);
@@ -404,7 +470,9 @@ int main(int argc, char** argv) {
       std::cout << load_model(disasm_model).disassembly(disasm_segment);
       return 0;
     }
-    if (run->parsed()) return cmd_run(model_path, input_args, reference_args, output_dir, repeat, threads);
+    if (run->parsed()) {
+      return cmd_run(model_path, input_args, reference_args, output_dir, repeat, threads, frame_count, thread_num, profile_path);
+    }
     if (modifier->parsed()) {
       std::filesystem::path in(modifier_model);
       const std::string out = !modifier_out.empty() ? modifier_out

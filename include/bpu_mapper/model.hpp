@@ -65,6 +65,16 @@ struct PerfEstimate {
   std::string html;             // the self-contained HTML page (placement and accuracy when a report JSON was read)
 };
 
+// hrt_model_exec's profile of a loaded model: mean host time per BPU instruction, CPU node and host
+// quantize/dequantize step over `runs` inferences.
+struct ProfileResult {
+  double total_ms = 0;  // mean time of one inference, the sum of the entries
+  int runs = 0;
+  std::string csv;      // index,device,segment,op,node,time_ms,share
+  std::string json;     // {"total_ms", "runs", "segments": [...], "entries": [...]}
+  std::string summary;  // per-segment totals as a text table
+};
+
 class BPU_MAPPER_API Model {
  public:
   // Reads and validates `path` completely (Error 7 for a missing file, 8 for a corrupt or foreign .bin).
@@ -87,6 +97,8 @@ class BPU_MAPPER_API Model {
   // Reads input `name` from a file: .npy; a JPEG/PNG/BMP picture for an image input (converted to its runtime type);
   // or raw bytes (uint8 pixels for image inputs, float32 otherwise; the shape from the .bin). Throws Error(2).
   Tensor read_input(const std::string& name, const std::string& path) const;
+  // One warm-up inference, then `runs` (1..10000) timed ones; outputs are discarded. Error(2) as run().
+  ProfileResult profile(const TensorMap& inputs, int runs = 5) const;
   // Simulator worker threads (results are identical for every count); 0 = all cores. Default 1.
   void set_threads(int threads);
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/npy.h"
+#include "report/csv.h"
 #include "report/verify.h"
 
 namespace bpu {
@@ -21,14 +22,6 @@ std::string shape_field(const Shape& shape) {
   std::string s;
   for (int64_t d : shape) s += (s.empty() ? "" : "x") + std::to_string(d);
   return s;
-}
-
-// A CSV field: quoted when it holds a comma, quote or newline.
-std::string csv(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
 }
 
 }  // namespace
@@ -107,8 +100,8 @@ std::string format_layer_index(const std::vector<LayerPair>& pairs, const std::v
   for (size_t i = 0; i < pairs.size(); ++i) {
     const LayerPair& p = pairs[i];
     const DumpedTensor* any = p.bin ? p.bin : p.onnx;
-    os << csv(p.tensor) << ',' << csv(p.node) << ',' << shape_field(any->value.shape) << ','
-       << (p.bin ? csv("bin/" + files[i]) : "") << ',' << (p.onnx ? csv("onnx/" + files[i]) : "") << ',';
+    os << csv_field(p.tensor) << ',' << csv_field(p.node) << ',' << shape_field(any->value.shape) << ','
+       << (p.bin ? csv_field("bin/" + files[i]) : "") << ',' << (p.onnx ? csv_field("onnx/" + files[i]) : "") << ',';
     if (p.bin && p.onnx && p.bin->value.data.size() == p.onnx->value.data.size()) {
       char nums[64];
       std::snprintf(nums, sizeof(nums), "%.8f,%.6g", p.cosine, p.max_diff);

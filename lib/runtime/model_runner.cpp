@@ -4,6 +4,7 @@
 
 #include "artifact/pack_format.h"
 
+#include <chrono>
 #include <cmath>
 #include "common/error.h"
 #include "numerics/requant.h"
@@ -66,8 +67,7 @@ std::map<std::string, FloatArray> ModelRunner::float_outputs(std::map<std::strin
   return outputs;
 }
 
-std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, FloatArray>& inputs, ConvKernel kernel,
-                                                   std::map<std::string, FloatArray>* trace) const {
+std::map<std::string, HostTensor> ModelRunner::bind_inputs(const std::map<std::string, FloatArray>& inputs) const {
   std::map<std::string, HostTensor> values;
   for (const auto& in : model_.inputs) {
     auto it = inputs.find(in.name);
@@ -107,54 +107,92 @@ std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, F
       throw Error(ExitCode::Usage, "the model has no input '" + name + "' (inputs: " + names + ")");
     }
   }
-  auto info_of = [&](const std::string& name) -> const TensorInfo& {
-    for (const auto& v : model_.values) if (v.name == name) return v;
-    throw Error(ExitCode::Internal, "unknown value " + name);
-  };
+  return values;
+}
+
+const TensorInfo& ModelRunner::value_info(const std::string& name) const {
+  for (const auto& v : model_.values) if (v.name == name) return v;
+  throw Error(ExitCode::Internal, "unknown value " + name);
+}
+
+void ModelRunner::run_cpu_step(const Step& step, std::map<std::string, HostTensor>& values,
+                               std::map<std::string, FloatArray>* trace, std::vector<ProfileEntry>* profile) const {
+  const CpuSegment& seg = model_.cpu_segments[step.segment];
+  const cpu::CpuGraph& graph = *validated_.cpu_graphs[step.segment];
+  std::map<std::string, const std::vector<float>*> cpu_inputs;
+  for (const auto& v : seg.input_values) cpu_inputs[v] = &values.at(v).f;
+  std::map<std::string, std::vector<float>> cpu_trace;
+  std::vector<double> seconds;
+  for (auto& [name, data] : graph.run(cpu_inputs, trace ? &cpu_trace : nullptr, nullptr, profile ? &seconds : nullptr)) {
+    values[name] = HostTensor{value_info(name), std::move(data), {}};
+  }
+  for (auto& [name, data] : cpu_trace) {
+    const ir::Tensor* t = graph.graph().has_tensor(name) ? &graph.graph().tensor(name) : nullptr;
+    (*trace)[name] = FloatArray{t ? t->shape : Shape{static_cast<int64_t>(data.size())}, std::move(data)};
+  }
+  for (size_t i = 0; profile && i < seconds.size() && i < graph.graph().nodes.size(); ++i) {
+    profile->push_back({"CPU", step.segment, graph.graph().nodes[i].op_type, graph.graph().nodes[i].name, seconds[i]});
+  }
+}
+
+void ModelRunner::run_bpu_step(const Step& step, ConvKernel kernel, std::map<std::string, HostTensor>& values,
+                               std::map<std::string, FloatArray>* trace, std::vector<ProfileEntry>* profile) const {
+  const BpuSegment& seg = model_.bpu_segments[step.segment];
+  const auto& program = validated_.programs[step.segment];
+  BpuSimulator sim(seg, program, kernel, workspace_.get());
+  std::map<std::string, HostTensor> bpu_trace;
+  std::vector<double> seconds;
+  for (auto& [name, t] : sim.run(values, trace ? &bpu_trace : nullptr, profile ? &seconds : nullptr)) values[name] = std::move(t);
+  for (auto& [name, t] : bpu_trace) (*trace)[name] = FloatArray{t.info.shape, dequantized(t)};
+  for (size_t i = 0; profile && i < seconds.size(); ++i) {
+    const uint32_t node = program[i].source_node;
+    profile->push_back({"BPU", step.segment, bayes::opcode_name(program[i].opcode),
+                        node < seg.source_nodes.size() ? seg.source_nodes[node] : "", seconds[i]});
+  }
+}
+
+HostTensor ModelRunner::host_step(const Step& step, const std::map<std::string, HostTensor>& values) const {
+  const HostTensor& src = values.at(step.source);
+  HostTensor dst;
+  dst.info = value_info(step.target);
+  if (step.kind == StepKind::Quantize) {
+    const float s = dst.info.scales[0];
+    const int64_t lo = dtype_min(dst.info.dtype), hi = dtype_max(dst.info.dtype);
+    dst.q.resize(src.f.size());
+    for (size_t i = 0; i < src.f.size(); ++i) dst.q[i] = static_cast<int32_t>(quantize_like_torch(src.f[i], s, lo, hi));
+  } else {
+    dst.f.resize(src.q.size());
+    const auto& scales = src.info.scales;
+    if (scales.size() == 1) {
+      for (size_t i = 0; i < src.q.size(); ++i) dst.f[i] = static_cast<float>(src.q[i]) * scales[0];
+    } else {
+      int64_t inner = 1;
+      for (size_t d = src.info.axis + 1; d < src.info.shape.size(); ++d) inner *= src.info.shape[d];
+      for (size_t i = 0; i < src.q.size(); ++i) {
+        dst.f[i] = static_cast<float>(static_cast<double>(src.q[i]) * scales[(i / inner) % scales.size()]);
+      }
+    }
+  }
+  return dst;
+}
+
+std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, FloatArray>& inputs, ConvKernel kernel,
+                                                   std::map<std::string, FloatArray>* trace,
+                                                   std::vector<ProfileEntry>* profile) const {
+  std::map<std::string, HostTensor> values = bind_inputs(inputs);
   for (const auto& step : model_.steps) {
     if (step.kind == StepKind::RunCpu) {
-      const CpuSegment& seg = model_.cpu_segments[step.segment];
-      std::map<std::string, const std::vector<float>*> cpu_inputs;
-      for (const auto& v : seg.input_values) cpu_inputs[v] = &values.at(v).f;
-      std::map<std::string, std::vector<float>> cpu_trace;
-      for (auto& [name, data] : validated_.cpu_graphs[step.segment]->run(cpu_inputs, trace ? &cpu_trace : nullptr)) {
-        values[name] = HostTensor{info_of(name), std::move(data), {}};
-      }
-      for (auto& [name, data] : cpu_trace) {
-        const ir::Tensor* t = validated_.cpu_graphs[step.segment]->graph().has_tensor(name) ? &validated_.cpu_graphs[step.segment]->graph().tensor(name) : nullptr;
-        (*trace)[name] = FloatArray{t ? t->shape : Shape{static_cast<int64_t>(data.size())}, std::move(data)};
-      }
-      continue;
-    }
-    if (step.kind == StepKind::RunBpu) {
-      BpuSimulator sim(model_.bpu_segments[step.segment], validated_.programs[step.segment], kernel, workspace_.get());
-      std::map<std::string, HostTensor> bpu_trace;
-      for (auto& [name, t] : sim.run(values, trace ? &bpu_trace : nullptr)) values[name] = std::move(t);
-      for (auto& [name, t] : bpu_trace) (*trace)[name] = FloatArray{t.info.shape, dequantized(t)};
-      continue;
-    }
-    const HostTensor& src = values.at(step.source);
-    HostTensor dst;
-    dst.info = info_of(step.target);
-    if (step.kind == StepKind::Quantize) {
-      const float s = dst.info.scales[0];
-      const int64_t lo = dtype_min(dst.info.dtype), hi = dtype_max(dst.info.dtype);
-      dst.q.resize(src.f.size());
-      for (size_t i = 0; i < src.f.size(); ++i) dst.q[i] = static_cast<int32_t>(quantize_like_torch(src.f[i], s, lo, hi));
+      run_cpu_step(step, values, trace, profile);
+    } else if (step.kind == StepKind::RunBpu) {
+      run_bpu_step(step, kernel, values, trace, profile);
     } else {
-      dst.f.resize(src.q.size());
-      const auto& scales = src.info.scales;
-      if (scales.size() == 1) {
-        for (size_t i = 0; i < src.q.size(); ++i) dst.f[i] = static_cast<float>(src.q[i]) * scales[0];
-      } else {
-        int64_t inner = 1;
-        for (size_t d = src.info.axis + 1; d < src.info.shape.size(); ++d) inner *= src.info.shape[d];
-        for (size_t i = 0; i < src.q.size(); ++i) {
-          dst.f[i] = static_cast<float>(static_cast<double>(src.q[i]) * scales[(i / inner) % scales.size()]);
-        }
+      const auto t0 = std::chrono::steady_clock::now();
+      values[step.target] = host_step(step, values);
+      if (profile) {
+        profile->push_back({"host", 0, step.kind == StepKind::Quantize ? "QUANTIZE" : "DEQUANTIZE", step.target,
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()});
       }
     }
-    values[step.target] = std::move(dst);
   }
   std::map<std::string, FloatArray> out;
   for (const auto& o : model_.outputs) {

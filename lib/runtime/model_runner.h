@@ -13,6 +13,16 @@
 
 namespace bpu {
 
+// One timed piece of a run (`run --profile-path`, hrt_model_exec's profile): a BPU instruction, a CPU node or a
+// host quantize/dequantize step, in execution order.
+struct ProfileEntry {
+  std::string device;    // "BPU", "CPU" or "host"
+  uint32_t segment = 0;  // BPU / CPU segment number (0 for host steps)
+  std::string op;        // instruction mnemonic, ONNX op type, QUANTIZE or DEQUANTIZE
+  std::string node;      // the ONNX node it came from (host steps: the value written)
+  double seconds = 0;
+};
+
 class ModelRunner {
  public:
   // Throws Error(Artifact) when the model is invalid, or for another march than a non-empty `march`.
@@ -22,9 +32,11 @@ class ModelRunner {
 
   // Runs one inference. Throws Error(Usage) for missing, unknown or wrongly shaped inputs. With `trace`, every
   // tensor the run computed is added as float32 (integer values dequantized), keyed by its ONNX tensor name.
+  // With `profile`, every instruction, CPU node and host step is timed and appended.
   std::map<std::string, FloatArray> run(const std::map<std::string, FloatArray>& inputs,
                                         ConvKernel kernel = ConvKernel::Fast,
-                                        std::map<std::string, FloatArray>* trace = nullptr) const;
+                                        std::map<std::string, FloatArray>* trace = nullptr,
+                                        std::vector<ProfileEntry>* profile = nullptr) const;
 
   // Worker threads for the simulator's convolutions (results are identical for every count). Default 1.
   void set_threads(int threads) { workspace_ = std::make_unique<SimulatorWorkspace>(threads < 1 ? 1 : threads); }
@@ -38,6 +50,14 @@ class ModelRunner {
   const ValidatedModel& validated() const { return validated_; }
 
  private:
+  std::map<std::string, HostTensor> bind_inputs(const std::map<std::string, FloatArray>& inputs) const;
+  void run_cpu_step(const Step& step, std::map<std::string, HostTensor>& values, std::map<std::string, FloatArray>* trace,
+                    std::vector<ProfileEntry>* profile) const;
+  void run_bpu_step(const Step& step, ConvKernel kernel, std::map<std::string, HostTensor>& values,
+                    std::map<std::string, FloatArray>* trace, std::vector<ProfileEntry>* profile) const;
+  HostTensor host_step(const Step& step, const std::map<std::string, HostTensor>& values) const;
+  const TensorInfo& value_info(const std::string& name) const;
+
   CompiledModel model_;
   ValidatedModel validated_;
   // Pool, repacked weights and scratch shared by the simulator runs; run() is const but fills these caches,

@@ -222,7 +222,7 @@ TEST_CASE("C runtime API: load, inspect, allocate, infer, release, errors") {
   CHECK(std::string(bpu_status_name(12345)) == "unknown");
 }
 
-TEST_CASE("pack_models, model_names, the named loads (C++ and C) and infer") {
+TEST_CASE("pack_models, model_names, the named loads (C++ and C), infer and profile") {
   const std::string bin = compiled().result.bin_path;
   const fs::path dir = fs::temp_directory_path() / ("bpu_api_pack_" + std::to_string(::getpid()));
   fs::create_directories(dir);
@@ -254,6 +254,12 @@ TEST_CASE("pack_models, model_names, the named loads (C++ and C) and infer") {
   CHECK(compared >= 3);
   CHECK(fs::exists(r.index_path));
   CHECK(error_code_of([&] { infer("", "", {}, (dir / "none").string()); }) == 2);
+  const ProfileResult prof = Model::load(packed, "", "other").profile({{"input", x}}, 3);
+  CHECK(prof.runs == 3);
+  CHECK(prof.total_ms > 0);
+  CHECK(prof.csv.rfind("index,device,segment,op,node,time_ms,share\n", 0) == 0);
+  CHECK(prof.summary.find("BPU 0") != std::string::npos);
+  CHECK(error_code_of([&] { Model::load(bin).profile({{"input", x}}, 0); }) == 2);
   CHECK(!fs::exists(dir / "none"));
   fs::remove_all(dir);
 }

@@ -77,6 +77,11 @@ case "$case_name" in
     expect 2 "already a packed file" -- "$bin" pack both.bin first.bin -o again.bin
     [ -e again.bin ] && { echo "FAIL: again.bin written"; exit 1; }
     expect 2 "is a packed file; modify each .bin before packing" -- "$bin" modifier both.bin -a Quantize
+    expect 0 "Perf result: frame latency average .* p99 .* FPS" -- "$bin" run --model first.bin --input "$data/nonhybrid/input_0.npy" --output-dir f --frame-count 6 --thread-num 2
+    expect 0 "profile over 5 runs: .* ms per inference" -- "$bin" run --model both.bin -m second --input "$data/hybrid/input_0.npy" --output-dir f --profile-path prof
+    [ "$(head -1 prof/profiler.csv)" = "index,device,segment,op,node,time_ms,share" ] && grep -q '^[0-9]*,CPU,' prof/profiler.csv &&
+      grep -q '^[0-9]*,BPU,0,CONV2D,' prof/profiler.csv && grep -q '"total_ms"' prof/profiler.json || { echo "FAIL: profile files"; exit 1; }
+    expect 2 "--thread-num must be in \[1, 8\]" -- "$bin" run --model first.bin --input "$data/nonhybrid/input_0.npy" --frame-count 2 --thread-num 9
     expect 0 "infer: [0-9]+ tensors of the .bin, [0-9]+ of the QAT model, [0-9]+ paired" -- "$bin" infer --model first.bin --onnx "$data/nonhybrid/model.onnx" --input "$data/nonhybrid/input_0.npy" --output-dir d
     out_file=$(sed -n 2p d/layer_index.csv >/dev/null; awk -F, 'NR>1 && $4!="" && $5!="" {print $4; exit}' d/layer_index.csv)
     [ -n "$out_file" ] && [ -f "d/$out_file" ] && [ -f "d/onnx/${out_file#bin/}" ] || { echo "FAIL: paired dump files missing"; cat d/layer_index.csv; exit 1; }

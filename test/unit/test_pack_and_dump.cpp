@@ -2,7 +2,7 @@
 // layer_out_dump. A packed model runs bit-identically to its own .bin; a damaged pack is refused naming the
 // problem; the QAT side of a dump ends in torch's own QAT outputs (the fixture's golden files), the .bin side in
 // the .bin's run, and the paired interior tensors agree within one LSB; layer_out_dump adds outputs without
-// changing any value.
+// changing any value; a profiled run times every instruction, CPU node and host step once.
 
 #include "api/bpu_mapper.h"
 #include "artifact/bin_format.h"
@@ -10,6 +10,7 @@
 #include "common/file_io.h"
 #include "fixture_helpers.h"
 #include "report/layer_dump.h"
+#include "report/profile_report.h"
 
 using namespace bpu;
 
@@ -151,4 +152,46 @@ TEST_CASE("layer_out_dump: every quantized activation is an output, values uncha
     REQUIRE(trace.count(o.name));
     CHECK(all.at(o.name).data == trace.at(o.name).data);  // the same value the plain build computed inside
   }
+}
+
+TEST_CASE("profile: every BPU instruction, CPU node and host step is timed once per run, in execution order", "[infer]") {
+  bpu::test::TempDir dir("profile");
+  ModelRunner runner = ModelRunner::from_file(compile_to(dir, "hybrid", "h"));
+  const std::map<std::string, FloatArray> in{{runner.model().inputs.at(0).name, fixture_input("hybrid", 0)}};
+  std::vector<ProfileEntry> a, b;
+  const auto plain = runner.run(in);
+  const auto timed = runner.run(in, ConvKernel::Fast, nullptr, &a);
+  runner.run(in, ConvKernel::Fast, nullptr, &b);
+  for (const auto& [name, v] : plain) CHECK(timed.at(name).data == v.data);  // timing changes nothing
+  size_t expected = 0;
+  for (const auto& step : runner.model().steps) {
+    if (step.kind == StepKind::RunBpu) expected += runner.validated().programs[step.segment].size();
+    else if (step.kind == StepKind::RunCpu) expected += runner.validated().cpu_graphs[step.segment]->graph().nodes.size();
+    else ++expected;
+  }
+  REQUIRE(a.size() == expected);
+  size_t bpu = 0, cpu = 0, host = 0;
+  for (const auto& e : a) {
+    bpu += e.device == "BPU";
+    cpu += e.device == "CPU";
+    host += e.device == "host";
+    CHECK(e.seconds >= 0);
+    CHECK(!e.op.empty());
+  }
+  CHECK(bpu > 0);
+  CHECK(cpu > 0);
+  CHECK(host > 0);
+  const auto mean = mean_profile({a, b});
+  REQUIRE(mean.size() == a.size());
+  for (size_t i = 0; i < mean.size(); ++i) CHECK(mean[i].seconds == Approx((a[i].seconds + b[i].seconds) / 2));
+  const std::string csv = profile_csv(mean);
+  CHECK(csv.rfind("index,device,segment,op,node,time_ms,share\n", 0) == 0);
+  CHECK(static_cast<size_t>(std::count(csv.begin(), csv.end(), '\n')) == mean.size() + 1);
+  const auto j = nlohmann::json::parse(profile_json(mean, 2));
+  CHECK(j["entries"].size() == mean.size());
+  double share = 0;
+  for (const auto& s : j["segments"]) share += s["share"].get<double>();
+  CHECK(share == Approx(1.0));
+  a.pop_back();
+  bpu::test::require_error([&] { mean_profile({a, b}); }, ExitCode::Internal, "different steps");
 }

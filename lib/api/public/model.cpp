@@ -10,6 +10,7 @@
 #include "report/model_info.h"
 #include "report/perf_html.h"
 #include "report/perf_report.h"
+#include "report/profile_report.h"
 #include "artifact/pack_format.h"
 #include "common/file_io.h"
 #include "common/march.h"
@@ -93,6 +94,24 @@ Tensor Model::read_input(const std::string& name, const std::string& path) const
       return Tensor{std::move(a.shape), std::move(a.data)};
     }
     throw Error(BPU_ERR_USAGE, "the model has no input '" + name + "'");
+  });
+}
+
+ProfileResult Model::profile(const TensorMap& inputs, int runs) const {
+  return detail::guarded([&] {
+    if (runs < 1 || runs > 10000) throw Error(BPU_ERR_USAGE, "profile runs must be in [1, 10000]");
+    const auto internal = detail::to_internal(inputs);
+    impl_->runner.run(internal);  // warm-up: repacked weights and scratch are made once
+    std::vector<std::vector<bpu::ProfileEntry>> all(static_cast<size_t>(runs));
+    for (auto& entries : all) impl_->runner.run(internal, bpu::ConvKernel::Fast, nullptr, &entries);
+    const std::vector<bpu::ProfileEntry> mean = bpu::mean_profile(all);
+    ProfileResult r;
+    for (const auto& e : mean) r.total_ms += e.seconds * 1e3;
+    r.runs = runs;
+    r.csv = bpu::profile_csv(mean);
+    r.json = bpu::profile_json(mean, runs);
+    r.summary = bpu::format_profile_summary(mean);
+    return r;
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include "runtime/cpu/cpu_graph.h"
 
+#include <chrono>
 #include <onnx/onnx_pb.h>
 
 #include "ops/op_def.h"
@@ -97,7 +98,8 @@ std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std:
 
 std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::string, const std::vector<float>*>& inputs,
                                                         std::map<std::string, std::vector<float>>* trace,
-                                                        const std::map<std::string, const std::vector<float>*>* overrides) const {
+                                                        const std::map<std::string, const std::vector<float>*>* overrides,
+                                                        std::vector<double>* node_seconds) const {
   std::map<std::string, CpuTensor> values;
   for (const auto& name : graph_.inputs) {
     CpuTensor t;
@@ -113,7 +115,9 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
     values[name] = std::move(t);
   }
   for (const auto& n : graph_.nodes) {
+    const auto t0 = std::chrono::steady_clock::now();
     std::vector<CpuTensor> outs = run_node(n, values, false);
+    if (node_seconds) node_seconds->push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     for (size_t k = 0; k < n.outputs.size(); ++k) {
       if (trace) (*trace)[n.outputs[k]] = outs[k].f;
       if (overrides) {

@@ -19,10 +19,12 @@ class CpuGraph {
   // Runs the subgraph on float inputs keyed by graph input name; returns the graph outputs.
   // With `trace`, every node output is also copied into it (name -> values), as computed. With `overrides`, a
   // node output named there is replaced by the given values (same element count) before later nodes read it:
-  // `verify --isolated` feeds each node the values another run produced.
+  // `verify --isolated` feeds each node the values another run produced. With `node_seconds`, each node's host
+  // time is appended in graph order (`run --profile-path`).
   std::map<std::string, std::vector<float>> run(const std::map<std::string, const std::vector<float>*>& inputs,
                                                 std::map<std::string, std::vector<float>>* trace = nullptr,
-                                                const std::map<std::string, const std::vector<float>*>* overrides = nullptr) const;
+                                                const std::map<std::string, const std::vector<float>*>* overrides = nullptr,
+                                                std::vector<double>* node_seconds = nullptr) const;
 
   const ir::Graph& graph() const { return graph_; }
 

@@ -2,6 +2,7 @@
 
 #include "arch/bayes/sim/simulator.h"
 
+#include <chrono>
 #include <cstring>
 
 #include "common/broadcast.h"
@@ -99,7 +100,8 @@ std::vector<RequantParams> read_records(const std::vector<uint8_t>& constants, u
 }  // namespace
 
 std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, HostTensor>& values,
-                                                    std::map<std::string, HostTensor>* trace) const {
+                                                    std::map<std::string, HostTensor>* trace,
+                                                    std::vector<double>* seconds) const {
   std::vector<uint8_t>& arena = workspace_->arena;  // capacity kept between runs; zeroed every run
   arena.assign(segment_.arena_size, 0);
   for (size_t i = 0; i < segment_.input_buffers.size(); ++i) {
@@ -127,7 +129,9 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
   if (trace) for (uint32_t id : segment_.input_buffers) snapshot(id);
   std::vector<uint32_t> reads, writes;
   for (const auto& ins : program_) {
+    const auto t0 = std::chrono::steady_clock::now();
     std::visit([&](const auto& body) { execute(body, arena); }, ins.body);  // one kernel overload per opcode
+    if (seconds) seconds->push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     if (!trace) continue;
     reads.clear();
     writes.clear();

@@ -44,8 +44,10 @@ class BpuSimulator {
   // Copies the bound input values into the arena, runs every instruction, returns the bound outputs.
   // With `trace`, every buffer's value is added as it stands right after the instruction that writes it (inputs
   // before the first), keyed by buffer name = ONNX tensor name; reused buffers are later overwritten.
+  // With `seconds`, each instruction's host time is appended, in program order (`run --profile-path`).
   std::map<std::string, HostTensor> run(const std::map<std::string, HostTensor>& values,
-                                        std::map<std::string, HostTensor>* trace = nullptr) const;
+                                        std::map<std::string, HostTensor>* trace = nullptr,
+                                        std::vector<double>* seconds = nullptr) const;
 
  private:
   void execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) const;

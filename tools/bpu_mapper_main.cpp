@@ -161,12 +161,12 @@ std::string create_output_dir(const std::string& dir) {
 
 // The estimate table on stdout; <model>_perf.svg and the self-contained <model>_perf.html in output_dir, the page
 // with placement and accuracy tables when makertbin's <model>_report.json is beside the .bin.
-int cmd_perf(const std::string& path, const std::string& output_dir) {
+int cmd_perf(const std::string& path, const std::string& output_dir, int measure) {
   Model model = load_model(path);
   const std::filesystem::path bin(path);
   const std::string stem = g_model_name.empty() ? bin.stem().string() : g_model_name;
   const std::filesystem::path report = bin.parent_path() / (stem + "_report.json");
-  PerfEstimate e = model.estimate(std::filesystem::exists(report) ? report.string() : "");
+  PerfEstimate e = model.estimate(std::filesystem::exists(report) ? report.string() : "", measure);
   std::cout << e.text;
   const std::filesystem::path dir(create_output_dir(output_dir));
   save_text((dir / (stem + "_perf.svg")).string(), e.svg);
@@ -417,6 +417,8 @@ int main(int argc, char** argv) {
   perf->add_option("--march", g_bin_march, march_help);
   perf->add_option("-m,--model-name", g_model_name, name_help);
   perf->add_option("--output-dir", perf_dir, "folder for <model>_perf.svg and <model>_perf.html")->capture_default_str();
+  int perf_measure = 0;
+  perf->add_option("--measure", perf_measure, "also run N inferences on zero inputs and print the host time per segment");
 
   auto* run = app.add_subcommand("run", "run a .bin on .npy inputs with the simulator");
   std::string model_path, output_dir = ".";
@@ -464,7 +466,7 @@ int main(int argc, char** argv) {
       std::cout << info_text(info_model);
       return 0;
     }
-    if (perf->parsed()) return cmd_perf(perf_model, perf_dir);
+    if (perf->parsed()) return cmd_perf(perf_model, perf_dir, perf_measure);
     if (verify->parsed()) return cmd_verify(verify_model_path, verify_onnx, verify_inputs, verify_shapes_args, tolerance_lsb, verify_isolated);
     if (disasm->parsed()) {
       std::cout << load_model(disasm_model).disassembly(disasm_segment);

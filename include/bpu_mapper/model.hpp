@@ -106,7 +106,9 @@ class BPU_MAPPER_API Model {
   std::string disassembly(int segment = -1) const;  // `bpu-mapper disasm`; one BPU segment when >= 0
   // `report_json`: makertbin's <prefix>_report.json for the HTML page's placement and accuracy tables; "" for
   // none. A file that cannot be read or parsed leaves a note on the page instead of the tables.
-  PerfEstimate estimate(const std::string& report_json = "") const;
+  // `measure_runs` > 0 (at most 10000): also runs the model that many times on zero inputs and puts the mean host
+  // time per segment next to the estimate (`perf --measure N`).
+  PerfEstimate estimate(const std::string& report_json = "", int measure_runs = 0) const;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }

@@ -62,6 +62,16 @@ PerfReport estimate_model(const CompiledModel& m, const ValidatedModel& v) {
   return r;
 }
 
+void add_measured_times(PerfReport& r, const std::vector<ProfileEntry>& profile, int runs, size_t cpu_segments) {
+  r.measured_runs = runs;
+  r.host_ms_bpu.assign(r.segments.size(), 0.0);
+  r.host_ms_cpu.assign(cpu_segments, 0.0);
+  for (const auto& e : profile) {
+    if (e.device == "BPU" && e.segment < r.host_ms_bpu.size()) r.host_ms_bpu[e.segment] += e.seconds * 1e3;
+    if (e.device == "CPU" && e.segment < r.host_ms_cpu.size()) r.host_ms_cpu[e.segment] += e.seconds * 1e3;
+  }
+}
+
 std::string format_perf_report(const PerfReport& r) {
   std::ostringstream os;
   char line[512];
@@ -74,17 +84,29 @@ std::string format_perf_report(const PerfReport& r) {
                 r.latency_ms, r.latency_ms > 0 ? 1000.0 / r.latency_ms : 0.0, r.macs / 1e9, r.ddr_load_bytes / 1e6, r.ddr_store_bytes / 1e6);
   os << line;
   if (r.cpu_segments) os << "(" << r.cpu_segments << " CPU segment(s) not estimated: they run on the host CPU)\n";
-  std::snprintf(line, sizeof(line), "  %-8s %-12s %-14s %-12s %-20s %s\n", "Segment", "Instructions", "MACs", "Latency ms",
-                "DDR MB (load/store)", "memory plan: DDR / SRAM / staging KiB, tensors on chip");
+  const bool measured = r.measured_runs > 0;
+  std::snprintf(line, sizeof(line), "  %-8s %-12s %-14s %-12s %s%-20s %s\n", "Segment", "Instructions", "MACs", "Latency ms",
+                measured ? "Host ms      " : "", "DDR MB (load/store)", "memory plan: DDR / SRAM / staging KiB, tensors on chip");
   os << line;
   for (size_t k = 0; k < r.segments.size(); ++k) {
     const auto& s = r.segments[k];
     const SegmentMemory& mem = r.memory[k];
     char io[64];
     std::snprintf(io, sizeof(io), "%.3f / %.3f", s.ddr_load_bytes / 1e6, s.ddr_store_bytes / 1e6);
-    std::snprintf(line, sizeof(line), "  BPU %-4u %-12zu %-14.0f %-12.4f %-20s %.1f / %.1f / %.1f, %d\n", s.index, s.instructions.size(),
-                  s.macs, s.milliseconds(r.hardware), io, mem.ddr_bytes / 1024.0, mem.sram_window_bytes / 1024.0,
+    char host[32] = "";
+    if (measured) std::snprintf(host, sizeof(host), "%-12.4f ", k < r.host_ms_bpu.size() ? r.host_ms_bpu[k] : 0.0);
+    std::snprintf(line, sizeof(line), "  BPU %-4u %-12zu %-14.0f %-12.4f %s%-20s %.1f / %.1f / %.1f, %d\n", s.index, s.instructions.size(),
+                  s.macs, s.milliseconds(r.hardware), host, io, mem.ddr_bytes / 1024.0, mem.sram_window_bytes / 1024.0,
                   mem.weight_staging_bytes / 1024.0, mem.on_chip_tensors);
+    os << line;
+  }
+  for (size_t k = 0; measured && k < r.host_ms_cpu.size(); ++k) {
+    std::snprintf(line, sizeof(line), "  CPU %-4zu %-12s %-14s %-12s %-12.4f (host CPU)\n", k, "-", "-", "-", r.host_ms_cpu[k]);
+    os << line;
+  }
+  if (measured) {
+    std::snprintf(line, sizeof(line), "Host ms: the simulator's mean time on this machine over %d runs on zero inputs "
+                  "(perf --measure), beside the bayes estimate\n", r.measured_runs);
     os << line;
   }
   if (!r.per_layer) {

@@ -9,6 +9,7 @@
 
 #include "arch/bayes/perf_model.h"
 #include "arch/bayes/sim/validate.h"
+#include "runtime/model_runner.h"
 
 namespace bpu {
 
@@ -28,7 +29,14 @@ struct PerfReport {
   std::vector<bayes::SegmentCost> segments;
   size_t cpu_segments = 0;
   double latency_ms = 0, macs = 0, ddr_load_bytes = 0, ddr_store_bytes = 0;
+  // `perf --measure N`: the simulator's mean host time per segment over N runs on zero inputs (empty otherwise).
+  int measured_runs = 0;
+  std::vector<double> host_ms_bpu;  // parallel to segments
+  std::vector<double> host_ms_cpu;  // per CPU segment
 };
+
+// Fills r's host times from a run profile (runtime/model_runner.h entries, already averaged over `runs`).
+void add_measured_times(PerfReport& r, const std::vector<ProfileEntry>& profile, int runs, size_t cpu_segments);
 
 PerfReport estimate_model(const CompiledModel& model, const ValidatedModel& validated);
 std::string format_perf_report(const PerfReport& r);

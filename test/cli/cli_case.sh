@@ -81,6 +81,8 @@ case "$case_name" in
     expect 0 "profile over 5 runs: .* ms per inference" -- "$bin" run --model both.bin -m second --input "$data/hybrid/input_0.npy" --output-dir f --profile-path prof
     [ "$(head -1 prof/profiler.csv)" = "index,device,segment,op,node,time_ms,share" ] && grep -q '^[0-9]*,CPU,' prof/profiler.csv &&
       grep -q '^[0-9]*,BPU,0,CONV2D,' prof/profiler.csv && grep -q '"total_ms"' prof/profiler.json || { echo "FAIL: profile files"; exit 1; }
+    expect 0 "CPU 0 .* \(host CPU\)" -- "$bin" perf both.bin -m second --measure 2 --output-dir pp
+    grep -q "Host ms: the simulator's mean time on this machine over 2 runs" all.txt || { echo "FAIL: perf --measure"; exit 1; }
     expect 2 "--thread-num must be in \[1, 8\]" -- "$bin" run --model first.bin --input "$data/nonhybrid/input_0.npy" --frame-count 2 --thread-num 9
     expect 0 "infer: [0-9]+ tensors of the .bin, [0-9]+ of the QAT model, [0-9]+ paired" -- "$bin" infer --model first.bin --onnx "$data/nonhybrid/model.onnx" --input "$data/nonhybrid/input_0.npy" --output-dir d
     out_file=$(sed -n 2p d/layer_index.csv >/dev/null; awk -F, 'NR>1 && $4!="" && $5!="" {print $4; exit}' d/layer_index.csv)

@@ -144,10 +144,22 @@ nlohmann::json read_report(const std::string& path, std::string* note) {
 
 }  // namespace
 
-PerfEstimate Model::estimate(const std::string& report_json) const {
+PerfEstimate Model::estimate(const std::string& report_json, int measure_runs) const {
   return detail::guarded([&] {
     const auto& m = impl_->runner.model();
     bpu::PerfReport r = bpu::estimate_model(m, impl_->runner.validated());
+    if (measure_runs < 0 || measure_runs > 10000) throw Error(BPU_ERR_USAGE, "measure runs must be in [0, 10000]");
+    if (measure_runs > 0) {
+      std::map<std::string, bpu::FloatArray> zeros;  // 0 is a valid value of every input type
+      for (const auto& in : m.inputs) {
+        zeros[in.name] = bpu::FloatArray{in.shape, std::vector<float>(static_cast<size_t>(bpu::checked_element_count(
+                                                                           in.shape, in.name, bpu::ExitCode::Artifact)))};
+      }
+      impl_->runner.run(zeros);  // warm-up
+      std::vector<std::vector<bpu::ProfileEntry>> runs(static_cast<size_t>(measure_runs));
+      for (auto& p : runs) impl_->runner.run(zeros, bpu::ConvKernel::Fast, nullptr, &p);
+      bpu::add_measured_times(r, bpu::mean_profile(runs), measure_runs, m.cpu_segments.size());
+    }
     PerfEstimate e;
     e.latency_ms = r.latency_ms;
     e.fps = r.latency_ms > 0 ? 1000.0 / r.latency_ms : 0.0;

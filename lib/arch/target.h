@@ -10,7 +10,10 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "arch/hardware.h"
@@ -61,6 +64,13 @@ class Target {
   // The public operator list the table follows, and what this march changes against the others (docs).
   virtual std::string source() const = 0;
   virtual std::string notes() const = 0;
+  // Placement facts the partitioner asks: ops whose output may stay the int32 accumulator when it carries no fake
+  // quantization; pure data movement that follows its neighbours' placement; and fusion legality, the activation
+  // node that `producer` absorbs as its output clamp (bounds in real units), -1 for none or one in `keep`.
+  virtual bool allows_high_precision_output(const ir::Node& node) const = 0;
+  virtual bool is_shape_only_op(const std::string& op_type) const = 0;
+  virtual int fusable_activation(const ir::Graph& g, const std::map<std::string, std::vector<int>>& consumers, int producer,
+                                 const std::set<std::string>& keep, std::pair<float, float>* bounds) const = 0;
 
   const OpSupport* find_op_support(const std::string& op_type, const std::string& domain) const;
   // Op support, then (on an int8-only march) the int8 rule, then every constraint of the op, stopping at the first

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <set>
 
-#include "arch/bayes/constraints.h"
 #include "arch/target.h"
 #include "ops/op_def.h"
 #include "common/edit_distance.h"
@@ -34,7 +33,7 @@ bool quantized(const ir::Graph& g, const std::string& name) { return !name.empty
 
 // Quantization context (tier 2): every activation input quantized, weights fake-quantized constants, output
 // quantized or a legal int32 high-precision Conv output. Fills `p` and returns false when it fails.
-bool quant_context(const ir::Graph& g, const ir::Node& n, Placement* p) {
+bool quant_context(const arch::Target& target, const ir::Graph& g, const ir::Node& n, Placement* p) {
   const bool weighted = ops::has_trait(n, ops::kWeighted);
   size_t activation_inputs = weighted ? 1 : n.inputs.size();
   for (size_t i = 0; i < activation_inputs; ++i) {
@@ -66,7 +65,7 @@ bool quant_context(const ir::Graph& g, const ir::Node& n, Placement* p) {
     }
   }
   if (!quantized(g, n.outputs[0])) {
-    if (bayes::allows_high_precision_output(n)) {
+    if (target.allows_high_precision_output(n)) {
       p->high_precision_output = true;
       return true;
     }
@@ -85,7 +84,7 @@ bool bpu_capable(const arch::Target& target, const ir::Graph& g, const ir::Node&
     p->reason = verdict.detail;
     return false;
   }
-  if (!quant_context(g, n, p)) return false;
+  if (!quant_context(target, g, n, p)) return false;
   if (!verdict.supported) {
     p->reason_code = Reason::MarchConstraint;
     // The rule text and the march, then what this instance has.
@@ -148,6 +147,7 @@ void merge_related_segments(const std::vector<std::vector<int>>& preds, std::vec
 // A shape-only op placed on the BPU without a BPU producer or consumer would be a segment of its own with a
 // quantize/dequantize round trip: it follows its CPU neighbours instead (repeated so chains settle).
 void keep_shape_ops_with_neighbours(const ir::Graph& g, const PartitionOptions& options, PartitionResult* result) {
+  const arch::Target& target = arch::target_for(options.march);
   const std::map<std::string, int> producers = g.producer_index();
   const std::map<std::string, std::vector<int>> consumers = g.consumer_index();
   for (bool changed = true; changed;) {
@@ -155,7 +155,7 @@ void keep_shape_ops_with_neighbours(const ir::Graph& g, const PartitionOptions& 
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const ir::Node& n = g.nodes[i];
       Placement& p = result->placements[i];
-      if (p.device != Device::Bpu || !bayes::is_shape_only_op(n.op_type) || options.user_device.count(n.name)) continue;
+      if (p.device != Device::Bpu || !target.is_shape_only_op(n.op_type) || options.user_device.count(n.name)) continue;
       bool bpu_neighbour = false;
       for (const auto& in : n.inputs) {
         auto prod = producers.find(in);
@@ -323,7 +323,7 @@ PartitionResult partition_graph(const ir::Graph& g, const PartitionOptions& opti
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     std::pair<float, float> bounds;
     if (in_island[i]) continue;
-    const int act = bayes::fusable_activation(g, consumers, static_cast<int>(i), options.keep_unfused, &bounds);
+    const int act = target.fusable_activation(g, consumers, static_cast<int>(i), options.keep_unfused, &bounds);
     if (act < 0 || in_island[act]) continue;
     result.placements[i].fused_activation = act;
     result.placements[i].fused_bounds = bounds;

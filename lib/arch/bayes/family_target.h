@@ -28,6 +28,12 @@ class FamilyTarget final : public arch::Target {
   arch::Hardware hardware() const override { return spec_.hardware; }
   std::string source() const override { return spec_.source; }
   std::string notes() const override { return spec_.notes; }
+  bool allows_high_precision_output(const ir::Node& n) const override { return bayes::allows_high_precision_output(n); }
+  bool is_shape_only_op(const std::string& op_type) const override { return bayes::is_shape_only_op(op_type); }
+  int fusable_activation(const ir::Graph& g, const std::map<std::string, std::vector<int>>& consumers, int producer,
+                         const std::set<std::string>& keep, std::pair<float, float>* bounds) const override {
+    return bayes::fusable_activation(g, consumers, producer, keep, bounds);
+  }
 
  private:
   FamilyTargetSpec spec_;

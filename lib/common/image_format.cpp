@@ -101,6 +101,27 @@ std::string InputFormat::describe() const {
   return s;
 }
 
+std::string format_problem(const InputFormat& f) {
+  if (!is_legal_pair(f.type_train, f.type_rt)) {
+    return std::string("input_type_rt ") + image_type_name(f.type_rt) + " cannot be converted to input_type_train " +
+           image_type_name(f.type_train);
+  }
+  if (f.video_range && f.type_rt != ImageType::Nv12) return "bt601_video needs input_type_rt nv12";
+  if (f.norm != NormType::None && f.type_train == ImageType::Featuremap) return "a featuremap input takes no norm_type";
+  const size_t channels = f.type_train == ImageType::Featuremap ? 0 : image_channels(f.type_train);
+  const bool want_mean = f.norm == NormType::Mean || f.norm == NormType::MeanAndScale;
+  const bool want_scale = f.norm == NormType::Scale || f.norm == NormType::MeanAndScale;
+  if (f.mean.size() != (want_mean ? channels : 0)) return std::to_string(f.mean.size()) + " mean values do not fit norm_type";
+  if (f.scale.size() != (want_scale ? channels : 0)) return std::to_string(f.scale.size()) + " scale values do not fit norm_type";
+  for (float m : f.mean) {
+    if (!std::isfinite(m) || std::fabs(m) > 1e6f) return "a mean value is not finite or beyond 1e6";
+  }
+  for (float v : f.scale) {
+    if (!std::isfinite(v) || !(v > 0) || v > 1e6f) return "a scale value is not positive, finite and at most 1e6";
+  }
+  return "";
+}
+
 Shape runtime_shape(const InputFormat& f, const Shape& t, const std::string& what) {
   if (t.size() != 4) {
     if (!f.needs_preprocess()) return t;

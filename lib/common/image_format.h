@@ -48,6 +48,12 @@ struct InputFormat {
   std::string describe() const;  // "nv12 (bt601_video) -> rgb NCHW, data_mean_and_scale"
 };
 
+// What is inconsistent in `f` ("" when nothing): an illegal type pair, bt601_video without nv12, normalization
+// on a featuremap, a mean/scale count that does not fit norm_type and the train channels, a value that is not
+// finite or beyond 1e6 in magnitude, a scale that is not positive. The one check behind the HzPreprocess node's
+// attributes and the .bin's InputFormat record (the config reports its own keys with tighter ranges first).
+std::string format_problem(const InputFormat& f);
+
 // The runtime tensor shape for a model input of `train_shape` (rank 4 in the train layout): NHWC [N,H,W,3] or
 // NCHW [N,3,H,W] for rgb/bgr/yuv444, [N,H,W,1] / [N,1,H,W] for gray, [N, H*3/2, W] for nv12 (the Y plane, then H/2
 // rows of interleaved U,V), the permuted shape for a featuremap whose layout changes. Throws Error(Config) naming

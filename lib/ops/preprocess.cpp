@@ -49,7 +49,6 @@ InputFormat preprocess_format(const ir::Node& n, ExitCode code) {
   InputFormat f;
   if (!image_type_from_name(n.attr_string("input_type_rt", ""), &f.type_rt)) fail("invalid input_type_rt");
   if (!image_type_from_name(n.attr_string("input_type_train", ""), &f.type_train)) fail("invalid input_type_train");
-  if (!is_legal_pair(f.type_train, f.type_rt)) fail("input_type_rt cannot be converted to input_type_train");
   if (!norm_type_from_name(n.attr_string("norm_type", ""), &f.norm)) fail("invalid norm_type");
   const std::string lr = n.attr_string("input_layout_rt", ""), lt = n.attr_string("input_layout_train", "");
   if ((lr != "NCHW" && lr != "NHWC") || (lt != "NCHW" && lt != "NHWC")) fail("input_layout_rt/train must be NCHW or NHWC");
@@ -58,22 +57,12 @@ InputFormat preprocess_format(const ir::Node& n, ExitCode code) {
   const std::string space = n.attr_string("input_space_and_range", "regular");
   if (space != "regular" && space != "bt601_video") fail("invalid input_space_and_range");
   f.video_range = space == "bt601_video";
-  if (f.video_range && f.type_rt != ImageType::Nv12) fail("bt601_video needs input_type_rt nv12");
   const ir::Attribute* mean = n.attr("mean_value");
   const ir::Attribute* scale = n.attr("scale_value");
   if (mean && mean->kind == ir::Attribute::Kind::Floats) f.mean = mean->floats;
   if (scale && scale->kind == ir::Attribute::Kind::Floats) f.scale = scale->floats;
-  const size_t channels = f.type_train == ImageType::Featuremap ? 0 : image_channels(f.type_train);
-  const bool want_mean = f.norm == NormType::Mean || f.norm == NormType::MeanAndScale;
-  const bool want_scale = f.norm == NormType::Scale || f.norm == NormType::MeanAndScale;
-  if (want_mean != !f.mean.empty() || (want_mean && f.mean.size() != channels)) fail("mean_value does not fit norm_type");
-  if (want_scale != !f.scale.empty() || (want_scale && f.scale.size() != channels)) fail("scale_value does not fit norm_type");
-  for (float s : f.scale) {
-    if (!(s > 0 && s < 1e30f)) fail("scale_value must be positive and finite");
-  }
-  for (float m : f.mean) {
-    if (!(m > -1e30f && m < 1e30f)) fail("mean_value must be finite");
-  }
+  const std::string problem = format_problem(f);
+  if (!problem.empty()) fail(problem);
   return f;
 }
 

@@ -356,3 +356,28 @@ TEST_CASE("preprocess: nv12 shapes round-trip for every even size, and run check
   x.data.push_back(0);  // one value more than the shape holds
   bpu::test::require_error([&] { runner.run({{"input", x}}); }, ExitCode::Usage, "needs 1536");
 }
+
+TEST_CASE("preprocess: format_problem is the one consistency check of a format", "[preprocess]") {
+  InputFormat good;
+  good.type_rt = ImageType::Nv12;
+  good.type_train = ImageType::Rgb;
+  good.norm = NormType::MeanAndScale;
+  good.mean = {123.675f, 116.28f, 103.53f};
+  good.scale = {0.017f, 0.0175f, 0.0174f};
+  CHECK(format_problem(good).empty());
+  CHECK(format_problem(InputFormat{}).empty());  // a plain featuremap
+  auto bad = [&](const std::function<void(InputFormat&)>& change, const std::string& fragment) {
+    InputFormat f = good;
+    change(f);
+    INFO(fragment);
+    CHECK(format_problem(f).find(fragment) != std::string::npos);
+  };
+  bad([](InputFormat& f) { f.type_train = ImageType::Nv12; }, "cannot be converted");
+  bad([](InputFormat& f) { f.type_rt = ImageType::Rgb; f.video_range = true; }, "bt601_video needs input_type_rt nv12");
+  bad([](InputFormat& f) { f.type_rt = f.type_train = ImageType::Featuremap; f.mean.clear(); f.scale.clear(); }, "takes no norm_type");
+  bad([](InputFormat& f) { f.mean.pop_back(); }, "2 mean values do not fit");
+  bad([](InputFormat& f) { f.norm = NormType::Scale; }, "3 mean values do not fit");
+  bad([](InputFormat& f) { f.scale[1] = 0; }, "scale value is not positive");
+  bad([](InputFormat& f) { f.mean[0] = std::numeric_limits<float>::infinity(); }, "mean value is not finite");
+  bad([](InputFormat& f) { f.scale[2] = 2e6f; }, "at most 1e6");
+}

@@ -132,6 +132,33 @@ PYBIND11_MODULE(bpu_mapper, m) {
   m.def("pack", &pack_models, py::arg("bin_paths"), py::arg("out_path"),
         "hb_pack: several .bin files into one packed file; returns the model names (file names without .bin)");
   m.def("model_names", &model_names, py::arg("path"), "the models a .bin or packed file holds");
+  m.def("infer", [](const std::string& bin, const std::string& onnx, const py::dict& inputs, const std::string& out_dir,
+                    const std::string& model_name) {
+    TensorMap feed = to_tensors(inputs);
+    InferResult r;
+    {
+      py::gil_scoped_release release;
+      r = infer(bin, onnx, feed, out_dir, model_name);
+    }
+    py::list rows;
+    for (const auto& row : r.rows) {
+      py::dict d;
+      d["tensor"] = row.tensor;
+      d["node"] = row.node;
+      d["shape"] = py::tuple(py::cast(row.shape));
+      d["bin_file"] = row.bin_file;
+      d["onnx_file"] = row.onnx_file;
+      d["compared"] = row.compared;
+      d["cosine"] = row.cosine;
+      d["max_diff"] = row.max_diff;
+      rows.append(d);
+    }
+    py::dict o;
+    o["rows"] = rows;
+    o["index_path"] = r.index_path;
+    return o;
+  }, py::arg("bin_path"), py::arg("onnx_path"), py::arg("inputs"), py::arg("output_dir"), py::arg("model_name") = "",
+        "bpu-mapper infer: every tensor of the .bin and/or QAT ONNX run as .npy, paired by name");
 
   m.def("verify", [](const std::string& bin, const std::string& onnx, const py::dict& inputs, double tolerance, bool isolated) {
     TensorMap feed = to_tensors(inputs);
@@ -169,6 +196,22 @@ PYBIND11_MODULE(bpu_mapper, m) {
         for (auto& [name, t] : result) out[py::str(name)] = to_array(std::move(t));
         return out;
       }, py::arg("inputs"), "one inference: {name: ndarray} -> {name: float32 ndarray}")
+      .def("profile", [](const Model& self, const py::dict& inputs, int runs) {
+        TensorMap feed = to_tensors(inputs);
+        ProfileResult p;
+        {
+          py::gil_scoped_release release;
+          p = self.profile(feed, runs);
+        }
+        py::dict o;
+        o["total_ms"] = p.total_ms;
+        o["runs"] = p.runs;
+        o["csv"] = p.csv;
+        o["json"] = p.json;
+        o["summary"] = p.summary;
+        return o;
+      }, py::arg("inputs"), py::arg("runs") = 5,
+         "run --profile-path: mean host time per BPU instruction, CPU node and host step (dict: total_ms, csv, json, summary)")
       .def("estimate", [](const Model& self) {
         PerfEstimate e = self.estimate();
         py::dict o;

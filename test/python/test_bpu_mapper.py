@@ -98,6 +98,11 @@ with tempfile.TemporaryDirectory() as work:
     check(bpu_mapper.model_names(packed) == ["seed_nonhybrid", "second"], "model_names of a packed file")
     chosen = bpu_mapper.Model(packed, model_name="second")
     check(all(np.array_equal(chosen.run({"input": x})[k], v) for k, v in out.items()), "a packed model runs identically")
+    prof = chosen.profile({"input": x}, runs=2)
+    check(prof["runs"] == 2 and prof["total_ms"] > 0 and prof["csv"].startswith("index,device,segment,op,node"), "profile")
+    dump = bpu_mapper.infer(packed, os.path.join(data, "nonhybrid", "model.onnx"), {"input": x}, os.path.join(work, "dump"), "second")
+    paired = [row for row in dump["rows"] if row["compared"]]
+    check(len(paired) >= 3 and all(row["cosine"] > 0.999 for row in paired) and os.path.isfile(dump["index_path"]), "infer")
     code, msg = error_code(lambda: bpu_mapper.Model(packed))
     check(code == 2 and "choose one with --model-name" in msg, "packed file without a name: Error code 2 (%s)" % msg)
 

@@ -403,6 +403,65 @@ void check_divisor_attributes(const onnx::GraphProto& g, const std::string& sour
   }
 }
 
+// The dims of the constant `name` feeds from (an initializer or a Constant node, through fake-quant and Identity
+// nodes), or false when it does not come from one; *dangling when the chain reaches a name nothing defines (the
+// importer's own check reports that later).
+bool constant_dims(const onnx::GraphProto& g, std::string name, std::vector<int64_t>* dims, bool* dangling) {
+  for (int hops = 0; hops < 8; ++hops) {
+    for (const auto& init : g.initializer()) {
+      if (init.name() == name) return dims->assign(init.dims().begin(), init.dims().end()), true;
+    }
+    const onnx::NodeProto* producer = nullptr;
+    for (const auto& n : g.node()) {
+      for (const auto& o : n.output()) producer = o == name ? &n : producer;
+    }
+    if (!producer) {
+      *dangling = std::none_of(g.input().begin(), g.input().end(), [&](const onnx::ValueInfoProto& v) { return v.name() == name; });
+      return false;
+    }
+    const std::string& op = producer->op_type();
+    if (op == "Constant") {
+      for (const auto& a : producer->attribute()) {
+        if (a.name() == "value" && a.has_t()) return dims->assign(a.t().dims().begin(), a.t().dims().end()), true;
+      }
+      return false;
+    }
+    const bool pass = op == "DequantizeLinear" || op == "QuantizeLinear" || op == "Identity" || op == "HzQuantize" ||
+                      op == "HzDequantize";
+    if (!pass || producer->input_size() < 1) return false;
+    name = producer->input(0);
+  }
+  return false;
+}
+
+// libonnx's Conv / ConvTranspose shape inference takes a missing kernel_shape from the weight's inferred shape and
+// then indexes it by the data input's rank, reading out of bounds when the weight has fewer dimensions (a SEGV, a
+// fuzz_onnx finding). The attribute is filled in from the constant weight's dims before inference runs (a
+// mismatch then fails inference cleanly); a Conv without kernel_shape whose weight is not a constant is refused.
+void fill_kernel_shapes(onnx::GraphProto* g, const std::string& source) {
+  for (auto& n : *g->mutable_node()) {
+    for (auto& a : *n.mutable_attribute()) {
+      if (a.has_g()) fill_kernel_shapes(a.mutable_g(), source);
+      for (auto& sub : *a.mutable_graphs()) fill_kernel_shapes(&sub, source);
+    }
+    if ((n.op_type() != "Conv" && n.op_type() != "ConvTranspose") || !(n.domain().empty() || n.domain() == "ai.onnx")) continue;
+    const bool has = std::any_of(n.attribute().begin(), n.attribute().end(), [](const onnx::AttributeProto& a) { return a.name() == "kernel_shape"; });
+    if (has) continue;
+    std::vector<int64_t> dims;
+    bool dangling = false;
+    const bool constant = n.input_size() >= 2 && constant_dims(*g, n.input(1), &dims, &dangling);
+    if (dangling) continue;
+    if (!constant || dims.size() < 3) {
+      model_error(source, "node '" + n.name() + "' (" + n.op_type() + ") has no kernel_shape attribute and its weight is "
+                              "not a constant of rank 3 or more to take it from; export the model with kernel_shape");
+    }
+    onnx::AttributeProto* k = n.add_attribute();
+    k->set_name("kernel_shape");
+    k->set_type(onnx::AttributeProto::INTS);
+    for (size_t i = 2; i < dims.size(); ++i) k->add_ints(dims[i]);
+  }
+}
+
 ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, const ImportOptions& options) {
   if (!model.has_graph()) model_error(source, "the file holds no graph");
   auto* g = model.mutable_graph();
@@ -420,6 +479,7 @@ ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, 
   for (const auto& init : g->initializer()) initializer_names.insert(init.name());
 
   register_horizon_schemas();
+  fill_kernel_shapes(g, source);
   check_divisor_attributes(*g, source);
   try {
     onnx::shape_inference::InferShapes(model);

@@ -15,8 +15,8 @@ using namespace bpu;
 
 namespace {
 
-std::string yaml_for(const std::string& extra_model_parameters) {
-  std::string y = bpu::test::fixture_yaml(bpu::test::data_path("nonhybrid_int8_output/model.onnx"), "o");
+std::string yaml_for(const std::string& extra_model_parameters, const std::string& fixture = "nonhybrid_int8_output") {
+  std::string y = bpu::test::fixture_yaml(bpu::test::data_path(fixture + "/model.onnx"), "o");
   y.replace(y.find("model_parameters:\n"), 18, "model_parameters:\n" + extra_model_parameters);
   return y;
 }
@@ -164,10 +164,7 @@ TEST_CASE("boundary: remove_node_type Transpose and Softmax leave the Conv outpu
   // test/data/edge_softmax (scripts/gen_edge_fixtures.py): Conv -> permute -> Softmax; pre_edge_<i>.npy is torch's
   // fake-quantized head Conv output, NCHW.
   bpu::test::TempDir dir("edge_nodes");
-  auto yaml = [](const std::string& extra) {
-    std::string y = bpu::test::fixture_yaml(bpu::test::data_path("edge_softmax/model.onnx"), "o");
-    return y.replace(y.find("model_parameters:\n"), 18, "model_parameters:\n" + extra);
-  };
+  auto yaml = [](const std::string& extra) { return yaml_for(extra, "edge_softmax"); };
   CompileResult both = compile_model(parse_config(yaml("  remove_node_type: 'Transpose;Softmax'\n"), dir.file("a.yaml")));
   CompileResult soft = compile_model(parse_config(yaml("  remove_node_name: '/Softmax'\n"), dir.file("b.yaml")));
   CompileResult codes = compile_model(parse_config(yaml("  remove_node_type: 'Transpose;Softmax;Dequantize'\n"), dir.file("c.yaml")));
@@ -208,10 +205,7 @@ TEST_CASE("boundary: remove_node_type Transpose drops an input layout Transpose,
   // test/data/edge_input_nhwc: NHWC input -> permute(0, 3, 1, 2) -> convs. Without the Transpose the .bin takes NCHW;
   // its outputs on the transposed image equal the build with the Transpose (which runs it on the BPU) and torch.
   bpu::test::TempDir dir("edge_input");
-  auto yaml = [](const std::string& extra) {
-    std::string y = bpu::test::fixture_yaml(bpu::test::data_path("edge_input_nhwc/model.onnx"), "o");
-    return y.replace(y.find("model_parameters:\n"), 18, "model_parameters:\n" + extra);
-  };
+  auto yaml = [](const std::string& extra) { return yaml_for(extra, "edge_input_nhwc"); };
   ModelRunner kept = runner_of(compile_model(parse_config(yaml(""), dir.file("a.yaml"))).model);
   CompileResult r = compile_model(parse_config(yaml("  remove_node_type: 'Transpose'\n"), dir.file("b.yaml")));
   ModelRunner gone = runner_of(r.model);

@@ -150,10 +150,11 @@ std::vector<std::string> modify_model(const std::string& bin_path, const std::ve
     if (remove_names.empty() && remove_types.empty()) {
       throw Error(BPU_ERR_USAGE, "modifier: give -r NODE or -a TYPE (boundary nodes: see `bpu-mapper info`)");
     }
-    if (bpu::model_names_in_file(bin_path).size() > 1) {
+    const std::vector<uint8_t> bytes = bpu::read_file(bin_path, bpu::kMaxBinBytes, "model");
+    if (bpu::is_pack(bytes)) {
       throw Error(BPU_ERR_USAGE, "modifier: '" + bin_path + "' is a packed file; modify each .bin before packing them");
     }
-    bpu::CompiledModel m = bpu::load_model_file(bin_path);
+    bpu::CompiledModel m = bpu::deserialize_model(bytes, bin_path);
     bpu::validate_model(m, bin_path, "");  // a .bin the runtime accepts before and after
     const std::set<std::string> names(remove_names.begin(), remove_names.end());
     const std::set<std::string> types(remove_types.begin(), remove_types.end());

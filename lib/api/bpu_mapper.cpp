@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <future>
 #include <optional>
 #include <set>
 
@@ -20,6 +19,7 @@
 #include "common/crash_guard.h"
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/memory.h"
 #include "common/progress.h"
 #include "report/staged_models.h"
 #include "runtime/model_runner.h"
@@ -168,6 +168,7 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   import.simplify = [&simplified](ir::Graph& g) { simplified = simplify_graph(g); };
   r.graph = in.onnx_bytes.empty() ? import_onnx(in.onnx_path, import) : import_onnx_bytes(in.onnx_bytes, in.onnx_path, import);
   timer.done("import");
+  release_free_memory();  // the parsed protobuf's pages
   spdlog::info("imported '{}': {} nodes, {} inputs, {} outputs, opset {}", in.onnx_path, r.graph.nodes.size(),
                r.graph.inputs.size(), r.graph.outputs.size(), r.graph.opset);
   spdlog::info("simplify: {}", simplified.summary());
@@ -314,6 +315,7 @@ bool check_config_against_model(const MapperConfig& config, const ImportOptions&
   std::vector<uint8_t> bytes = read_file(config.onnx_model, kMaxOnnxBytes, "ONNX model");
   onnx::ModelProto model;
   if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !model.has_graph()) return true;  // import says why
+  std::vector<uint8_t>().swap(bytes);
   ConfigProblems problems(config.yaml_path);
   try {
     apply_input_shapes(model, options, config.onnx_model);
@@ -479,29 +481,21 @@ CompileResult makertbin(const MapperConfig& config) {
   if (!calibrated_path.empty()) write_file_atomic(calibrated_path, r.calibrated_onnx.data(), r.calibrated_onnx.size());
   auto write_text = [](const std::string& path, const std::string& text) { write_file_atomic(path, text.data(), text.size()); };
   const ImportOptions shapes = import_options(config);
-  // The three staged models are independent serializations of up to the ONNX file's size each: built and
-  // written on their own threads while this one writes the .bin.
-  auto original = std::async(std::launch::async, [&] {
-    std::vector<uint8_t> onnx_bytes = read_file(config.onnx_model, kMaxOnnxBytes, "ONNX model");
-    write_text(original_path, strip_fake_quantization(std::string(onnx_bytes.begin(), onnx_bytes.end()), config.onnx_model, shapes));
-  });
-  auto optimized = std::async(std::launch::async, [&] { write_text(optimized_path, optimized_float_model(r.graph)); });
-  auto quantized = std::async(std::launch::async, [&] { write_text(quantized_path, quantized_model(r.graph)); });
-  std::exception_ptr failure;
-  try {
-    save_model(r.model, bin_path);
-    write_text(placement_path, placement_json(r.graph, r.partition, r.placement, r.model.march).dump(2) + "\n");
-  } catch (...) {
-    failure = std::current_exception();
+  // The .bin first, then the three staged models one at a time, each serialized straight into its file: a staged
+  // model holds up to the ONNX file's size, so writing them side by side would multiply the peak memory.
+  save_model(r.model, bin_path);
+  write_text(placement_path, placement_json(r.graph, r.partition, r.placement, r.model.march).dump(2) + "\n");
+  write_float_model(config.onnx_model, original_path, shapes);
+  release_free_memory();
+  write_optimized_float_model(r.graph, optimized_path);
+  release_free_memory();
+  write_quantized_model(r.graph, quantized_path);
+  // From here on a quantized weight is needed as its int8 values only: its float copy goes before the accuracy
+  // run loads the reference models.
+  for (auto& [name, t] : r.graph.tensors) {
+    if (t.is_constant && !t.quantized.empty()) std::vector<float>().swap(t.float_data);
   }
-  for (auto* f : {&original, &optimized, &quantized}) {
-    try {
-      f->get();
-    } catch (...) {
-      if (!failure) failure = std::current_exception();
-    }
-  }
-  if (failure) std::rethrow_exception(failure);
+  release_free_memory();
   r.phase_seconds.emplace_back("write", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   report_progress("accuracy run", 7, 8);
 

@@ -239,7 +239,7 @@ CalibrationResult calibrate_model(const MapperConfig& cfg, const ImportOptions& 
   rep.requested = cfg.calibration_type;
   const std::vector<uint8_t> bytes = read_file(cfg.onnx_model, kMaxOnnxBytes, "ONNX model");
   const std::string float_onnx(bytes.begin(), bytes.end());
-  const QatReference ref = QatReference::from_bytes(float_onnx, cfg.onnx_model, false, shapes);
+  const QatReference ref = QatReference::from_bytes(float_onnx, cfg.onnx_model, false, shapes, true);  // weights read
   if (calib::has_fake_quant(ref.graph())) {
     throw Error(ExitCode::Config, "calibration_parameters.calibration_type: '" + cfg.calibration_type + "' calibrates a "
                                   "float model, but '" + cfg.onnx_model + "' already carries fake quantization (a QAT "

@@ -12,7 +12,7 @@
 
 namespace bpu {
 
-std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, const std::string& what) {
+uint64_t checked_file_size(const std::string& path, uint64_t max_bytes, const std::string& what) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw Error(ExitCode::Io, what + " '" + path + "' does not exist or is not a regular file");
@@ -23,6 +23,11 @@ std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, cons
     throw Error(ExitCode::Io, what + " '" + path + "' is " + std::to_string(size) + " bytes, above the limit of " +
                                   std::to_string(max_bytes));
   }
+  return size;
+}
+
+std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, const std::string& what) {
+  const uint64_t size = checked_file_size(path, max_bytes, what);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ExitCode::Io, "cannot open " + what + " '" + path + "'");
   std::vector<uint8_t> bytes(size);
@@ -33,13 +38,27 @@ std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, cons
 }
 
 void write_file_atomic(const std::string& path, const void* data, size_t size) {
+  write_file_atomic_with(path, [&](std::ostream& out) {
+    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+    return true;
+  });
+}
+
+void write_file_atomic_with(const std::string& path, const std::function<bool(std::ostream&)>& write) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error(ExitCode::Io, "cannot create '" + tmp + "' (is the folder writable?)");
-    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+    bool ok = false;
+    try {
+      ok = write(out);
+    } catch (...) {
+      out.close();
+      std::remove(tmp.c_str());
+      throw;
+    }
     out.flush();
-    if (!out) {
+    if (!ok || !out) {
       out.close();
       std::remove(tmp.c_str());
       throw Error(ExitCode::Io, "cannot write '" + tmp + "' (disk full?)");

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -10,12 +12,18 @@ namespace bpu {
 
 // Reads a file; throws Error(Io) naming the path when it is missing or larger than max_bytes.
 std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, const std::string& what);
+// The size of a regular file, with read_file's checks and messages (for readers that stream the file).
+uint64_t checked_file_size(const std::string& path, uint64_t max_bytes, const std::string& what);
 
 // Writes bytes to `<path>.tmp.<pid>` then renames it over `path`; throws Error(Io) on failure, leaving nothing.
 void write_file_atomic(const std::string& path, const void* data, size_t size);
 inline void write_file_atomic(const std::string& path, const std::vector<uint8_t>& bytes) {
   write_file_atomic(path, bytes.data(), bytes.size());
 }
+
+// The same, streaming: `write` puts the content into the stream and returns false on failure (an exception
+// thrown by it also removes the temporary file).
+void write_file_atomic_with(const std::string& path, const std::function<bool(std::ostream&)>& write);
 
 bool file_exists(const std::string& path);
 

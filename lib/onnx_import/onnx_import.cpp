@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <set>
 
@@ -92,6 +93,13 @@ ir::Tensor constant_from_proto(const onnx::TensorProto& t, const std::string& na
                               shape_to_string(out.shape) + " needs " + std::to_string(count * elem));
     }
     const char* p = raw.data();
+    if (out.elem_type == ET::Float) {  // the weights: one copy
+      out.float_data.resize(static_cast<size_t>(count));
+      if (count > 0) std::memcpy(out.float_data.data(), p, static_cast<size_t>(count) * 4);
+      return out;
+    }
+    if (out.elem_type == ET::Double) out.float_data.reserve(static_cast<size_t>(count));
+    else out.int_data.reserve(static_cast<size_t>(count));
     for (int64_t i = 0; i < count; ++i) {
       switch (out.elem_type) {
         case ET::Float: { float v; std::memcpy(&v, p + 4 * i, 4); out.float_data.push_back(v); break; }
@@ -487,8 +495,14 @@ ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, 
     spdlog::warn("ONNX shape inference stopped early ({}); continuing with bpu-mapper's own rules", e.what());
   }
 
-  for (const auto& init : g->initializer()) {
+  // Each initializer's data is released from the proto once converted, so a model is held once, not twice.
+  for (auto& init : *g->mutable_initializer()) {
     graph.tensors[init.name()] = constant_from_proto(init, init.name(), source);
+    onnx::TensorProto slim;  // clear_raw_data() would keep the string's capacity: swap the storage out instead
+    slim.set_name(init.name());
+    slim.set_data_type(init.data_type());
+    *slim.mutable_dims() = init.dims();
+    init.Swap(&slim);
   }
   for (const auto& in : g->input()) {
     if (initializer_names.count(in.name())) continue;
@@ -628,9 +642,21 @@ ir::Graph import_onnx(const std::string& path, const ImportOptions& options) {
     throw Error(ExitCode::Model, "model '" + path + "' is not a valid ONNX file (protobuf parse failed); "
                                  "re-export it with torch.onnx.export");
   }
+  const uint64_t hash = fnv1a64(bytes.data(), bytes.size());
+  std::vector<uint8_t>().swap(bytes);  // the parsed model is the only copy from here on
   ir::Graph graph = import_onnx_model(model, path, options);
-  graph.source_hash = fnv1a64(bytes.data(), bytes.size());
+  graph.source_hash = hash;
   return graph;
+}
+
+void parse_onnx_file(const std::string& path, onnx::ModelProto* model) {
+  checked_file_size(path, kMaxOnnxBytes, "ONNX model");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ExitCode::Io, "cannot open ONNX model '" + path + "'");
+  if (!model->ParseFromIstream(&in)) {
+    throw Error(ExitCode::Model, "model '" + path + "' is not a valid ONNX file (protobuf parse failed); "
+                                 "re-export it with torch.onnx.export");
+  }
 }
 
 ir::Graph import_onnx_bytes(const std::string& bytes, const std::string& source, const ImportOptions& options) {

@@ -45,8 +45,13 @@ ir::Graph import_onnx(const std::string& path, const ImportOptions& options = {}
 // The same for a serialized model held in memory (the calibrated model); `source` names it in messages.
 ir::Graph import_onnx_bytes(const std::string& bytes, const std::string& source, const ImportOptions& options = {});
 
-// Same, from an already parsed model (used by tests that build models in memory).
+// Same, from an already parsed model (tests, the CPU executor). Consumes the initializers' data: the model's
+// initializers keep their names and dims but no values afterwards.
 ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, const ImportOptions& options = {});
+
+// Parses an ONNX file straight from disk into `model` (no copy of its bytes): Error(Io) when the file is missing
+// or too large, Error(Model) naming `path` when it is not a valid ONNX protobuf.
+void parse_onnx_file(const std::string& path, onnx::ModelProto* model);
 
 // Largest ONNX file accepted (protobuf's own limit).
 constexpr uint64_t kMaxOnnxBytes = uint64_t(2) << 30;

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <future>
 #include <random>
+#include <set>
 
 #include "calib/cal_data.h"
 #include <sstream>
@@ -98,24 +98,26 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
                             const ImportOptions& shapes) {
   AccuracyReport r;
   r.sample = sample;
-  std::vector<uint8_t> bytes = read_file(onnx_path, kMaxOnnxBytes, "ONNX model");
-  const std::string onnx(bytes.begin(), bytes.end());
-  // The float model, the literal QAT model and the .bin run on independent data: three threads.
+  // The float model, the QAT model and the .bin run one after the other, each reference released before the
+  // next run: each holds the model's weights, so running them side by side would double the peak memory. The
+  // traces keep what the report compares: the node outputs of the float model, the outputs of the QAT model.
   std::map<std::string, FloatArray> bin_trace, float_trace;
   const std::map<std::string, FloatArray> ref_inputs = runner.reference_inputs(inputs);  // image inputs preprocessed
-  auto float_run = std::async(std::launch::async, [&] {
-    return QatReference::from_bytes(onnx, onnx_path, true, shapes).run(ref_inputs, &float_trace);
-  });
+  std::set<std::string> node_outputs;
+  for (const auto& n : g.nodes) if (!n.outputs.empty()) node_outputs.insert(n.outputs[0]);
+  for (const auto& o : runner.model().outputs) node_outputs.insert(o.name);
+  std::map<std::string, FloatArray> float_out =
+      QatReference::from_file(onnx_path, shapes, true).run(ref_inputs, &float_trace, nullptr, &node_outputs);
   std::map<std::string, FloatArray> qat_trace;  // interior tensors made outputs (output_nodes) are read from it
   std::map<std::string, std::string> qat_fq_name;
-  auto qat_run = std::async(std::launch::async, [&] {
-    const QatReference q = QatReference::from_bytes(onnx, onnx_path, false, shapes);
-    for (const auto& o : runner.model().outputs) qat_fq_name[o.name] = q.fake_quantized_name(o.name);
-    return q.run(ref_inputs, &qat_trace);
-  });
+  std::map<std::string, FloatArray> qat_out;
+  {
+    const QatReference q = QatReference::from_file(onnx_path, shapes, false);
+    std::set<std::string> wanted;  // the fake-quantized form of each .bin output
+    for (const auto& o : runner.model().outputs) wanted.insert(qat_fq_name[o.name] = q.fake_quantized_name(o.name));
+    qat_out = q.run(ref_inputs, &qat_trace, nullptr, &wanted);
+  }
   auto bin_out = runner.float_outputs(runner.run(inputs, ConvKernel::Fast, &bin_trace));
-  auto float_out = float_run.get();
-  auto qat_out = qat_run.get();
   for (const auto& o : runner.model().outputs) {
     if (!qat_out.count(o.name) && qat_trace.count(qat_fq_name[o.name])) qat_out[o.name] = qat_trace.at(qat_fq_name[o.name]);
     if (!float_out.count(o.name) && float_trace.count(o.name)) float_out[o.name] = float_trace.at(o.name);

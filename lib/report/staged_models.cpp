@@ -4,9 +4,11 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <ostream>
 #include <set>
 
 #include "common/error.h"
+#include "common/file_io.h"
 #include "ir/onnx_export.h"
 
 namespace bpu {
@@ -24,18 +26,26 @@ class Emitter {
   }
 
   std::string emit() {
+    build();
+    std::string bytes;
+    if (!model_.SerializeToString(&bytes)) throw Error(ExitCode::Internal, "cannot serialize a staged model");
+    return bytes;
+  }
+
+  void write(const std::string& path) {
+    build();
+    write_file_atomic_with(path, [&](std::ostream& out) { return model_.SerializeToOstream(&out); });
+  }
+
+ private:
+  void build() {
     for (const auto& in : g_.inputs) {
       ir::to_onnx_value_info(in, g_.tensor(in).shape, graph_->add_input(), g_.tensor(in).elem_type);
       if (quantized_ && g_.tensor(in).quant && g_.tensor(in).quant->bits == 8) alias_[in] = fake_quantize(in, in + "__fq", *g_.tensor(in).quant);
     }
     for (const auto& n : g_.nodes) emit_node(n, n.outputs);
     for (const auto& o : g_.outputs) ir::to_onnx_value_info(o, g_.tensor(o).shape, graph_->add_output());
-    std::string bytes;
-    if (!model_.SerializeToString(&bytes)) throw Error(ExitCode::Internal, "cannot serialize a staged model");
-    return bytes;
   }
-
- private:
 
   std::string input_name(const std::string& name) {
     auto it = alias_.find(name);
@@ -53,7 +63,7 @@ class Emitter {
       q->set_name(t.name + "__int8");
       q->set_data_type(onnx::TensorProto::INT8);
       for (int64_t d : t.shape) q->add_dims(d);
-      for (int8_t v : t.quantized) q->add_int32_data(v);
+      q->set_raw_data(t.quantized.data(), t.quantized.size());
       dequantize(t.name + "__int8", t.name, *t.quant);
       initialized_[t.name] = t.name;
       return;
@@ -145,5 +155,7 @@ class Emitter {
 
 std::string optimized_float_model(const ir::Graph& graph) { return Emitter(graph, false).emit(); }
 std::string quantized_model(const ir::Graph& graph) { return Emitter(graph, true).emit(); }
+void write_optimized_float_model(const ir::Graph& graph, const std::string& path) { Emitter(graph, false).write(path); }
+void write_quantized_model(const ir::Graph& graph, const std::string& path) { Emitter(graph, true).write(path); }
 
 }  // namespace bpu

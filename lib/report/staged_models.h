@@ -16,5 +16,8 @@ namespace bpu {
 
 std::string optimized_float_model(const ir::Graph& graph);
 std::string quantized_model(const ir::Graph& graph);
+// The same serialized straight into `path` (write_file_atomic_with), without a second copy in memory.
+void write_optimized_float_model(const ir::Graph& graph, const std::string& path);
+void write_quantized_model(const ir::Graph& graph, const std::string& path);
 
 }  // namespace bpu

@@ -4,6 +4,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <ostream>
+
 #include "common/error.h"
 #include "common/file_io.h"
 #include "onnx_import/onnx_import.h"
@@ -63,11 +65,8 @@ void standardize_horizon(onnx::ModelProto& m) {
   }
 }
 
-}  // namespace
-
-std::string strip_fake_quantization(const std::string& onnx_bytes, const std::string& context, const ImportOptions& shapes) {
-  onnx::ModelProto m = parse(onnx_bytes, context);
-  apply_input_shapes(m, shapes, context);
+// Removes every fake-quant pair in place (each DequantizeLinear output rewired to the Quantize input).
+void strip_in_place(onnx::ModelProto& m) {
   auto* g = m.mutable_graph();
   std::map<std::string, std::string> q_input;   // Q output -> Q input
   std::map<std::string, std::string> replace;   // DQ output -> original float tensor
@@ -82,10 +81,10 @@ std::string strip_fake_quantization(const std::string& onnx_bytes, const std::st
     for (int hops = 0; hops < 64 && replace.count(source); ++hops) source = replace.at(source);
   }
   google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
-  for (const auto& n : g->node()) {
+  for (auto& n : *g->mutable_node()) {
     if ((is_quantize(n) && q_input.count(n.output(0))) || (is_dequantize(n) && replace.count(n.output(0)))) continue;
     onnx::NodeProto* k = kept.Add();
-    k->CopyFrom(n);
+    k->Swap(&n);
     for (int i = 0; i < k->input_size(); ++i) {
       auto it = replace.find(k->input(i));
       if (it != replace.end()) k->set_input(i, it->second);
@@ -107,20 +106,43 @@ std::string strip_fake_quantization(const std::string& onnx_bytes, const std::st
   google::protobuf::RepeatedPtrField<onnx::OperatorSetIdProto> ops;
   for (const auto& op : m.opset_import()) if (op.domain() != "horizon") ops.Add()->CopyFrom(op);
   m.mutable_opset_import()->Swap(&ops);
+}
+
+}  // namespace
+
+std::string strip_fake_quantization(const std::string& onnx_bytes, const std::string& context, const ImportOptions& shapes) {
+  onnx::ModelProto m = parse(onnx_bytes, context);
+  apply_input_shapes(m, shapes, context);
+  strip_in_place(m);
   std::string out;
   m.SerializeToString(&out);
   return out;
 }
 
-QatReference QatReference::from_file(const std::string& onnx_path, const ImportOptions& shapes) {
-  std::vector<uint8_t> bytes = read_file(onnx_path, kMaxOnnxBytes, "ONNX model");
-  return from_bytes(std::string(bytes.begin(), bytes.end()), onnx_path, false, shapes);
+void write_float_model(const std::string& onnx_path, const std::string& out_path, const ImportOptions& shapes) {
+  onnx::ModelProto m;
+  parse_onnx_file(onnx_path, &m);
+  apply_input_shapes(m, shapes, onnx_path);
+  strip_in_place(m);
+  write_file_atomic_with(out_path, [&](std::ostream& out) { return m.SerializeToOstream(&out); });
+}
+
+QatReference QatReference::from_file(const std::string& onnx_path, const ImportOptions& shapes, bool strip_fake_quant) {
+  onnx::ModelProto m;
+  parse_onnx_file(onnx_path, &m);
+  return from_model(m, onnx_path, strip_fake_quant, shapes, false);
 }
 
 QatReference QatReference::from_bytes(const std::string& bytes, const std::string& context, bool strip_fake_quant,
-                                      const ImportOptions& shapes) {
-  onnx::ModelProto m = parse(strip_fake_quant ? strip_fake_quantization(bytes, context) : bytes, context);
+                                      const ImportOptions& shapes, bool keep_weights) {
+  onnx::ModelProto m = parse(bytes, context);
+  return from_model(m, context, strip_fake_quant, shapes, keep_weights);
+}
+
+QatReference QatReference::from_model(onnx::ModelProto& m, const std::string& context, bool strip_fake_quant,
+                                      const ImportOptions& shapes, bool keep_weights) {
   apply_input_shapes(m, shapes, context);
+  if (strip_fake_quant) strip_in_place(m);
   standardize_horizon(m);
   QatReference r;
   std::map<std::string, std::string> dq_of;  // Q output -> DQ output
@@ -132,10 +154,8 @@ QatReference QatReference::from_bytes(const std::string& bytes, const std::strin
       r.fq_alias_[n.input(0)] = dq_of.at(n.output(0));
     }
   }
-  std::string s;
-  m.SerializeToString(&s);
   try {
-    r.graph_ = std::make_shared<cpu::CpuGraph>(std::vector<uint8_t>(s.begin(), s.end()), context);
+    r.graph_ = std::make_shared<cpu::CpuGraph>(m, context, keep_weights);
   } catch (const Error& e) {
     throw Error(ExitCode::Unsupported, std::string("cannot run the QAT model as a float reference: ") + e.what());
   }
@@ -144,7 +164,8 @@ QatReference QatReference::from_bytes(const std::string& bytes, const std::strin
 
 std::map<std::string, FloatArray> QatReference::run(const std::map<std::string, FloatArray>& inputs,
                                                     std::map<std::string, FloatArray>* trace,
-                                                    const std::map<std::string, const std::vector<float>*>* overrides) const {
+                                                    const std::map<std::string, const std::vector<float>*>* overrides,
+                                                    const std::set<std::string>* trace_only) const {
   std::map<std::string, const std::vector<float>*> in;
   for (const auto& name : graph_->graph().inputs) {
     auto it = inputs.find(name);
@@ -159,7 +180,7 @@ std::map<std::string, FloatArray> QatReference::run(const std::map<std::string, 
     in[name] = &it->second.data;
   }
   std::map<std::string, std::vector<float>> raw_trace;
-  auto outs = graph_->run(in, trace ? &raw_trace : nullptr, overrides);
+  auto outs = graph_->run(in, trace ? &raw_trace : nullptr, overrides, nullptr, trace_only);
   std::map<std::string, FloatArray> result;
   for (auto& [name, data] : outs) result[name] = FloatArray{graph_->graph().tensor(name).shape, std::move(data)};
   if (trace) {

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "common/npy.h"
@@ -17,24 +18,33 @@ class QatReference {
  public:
   // Throws Error(Model) when the file cannot be read, Error(Unsupported) when an op has no CPU kernel.
   // `shapes`: the input shapes the model was compiled at (apply_input_shapes; needed for dynamic inputs).
-  static QatReference from_file(const std::string& onnx_path, const ImportOptions& shapes = {});
-  // `strip_fake_quant`: run the float model instead (every fake-quant pair removed).
+  // `strip_fake_quant`: run the float model instead (every fake-quant pair removed). The file is parsed
+  // straight from disk and its weights are held once, by the executor.
+  static QatReference from_file(const std::string& onnx_path, const ImportOptions& shapes = {}, bool strip_fake_quant = false);
+  // `keep_weights`: graph() keeps the constants' values too (calibration reads the weights from it).
   static QatReference from_bytes(const std::string& bytes, const std::string& context, bool strip_fake_quant = false,
-                                 const ImportOptions& shapes = {});
+                                 const ImportOptions& shapes = {}, bool keep_weights = false);
 
   // Runs the graph; every input must have the graph's shape (else Error(Usage) naming both). `trace` receives every tensor, keyed by ONNX name. `overrides` (ONNX name -> values)
-  // replace node outputs before later nodes read them (CpuGraph::run).
+  // replace node outputs before later nodes read them (CpuGraph::run); `trace_only` limits the trace to those names.
   std::map<std::string, FloatArray> run(const std::map<std::string, FloatArray>& inputs,
                                         std::map<std::string, FloatArray>* trace = nullptr,
-                                        const std::map<std::string, const std::vector<float>*>* overrides = nullptr) const;
+                                        const std::map<std::string, const std::vector<float>*>* overrides = nullptr,
+                                        const std::set<std::string>* trace_only = nullptr) const;
 
   // For a tensor X that the QAT graph fake-quantizes, the name of its fake-quantized value (the DQ output);
   // X itself otherwise. The .bin holds the fake-quantized value under X's name.
   std::string fake_quantized_name(const std::string& tensor) const;
 
+  // The graph as imported; its constants hold no values unless built with keep_weights.
   const ir::Graph& graph() const { return graph_->graph(); }
+  // Constant values held (CpuGraph::constant_elements).
+  int64_t constant_elements() const { return graph_->constant_elements(); }
 
  private:
+  static QatReference from_model(onnx::ModelProto& m, const std::string& context, bool strip_fake_quant,
+                                 const ImportOptions& shapes, bool keep_weights);
+
   std::shared_ptr<cpu::CpuGraph> graph_;
   std::map<std::string, std::string> fq_alias_;
 };
@@ -44,5 +54,7 @@ class QatReference {
 // `shapes` are applied to its inputs (apply_input_shapes).
 std::string strip_fake_quantization(const std::string& onnx_bytes, const std::string& context,
                                     const ImportOptions& shapes = {});
+// The same from the file at `onnx_path`, written to `out_path` (atomically) without holding the bytes twice.
+void write_float_model(const std::string& onnx_path, const std::string& out_path, const ImportOptions& shapes = {});
 
 }  // namespace bpu

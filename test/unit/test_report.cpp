@@ -48,6 +48,18 @@ TEST_CASE("report: staged models pass the ONNX checker and compute what they cla
       REQUIRE(model.ParseFromString(bytes));
       INFO(stage);
       CHECK_NOTHROW(onnx::checker::check_model(model));
+      for (const auto& t : model.graph().initializer()) {  // int8 weights as raw bytes, one per value
+        if (t.data_type() != onnx::TensorProto::INT8 || t.dims_size() < 2) continue;
+        int64_t n = 1;
+        for (int64_t d : t.dims()) n *= d;
+        INFO(t.name());
+        CHECK(t.raw_data().size() == static_cast<size_t>(n));
+        CHECK(t.int32_data_size() == 0);
+      }
+    }
+    // int8 weights take a quarter of the float ones (they were varint int32_data, larger than the floats)
+    if (std::string(fixture) == "resnet18") {
+      CHECK(read_text(m->file("_quantized_model.onnx")).size() < read_text(m->file("_optimized_float_model.onnx")).size() / 2);
     }
     std::map<std::string, FloatArray> input = {{"input", load_npy(bpu::test::data_path(std::string(fixture) + "/input_0.npy"))}};
     auto original = QatReference::from_bytes(read_text(m->file("_original_float_model.onnx")), "original").run(input);

@@ -44,6 +44,45 @@ TEST_CASE("verify: the QAT reference reproduces torch's QAT outputs", "[verify]"
   }
 }
 
+TEST_CASE("verify: the QAT reference holds each weight once, folded to its fake-quantized value", "[verify]") {
+  for (const char* fixture : {"resnet18", "mobilenet_v2", "hybrid"}) {
+    INFO(fixture);
+    const std::string path = bpu::test::data_path(std::string(fixture) + "/model.onnx");
+    onnx::ModelProto m;
+    std::ifstream f(path, std::ios::binary);
+    REQUIRE(m.ParseFromIstream(&f));
+    int64_t weights = 0;  // float initializer values in the file
+    for (const auto& t : m.graph().initializer()) {
+      if (t.data_type() != onnx::TensorProto::FLOAT) continue;
+      int64_t n = 1;
+      for (int64_t d : t.dims()) n *= d;
+      weights += n;
+    }
+    REQUIRE(weights > 1000);
+    QatReference qat = QatReference::from_file(path);
+    // Folded at load, the DequantizeLinear output replaces W (plus scales and zero points), ...
+    CHECK(qat.constant_elements() <= weights + weights / 20);
+    CHECK(qat.constant_elements() >= weights / 2);
+    // ... and a run computes no weight fake quantization (unfolded, the trace would hold two copies of W).
+    std::set<std::string> initializers;
+    for (const auto& t : m.graph().initializer()) initializers.insert(t.name());
+    std::map<std::string, FloatArray> trace;
+    qat.run(input_of(fixture, 0), &trace);
+    int weight_fq = 0;
+    for (const auto& n : m.graph().node()) {
+      if (n.op_type() == "QuantizeLinear" && initializers.count(n.input(0)) && trace.count(n.output(0))) ++weight_fq;
+    }
+    CHECK(weight_fq == 0);
+    CHECK(trace.size() > 10);
+    std::ifstream again(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
+    QatReference kept = QatReference::from_bytes(bytes, path, true, {}, true);
+    int64_t in_graph = 0;  // keep_weights: the float model's graph still carries the weights (calibration reads them)
+    for (const auto& [name, t] : kept.graph().tensors) in_graph += static_cast<int64_t>(t.float_data.size());
+    CHECK(in_graph >= weights - weights / 20);
+  }
+}
+
 TEST_CASE("verify: a skewed weight scale is caught at the node that uses it", "[verify]") {
   onnx::ModelProto m;
   {

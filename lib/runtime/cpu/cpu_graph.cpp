@@ -3,6 +3,8 @@
 #include "runtime/cpu/cpu_graph.h"
 
 #include <chrono>
+#include <iterator>
+#include <set>
 #include <onnx/onnx_pb.h>
 
 #include "ops/op_def.h"
@@ -17,6 +19,15 @@ CpuGraph::CpuGraph(const std::vector<uint8_t>& bytes, const std::string& context
   if (bytes.size() > static_cast<size_t>(INT32_MAX) || !model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     throw Error(ExitCode::Artifact, context + ": the embedded ONNX subgraph does not parse");
   }
+  load(model, false);
+}
+
+CpuGraph::CpuGraph(onnx::ModelProto& model, const std::string& context, bool keep_constant_values) : context_(context) {
+  load(model, keep_constant_values);
+}
+
+void CpuGraph::load(onnx::ModelProto& model, bool keep_constant_values) {
+  const std::string& context = context_;
   try {
     ImportOptions options;
     options.canonicalize = false;
@@ -27,14 +38,21 @@ CpuGraph::CpuGraph(const std::vector<uint8_t>& bytes, const std::string& context
   } catch (const Error& e) {
     throw Error(ExitCode::Artifact, context + ": invalid ONNX subgraph: " + e.what());
   }
-  for (const auto& [name, t] : graph_.tensors) {
+  for (auto& [name, t] : graph_.tensors) {
     if (!t.is_constant) continue;
     CpuTensor c;
     c.shape = t.shape;
     c.elem_type = t.elem_type;
     c.integer = t.float_data.empty() && !t.int_data.empty();
-    c.f = t.float_data;
-    c.i = t.int_data;
+    if (keep_constant_values) {
+      c.f = t.float_data;
+      c.i = t.int_data;
+    } else {  // one copy of the weights: the executor's
+      c.f = std::move(t.float_data);
+      c.i = std::move(t.int_data);
+      t.float_data.clear();
+      t.int_data.clear();
+    }
     if (!c.integer && c.f.empty() && c.count() > 0) c.integer = true;  // e.g. an int tensor of zeros
     // Every kernel may read a constant as data: integer constants (int8 weights, zero points) get a float
     // view of the same size, so no kernel can read past a constant's values.
@@ -43,7 +61,7 @@ CpuGraph::CpuGraph(const std::vector<uint8_t>& bytes, const std::string& context
       throw Error(ExitCode::Artifact, context + ": constant '" + name + "' holds " + std::to_string(c.f.size()) +
                                           " values for shape " + shape_to_string(c.shape));
     }
-    constants_[name] = c;
+    constants_[name] = std::move(c);
   }
   // Shape-only dry run: every op must have a kernel and every inferred shape must match the declared one.
   std::map<std::string, CpuTensor> values;
@@ -71,6 +89,61 @@ CpuGraph::CpuGraph(const std::vector<uint8_t>& bytes, const std::string& context
   for (const auto& o : graph_.outputs) {
     if (!values.count(o) && !constants_.count(o)) throw Error(ExitCode::Artifact, context + ": output '" + o + "' is never produced");
   }
+  fold_constants();
+  plan_releases();
+}
+
+// A node reading only constants (a QAT weight's QuantizeLinear and DequantizeLinear, shape arithmetic) is run
+// once here with the same kernel, and its outputs become constants; constants nothing reads any more are
+// dropped. So a weight is held once, as its fake-quantized value, and not recomputed on every run. Nodes whose
+// outputs would be larger than their inputs (Expand, Tile, ConstantOfShape) stay in the run.
+void CpuGraph::fold_constants() {
+  folded_.assign(graph_.nodes.size(), false);
+  const std::map<std::string, CpuTensor> no_values;
+  std::map<std::string, int64_t> readers;  // nodes (and graph outputs) still to read each tensor
+  for (const auto& o : graph_.outputs) ++readers[o];
+  for (const auto& n : graph_.nodes) for (const auto& name : n.inputs) if (!name.empty()) ++readers[name];
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const ir::Node& n = graph_.nodes[i];
+    int64_t in_count = 0, out_count = 0;
+    bool all_constant = !n.inputs.empty();
+    for (const auto& name : n.inputs) {
+      if (name.empty()) continue;
+      auto c = constants_.find(name);
+      if (c == constants_.end()) { all_constant = false; break; }
+      in_count += c->second.count();
+    }
+    if (!all_constant) continue;
+    for (const auto& o : n.outputs) if (!o.empty()) out_count += checked_element_count(graph_.tensor(o).shape, o, ExitCode::Artifact);
+    if (out_count > in_count) continue;
+    std::vector<CpuTensor> outs = run_node(n, no_values, false);
+    for (size_t k = 0; k < n.outputs.size() && k < outs.size(); ++k) {
+      if (!n.outputs[k].empty()) constants_[n.outputs[k]] = std::move(outs[k]);
+    }
+    folded_[i] = true;
+    for (const auto& name : n.inputs) {  // released as soon as the last reader is folded: no third copy
+      if (!name.empty() && --readers[name] == 0) constants_.erase(name);
+    }
+  }
+  for (auto it = constants_.begin(); it != constants_.end();) it = readers[it->first] > 0 ? std::next(it) : constants_.erase(it);
+}
+
+int64_t CpuGraph::constant_elements() const {
+  int64_t n = 0;
+  for (const auto& [name, c] : constants_) n += static_cast<int64_t>(c.f.size() + c.i.size());
+  return n;
+}
+
+// Each run value is released after the last node that reads it (graph outputs are kept for the result).
+void CpuGraph::plan_releases() {
+  std::map<std::string, size_t> last_reader;
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    if (folded_[i]) continue;
+    for (const auto& name : graph_.nodes[i].inputs) if (!name.empty() && !constants_.count(name)) last_reader[name] = i;
+  }
+  const std::set<std::string> outputs(graph_.outputs.begin(), graph_.outputs.end());
+  release_after_.assign(graph_.nodes.size(), {});
+  for (const auto& [name, i] : last_reader) if (!outputs.count(name)) release_after_[i].push_back(name);
 }
 
 std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std::string, CpuTensor>& values,
@@ -99,7 +172,8 @@ std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std:
 std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::string, const std::vector<float>*>& inputs,
                                                         std::map<std::string, std::vector<float>>* trace,
                                                         const std::map<std::string, const std::vector<float>*>* overrides,
-                                                        std::vector<double>* node_seconds) const {
+                                                        std::vector<double>* node_seconds,
+                                                        const std::set<std::string>* trace_only) const {
   std::map<std::string, CpuTensor> values;
   for (const auto& name : graph_.inputs) {
     CpuTensor t;
@@ -114,18 +188,24 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
     t.f = *it->second;
     values[name] = std::move(t);
   }
-  for (const auto& n : graph_.nodes) {
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const ir::Node& n = graph_.nodes[i];
+    if (folded_[i]) {  // computed at load
+      if (node_seconds) node_seconds->push_back(0.0);
+      continue;
+    }
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<CpuTensor> outs = run_node(n, values, false);
     if (node_seconds) node_seconds->push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     for (size_t k = 0; k < n.outputs.size(); ++k) {
-      if (trace) (*trace)[n.outputs[k]] = outs[k].f;
+      if (trace && (!trace_only || trace_only->count(n.outputs[k]))) (*trace)[n.outputs[k]] = outs[k].f;
       if (overrides) {
         auto o = overrides->find(n.outputs[k]);
         if (o != overrides->end() && o->second->size() == outs[k].f.size()) outs[k].f = *o->second;
       }
       values[n.outputs[k]] = std::move(outs[k]);
     }
+    for (const auto& name : release_after_[i]) values.erase(name);
   }
   std::map<std::string, std::vector<float>> out;
   for (const auto& o : graph_.outputs) {

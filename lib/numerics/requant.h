@@ -110,6 +110,16 @@ inline int64_t quantize_like_torch(float x, float scale, int64_t lo, int64_t hi)
   return static_cast<int64_t>(r);
 }
 
+// For a tensor quantized along one axis: calls f(k, c) for every element k in order with its channel
+// c = (k / inner) % channels (channels = 1: per tensor), without a division per element.
+template <class F>
+void for_each_in_channels(size_t n, size_t channels, size_t inner, F f) {
+  if (channels <= 1 || inner == 0) inner = n;
+  for (size_t k = 0, c = 0; k < n; c = c + 1 >= channels ? 0 : c + 1) {
+    for (const size_t end = k + inner < n ? k + inner : n; k < end; ++k) f(k, c);
+  }
+}
+
 // PREPROCESS (docs/numerics.md §9): the float preprocessing of one pixel is an affine map of its raw uint8 samples,
 // v_c = sum_k a[c][k] s_k + b[c], which the QAT model then quantizes at `scale`. In integers:
 // q_c = clamp(rshift_rne(sum_k m[c][k] s_k + bias[c], shift), lo, hi) with m = round(a r 2^shift),

@@ -80,7 +80,6 @@ struct QuantAxis {
   std::vector<int64_t> zero_points;
   int64_t inner = 1;
   int64_t lo = -128, hi = 127;
-  size_t channel(int64_t k) const { return scales.size() == 1 ? 0 : static_cast<size_t>((k / inner) % static_cast<int64_t>(scales.size())); }
 };
 
 QuantAxis quant_axis(const KernelContext& c, const std::vector<const CpuTensor*>& in) {
@@ -119,20 +118,22 @@ void quantize_linear(const KernelContext& c, const std::vector<const CpuTensor*>
   QuantAxis q = quant_axis(c, in);  // the zero point's type sets the integer range
   allocate(c, out[0], in[0]->shape);
   if (c.shapes_only) return;
-  for (int64_t k = 0, n_el = out[0].count(); k < n_el; ++k) {
-    size_t ch = q.channel(k);
-    out[0].f[k] = static_cast<float>(quantize_like_torch(in[0]->f[k], q.scales[ch], q.lo - q.zero_points[ch], q.hi - q.zero_points[ch]) + q.zero_points[ch]);
-  }
+  const float* x = in[0]->f.data();
+  float* y = out[0].f.data();
+  for_each_in_channels(static_cast<size_t>(out[0].count()), q.scales.size(), static_cast<size_t>(q.inner), [&](size_t k, size_t ch) {
+    y[k] = static_cast<float>(quantize_like_torch(x[k], q.scales[ch], q.lo - q.zero_points[ch], q.hi - q.zero_points[ch]) + q.zero_points[ch]);
+  });
 }
 
 void dequantize_linear(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   QuantAxis q = quant_axis(c, in);
   allocate(c, out[0], in[0]->shape);
   if (c.shapes_only) return;
-  for (int64_t k = 0, n_el = out[0].count(); k < n_el; ++k) {
-    size_t ch = q.channel(k);
-    out[0].f[k] = (in[0]->f[k] - static_cast<float>(q.zero_points[ch])) * q.scales[ch];
-  }
+  const float* x = in[0]->f.data();
+  float* y = out[0].f.data();
+  for_each_in_channels(static_cast<size_t>(out[0].count()), q.scales.size(), static_cast<size_t>(q.inner), [&](size_t k, size_t ch) {
+    y[k] = (x[k] - static_cast<float>(q.zero_points[ch])) * q.scales[ch];
+  });
 }
 
 }  // namespace

@@ -185,11 +185,11 @@ QuantSummary extract_quantization(ir::Graph& g) {
         for (size_t d = axis + 1; d < src.shape.size(); ++d) inner *= src.shape[d];
       }
       w.quantized.resize(src.float_data.size());
-      for (size_t k = 0; k < src.float_data.size(); ++k) {
-        size_t c = pair.params.scales.size() > 1 ? (k / inner) % pair.params.scales.size() : 0;
-        w.quantized[k] = static_cast<int8_t>(quantize_like_torch(src.float_data[k], pair.params.scales[c], -128, 127));
-      }
-      g.tensors[y] = w;
+      const std::vector<float>& scales = pair.params.scales;
+      for_each_in_channels(w.quantized.size(), scales.size(), static_cast<size_t>(inner), [&](size_t k, size_t c) {
+        w.quantized[k] = static_cast<int8_t>(quantize_like_torch(w.float_data[k], scales[c], -128, 127));
+      });
+      g.tensors[y] = std::move(w);
       ++summary.weight_pairs;
       continue;
     }
@@ -263,9 +263,9 @@ std::vector<std::string> synthesize_weight_scales(ir::Graph& g) {
       qp.scales.push_back(m > 0 ? m / 127.0f : 1.0f);
     }
     w.quantized.resize(w.float_data.size());
-    for (size_t k = 0; k < w.float_data.size(); ++k) {
-      w.quantized[k] = static_cast<int8_t>(quantize_like_torch(w.float_data[k], qp.scales[k / inner], -128, 127));
-    }
+    for_each_in_channels(w.float_data.size(), qp.scales.size(), static_cast<size_t>(inner), [&](size_t k, size_t c) {
+      w.quantized[k] = static_cast<int8_t>(quantize_like_torch(w.float_data[k], qp.scales[c], -128, 127));
+    });
     w.quant = qp;
     done.push_back(w.name);
   }

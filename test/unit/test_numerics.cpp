@@ -1,6 +1,7 @@
 // Numerics: round-half-even shifts, conv requantization and add rescaling against a real-number reference
 // computed in long double, and the torch-compatible float quantizer.
 
+#include <algorithm>
 #include <random>
 
 #include "numerics/requant.h"
@@ -184,4 +185,26 @@ TEST_CASE("numerics: the 64-bit add for 16-bit inputs equals the 128-bit definit
   }
   AddParams extreme{limit - 1, limit - 1, 0};  // the largest magnitudes the validator lets through
   CHECK(apply_add_narrow(-32768, -32768, extreme, INT64_MIN, INT64_MAX) == apply_add(-32768, -32768, extreme, INT64_MIN, INT64_MAX));
+}
+
+TEST_CASE("numerics: for_each_in_channels visits every element once with (k / inner) % channels", "[numerics]") {
+  for (size_t channels : {1u, 2u, 3u, 7u}) {
+    for (size_t inner : {1u, 4u, 9u}) {
+      for (size_t n : {size_t(0), channels * inner, channels * inner * 3, channels * inner * 3 + 2}) {
+        std::vector<int> seen(n, 0);
+        size_t expected_k = 0;
+        bool in_order = true, channel_ok = true;
+        for_each_in_channels(n, channels, inner, [&](size_t k, size_t c) {
+          in_order &= k == expected_k++;
+          if (k < n) ++seen[k];
+          channel_ok &= c == (channels == 1 ? 0 : (k / inner) % channels);
+        });
+        INFO(channels << " channels, inner " << inner << ", n " << n);
+        CHECK(expected_k == n);
+        CHECK(in_order);
+        CHECK(channel_ok);
+        CHECK(std::count(seen.begin(), seen.end(), 1) == static_cast<long>(n));
+      }
+    }
+  }
 }

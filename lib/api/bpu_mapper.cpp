@@ -45,6 +45,8 @@ namespace {
 struct PipelineInput {
   std::string onnx_path;
   std::string onnx_bytes;   // set: the model to compile (the calibrated model), onnx_path names it in messages
+  onnx::ModelProto* parsed = nullptr;  // set: onnx_path already parsed (its initializers are consumed by import)
+  uint64_t parsed_hash = 0;
   std::string march = "bayes";
   std::string config_path;  // for messages; empty for the checker
   ImportOptions import;
@@ -166,7 +168,12 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   ImportOptions import = in.import;
   SimplifyStats simplified;
   import.simplify = [&simplified](ir::Graph& g) { simplified = simplify_graph(g); };
-  r.graph = in.onnx_bytes.empty() ? import_onnx(in.onnx_path, import) : import_onnx_bytes(in.onnx_bytes, in.onnx_path, import);
+  if (in.parsed) {
+    r.graph = import_onnx_model(*in.parsed, in.onnx_path, import);
+    r.graph.source_hash = in.parsed_hash;
+  } else {
+    r.graph = in.onnx_bytes.empty() ? import_onnx(in.onnx_path, import) : import_onnx_bytes(in.onnx_bytes, in.onnx_path, import);
+  }
   timer.done("import");
   release_free_memory();  // the parsed protobuf's pages
   spdlog::info("imported '{}': {} nodes, {} inputs, {} outputs, opset {}", in.onnx_path, r.graph.nodes.size(),
@@ -311,14 +318,16 @@ namespace {
 // The config against the model's graph inputs, before any phase runs: input names, input_shape and
 // input_batch against the declared shapes, one cal_data_dir folder per input; all problems in one error. Returns
 // whether the model holds fake-quant nodes (a QAT export), which decides an unset calibration_type.
-bool check_config_against_model(const MapperConfig& config, const ImportOptions& options) {
-  std::vector<uint8_t> bytes = read_file(config.onnx_model, kMaxOnnxBytes, "ONNX model");
-  onnx::ModelProto model;
-  if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !model.has_graph()) return true;  // import says why
-  std::vector<uint8_t>().swap(bytes);
+bool check_config_against_model(const MapperConfig& config, const ImportOptions& options, const onnx::ModelProto& model) {
+  if (!model.has_graph()) return true;  // import says why
   ConfigProblems problems(config.yaml_path);
   try {
-    apply_input_shapes(model, options, config.onnx_model);
+    onnx::ModelProto slim;  // what apply_input_shapes reads and rewrites, without the weights
+    *slim.mutable_opset_import() = model.opset_import();
+    *slim.mutable_graph()->mutable_input() = model.graph().input();
+    *slim.mutable_graph()->mutable_output() = model.graph().output();
+    for (const auto& init : model.graph().initializer()) slim.mutable_graph()->add_initializer()->set_name(init.name());
+    apply_input_shapes(slim, options, config.onnx_model);
   } catch (const Error& e) {
     std::string msg = e.what();
     msg = msg.substr(msg.find("': ") + 3);
@@ -369,7 +378,10 @@ CompileResult compile_model(const MapperConfig& config) {
   in.config = config;
   in.import = import_options(config);
   crash_guard_set_phase("input check");
-  const bool fake_quant = check_config_against_model(config, in.import);
+  onnx::ModelProto model;  // parsed once: the check reads it, then the import consumes it
+  in.parsed_hash = read_onnx_file(config.onnx_model, &model);
+  in.parsed = &model;
+  const bool fake_quant = check_config_against_model(config, in.import, model);
   std::optional<CalibrationResult> calibration;
   if (wants_calibration(config) || (config.calibration_type.empty() && !fake_quant)) {
     if (config.calibration_type.empty()) {
@@ -378,6 +390,8 @@ CompileResult compile_model(const MapperConfig& config) {
                    "(hb_mapper's default)");
     }
     crash_guard_set_phase("calibration");
+    onnx::ModelProto().Swap(&model);  // calibration reads the file itself
+    in.parsed = nullptr;
     calibration = calibrate_model(in.config, in.import);
     in.onnx_bytes = calibration->onnx;
   } else {

@@ -66,11 +66,9 @@ void OutputTransaction::commit() {
       throw Error(ExitCode::Io, "cannot move '" + from + "' to '" + to + "': " + std::strerror(err));
     }
   }
-  int dir = ::open(working_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
+  // No fsync: the renames make the outputs appear whole and at once, which is what parallel compiles and
+  // readers need; an fsync of the folder would make the kernel write out the ~4 model-sized files first (about a
+  // second per compile on large networks) for durability across a power loss, which a rebuild restores anyway.
   ::close(lock);  // releases the lock
   committed_ = true;
   std::error_code ec;

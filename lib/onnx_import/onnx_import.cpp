@@ -636,18 +636,22 @@ ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, 
   return graph;
 }
 
-ir::Graph import_onnx(const std::string& path, const ImportOptions& options) {
+uint64_t read_onnx_file(const std::string& path, onnx::ModelProto* model) {
   std::vector<uint8_t> bytes = read_file(path, kMaxOnnxBytes, "ONNX model");
   // The fingerprint (one serial pass over the bytes) is computed beside the parse.
   std::future<uint64_t> hashed = std::async(std::launch::async, [&bytes] { return fnv1a64(bytes.data(), bytes.size()); });
-  onnx::ModelProto model;
-  const bool parsed = model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  const bool parsed = model->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
   const uint64_t hash = hashed.get();
   if (!parsed) {
     throw Error(ExitCode::Model, "model '" + path + "' is not a valid ONNX file (protobuf parse failed); "
                                  "re-export it with torch.onnx.export");
   }
-  std::vector<uint8_t>().swap(bytes);  // the parsed model is the only copy from here on
+  return hash;
+}
+
+ir::Graph import_onnx(const std::string& path, const ImportOptions& options) {
+  onnx::ModelProto model;
+  const uint64_t hash = read_onnx_file(path, &model);
   ir::Graph graph = import_onnx_model(model, path, options);
   graph.source_hash = hash;
   return graph;

@@ -49,6 +49,10 @@ ir::Graph import_onnx_bytes(const std::string& bytes, const std::string& source,
 // initializers keep their names and dims but no values afterwards.
 ir::Graph import_onnx_model(onnx::ModelProto& model, const std::string& source, const ImportOptions& options = {});
 
+// Reads and parses an ONNX file, returning the FNV-1a 64 fingerprint of its bytes (the .bin's model hash), with
+// import_onnx's errors. import_onnx_model(model, ...) then builds the graph.
+uint64_t read_onnx_file(const std::string& path, onnx::ModelProto* model);
+
 // Parses an ONNX file straight from disk into `model` (no copy of its bytes): Error(Io) when the file is missing
 // or too large, Error(Model) naming `path` when it is not a valid ONNX protobuf.
 void parse_onnx_file(const std::string& path, onnx::ModelProto* model);

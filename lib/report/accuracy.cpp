@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <random>
 #include <set>
 
@@ -13,6 +14,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/memory.h"
 #include "common/file_io.h"
 #include "numerics/requant.h"
 #include "onnx_import/onnx_import.h"
@@ -98,16 +100,21 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
                             const ImportOptions& shapes) {
   AccuracyReport r;
   r.sample = sample;
-  // The float model, the QAT model and the .bin run one after the other, each reference released before the
+  // The .bin, the float model and the QAT model run one after the other, each reference released before the
   // next run: each holds the model's weights, so running them side by side would double the peak memory. The
-  // traces keep what the report compares: the node outputs of the float model, the outputs of the QAT model.
+  // traces keep what the report compares: the float model's tensors the .bin also computed, node by node, and
+  // the outputs of the QAT model.
   std::map<std::string, FloatArray> bin_trace, float_trace;
+  auto bin_out = runner.float_outputs(runner.run(inputs, ConvKernel::Fast, &bin_trace));
   const std::map<std::string, FloatArray> ref_inputs = runner.reference_inputs(inputs);  // image inputs preprocessed
-  std::set<std::string> node_outputs;
-  for (const auto& n : g.nodes) if (!n.outputs.empty()) node_outputs.insert(n.outputs[0]);
-  for (const auto& o : runner.model().outputs) node_outputs.insert(o.name);
+  std::set<std::string> compared;
+  for (const auto& n : g.nodes) if (!n.outputs.empty() && bin_trace.count(n.outputs[0])) compared.insert(n.outputs[0]);
+  for (const auto& o : runner.model().outputs) compared.insert(o.name);
+  for (auto it = bin_trace.begin(); it != bin_trace.end();) it = compared.count(it->first) ? std::next(it) : bin_trace.erase(it);
+  runner.release_scratch();
+  release_free_memory();
   std::map<std::string, FloatArray> float_out =
-      QatReference::from_file(onnx_path, shapes, true).run(ref_inputs, &float_trace, nullptr, &node_outputs);
+      QatReference::from_file(onnx_path, shapes, true).run(ref_inputs, &float_trace, nullptr, &compared);
   std::map<std::string, FloatArray> qat_trace;  // interior tensors made outputs (output_nodes) are read from it
   std::map<std::string, std::string> qat_fq_name;
   std::map<std::string, FloatArray> qat_out;
@@ -117,7 +124,6 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
     for (const auto& o : runner.model().outputs) wanted.insert(qat_fq_name[o.name] = q.fake_quantized_name(o.name));
     qat_out = q.run(ref_inputs, &qat_trace, nullptr, &wanted);
   }
-  auto bin_out = runner.float_outputs(runner.run(inputs, ConvKernel::Fast, &bin_trace));
   for (const auto& o : runner.model().outputs) {
     if (!qat_out.count(o.name) && qat_trace.count(qat_fq_name[o.name])) qat_out[o.name] = qat_trace.at(qat_fq_name[o.name]);
     if (!float_out.count(o.name) && float_trace.count(o.name)) float_out[o.name] = float_trace.at(o.name);

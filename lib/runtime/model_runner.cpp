@@ -57,6 +57,13 @@ std::map<std::string, FloatArray> ModelRunner::reference_inputs(const std::map<s
   return out;
 }
 
+void ModelRunner::release_scratch() const {
+  decltype(workspace_->packed_weights)().swap(workspace_->packed_weights);
+  std::vector<int32_t>().swap(workspace_->accumulators);
+  std::vector<uint8_t>().swap(workspace_->panels);
+  std::vector<uint8_t>().swap(workspace_->arena);
+}
+
 std::map<std::string, FloatArray> ModelRunner::float_outputs(std::map<std::string, FloatArray> outputs) const {
   for (const auto& o : model_.outputs) {
     auto it = outputs.find(o.name);

@@ -48,6 +48,9 @@ class ModelRunner {
   // run()'s outputs as float32: an integer output's codes times its scales (others unchanged).
   std::map<std::string, FloatArray> float_outputs(std::map<std::string, FloatArray> outputs) const;
   const ValidatedModel& validated() const { return validated_; }
+  // Frees the simulator's caches (repacked weights, arena, scratch); the next run() rebuilds them. makertbin's
+  // accuracy run calls it before loading the reference models.
+  void release_scratch() const;
 
  private:
   std::map<std::string, HostTensor> bind_inputs(const std::map<std::string, FloatArray>& inputs) const;

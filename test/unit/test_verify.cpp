@@ -147,3 +147,13 @@ TEST_CASE("verify: distances follow hb_mapper's definitions", "[verify]") {
   CHECK(d.l2 == Approx(2.0));
   CHECK(d.cosine == Approx((1 + 4 + 15) / std::sqrt(14.0 * 30.0)));
 }
+
+TEST_CASE("verify: a run after release_scratch gives the same bytes", "[verify]") {
+  auto compiled = bpu::test::compile_fixture("resnet18");
+  ModelRunner runner = ModelRunner::from_file(compiled->bin);
+  const auto first = runner.run(input_of("resnet18", 0));
+  runner.release_scratch();
+  const auto second = runner.run(input_of("resnet18", 0));
+  REQUIRE(first.size() == second.size());
+  for (const auto& [name, v] : first) CHECK(v.data == second.at(name).data);
+}

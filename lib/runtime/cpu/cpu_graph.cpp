@@ -147,7 +147,7 @@ void CpuGraph::plan_releases() {
 }
 
 std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std::string, CpuTensor>& values,
-                                          bool shapes_only) const {
+                                          bool shapes_only, std::vector<std::vector<float>>* spare) const {
   std::vector<const CpuTensor*> in;
   for (const auto& name : n.inputs) {
     if (name.empty()) {
@@ -164,6 +164,18 @@ std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std:
     in.push_back(&c->second);
   }
   std::vector<CpuTensor> out(n.outputs.size());
+  for (size_t k = 0; spare && k < out.size(); ++k) {  // the smallest spare buffer the output fits in
+    if (n.outputs[k].empty() || !graph_.has_tensor(n.outputs[k])) continue;
+    const size_t need = static_cast<size_t>(graph_.tensor(n.outputs[k]).element_count());
+    auto best = spare->end();
+    for (auto it = spare->begin(); it != spare->end(); ++it) {
+      if (it->capacity() >= need && (best == spare->end() || it->capacity() < best->capacity())) best = it;
+    }
+    if (best == spare->end()) continue;
+    out[k].f = std::move(*best);
+    out[k].f.clear();
+    spare->erase(best);
+  }
   KernelContext ctx{n, graph_.opset, shapes_only};
   ops::find_op(n.op_type, n.domain)->kernel(ctx, in, out);
   return out;
@@ -175,6 +187,8 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
                                                         std::vector<double>* node_seconds,
                                                         const std::set<std::string>* trace_only) const {
   std::map<std::string, CpuTensor> values;
+  constexpr size_t kMaxSpare = 4;  // released buffers kept for reuse
+  std::vector<std::vector<float>> spare;
   for (const auto& name : graph_.inputs) {
     CpuTensor t;
     t.shape = graph_.tensor(name).shape;
@@ -195,7 +209,7 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
       continue;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<CpuTensor> outs = run_node(n, values, false);
+    std::vector<CpuTensor> outs = run_node(n, values, false, &spare);
     if (node_seconds) node_seconds->push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     for (size_t k = 0; k < n.outputs.size(); ++k) {
       if (trace && (!trace_only || trace_only->count(n.outputs[k]))) (*trace)[n.outputs[k]] = outs[k].f;
@@ -205,7 +219,12 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
       }
       values[n.outputs[k]] = std::move(outs[k]);
     }
-    for (const auto& name : release_after_[i]) values.erase(name);
+    for (const auto& name : release_after_[i]) {
+      auto it = values.find(name);
+      if (it == values.end()) continue;
+      if (spare.size() < kMaxSpare) spare.push_back(std::move(it->second.f));
+      values.erase(it);
+    }
   }
   std::map<std::string, std::vector<float>> out;
   for (const auto& o : graph_.outputs) {

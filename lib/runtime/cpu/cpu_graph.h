@@ -41,8 +41,9 @@ class CpuGraph {
   int64_t constant_elements() const;
 
  private:
+  // `spare`: storage of released values, handed to outputs that fit in it (no fresh pages per node).
   std::vector<CpuTensor> run_node(const ir::Node& node, const std::map<std::string, CpuTensor>& values,
-                                  bool shapes_only) const;
+                                  bool shapes_only, std::vector<std::vector<float>>* spare = nullptr) const;
 
   void load(onnx::ModelProto& model, bool keep_constant_values);
   void fold_constants();

@@ -2,6 +2,7 @@
 
 #include "arch/bayes/sim/simulator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -206,7 +207,14 @@ void BpuSimulator::execute(const bayes::Add& a, std::vector<uint8_t>& arena) con
     const int64_t count = static_cast<int64_t>(o.size / dtype_size(o.info.dtype));
     with_int_buffer(arena, x, [&](auto* xa) {
       with_int_buffer(arena, y, [&](auto* yb) {
-        with_int_buffer(arena, o, [&](auto* out) { kernels::add_elementwise(xa, yb, count, p, a.clamp_lo, a.clamp_hi, out); });
+        with_int_buffer(arena, o, [&](auto* out) {
+          // Element blocks across the workers: each writes only its own range, the same bytes for any count.
+          constexpr int64_t kBlock = 16384;
+          parallel_for(&workspace_->pool, (count + kBlock - 1) / kBlock, [&](int64_t b0, int64_t b1) {
+            const int64_t i0 = b0 * kBlock, i1 = std::min(count, b1 * kBlock);
+            kernels::add_elementwise(xa + i0, yb + i0, i1 - i0, p, a.clamp_lo, a.clamp_hi, out + i0);
+          });
+        });
       });
     });
     return;
@@ -254,7 +262,13 @@ void BpuSimulator::execute(const bayes::Pool& p, std::vector<uint8_t>& arena) co
   if (p.kind == 0 && p.dilation_h == 1 && p.dilation_w == 1 && p.table_entries == 1) {
     const RequantParams table = read_records(segment_.constants, p.table_offset, 1)[0];
     with_int_buffer(arena, in, [&](auto* x) {
-      with_int_buffer(arena, out, [&](auto* y) { kernels::max_pool2d_direct(g, x, table, p.clamp_lo, p.clamp_hi, y); });
+      with_int_buffer(arena, out, [&](auto* y) {
+        parallel_for(&workspace_->pool, g.batch_channels, [&](int64_t c0, int64_t c1) {  // whole planes per worker
+          kernels::PoolGeometry part = g;
+          part.batch_channels = c1 - c0;
+          kernels::max_pool2d_direct(part, x + c0 * g.in_h * g.in_w, table, p.clamp_lo, p.clamp_hi, y + c0 * g.out_h * g.out_w);
+        });
+      });
     });
     return;
   }

@@ -3,8 +3,11 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
+
 #include "ops/op_def.h"
 #include "common/conv_geometry.h"
+#include "common/thread_pool.h"
 
 namespace bpu::cpu {
 
@@ -13,6 +16,41 @@ namespace {
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using ConstMap = Eigen::Map<const RowMatrix>;
 using Map = Eigen::Map<RowMatrix>;
+
+// Output columns [p0, p1) of image n, group grp: im2col of those columns, then one Eigen GEMM and the bias.
+void conv_columns(const ConvGeometry& g, const float* x, const float* weight, const float* bias, int64_t n, int64_t grp,
+                  int64_t p0, int64_t p1, float* y) {
+  const int64_t cin_g = g.in_channels / g.groups, cout_g = g.out_channels / g.groups;
+  const int64_t K = cin_g * g.kernel_h * g.kernel_w, P = g.out_h * g.out_w, cols = p1 - p0;
+  thread_local std::vector<float> scratch;  // each worker's im2col buffer, kept between calls
+  scratch.resize(static_cast<size_t>(K * cols));
+  Map col(scratch.data(), K, cols);
+  for (int64_t ci = 0; ci < cin_g; ++ci) {
+    const float* plane = x + (n * g.in_channels + grp * cin_g + ci) * g.in_h * g.in_w;
+    for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
+      for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
+        float* row = col.data() + ((ci * g.kernel_h + ky) * g.kernel_w + kx) * cols;
+        int64_t y = p0 / g.out_w, xo = p0 % g.out_w;
+        for (int64_t p = p0; p < p1; ++p) {
+          const int64_t iy = y * g.stride_h - g.pad_top + ky * g.dilation_h;
+          const int64_t ix = xo * g.stride_w - g.pad_left + kx * g.dilation_w;
+          row[p - p0] = (iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w) ? plane[iy * g.in_w + ix] : 0.0f;
+          if (++xo == g.out_w) {
+            xo = 0;
+            ++y;
+          }
+        }
+      }
+    }
+  }
+  ConstMap wm(weight + grp * cout_g * K, cout_g, K);
+  Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> ym(y + (n * g.out_channels + grp * cout_g) * P + p0, cout_g, cols,
+                                                    Eigen::OuterStride<>(P));
+  ym.noalias() = wm * col;
+  if (bias) {
+    for (int64_t co = 0; co < cout_g; ++co) ym.row(co).array() += bias[grp * cout_g + co];
+  }
+}
 
 void conv(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   const CpuTensor& x = *in.at(0);
@@ -48,32 +86,21 @@ void conv(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::
   if (c.present(in, 2) && in[2]->count() != g.out_channels) c.fail("bias must have one value per output channel");
   allocate(c, out[0], {g.batch, g.out_channels, g.out_h, g.out_w});
   if (c.shapes_only) return;
-  const int64_t cin_g = g.in_channels / groups, cout_g = g.out_channels / groups;
-  const int64_t K = cin_g * g.kernel_h * g.kernel_w, P = g.out_h * g.out_w;
-  RowMatrix col(K, P);
+  const int64_t P = g.out_h * g.out_w;
+  const float* bias = c.present(in, 2) ? in[2]->f.data() : nullptr;
+  // Output columns in fixed blocks of kColumns, each one im2col + GEMM, spread over the workers. The blocks do
+  // not depend on the worker count, so neither does any output bit (Eigen's summation order depends on the
+  // block's shape, which is why the blocks are fixed rather than one per worker).
+  constexpr int64_t kColumns = 128;
+  const int64_t blocks = (P + kColumns - 1) / kColumns;
   for (int64_t n = 0; n < g.batch; ++n) {
     for (int64_t grp = 0; grp < groups; ++grp) {
-      for (int64_t ci = 0; ci < cin_g; ++ci) {
-        const float* plane = x.f.data() + (n * g.in_channels + grp * cin_g + ci) * g.in_h * g.in_w;
-        for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
-          for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
-            float* row = col.data() + ((ci * g.kernel_h + ky) * g.kernel_w + kx) * P;
-            for (int64_t y = 0; y < g.out_h; ++y) {
-              const int64_t iy = y * g.stride_h - g.pad_top + ky * g.dilation_h;
-              for (int64_t xo = 0; xo < g.out_w; ++xo) {
-                const int64_t ix = xo * g.stride_w - g.pad_left + kx * g.dilation_w;
-                row[y * g.out_w + xo] = (iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w) ? plane[iy * g.in_w + ix] : 0.0f;
-              }
-            }
-          }
+      auto body = [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+          conv_columns(g, x.f.data(), w.f.data(), bias, n, grp, b * kColumns, std::min(P, (b + 1) * kColumns), out[0].f.data());
         }
-      }
-      ConstMap wm(w.f.data() + grp * cout_g * K, cout_g, K);
-      Map ym(out[0].f.data() + (n * g.out_channels + grp * cout_g) * P, cout_g, P);
-      ym.noalias() = wm * col;
-      if (c.present(in, 2)) {
-        for (int64_t co = 0; co < cout_g; ++co) ym.row(co).array() += in[2]->f[grp * cout_g + co];
-      }
+      };
+      parallel_for(c.pool, blocks, body);
     }
   }
 }

@@ -11,6 +11,10 @@
 #include "common/dtype.h"
 #include "ir/graph.h"
 
+namespace bpu {
+class ThreadPool;
+}
+
 namespace bpu::cpu {
 
 struct CpuTensor {
@@ -27,6 +31,9 @@ struct KernelContext {
   const ir::Node& node;
   int64_t opset;
   bool shapes_only;
+  // Workers for the kernels that split their work (Conv's output columns); null: the calling thread only.
+  // A kernel's result never depends on it.
+  ThreadPool* pool;
   [[noreturn]] void fail(const std::string& what) const;
   // Constant integer / float values of input k (Reshape shape, Slice starts, Clip bounds ...).
   std::vector<int64_t> ints(const std::vector<const CpuTensor*>& in, size_t k) const;

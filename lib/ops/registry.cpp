@@ -175,7 +175,7 @@ int infer_missing_shapes(ir::Graph& g) {
     }
     if (!known) continue;
     std::vector<cpu::CpuTensor> outs(n.outputs.size());
-    cpu::KernelContext ctx{n, g.opset, true};
+    cpu::KernelContext ctx{n, g.opset, true, nullptr};
     try {
       op->kernel(ctx, in, outs);
     } catch (const Error&) {

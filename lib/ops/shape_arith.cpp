@@ -74,12 +74,12 @@ void shape_op(const KernelContext& c, const std::vector<const CpuTensor*>& in, s
   end = std::clamp<int64_t>(end, 0, rank);
   std::vector<int64_t> dims;
   for (int64_t d = start; d < end; ++d) dims.push_back(x[d]);
-  KernelContext data{c.node, c.opset, false};  // the data is known from the shape alone, even in shapes_only
+  KernelContext data{c.node, c.opset, false, c.pool};  // the data is known from the shape alone, even in shapes_only
   set_ints(data, out[0], {static_cast<int64_t>(dims.size())}, dims);
 }
 
 void size_op(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
-  KernelContext data{c.node, c.opset, false};
+  KernelContext data{c.node, c.opset, false, c.pool};
   set_ints(data, out[0], {}, {in.at(0)->count()});
 }
 

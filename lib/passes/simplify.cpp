@@ -83,7 +83,7 @@ bool run(const ir::Graph& g, const ir::Node& n, const ops::OpDef& op, bool shape
     in.push_back(&inputs[k]);
   }
   outs->assign(n.outputs.size(), cpu::CpuTensor{});
-  cpu::KernelContext ctx{n, g.opset, shapes_only};
+  cpu::KernelContext ctx{n, g.opset, shapes_only, nullptr};
   op.kernel(ctx, in, *outs);
   return true;
 }

@@ -9,6 +9,7 @@
 #include <iterator>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "calib/cal_data.h"
 #include <sstream>
@@ -113,13 +114,19 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
   for (auto it = bin_trace.begin(); it != bin_trace.end();) it = compared.count(it->first) ? std::next(it) : bin_trace.erase(it);
   runner.release_scratch();
   release_free_memory();
-  std::map<std::string, FloatArray> float_out =
-      QatReference::from_file(onnx_path, shapes, true).run(ref_inputs, &float_trace, nullptr, &compared);
+  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::map<std::string, FloatArray> float_out;
+  {
+    QatReference f = QatReference::from_file(onnx_path, shapes, true);
+    f.use_threads(threads);
+    float_out = f.run(ref_inputs, &float_trace, nullptr, &compared);
+  }
   std::map<std::string, FloatArray> qat_trace;  // interior tensors made outputs (output_nodes) are read from it
   std::map<std::string, std::string> qat_fq_name;
   std::map<std::string, FloatArray> qat_out;
   {
-    const QatReference q = QatReference::from_file(onnx_path, shapes, false);
+    QatReference q = QatReference::from_file(onnx_path, shapes, false);
+    q.use_threads(threads);
     std::set<std::string> wanted;  // the fake-quantized form of each .bin output
     for (const auto& o : runner.model().outputs) wanted.insert(qat_fq_name[o.name] = q.fake_quantized_name(o.name));
     qat_out = q.run(ref_inputs, &qat_trace, nullptr, &wanted);

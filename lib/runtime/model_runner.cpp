@@ -130,7 +130,7 @@ void ModelRunner::run_cpu_step(const Step& step, std::map<std::string, HostTenso
   for (const auto& v : seg.input_values) cpu_inputs[v] = &values.at(v).f;
   std::map<std::string, std::vector<float>> cpu_trace;
   std::vector<double> seconds;
-  for (auto& [name, data] : graph.run(cpu_inputs, trace ? &cpu_trace : nullptr, nullptr, profile ? &seconds : nullptr)) {
+  for (auto& [name, data] : graph.run(cpu_inputs, trace ? &cpu_trace : nullptr, nullptr, profile ? &seconds : nullptr, nullptr, &workspace_->pool)) {
     values[name] = HostTensor{value_info(name), std::move(data), {}};
   }
   for (auto& [name, data] : cpu_trace) {

@@ -180,7 +180,7 @@ std::map<std::string, FloatArray> QatReference::run(const std::map<std::string, 
     in[name] = &it->second.data;
   }
   std::map<std::string, std::vector<float>> raw_trace;
-  auto outs = graph_->run(in, trace ? &raw_trace : nullptr, overrides, nullptr, trace_only);
+  auto outs = graph_->run(in, trace ? &raw_trace : nullptr, overrides, nullptr, trace_only, pool_.get());
   std::map<std::string, FloatArray> result;
   for (auto& [name, data] : outs) result[name] = FloatArray{graph_->graph().tensor(name).shape, std::move(data)};
   if (trace) {
@@ -191,6 +191,8 @@ std::map<std::string, FloatArray> QatReference::run(const std::map<std::string, 
   }
   return result;
 }
+
+void QatReference::use_threads(int threads) { pool_ = threads > 1 ? std::make_shared<ThreadPool>(threads) : nullptr; }
 
 std::string QatReference::fake_quantized_name(const std::string& tensor) const {
   auto it = fq_alias_.find(tensor);

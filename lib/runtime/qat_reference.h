@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/npy.h"
+#include "common/thread_pool.h"
 #include "onnx_import/onnx_import.h"
 #include "runtime/cpu/cpu_graph.h"
 
@@ -38,6 +39,10 @@ class QatReference {
 
   // The graph as imported; its constants hold no values unless built with keep_weights.
   const ir::Graph& graph() const { return graph_->graph(); }
+  // Runs the kernels that split their work (Conv) on `threads` workers from now on; run() must then not be
+  // called from two threads at once. The results do not depend on the count.
+  void use_threads(int threads);
+
   // Constant values held (CpuGraph::constant_elements).
   int64_t constant_elements() const { return graph_->constant_elements(); }
 
@@ -46,6 +51,7 @@ class QatReference {
                                  const ImportOptions& shapes, bool keep_weights);
 
   std::shared_ptr<cpu::CpuGraph> graph_;
+  std::shared_ptr<ThreadPool> pool_;
   std::map<std::string, std::string> fq_alias_;
 };
 

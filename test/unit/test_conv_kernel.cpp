@@ -8,7 +8,7 @@
 #include "arch/bayes/sim/kernels/conv2d.h"
 #include "arch/bayes/sim/kernels/conv2d_depthwise.h"
 #include "arch/bayes/sim/kernels/conv2d_int8_dot.h"
-#include "runtime/thread_pool.h"
+#include "common/thread_pool.h"
 #include "test_helpers.h"
 
 using namespace bpu;

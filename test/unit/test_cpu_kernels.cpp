@@ -1,8 +1,10 @@
 // CPU fallback kernels (op registry entries) agree with
 // hand-computed ONNX results (broadcasting, pooling with padding, resize modes, softmax, slicing, padding).
 
+#include <random>
 #include <set>
 
+#include "common/thread_pool.h"
 #include "ops/op_def.h"
 #include "test_helpers.h"
 
@@ -51,10 +53,10 @@ ir::Attribute str_attr(const std::string& s) {
 
 CpuTensor run(const ir::Node& n, std::vector<const CpuTensor*> in, int64_t opset = 13, size_t outputs = 1) {
   std::vector<CpuTensor> out(outputs);
-  KernelContext shapes{n, opset, true};
+  KernelContext shapes{n, opset, true, nullptr};
   ops::find_op(n.op_type)->kernel(shapes, in, out);
   Shape expected = out[0].shape;
-  KernelContext ctx{n, opset, false};
+  KernelContext ctx{n, opset, false, nullptr};
   ops::find_op(n.op_type)->kernel(ctx, in, out);
   CHECK(out[0].shape == expected);  // the shape-only pass predicts the real shape
   return out[0];
@@ -145,4 +147,33 @@ TEST_CASE("cpu kernels: QuantizeLinear rounds like torch and respects the zero p
   CHECK(run(make_node("QuantizeLinear"), {&x, &s, &z16}).f == std::vector<float>{0, 2, 200, -200});
   CpuTensor q = tensor({2}, {3, -4});
   CHECK(run(make_node("DequantizeLinear"), {&q, &s, &z8}).f == std::vector<float>{1.5f, -2.0f});
+}
+
+TEST_CASE("cpu kernels: Conv split over workers gives the same bits for every thread count", "[cpu]") {
+  struct Case { int64_t cin, cout, h, w, k, stride, pad, groups; };
+  const Case cases[] = {{3, 16, 40, 40, 3, 1, 1, 1}, {64, 64, 28, 28, 3, 1, 1, 1}, {32, 48, 33, 35, 1, 1, 0, 1},
+                        {16, 32, 45, 47, 3, 2, 1, 1}, {8, 8, 30, 30, 3, 1, 1, 2}, {5, 7, 23, 29, 5, 1, 2, 1},
+                        {256, 2, 17, 31, 3, 1, 1, 1}, {4, 1, 40, 40, 3, 1, 1, 1}};
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (const Case& cs : cases) {
+    CpuTensor x = tensor({1, cs.cin, cs.h, cs.w}, {});
+    x.f.resize(static_cast<size_t>(x.count()));
+    for (auto& v : x.f) v = nd(rng);
+    CpuTensor w = tensor({cs.cout, cs.cin / cs.groups, cs.k, cs.k}, {});
+    w.f.resize(static_cast<size_t>(w.count()));
+    for (auto& v : w.f) v = nd(rng);
+    CpuTensor b = tensor({cs.cout}, std::vector<float>(static_cast<size_t>(cs.cout), 0.25f));
+    ir::Node n = make_node("Conv", {{"kernel_shape", ints_attr({cs.k, cs.k})}, {"strides", ints_attr({cs.stride, cs.stride})},
+                                    {"pads", ints_attr({cs.pad, cs.pad, cs.pad, cs.pad})}, {"group", ir::Attribute::of_int(cs.groups)}});
+    const CpuTensor single = run(n, {&x, &w, &b});
+    INFO(cs.cin << "->" << cs.cout << " " << cs.h << "x" << cs.w << " k" << cs.k << " s" << cs.stride << " g" << cs.groups);
+    for (int threads : {2, 3, 8}) {
+      ThreadPool pool(threads);
+      std::vector<CpuTensor> out(1);
+      KernelContext ctx{n, 13, false, &pool};
+      ops::find_op("Conv")->kernel(ctx, {&x, &w, &b}, out);
+      CHECK(out[0].f == single.f);
+    }
+  }
 }

@@ -48,11 +48,11 @@ ir::Attribute int_attr(int64_t v) { return ir::Attribute::of_int(v); }
 // Runs shapes-only first, then with data, and checks both agree on the shape.
 CpuTensor run(const ir::Node& n, std::vector<const CpuTensor*> in, int64_t opset = 13) {
   std::vector<CpuTensor> out(1);
-  KernelContext shapes{n, opset, true};
+  KernelContext shapes{n, opset, true, nullptr};
   ops::find_op(n.op_type)->kernel(shapes, in, out);
   const Shape expected = out[0].shape;
   std::vector<CpuTensor> data(1);
-  KernelContext ctx{n, opset, false};
+  KernelContext ctx{n, opset, false, nullptr};
   ops::find_op(n.op_type)->kernel(ctx, in, data);
   CHECK(data[0].shape == expected);
   return data[0];

@@ -147,7 +147,7 @@ void CpuGraph::plan_releases() {
 }
 
 std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std::string, CpuTensor>& values,
-                                          bool shapes_only, std::vector<std::vector<float>>* spare) const {
+                                          bool shapes_only, std::vector<std::vector<float>>* spare, ThreadPool* pool) const {
   std::vector<const CpuTensor*> in;
   for (const auto& name : n.inputs) {
     if (name.empty()) {
@@ -176,7 +176,7 @@ std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std:
     out[k].f.clear();
     spare->erase(best);
   }
-  KernelContext ctx{n, graph_.opset, shapes_only};
+  KernelContext ctx{n, graph_.opset, shapes_only, pool};
   ops::find_op(n.op_type, n.domain)->kernel(ctx, in, out);
   return out;
 }
@@ -185,7 +185,7 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
                                                         std::map<std::string, std::vector<float>>* trace,
                                                         const std::map<std::string, const std::vector<float>*>* overrides,
                                                         std::vector<double>* node_seconds,
-                                                        const std::set<std::string>* trace_only) const {
+                                                        const std::set<std::string>* trace_only, ThreadPool* pool) const {
   std::map<std::string, CpuTensor> values;
   constexpr size_t kMaxSpare = 4;  // released buffers kept for reuse
   std::vector<std::vector<float>> spare;
@@ -209,7 +209,7 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
       continue;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<CpuTensor> outs = run_node(n, values, false, &spare);
+    std::vector<CpuTensor> outs = run_node(n, values, false, &spare, pool);
     if (node_seconds) node_seconds->push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     for (size_t k = 0; k < n.outputs.size(); ++k) {
       if (trace && (!trace_only || trace_only->count(n.outputs[k]))) (*trace)[n.outputs[k]] = outs[k].f;

@@ -13,6 +13,9 @@
 namespace onnx {
 class ModelProto;
 }
+namespace bpu {
+class ThreadPool;
+}
 
 namespace bpu::cpu {
 
@@ -29,12 +32,13 @@ class CpuGraph {
   // node output named there is replaced by the given values (same element count) before later nodes read it:
   // `verify --isolated` feeds each node the values another run produced. With `node_seconds`, each node's host
   // time is appended in graph order (`run --profile-path`). With `trace_only`, only the tensors named there are
-  // traced.
+  // traced. With `pool`, kernels split their work across its workers (the same results for any count).
   std::map<std::string, std::vector<float>> run(const std::map<std::string, const std::vector<float>*>& inputs,
                                                 std::map<std::string, std::vector<float>>* trace = nullptr,
                                                 const std::map<std::string, const std::vector<float>*>* overrides = nullptr,
                                                 std::vector<double>* node_seconds = nullptr,
-                                                const std::set<std::string>* trace_only = nullptr) const;
+                                                const std::set<std::string>* trace_only = nullptr,
+                                                ThreadPool* pool = nullptr) const;
 
   const ir::Graph& graph() const { return graph_; }
   // Values the executor holds for its constants (after folding), for memory checks.
@@ -43,7 +47,8 @@ class CpuGraph {
  private:
   // `spare`: storage of released values, handed to outputs that fit in it (no fresh pages per node).
   std::vector<CpuTensor> run_node(const ir::Node& node, const std::map<std::string, CpuTensor>& values,
-                                  bool shapes_only, std::vector<std::vector<float>>* spare = nullptr) const;
+                                  bool shapes_only, std::vector<std::vector<float>>* spare = nullptr,
+                                  ThreadPool* pool = nullptr) const;
 
   void load(onnx::ModelProto& model, bool keep_constant_values);
   void fold_constants();

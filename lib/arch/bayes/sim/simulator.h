@@ -12,7 +12,7 @@
 #include "lower/compiled_model.h"
 #include "runtime/host_tensor.h"
 #include "arch/bayes/sim/kernels/conv2d_int8_dot.h"
-#include "runtime/thread_pool.h"
+#include "common/thread_pool.h"
 
 namespace bpu {
 

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "runtime/thread_pool.h"
+#include "common/thread_pool.h"
 
 namespace bpu::kernels {
 

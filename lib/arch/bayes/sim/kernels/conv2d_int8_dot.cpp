@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string>
 
-#include "runtime/thread_pool.h"
+#include "common/thread_pool.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 // GCC 12's AVX-512 headers start some intrinsics from _mm512_undefined_*, which -Wmaybe-uninitialized reports

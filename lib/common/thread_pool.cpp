@@ -5,7 +5,7 @@
 // spin briefly on an atomic generation counter (a CONV2D issues three calls in a row and a condition-variable
 // wake-up costs tens of microseconds), then sleep.
 
-#include "runtime/thread_pool.h"
+#include "common/thread_pool.h"
 
 #include <algorithm>
 

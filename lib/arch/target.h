@@ -36,6 +36,8 @@ struct Constraint {
 using LowerFn = void (SegmentBuilder::*)(const ir::Node&);
 
 struct OpSupport {
+  OpSupport(std::string op, std::string what, std::vector<Constraint> rules, LowerFn fn, std::string op_domain = "")
+      : op_type(std::move(op)), lowering(std::move(what)), constraints(std::move(rules)), lower(fn), domain(std::move(op_domain)) {}
   std::string op_type;
   std::string lowering;  // what the BPU does with it, for the docs
   std::vector<Constraint> constraints;

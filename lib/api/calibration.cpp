@@ -257,9 +257,11 @@ CalibrationResult calibrate_model(const MapperConfig& cfg, const ImportOptions& 
   const StatsMap stats = gather(ref, src, sel.activations, &absmax, "calibration: histogram pass");
   const double percentile = cfg.max_percentile > 0 ? cfg.max_percentile : kDefaultPercentile;
   for (const auto& t : sel.activations) {
+    auto found = stats.find(t);
+    if (found == stats.end()) continue;  // never computed at run time (a constant the CPU executor folded, unread)
     CalibratedTensor c;
     c.tensor = t;
-    const calib::TensorStats& st = stats.at(t);
+    const calib::TensorStats& st = found->second;
     c.absmax = st.absmax;
     c.bits = int16_all || (out16 && ref.graph().is_graph_output(t)) ? 16 : 8;
     for (const char* m : {"max", "max_percentile", "kl"}) c.candidates[m] = scale_for(st, m, percentile, c.bits);

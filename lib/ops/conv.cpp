@@ -30,14 +30,14 @@ void conv_columns(const ConvGeometry& g, const float* x, const float* weight, co
     for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
       for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
         float* row = col.data() + ((ci * g.kernel_h + ky) * g.kernel_w + kx) * cols;
-        int64_t y = p0 / g.out_w, xo = p0 % g.out_w;
+        int64_t yo = p0 / g.out_w, xo = p0 % g.out_w;
         for (int64_t p = p0; p < p1; ++p) {
-          const int64_t iy = y * g.stride_h - g.pad_top + ky * g.dilation_h;
+          const int64_t iy = yo * g.stride_h - g.pad_top + ky * g.dilation_h;
           const int64_t ix = xo * g.stride_w - g.pad_left + kx * g.dilation_w;
           row[p - p0] = (iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w) ? plane[iy * g.in_w + ix] : 0.0f;
           if (++xo == g.out_w) {
             xo = 0;
-            ++y;
+            ++yo;
           }
         }
       }

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "fixture_helpers.h"
+#include "onnx_builder.h"
 #include "report/verify.h"
 #include "runtime/qat_reference.h"
 
@@ -156,4 +157,29 @@ TEST_CASE("verify: a run after release_scratch gives the same bytes", "[verify]"
   const auto second = runner.run(input_of("resnet18", 0));
   REQUIRE(first.size() == second.size());
   for (const auto& [name, v] : first) CHECK(v.data == second.at(name).data);
+}
+
+TEST_CASE("verify: a node folded at load is still traced when its value is read", "[verify]") {
+  // y = MatMul(x, Mul(W, 2)), W2 = Mul(W, 2) also a graph output (which the import's simplification keeps as a
+  // node): the Mul reads constants only, so the CPU executor computes it once at load.
+  onnx::ModelProto m;
+  m.set_ir_version(7);
+  m.add_opset_import()->set_version(13);
+  onnx::GraphProto* g = m.mutable_graph();
+  *g->add_initializer() = bpu::test::float_tensor("W", {3, 2}, {1, 2, 3, 4, 5, 6});
+  *g->add_initializer() = bpu::test::float_tensor("two", {}, {2});
+  bpu::test::add_node(g, "Mul", "scale", {"W", "two"}, {"W2"});
+  bpu::test::add_node(g, "MatMul", "mm", {"x", "W2"}, {"y"});
+  bpu::test::add_value_info(g->add_input(), "x", {1, 3});
+  bpu::test::add_value_info(g->add_output(), "y", {1, 2});
+  bpu::test::add_value_info(g->add_output(), "W2", {3, 2});
+  std::string bytes;
+  REQUIRE(m.SerializeToString(&bytes));
+  QatReference ref = QatReference::from_bytes(bytes, "folded.onnx");
+  std::map<std::string, FloatArray> trace;
+  auto out = ref.run({{"x", FloatArray{{1, 3}, {1, 1, 1}}}}, &trace);
+  REQUIRE(trace.count("W2"));
+  CHECK(trace.at("W2").data == std::vector<float>{2, 4, 6, 8, 10, 12});
+  CHECK(out.at("y").data == std::vector<float>{18, 24});
+  CHECK(out.at("W2").data == trace.at("W2").data);
 }

@@ -204,8 +204,13 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
   }
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const ir::Node& n = graph_.nodes[i];
-    if (folded_[i]) {  // computed at load
+    if (folded_[i]) {  // computed at load: traced from the constant, when one is still held
       if (node_seconds) node_seconds->push_back(0.0);
+      for (const auto& o : n.outputs) {
+        if (!trace || o.empty() || (trace_only && !trace_only->count(o))) continue;
+        auto c = constants_.find(o);
+        if (c != constants_.end()) (*trace)[o] = c->second.f;
+      }
       continue;
     }
     const auto t0 = std::chrono::steady_clock::now();

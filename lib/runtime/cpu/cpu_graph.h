@@ -28,7 +28,9 @@ class CpuGraph {
   CpuGraph(onnx::ModelProto& model, const std::string& context, bool keep_constant_values = false);
 
   // Runs the subgraph on float inputs keyed by graph input name; returns the graph outputs.
-  // With `trace`, every node output is also copied into it (name -> values), as computed. With `overrides`, a
+  // With `trace`, every node output is also copied into it (name -> values), as computed; a node folded at load
+  // (constant inputs only) is traced from its constant, unless nothing read it and it was dropped (a weight's
+  // QuantizeLinear output). With `overrides`, a
   // node output named there is replaced by the given values (same element count) before later nodes read it:
   // `verify --isolated` feeds each node the values another run produced. With `node_seconds`, each node's host
   // time is appended in graph order (`run --profile-path`). With `trace_only`, only the tensors named there are

@@ -105,7 +105,7 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
   // next run: each holds the model's weights, so running them side by side would double the peak memory. The
   // traces keep what the report compares: the float model's tensors the .bin also computed, node by node, and
   // the outputs of the QAT model.
-  std::map<std::string, FloatArray> bin_trace, float_trace;
+  std::map<std::string, FloatArray> bin_trace, float_trace;  // float_trace: .bin outputs inside the float graph
   auto bin_out = runner.float_outputs(runner.run(inputs, ConvKernel::Fast, &bin_trace));
   const std::map<std::string, FloatArray> ref_inputs = runner.reference_inputs(inputs);  // image inputs preprocessed
   std::set<std::string> compared;
@@ -115,11 +115,22 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
   runner.release_scratch();
   release_free_memory();
   const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::map<std::string, double> float_cosine;  // compared tensor -> cosine of the .bin's against the float model's
   std::map<std::string, FloatArray> float_out;
   {
     QatReference f = QatReference::from_file(onnx_path, shapes, true);
     f.use_threads(threads);
-    float_out = f.run(ref_inputs, &float_trace, nullptr, &compared);
+    // Each compared tensor is measured against the .bin's as the float model computes it, then dropped; only
+    // .bin outputs the float model computes inside the graph (output_nodes) are kept.
+    const cpu::CpuGraph::Observer compare = [&](const std::string& name, const std::vector<float>& v) {
+      auto b = bin_trace.find(name);
+      if (b != bin_trace.end() && !float_cosine.count(name)) {
+        float_cosine[name] = distances(b->second.data, v).cosine;
+        if (!bin_out.count(name)) bin_trace.erase(b);  // compared: the .bin's copy is no longer needed
+      }
+      if (bin_out.count(name) && f.graph().has_tensor(name)) float_trace[name] = FloatArray{f.graph().tensor(name).shape, v};
+    };
+    float_out = f.run(ref_inputs, nullptr, nullptr, &compared, &compare);
   }
   std::map<std::string, FloatArray> qat_trace;  // interior tensors made outputs (output_nodes) are read from it
   std::map<std::string, std::string> qat_fq_name;
@@ -138,7 +149,10 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
       throw Error(ExitCode::Model, "model '" + onnx_path + "': the QAT model computes no tensor '" + o.name + "' (a .bin output)");
     }
   }
-  for (const auto& [k, v] : float_out) float_trace[k] = v;
+  for (const auto& [k, v] : float_out) {
+    auto b = bin_trace.find(k);
+    if (b != bin_trace.end() && !float_cosine.count(k)) float_cosine[k] = distances(b->second.data, v.data).cosine;
+  }
   const std::map<std::string, std::string> dtypes = buffer_dtypes(runner.model());
   auto dtype_of = [&](const std::string& t) { auto it = dtypes.find(t); return it == dtypes.end() ? std::string("float32") : it->second; };
   std::map<std::string, std::string> subgraph_of;
@@ -158,9 +172,8 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
     if (g.has_tensor(t) && g.tensor(t).quant && g.tensor(t).quant->scales.size() == 1) {
       a.threshold = g.tensor(t).quant->scales[0] * (g.tensor(t).quant->bits == 16 ? 32767.0 : 127.0);
     }
-    auto b = bin_trace.find(t);
-    auto f = float_trace.find(t);
-    a.cosine = (b != bin_trace.end() && f != float_trace.end()) ? distances(b->second.data, f->second.data).cosine : NAN;
+    auto c = float_cosine.find(t);
+    a.cosine = c != float_cosine.end() ? c->second : NAN;
     r.nodes.push_back(a);
   }
   const CompiledModel& m = runner.model();

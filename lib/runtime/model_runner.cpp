@@ -150,7 +150,9 @@ void ModelRunner::run_bpu_step(const Step& step, ConvKernel kernel, std::map<std
   std::map<std::string, HostTensor> bpu_trace;
   std::vector<double> seconds;
   for (auto& [name, t] : sim.run(values, trace ? &bpu_trace : nullptr, profile ? &seconds : nullptr)) values[name] = std::move(t);
-  for (auto& [name, t] : bpu_trace) (*trace)[name] = FloatArray{t.info.shape, dequantized(t)};
+  for (auto it = bpu_trace.begin(); it != bpu_trace.end(); it = bpu_trace.erase(it)) {  // one copy at a time
+    (*trace)[it->first] = FloatArray{it->second.info.shape, dequantized(it->second)};
+  }
   for (size_t i = 0; profile && i < seconds.size(); ++i) {
     const uint32_t node = program[i].source_node;
     profile->push_back({"BPU", step.segment, bayes::opcode_name(program[i].opcode),

@@ -165,7 +165,8 @@ QatReference QatReference::from_model(onnx::ModelProto& m, const std::string& co
 std::map<std::string, FloatArray> QatReference::run(const std::map<std::string, FloatArray>& inputs,
                                                     std::map<std::string, FloatArray>* trace,
                                                     const std::map<std::string, const std::vector<float>*>* overrides,
-                                                    const std::set<std::string>* trace_only) const {
+                                                    const std::set<std::string>* trace_only,
+                                                    const cpu::CpuGraph::Observer* observe) const {
   std::map<std::string, const std::vector<float>*> in;
   for (const auto& name : graph_->graph().inputs) {
     auto it = inputs.find(name);
@@ -180,7 +181,7 @@ std::map<std::string, FloatArray> QatReference::run(const std::map<std::string, 
     in[name] = &it->second.data;
   }
   std::map<std::string, std::vector<float>> raw_trace;
-  auto outs = graph_->run(in, trace ? &raw_trace : nullptr, overrides, nullptr, trace_only, pool_.get());
+  auto outs = graph_->run(in, trace ? &raw_trace : nullptr, overrides, nullptr, trace_only, pool_.get(), observe);
   std::map<std::string, FloatArray> result;
   for (auto& [name, data] : outs) result[name] = FloatArray{graph_->graph().tensor(name).shape, std::move(data)};
   if (trace) {

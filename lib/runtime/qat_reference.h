@@ -27,11 +27,12 @@ class QatReference {
                                  const ImportOptions& shapes = {}, bool keep_weights = false);
 
   // Runs the graph; every input must have the graph's shape (else Error(Usage) naming both). `trace` receives every tensor, keyed by ONNX name. `overrides` (ONNX name -> values)
-  // replace node outputs before later nodes read them (CpuGraph::run); `trace_only` limits the trace to those names.
+  // replace node outputs before later nodes read them (CpuGraph::run); `trace_only` limits the trace to those names; `observe` sees them without keeping them.
   std::map<std::string, FloatArray> run(const std::map<std::string, FloatArray>& inputs,
                                         std::map<std::string, FloatArray>* trace = nullptr,
                                         const std::map<std::string, const std::vector<float>*>* overrides = nullptr,
-                                        const std::set<std::string>* trace_only = nullptr) const;
+                                        const std::set<std::string>* trace_only = nullptr,
+                                        const cpu::CpuGraph::Observer* observe = nullptr) const;
 
   // For a tensor X that the QAT graph fake-quantizes, the name of its fake-quantized value (the DQ output);
   // X itself otherwise. The .bin holds the fake-quantized value under X's name.

@@ -183,3 +183,25 @@ TEST_CASE("verify: a node folded at load is still traced when its value is read"
   CHECK(out.at("y").data == std::vector<float>{18, 24});
   CHECK(out.at("W2").data == trace.at("W2").data);
 }
+
+TEST_CASE("verify: an observer sees what the trace would hold, and trace_only limits both", "[verify]") {
+  QatReference reference = QatReference::from_file(bpu::test::data_path("hybrid/model.onnx"));
+  std::map<std::string, FloatArray> trace;
+  reference.run(input_of("hybrid", 0), &trace);
+  REQUIRE(trace.size() > 10);
+  std::map<std::string, std::vector<float>> seen;
+  const cpu::CpuGraph::Observer keep = [&](const std::string& name, const std::vector<float>& v) { seen[name] = v; };
+  reference.run(input_of("hybrid", 0), nullptr, nullptr, nullptr, &keep);
+  CHECK(seen.size() == trace.size());
+  for (const auto& [name, v] : trace) {
+    INFO(name);
+    REQUIRE(seen.count(name));
+    CHECK(seen.at(name) == v.data);
+  }
+  const std::set<std::string> only = {trace.begin()->first};
+  seen.clear();
+  std::map<std::string, FloatArray> limited;
+  reference.run(input_of("hybrid", 0), &limited, nullptr, &only, &keep);
+  CHECK(seen.size() == 1);
+  CHECK(limited.size() == 1);
+}

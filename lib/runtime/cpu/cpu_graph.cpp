@@ -185,7 +185,9 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
                                                         std::map<std::string, std::vector<float>>* trace,
                                                         const std::map<std::string, const std::vector<float>*>* overrides,
                                                         std::vector<double>* node_seconds,
-                                                        const std::set<std::string>* trace_only, ThreadPool* pool) const {
+                                                        const std::set<std::string>* trace_only, ThreadPool* pool,
+                                                        const Observer* observe) const {
+  auto wanted = [&](const std::string& name) { return !name.empty() && (!trace_only || trace_only->count(name)); };
   std::map<std::string, CpuTensor> values;
   constexpr size_t kMaxSpare = 4;  // released buffers kept for reuse
   std::vector<std::vector<float>> spare;
@@ -207,9 +209,10 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
     if (folded_[i]) {  // computed at load: traced from the constant, when one is still held
       if (node_seconds) node_seconds->push_back(0.0);
       for (const auto& o : n.outputs) {
-        if (!trace || o.empty() || (trace_only && !trace_only->count(o))) continue;
-        auto c = constants_.find(o);
-        if (c != constants_.end()) (*trace)[o] = c->second.f;
+        auto c = wanted(o) ? constants_.find(o) : constants_.end();
+        if (c == constants_.end()) continue;
+        if (trace) (*trace)[o] = c->second.f;
+        if (observe) (*observe)(o, c->second.f);
       }
       continue;
     }
@@ -217,7 +220,8 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
     std::vector<CpuTensor> outs = run_node(n, values, false, &spare, pool);
     if (node_seconds) node_seconds->push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     for (size_t k = 0; k < n.outputs.size(); ++k) {
-      if (trace && (!trace_only || trace_only->count(n.outputs[k]))) (*trace)[n.outputs[k]] = outs[k].f;
+      if (trace && wanted(n.outputs[k])) (*trace)[n.outputs[k]] = outs[k].f;
+      if (observe && wanted(n.outputs[k])) (*observe)(n.outputs[k], outs[k].f);
       if (overrides) {
         auto o = overrides->find(n.outputs[k]);
         if (o != overrides->end() && o->second->size() == outs[k].f.size()) outs[k].f = *o->second;

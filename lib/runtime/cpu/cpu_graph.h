@@ -2,6 +2,7 @@
 // validated (every op has a kernel, every shape follows from the inputs) and executed node by node.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -21,6 +22,8 @@ namespace bpu::cpu {
 
 class CpuGraph {
  public:
+  using Observer = std::function<void(const std::string& tensor, const std::vector<float>& values)>;
+
   // Throws Error(Artifact) naming `context` when the bytes are not a valid, runnable subgraph.
   CpuGraph(const std::vector<uint8_t>& onnx, const std::string& context);
   // From a parsed model, whose initializer data it consumes (import_onnx_model). The constants' values move
@@ -34,13 +37,14 @@ class CpuGraph {
   // node output named there is replaced by the given values (same element count) before later nodes read it:
   // `verify --isolated` feeds each node the values another run produced. With `node_seconds`, each node's host
   // time is appended in graph order (`run --profile-path`). With `trace_only`, only the tensors named there are
-  // traced. With `pool`, kernels split their work across its workers (the same results for any count).
+  // traced (and observed). With `pool`, kernels split their work across its workers (the same results for any
+  // count). `observe` sees each tensor a trace would hold, as computed, without keeping it.
   std::map<std::string, std::vector<float>> run(const std::map<std::string, const std::vector<float>*>& inputs,
                                                 std::map<std::string, std::vector<float>>* trace = nullptr,
                                                 const std::map<std::string, const std::vector<float>*>* overrides = nullptr,
                                                 std::vector<double>* node_seconds = nullptr,
                                                 const std::set<std::string>* trace_only = nullptr,
-                                                ThreadPool* pool = nullptr) const;
+                                                ThreadPool* pool = nullptr, const Observer* observe = nullptr) const;
 
   const ir::Graph& graph() const { return graph_; }
   // Values the executor holds for its constants (after folding), for memory checks.

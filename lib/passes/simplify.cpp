@@ -3,6 +3,7 @@
 
 #include "passes/simplify.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -142,6 +143,70 @@ std::vector<bool> dead_nodes(const ir::Graph& g) {
   return dead;
 }
 
+bool all_equal(const std::vector<int64_t>& v, int64_t value) {
+  return std::all_of(v.begin(), v.end(), [value](int64_t x) { return x == value; });
+}
+
+// The constant integer input `k` of n, or nullptr when it is absent or computed at run time.
+const std::vector<int64_t>* constant_input(const ir::Graph& g, const ir::Node& n, size_t k) {
+  if (k >= n.inputs.size() || n.inputs[k].empty() || !g.has_tensor(n.inputs[k])) return nullptr;
+  const ir::Tensor& t = g.tensor(n.inputs[k]);
+  return t.is_constant ? &t.int_data : nullptr;
+}
+
+// True when n returns its first input unchanged: Identity, Dropout (inference), a Reshape/Flatten/Squeeze/
+// Unsqueeze/Expand to the input's own shape, a Transpose by the identity, a Pad of zero everywhere, a Slice with
+// unit steps that keeps the whole shape, a Cast to the input's own type. Shapes must be static and equal; a node
+// writing a graph output stays (its name is the model's interface).
+bool is_noop(const ir::Graph& g, const ir::Node& n) {
+  if (!n.domain.empty() || n.inputs.empty() || n.inputs[0].empty() || n.outputs.empty() || n.outputs[0].empty()) return false;
+  for (size_t k = 1; k < n.outputs.size(); ++k) {
+    if (!n.outputs[k].empty() && !g.consumers(n.outputs[k]).empty()) return false;  // e.g. Dropout's mask is read
+  }
+  if (!g.has_tensor(n.inputs[0]) || !g.has_tensor(n.outputs[0]) || g.is_graph_output(n.outputs[0])) return false;
+  const ir::Tensor& x = g.tensor(n.inputs[0]);
+  const ir::Tensor& y = g.tensor(n.outputs[0]);
+  if (!x.has_shape || !y.has_shape || x.shape != y.shape || x.elem_type != y.elem_type) return false;
+  const std::string& op = n.op_type;
+  if (op == "Identity" || op == "Dropout" || op == "Reshape" || op == "Flatten" || op == "Squeeze" ||
+      op == "Unsqueeze" || op == "Expand" || op == "Cast")
+    return true;
+  if (op == "Transpose") {
+    const std::vector<int64_t> perm = n.attr_ints("perm", {});
+    for (size_t k = 0; k < perm.size(); ++k) {
+      if (perm[k] != static_cast<int64_t>(k)) return false;
+    }
+    return !perm.empty() || x.shape.size() <= 1;
+  }
+  if (op == "Pad") {
+    const std::vector<int64_t>* pads = constant_input(g, n, 1);
+    return pads && all_equal(*pads, 0);
+  }
+  if (op == "Slice") {
+    const std::vector<int64_t>* steps = constant_input(g, n, 4);
+    if (n.inputs.size() > 4 && !n.inputs[4].empty() && !steps) return false;
+    return !steps || all_equal(*steps, 1);
+  }
+  return false;
+}
+
+// Removes the no-op nodes (is_noop): their readers read the input instead. Counted per op in `stats`.
+void remove_noops(ir::Graph& g, SimplifyStats* stats) {
+  std::vector<bool> noop(g.nodes.size(), false);
+  std::map<std::string, std::string> renames;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const ir::Node& n = g.nodes[i];
+    if (!is_noop(g, n)) continue;
+    noop[i] = true;
+    renames[n.outputs[0]] = n.inputs[0];
+    ++stats->noops_removed;
+    ++stats->noops_by_op[n.op_type];
+  }
+  if (renames.empty()) return;
+  g.replace_uses_all(renames);
+  g.remove_nodes(noop);
+}
+
 }  // namespace
 
 std::string SimplifyStats::summary() const {
@@ -149,6 +214,10 @@ std::string SimplifyStats::summary() const {
   for (const auto& [type, count] : folded_by_op) ops += (ops.empty() ? "" : ", ") + type + " " + std::to_string(count);
   std::string s = std::to_string(folded) + " nodes folded into constants";
   if (!ops.empty()) s += " (" + ops + ")";
+  std::string noops;
+  for (const auto& [type, count] : noops_by_op) noops += (noops.empty() ? "" : ", ") + type + " " + std::to_string(count);
+  s += ", " + std::to_string(noops_removed) + " no-op nodes removed";
+  if (!noops.empty()) s += " (" + noops + ")";
   s += ", " + std::to_string(dead_removed) + " dead nodes removed, " + std::to_string(shapes_filled) +
        " shapes inferred from folded constants";
   return s;
@@ -163,6 +232,7 @@ SimplifyStats simplify_graph(ir::Graph& g) {
   for (bool d : dead) stats.dead_removed += d;
   g.remove_nodes(dead);
   stats.shapes_filled += ops::infer_missing_shapes(g);
+  remove_noops(g, &stats);
   return stats;
 }
 

@@ -294,3 +294,57 @@ TEST_CASE("simplify: ConstantOfShape -> Equal -> Where -> Expand folds into the 
   CHECK(graph.tensor(graph.nodes[0].inputs[1]).int_data == std::vector<int64_t>{1, 1, 3, 2});
   CHECK(graph.tensor("y").shape == Shape{1, 4, 3, 2});
 }
+
+TEST_CASE("simplify: no-op nodes are bypassed, look-alikes and graph outputs stay", "[simplify]") {
+  // x -> Pad(0) -> Transpose(identity) -> Reshape(same) -> Slice(full, step 1) -> Relu -> Slice(full, step -1)
+  //   -> Transpose(swap) -> Pad(1) -> Identity -> y (the graph output's writer stays)
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto* g = m.mutable_graph();
+  g->set_name("noops");
+  graph_input(g, "x", {1, 2, 3, 3});
+  *g->add_initializer() = i64("zero_pads", {8}, {0, 0, 0, 0, 0, 0, 0, 0});
+  *g->add_initializer() = i64("one_pads", {8}, {0, 0, 1, 1, 0, 0, 1, 1});
+  *g->add_initializer() = i64("same", {4}, {1, 2, 3, 3});
+  *g->add_initializer() = i64("starts", {1}, {0});
+  *g->add_initializer() = i64("ends", {1}, {3});
+  *g->add_initializer() = i64("rstarts", {1}, {-1});
+  *g->add_initializer() = i64("rends", {1}, {-100});
+  *g->add_initializer() = i64("axes", {1}, {3});
+  *g->add_initializer() = i64("step1", {1}, {1});
+  *g->add_initializer() = i64("stepm1", {1}, {-1});
+  bpu::test::add_node(g, "Pad", "pad0", {"x", "zero_pads"}, {"a"});
+  auto* t0 = bpu::test::add_node(g, "Transpose", "t_id", {"a"}, {"b"});
+  auto* perm = t0->add_attribute();
+  perm->set_name("perm");
+  perm->set_type(onnx::AttributeProto::INTS);
+  for (int k : {0, 1, 2, 3}) perm->add_ints(k);
+  bpu::test::add_node(g, "Reshape", "reshape_same", {"b", "same"}, {"c"});
+  bpu::test::add_node(g, "Slice", "slice_full", {"c", "starts", "ends", "axes", "step1"}, {"d"});
+  bpu::test::add_node(g, "Relu", "relu", {"d"}, {"e"});
+  bpu::test::add_node(g, "Slice", "slice_reverse", {"e", "rstarts", "rends", "axes", "stepm1"}, {"f"});
+  auto* t1 = bpu::test::add_node(g, "Transpose", "t_swap", {"f"}, {"h"});
+  auto* perm1 = t1->add_attribute();
+  perm1->set_name("perm");
+  perm1->set_type(onnx::AttributeProto::INTS);
+  for (int k : {0, 1, 3, 2}) perm1->add_ints(k);
+  bpu::test::add_node(g, "Pad", "pad1", {"h", "one_pads"}, {"i"});
+  bpu::test::add_node(g, "Identity", "out_identity", {"i"}, {"y"});
+  auto* out = g->add_output();
+  out->set_name("y");
+  out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  SimplifyStats stats;
+  ir::Graph graph = import_onnx_model(m, "noops.onnx", with_simplify(&stats));
+  CHECK(stats.noops_removed == 4);
+  CHECK(stats.noops_by_op.at("Pad") == 1);
+  CHECK(stats.noops_by_op.at("Transpose") == 1);
+  CHECK(stats.noops_by_op.at("Reshape") == 1);
+  CHECK(stats.noops_by_op.at("Slice") == 1);
+  std::vector<std::string> left;
+  for (const auto& n : graph.nodes) left.push_back(n.name);
+  CHECK(left == std::vector<std::string>{"relu", "slice_reverse", "t_swap", "pad1", "out_identity"});
+  CHECK(graph.nodes[0].inputs[0] == "x");
+  CHECK(graph.tensor("y").shape == Shape{1, 2, 5, 5});
+  CHECK(stats.summary().find("4 no-op nodes removed (Pad 1, Reshape 1, Slice 1, Transpose 1)") != std::string::npos);
+}

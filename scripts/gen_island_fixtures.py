@@ -6,7 +6,8 @@ torch exports Hardswish as x * HardSigmoid(x), SiLU as x * Sigmoid(x) and GELU a
 one fake-quant bracket: a float island between two quantized convolutions, which the compiler runs on the BPU as
 one lookup table. island_silu_int16 does the same with Horizon-style int16 fake quantization (a 65536-entry
 table). mixed_use reads a SiLU output both through a fake quant (the next conv) and in float (nn.Upsample, which
-torch leaves float). Same QAT recipe and file layout as scripts/gen_fixtures.py, whose helpers this reuses.
+torch leaves float). yolo_c2f_split and yolo_pan_upsample end islands in a data movement (YOLOv8's C2f
+chunk and PAN upsample): the SiLU is computed in float, moved, then quantized. Same QAT recipe and file layout as scripts/gen_fixtures.py, whose helpers this reuses.
 """
 import os
 import sys
@@ -56,6 +57,43 @@ class MixedUse(nn.Module):
         return self.head(y), self.up(y)
 
 
+class SiluSplit(nn.Module):
+    """YOLOv8 C2f pattern: a SiLU output split in two halves before any fake quant; each half is quantized after
+    the split (the island ends in the Split), one half through a further conv + SiLU."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = ConvBN(3, 8, 3)
+        self.act = nn.SiLU()
+        self.mid = ConvBN(4, 4, 3)
+        self.act2 = nn.SiLU()
+        self.head = ConvBN(12, 4, 1)
+
+    def forward(self, x):
+        halves = self.act(self.stem(x)).chunk(2, 1)  # FX cannot unpack a traced tuple: index it
+        a, b = halves[0], halves[1]
+        return self.head(torch.cat([a, b, self.act2(self.mid(b))], 1))
+
+
+class SiluUpsample(nn.Module):
+    """YOLOv8 PAN pattern: a strided conv's SiLU output upsampled (nearest) in float, quantized after the Resize
+    and concatenated with a skip path."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = ConvBN(3, 8, 3)
+        self.act = nn.SiLU()
+        self.down = nn.Sequential(nn.Conv2d(8, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8))
+        self.act2 = nn.SiLU()
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.side = ConvBN(8, 8, 1)
+        self.head = ConvBN(16, 4, 1)
+
+    def forward(self, x):
+        y = self.act(self.stem(x))
+        return self.head(torch.cat([self.up(self.act2(self.down(y))), self.side(y)], 1))
+
+
 class HorizonSiluInt16(nn.Module):
     """Explicit int16 fake quantization (Horizon plugin style) around a SiLU between two convs."""
 
@@ -95,6 +133,8 @@ BUILDERS = {
     "island_silu": lambda out, seed: build_fx(out, "island_silu", lambda: ConvActConv(nn.SiLU()), seed),
     "island_gelu": lambda out, seed: build_fx(out, "island_gelu", lambda: ConvActConv(nn.GELU()), seed),
     "island_silu_int16": lambda out, seed: build_int16(out, "island_silu_int16", seed),
+    "yolo_c2f_split": lambda out, seed: build_fx(out, "yolo_c2f_split", SiluSplit, seed),
+    "yolo_pan_upsample": lambda out, seed: build_fx(out, "yolo_pan_upsample", SiluUpsample, seed),
     "mixed_use": lambda out, seed: build_fx(out, "mixed_use", MixedUse, seed, ("output", "upsampled")),
 }
 

@@ -14,6 +14,19 @@ bool island_member_op(const ir::Node& n) {
          !n.inputs.empty();
 }
 
+bool island_movement_op(const ir::Node& n) {
+  const OpDef* op = find_op(n.op_type, n.domain);
+  if (!op || n.inputs.empty() || n.outputs.empty()) return false;
+  const std::string& t = n.op_type;
+  if (t == "Resize") {
+    if (n.attr_string("mode", "nearest") != "nearest") return false;
+  } else if (!op->has(kDataMovement) || op->has(kElementwise) || t == "Pad" || t == "Concat" || t == "Gather" ||
+             t == "Expand") {
+    return false;
+  }
+  return true;
+}
+
 bool FloatIsland::compile(const ir::Graph& g, const std::vector<const ir::Node*>& nodes, const std::string& source,
                           std::string* why) {
   steps_.clear();

@@ -16,6 +16,12 @@ namespace bpu::ops {
 // FloatIsland::compile).
 bool island_member_op(const ir::Node& n);
 
+// True when `n` may end a float island as a copy of the island's values: a node that only moves values (the
+// registry's kDataMovement ops except Pad and Concat, which insert or join values, and Gather/Expand; Resize in
+// nearest mode) reading one run-time tensor, its other inputs constants. A scalar function applied before such a
+// move equals the function applied after it, so the table runs on the moved codes.
+bool island_movement_op(const ir::Node& n);
+
 // The island's scalar program: nodes in topological order, each reading the source, an earlier node's output or
 // a scalar constant.
 class FloatIsland {

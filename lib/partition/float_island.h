@@ -1,12 +1,15 @@
 // Float-island detection for placement: a connected group of element-wise float nodes whose only run-time input
-// is one quantized tensor (the source) and whose last node's output is quantized. An intermediate value may also be
-// read by a float consumer that is not an island op (YOLO's SiLU output read by a float Resize and, through the
-// quantizing Identity of a mixed-use split, by the next conv): that member and its producers stay where the normal
-// rules put them, the table still computes the root from the source. torch exports Hardswish as x * HardSigmoid(x), SiLU as x * Sigmoid(x) and GELU as
-// Div, Erf, Add, Mul, Mul inside one fake-quant bracket; the BPU runs each such group as one lookup table built
-// from the registry's float formulas (ops::FloatIsland) at every input code.
+// is one quantized tensor (the source) and whose last node (the root) writes a quantized output, or whose root is
+// a data movement (Split, Slice, Transpose, Reshape, nearest Resize, ...) writing quantized outputs. torch exports
+// Hardswish as x * HardSigmoid(x), SiLU as x * Sigmoid(x) and GELU as Div, Erf, Add, Mul, Mul inside one
+// fake-quant bracket, and YOLO's C2f splits a SiLU output before quantizing it; the BPU runs each such group as
+// one lookup table built from the registry's float formulas (ops::FloatIsland) at every input code, applied after
+// the move for a data-movement root. Islands may share members (a SiLU read by several quantized consumers). A
+// member also read in float by a node outside every island (a float Resize, a graph output) is kept: it and its
+// producers stay where the normal rules put them, the tables still compute from the source.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,10 +28,16 @@ struct FloatIslandMatch {
   std::vector<int> kept;
 };
 
-// Every float island of the graph whose nodes the user did not place on the CPU (options.user_device). Islands
-// are disjoint; an island of a single node is returned too (the caller keeps it only when the node cannot run on
-// the BPU by itself).
-std::vector<FloatIslandMatch> find_float_islands(const ir::Graph& g, const PartitionOptions& options);
+// Every float island of the graph whose nodes the user did not place on the CPU (options.user_device) and that
+// `accept` (when given) takes, with `kept` settled over the accepted islands. Islands may share members; an
+// island of a single node is returned too (the caller refuses it through `accept` when the node can run on the
+// BPU by itself).
+std::vector<FloatIslandMatch> find_float_islands(const ir::Graph& g, const PartitionOptions& options,
+                                                const std::function<bool(const FloatIslandMatch&)>& accept = {});
+
+// The members whose formulas make the table, in order: every member, less a data-movement root (which moves the
+// source's codes before the table is applied to each of its outputs).
+std::vector<const ir::Node*> island_formula_nodes(const ir::Graph& g, const FloatIslandMatch& m);
 
 // The placement table's sentence for the root and a member.
 std::string island_root_sentence(const ir::Graph& g, const FloatIslandMatch& m);

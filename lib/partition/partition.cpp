@@ -9,6 +9,7 @@
 #include "ops/op_def.h"
 #include "common/edit_distance.h"
 #include "common/error.h"
+#include "ops/float_island.h"
 #include "partition/float_island.h"
 
 namespace bpu {
@@ -204,17 +205,30 @@ bool place_fused(const ir::Graph& g, int i, PartitionResult* result) {
 // the nodes placed this way.
 std::vector<bool> place_float_islands(const ir::Graph& g, const PartitionOptions& options, PartitionResult* result) {
   std::vector<bool> placed(g.nodes.size(), false);
-  for (FloatIslandMatch& m : find_float_islands(g, options)) {
+  const arch::Target& target = arch::target_for(options.march);
+  auto accept = [&](const FloatIslandMatch& m) {
     Placement probe;
-    if (m.nodes.size() == 1 && bpu_capable(arch::target_for(options.march), g, g.nodes[m.root], &probe)) continue;
+    if (m.nodes.size() == 1) return !bpu_capable(target, g, g.nodes[m.root], &probe);
+    if (ops::island_member_op(g.nodes[m.root])) return true;
+    ir::Node moved = g.nodes[m.root];  // a data-movement root moves the source's codes: can the BPU do that?
+    moved.inputs[0] = m.source;
+    return bpu_capable(target, g, moved, &probe);
+  };
+  for (FloatIslandMatch& m : find_float_islands(g, options, accept)) {
     const std::string sentence = island_root_sentence(g, m);
     for (int k : m.nodes) {
       if (std::binary_search(m.kept.begin(), m.kept.end(), k)) continue;  // needed in float: placed on its own
       Placement& p = result->placements[k];
       p.device = Device::Bpu;
       p.reason_code = Reason::BpuFloatIsland;
-      p.reason = k == m.root ? sentence : "member of the float island run as one lookup table by '" + g.nodes[m.root].name + "'";
-      p.island_root = k == m.root ? -1 : m.root;
+      if (k == m.root) {
+        p.reason = sentence;
+      } else if (p.island_root >= 0) {  // shared with an earlier island
+        p.reason += ", and by '" + g.nodes[m.root].name + "'";
+      } else {
+        p.reason = "member of the float island run as one lookup table by '" + g.nodes[m.root].name + "'";
+      }
+      if (k != m.root && p.island_root < 0) p.island_root = m.root;  // the first island that reads it
       placed[k] = true;
     }
     Placement& root = result->placements[m.root];

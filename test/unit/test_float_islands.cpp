@@ -128,14 +128,32 @@ TEST_CASE("float islands: placement rules on synthetic graphs", "[islands]") {
     b.g.outputs = {"y"};
     CHECK(placed(b, partition_graph(b.g), "sig").reason_code == Reason::BpuQuantized);
   }
-  SECTION("an intermediate value read by another island op: no island") {
+  SECTION("an intermediate value read by two islands' roots: both islands compute it from the source") {
     bpu::test::GraphBuilder b;
     add(b, "sig", "Sigmoid", {"in"}, "s", false);
     add(b, "mul", "Mul", {"in", "s"}, "y", true);
     add(b, "mul2", "Mul", {"s", "in"}, "z", true);
     b.g.outputs = {"y", "z"};
     PartitionResult r = partition_graph(b.g);
-    for (const char* n : {"sig", "mul", "mul2"}) CHECK(placed(b, r, n).device == Device::Cpu);
+    for (const char* n : {"sig", "mul", "mul2"}) CHECK(placed(b, r, n).reason_code == Reason::BpuFloatIsland);
+    CHECK(placed(b, r, "mul").island_nodes.size() == 2);
+    CHECK(placed(b, r, "mul2").island_nodes.size() == 2);
+    CHECK(r.segment_count(Device::Cpu) == 0);
+  }
+  SECTION("a shared member kept by one island is kept by the other") {
+    // sig feeds island mul and, through t (read in float by a Softmax), island mul2: t keeps sig in float.
+    bpu::test::GraphBuilder b;
+    add(b, "sig", "Sigmoid", {"in"}, "s", false);
+    add(b, "mul", "Mul", {"in", "s"}, "y", true);
+    add(b, "tanh", "Tanh", {"s"}, "t", false);
+    add(b, "mul2", "Mul", {"t", "in"}, "z", true);
+    add(b, "soft", "Softmax", {"t"}, "w", false);
+    b.g.outputs = {"y", "z", "w"};
+    PartitionResult r = partition_graph(b.g);
+    CHECK(placed(b, r, "mul").reason_code == Reason::BpuFloatIsland);
+    CHECK(placed(b, r, "mul2").reason_code == Reason::BpuFloatIsland);
+    CHECK(placed(b, r, "tanh").device == Device::Cpu);
+    CHECK(placed(b, r, "sig").device == Device::Cpu);
   }
   SECTION("an intermediate value read in float elsewhere: the root is the table, the member stays on the CPU") {
     bpu::test::GraphBuilder b;
@@ -210,4 +228,14 @@ TEST_CASE("float islands: x * Relu6(x + 3) / 6 written out is one island with ha
     const float expected = x * std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f;  // torch's hardswish, float32
     CHECK(island.evaluate(x) == expected);
   }
+}
+
+TEST_CASE("float islands: a SiLU split before its fake quant (YOLOv8 C2f) is a table after each Slice", "[islands]") {
+  check_island("yolo_c2f_split", {"Sigmoid", "Mul", "Slice"}, 0.999);
+}
+
+TEST_CASE("float islands: a SiLU upsampled before its fake quant (YOLOv8 PAN) is a table after the Resize", "[islands]") {
+  // The stem's SiLU is read by two quantized convs (members shared by islands); the Sigmoid * x after the pool
+  // ends in the nearest Resize, which moves the pool's codes and applies the table to the moved values.
+  check_island("yolo_pan_upsample", {"Sigmoid", "Mul", "Resize"}, 0.999);
 }

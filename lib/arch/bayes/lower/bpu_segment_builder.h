@@ -11,6 +11,7 @@
 #include "arch/bayes/isa.h"
 #include "ir/graph.h"
 #include "lower/compiled_model.h"
+#include "ops/float_island.h"
 #include "partition/partition.h"
 
 namespace bpu {
@@ -51,6 +52,8 @@ class SegmentBuilder {
  private:
   // A LUT instruction from `input`'s buffer to n's output with one table entry per input code.
   void emit_lut(const ir::Node& n, const std::string& input, const std::vector<int64_t>& values);
+  // The same from a buffer (a moved float island's staging buffer) into the tensor `output`.
+  void emit_lut_from(const ir::Node& n, uint32_t input, const std::string& output, const std::vector<int64_t>& values);
   void lower_node(int index);
   // Buffer of `in` viewed as `view_shape` (a RESHAPE when it differs) and permuted by `perm` (a TRANSPOSE unless
   // perm is the identity); returns the buffer holding the result.
@@ -59,7 +62,8 @@ class SegmentBuilder {
 
   // Data movement to a differently scaled output (Transpose, Slice, Split, Reshape, DepthToSpace, ...): the
   // buffer the movement writes for `out` (out's own when it carries the input's scale and bits, else a staging
-  // buffer at the input's scale with out's shape), then the RESCALE from that staging buffer into out.
+  // buffer at the input's scale with out's shape), then the RESCALE from that staging buffer into out (or, in a
+  // float island, the island's table).
   uint32_t moved_buffer(const ir::Node& n, const std::string& in, const std::string& out);
   void requantize_moved(const ir::Node& n, const std::string& in, const std::string& out, uint32_t moved);
 
@@ -81,6 +85,10 @@ class SegmentBuilder {
   const PartitionResult& part_;
   const Segment& seg_;
   const Placement* placement_ = nullptr;  // of the node being lowered
+  // While a float island ending in a data movement is lowered: the island's formula. moved_buffer then always
+  // stages at the source's scale and requantize_moved applies the island's table instead of a RESCALE.
+  const ops::FloatIsland* moved_island_ = nullptr;
+  size_t moved_island_tables_ = 0;  // tables requantize_moved emitted for it
   std::set<std::string> produced_;
   std::map<std::string, uint32_t> buffer_ids_;
   std::vector<bayes::Instruction> program_;

@@ -107,13 +107,20 @@ void SegmentBuilder::lower_requantize(const ir::Node& n) {
 uint32_t SegmentBuilder::moved_buffer(const ir::Node& n, const std::string& in, const std::string& out) {
   const ir::QuantParams& x = quant_of(n, in);
   const ir::QuantParams& y = quant_of(n, out);
-  if (x.scales == y.scales && x.bits == y.bits) return quantized_buffer(n, out);
+  if (x.scales == y.scales && x.bits == y.bits && !moved_island_) return quantized_buffer(n, out);
   return internal_buffer(n.name + "/" + out + "_moved", x.dtype(), x.scales, -1, g_.tensor(out).shape);
 }
 
 void SegmentBuilder::requantize_moved(const ir::Node& n, const std::string& in, const std::string& out, uint32_t moved) {
   const ir::QuantParams& x = quant_of(n, in);
   const ir::QuantParams& y = quant_of(n, out);
+  if (moved_island_) {  // a float island ending in this move: its table maps the moved codes to out
+    const ops::FloatIsland& island = *moved_island_;
+    emit_lut_from(n, moved, out, build_activation_lut([&](float v) { return island.evaluate(v); }, x.scales[0], x.bits,
+                                                      y.scales[0], y.bits));
+    ++moved_island_tables_;
+    return;
+  }
   if (x.scales == y.scales && x.bits == y.bits) return;
   RescaleParams p = rescale_or_fail(g_, n, rescale_ratio(x.scales[0], y.scales[0]));
   emit(n, bayes::Rescale{moved, quantized_buffer(n, out), p.mult, p.shift, static_cast<int32_t>(dtype_min(y.dtype())),
@@ -202,13 +209,14 @@ void SegmentBuilder::lower_resize(const ir::Node& n) {
   const ir::QuantParams& y = quant_of(n, n.outputs[0]);
   bayes::Resize r;
   r.input = quantized_buffer(n, n.inputs[0]);
-  r.output = quantized_buffer(n, n.outputs[0]);
+  r.output = moved_island_ ? moved_buffer(n, n.inputs[0], n.outputs[0]) : quantized_buffer(n, n.outputs[0]);
   r.mode = n.attr_string("mode", "nearest") == "linear" ? 1 : 0;
   const std::string ctm = n.attr_string("coordinate_transformation_mode", "half_pixel");
   r.coordinate_mode = ctm == "asymmetric" ? 1 : ctm == "align_corners" ? 2 : ctm == "pytorch_half_pixel" ? 3 : 0;
   const std::string nm = n.attr_string("nearest_mode", "round_prefer_floor");
   r.nearest_mode = nm == "floor" ? 1 : nm == "ceil" ? 2 : nm == "round_prefer_ceil" ? 3 : 0;
-  RescaleParams p = rescale_or_fail(g_, n, rescale_ratio(x.scales[0], y.scales[0]));
+  if (moved_island_ && r.mode != 0) unsupported(g_, n, "a float island can end only in a nearest Resize");
+  RescaleParams p = rescale_or_fail(g_, n, rescale_ratio(x.scales[0], moved_island_ ? x.scales[0] : y.scales[0]));
   r.mult = p.mult;
   r.shift = p.shift + (r.mode == 1 ? 2 * bayes::kBilinearWeightBits : 0);
   if (r.mode == 1) {
@@ -217,9 +225,11 @@ void SegmentBuilder::lower_resize(const ir::Node& n) {
     r.in_scale_bits = float_bits(x.scales[0]);
     r.out_scale_bits = float_bits(y.scales[0]);
   }
-  r.clamp_lo = static_cast<int32_t>(dtype_min(y.dtype()));
-  r.clamp_hi = static_cast<int32_t>(dtype_max(y.dtype()));
+  const DType clamp_type = moved_island_ ? x.dtype() : y.dtype();
+  r.clamp_lo = static_cast<int32_t>(dtype_min(clamp_type));
+  r.clamp_hi = static_cast<int32_t>(dtype_max(clamp_type));
   emit(n, r);
+  if (moved_island_) requantize_moved(n, n.inputs[0], n.outputs[0], r.output);
 }
 
 void SegmentBuilder::lower_lut(const ir::Node& n) {
@@ -233,12 +243,34 @@ void SegmentBuilder::lower_lut(const ir::Node& n) {
 // A float island (placement's island_nodes, the root last): one table over every code of the island's source,
 // each entry the island's float32 formulas (ops::FloatIsland, the registry's per-op formulas) applied to the
 // dequantized code and quantized at the root's output scale.
+// An island ending in a data movement (ops::island_movement_op) moves the source's codes with the op's own lowering
+// and applies the table on each moved output (moved_island_).
 void SegmentBuilder::lower_float_island(const ir::Node& root, const Placement& p) {
   std::vector<const ir::Node*> nodes;
-  for (int k : p.island_nodes) nodes.push_back(&g_.nodes[k]);
+  const bool movement = !ops::island_member_op(root);
+  for (int k : p.island_nodes) {
+    if (k != p.island_nodes.back() || !movement) nodes.push_back(&g_.nodes[k]);
+  }
   ops::FloatIsland island;
   std::string why;
   if (!island.compile(g_, nodes, p.island_source, &why)) unsupported(g_, root, "float island: " + why);
+  if (movement) {
+    ir::Node moved = root;
+    moved.inputs[0] = p.island_source;
+    const bayes::OpSupport* support = bayes::family_op_support(moved.op_type, moved.domain);
+    if (!support || !support->lower) unsupported(g_, root, "float island ends in a move the BPU cannot lower");
+    moved_island_ = &island;
+    moved_island_tables_ = 0;
+    placement_ = &p;
+    (this->*(support->lower))(moved);
+    placement_ = nullptr;
+    moved_island_ = nullptr;
+    size_t outputs = 0;
+    for (const auto& o : root.outputs) outputs += !o.empty();
+    // Every output must have gone through requantize_moved, or a move would have skipped the table.
+    if (moved_island_tables_ != outputs) unsupported(g_, root, "float island ends in a move whose lowering cannot apply the table");
+    return;
+  }
   const ir::QuantParams& x = quant_of(root, p.island_source);
   const ir::QuantParams& y = quant_of(root, root.outputs[0]);
   emit_lut(root, p.island_source,
@@ -246,7 +278,12 @@ void SegmentBuilder::lower_float_island(const ir::Node& root, const Placement& p
 }
 
 void SegmentBuilder::emit_lut(const ir::Node& n, const std::string& input, const std::vector<int64_t>& values) {
-  const ir::QuantParams& y = quant_of(n, n.outputs[0]);
+  emit_lut_from(n, quantized_buffer(n, input), n.outputs[0], values);
+}
+
+void SegmentBuilder::emit_lut_from(const ir::Node& n, uint32_t input, const std::string& output,
+                                   const std::vector<int64_t>& values) {
+  const ir::QuantParams& y = quant_of(n, output);
   std::vector<uint8_t> bytes;
   for (int64_t v : values) {
     if (y.bits == 16) {
@@ -258,8 +295,8 @@ void SegmentBuilder::emit_lut(const ir::Node& n, const std::string& input, const
     }
   }
   bayes::Lut l;
-  l.input = quantized_buffer(n, input);
-  l.output = quantized_buffer(n, n.outputs[0]);
+  l.input = input;
+  l.output = quantized_buffer(n, output);
   l.table_offset = add_constant(bytes.data(), bytes.size());
   emit(n, l);
 }

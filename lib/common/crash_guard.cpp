@@ -1,13 +1,17 @@
-// The fatal-signal handler and the small state it reports. The handler only uses write, unlink, rmdir,
-// opendir/readdir (the last two not formally async-signal-safe; used to remove the staging folder) and raise.
+// The fatal-signal handler and the small state it reports. The handler only uses async-signal-safe calls: write,
+// fsync, open, the getdents64 system call (to list the staging folder into a static buffer), unlinkat, rmdir,
+// close and raise. (opendir/readdir allocate: a signal that lands inside malloc then deadlocks the handler on
+// the allocator's lock, seen when SIGSEGV arrived during protobuf parsing.)
 
 #include "common/crash_guard.h"
 
-#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 
@@ -53,20 +57,31 @@ const char* signal_name(int sig) {
   }
 }
 
+// Entries as the getdents64 system call writes them (linux_dirent64).
+struct DirEntry64 {
+  uint64_t ino;
+  int64_t off;
+  unsigned short reclen;
+  unsigned char type;
+  char name[1];
+};
+
+alignas(8) char g_dirents[16384];
+
 void remove_temp_dir() {
   if (!g_temp_dir[0]) return;
-  if (DIR* d = ::opendir(g_temp_dir)) {
-    char path[4096];
-    while (dirent* e = ::readdir(d)) {
-      if (!std::strcmp(e->d_name, ".") || !std::strcmp(e->d_name, "..")) continue;
-      size_t a = std::strlen(g_temp_dir), b = std::strlen(e->d_name);
-      if (a + b + 2 > sizeof(path)) continue;
-      std::memcpy(path, g_temp_dir, a);
-      path[a] = '/';
-      std::memcpy(path + a + 1, e->d_name, b + 1);
-      ::unlink(path);
+  const int dir = ::open(g_temp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    for (;;) {
+      const long n = ::syscall(SYS_getdents64, dir, g_dirents, sizeof(g_dirents));
+      if (n <= 0) break;
+      for (long at = 0; at < n;) {
+        const DirEntry64* e = reinterpret_cast<const DirEntry64*>(g_dirents + at);
+        if (std::strcmp(e->name, ".") && std::strcmp(e->name, "..")) ::unlinkat(dir, e->name, 0);
+        at += e->reclen;
+      }
     }
-    ::closedir(d);
+    ::close(dir);
   }
   ::rmdir(g_temp_dir);
   for (int i = g_created_count - 1; i >= 0; --i) ::rmdir(g_created[i]);

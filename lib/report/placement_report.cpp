@@ -21,8 +21,9 @@ std::vector<PlacementRow> placement_rows(const ir::Graph& g, const PartitionResu
     std::string sub = p.device == Device::Bpu ? std::to_string(bpu_ordinal[p.segment]) : "-";
     rows.push_back({n.name, device_name(p.device), sub, n.op_type, p.reason_code, p.reason, ""});
     for (const auto& folded : n.folded_nodes) {
+      const ir::Attribute* as = folded.attr("_bpu_folded_as");  // set by passes other than the BN fold
       rows.push_back({folded.name, device_name(p.device), sub, folded.op_type, Reason::Folded,
-                      "folded into '" + n.name + "' as a per-channel weight scale and bias", ""});
+                      "folded into '" + n.name + "' " + (as ? as->s : "as a per-channel weight scale and bias"), ""});
     }
   }
   return rows;

@@ -368,10 +368,53 @@ def gemm_case(opset, trans_b):
     return dict(op="Gemm", opset=opset, shape=(1, 6), build=build, golden=golden)
 
 
+def gather_cases():
+    """Gather with constant indices: evenly spaced ones run on the BPU as a SLICE; others stay on the CPU."""
+    s = (1, 4, 5, 6)
+    c = {}
+    for opset in (11, 13):
+        c[f"gather_scalar_axis1_{opset}"] = simple(
+            "Gather", opset, s, lambda x: np.take(x, 2, axis=1), inputs=["idx"],
+            inits=[numpy_helper.from_array(np.asarray(2, dtype=np.int64), "idx")], attrs=dict(axis=1), same_scale=True)
+    c["gather_negative_axis0_13"] = simple(
+        "Gather", 13, s, lambda x: np.take(x, [-1], axis=-1), inputs=["idx"], inits=[ints("idx", [-1])],
+        attrs=dict(axis=-1), same_scale=True)
+    c["gather_strided_13"] = simple("Gather", 13, s, lambda x: np.take(x, [0, 2, 4], axis=3), inputs=["idx"],
+                                    inits=[ints("idx", [0, 2, 4])], attrs=dict(axis=3))
+    c["gather_unordered_13"] = simple("Gather", 13, s, lambda x: np.take(x, [3, 1], axis=2), inputs=["idx"],
+                                      inits=[ints("idx", [3, 1])], attrs=dict(axis=2), same_scale=True,
+                                      placements=HOST, note="not evenly spaced: the BPU refuses, the CPU runs it")
+    return c
+
+
+def constant_operand_cases():
+    """A fake-quantized constant operand (a ViT's class token, its position embedding): the BPU brings its int8
+    codes in with CONST."""
+    c = {}
+    shape = (1, 3, 4, 5)
+    rng = np.random.default_rng(7)
+    emb = rng.normal(0.0, 0.5, size=shape).astype(np.float32)
+    token = rng.normal(0.0, 0.5, size=(1, 3, 1, 5)).astype(np.float32)
+    cs = float(np.float32(np.abs(emb).max() / 127))
+    ts = float(np.float32(np.abs(token).max() / 127))
+
+    def with_constant(op, const_name, value, scale, golden, attrs=None):
+        def build(x):
+            nodes = qdq_nodes(const_name, const_name + "_fq", const_name + "_s")
+            ins = [const_name + "_fq", x] if op == "Concat" else [x, const_name + "_fq"]
+            nodes.append(op_node(op, ins, **(attrs or {})))
+            return nodes, [floats(const_name, value), floats(const_name + "_s", scale)], ["y_f"]
+        return dict(op=op, opset=13, shape=shape, build=build, golden=lambda x: [golden(x)])
+    c["add_quantized_constant_13"] = with_constant("Add", "emb", emb, cs, lambda x: x + G.fake_quant(emb, cs))
+    c["concat_quantized_constant_13"] = with_constant(
+        "Concat", "token", token, ts, lambda x: np.concatenate([G.fake_quant(token, ts), x], axis=2), dict(axis=2))
+    return c
+
+
 def all_cases():
     table = {}
     for group in (clip_cases, softmax_cases, softmax_family_cases, pad_cases, slice_cases, squeeze_cases, split_cases, resize_cases,
-                  reduce_cases, pool_cases, activation_cases, layout_cases):
+                  reduce_cases, pool_cases, activation_cases, layout_cases, gather_cases, constant_operand_cases):
         table.update(group())
     table["conv_clip_attr_10"] = conv_clip_case(10, per_channel=False)
     table["conv_clip_inputs_13"] = conv_clip_case(13, per_channel=True)

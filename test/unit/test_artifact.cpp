@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "api/bpu_mapper.h"
+#include "arch/bayes/isa.h"
 #include "artifact/bin_format.h"
 #include "runtime/model_runner.h"
 #include "test_helpers.h"
@@ -171,4 +172,25 @@ TEST_CASE("artifact: a .bin of another format version is refused with a message 
   const uint32_t old_version = kBinFormatVersion - 1;
   std::memcpy(bytes.data() + 8, &old_version, 4);
   bpu::test::require_error([&] { deserialize_model(bytes, "old.bin"); }, ExitCode::Artifact, "recompile it");
+}
+
+TEST_CASE("artifact: a CONST whose bytes leave the constant pool is refused", "[artifact]") {
+  bpu::test::TempDir dir("const");
+  // The op fixture's Add of a fake-quantized constant brings the constant in with CONST.
+  std::string yaml = bpu::test::fixture_yaml(bpu::test::data_path("ops/add_quantized_constant_13/model.onnx"), "o");
+  CompiledModel m = compile_model(parse_config(yaml, dir.file("c.yaml"))).model;
+  REQUIRE(m.bpu_segments.size() == 1);
+  BpuSegment& s = m.bpu_segments[0];
+  std::vector<bayes::Instruction> program = bayes::decode_program(s.code.data(), s.code.size(), "test");
+  int consts = 0;
+  for (auto& ins : program) {
+    if (auto* c = std::get_if<bayes::Const>(&ins.body)) {
+      c->data_offset = static_cast<uint32_t>(s.constants.size() - 1);  // the last byte: the codes run past the end
+      ++consts;
+    }
+  }
+  REQUIRE(consts == 1);
+  s.code = bayes::encode_program(program);
+  CompiledModel back = deserialize_model(serialize_model(m), "const.bin");
+  bpu::test::require_error([&] { ModelRunner(back, "const.bin"); }, ExitCode::Artifact, "outside the constant pool");
 }

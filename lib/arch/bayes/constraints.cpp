@@ -17,6 +17,16 @@ std::string s(int64_t v) { return std::to_string(v); }
 
 const ir::Tensor& in(const ir::Graph& g, const ir::Node& n, size_t i) { return g.tensor(n.inputs.at(i)); }
 
+// Why constant input i cannot be brought in by a CONST instruction ("" when it can, or is not a constant): only
+// per-tensor int8 codes the quant stage computed from the model's fake quant.
+std::string constant_operand(const ir::Graph& g, const ir::Node& n, size_t i) {
+  const ir::Tensor& t = in(g, n, i);
+  if (!t.is_constant) return "";
+  if (!t.quant || t.quantized.empty()) return "input '" + n.inputs[i] + "' is a constant without fake quantization";
+  if (t.quant->per_channel()) return "input '" + n.inputs[i] + "' is a constant with per-channel scales";
+  return "";
+}
+
 Constraint rank4_io(int64_t max_spatial) {
   return {"Input and output are 4-D (NCHW) with H, W, C in [1, " + s(max_spatial) + "]",
           [max_spatial](const ir::Graph& g, const ir::Node& n) -> std::string {
@@ -105,9 +115,13 @@ std::vector<Constraint> eltwise_constraints() {
          return "";
        }},
       per_tensor_io(),
-      {"Neither input is a constant",
+      {"At most one input is a constant, fake-quantized per tensor (brought in by CONST)",
        [](const ir::Graph& g, const ir::Node& n) -> std::string {
-         for (size_t i = 0; i < 2; ++i) if (in(g, n, i).is_constant) return "input '" + n.inputs[i] + "' is a constant";
+         if (in(g, n, 0).is_constant && in(g, n, 1).is_constant) return "both inputs are constants";
+         for (size_t i = 0; i < 2; ++i) {
+           const std::string why = constant_operand(g, n, i);
+           if (!why.empty()) return why;
+         }
          return "";
        }},
   };
@@ -148,6 +162,52 @@ std::vector<Constraint> constant_axes(const std::vector<size_t>& inputs) {
                if (i < n.inputs.size() && !n.inputs[i].empty() && !in(g, n, i).is_constant) return "input '" + n.inputs[i] + "' is computed at run time";
              }
              return "";
+           }},
+          per_tensor_io()};
+}
+
+}  // namespace
+
+bool gather_as_slice(const ir::Graph& g, const ir::Node& n, int64_t* axis, int64_t* start, int64_t* step, std::string* why) {
+  const ir::Tensor& x = in(g, n, 0);
+  const ir::Tensor& idx = in(g, n, 1);
+  if (!idx.is_constant || idx.int_data.empty() || idx.shape.size() > 1) {
+    *why = "indices '" + n.inputs[1] + "' are not a constant scalar or 1-D list";
+    return false;
+  }
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  *axis = n.attr_int("axis", 0);
+  if (*axis < 0) *axis += rank;
+  if (*axis < 0 || *axis >= rank) {
+    *why = "axis " + s(n.attr_int("axis", 0)) + " outside the data's rank " + s(rank);
+    return false;
+  }
+  const int64_t dim = x.shape[*axis];
+  std::vector<int64_t> v = idx.int_data;
+  for (auto& i : v) i = i < 0 ? i + dim : i;
+  *start = v[0];
+  *step = v.size() > 1 ? v[1] - v[0] : 1;
+  for (size_t k = 0; k < v.size(); ++k) {
+    if (v[k] < 0 || v[k] >= dim) {
+      *why = "index " + s(idx.int_data[k]) + " outside the axis of " + s(dim);
+      return false;
+    }
+    if (*step < 1 || v[k] != *start + static_cast<int64_t>(k) * *step) {
+      *why = "indices are not an increasing evenly spaced list";
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+std::vector<Constraint> gather_constraints() {
+  return {{"Indices are a constant scalar or an increasing evenly spaced 1-D list inside the axis",
+           [](const ir::Graph& g, const ir::Node& n) -> std::string {
+             int64_t axis = 0, start = 0, step = 0;
+             std::string why;
+             return gather_as_slice(g, n, &axis, &start, &step, &why) ? "" : why;
            }},
           per_tensor_io()};
 }
@@ -234,13 +294,14 @@ std::vector<Constraint> pool_constraints(const FamilyLimits& L) {
 std::vector<Constraint> concat_constraints() {
   return {
       per_tensor_io(),
-      {"Concatenation is not along the batch axis; every input is computed at run time",
+      {"Concatenation is not along the batch axis; a constant input is fake-quantized per tensor (brought in by CONST)",
        [](const ir::Graph& g, const ir::Node& n) -> std::string {
          int64_t axis = n.attr_int("axis", 0);
          if (axis < 0) axis += static_cast<int64_t>(g.tensor(n.outputs[0]).shape.size());
          if (axis == 0) return "axis 0 (batch)";
          for (size_t i = 0; i < n.inputs.size(); ++i) {
-           if (in(g, n, i).is_constant) return "input '" + n.inputs[i] + "' is a constant";
+           const std::string why = constant_operand(g, n, i);
+           if (!why.empty()) return why;
            const ir::Tensor& t = in(g, n, i);
            if (t.quant && t.quant->scales.size() != 1) return "input '" + n.inputs[i] + "' has per-channel scales";
          }
@@ -406,6 +467,8 @@ std::vector<OpSupport> family_op_table(const FamilyLimits& L) {
        &SegmentBuilder::lower_transpose},
       {"Slice", "SLICE: strided copy (then RESCALE when the output scale differs)", constant_axes({1, 2, 3, 4}), &SegmentBuilder::lower_slice},
       {"Split", "SLICE per output (each then RESCALE when its scale differs)", constant_axes({1}), &SegmentBuilder::lower_split},
+      {"Gather", "SLICE of the indexed rows (constant, evenly spaced), RESHAPE, then RESCALE when the output scale differs",
+       gather_constraints(), &SegmentBuilder::lower_gather},
       {"Pad", "PAD: constant mode, value quantized to the output scale",
        {same_scale_io(), constant_axes({1, 2, 3})[0], per_tensor_io(),
         {"mode is constant",

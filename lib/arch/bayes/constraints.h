@@ -62,6 +62,11 @@ int fusable_activation(const ir::Graph& g, const std::map<std::string, std::vect
 // sentence naming `march` for a Softmax node, else "".
 std::string softmax_cpu_by_default(const ir::Node& node, const std::string& march);
 
+// Gather's indices as SLICE starts and step (shared by the Gather rule and its lowering): a constant scalar or
+// 1-D list i0, i0+d, i0+2d, ... (d >= 1), every index inside the axis (negative ones counted from its end). False
+// with `why` otherwise.
+bool gather_as_slice(const ir::Graph& g, const ir::Node& n, int64_t* axis, int64_t* start, int64_t* step, std::string* why);
+
 // Ops whose output may stay the int32 accumulator when it carries no fake quantization (Conv).
 bool allows_high_precision_output(const ir::Node& node);
 

@@ -110,6 +110,10 @@
   F(I32, shift, 0) F(I32, clamp_lo, 0) F(I32, clamp_hi, 0)
 
 // The opcode table: OP(struct name, u16 code, mnemonic, field list).
+// A quantized constant operand (a ViT's class token or position embedding) written into its buffer from the
+// constant pool: out = the buffer's size in bytes at data_offset.
+#define BPU_ISA_FIELDS_CONST(F) F(BufOut, output, 0) F(U32, data_offset, 0)
+
 #define BPU_ISA_OPCODES(OP)                                  \
   OP(Conv2d, 0x0001, "CONV2D", BPU_ISA_FIELDS_CONV2D)       \
   OP(Add, 0x0002, "ADD", BPU_ISA_FIELDS_ADD)                \
@@ -125,4 +129,5 @@
   OP(Pad, 0x000C, "PAD", BPU_ISA_FIELDS_PAD)                \
   OP(Deconv2d, 0x000D, "DECONV2D", BPU_ISA_FIELDS_DECONV2D) \
   OP(Softmax, 0x000E, "SOFTMAX", BPU_ISA_FIELDS_SOFTMAX)    \
-  OP(Preprocess, 0x000F, "PREPROCESS", BPU_ISA_FIELDS_PREPROCESS)
+  OP(Preprocess, 0x000F, "PREPROCESS", BPU_ISA_FIELDS_PREPROCESS) \
+  OP(Const, 0x0010, "CONST", BPU_ISA_FIELDS_CONST)

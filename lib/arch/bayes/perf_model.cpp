@@ -77,6 +77,8 @@ Work work(const BpuSegment&, const Transpose&) { return {}; }
 Work work(const BpuSegment&, const Slice&) { return {}; }
 Work work(const BpuSegment&, const Pad&) { return {}; }
 Work work(const BpuSegment&, const Softmax&) { return {}; }
+// CONST: its bytes come from the constant pool as weights do.
+Work work(const BpuSegment& s, const Const& b) { return {0, static_cast<double>(s.buffers[b.output].size)}; }
 // PREPROCESS: up to 3 multiply-adds per output element (the colour/normalization matrix), its records as weights.
 Work work(const BpuSegment& s, const Preprocess& b) {
   return {elements(s.buffers[b.output]) * 3, 3.0 * kPreprocessRecordBytes};

@@ -92,6 +92,15 @@ const ir::QuantParams& SegmentBuilder::quant_of(const ir::Node& n, const std::st
 
 uint32_t SegmentBuilder::quantized_buffer(const ir::Node& n, const std::string& name) {
   const ir::QuantParams& q = quant_of(n, name);
+  const ir::Tensor& t = g_.tensor(name);
+  if (t.is_constant && !buffer_ids_.count(name)) {
+    // A quantized constant operand (constraints.cpp constant_operand): its int8 codes, written by CONST on first use.
+    if (t.quantized.empty() || q.per_channel() || q.bits != 8) unsupported(g_, n, "constant '" + name + "' has no per-tensor int8 codes");
+    const uint32_t id = internal_buffer(name, q.dtype(), q.scales, -1, t.shape);
+    if (out_.buffers[id].size != t.quantized.size()) unsupported(g_, n, "constant '" + name + "' does not fill its shape");
+    emit(n, bayes::Const{id, add_constant(t.quantized.data(), t.quantized.size())});
+    return id;
+  }
   return buffer(name, q.dtype(), q.scales, -1);
 }
 

@@ -41,6 +41,7 @@ class SegmentBuilder {
   void lower_transpose(const ir::Node& n);
   void lower_slice(const ir::Node& n);
   void lower_split(const ir::Node& n);
+  void lower_gather(const ir::Node& n);
   void lower_pad(const ir::Node& n);
   void lower_deconv(const ir::Node& n);
   void lower_softmax(const ir::Node& n);

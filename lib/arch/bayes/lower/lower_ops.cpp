@@ -381,6 +381,28 @@ void SegmentBuilder::lower_split(const ir::Node& n) {
   }
 }
 
+void SegmentBuilder::lower_gather(const ir::Node& n) {
+  const Shape& x = g_.tensor(n.inputs[0]).shape;
+  int64_t axis = 0, start = 0, step = 0;
+  std::string why;
+  if (!bayes::gather_as_slice(g_, n, &axis, &start, &step, &why)) unsupported(g_, n, why);
+  const ir::QuantParams& qx = quant_of(n, n.inputs[0]);
+  const ir::QuantParams& qy = quant_of(n, n.outputs[0]);
+  Shape box = x;  // the gathered rows with the axis kept
+  box[axis] = std::max<int64_t>(1, g_.tensor(n.inputs[1]).element_count());
+  bayes::Slice sl;
+  sl.input = quantized_buffer(n, n.inputs[0]);
+  sl.output = internal_buffer(n.name + "/gathered", qx.dtype(), qx.scales, -1, box);
+  sl.starts.assign(x.size(), 0);
+  sl.steps.assign(x.size(), 1);
+  sl.starts[axis] = static_cast<int32_t>(start);
+  sl.steps[axis] = static_cast<int32_t>(step);
+  emit(n, sl);
+  const uint32_t moved = moved_buffer(n, n.inputs[0], n.outputs[0]);
+  emit(n, bayes::Reshape{sl.output, moved});
+  requantize_moved(n, n.inputs[0], n.outputs[0], moved);
+}
+
 void SegmentBuilder::lower_pad(const ir::Node& n) {
   const ir::QuantParams& y = quant_of(n, n.outputs[0]);
   const size_t rank = g_.tensor(n.inputs[0]).shape.size();

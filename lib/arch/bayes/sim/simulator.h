@@ -65,6 +65,7 @@ class BpuSimulator {
   void execute(const bayes::Deconv2d& d, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Softmax& s, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Preprocess& p, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Const& c, std::vector<uint8_t>& arena) const;
 
   const BpuSegment& segment_;
   const std::vector<bayes::Instruction>& program_;

@@ -353,6 +353,12 @@ class Validator {
     check_scale_bits({sm.in_scale_bits, sm.out_scale_bits}, ctx);
   }
 
+  void check(const BpuSegment& s, const bayes::Const& c, const std::string& ctx) const {
+    const BpuBuffer& y = buffer(s, c.output, ctx);
+    if (!is_int8_or_16(y)) fail(ctx + " needs an int8/int16 output");
+    if (c.data_offset > s.constants.size() || y.size > s.constants.size() - c.data_offset) fail(ctx + " data lies outside the constant pool");
+  }
+
   void check(const BpuSegment& s, const bayes::Preprocess& p, const std::string& ctx) const {
     const BpuBuffer& x = buffer(s, p.input, ctx);
     const BpuBuffer& y = buffer(s, p.output, ctx);

@@ -398,12 +398,14 @@ void BpuSimulator::execute(const bayes::Softmax& s, std::vector<uint8_t>& arena)
                                                        float_from_bits(s.out_scale_bits), dtype_min(out.info.dtype), dtype_max(out.info.dtype)));
 }
 
-// PREPROCESS: per pixel, the raw samples (interleaved, planar or nv12), one multiply-add per sample and channel,
-// one rounding shift (numerics/requant.h apply_preprocess), written NCHW or NHWC.
+// CONST: the constant's codes as stored in the pool.
 void BpuSimulator::execute(const bayes::Const& c, std::vector<uint8_t>& arena) const {
   const BpuBuffer& out = segment_.buffers[c.output];  // validated: the bytes lie inside the constant pool
   std::memcpy(arena.data() + out.offset, segment_.constants.data() + c.data_offset, out.size);
 }
+
+// PREPROCESS: per pixel, the raw samples (interleaved, planar or nv12), one multiply-add per sample and channel,
+// one rounding shift (numerics/requant.h apply_preprocess), written NCHW or NHWC.
 
 void BpuSimulator::execute(const bayes::Preprocess& p, std::vector<uint8_t>& arena) const {
   const BpuBuffer& in = segment_.buffers[p.input];

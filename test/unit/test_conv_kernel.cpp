@@ -8,6 +8,7 @@
 #include "arch/bayes/sim/kernels/conv2d.h"
 #include "arch/bayes/sim/kernels/conv2d_depthwise.h"
 #include "arch/bayes/sim/kernels/conv2d_int8_dot.h"
+#include "arch/bayes/sim/kernels/deconv2d.h"
 #include "common/thread_pool.h"
 #include "test_helpers.h"
 
@@ -187,4 +188,35 @@ TEST_CASE("thread pool: every index is visited exactly once", "[kernel]") {
       CHECK(std::count(hits.begin(), hits.end(), 1) == count);
     }
   }
+}
+
+namespace {
+
+// The fast DECONV2D loop order gives the reference's accumulators exactly.
+void check_deconv(ConvGeometry g, int64_t pad_end, uint32_t seed) {
+  g.out_h = (g.in_h - 1) * g.stride_h - g.pad_top - pad_end + g.dilation_h * (g.kernel_h - 1) + 1;
+  g.out_w = (g.in_w - 1) * g.stride_w - g.pad_left - pad_end + g.dilation_w * (g.kernel_w - 1) + 1;
+  REQUIRE(g.out_h > 0);
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> code(-128, 127);
+  std::vector<int64_t> x(static_cast<size_t>(g.in_channels * g.in_h * g.in_w));
+  for (auto& v : x) v = code(rng);
+  std::vector<int8_t> w(static_cast<size_t>(g.in_channels * (g.out_channels / g.groups) * g.kernel_h * g.kernel_w));
+  for (auto& v : w) v = static_cast<int8_t>(code(rng));
+  w[0] = 0;  // the fast kernel skips zero weights
+  std::vector<int64_t> ref(static_cast<size_t>(g.out_channels * g.out_h * g.out_w)), fast(ref.size(), 99);
+  deconv_accumulate_reference(g, x.data(), w.data(), ref.data());
+  deconv_accumulate_fast(g, x.data(), w.data(), fast.data());
+  CHECK(fast == ref);
+}
+
+}  // namespace
+
+TEST_CASE("deconv kernel: fast equals reference (2x2 s2, 3x3 s2 padded, dilation, groups, stride 3)", "[kernel]") {
+  // geo(cin, h, w, cout, k, stride, pad, dilation, groups); ConvTranspose weights are [Cin, Cout/g, kh, kw]
+  check_deconv(geo(32, 16, 16, 16, 2, 2, 0, 1, 1), 0, 1);  // the UNet's up-sampling
+  check_deconv(geo(4, 7, 5, 6, 3, 2, 1, 1, 1), 1, 2);
+  check_deconv(geo(4, 6, 6, 4, 3, 1, 2, 2, 1), 0, 3);
+  check_deconv(geo(6, 5, 4, 9, 3, 3, 1, 1, 3), 2, 4);
+  check_deconv(geo(3, 4, 4, 3, 4, 2, 3, 1, 3), 3, 5);  // depthwise, pads wider than the stride
 }

@@ -384,7 +384,9 @@ void BpuSimulator::execute(const bayes::Deconv2d& d, std::vector<uint8_t>& arena
   const kernels::DeconvGeometry g = geometry_of(in, out, d);
   std::vector<int64_t> x = read_widened(arena, in);
   std::vector<int64_t> acc(out.size / dtype_size(out.info.dtype));
-  kernels::deconv_accumulate_reference(g, x.data(), reinterpret_cast<const int8_t*>(segment_.constants.data() + d.weight_offset), acc.data());
+  const int8_t* weight = reinterpret_cast<const int8_t*>(segment_.constants.data() + d.weight_offset);
+  if (kernel_ == ConvKernel::Fast) kernels::deconv_accumulate_fast(g, x.data(), weight, acc.data());
+  else kernels::deconv_accumulate_reference(g, x.data(), weight, acc.data());
   std::vector<RequantParams> params = read_records(segment_.constants, d.requant_offset, static_cast<uint32_t>(g.out_channels));
   const int64_t plane = g.out_h * g.out_w;
   for (size_t i = 0; i < acc.size(); ++i) acc[i] = apply_requant(acc[i], params[(i / plane) % g.out_channels], d.clamp_lo, d.clamp_hi);

@@ -1,4 +1,4 @@
-// DECONV2D reference loops.
+// DECONV2D reference loops and the fast loop order (see deconv2d.h).
 
 #include "arch/bayes/sim/kernels/deconv2d.h"
 
@@ -29,6 +29,47 @@ void deconv_accumulate_reference(const DeconvGeometry& g, const int64_t* input, 
             }
           }
         }
+    }
+}
+
+namespace {
+
+// First and one-past-last input index i with 0 <= i*stride + offset < out (offset = k*dilation - pad).
+void valid_range(int64_t in, int64_t out, int64_t stride, int64_t offset, int64_t* lo, int64_t* hi) {
+  *lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  *hi = out - 1 - offset < 0 ? 0 : std::min(in, (out - 1 - offset) / stride + 1);
+  if (*hi < *lo) *hi = *lo;
+}
+
+}  // namespace
+
+void deconv_accumulate_fast(const DeconvGeometry& g, const int64_t* input, const int8_t* weight, int64_t* acc) {
+  std::fill(acc, acc + g.batch * g.out_channels * g.out_h * g.out_w, int64_t(0));
+  const int64_t cin_g = g.in_channels / g.groups, cout_g = g.out_channels / g.groups;
+  for (int64_t n = 0; n < g.batch; ++n)
+    for (int64_t ci = 0; ci < g.in_channels; ++ci) {
+      const int64_t grp = ci / cin_g;
+      const int64_t* plane = input + (n * g.in_channels + ci) * g.in_h * g.in_w;
+      for (int64_t col = 0; col < cout_g; ++col) {
+        int64_t* out = acc + (n * g.out_channels + grp * cout_g + col) * g.out_h * g.out_w;
+        for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
+          const int64_t oy0 = ky * g.dilation_h - g.pad_top;
+          int64_t iy_lo, iy_hi;
+          valid_range(g.in_h, g.out_h, g.stride_h, oy0, &iy_lo, &iy_hi);
+          for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
+            const int64_t w = weight[((ci * cout_g + col) * g.kernel_h + ky) * g.kernel_w + kx];
+            if (w == 0) continue;
+            const int64_t ox0 = kx * g.dilation_w - g.pad_left;
+            int64_t ix_lo, ix_hi;
+            valid_range(g.in_w, g.out_w, g.stride_w, ox0, &ix_lo, &ix_hi);
+            for (int64_t iy = iy_lo; iy < iy_hi; ++iy) {
+              const int64_t* x = plane + iy * g.in_w;
+              int64_t* y = out + (iy * g.stride_h + oy0) * g.out_w + ox0;
+              for (int64_t ix = ix_lo; ix < ix_hi; ++ix) y[ix * g.stride_w] += w * x[ix];
+            }
+          }
+        }
+      }
     }
 }
 

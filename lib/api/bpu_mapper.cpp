@@ -222,7 +222,7 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   if (folded) spdlog::info("passes: {} BatchNormalization/affine ops folded into convolutions", folded);
   const int depthwise = standalone_bn_to_depthwise(r.graph);
   if (depthwise) spdlog::info("passes: {} standalone BatchNormalization ops run as depthwise 1x1 convolutions", depthwise);
-  const int linears = matmul_to_gemm(r.graph);
+  const int linears = matmul_to_gemm(r.graph, keep);
   if (linears) spdlog::info("passes: {} MatMul ops with a constant weight (and their Transpose / bias Add) run as Gemm", linears);
   options.keep_unfused = keep;
   std::map<std::string, Int16Request> int16;

@@ -182,7 +182,7 @@ void rewrite(ir::Graph& g, int index, const LinearMatch& m, std::vector<bool>* r
 
 }  // namespace
 
-int matmul_to_gemm(ir::Graph& g) {
+int matmul_to_gemm(ir::Graph& g, const std::set<std::string>& keep) {
   const std::map<std::string, std::vector<int>> consumers = g.consumer_index();
   std::vector<bool> remove(g.nodes.size(), false);
   std::vector<ir::Node> added;
@@ -191,6 +191,7 @@ int matmul_to_gemm(ir::Graph& g) {
     LinearMatch m;
     if (remove[i] || !match_linear(g, consumers, static_cast<int>(i), &m)) continue;
     if (g.has_tensor(g.nodes[i].name + "/gemm_input")) continue;  // the names the rewrite adds are taken
+    if ((m.transpose >= 0 && keep.count(g.nodes[m.transpose].name)) || (m.bias_add >= 0 && keep.count(g.nodes[m.bias_add].name))) continue;
     rewrite(g, static_cast<int>(i), m, &remove, &added);
     ++count;
   }

@@ -5,6 +5,9 @@
 // one fake quant) and keeps the graph standard ONNX for the staged models and the CPU executor.
 #pragma once
 
+#include <set>
+#include <string>
+
 #include "ir/graph.h"
 
 namespace bpu {
@@ -14,7 +17,8 @@ namespace bpu {
 // constant bias (one value or one per output feature, on the last axis) whose output is quantized, becomes
 // [Reshape A to 2-D ->] Gemm(A, W, bias; transB when the Transpose is absorbed) [-> Reshape back]. The Gemm
 // keeps the MatMul's name; the Transpose and the Add are recorded as folded into it (the placement table lists
-// them). Returns the number of MatMuls rewritten.
-int matmul_to_gemm(ir::Graph& graph);
+// them). A MatMul whose Transpose or Add is in `keep` (named by the user in run_on_cpu / run_on_bpu / node_info)
+// is left as it is, so the request applies to the node as exported. Returns the number of MatMuls rewritten.
+int matmul_to_gemm(ir::Graph& graph, const std::set<std::string>& keep = {});
 
 }  // namespace bpu

@@ -94,6 +94,10 @@ TEST_CASE("linear gemm: look-alikes stay as they are", "[passes]") {
     m.b.g.tensor("y").quant.reset();
     CHECK(matmul_to_gemm(m.b.g) == 0);
   }
+  SECTION("an Add the user named (run_on_cpu, node_info) keeps its node") {
+    Mlp m;
+    CHECK(matmul_to_gemm(m.b.g, {"add"}) == 0);
+  }
   SECTION("a per-tensor weight is rewritten too") {
     Mlp m(false);
     CHECK(matmul_to_gemm(m.b.g) == 1);

@@ -229,3 +229,26 @@ TEST_CASE("golden: softmax emulation sums to one in the output scale", "[golden]
     }
   }
 }
+
+TEST_CASE("golden: the int8 rescale table copy equals apply_rescale per element", "[golden]") {
+  const std::vector<int64_t> codes = random_codes(6 * 37, -128, 127, 11);
+  std::vector<int8_t> x(codes.begin(), codes.end());
+  struct Case { int64_t mult; int32_t shift; };
+  // identity, a down-scale, an up-scale that saturates, a ratio near a .5 tie
+  for (const Case c : {Case{1 << 30, 30}, Case{1518500250, 31}, Case{3 * (int64_t(1) << 29), 29}, Case{(int64_t(1) << 29) + 1, 30}}) {
+    const kernels::Int8Rescale r(c.mult, c.shift, -128, 127);
+    std::vector<int8_t> y(6 * 50, 7);
+    r.copy(x.data(), 6, 37, y.data() + 5, 50);  // rows of 37 written 50 apart at offset 5
+    for (int64_t row = 0; row < 6; ++row) {
+      for (int64_t k = 0; k < 50; ++k) {
+        const int64_t got = y[row * 50 + k];
+        if (k < 5 || k >= 42) {
+          CHECK(got == 7);  // untouched
+          continue;
+        }
+        CHECK(got == apply_rescale(x[row * 37 + k - 5], RescaleParams{c.mult, c.shift}, -128, 127));
+      }
+    }
+    CHECK(r.identity == (c.shift == 30 && c.mult == (1 << 30)));
+  }
+}

@@ -2,6 +2,8 @@
 
 #include "arch/bayes/sim/kernels/movement.h"
 
+#include <cstring>
+
 #include <cmath>
 
 #include "numerics/requant.h"
@@ -76,6 +78,26 @@ std::vector<int64_t> pad_nd(const std::vector<int64_t>& in, const Shape& in_shap
     out[o] = in[src];
   });
   return out;
+}
+
+Int8Rescale::Int8Rescale(int64_t mult, int32_t shift, int64_t lo, int64_t hi) {
+  const RescaleParams p{mult, shift};
+  for (int q = -128; q < 128; ++q) {
+    table[q + 128] = static_cast<int8_t>(apply_rescale(q, p, lo, hi));
+    identity = identity && table[q + 128] == q;
+  }
+}
+
+void Int8Rescale::copy(const int8_t* x, int64_t rows, int64_t len, int8_t* y, int64_t y_stride) const {
+  for (int64_t r = 0; r < rows; ++r) {
+    const int8_t* src = x + r * len;
+    int8_t* dst = y + r * y_stride;
+    if (identity) {
+      std::memcpy(dst, src, static_cast<size_t>(len));
+      continue;
+    }
+    for (int64_t k = 0; k < len; ++k) dst[k] = table[static_cast<int>(src[k]) + 128];
+  }
 }
 
 std::vector<int64_t> softmax_emulated(const std::vector<int64_t>& in, const Shape& shape, uint32_t axis, float in_scale,

@@ -7,6 +7,7 @@
 
 #include "common/broadcast.h"
 #include "common/dtype.h"
+#include "numerics/requant.h"
 
 namespace bpu::kernels {
 
@@ -18,6 +19,17 @@ std::vector<int64_t> slice_nd(const std::vector<int64_t>& in, const Shape& in_sh
                               const std::vector<int32_t>& starts, const std::vector<int32_t>& steps);
 std::vector<int64_t> pad_nd(const std::vector<int64_t>& in, const Shape& in_shape, const Shape& out_shape,
                             const std::vector<uint32_t>& begins, int64_t value);
+// The fast int8 -> int8 rescale of a data move (CONCAT's per-input RESCALE): the 256 results of
+// apply_rescale(q, mult, shift) as a table, so the copy is one lookup per element (a plain copy when the table is
+// the identity). Bit-identical to applying apply_rescale to each element, by construction.
+struct Int8Rescale {
+  int8_t table[256];
+  bool identity = true;
+  Int8Rescale(int64_t mult, int32_t shift, int64_t lo, int64_t hi);
+  // rows x len codes from x (rows len apart) into y (rows y_stride apart).
+  void copy(const int8_t* x, int64_t rows, int64_t len, int8_t* y, int64_t y_stride) const;
+};
+
 std::vector<int64_t> softmax_emulated(const std::vector<int64_t>& in, const Shape& shape, uint32_t axis, float in_scale,
                                       float out_scale, int64_t lo, int64_t hi);
 

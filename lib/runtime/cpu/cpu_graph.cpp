@@ -22,7 +22,8 @@ CpuGraph::CpuGraph(const std::vector<uint8_t>& bytes, const std::string& context
   load(model, false);
 }
 
-CpuGraph::CpuGraph(onnx::ModelProto& model, const std::string& context, bool keep_constant_values) : context_(context) {
+CpuGraph::CpuGraph(onnx::ModelProto& model, const std::string& context, bool keep_constant_values, Precision precision)
+    : context_(context), precision_(precision) {
   load(model, keep_constant_values);
 }
 
@@ -61,6 +62,10 @@ void CpuGraph::load(onnx::ModelProto& model, bool keep_constant_values) {
       throw Error(ExitCode::Artifact, context + ": constant '" + name + "' holds " + std::to_string(c.f.size()) +
                                           " values for shape " + shape_to_string(c.shape));
     }
+    if (precision_ == Precision::Float64) {  // float64 kernels read d; a float constant is held once, as double
+      c.d.assign(c.f.begin(), c.f.end());
+      if (!c.integer) std::vector<float>().swap(c.f);
+    }
     constants_[name] = std::move(c);
   }
   // Shape-only dry run: every op must have a kernel and every inferred shape must match the declared one.
@@ -74,6 +79,10 @@ void CpuGraph::load(onnx::ModelProto& model, bool keep_constant_values) {
   for (const auto& n : graph_.nodes) {
     if (!ops::cpu_supports(n.op_type, n.domain)) {
       throw Error(ExitCode::Artifact, context + ": node '" + n.name + "' has op " + n.op_type + ", which the CPU executor does not run");
+    }
+    if (precision_ == Precision::Float64 && !ops::cpu_supports(n.op_type, n.domain, true)) {
+      throw Error(ExitCode::Artifact, context + ": node '" + n.name + "' has op " + n.op_type +
+                                          ", which has no float64 kernel (the exact run computes every op in double)");
     }
     std::vector<CpuTensor> outs = run_node(n, values, true);
     for (size_t k = 0; k < n.outputs.size() && k < outs.size(); ++k) {
@@ -116,7 +125,7 @@ void CpuGraph::fold_constants() {
     if (!all_constant) continue;
     for (const auto& o : n.outputs) if (!o.empty()) out_count += checked_element_count(graph_.tensor(o).shape, o, ExitCode::Artifact);
     if (out_count > in_count) continue;
-    std::vector<CpuTensor> outs = run_node(n, no_values, false);
+    std::vector<CpuTensor> outs = run_node(n, no_values, false, nullptr, nullptr, true);
     for (size_t k = 0; k < n.outputs.size() && k < outs.size(); ++k) {
       if (!n.outputs[k].empty()) constants_[n.outputs[k]] = std::move(outs[k]);
     }
@@ -130,7 +139,7 @@ void CpuGraph::fold_constants() {
 
 int64_t CpuGraph::constant_elements() const {
   int64_t n = 0;
-  for (const auto& [name, c] : constants_) n += static_cast<int64_t>(c.f.size() + c.i.size());
+  for (const auto& [name, c] : constants_) n += static_cast<int64_t>(c.f.size() + c.d.size() + c.i.size());
   return n;
 }
 
@@ -147,7 +156,8 @@ void CpuGraph::plan_releases() {
 }
 
 std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std::string, CpuTensor>& values,
-                                          bool shapes_only, std::vector<std::vector<float>>* spare, ThreadPool* pool) const {
+                                          bool shapes_only, std::vector<std::vector<float>>* spare, ThreadPool* pool,
+                                          bool folding) const {
   std::vector<const CpuTensor*> in;
   for (const auto& name : n.inputs) {
     if (name.empty()) {
@@ -176,9 +186,22 @@ std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std:
     out[k].f.clear();
     spare->erase(best);
   }
-  KernelContext ctx{n, graph_.opset, shapes_only, pool};
-  ops::find_op(n.op_type, n.domain)->kernel(ctx, in, out);
+  KernelContext ctx{n, graph_.opset, shapes_only, pool, folding};
+  const ops::OpDef* op = ops::find_op(n.op_type, n.domain);
+  if (precision_ == Precision::Float32) {
+    op->kernel(ctx, in, out);
+    return out;
+  }
+  op->kernel64(ctx, in, out);
+  for (auto& t : out) {  // integer results (shape arithmetic) get their double view, as constants have
+    if (t.integer && t.d.empty() && !t.i.empty()) t.d.assign(t.i.begin(), t.i.end());
+  }
   return out;
+}
+
+std::vector<float> CpuGraph::as_float(const CpuTensor& t) const {
+  if (precision_ == Precision::Float32) return t.f;
+  return std::vector<float>(t.d.begin(), t.d.end());
 }
 
 std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::string, const std::vector<float>*>& inputs,
@@ -201,7 +224,8 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
                                                                           : std::to_string(it->second->size()) + " values") +
                                        " but its shape " + shape_to_string(t.shape) + " needs " + std::to_string(t.count()));
     }
-    t.f = *it->second;
+    if (precision_ == Precision::Float32) t.f = *it->second;
+    else t.d.assign(it->second->begin(), it->second->end());
     values[name] = std::move(t);
   }
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
@@ -211,34 +235,42 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
       for (const auto& o : n.outputs) {
         auto c = wanted(o) ? constants_.find(o) : constants_.end();
         if (c == constants_.end()) continue;
-        if (trace) (*trace)[o] = c->second.f;
-        if (observe) (*observe)(o, c->second.f);
+        if (trace) (*trace)[o] = as_float(c->second);
+        if (observe) (*observe)(o, as_float(c->second));
       }
       continue;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<CpuTensor> outs = run_node(n, values, false, &spare, pool);
+    std::vector<CpuTensor> outs = run_node(n, values, false, precision_ == Precision::Float32 ? &spare : nullptr, pool);
     if (node_seconds) node_seconds->push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     for (size_t k = 0; k < n.outputs.size(); ++k) {
-      if (trace && wanted(n.outputs[k])) (*trace)[n.outputs[k]] = outs[k].f;
-      if (observe && wanted(n.outputs[k])) (*observe)(n.outputs[k], outs[k].f);
+      if (wanted(n.outputs[k]) && (trace || observe)) {
+        const bool narrow = precision_ == Precision::Float64;  // a Float32 value is handed out as it is
+        std::vector<float> rounded = narrow ? as_float(outs[k]) : std::vector<float>();
+        const std::vector<float>& v = narrow ? rounded : outs[k].f;
+        if (observe) (*observe)(n.outputs[k], v);
+        if (trace) (*trace)[n.outputs[k]] = v;
+      }
       if (overrides) {
         auto o = overrides->find(n.outputs[k]);
-        if (o != overrides->end() && o->second->size() == outs[k].f.size()) outs[k].f = *o->second;
+        if (o != overrides->end() && static_cast<int64_t>(o->second->size()) == outs[k].count()) {
+          if (precision_ == Precision::Float32) outs[k].f = *o->second;
+          else outs[k].d.assign(o->second->begin(), o->second->end());
+        }
       }
       values[n.outputs[k]] = std::move(outs[k]);
     }
     for (const auto& name : release_after_[i]) {
       auto it = values.find(name);
       if (it == values.end()) continue;
-      if (spare.size() < kMaxSpare) spare.push_back(std::move(it->second.f));
+      if (precision_ == Precision::Float32 && spare.size() < kMaxSpare) spare.push_back(std::move(it->second.f));
       values.erase(it);
     }
   }
   std::map<std::string, std::vector<float>> out;
   for (const auto& o : graph_.outputs) {
     auto it = values.find(o);
-    out[o] = it != values.end() ? it->second.f : constants_.at(o).f;
+    out[o] = as_float(it != values.end() ? it->second : constants_.at(o));
   }
   return out;
 }

@@ -234,7 +234,8 @@ void canon_dropout(CanonContext& c, ir::Node& n) {
 
 // Identity as an element-wise formula: a member of float islands (e.g. the quantizing Identity quant extraction
 // puts between a float tensor and its fake-quantized form).
-float identity_f(const ir::Node&, float x) { return x; }
+template <typename T>
+T identity_f(const ir::Node&, T x) { return x; }
 
 }  // namespace
 
@@ -251,8 +252,9 @@ void register_shape(Registry& r) {
   r.push_back({"Unsqueeze", "", reshape_like, "< 13: `axes` attribute; 13+: `axes` input. Canonical: sorted axes input",
                canon_squeeze_family, nullptr, nullptr, unsqueeze<float>});
   r.back().kernel64 = unsqueeze<double>;
-  r.push_back({"Identity", "", kDataMovement | kElementwise, "all opsets", nullptr, identity_f, nullptr, identity<float>});
+  r.push_back({"Identity", "", kDataMovement | kElementwise, "all opsets", nullptr, identity_f<float>, nullptr, identity<float>});
   r.back().kernel64 = identity<double>;
+  r.back().formula64 = identity_f<double>;
   r.push_back({"Dropout", "", kDataMovement, "inference: the identity (canonical: Identity)", canon_dropout, nullptr,
                nullptr, identity<float>});
   r.back().kernel64 = identity<double>;

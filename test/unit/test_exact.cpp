@@ -13,6 +13,7 @@
 #include "fixture_helpers.h"
 #include "qdq_builder.h"
 #include "report/accuracy.h"
+#include "ops/op_def.h"
 #include "report/verify.h"
 #include "runtime/qat_reference.h"
 
@@ -186,4 +187,23 @@ TEST_CASE("exact: makertbin's accuracy tables and report JSON carry the vs exact
   bool node_with_counts = false;
   for (const auto& n : j["nodes"]) node_with_counts |= n["vs_exact"].is_object();
   CHECK(node_with_counts);
+}
+
+TEST_CASE("exact: every registry op with a CPU kernel has its float64 kernel and formulas", "[exact]") {
+  for (const auto& op : ops::all_ops()) {
+    INFO(op.type);
+    if (op.kernel) CHECK(op.kernel64 != nullptr);
+    if (op.formula) CHECK(op.formula64 != nullptr);
+    if (op.binary) CHECK(op.binary64 != nullptr);
+  }
+  // The two instantiations are one formula: at float32-representable points they agree to float32 rounding.
+  for (const auto& op : ops::all_ops()) {
+    if (!op.formula || !op.formula64 || !op.has(ops::kLutable)) continue;
+    ir::Node n;
+    n.op_type = op.type;
+    for (float x : {-3.5f, -0.75f, 0.0f, 0.5f, 2.25f}) {
+      INFO(op.type << " at " << x);
+      CHECK(std::fabs(op.formula(n, x) - static_cast<float>(op.formula64(n, x))) <= 2e-6f * std::max(1.0f, std::fabs(op.formula(n, x))));
+    }
+  }
 }

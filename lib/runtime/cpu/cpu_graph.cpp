@@ -62,11 +62,7 @@ void CpuGraph::load(onnx::ModelProto& model, bool keep_constant_values) {
       throw Error(ExitCode::Artifact, context + ": constant '" + name + "' holds " + std::to_string(c.f.size()) +
                                           " values for shape " + shape_to_string(c.shape));
     }
-    if (precision_ == Precision::Float64) {  // float64 kernels read d; a float constant is held once, as double
-      c.d.assign(c.f.begin(), c.f.end());
-      if (!c.integer) std::vector<float>().swap(c.f);
-    }
-    constants_[name] = std::move(c);
+    constants_[name] = std::move(c);  // float32 in the file: held as such, widened when a node reads it
   }
   // Shape-only dry run: every op must have a kernel and every inferred shape must match the declared one.
   std::map<std::string, CpuTensor> values;
@@ -125,9 +121,12 @@ void CpuGraph::fold_constants() {
     if (!all_constant) continue;
     for (const auto& o : n.outputs) if (!o.empty()) out_count += checked_element_count(graph_.tensor(o).shape, o, ExitCode::Artifact);
     if (out_count > in_count) continue;
+    // Float64: a weight's DequantizeLinear stays in the run, so its weight is held as int8 codes in float32 (exact)
+    // and its double values exist only while the next node reads them, not as a double copy of every weight.
+    if (precision_ == Precision::Float64 && n.op_type == "DequantizeLinear") continue;
     std::vector<CpuTensor> outs = run_node(n, no_values, false, nullptr, nullptr, true);
     for (size_t k = 0; k < n.outputs.size() && k < outs.size(); ++k) {
-      if (!n.outputs[k].empty()) constants_[n.outputs[k]] = std::move(outs[k]);
+      if (!n.outputs[k].empty()) constants_[n.outputs[k]] = compact(std::move(outs[k]));
     }
     folded_[i] = true;
     for (const auto& name : n.inputs) {  // released as soon as the last reader is folded: no third copy
@@ -155,9 +154,20 @@ void CpuGraph::plan_releases() {
   for (const auto& [name, i] : last_reader) if (!outputs.count(name)) release_after_[i].push_back(name);
 }
 
+// A Float64 constant whose values are all float32 numbers (a weight's codes, shape arithmetic) is held in f only.
+CpuTensor CpuGraph::compact(CpuTensor t) const {
+  if (precision_ != Precision::Float64 || t.d.empty()) return t;
+  for (double v : t.d) if (static_cast<double>(static_cast<float>(v)) != v) return t;
+  t.f.assign(t.d.begin(), t.d.end());
+  std::vector<double>().swap(t.d);
+  return t;
+}
+
 std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std::string, CpuTensor>& values,
                                           bool shapes_only, std::vector<std::vector<float>>* spare, ThreadPool* pool,
                                           bool folding) const {
+  std::vector<CpuTensor> widened;  // Float64: constants held in float32, as double for this node only
+  widened.reserve(n.inputs.size());
   std::vector<const CpuTensor*> in;
   for (const auto& name : n.inputs) {
     if (name.empty()) {
@@ -171,6 +181,19 @@ std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std:
     }
     auto c = constants_.find(name);
     if (c == constants_.end()) throw Error(ExitCode::Artifact, context_ + ": node '" + n.name + "' reads unknown '" + name + "'");
+    const CpuTensor& k = c->second;
+    if (precision_ == Precision::Float64 && !shapes_only && k.d.empty() && k.count() > 0) {
+      CpuTensor w;
+      w.shape = k.shape;
+      w.i = k.i;
+      w.integer = k.integer;
+      w.elem_type = k.elem_type;
+      if (k.integer) w.d.assign(k.i.begin(), k.i.end());
+      else w.d.assign(k.f.begin(), k.f.end());
+      widened.push_back(std::move(w));
+      in.push_back(&widened.back());
+      continue;
+    }
     in.push_back(&c->second);
   }
   std::vector<CpuTensor> out(n.outputs.size());
@@ -200,7 +223,7 @@ std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std:
 }
 
 std::vector<float> CpuGraph::as_float(const CpuTensor& t) const {
-  if (precision_ == Precision::Float32) return t.f;
+  if (precision_ == Precision::Float32 || t.d.empty()) return t.f;
   return std::vector<float>(t.d.begin(), t.d.end());
 }
 

@@ -70,6 +70,7 @@ class CpuGraph {
                                   ThreadPool* pool = nullptr, bool folding = false) const;
   // A value as the float32 vector run() hands out (Float64: its double values rounded).
   std::vector<float> as_float(const CpuTensor& t) const;
+  CpuTensor compact(CpuTensor t) const;
 
   void load(onnx::ModelProto& model, bool keep_constant_values);
   void fold_constants();

@@ -107,12 +107,13 @@ double output_step(const CompiledModel& m, const TensorInfo& o) {
   return step;
 }
 
-// Runs `reference` on the .bin's reference inputs, tracing every tensor; its outputs join the trace.
+// Runs `reference` on the .bin's reference inputs, tracing the tensors in `wanted` (those the .bin holds: not the
+// weights); its outputs join the trace.
 std::map<std::string, FloatArray> traced_run(const QatReference& reference, const std::map<std::string, FloatArray>& inputs,
                                              const std::map<std::string, const std::vector<float>*>* overrides,
-                                             std::map<std::string, FloatArray>* outputs) {
+                                             const std::set<std::string>& wanted, std::map<std::string, FloatArray>* outputs) {
   std::map<std::string, FloatArray> trace;
-  *outputs = reference.run(inputs, &trace, overrides);
+  *outputs = reference.run(inputs, &trace, overrides, &wanted);
   for (const auto& [name, v] : *outputs) trace[name] = v;
   return trace;
 }
@@ -143,9 +144,13 @@ VerifyReport verify_model(const ModelRunner& runner, const QatReference& referen
     for (const auto& [name, value] : bin_trace) overrides[reference_name(name)] = &value.data;
   }
   const std::map<std::string, FloatArray> ref_inputs = runner.reference_inputs(inputs);
+  std::set<std::string> wanted;  // the reference tensors the .bin's values stand for, and its outputs
+  for (const auto& [name, value] : bin_trace) wanted.insert(reference_name(name));
+  for (const auto& o : runner.model().outputs) wanted.insert({o.name, reference_name(o.name)});
   std::map<std::string, FloatArray> ref_outputs, exact_outputs;
-  const std::map<std::string, FloatArray> ref_trace = traced_run(reference, ref_inputs, isolated ? &overrides : nullptr, &ref_outputs);
-  const std::map<std::string, FloatArray> exact_trace = exact ? traced_run(*exact, ref_inputs, nullptr, &exact_outputs)
+  const std::map<std::string, FloatArray> ref_trace =
+      traced_run(reference, ref_inputs, isolated ? &overrides : nullptr, wanted, &ref_outputs);
+  const std::map<std::string, FloatArray> exact_trace = exact ? traced_run(*exact, ref_inputs, nullptr, wanted, &exact_outputs)
                                                               : std::map<std::string, FloatArray>();
   const std::map<std::string, FloatArray>& judge = exact ? exact_trace : ref_trace;  // what the .bin is judged against
   std::map<std::string, double> lsb;

@@ -89,7 +89,10 @@ py::list agreement_list(const std::vector<TensorAgreement>& v) {
   for (const auto& a : v) {
     l.append(py::dict(py::arg("tensor") = a.tensor, py::arg("node") = a.node, py::arg("cosine") = a.cosine,
                       py::arg("max_diff") = a.max_diff, py::arg("max_lsb") = a.max_lsb, py::arg("identical") = a.identical,
-                      py::arg("within") = a.within));
+                      py::arg("within") = a.within, py::arg("exact") = a.exact,
+                      py::arg("bin_codes_vs_exact") = a.bin_codes_vs_exact, py::arg("qat_codes_vs_exact") = a.qat_codes_vs_exact,
+                      py::arg("bin_max_lsb_vs_exact") = a.bin_max_lsb_vs_exact,
+                      py::arg("qat_max_lsb_vs_exact") = a.qat_max_lsb_vs_exact));
   }
   return l;
 }
@@ -160,12 +163,13 @@ PYBIND11_MODULE(bpu_mapper, m) {
   }, py::arg("bin_path"), py::arg("onnx_path"), py::arg("inputs"), py::arg("output_dir"), py::arg("model_name") = "",
         "bpu-mapper infer: every tensor of the .bin and/or QAT ONNX run as .npy, paired by name");
 
-  m.def("verify", [](const std::string& bin, const std::string& onnx, const py::dict& inputs, double tolerance, bool isolated) {
+  m.def("verify", [](const std::string& bin, const std::string& onnx, const py::dict& inputs, double tolerance, bool isolated,
+                     bool exact) {
     TensorMap feed = to_tensors(inputs);
     VerifyResult r;
     {
       py::gil_scoped_release release;
-      r = verify(bin, onnx, feed, tolerance, isolated);
+      r = verify(bin, onnx, feed, tolerance, isolated, {}, "", exact);
     }
     py::dict o;
     o["passed"] = r.passed;
@@ -175,7 +179,8 @@ PYBIND11_MODULE(bpu_mapper, m) {
     o["text"] = r.text;
     return o;
   }, py::arg("bin_path"), py::arg("onnx_path"), py::arg("inputs"), py::arg("tolerance_lsb") = 1.0, py::arg("isolated") = false,
-        "run the .bin and its QAT ONNX on the same inputs and compare tensor by tensor");
+        py::arg("exact") = false, "run the .bin and its QAT ONNX on the same inputs and compare tensor by tensor "
+        "(exact: also against the QAT graph in float64, docs/numerics.md §10)");
 
   py::class_<Model>(m, "Model")
       .def(py::init([](const std::string& path, const std::string& model_name) { return Model::load(path, "", model_name); }),

@@ -139,14 +139,20 @@ std::map<std::string, std::vector<int64_t>> verify_shapes(const std::vector<std:
 }
 
 int cmd_verify(const std::string& model_path, const std::string& onnx_path, const std::vector<std::string>& input_args,
-               const std::vector<std::string>& shape_args, double tolerance, bool isolated) {
+               const std::vector<std::string>& shape_args, double tolerance, bool isolated, bool exact) {
   if (tolerance < 0) throw Error(BPU_ERR_USAGE, "--tolerance-lsb must be >= 0");
+  if (exact && isolated) {
+    throw Error(BPU_ERR_USAGE, "--exact and --isolated do not combine: the .bin's values are float32 and would not "
+                               "feed the float64 reference exactly; run them separately");
+  }
   const Model model = load_model(model_path);
   const auto shapes = verify_shapes(shape_args, model.inputs());
-  VerifyResult report = verify(model_path, onnx_path, load_inputs(input_args, model), tolerance, isolated, shapes, g_model_name);
+  VerifyResult report = verify(model_path, onnx_path, load_inputs(input_args, model), tolerance, isolated, shapes,
+                               g_model_name, exact);
   std::cout << report.text;
   if (!report.passed) {
-    throw Error(BPU_ERR_ACCURACY, "verify: '" + model_path + "' departs from '" + onnx_path + "' by more than " +
+    throw Error(BPU_ERR_ACCURACY, "verify: '" + model_path + "' departs from " +
+                                      (exact ? "the exact float64 run of '" : "'") + onnx_path + "' by more than " +
                                       std::to_string(tolerance) + " LSB, first at node " + report.first_diverging_node);
   }
   return 0;
@@ -410,6 +416,10 @@ int main(int argc, char** argv) {
   verify->add_flag("--isolated", verify_isolated,
                    "feed every reference node the .bin's own inputs, so each node is judged alone (rounding noise does "
                    "not accumulate; for full-size networks)");
+  bool verify_exact = false;
+  verify->add_flag("--exact", verify_exact,
+                   "also run the QAT graph in float64 (exact fake quantization) and judge the .bin against it; reports "
+                   "how many codes the .bin and the float32 QAT reference each differ from exact (not with --isolated)");
 
   auto* perf = app.add_subcommand("perf", "static bayes estimate of a .bin: latency, FPS, DDR traffic, per segment; an SVG picture and an HTML page");
   std::string perf_model, perf_dir = "perf_result";
@@ -467,7 +477,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (perf->parsed()) return cmd_perf(perf_model, perf_dir, perf_measure);
-    if (verify->parsed()) return cmd_verify(verify_model_path, verify_onnx, verify_inputs, verify_shapes_args, tolerance_lsb, verify_isolated);
+    if (verify->parsed()) return cmd_verify(verify_model_path, verify_onnx, verify_inputs, verify_shapes_args, tolerance_lsb, verify_isolated,
+                                         verify_exact);
     if (disasm->parsed()) {
       std::cout << load_model(disasm_model).disassembly(disasm_segment);
       return 0;

@@ -60,6 +60,11 @@ struct TensorAgreement {
   std::string tensor, node;
   double cosine = 0, max_diff = 0, max_lsb = 0, identical = 0;
   bool within = true;
+  // verify(..., exact = true), quantized tensors (exact set): the fields above compare the .bin with the exact
+  // float64 run; codes (elements) of the .bin and of the float32 QAT reference that differ from the exact codes.
+  bool exact = false;
+  int64_t elements = 0, bin_codes_vs_exact = 0, qat_codes_vs_exact = 0;
+  double bin_max_lsb_vs_exact = 0, qat_max_lsb_vs_exact = 0;
 };
 struct VerifyResult {
   bool passed = false;
@@ -68,10 +73,13 @@ struct VerifyResult {
   std::string text;                  // `bpu-mapper verify`'s report
 };
 // Runs the .bin and its QAT ONNX on `inputs` and compares every tensor both computed. `input_shapes` defaults
-// to the .bin's; `isolated` feeds each reference node the .bin's own inputs (docs/cli.md, verify).
+// to the .bin's; `isolated` feeds each reference node the .bin's own inputs (docs/cli.md, verify). `exact` also
+// runs the QAT graph in float64 and judges the .bin against it (docs/numerics.md §10); not with `isolated`
+// (error 2).
 BPU_MAPPER_API VerifyResult verify(const std::string& bin_path, const std::string& onnx_path, const TensorMap& inputs,
                     double tolerance_lsb = 1.0, bool isolated = false,
-                    const std::map<std::string, std::vector<int64_t>>& input_shapes = {}, const std::string& model_name = "");
+                    const std::map<std::string, std::vector<int64_t>>& input_shapes = {}, const std::string& model_name = "",
+                    bool exact = false);
 
 // `bpu-mapper infer` (hb_mapper infer / hrt_bin_dump): every tensor of a run, for the .bin and for the QAT ONNX.
 struct LayerDumpRow {

@@ -110,6 +110,16 @@ inline int64_t quantize_like_torch(float x, float scale, int64_t lo, int64_t hi)
   return static_cast<int64_t>(r);
 }
 
+// The exact fake quantization of `verify --exact` (docs/numerics.md §10): the real quotient x / scale rounded to
+// the nearest code, ties to even, in float64 (no float32 reciprocal), then clamp. Where it and
+// quantize_like_torch part, torch's float32 arithmetic picked the other code.
+inline int64_t quantize_exact(double x, double scale, int64_t lo, int64_t hi) {
+  const double r = std::nearbyint(x / scale);
+  if (!(r >= static_cast<double>(lo))) return lo;  // also maps NaN to lo
+  if (r > static_cast<double>(hi)) return hi;
+  return static_cast<int64_t>(r);
+}
+
 // For a tensor quantized along one axis: calls f(k, c) for every element k in order with its channel
 // c = (k / inner) % channels (channels = 1: per tensor), without a division per element.
 template <class F>

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "ops/op_def.h"
 
@@ -29,34 +30,36 @@ void set_default(ir::Node& n, const char* key, float value) {
 constexpr float kSeluAlpha = 1.67326319217681884765625f;
 constexpr float kSeluGamma = 1.05070102214813232421875f;
 
-float relu(const ir::Node&, float x) { return x > 0 ? x : 0.0f; }
-float sigmoid(const ir::Node&, float x) { return 1.0f / (1.0f + std::exp(-x)); }
-float tanh_f(const ir::Node&, float x) { return std::tanh(x); }
-float exp_f(const ir::Node&, float x) { return std::exp(x); }
-float erf_f(const ir::Node&, float x) { return std::erf(x); }
+// Each formula is written once over its scalar type T: T = float is the float32 formula (the QAT reference, the
+// LUTs, fusion), T = double the exact run's (OpDef::formula64).
+template <typename T> T relu(const ir::Node&, T x) { return x > 0 ? x : T(0); }
+template <typename T> T sigmoid(const ir::Node&, T x) { return T(1) / (T(1) + std::exp(-x)); }
+template <typename T> T tanh_f(const ir::Node&, T x) { return std::tanh(x); }
+template <typename T> T exp_f(const ir::Node&, T x) { return std::exp(x); }
+template <typename T> T erf_f(const ir::Node&, T x) { return std::erf(x); }
 // torch.nn.functional.softplus (beta 1, threshold 20): x above 20 passes through, else log1p(exp(x)).
-float softplus(const ir::Node&, float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
-float neg_f(const ir::Node&, float x) { return -x; }
-float abs_f(const ir::Node&, float x) { return std::fabs(x); }
-float sqrt_f(const ir::Node&, float x) { return std::sqrt(x); }
-float reciprocal_f(const ir::Node&, float x) { return 1.0f / x; }
-float selu(const ir::Node& n, float x) {
-  const float alpha = attr_f(n, "alpha", kSeluAlpha), gamma = attr_f(n, "gamma", kSeluGamma);
+template <typename T> T softplus(const ir::Node&, T x) { return x > T(20) ? x : std::log1p(std::exp(x)); }
+template <typename T> T neg_f(const ir::Node&, T x) { return -x; }
+template <typename T> T abs_f(const ir::Node&, T x) { return std::fabs(x); }
+template <typename T> T sqrt_f(const ir::Node&, T x) { return std::sqrt(x); }
+template <typename T> T reciprocal_f(const ir::Node&, T x) { return T(1) / x; }
+template <typename T> T selu(const ir::Node& n, T x) {
+  const T alpha = attr_f(n, "alpha", kSeluAlpha), gamma = attr_f(n, "gamma", kSeluGamma);
   return x > 0 ? gamma * x : gamma * alpha * std::expm1(x);
 }
-float elu(const ir::Node& n, float x) { return x > 0 ? x : attr_f(n, "alpha", 1.0f) * std::expm1(x); }
-float leaky_relu(const ir::Node& n, float x) { return x >= 0 ? x : attr_f(n, "alpha", 0.01f) * x; }
-float hard_sigmoid(const ir::Node& n, float x) {
-  return std::max(0.0f, std::min(1.0f, attr_f(n, "alpha", 0.2f) * x + attr_f(n, "beta", 0.5f)));
+template <typename T> T elu(const ir::Node& n, T x) { return x > 0 ? x : T(attr_f(n, "alpha", 1.0f)) * std::expm1(x); }
+template <typename T> T leaky_relu(const ir::Node& n, T x) { return x >= 0 ? x : T(attr_f(n, "alpha", 0.01f)) * x; }
+template <typename T> T hard_sigmoid(const ir::Node& n, T x) {
+  return std::max(T(0), std::min(T(1), T(attr_f(n, "alpha", 0.2f)) * x + T(attr_f(n, "beta", 0.5f))));
 }
 // torch.nn.functional.hardswish: x * relu6(x + 3) / 6 (ONNX: x * max(0, min(1, x/6 + 1/2)), equal in reals).
-float hard_swish(const ir::Node&, float x) { return x * std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f; }
+template <typename T> T hard_swish(const ir::Node&, T x) { return x * std::min(std::max(x + T(3), T(0)), T(6)) / T(6); }
 
 // Clip in canonical form (bounds as inputs 1 and 2) reads its bounds from the node's "_bpu_clip_min"/"_bpu_clip_max"
 // attributes, which canonicalization records from the constant inputs so the formula needs no graph.
-float clip(const ir::Node& n, float x) {
+template <typename T> T clip(const ir::Node& n, T x) {
   const float inf = std::numeric_limits<float>::infinity();
-  return std::min(attr_f(n, "_bpu_clip_max", inf), std::max(attr_f(n, "_bpu_clip_min", -inf), x));
+  return std::min(T(attr_f(n, "_bpu_clip_max", inf)), std::max(T(attr_f(n, "_bpu_clip_min", -inf)), x));
 }
 
 bool relu_clamp(const ir::Graph&, const ir::Node&, std::pair<float, float>* b) {
@@ -110,61 +113,80 @@ void canon_clip(CanonContext& c, ir::Node& n) {
   }
 }
 
+template <typename T>
 void formula_kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*>& in,
                     std::vector<cpu::CpuTensor>& out) {
-  cpu::allocate(c, out[0], in.at(0)->shape);
+  cpu::allocate<T>(c, out[0], in.at(0)->shape);
   if (c.shapes_only) return;
   const OpDef* op = find_op(c.node.op_type, c.node.domain);
-  const float* x = in[0]->f.data();
-  float* y = out[0].f.data();
-  for (int64_t k = 0, n = out[0].count(); k < n; ++k) y[k] = op->formula(c.node, x[k]);
+  const T* x = in[0]->values<T>().data();
+  T* y = out[0].values<T>().data();
+  if constexpr (std::is_same_v<T, float>) {
+    for (int64_t k = 0, n = out[0].count(); k < n; ++k) y[k] = op->formula(c.node, x[k]);
+  } else {
+    for (int64_t k = 0, n = out[0].count(); k < n; ++k) y[k] = op->formula64(c.node, x[k]);
+  }
 }
 
 // The CPU kernel of Clip reads the model's own form (attributes before opset 11, inputs after), so the QAT
 // reference, which runs the model as exported, stays independent of canonicalization.
+template <typename T>
 void clip_kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*>& in,
                  std::vector<cpu::CpuTensor>& out) {
-  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+  T lo = -std::numeric_limits<T>::infinity(), hi = std::numeric_limits<T>::infinity();
   if (c.opset < 11) {
-    lo = attr_f(c.node, "min", lo);
-    hi = attr_f(c.node, "max", hi);
+    lo = attr_f(c.node, "min", -std::numeric_limits<float>::infinity());
+    hi = attr_f(c.node, "max", std::numeric_limits<float>::infinity());
   } else {
-    if (c.present(in, 1)) lo = c.floats(in, 1).at(0);
-    if (c.present(in, 2)) hi = c.floats(in, 2).at(0);
+    if (c.present(in, 1)) lo = c.doubles(in, 1).at(0);
+    if (c.present(in, 2)) hi = c.doubles(in, 2).at(0);
   }
-  cpu::allocate(c, out[0], in.at(0)->shape);
+  cpu::allocate<T>(c, out[0], in.at(0)->shape);
   if (c.shapes_only) return;
-  const float* x = in[0]->f.data();
-  float* y = out[0].f.data();
+  const T* x = in[0]->values<T>().data();
+  T* y = out[0].values<T>().data();
   for (int64_t k = 0, n = out[0].count(); k < n; ++k) y[k] = std::min(hi, std::max(lo, x[k]));
+}
+
+// One unary entry: the formula template instantiated for the float32 and float64 kernels.
+template <typename T>
+using FormulaT = T (*)(const ir::Node&, T);
+
+void add_unary(Registry& r, const char* type, uint32_t traits, const char* forms, Canonicalize canon,
+               FormulaT<float> f32, FormulaT<double> f64, ClampBounds clamp = nullptr) {
+  r.push_back({type, "", traits, forms, canon, f32, clamp, formula_kernel<float>});
+  r.back().kernel64 = formula_kernel<double>;
+  r.back().formula64 = f64;
 }
 
 }  // namespace
 
 void register_activations(Registry& r) {
   const uint32_t lut = kElementwise | kLutable;
-  r.push_back({"Relu", "", lut | kFusableActivation, "all opsets", nullptr, relu, relu_clamp, formula_kernel});
-  r.push_back({"Sigmoid", "", lut, "all opsets", nullptr, sigmoid, nullptr, formula_kernel});
-  r.push_back({"Tanh", "", lut, "all opsets", nullptr, tanh_f, nullptr, formula_kernel});
-  r.push_back({"Exp", "", lut, "all opsets", nullptr, exp_f, nullptr, formula_kernel});
-  r.push_back({"Erf", "", lut, "all opsets", nullptr, erf_f, nullptr, formula_kernel});
-  r.push_back({"Softplus", "", lut, "all opsets", nullptr, softplus, nullptr, formula_kernel});
+  add_unary(r, "Relu", lut | kFusableActivation, "all opsets", nullptr, relu<float>, relu<double>, relu_clamp);
+  add_unary(r, "Sigmoid", lut, "all opsets", nullptr, sigmoid<float>, sigmoid<double>);
+  add_unary(r, "Tanh", lut, "all opsets", nullptr, tanh_f<float>, tanh_f<double>);
+  add_unary(r, "Exp", lut, "all opsets", nullptr, exp_f<float>, exp_f<double>);
+  add_unary(r, "Erf", lut, "all opsets", nullptr, erf_f<float>, erf_f<double>);
+  add_unary(r, "Softplus", lut, "all opsets", nullptr, softplus<float>, softplus<double>);
   // Float-only unary ops (no lookup table: Sqrt and Reciprocal are not finite at every input code).
-  r.push_back({"Neg", "", kElementwise, "all opsets", nullptr, neg_f, nullptr, formula_kernel});
-  r.push_back({"Abs", "", kElementwise, "all opsets", nullptr, abs_f, nullptr, formula_kernel});
-  r.push_back({"Sqrt", "", kElementwise, "all opsets", nullptr, sqrt_f, nullptr, formula_kernel});
-  r.push_back({"Reciprocal", "", kElementwise, "all opsets", nullptr, reciprocal_f, nullptr, formula_kernel});
-  r.push_back({"Selu", "", lut, "alpha, gamma defaults made explicit", canon_selu, selu, nullptr, formula_kernel});
-  r.push_back({"Elu", "", lut, "alpha default (1.0) made explicit", canon_elu, elu, nullptr, formula_kernel});
-  r.push_back({"LeakyRelu", "", lut, "alpha default (0.01) made explicit", canon_leaky_relu, leaky_relu, nullptr,
-               formula_kernel});
-  r.push_back({"HardSigmoid", "", lut, "alpha (0.2), beta (0.5) defaults made explicit", canon_hard_sigmoid,
-               hard_sigmoid, nullptr, formula_kernel});
-  r.push_back({"HardSwish", "", lut, "opset 14+ (exported by torch at any opset as its decomposition)", nullptr,
-               hard_swish, nullptr, formula_kernel});
+  add_unary(r, "Neg", kElementwise, "all opsets", nullptr, neg_f<float>, neg_f<double>);
+  add_unary(r, "Abs", kElementwise, "all opsets", nullptr, abs_f<float>, abs_f<double>);
+  add_unary(r, "Sqrt", kElementwise, "all opsets", nullptr, sqrt_f<float>, sqrt_f<double>);
+  add_unary(r, "Reciprocal", kElementwise, "all opsets", nullptr, reciprocal_f<float>, reciprocal_f<double>);
+  add_unary(r, "Selu", lut, "alpha, gamma defaults made explicit", canon_selu, selu<float>, selu<double>);
+  add_unary(r, "Elu", lut, "alpha default (1.0) made explicit", canon_elu, elu<float>, elu<double>);
+  add_unary(r, "LeakyRelu", lut, "alpha default (0.01) made explicit", canon_leaky_relu, leaky_relu<float>,
+            leaky_relu<double>);
+  add_unary(r, "HardSigmoid", lut, "alpha (0.2), beta (0.5) defaults made explicit", canon_hard_sigmoid,
+            hard_sigmoid<float>, hard_sigmoid<double>);
+  add_unary(r, "HardSwish", lut, "opset 14+ (exported by torch at any opset as its decomposition)", nullptr,
+            hard_swish<float>, hard_swish<double>);
   r.push_back({"Clip", "", lut | kFusableActivation,
-               "10: `min`/`max` attributes; 11+: optional `min`/`max` inputs. Canonical: inputs", canon_clip, clip,
-               clip_clamp, clip_kernel});
+               "10: `min`/`max` attributes; 11+: optional `min`/`max` inputs. Canonical: inputs", canon_clip, clip<float>,
+               clip_clamp, clip_kernel<float>});
+  r.back().kernel64 = clip_kernel<double>;
+  r.back().formula64 = clip<double>;
 }
 
 }  // namespace bpu::ops

@@ -13,28 +13,33 @@ namespace bpu::cpu {
 
 namespace {
 
-using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using ConstMap = Eigen::Map<const RowMatrix>;
-using Map = Eigen::Map<RowMatrix>;
+// Every kernel is written over its scalar type T (float: the executor; double: the exact run).
+template <typename T>
+using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T>
+using ConstMap = Eigen::Map<const RowMatrix<T>>;
+template <typename T>
+using Map = Eigen::Map<RowMatrix<T>>;
 
 // Output columns [p0, p1) of image n, group grp: im2col of those columns, then one Eigen GEMM and the bias.
-void conv_columns(const ConvGeometry& g, const float* x, const float* weight, const float* bias, int64_t n, int64_t grp,
-                  int64_t p0, int64_t p1, float* y) {
+template <typename T>
+void conv_columns(const ConvGeometry& g, const T* x, const T* weight, const T* bias, int64_t n, int64_t grp,
+                  int64_t p0, int64_t p1, T* y) {
   const int64_t cin_g = g.in_channels / g.groups, cout_g = g.out_channels / g.groups;
   const int64_t K = cin_g * g.kernel_h * g.kernel_w, P = g.out_h * g.out_w, cols = p1 - p0;
-  thread_local std::vector<float> scratch;  // each worker's im2col buffer, kept between calls
+  thread_local std::vector<T> scratch;  // each worker's im2col buffer, kept between calls
   scratch.resize(static_cast<size_t>(K * cols));
-  Map col(scratch.data(), K, cols);
+  Map<T> col(scratch.data(), K, cols);
   for (int64_t ci = 0; ci < cin_g; ++ci) {
-    const float* plane = x + (n * g.in_channels + grp * cin_g + ci) * g.in_h * g.in_w;
+    const T* plane = x + (n * g.in_channels + grp * cin_g + ci) * g.in_h * g.in_w;
     for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
       for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
-        float* row = col.data() + ((ci * g.kernel_h + ky) * g.kernel_w + kx) * cols;
+        T* row = col.data() + ((ci * g.kernel_h + ky) * g.kernel_w + kx) * cols;
         int64_t yo = p0 / g.out_w, xo = p0 % g.out_w;
         for (int64_t p = p0; p < p1; ++p) {
           const int64_t iy = yo * g.stride_h - g.pad_top + ky * g.dilation_h;
           const int64_t ix = xo * g.stride_w - g.pad_left + kx * g.dilation_w;
-          row[p - p0] = (iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w) ? plane[iy * g.in_w + ix] : 0.0f;
+          row[p - p0] = (iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w) ? plane[iy * g.in_w + ix] : T(0);
           if (++xo == g.out_w) {
             xo = 0;
             ++yo;
@@ -43,8 +48,8 @@ void conv_columns(const ConvGeometry& g, const float* x, const float* weight, co
       }
     }
   }
-  ConstMap wm(weight + grp * cout_g * K, cout_g, K);
-  Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> ym(y + (n * g.out_channels + grp * cout_g) * P + p0, cout_g, cols,
+  ConstMap<T> wm(weight + grp * cout_g * K, cout_g, K);
+  Eigen::Map<RowMatrix<T>, 0, Eigen::OuterStride<>> ym(y + (n * g.out_channels + grp * cout_g) * P + p0, cout_g, cols,
                                                     Eigen::OuterStride<>(P));
   ym.noalias() = wm * col;
   if (bias) {
@@ -52,6 +57,7 @@ void conv_columns(const ConvGeometry& g, const float* x, const float* weight, co
   }
 }
 
+template <typename T>
 void conv(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   const CpuTensor& x = *in.at(0);
   const CpuTensor& w = *in.at(1);
@@ -84,10 +90,10 @@ void conv(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::
   g.out_w = conv_output_size(g.in_w, g.kernel_w, g.stride_w, p[1], p[3], g.dilation_w);
   if (g.out_h < 1 || g.out_w < 1) c.fail("the kernel does not fit the padded input");
   if (c.present(in, 2) && in[2]->count() != g.out_channels) c.fail("bias must have one value per output channel");
-  allocate(c, out[0], {g.batch, g.out_channels, g.out_h, g.out_w});
+  allocate<T>(c, out[0], {g.batch, g.out_channels, g.out_h, g.out_w});
   if (c.shapes_only) return;
   const int64_t P = g.out_h * g.out_w;
-  const float* bias = c.present(in, 2) ? in[2]->f.data() : nullptr;
+  const T* bias = c.present(in, 2) ? in[2]->values<T>().data() : nullptr;
   // Output columns in fixed blocks of kColumns, each one im2col + GEMM, spread over the workers. The blocks do
   // not depend on the worker count, so neither does any output bit (Eigen's summation order depends on the
   // block's shape, which is why the blocks are fixed rather than one per worker).
@@ -97,7 +103,8 @@ void conv(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::
     for (int64_t grp = 0; grp < groups; ++grp) {
       auto body = [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) {
-          conv_columns(g, x.f.data(), w.f.data(), bias, n, grp, b * kColumns, std::min(P, (b + 1) * kColumns), out[0].f.data());
+          conv_columns<T>(g, x.values<T>().data(), w.values<T>().data(), bias, n, grp, b * kColumns,
+                          std::min(P, (b + 1) * kColumns), out[0].values<T>().data());
         }
       };
       parallel_for(c.pool, blocks, body);
@@ -105,6 +112,7 @@ void conv(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::
   }
 }
 
+template <typename T>
 void conv_transpose(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   const CpuTensor& x = *in.at(0);
   const CpuTensor& w = *in.at(1);
@@ -122,15 +130,17 @@ void conv_transpose(const KernelContext& c, const std::vector<const CpuTensor*>&
   const int64_t ow = (x.shape[3] - 1) * s[1] - p[1] - p[3] + d[1] * (w.shape[3] - 1) + 1 + op[1];
   if (oh < 1 || ow < 1) c.fail("empty output");
   if (c.present(in, 2) && in[2]->count() != cout) c.fail("bias must have one value per output channel");
-  allocate(c, out[0], {x.shape[0], cout, oh, ow});
+  allocate<T>(c, out[0], {x.shape[0], cout, oh, ow});
   if (c.shapes_only) return;
-  float* y = out[0].f.data();
+  T* y = out[0].values<T>().data();
+  const std::vector<T>& xv = x.values<T>();
+  const std::vector<T>& wv = w.values<T>();
   for (int64_t n = 0; n < x.shape[0]; ++n)
     for (int64_t ci = 0; ci < cin; ++ci) {
       const int64_t grp = ci / cin_g;
       for (int64_t iy = 0; iy < x.shape[2]; ++iy)
         for (int64_t ix = 0; ix < x.shape[3]; ++ix) {
-          const float v = x.f[((n * cin + ci) * x.shape[2] + iy) * x.shape[3] + ix];
+          const T v = xv[((n * cin + ci) * x.shape[2] + iy) * x.shape[3] + ix];
           for (int64_t col = 0; col < cout_g; ++col)
             for (int64_t ky = 0; ky < w.shape[2]; ++ky) {
               const int64_t oy = iy * s[0] - p[0] + ky * d[0];
@@ -138,7 +148,7 @@ void conv_transpose(const KernelContext& c, const std::vector<const CpuTensor*>&
               for (int64_t kx = 0; kx < w.shape[3]; ++kx) {
                 const int64_t ox = ix * s[1] - p[1] + kx * d[1];
                 if (ox < 0 || ox >= ow) continue;
-                y[((n * cout + grp * cout_g + col) * oh + oy) * ow + ox] += v * w.f[((ci * cout_g + col) * w.shape[2] + ky) * w.shape[3] + kx];
+                y[((n * cout + grp * cout_g + col) * oh + oy) * ow + ox] += v * wv[((ci * cout_g + col) * w.shape[2] + ky) * w.shape[3] + kx];
               }
             }
         }
@@ -146,10 +156,11 @@ void conv_transpose(const KernelContext& c, const std::vector<const CpuTensor*>&
   if (c.present(in, 2)) {
     for (int64_t n = 0; n < x.shape[0]; ++n)
       for (int64_t co = 0; co < cout; ++co)
-        for (int64_t k = 0; k < oh * ow; ++k) y[(n * cout + co) * oh * ow + k] += in[2]->f[co];
+        for (int64_t k = 0; k < oh * ow; ++k) y[(n * cout + co) * oh * ow + k] += in[2]->values<T>()[co];
   }
 }
 
+template <typename T>
 void gemm(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   const CpuTensor& a = *in.at(0);
   const CpuTensor& b = *in.at(1);
@@ -157,7 +168,7 @@ void gemm(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::
   const bool ta = c.node.attr_int("transA", 0), tb = c.node.attr_int("transB", 0);
   const ir::Attribute* alpha_a = c.node.attr("alpha");
   const ir::Attribute* beta_a = c.node.attr("beta");
-  const float alpha = alpha_a ? alpha_a->f : 1.0f, beta = beta_a ? beta_a->f : 1.0f;
+  const T alpha = alpha_a ? alpha_a->f : 1.0f, beta = beta_a ? beta_a->f : 1.0f;
   const int64_t M = ta ? a.shape[1] : a.shape[0], K = ta ? a.shape[0] : a.shape[1];
   const int64_t N = tb ? b.shape[0] : b.shape[1], Kb = tb ? b.shape[1] : b.shape[0];
   if (K != Kb) c.fail("inner dimensions differ");
@@ -166,27 +177,28 @@ void gemm(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::
     int64_t cn = in[2]->count();
     if (!(cn == 1 || cn == N || cn == M * N) || (cs.size() == 2 && cs[0] != 1 && cs[0] != M)) c.fail("C does not broadcast to the output");
   }
-  allocate(c, out[0], {M, N});
+  allocate<T>(c, out[0], {M, N});
   if (c.shapes_only) return;
-  ConstMap am(a.f.data(), a.shape[0], a.shape[1]);
-  ConstMap bm(b.f.data(), b.shape[0], b.shape[1]);
-  Map y(out[0].f.data(), M, N);
+  ConstMap<T> am(a.values<T>().data(), a.shape[0], a.shape[1]);
+  ConstMap<T> bm(b.values<T>().data(), b.shape[0], b.shape[1]);
+  Map<T> y(out[0].values<T>().data(), M, N);
   if (ta && tb) y.noalias() = alpha * (am.transpose() * bm.transpose());
   else if (ta) y.noalias() = alpha * (am.transpose() * bm);
   else if (tb) y.noalias() = alpha * (am * bm.transpose());
   else y.noalias() = alpha * (am * bm);
   if (c.present(in, 2)) {
-    const CpuTensor& cc = *in[2];
-    const int64_t cn = cc.count();
+    const std::vector<T>& cc = in[2]->values<T>();
+    const int64_t cn = in[2]->count();
     for (int64_t i = 0; i < M; ++i) {
       for (int64_t j = 0; j < N; ++j) {
-        float v = cn == 1 ? cc.f[0] : (cn == N ? cc.f[j] : cc.f[i * N + j]);
+        T v = cn == 1 ? cc[0] : (cn == N ? cc[j] : cc[i * N + j]);
         y(i, j) += beta * v;
       }
     }
   }
 }
 
+template <typename T>
 void matmul(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   Shape a = in.at(0)->shape, b = in.at(1)->shape;
   if (a.empty() || b.empty()) c.fail("MatMul needs tensors of rank >= 1");
@@ -207,7 +219,7 @@ void matmul(const KernelContext& c, const std::vector<const CpuTensor*>& in, std
   Shape shape = batch;
   if (!a_vec) shape.push_back(M);
   if (!b_vec) shape.push_back(N);
-  allocate(c, out[0], shape);
+  allocate<T>(c, out[0], shape);
   if (c.shapes_only) return;
   int64_t batches = 1;
   for (int64_t d : batch) batches *= d;
@@ -224,13 +236,14 @@ void matmul(const KernelContext& c, const std::vector<const CpuTensor*>& in, std
       sa *= da;
       sb *= db;
     }
-    ConstMap am(in[0]->f.data() + ia * M * K, M, K);
-    ConstMap bm(in[1]->f.data() + ib * K * N, K, N);
-    Map y(out[0].f.data() + t * M * N, M, N);
+    ConstMap<T> am(in[0]->values<T>().data() + ia * M * K, M, K);
+    ConstMap<T> bm(in[1]->values<T>().data() + ib * K * N, K, N);
+    Map<T> y(out[0].values<T>().data() + t * M * N, M, N);
     y.noalias() = am * bm;
   }
 }
 
+template <typename T>
 void batch_norm(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   const CpuTensor& x = *in.at(0);
   if (x.shape.size() < 2) c.fail("input needs a channel axis");
@@ -239,17 +252,20 @@ void batch_norm(const KernelContext& c, const std::vector<const CpuTensor*>& in,
     if (!c.present(in, k) || in[k]->count() != C) c.fail("scale, B, mean and var need one value per channel");
   }
   const ir::Attribute* e = c.node.attr("epsilon");
-  const float eps = e ? e->f : 1e-5f;
-  allocate(c, out[0], x.shape);
+  const T eps = e ? e->f : 1e-5f;
+  allocate<T>(c, out[0], x.shape);
   if (c.shapes_only) return;
   int64_t inner = 1;
   for (size_t d = 2; d < x.shape.size(); ++d) inner *= x.shape[d];
+  const std::vector<T>& scale = in[1]->values<T>(), &shift = in[2]->values<T>(), &mean = in[3]->values<T>();
+  const std::vector<T>& var = in[4]->values<T>(), &xv = x.values<T>();
+  std::vector<T>& y = out[0].values<T>();
   for (int64_t n = 0; n < x.shape[0]; ++n) {
     for (int64_t ch = 0; ch < C; ++ch) {
-      const float a = in[1]->f[ch] / std::sqrt(in[4]->f[ch] + eps);
-      const float b = in[2]->f[ch] - in[3]->f[ch] * a;
+      const T a = scale[ch] / std::sqrt(var[ch] + eps);
+      const T b = shift[ch] - mean[ch] * a;
       const int64_t base = (n * C + ch) * inner;
-      for (int64_t k = 0; k < inner; ++k) out[0].f[base + k] = x.f[base + k] * a + b;
+      for (int64_t k = 0; k < inner; ++k) y[base + k] = xv[base + k] * a + b;
     }
   }
 }
@@ -332,13 +348,18 @@ void canon_gemm(CanonContext&, ir::Node& n) {
 void register_conv(Registry& r) {
   using namespace cpu;
   r.push_back({"Conv", "", kWeighted, "all opsets; auto_pad resolved to explicit pads, defaults made explicit",
-               canon_conv, nullptr, nullptr, conv});
+               canon_conv, nullptr, nullptr, conv<float>});
+  r.back().kernel64 = conv<double>;
   r.push_back({"ConvTranspose", "", kWeighted, "all opsets; strides/pads/dilations/group made explicit", canon_conv,
-               nullptr, nullptr, conv_transpose});
-  r.push_back({"Gemm", "", kWeighted, "alpha, beta, transA, transB made explicit", canon_gemm, nullptr, nullptr, gemm});
-  r.push_back({"MatMul", "", kWeighted, "all opsets", nullptr, nullptr, nullptr, matmul});
+               nullptr, nullptr, conv_transpose<float>});
+  r.back().kernel64 = conv_transpose<double>;
+  r.push_back({"Gemm", "", kWeighted, "alpha, beta, transA, transB made explicit", canon_gemm, nullptr, nullptr, gemm<float>});
+  r.back().kernel64 = gemm<double>;
+  r.push_back({"MatMul", "", kWeighted, "all opsets", nullptr, nullptr, nullptr, matmul<float>});
+  r.back().kernel64 = matmul<double>;
   r.push_back({"BatchNormalization", "", kElementwise, "inference form (opset 9, 14, 15)", nullptr, nullptr, nullptr,
-               batch_norm});
+               batch_norm<float>});
+  r.back().kernel64 = batch_norm<double>;
 }
 
 }  // namespace bpu::ops

@@ -23,15 +23,30 @@ std::vector<int64_t> KernelContext::ints(const std::vector<const CpuTensor*>& in
   if (in[k]->integer) return in[k]->i;
   std::vector<int64_t> out;
   for (float v : in[k]->f) out.push_back(static_cast<int64_t>(v));
+  for (double v : in[k]->f.empty() ? in[k]->d : std::vector<double>()) out.push_back(static_cast<int64_t>(v));
   return out;
 }
 
 std::vector<float> KernelContext::floats(const std::vector<const CpuTensor*>& in, size_t k) const {
   if (!present(in, k) || !in[k]->has_data) fail("input " + std::to_string(k) + " must be a constant");
-  if (!in[k]->integer) return in[k]->f;
-  return std::vector<float>(in[k]->i.begin(), in[k]->i.end());
+  if (in[k]->integer) return std::vector<float>(in[k]->i.begin(), in[k]->i.end());
+  if (in[k]->f.empty() && !in[k]->d.empty()) return std::vector<float>(in[k]->d.begin(), in[k]->d.end());
+  return in[k]->f;
 }
 
+std::vector<double> KernelContext::doubles(const std::vector<const CpuTensor*>& in, size_t k) const {
+  if (!present(in, k) || !in[k]->has_data) fail("input " + std::to_string(k) + " must be a constant");
+  if (in[k]->integer) return std::vector<double>(in[k]->i.begin(), in[k]->i.end());
+  if (in[k]->d.empty() && !in[k]->f.empty()) return std::vector<double>(in[k]->f.begin(), in[k]->f.end());
+  return in[k]->d;
+}
+
+template <typename T>
+std::vector<T> values_as(const CpuTensor& x) {
+  return x.integer ? std::vector<T>(x.i.begin(), x.i.end()) : x.values<T>();
+}
+
+template <typename T>
 void allocate(const KernelContext& ctx, CpuTensor& out, const Shape& shape) {
   for (int64_t d : shape) {
     if (d < 0) ctx.fail("negative output dimension in " + shape_to_string(shape));
@@ -45,7 +60,7 @@ void allocate(const KernelContext& ctx, CpuTensor& out, const Shape& shape) {
     if (d != 0 && count > kMaxTensorElements / d) ctx.fail("output " + shape_to_string(shape) + " is too large");
     count *= d;
   }
-  if (!ctx.shapes_only) out.f.assign(static_cast<size_t>(count), 0.0f);
+  if (!ctx.shapes_only) out.values<T>().assign(static_cast<size_t>(count), T(0));
 }
 
 int64_t kernel_axis(const KernelContext& c, int64_t axis, int64_t rank) {
@@ -54,24 +69,37 @@ int64_t kernel_axis(const KernelContext& c, int64_t axis, int64_t rank) {
   return axis;
 }
 
+template <typename T>
 void copy_data(const KernelContext& c, const CpuTensor& x, CpuTensor& y) {
-  if (!c.shapes_only) y.f = x.integer ? std::vector<float>(x.i.begin(), x.i.end()) : x.f;
+  if (!c.shapes_only) y.values<T>() = values_as<T>(x);
 }
 
+template <typename T>
 void gather_box(const CpuTensor& x, CpuTensor& y, const std::vector<int64_t>& start, const std::vector<int64_t>& step) {
   const size_t rank = x.shape.size();
   std::vector<int64_t> strides(rank, 1);
   for (int64_t k = static_cast<int64_t>(rank) - 2; k >= 0; --k) strides[k] = strides[k + 1] * x.shape[k + 1];
   std::vector<int64_t> index(rank, 0);
+  const T* from = x.values<T>().data();
+  T* to = y.values<T>().data();
   for (int64_t o = 0, n = y.count(); o < n; ++o) {
     int64_t src = 0;
     for (size_t k = 0; k < rank; ++k) src += (start[k] + index[k] * step[k]) * strides[k];
-    y.f[o] = x.f[src];
+    to[o] = from[src];
     for (int64_t k = static_cast<int64_t>(rank) - 1; k >= 0; --k) {
       if (++index[k] < y.shape[k]) break;
       index[k] = 0;
     }
   }
 }
+
+template std::vector<float> values_as<float>(const CpuTensor&);
+template std::vector<double> values_as<double>(const CpuTensor&);
+template void allocate<float>(const KernelContext&, CpuTensor&, const Shape&);
+template void allocate<double>(const KernelContext&, CpuTensor&, const Shape&);
+template void copy_data<float>(const KernelContext&, const CpuTensor&, CpuTensor&);
+template void copy_data<double>(const KernelContext&, const CpuTensor&, CpuTensor&);
+template void gather_box<float>(const CpuTensor&, CpuTensor&, const std::vector<int64_t>&, const std::vector<int64_t>&);
+template void gather_box<double>(const CpuTensor&, CpuTensor&, const std::vector<int64_t>&, const std::vector<int64_t>&);
 
 }  // namespace bpu::cpu

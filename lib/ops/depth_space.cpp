@@ -46,11 +46,12 @@ void canon_depth_space(CanonContext& c, ir::Node& n) {
   }
 }
 
+template <typename T>
 void kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*>& in, std::vector<cpu::CpuTensor>& out) {
   const cpu::CpuTensor& x = *in.at(0);
   const DepthSpacePlan p = depth_space_plan(c.node, x.shape);
   if (!p.valid) c.fail("blocksize does not divide the 4-D input " + shape_to_string(x.shape));
-  cpu::allocate(c, out[0], p.out);
+  cpu::allocate<T>(c, out[0], p.out);
   if (c.shapes_only) return;
   // out (viewed as the permuted 6-D shape) [i0..i5] = x (viewed as p.six) [j] with j[perm[k]] = i_k.
   std::vector<int64_t> strides(6, 1);
@@ -58,10 +59,12 @@ void kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*
   Shape permuted(6);
   for (int k = 0; k < 6; ++k) permuted[k] = p.six[p.perm[k]];
   std::vector<int64_t> index(6, 0);
+  const T* from = x.values<T>().data();
+  T* to = out[0].values<T>().data();
   for (int64_t o = 0, n = out[0].count(); o < n; ++o) {
     int64_t src = 0;
     for (int k = 0; k < 6; ++k) src += index[k] * strides[p.perm[k]];
-    out[0].f[o] = x.f[src];
+    to[o] = from[src];
     for (int k = 5; k >= 0; --k) {
       if (++index[k] < permuted[k]) break;
       index[k] = 0;
@@ -73,8 +76,10 @@ void kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*
 
 void register_depth_space(Registry& r) {
   r.push_back({"DepthToSpace", "", kDataMovement, "mode DCR (default) or CRD (11+). Canonical: mode explicit",
-               canon_depth_space, nullptr, nullptr, kernel});
-  r.push_back({"SpaceToDepth", "", kDataMovement, "all opsets", canon_depth_space, nullptr, nullptr, kernel});
+               canon_depth_space, nullptr, nullptr, kernel<float>});
+  r.back().kernel64 = kernel<double>;
+  r.push_back({"SpaceToDepth", "", kDataMovement, "all opsets", canon_depth_space, nullptr, nullptr, kernel<float>});
+  r.back().kernel64 = kernel<double>;
 }
 
 }  // namespace bpu::ops

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <functional>
+#include <type_traits>
 
 #include "numerics/requant.h"
 #include "common/broadcast.h"
@@ -26,6 +27,7 @@ Shape broadcast_shape(const KernelContext& ctx, const Shape& a, const Shape& b) 
 
 // Shape arithmetic on integer constants (torch's c // g, h * w) stays exact in int64; Div truncates toward zero
 // as ONNX integer division does. False for other ops (computed in float).
+template <typename T>
 bool integer_binary(const KernelContext& ctx, const CpuTensor& a, const CpuTensor& b, const Shape& shape, CpuTensor& y) {
   const std::string& op = ctx.node.op_type;
   if (op != "Add" && op != "Sub" && op != "Mul" && op != "Div") return false;
@@ -39,28 +41,28 @@ bool integer_binary(const KernelContext& ctx, const CpuTensor& a, const CpuTenso
   y.integer = true;
   y.elem_type = a.elem_type;
   y.i = v;
-  y.f.assign(v.begin(), v.end());
+  y.values<T>().assign(v.begin(), v.end());
   return true;
 }
 
-// The float32 formulas of the binary ops, registered as OpDef::binary and instantiated into their kernels.
-float add_f(float a, float b) { return a + b; }
-float sub_f(float a, float b) { return a - b; }
-float mul_f(float a, float b) { return a * b; }
-float div_f(float a, float b) { return a / b; }
-float pow_f(float a, float b) { return std::pow(a, b); }
+// The formulas of the binary ops, written once over the scalar type: registered as OpDef::binary (float32) and
+// OpDef::binary64 (the exact run), and instantiated into their kernels.
+template <typename T> T add_f(T a, T b) { return a + b; }
+template <typename T> T sub_f(T a, T b) { return a - b; }
+template <typename T> T mul_f(T a, T b) { return a * b; }
+template <typename T> T div_f(T a, T b) { return a / b; }
+template <typename T> T pow_f(T a, T b) { return std::pow(a, b); }
 
-template <typename Op>
+template <typename T, typename Op>
 void binary(const KernelContext& ctx, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out, Op op) {
   const CpuTensor& a = *in.at(0);
   const CpuTensor& b = *in.at(1);
   Shape shape = broadcast_shape(ctx, a.shape, b.shape);
-  allocate(ctx, out[0], shape);
+  allocate<T>(ctx, out[0], shape);
   if (ctx.shapes_only) return;
-  if (a.integer && b.integer && integer_binary(ctx, a, b, shape, out[0])) return;
-  std::vector<float> af = a.integer ? std::vector<float>(a.i.begin(), a.i.end()) : a.f;
-  std::vector<float> bf = b.integer ? std::vector<float>(b.i.begin(), b.i.end()) : b.f;
-  float* y = out[0].f.data();
+  if (a.integer && b.integer && integer_binary<T>(ctx, a, b, shape, out[0])) return;
+  const std::vector<T> af = values_as<T>(a), bf = values_as<T>(b);
+  T* y = out[0].values<T>().data();
   const int64_t n = out[0].count();
   if (a.shape == shape && b.shape == shape) {
     for (int64_t k = 0; k < n; ++k) y[k] = op(af[k], bf[k]);
@@ -69,9 +71,9 @@ void binary(const KernelContext& ctx, const std::vector<const CpuTensor*>& in, s
   for_each_broadcast(shape, a.shape, b.shape, [&](int64_t o, int64_t ia, int64_t ib) { y[o] = op(af[ia], bf[ib]); });
 }
 
-template <float (*F)(float, float)>
+template <typename T, T (*F)(T, T)>
 void binary_kernel(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
-  binary(c, in, out, [](float a, float b) { return F(a, b); });
+  binary<T>(c, in, out, [](T a, T b) { return F(a, b); });
 }
 
 // Scale / zero point of input 1 / 2 for element k along the quantization axis.
@@ -114,25 +116,33 @@ QuantAxis quant_axis(const KernelContext& c, const std::vector<const CpuTensor*>
   return q;
 }
 
+// Float32: torch's fake quantize. Float64 (the exact run): an activation rounds exactly, rint(x / s) in double;
+// a weight (a node folded at load, reading only constants) still rounds as torch did when it trained.
+template <typename T>
 void quantize_linear(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   QuantAxis q = quant_axis(c, in);  // the zero point's type sets the integer range
-  allocate(c, out[0], in[0]->shape);
+  allocate<T>(c, out[0], in[0]->shape);
   if (c.shapes_only) return;
-  const float* x = in[0]->f.data();
-  float* y = out[0].f.data();
+  const T* x = in[0]->values<T>().data();
+  T* y = out[0].values<T>().data();
+  const bool like_torch = std::is_same_v<T, float> || c.folding;
   for_each_in_channels(static_cast<size_t>(out[0].count()), q.scales.size(), static_cast<size_t>(q.inner), [&](size_t k, size_t ch) {
-    y[k] = static_cast<float>(quantize_like_torch(x[k], q.scales[ch], q.lo - q.zero_points[ch], q.hi - q.zero_points[ch]) + q.zero_points[ch]);
+    const int64_t zp = q.zero_points[ch], lo = q.lo - zp, hi = q.hi - zp;
+    const int64_t code = like_torch ? quantize_like_torch(static_cast<float>(x[k]), q.scales[ch], lo, hi)
+                                    : quantize_exact(static_cast<double>(x[k]), q.scales[ch], lo, hi);
+    y[k] = static_cast<T>(code + zp);
   });
 }
 
+template <typename T>
 void dequantize_linear(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   QuantAxis q = quant_axis(c, in);
-  allocate(c, out[0], in[0]->shape);
+  allocate<T>(c, out[0], in[0]->shape);
   if (c.shapes_only) return;
-  const float* x = in[0]->f.data();
-  float* y = out[0].f.data();
+  const T* x = in[0]->values<T>().data();
+  T* y = out[0].values<T>().data();
   for_each_in_channels(static_cast<size_t>(out[0].count()), q.scales.size(), static_cast<size_t>(q.inner), [&](size_t k, size_t ch) {
-    y[k] = (x[k] - static_cast<float>(q.zero_points[ch])) * q.scales[ch];
+    y[k] = (x[k] - static_cast<T>(q.zero_points[ch])) * static_cast<T>(q.scales[ch]);
   });
 }
 
@@ -142,18 +152,33 @@ void dequantize_linear(const KernelContext& c, const std::vector<const CpuTensor
 
 namespace bpu::ops {
 
+namespace {
+
+// A binary entry: the formula template instantiated for both kernels and both formula slots.
+template <float (*F32)(float, float), double (*F64)(double, double)>
+void add_binary(Registry& r, const char* type, const char* forms) {
+  using namespace cpu;
+  r.push_back({type, "", kElementwise, forms, nullptr, nullptr, nullptr, binary_kernel<float, F32>, F32});
+  r.back().kernel64 = binary_kernel<double, F64>;
+  r.back().binary64 = F64;
+}
+
+}  // namespace
+
 void register_elementwise(Registry& r) {
   using namespace cpu;
   const uint32_t ew = kElementwise;
-  r.push_back({"Add", "", ew, "all opsets: NumPy broadcasting (opset 7+)", nullptr, nullptr, nullptr, binary_kernel<add_f>, add_f});
-  r.push_back({"Sub", "", ew, "all opsets: NumPy broadcasting", nullptr, nullptr, nullptr, binary_kernel<sub_f>, sub_f});
-  r.push_back({"Mul", "", ew, "all opsets: NumPy broadcasting", nullptr, nullptr, nullptr, binary_kernel<mul_f>, mul_f});
-  r.push_back({"Div", "", ew, "all opsets: NumPy broadcasting", nullptr, nullptr, nullptr, binary_kernel<div_f>, div_f});
-  r.push_back({"Pow", "", ew, "all opsets: NumPy broadcasting (float32 std::pow)", nullptr, nullptr, nullptr, binary_kernel<pow_f>, pow_f});
+  add_binary<add_f<float>, add_f<double>>(r, "Add", "all opsets: NumPy broadcasting (opset 7+)");
+  add_binary<sub_f<float>, sub_f<double>>(r, "Sub", "all opsets: NumPy broadcasting");
+  add_binary<mul_f<float>, mul_f<double>>(r, "Mul", "all opsets: NumPy broadcasting");
+  add_binary<div_f<float>, div_f<double>>(r, "Div", "all opsets: NumPy broadcasting");
+  add_binary<pow_f<float>, pow_f<double>>(r, "Pow", "all opsets: NumPy broadcasting (float32 std::pow)");
   r.push_back({"QuantizeLinear", "", ew | kFakeQuant, "10: per tensor; 13: per-axis scales (`axis`)", nullptr, nullptr,
-               nullptr, quantize_linear});
+               nullptr, quantize_linear<float>});
+  r.back().kernel64 = quantize_linear<double>;
   r.push_back({"DequantizeLinear", "", ew | kFakeQuant, "10: per tensor; 13: per-axis scales (`axis`)", nullptr,
-               nullptr, nullptr, dequantize_linear});
+               nullptr, nullptr, dequantize_linear<float>});
+  r.back().kernel64 = dequantize_linear<double>;
 }
 
 }  // namespace bpu::ops

@@ -59,6 +59,10 @@ using Formula = float (*)(const ir::Node& n, float x);
 // The float32 formula of a binary element-wise op (Add, Sub, Mul, Div, Pow): shared by its CPU kernel and the
 // float-island lookup tables (lib/ops/float_island.h).
 using BinaryFormula = float (*)(float a, float b);
+// The same formulas in float64, for the exact run (`verify --exact`): each op writes its formula once as a
+// template over the scalar type and registers both instantiations.
+using Formula64 = double (*)(const ir::Node& n, double x);
+using BinaryFormula64 = double (*)(double a, double b);
 // Clamp bounds in real units of a fusable activation, or false when this instance is not a clamp keeping 0.
 using ClampBounds = bool (*)(const ir::Graph& g, const ir::Node& n, std::pair<float, float>* bounds);
 
@@ -72,6 +76,11 @@ struct OpDef {
   ClampBounds clamp = nullptr;
   cpu::CpuKernel kernel = nullptr;  // CPU executor kernel; its shapes_only mode is the shape rule
   BinaryFormula binary = nullptr;   // binary element-wise ops only
+  // The CPU kernel over double (the same template as `kernel`), run by a float64 executor (CpuGraph::Precision);
+  // null: the op has no float64 path and an exact run refuses the model naming it.
+  cpu::CpuKernel kernel64 = nullptr;
+  Formula64 formula64 = nullptr;       // unary formula in double (with `formula`)
+  BinaryFormula64 binary64 = nullptr;  // binary formula in double (with `binary`)
   bool has(Trait t) const { return (traits & t) != 0; }
 };
 
@@ -80,8 +89,8 @@ using Registry = std::vector<OpDef>;
 
 const std::vector<OpDef>& all_ops();
 const OpDef* find_op(const std::string& type, const std::string& domain = "");
-// True when the CPU executor runs the op.
-bool cpu_supports(const std::string& type, const std::string& domain);
+// True when the CPU executor runs the op (in float64 with `float64`: the op has a kernel64).
+bool cpu_supports(const std::string& type, const std::string& domain, bool float64 = false);
 bool has_trait(const ir::Node& n, Trait t);
 
 // Applies the op's formula to x; throws for ops without one.

@@ -20,6 +20,7 @@ int64_t pooled_size(int64_t in, int64_t k, int64_t s, int64_t pb, int64_t pe, in
   return out;
 }
 
+template <typename T>
 void pool2d(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out, bool is_max) {
   const CpuTensor& x = *in.at(0);
   if (x.shape.size() != 4) c.fail("only 2-D pooling (4-D tensors) is supported");
@@ -35,15 +36,15 @@ void pool2d(const KernelContext& c, const std::vector<const CpuTensor*>& in, std
   const int64_t oh = pooled_size(x.shape[2], k[0], s[0], p[0], p[2], d[0], ceil_mode);
   const int64_t ow = pooled_size(x.shape[3], k[1], s[1], p[1], p[3], d[1], ceil_mode);
   if (oh < 1 || ow < 1) c.fail("the window does not fit the padded input");
-  allocate(c, out[0], {x.shape[0], x.shape[1], oh, ow});
+  allocate<T>(c, out[0], {x.shape[0], x.shape[1], oh, ow});
   if (c.shapes_only) return;
   const int64_t H = x.shape[2], W = x.shape[3];
   for (int64_t nc = 0; nc < x.shape[0] * x.shape[1]; ++nc) {
-    const float* plane = x.f.data() + nc * H * W;
-    float* y = out[0].f.data() + nc * oh * ow;
+    const T* plane = x.values<T>().data() + nc * H * W;
+    T* y = out[0].values<T>().data() + nc * oh * ow;
     for (int64_t oy = 0; oy < oh; ++oy) {
       for (int64_t ox = 0; ox < ow; ++ox) {
-        float acc = is_max ? -std::numeric_limits<float>::infinity() : 0.0f;
+        T acc = is_max ? -std::numeric_limits<T>::infinity() : T(0);
         int64_t n = 0, n_padded = 0;
         for (int64_t ky = 0; ky < k[0]; ++ky) {
           const int64_t iy = oy * s[0] - p[0] + ky * d[0];
@@ -52,25 +53,28 @@ void pool2d(const KernelContext& c, const std::vector<const CpuTensor*>& in, std
             // Positions in the explicit padding count for count_include_pad; ceil_mode overhang never does.
             if (iy < H + p[2] && ix < W + p[3]) ++n_padded;
             if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-            const float v = plane[iy * W + ix];
+            const T v = plane[iy * W + ix];
             acc = is_max ? std::max(acc, v) : acc + v;
             ++n;
           }
         }
-        y[oy * ow + ox] = is_max ? acc : acc / static_cast<float>(include_pad ? n_padded : std::max<int64_t>(n, 1));
+        y[oy * ow + ox] = is_max ? acc : acc / static_cast<T>(include_pad ? n_padded : std::max<int64_t>(n, 1));
       }
     }
   }
 }
 
+template <typename T>
 void max_pool(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   if (out.size() > 1) c.fail("the Indices output is not supported");
-  pool2d(c, in, out, true);
+  pool2d<T>(c, in, out, true);
 }
+template <typename T>
 void average_pool(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
-  pool2d(c, in, out, false);
+  pool2d<T>(c, in, out, false);
 }
 
+template <typename T>
 void global_pool(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out, bool is_max) {
   const CpuTensor& x = *in.at(0);
   if (x.shape.size() < 3) c.fail("input needs spatial axes");
@@ -80,21 +84,23 @@ void global_pool(const KernelContext& c, const std::vector<const CpuTensor*>& in
     shape.push_back(1);
     inner *= x.shape[d];
   }
-  allocate(c, out[0], shape);
+  allocate<T>(c, out[0], shape);
   if (c.shapes_only) return;
   for (int64_t nc = 0; nc < x.shape[0] * x.shape[1]; ++nc) {
-    const float* p = x.f.data() + nc * inner;
-    float acc = is_max ? -std::numeric_limits<float>::infinity() : 0.0f;
+    const T* p = x.values<T>().data() + nc * inner;
+    T acc = is_max ? -std::numeric_limits<T>::infinity() : T(0);
     for (int64_t k = 0; k < inner; ++k) acc = is_max ? std::max(acc, p[k]) : acc + p[k];
-    out[0].f[nc] = is_max ? acc : acc / static_cast<float>(inner);
+    out[0].values<T>()[nc] = is_max ? acc : acc / static_cast<T>(inner);
   }
 }
 
+template <typename T>
 void global_average_pool(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
-  global_pool(c, in, out, false);
+  global_pool<T>(c, in, out, false);
 }
+template <typename T>
 void global_max_pool(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
-  global_pool(c, in, out, true);
+  global_pool<T>(c, in, out, true);
 }
 
 }  // namespace
@@ -118,11 +124,15 @@ void canon_pool(CanonContext& c, ir::Node& n) {
 void register_pool(Registry& r) {
   using namespace cpu;
   const std::string forms = "10+: ceil_mode; 11+: dilations (MaxPool); auto_pad resolved to explicit pads";
-  r.push_back({"MaxPool", "", 0, forms, canon_pool, nullptr, nullptr, max_pool});
+  r.push_back({"MaxPool", "", 0, forms, canon_pool, nullptr, nullptr, max_pool<float>});
+  r.back().kernel64 = max_pool<double>;
   r.push_back({"AveragePool", "", kTieProne, forms + "; count_include_pad made explicit", canon_pool, nullptr, nullptr,
-               average_pool});
-  r.push_back({"GlobalAveragePool", "", kTieProne, "all opsets", nullptr, nullptr, nullptr, global_average_pool});
-  r.push_back({"GlobalMaxPool", "", 0, "all opsets", nullptr, nullptr, nullptr, global_max_pool});
+               average_pool<float>});
+  r.back().kernel64 = average_pool<double>;
+  r.push_back({"GlobalAveragePool", "", kTieProne, "all opsets", nullptr, nullptr, nullptr, global_average_pool<float>});
+  r.back().kernel64 = global_average_pool<double>;
+  r.push_back({"GlobalMaxPool", "", 0, "all opsets", nullptr, nullptr, nullptr, global_max_pool<float>});
+  r.back().kernel64 = global_max_pool<double>;
 }
 
 }  // namespace bpu::ops

@@ -3,6 +3,8 @@
 
 #include "ops/preprocess.h"
 
+#include <type_traits>
+
 #include "common/error.h"
 #include "ops/op_def.h"
 
@@ -24,6 +26,9 @@ ir::Attribute floats_attr(const std::vector<float>& v) {
   return a;
 }
 
+// The train tensor is float32 by definition (docs/numerics.md §9, step 4), so the float64 kernel holds those
+// float32 values in double.
+template <typename T>
 void kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*>& in, std::vector<cpu::CpuTensor>& out) {
   const cpu::CpuTensor& x = *in.at(0);
   const InputFormat f = preprocess_format(c.node, ExitCode::Model);
@@ -33,9 +38,14 @@ void kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*
   } catch (const Error& e) {
     c.fail(e.what());
   }
-  cpu::allocate(c, out[0], train);
+  cpu::allocate<T>(c, out[0], train);
   if (c.shapes_only) return;
-  out[0].f = preprocess_float(f, x.shape, x.f);
+  if constexpr (std::is_same_v<T, float>) {
+    out[0].f = preprocess_float(f, x.shape, x.f);
+  } else {
+    const std::vector<float> y = preprocess_float(f, x.shape, std::vector<float>(x.d.begin(), x.d.end()));
+    out[0].d.assign(y.begin(), y.end());
+  }
 }
 
 }  // namespace
@@ -80,7 +90,8 @@ void set_preprocess_format(ir::Node& n, const InputFormat& f) {
 void register_preprocess(Registry& r) {
   r.push_back({kPreprocessOp, kPreprocessDomain, 0,
                "bpu-mapper's own (inserted for image inputs): runtime image -> normalized train tensor", nullptr, nullptr,
-               nullptr, kernel});
+               nullptr, kernel<float>});
+  r.back().kernel64 = kernel<double>;
 }
 
 }  // namespace bpu::ops

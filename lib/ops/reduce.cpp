@@ -42,7 +42,7 @@ void canon_reduce(CanonContext& c, ir::Node& n) {
 
 enum class Kind { Mean, Max, Min, Sum };
 
-template <Kind K>
+template <Kind K, typename T>
 void kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*>& in, std::vector<cpu::CpuTensor>& out) {
   const cpu::CpuTensor& x = *in.at(0);
   const int64_t rank = static_cast<int64_t>(x.shape.size());
@@ -59,8 +59,10 @@ void kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*
     kept_shape[d] = reduced[d] ? 1 : x.shape[d];
     if (!reduced[d] || keepdims) shape.push_back(kept_shape[d]);
   }
-  cpu::allocate(c, out[0], shape);
+  cpu::allocate<T>(c, out[0], shape);
   if (c.shapes_only) return;
+  const std::vector<T>& xv = x.values<T>();
+  std::vector<T>& y = out[0].values<T>();
   const int64_t n_out = out[0].count();
   const int64_t group = n_out ? x.count() / n_out : 0;
   std::vector<double> acc(n_out, K == Kind::Max ? -INFINITY : K == Kind::Min ? INFINITY : 0.0);
@@ -68,7 +70,7 @@ void kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*
   for (int64_t i = 0, n = x.count(); i < n; ++i) {
     int64_t o = 0;
     for (int64_t d = 0; d < rank; ++d) o = o * kept_shape[d] + (reduced[d] ? 0 : index[d]);
-    const double v = x.f[i];
+    const double v = xv[i];
     if (K == Kind::Max) acc[o] = std::max(acc[o], v);
     else if (K == Kind::Min) acc[o] = std::min(acc[o], v);
     else acc[o] += v;
@@ -78,7 +80,7 @@ void kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*
     }
   }
   for (int64_t o = 0; o < n_out; ++o) {
-    out[0].f[o] = static_cast<float>(K == Kind::Mean ? acc[o] / static_cast<double>(std::max<int64_t>(group, 1)) : acc[o]);
+    y[o] = static_cast<T>(K == Kind::Mean ? acc[o] / static_cast<double>(std::max<int64_t>(group, 1)) : acc[o]);
   }
 }
 
@@ -92,11 +94,15 @@ std::vector<int64_t> reduce_axes(const ir::Graph& g, const ir::Node& n) {
 
 void register_reduce(Registry& r) {
   const std::string forms = "`axes` attribute (none: every axis), keepdims default 1. Canonical: explicit sorted axes";
-  r.push_back({"ReduceMean", "", kTieProne, forms, canon_reduce, nullptr, nullptr, kernel<Kind::Mean>});
-  r.push_back({"ReduceMax", "", 0, forms, canon_reduce, nullptr, nullptr, kernel<Kind::Max>});
-  r.push_back({"ReduceMin", "", 0, forms, canon_reduce, nullptr, nullptr, kernel<Kind::Min>});
+  r.push_back({"ReduceMean", "", kTieProne, forms, canon_reduce, nullptr, nullptr, kernel<Kind::Mean, float>});
+  r.back().kernel64 = kernel<Kind::Mean, double>;
+  r.push_back({"ReduceMax", "", 0, forms, canon_reduce, nullptr, nullptr, kernel<Kind::Max, float>});
+  r.back().kernel64 = kernel<Kind::Max, double>;
+  r.push_back({"ReduceMin", "", 0, forms, canon_reduce, nullptr, nullptr, kernel<Kind::Min, float>});
+  r.back().kernel64 = kernel<Kind::Min, double>;
   r.push_back({"ReduceSum", "", 0, "< 13: `axes` attribute; 13+: `axes` input with noop_with_empty_axes. Canonical: "
-                                   "explicit sorted axes input", canon_reduce, nullptr, nullptr, kernel<Kind::Sum>});
+                                   "explicit sorted axes input", canon_reduce, nullptr, nullptr, kernel<Kind::Sum, float>});
+  r.back().kernel64 = kernel<Kind::Sum, double>;
 }
 
 }  // namespace bpu::ops

@@ -35,9 +35,9 @@ const OpDef* find_op(const std::string& type, const std::string& domain) {
   return it == index.end() ? nullptr : it->second;
 }
 
-bool cpu_supports(const std::string& type, const std::string& domain) {
+bool cpu_supports(const std::string& type, const std::string& domain, bool float64) {
   const OpDef* op = find_op(type, domain);
-  return op && op->kernel;
+  return op && (float64 ? op->kernel64 != nullptr : op->kernel != nullptr);
 }
 
 bool has_trait(const ir::Node& n, Trait t) {

@@ -10,41 +10,46 @@ namespace bpu::cpu {
 namespace {
 
 // Maps an output coordinate to the input coordinate space.
-float source_coordinate(const std::string& mode, int64_t out_idx, float scale, int64_t in_len, int64_t out_len) {
-  const float x = static_cast<float>(out_idx);
+// Coordinates and weights are computed in the kernel's scalar type T (float32, or double in the exact run).
+template <typename T>
+T source_coordinate(const std::string& mode, int64_t out_idx, T scale, int64_t in_len, int64_t out_len) {
+  const T x = static_cast<T>(out_idx), half = T(0.5);
   if (mode == "asymmetric") return x / scale;
-  if (mode == "align_corners") return out_len == 1 ? 0.0f : x * static_cast<float>(in_len - 1) / static_cast<float>(out_len - 1);
-  if (mode == "pytorch_half_pixel") return out_len > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
-  if (mode == "tf_half_pixel_for_nn") return (x + 0.5f) / scale;
-  return (x + 0.5f) / scale - 0.5f;  // half_pixel
+  if (mode == "align_corners") return out_len == 1 ? T(0) : x * static_cast<T>(in_len - 1) / static_cast<T>(out_len - 1);
+  if (mode == "pytorch_half_pixel") return out_len > 1 ? (x + half) / scale - half : T(0);
+  if (mode == "tf_half_pixel_for_nn") return (x + half) / scale;
+  return (x + half) / scale - half;  // half_pixel
 }
 
-int64_t nearest_index(const std::string& mode, float v, int64_t len) {
+template <typename T>
+int64_t nearest_index(const std::string& mode, T v, int64_t len) {
   int64_t i;
   if (mode == "floor") i = static_cast<int64_t>(std::floor(v));
   else if (mode == "ceil") i = static_cast<int64_t>(std::ceil(v));
-  else if (mode == "round_prefer_ceil") i = static_cast<int64_t>(std::floor(v + 0.5f));
-  else i = (v - std::floor(v) == 0.5f) ? static_cast<int64_t>(std::floor(v)) : static_cast<int64_t>(std::round(v));  // round_prefer_floor
+  else if (mode == "round_prefer_ceil") i = static_cast<int64_t>(std::floor(v + T(0.5)));
+  else i = (v - std::floor(v) == T(0.5)) ? static_cast<int64_t>(std::floor(v)) : static_cast<int64_t>(std::round(v));  // round_prefer_floor
   return std::max<int64_t>(0, std::min(len - 1, i));
 }
 
+template <typename T>
 void resize(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   const CpuTensor& x = *in.at(0);
   if (x.shape.size() != 4) c.fail("only 4-D inputs are supported");
-  std::vector<float> scales;
+  std::vector<T> scales;
   std::vector<int64_t> sizes;
+  auto read_scales = [&](size_t k) { for (double v : c.doubles(in, k)) scales.push_back(static_cast<T>(v)); };
   if (c.opset < 11) {
-    scales = c.floats(in, 1);
+    read_scales(1);
   } else {
     if (c.present(in, 3) && in[3]->count() > 0) sizes = c.ints(in, 3);
-    else if (c.present(in, 2) && in[2]->count() > 0) scales = c.floats(in, 2);
+    else if (c.present(in, 2) && in[2]->count() > 0) read_scales(2);
     else c.fail("needs scales or sizes");
   }
   Shape shape = x.shape;
   if (!sizes.empty()) {
     if (sizes.size() != 4) c.fail("sizes needs 4 values");
     for (size_t d = 0; d < 4; ++d) {
-      scales.push_back(static_cast<float>(sizes[d]) / static_cast<float>(x.shape[d]));
+      scales.push_back(static_cast<T>(sizes[d]) / static_cast<T>(x.shape[d]));
       shape[d] = sizes[d];
     }
   } else {
@@ -59,28 +64,28 @@ void resize(const KernelContext& c, const std::vector<const CpuTensor*>& in, std
   if (mode != "nearest" && mode != "linear") c.fail("mode '" + mode + "' is not supported");
   const std::string ctm = c.node.attr_string("coordinate_transformation_mode", c.opset < 11 ? "asymmetric" : "half_pixel");
   const std::string nearest_mode = c.node.attr_string("nearest_mode", c.opset < 11 ? "floor" : "round_prefer_floor");
-  allocate(c, out[0], shape);
+  allocate<T>(c, out[0], shape);
   if (c.shapes_only) return;
   const int64_t H = x.shape[2], W = x.shape[3], OH = shape[2], OW = shape[3];
   for (int64_t nc = 0; nc < x.shape[0] * x.shape[1]; ++nc) {
-    const float* plane = x.f.data() + nc * H * W;
-    float* y = out[0].f.data() + nc * OH * OW;
+    const T* plane = x.values<T>().data() + nc * H * W;
+    T* y = out[0].values<T>().data() + nc * OH * OW;
     for (int64_t oy = 0; oy < OH; ++oy) {
-      const float sy = source_coordinate(ctm, oy, scales[2], H, OH);
+      const T sy = source_coordinate<T>(ctm, oy, scales[2], H, OH);
       for (int64_t ox = 0; ox < OW; ++ox) {
-        const float sx = source_coordinate(ctm, ox, scales[3], W, OW);
+        const T sx = source_coordinate<T>(ctm, ox, scales[3], W, OW);
         if (mode == "nearest") {
           y[oy * OW + ox] = plane[nearest_index(nearest_mode, sy, H) * W + nearest_index(nearest_mode, sx, W)];
           continue;
         }
-        const float cy = std::max(0.0f, std::min(static_cast<float>(H - 1), sy));
-        const float cx = std::max(0.0f, std::min(static_cast<float>(W - 1), sx));
+        const T cy = std::max(T(0), std::min(static_cast<T>(H - 1), sy));
+        const T cx = std::max(T(0), std::min(static_cast<T>(W - 1), sx));
         const int64_t y0 = static_cast<int64_t>(std::floor(cy)), x0 = static_cast<int64_t>(std::floor(cx));
         const int64_t y1 = std::min(y0 + 1, H - 1), x1 = std::min(x0 + 1, W - 1);
-        const float fy = cy - static_cast<float>(y0), fx = cx - static_cast<float>(x0);
+        const T fy = cy - static_cast<T>(y0), fx = cx - static_cast<T>(x0);
         // PyTorch's CPU kernel order (fused multiply-adds), so ties at the next quantization match it.
-        const float top = std::fma(plane[y0 * W + x0], 1 - fx, plane[y0 * W + x1] * fx);
-        const float bottom = std::fma(plane[y1 * W + x0], 1 - fx, plane[y1 * W + x1] * fx);
+        const T top = std::fma(plane[y0 * W + x0], 1 - fx, plane[y0 * W + x1] * fx);
+        const T bottom = std::fma(plane[y1 * W + x0], 1 - fx, plane[y1 * W + x1] * fx);
         y[oy * OW + ox] = std::fma(top, 1 - fy, bottom * fy);
       }
     }
@@ -131,7 +136,8 @@ void canon_resize(CanonContext& c, ir::Node& n) {
 void register_resize(Registry& r) {
   r.push_back({"Resize", "", kTieProne,
                "10: scales input, asymmetric + floor; 11/13: roi, scales, sizes, coordinate and nearest modes. "
-               "Canonical: 13 form, modes explicit", canon_resize, nullptr, nullptr, cpu::resize});
+               "Canonical: 13 form, modes explicit", canon_resize, nullptr, nullptr, cpu::resize<float>});
+  r.back().kernel64 = cpu::resize<double>;
 }
 
 }  // namespace bpu::ops

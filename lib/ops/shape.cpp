@@ -9,6 +9,7 @@ namespace bpu::cpu {
 
 namespace {
 
+template <typename T>
 void reshape(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   const CpuTensor& x = *in.at(0);
   std::vector<int64_t> target = c.ints(in, 1);
@@ -40,10 +41,11 @@ void reshape(const KernelContext& c, const std::vector<const CpuTensor*>& in, st
     if (__builtin_mul_overflow(count, d, &count)) c.fail("the shape's element count overflows");
   }
   if (count != x.count()) c.fail("cannot reshape " + shape_to_string(x.shape) + " to " + shape_to_string(shape));
-  allocate(c, out[0], shape);
-  copy_data(c, x, out[0]);
+  allocate<T>(c, out[0], shape);
+  copy_data<T>(c, x, out[0]);
 }
 
+template <typename T>
 void flatten(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   const CpuTensor& x = *in.at(0);
   const int64_t rank = static_cast<int64_t>(x.shape.size());
@@ -52,15 +54,17 @@ void flatten(const KernelContext& c, const std::vector<const CpuTensor*>& in, st
   if (axis < 0 || axis > rank) c.fail("axis out of range");
   int64_t outer = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
-  allocate(c, out[0], {outer, outer ? x.count() / outer : 0});
-  copy_data(c, x, out[0]);
+  allocate<T>(c, out[0], {outer, outer ? x.count() / outer : 0});
+  copy_data<T>(c, x, out[0]);
 }
 
+template <typename T>
 void identity(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
-  allocate(c, out[0], in.at(0)->shape);
-  copy_data(c, *in[0], out[0]);
+  allocate<T>(c, out[0], in.at(0)->shape);
+  copy_data<T>(c, *in[0], out[0]);
 }
 
+template <typename T>
 void transpose(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   const CpuTensor& x = *in.at(0);
   const size_t rank = x.shape.size();
@@ -74,15 +78,17 @@ void transpose(const KernelContext& c, const std::vector<const CpuTensor*>& in, 
     used[perm[k]] = true;
     shape[k] = x.shape[perm[k]];
   }
-  allocate(c, out[0], shape);
+  allocate<T>(c, out[0], shape);
   if (c.shapes_only) return;
   std::vector<int64_t> in_strides(rank, 1);
   for (int64_t k = static_cast<int64_t>(rank) - 2; k >= 0; --k) in_strides[k] = in_strides[k + 1] * x.shape[k + 1];
   std::vector<int64_t> index(rank, 0);
+  const T* from = x.values<T>().data();
+  T* to = out[0].values<T>().data();
   for (int64_t o = 0, n = out[0].count(); o < n; ++o) {
     int64_t src = 0;
     for (size_t k = 0; k < rank; ++k) src += index[k] * in_strides[perm[k]];
-    out[0].f[o] = x.f[src];
+    to[o] = from[src];
     for (int64_t k = static_cast<int64_t>(rank) - 1; k >= 0; --k) {
       if (++index[k] < shape[k]) break;
       index[k] = 0;
@@ -90,6 +96,7 @@ void transpose(const KernelContext& c, const std::vector<const CpuTensor*>& in, 
   }
 }
 
+template <typename T>
 void concat(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   const Shape& first = in.at(0)->shape;
   const int64_t axis = kernel_axis(c, c.node.attr_int("axis", 0), static_cast<int64_t>(first.size()));
@@ -102,17 +109,17 @@ void concat(const KernelContext& c, const std::vector<const CpuTensor*>& in, std
     }
     shape[axis] += t->shape[axis];
   }
-  allocate(c, out[0], shape);
+  allocate<T>(c, out[0], shape);
   if (c.shapes_only) return;
   int64_t outer = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
   int64_t inner = 1;
   for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
-  float* y = out[0].f.data();
+  T* y = out[0].values<T>().data();
   for (int64_t o = 0; o < outer; ++o) {
     for (const CpuTensor* t : in) {
       const int64_t chunk = t->shape[axis] * inner;
-      std::vector<float> data = t->integer ? std::vector<float>(t->i.begin(), t->i.end()) : t->f;
+      const std::vector<T> data = values_as<T>(*t);
       std::copy(data.begin() + o * chunk, data.begin() + (o + 1) * chunk, y);
       y += chunk;
     }
@@ -124,6 +131,7 @@ std::vector<int64_t> axes_of(const KernelContext& c, const std::vector<const Cpu
   return c.node.attr_ints("axes", {});
 }
 
+template <typename T>
 void squeeze(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   const CpuTensor& x = *in.at(0);
   const int64_t rank = static_cast<int64_t>(x.shape.size());
@@ -139,10 +147,11 @@ void squeeze(const KernelContext& c, const std::vector<const CpuTensor*>& in, st
   }
   Shape shape;
   for (int64_t d = 0; d < rank; ++d) if (!drop[d]) shape.push_back(x.shape[d]);
-  allocate(c, out[0], shape);
-  copy_data(c, x, out[0]);
+  allocate<T>(c, out[0], shape);
+  copy_data<T>(c, x, out[0]);
 }
 
+template <typename T>
 void unsqueeze(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   const CpuTensor& x = *in.at(0);
   std::vector<int64_t> axes = axes_of(c, in);
@@ -156,8 +165,8 @@ void unsqueeze(const KernelContext& c, const std::vector<const CpuTensor*>& in, 
   Shape shape;
   size_t src = 0;
   for (int64_t d = 0; d < rank; ++d) shape.push_back(insert[d] ? 1 : x.shape.at(src++));
-  allocate(c, out[0], shape);
-  copy_data(c, x, out[0]);
+  allocate<T>(c, out[0], shape);
+  copy_data<T>(c, x, out[0]);
 }
 
 }  // namespace
@@ -225,25 +234,35 @@ void canon_dropout(CanonContext& c, ir::Node& n) {
 
 // Identity as an element-wise formula: a member of float islands (e.g. the quantizing Identity quant extraction
 // puts between a float tensor and its fake-quantized form).
-float identity_f(const ir::Node&, float x) { return x; }
+template <typename T>
+T identity_f(const ir::Node&, T x) { return x; }
 
 }  // namespace
 
 void register_shape(Registry& r) {
   using namespace cpu;
   const uint32_t reshape_like = kShapeOnly | kDataMovement;
-  r.push_back({"Reshape", "", reshape_like, "5+: shape input (allowzero from 14)", nullptr, nullptr, nullptr, reshape});
-  r.push_back({"Flatten", "", reshape_like, "axis made explicit and non-negative", canon_flatten, nullptr, nullptr, flatten});
+  r.push_back({"Reshape", "", reshape_like, "5+: shape input (allowzero from 14)", nullptr, nullptr, nullptr, reshape<float>});
+  r.back().kernel64 = reshape<double>;
+  r.push_back({"Flatten", "", reshape_like, "axis made explicit and non-negative", canon_flatten, nullptr, nullptr, flatten<float>});
+  r.back().kernel64 = flatten<double>;
   r.push_back({"Squeeze", "", reshape_like, "< 13: `axes` attribute; 13+: `axes` input. Canonical: sorted axes input",
-               canon_squeeze_family, nullptr, nullptr, squeeze});
+               canon_squeeze_family, nullptr, nullptr, squeeze<float>});
+  r.back().kernel64 = squeeze<double>;
   r.push_back({"Unsqueeze", "", reshape_like, "< 13: `axes` attribute; 13+: `axes` input. Canonical: sorted axes input",
-               canon_squeeze_family, nullptr, nullptr, unsqueeze});
-  r.push_back({"Identity", "", kDataMovement | kElementwise, "all opsets", nullptr, identity_f, nullptr, identity});
+               canon_squeeze_family, nullptr, nullptr, unsqueeze<float>});
+  r.back().kernel64 = unsqueeze<double>;
+  r.push_back({"Identity", "", kDataMovement | kElementwise, "all opsets", nullptr, identity_f<float>, nullptr, identity<float>});
+  r.back().kernel64 = identity<double>;
+  r.back().formula64 = identity_f<double>;
   r.push_back({"Dropout", "", kDataMovement, "inference: the identity (canonical: Identity)", canon_dropout, nullptr,
-               nullptr, identity});
+               nullptr, identity<float>});
+  r.back().kernel64 = identity<double>;
   r.push_back({"Transpose", "", kDataMovement, "perm default (reversed axes) made explicit", canon_transpose, nullptr,
-               nullptr, transpose});
-  r.push_back({"Concat", "", kDataMovement, "axis made non-negative", canon_concat, nullptr, nullptr, concat});
+               nullptr, transpose<float>});
+  r.back().kernel64 = transpose<double>;
+  r.push_back({"Concat", "", kDataMovement, "axis made non-negative", canon_concat, nullptr, nullptr, concat<float>});
+  r.back().kernel64 = concat<double>;
 }
 
 }  // namespace bpu::ops

@@ -10,6 +10,7 @@ namespace bpu::cpu {
 
 namespace {
 
+template <typename T>
 void slice(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   const CpuTensor& x = *in.at(0);
   const int64_t rank = static_cast<int64_t>(x.shape.size());
@@ -49,10 +50,11 @@ void slice(const KernelContext& c, const std::vector<const CpuTensor*>& in, std:
     start[a] = b;
     step[a] = st;
   }
-  allocate(c, out[0], shape);
-  if (!c.shapes_only) gather_box(x, out[0], start, step);
+  allocate<T>(c, out[0], shape);
+  if (!c.shapes_only) gather_box<T>(x, out[0], start, step);
 }
 
+template <typename T>
 void split(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   const CpuTensor& x = *in.at(0);
   const int64_t axis = kernel_axis(c, c.node.attr_int("axis", 0), static_cast<int64_t>(x.shape.size()));
@@ -71,24 +73,25 @@ void split(const KernelContext& c, const std::vector<const CpuTensor*>& in, std:
   for (int64_t k = 0; k < n; ++k) {
     Shape shape = x.shape;
     shape[axis] = sizes[k];
-    allocate(c, out[k], shape);
-    if (!c.shapes_only) gather_box(x, out[k], start, step);
+    allocate<T>(c, out[k], shape);
+    if (!c.shapes_only) gather_box<T>(x, out[k], start, step);
     start[axis] += sizes[k];
   }
 }
 
+template <typename T>
 void pad(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   const CpuTensor& x = *in.at(0);
   const int64_t rank = static_cast<int64_t>(x.shape.size());
   std::vector<int64_t> pads;
-  float value = 0;
+  T value = 0;
   if (c.opset < 11) {
     pads = c.node.attr_ints("pads", {});
     const ir::Attribute* v = c.node.attr("value");
     if (v) value = v->f;
   } else {
     pads = c.ints(in, 1);
-    if (c.present(in, 2) && in[2]->count() > 0) value = c.floats(in, 2).at(0);
+    if (c.present(in, 2) && in[2]->count() > 0) value = static_cast<T>(c.doubles(in, 2).at(0));
     if (c.present(in, 3)) c.fail("the axes input is not supported");
   }
   const std::string mode = c.node.attr_string("mode", "constant");
@@ -100,11 +103,13 @@ void pad(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::v
     if (shape[d] < 1) c.fail("padding removes the whole axis");
     if (mode == "reflect" && (pads[d] >= x.shape[d] || pads[d + rank] >= x.shape[d])) c.fail("reflect pad larger than the axis");
   }
-  allocate(c, out[0], shape);
+  allocate<T>(c, out[0], shape);
   if (c.shapes_only) return;
   std::vector<int64_t> in_strides(rank, 1);
   for (int64_t k = rank - 2; k >= 0; --k) in_strides[k] = in_strides[k + 1] * x.shape[k + 1];
   std::vector<int64_t> index(rank, 0);
+  const T* from = x.values<T>().data();
+  T* to = out[0].values<T>().data();
   for (int64_t o = 0, n = out[0].count(); o < n; ++o) {
     int64_t src = 0;
     bool outside = false;
@@ -117,7 +122,7 @@ void pad(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::v
       }
       src += i * in_strides[d];
     }
-    out[0].f[o] = outside ? value : x.f[src];
+    to[o] = outside ? value : from[src];
     for (int64_t d = rank - 1; d >= 0; --d) {
       if (++index[d] < shape[d]) break;
       index[d] = 0;
@@ -197,11 +202,14 @@ void canon_pad(CanonContext& c, ir::Node& n) {
 void register_slice_pad(Registry& r) {
   using namespace cpu;
   r.push_back({"Slice", "", kDataMovement, "10+: starts/ends/axes/steps inputs. Canonical: all four, axes non-negative",
-               canon_slice, nullptr, nullptr, slice});
+               canon_slice, nullptr, nullptr, slice<float>});
+  r.back().kernel64 = slice<double>;
   r.push_back({"Split", "", kDataMovement, "< 13: `split` attribute; 13+: `split` input. Canonical: explicit sizes input",
-               canon_split, nullptr, nullptr, split});
+               canon_split, nullptr, nullptr, split<float>});
+  r.back().kernel64 = split<double>;
   r.push_back({"Pad", "", kDataMovement, "< 11: `pads`/`value` attributes; 11+: inputs. Canonical: inputs and mode",
-               canon_pad, nullptr, nullptr, pad});
+               canon_pad, nullptr, nullptr, pad<float>});
+  r.back().kernel64 = pad<double>;
 }
 
 }  // namespace bpu::ops

@@ -73,18 +73,18 @@ Block block_of(const cpu::KernelContext& c, const Shape& shape) {
 
 enum class Kind { Softmax, LogSoftmax, Hardmax };
 
-template <Kind K>
+template <Kind K, typename T>
 void kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*>& in, std::vector<cpu::CpuTensor>& out) {
   const Shape& shape = in.at(0)->shape;
   const Block b = block_of(c, shape);
-  cpu::allocate(c, out[0], shape);
+  cpu::allocate<T>(c, out[0], shape);
   if (c.shapes_only) return;
-  const float* x = in[0]->f.data();
-  float* y = out[0].f.data();
+  const T* x = in[0]->values<T>().data();
+  T* y = out[0].values<T>().data();
   for (int64_t o = 0; o < b.outer; ++o) {
     for (int64_t i = 0; i < b.inner; ++i) {
       const int64_t base = o * b.len * b.inner + i;
-      float m = -std::numeric_limits<float>::infinity();
+      T m = -std::numeric_limits<T>::infinity();
       int64_t arg = 0;
       for (int64_t k = 0; k < b.len; ++k) {
         if (x[base + k * b.inner] > m) {
@@ -93,13 +93,13 @@ void kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*
         }
       }
       if (K == Kind::Hardmax) {
-        for (int64_t k = 0; k < b.len; ++k) y[base + k * b.inner] = k == arg ? 1.0f : 0.0f;
+        for (int64_t k = 0; k < b.len; ++k) y[base + k * b.inner] = k == arg ? T(1) : T(0);
         continue;
       }
-      float sum = 0;
+      T sum = 0;
       for (int64_t k = 0; k < b.len; ++k) sum += (y[base + k * b.inner] = std::exp(x[base + k * b.inner] - m));
       for (int64_t k = 0; k < b.len; ++k) {
-        float& v = y[base + k * b.inner];
+        T& v = y[base + k * b.inner];
         v = K == Kind::Softmax ? v / sum : (x[base + k * b.inner] - m) - std::log(sum);
       }
     }
@@ -112,9 +112,12 @@ void register_softmax(Registry& r) {
   const std::string forms = "< 13: coerced to 2-D at `axis` (default 1); 13+: along `axis` (default -1). Canonical: "
                             "opset-13 form, explicit axis (older forms spanning several axes become Reshape + op + "
                             "Reshape)";
-  r.push_back({"Softmax", "", kTieProne, forms, canon_softmax_family, nullptr, nullptr, kernel<Kind::Softmax>});
-  r.push_back({"LogSoftmax", "", kTieProne, forms, canon_softmax_family, nullptr, nullptr, kernel<Kind::LogSoftmax>});
-  r.push_back({"Hardmax", "", 0, forms, canon_softmax_family, nullptr, nullptr, kernel<Kind::Hardmax>});
+  r.push_back({"Softmax", "", kTieProne, forms, canon_softmax_family, nullptr, nullptr, kernel<Kind::Softmax, float>});
+  r.back().kernel64 = kernel<Kind::Softmax, double>;
+  r.push_back({"LogSoftmax", "", kTieProne, forms, canon_softmax_family, nullptr, nullptr, kernel<Kind::LogSoftmax, float>});
+  r.back().kernel64 = kernel<Kind::LogSoftmax, double>;
+  r.push_back({"Hardmax", "", 0, forms, canon_softmax_family, nullptr, nullptr, kernel<Kind::Hardmax, float>});
+  r.back().kernel64 = kernel<Kind::Hardmax, double>;
 }
 
 }  // namespace bpu::ops

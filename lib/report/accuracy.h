@@ -1,7 +1,9 @@
 // makertbin's closing accuracy run on one sample (hb_mapper's tables): per node, the cosine similarity of the
 // .bin's value against the float model (fake quantization removed), with the quantization threshold and the
 // data types; per output, Cosine / L1 / L2 / Chebyshev against the float model; and, beyond hb_mapper, per
-// output the agreement with the QAT model itself (identical elements, max |diff| in output LSBs).
+// output the agreement with the QAT model itself (identical elements, max |diff| in output LSBs); and for every
+// quantized tensor how many codes the .bin differs from the exact float64 run of the QAT graph ("vs exact",
+// docs/numerics.md §10).
 #pragma once
 
 #include <map>
@@ -23,6 +25,10 @@ struct NodeAccuracy {
   std::string node, op_type, device, subgraph, tensor, in_dtype, out_dtype;
   double cosine = 0;     // .bin value vs float model value
   double threshold = 0;  // the quantization range: 127 (or 32767) x scale; 0 for float tensors
+  // .bin vs the exact float64 run, quantized tensors the .bin computed: elements whose code differs (-1: not
+  // compared) and the largest difference in codes.
+  int64_t exact_codes = -1;
+  double exact_max_lsb = 0;
 };
 
 struct OutputAccuracy {
@@ -30,12 +36,17 @@ struct OutputAccuracy {
   Distances vs_float;
   double cosine_vs_qat = 0, identical_vs_qat = 0, max_lsb_vs_qat = 0, max_diff_vs_qat = 0;
   double lsb = 0;
+  // Quantized outputs against the exact float64 run (-1: not compared): codes of the .bin and of the float32
+  // QAT reference that differ, and their largest differences.
+  int64_t exact_codes = -1, qat_exact_codes = -1;
+  double exact_max_lsb = 0, qat_exact_max_lsb = 0;
 };
 
 struct AccuracyReport {
   std::string sample;  // where the input came from
   std::vector<NodeAccuracy> nodes;
   std::vector<OutputAccuracy> outputs;
+  std::string exact_note;  // why no tensor was compared with the exact run ("" when it ran)
 };
 
 // Runs the .bin (with trace), the float model and the QAT model on `inputs`; the two ONNX models run at the

@@ -127,10 +127,11 @@ void write_float_model(const std::string& onnx_path, const std::string& out_path
   write_file_atomic_with(out_path, [&](std::ostream& out) { return m.SerializeToOstream(&out); });
 }
 
-QatReference QatReference::from_file(const std::string& onnx_path, const ImportOptions& shapes, bool strip_fake_quant) {
+QatReference QatReference::from_file(const std::string& onnx_path, const ImportOptions& shapes, bool strip_fake_quant,
+                                     cpu::Precision precision) {
   onnx::ModelProto m;
   parse_onnx_file(onnx_path, &m);
-  return from_model(m, onnx_path, strip_fake_quant, shapes, false);
+  return from_model(m, onnx_path, strip_fake_quant, shapes, false, precision);
 }
 
 QatReference QatReference::from_bytes(const std::string& bytes, const std::string& context, bool strip_fake_quant,
@@ -140,7 +141,7 @@ QatReference QatReference::from_bytes(const std::string& bytes, const std::strin
 }
 
 QatReference QatReference::from_model(onnx::ModelProto& m, const std::string& context, bool strip_fake_quant,
-                                      const ImportOptions& shapes, bool keep_weights) {
+                                      const ImportOptions& shapes, bool keep_weights, cpu::Precision precision) {
   apply_input_shapes(m, shapes, context);
   if (strip_fake_quant) strip_in_place(m);
   standardize_horizon(m);
@@ -155,9 +156,11 @@ QatReference QatReference::from_model(onnx::ModelProto& m, const std::string& co
     }
   }
   try {
-    r.graph_ = std::make_shared<cpu::CpuGraph>(m, context, keep_weights);
+    r.graph_ = std::make_shared<cpu::CpuGraph>(m, context, keep_weights, precision);
   } catch (const Error& e) {
-    throw Error(ExitCode::Unsupported, std::string("cannot run the QAT model as a float reference: ") + e.what());
+    throw Error(ExitCode::Unsupported, std::string(precision == cpu::Precision::Float64
+                                                       ? "cannot run the QAT model as the exact float64 reference: "
+                                                       : "cannot run the QAT model as a float reference: ") + e.what());
   }
   return r;
 }

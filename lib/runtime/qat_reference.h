@@ -1,6 +1,8 @@
 // The QAT model as its own reference: runs the QAT ONNX graph literally in float32 on the CPU executor, every
 // QuantizeLinear/DequantizeLinear (and horizon::HzQuantize/HzDequantize, mapped to them) applied as PyTorch
-// rounds. Used by `verify` and by makertbin's accuracy report; the .bin run never uses it.
+// rounds. Used by `verify` and by makertbin's accuracy report; the .bin run never uses it. Built with
+// cpu::Precision::Float64 it is the exact reference (`verify --exact`, docs/numerics.md §10): the same graph in
+// double, weights quantized as torch does, activations fake-quantized exactly.
 #pragma once
 
 #include <map>
@@ -21,7 +23,10 @@ class QatReference {
   // `shapes`: the input shapes the model was compiled at (apply_input_shapes; needed for dynamic inputs).
   // `strip_fake_quant`: run the float model instead (every fake-quant pair removed). The file is parsed
   // straight from disk and its weights are held once, by the executor.
-  static QatReference from_file(const std::string& onnx_path, const ImportOptions& shapes = {}, bool strip_fake_quant = false);
+  // `precision` Float64: the exact reference; an op without a float64 kernel is refused (Error(Unsupported)
+  // naming the node and the op).
+  static QatReference from_file(const std::string& onnx_path, const ImportOptions& shapes = {}, bool strip_fake_quant = false,
+                                cpu::Precision precision = cpu::Precision::Float32);
   // `keep_weights`: graph() keeps the constants' values too (calibration reads the weights from it).
   static QatReference from_bytes(const std::string& bytes, const std::string& context, bool strip_fake_quant = false,
                                  const ImportOptions& shapes = {}, bool keep_weights = false);
@@ -49,7 +54,8 @@ class QatReference {
 
  private:
   static QatReference from_model(onnx::ModelProto& m, const std::string& context, bool strip_fake_quant,
-                                 const ImportOptions& shapes, bool keep_weights);
+                                 const ImportOptions& shapes, bool keep_weights,
+                                 cpu::Precision precision = cpu::Precision::Float32);
 
   std::shared_ptr<cpu::CpuGraph> graph_;
   std::shared_ptr<ThreadPool> pool_;

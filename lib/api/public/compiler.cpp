@@ -2,6 +2,7 @@
 // verify over api/bpu_mapper.h and report/verify, with the results copied into the public types.
 
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "artifact/bin_format.h"
@@ -81,9 +82,10 @@ bpu::ImportOptions verify_shapes(const std::map<std::string, std::vector<int64_t
 }
 
 bpu::QatReference reference_for(const std::string& onnx_path, const bpu::ImportOptions& shapes,
-                                 const std::vector<bpu::TensorInfo>& ins) {
+                                 const std::vector<bpu::TensorInfo>& ins,
+                                 bpu::cpu::Precision precision = bpu::cpu::Precision::Float32) {
   try {
-    return bpu::QatReference::from_file(onnx_path, shapes);
+    return bpu::QatReference::from_file(onnx_path, shapes, false, precision);
   } catch (const bpu::Error& e) {
     // A .bin compiled with input_batch from a static batch-1 model: the batch is set like makertbin did.
     if (e.code() != bpu::ExitCode::Config || ins.size() != 1 || ins[0].shape.empty() || ins[0].shape[0] == 1) throw;
@@ -91,12 +93,14 @@ bpu::QatReference reference_for(const std::string& onnx_path, const bpu::ImportO
     batched.input_shapes[ins[0].name] = ins[0].shape;
     batched.input_shapes[ins[0].name][0] = 1;
     batched.input_batch = ins[0].shape[0];
-    return bpu::QatReference::from_file(onnx_path, batched);
+    return bpu::QatReference::from_file(onnx_path, batched, false, precision);
   }
 }
 
 TensorAgreement agreement(const bpu::TensorAgreement& a) {
-  return {a.tensor, a.node, a.cosine, a.max_diff, a.max_lsb, a.identical, a.within};
+  return {a.tensor, a.node, a.cosine, a.max_diff, a.max_lsb, a.identical, a.within, a.exact,
+          static_cast<int64_t>(a.elements), static_cast<int64_t>(a.bin_codes_vs_exact),
+          static_cast<int64_t>(a.qat_codes_vs_exact), a.bin_max_lsb_vs_exact, a.qat_max_lsb_vs_exact};
 }
 
 }  // namespace
@@ -122,14 +126,23 @@ CompileResult check(const std::string& onnx_path, const std::map<std::string, st
 }
 
 VerifyResult verify(const std::string& bin_path, const std::string& onnx_path, const TensorMap& inputs, double tolerance_lsb,
-                    bool isolated, const std::map<std::string, std::vector<int64_t>>& input_shapes, const std::string& model_name) {
+                    bool isolated, const std::map<std::string, std::vector<int64_t>>& input_shapes, const std::string& model_name,
+                    bool exact) {
   return detail::guarded([&] {
     if (tolerance_lsb < 0) throw Error(BPU_ERR_USAGE, "tolerance_lsb must be >= 0");
+    if (exact && isolated) {
+      throw Error(BPU_ERR_USAGE, "--exact and --isolated do not combine: the .bin's values are float32 and would not "
+                                 "feed the float64 reference exactly; run them separately");
+    }
     Model model = Model::load(bin_path, "", model_name);
     const bpu::ModelRunner& runner = model.impl().runner;
     const auto& ins = runner.model().inputs;
-    bpu::QatReference reference = reference_for(onnx_path, verify_shapes(input_shapes, runner.model()), ins);
-    bpu::VerifyReport report = bpu::verify_model(runner, reference, detail::to_internal(inputs), tolerance_lsb, isolated);
+    const bpu::ImportOptions shapes = verify_shapes(input_shapes, runner.model());
+    bpu::QatReference reference = reference_for(onnx_path, shapes, ins);
+    std::optional<bpu::QatReference> exact_reference;
+    if (exact) exact_reference = reference_for(onnx_path, shapes, ins, bpu::cpu::Precision::Float64);
+    bpu::VerifyReport report = bpu::verify_model(runner, reference, detail::to_internal(inputs), tolerance_lsb, isolated,
+                                                 exact_reference ? &*exact_reference : nullptr);
     VerifyResult out;
     out.passed = report.passed();
     out.first_diverging_node = report.first_diverging_node;

@@ -22,7 +22,8 @@ CpuGraph::CpuGraph(const std::vector<uint8_t>& bytes, const std::string& context
   load(model, false);
 }
 
-CpuGraph::CpuGraph(onnx::ModelProto& model, const std::string& context, bool keep_constant_values) : context_(context) {
+CpuGraph::CpuGraph(onnx::ModelProto& model, const std::string& context, bool keep_constant_values, Precision precision)
+    : context_(context), precision_(precision) {
   load(model, keep_constant_values);
 }
 
@@ -61,7 +62,7 @@ void CpuGraph::load(onnx::ModelProto& model, bool keep_constant_values) {
       throw Error(ExitCode::Artifact, context + ": constant '" + name + "' holds " + std::to_string(c.f.size()) +
                                           " values for shape " + shape_to_string(c.shape));
     }
-    constants_[name] = std::move(c);
+    constants_[name] = std::move(c);  // float32 in the file: held as such, widened when a node reads it
   }
   // Shape-only dry run: every op must have a kernel and every inferred shape must match the declared one.
   std::map<std::string, CpuTensor> values;
@@ -74,6 +75,10 @@ void CpuGraph::load(onnx::ModelProto& model, bool keep_constant_values) {
   for (const auto& n : graph_.nodes) {
     if (!ops::cpu_supports(n.op_type, n.domain)) {
       throw Error(ExitCode::Artifact, context + ": node '" + n.name + "' has op " + n.op_type + ", which the CPU executor does not run");
+    }
+    if (precision_ == Precision::Float64 && !ops::cpu_supports(n.op_type, n.domain, true)) {
+      throw Error(ExitCode::Artifact, context + ": node '" + n.name + "' has op " + n.op_type +
+                                          ", which has no float64 kernel (the exact run computes every op in double)");
     }
     std::vector<CpuTensor> outs = run_node(n, values, true);
     for (size_t k = 0; k < n.outputs.size() && k < outs.size(); ++k) {
@@ -116,9 +121,12 @@ void CpuGraph::fold_constants() {
     if (!all_constant) continue;
     for (const auto& o : n.outputs) if (!o.empty()) out_count += checked_element_count(graph_.tensor(o).shape, o, ExitCode::Artifact);
     if (out_count > in_count) continue;
-    std::vector<CpuTensor> outs = run_node(n, no_values, false);
+    // Float64: a weight's DequantizeLinear stays in the run, so its weight is held as int8 codes in float32 (exact)
+    // and its double values exist only while the next node reads them, not as a double copy of every weight.
+    if (precision_ == Precision::Float64 && n.op_type == "DequantizeLinear") continue;
+    std::vector<CpuTensor> outs = run_node(n, no_values, false, nullptr, nullptr, true);
     for (size_t k = 0; k < n.outputs.size() && k < outs.size(); ++k) {
-      if (!n.outputs[k].empty()) constants_[n.outputs[k]] = std::move(outs[k]);
+      if (!n.outputs[k].empty()) constants_[n.outputs[k]] = compact(std::move(outs[k]));
     }
     folded_[i] = true;
     for (const auto& name : n.inputs) {  // released as soon as the last reader is folded: no third copy
@@ -130,7 +138,7 @@ void CpuGraph::fold_constants() {
 
 int64_t CpuGraph::constant_elements() const {
   int64_t n = 0;
-  for (const auto& [name, c] : constants_) n += static_cast<int64_t>(c.f.size() + c.i.size());
+  for (const auto& [name, c] : constants_) n += static_cast<int64_t>(c.f.size() + c.d.size() + c.i.size());
   return n;
 }
 
@@ -146,8 +154,20 @@ void CpuGraph::plan_releases() {
   for (const auto& [name, i] : last_reader) if (!outputs.count(name)) release_after_[i].push_back(name);
 }
 
+// A Float64 constant whose values are all float32 numbers (a weight's codes, shape arithmetic) is held in f only.
+CpuTensor CpuGraph::compact(CpuTensor t) const {
+  if (precision_ != Precision::Float64 || t.d.empty()) return t;
+  for (double v : t.d) if (static_cast<double>(static_cast<float>(v)) != v) return t;
+  t.f.assign(t.d.begin(), t.d.end());
+  std::vector<double>().swap(t.d);
+  return t;
+}
+
 std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std::string, CpuTensor>& values,
-                                          bool shapes_only, std::vector<std::vector<float>>* spare, ThreadPool* pool) const {
+                                          bool shapes_only, std::vector<std::vector<float>>* spare, ThreadPool* pool,
+                                          bool folding) const {
+  std::vector<CpuTensor> widened;  // Float64: constants held in float32, as double for this node only
+  widened.reserve(n.inputs.size());
   std::vector<const CpuTensor*> in;
   for (const auto& name : n.inputs) {
     if (name.empty()) {
@@ -161,6 +181,19 @@ std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std:
     }
     auto c = constants_.find(name);
     if (c == constants_.end()) throw Error(ExitCode::Artifact, context_ + ": node '" + n.name + "' reads unknown '" + name + "'");
+    const CpuTensor& k = c->second;
+    if (precision_ == Precision::Float64 && !shapes_only && k.d.empty() && k.count() > 0) {
+      CpuTensor w;
+      w.shape = k.shape;
+      w.i = k.i;
+      w.integer = k.integer;
+      w.elem_type = k.elem_type;
+      if (k.integer) w.d.assign(k.i.begin(), k.i.end());
+      else w.d.assign(k.f.begin(), k.f.end());
+      widened.push_back(std::move(w));
+      in.push_back(&widened.back());
+      continue;
+    }
     in.push_back(&c->second);
   }
   std::vector<CpuTensor> out(n.outputs.size());
@@ -176,9 +209,22 @@ std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std:
     out[k].f.clear();
     spare->erase(best);
   }
-  KernelContext ctx{n, graph_.opset, shapes_only, pool};
-  ops::find_op(n.op_type, n.domain)->kernel(ctx, in, out);
+  KernelContext ctx{n, graph_.opset, shapes_only, pool, folding};
+  const ops::OpDef* op = ops::find_op(n.op_type, n.domain);
+  if (precision_ == Precision::Float32) {
+    op->kernel(ctx, in, out);
+    return out;
+  }
+  op->kernel64(ctx, in, out);
+  for (auto& t : out) {  // integer results (shape arithmetic) get their double view, as constants have
+    if (t.integer && t.d.empty() && !t.i.empty()) t.d.assign(t.i.begin(), t.i.end());
+  }
   return out;
+}
+
+std::vector<float> CpuGraph::as_float(const CpuTensor& t) const {
+  if (precision_ == Precision::Float32 || t.d.empty()) return t.f;
+  return std::vector<float>(t.d.begin(), t.d.end());
 }
 
 std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::string, const std::vector<float>*>& inputs,
@@ -201,7 +247,8 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
                                                                           : std::to_string(it->second->size()) + " values") +
                                        " but its shape " + shape_to_string(t.shape) + " needs " + std::to_string(t.count()));
     }
-    t.f = *it->second;
+    if (precision_ == Precision::Float32) t.f = *it->second;
+    else t.d.assign(it->second->begin(), it->second->end());
     values[name] = std::move(t);
   }
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
@@ -211,34 +258,42 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
       for (const auto& o : n.outputs) {
         auto c = wanted(o) ? constants_.find(o) : constants_.end();
         if (c == constants_.end()) continue;
-        if (trace) (*trace)[o] = c->second.f;
-        if (observe) (*observe)(o, c->second.f);
+        if (trace) (*trace)[o] = as_float(c->second);
+        if (observe) (*observe)(o, as_float(c->second));
       }
       continue;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<CpuTensor> outs = run_node(n, values, false, &spare, pool);
+    std::vector<CpuTensor> outs = run_node(n, values, false, precision_ == Precision::Float32 ? &spare : nullptr, pool);
     if (node_seconds) node_seconds->push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     for (size_t k = 0; k < n.outputs.size(); ++k) {
-      if (trace && wanted(n.outputs[k])) (*trace)[n.outputs[k]] = outs[k].f;
-      if (observe && wanted(n.outputs[k])) (*observe)(n.outputs[k], outs[k].f);
+      if (wanted(n.outputs[k]) && (trace || observe)) {
+        const bool narrow = precision_ == Precision::Float64;  // a Float32 value is handed out as it is
+        std::vector<float> rounded = narrow ? as_float(outs[k]) : std::vector<float>();
+        const std::vector<float>& v = narrow ? rounded : outs[k].f;
+        if (observe) (*observe)(n.outputs[k], v);
+        if (trace) (*trace)[n.outputs[k]] = v;
+      }
       if (overrides) {
         auto o = overrides->find(n.outputs[k]);
-        if (o != overrides->end() && o->second->size() == outs[k].f.size()) outs[k].f = *o->second;
+        if (o != overrides->end() && static_cast<int64_t>(o->second->size()) == outs[k].count()) {
+          if (precision_ == Precision::Float32) outs[k].f = *o->second;
+          else outs[k].d.assign(o->second->begin(), o->second->end());
+        }
       }
       values[n.outputs[k]] = std::move(outs[k]);
     }
     for (const auto& name : release_after_[i]) {
       auto it = values.find(name);
       if (it == values.end()) continue;
-      if (spare.size() < kMaxSpare) spare.push_back(std::move(it->second.f));
+      if (precision_ == Precision::Float32 && spare.size() < kMaxSpare) spare.push_back(std::move(it->second.f));
       values.erase(it);
     }
   }
   std::map<std::string, std::vector<float>> out;
   for (const auto& o : graph_.outputs) {
     auto it = values.find(o);
-    out[o] = it != values.end() ? it->second.f : constants_.at(o).f;
+    out[o] = as_float(it != values.end() ? it->second : constants_.at(o));
   }
   return out;
 }

@@ -1,5 +1,7 @@
 // A CPU fallback segment ready to run: the ONNX subgraph stored in the .bin, parsed with the importer,
 // validated (every op has a kernel, every shape follows from the inputs) and executed node by node.
+// With Precision::Float64 the same graph runs on the registry's float64 kernels (OpDef::kernel64, the same
+// templates): the exact reference of `verify --exact` (docs/numerics.md §10).
 #pragma once
 
 #include <functional>
@@ -20,6 +22,12 @@ class ThreadPool;
 
 namespace bpu::cpu {
 
+// Float32: the executor's (and torch's) arithmetic. Float64: every value computed in double; a QAT weight's
+// QuantizeLinear (folded at load) still rounds as torch does, activations' QuantizeLinear exactly (rint(x / s)).
+// Constants are held as float32 (the file's values, a weight's codes) and widened as a node reads them; a weight's
+// DequantizeLinear runs with the graph, so no double copy of the weights is kept.
+enum class Precision { Float32, Float64 };
+
 class CpuGraph {
  public:
   using Observer = std::function<void(const std::string& tensor, const std::vector<float>& values)>;
@@ -28,7 +36,9 @@ class CpuGraph {
   CpuGraph(const std::vector<uint8_t>& onnx, const std::string& context);
   // From a parsed model, whose initializer data it consumes (import_onnx_model). The constants' values move
   // into the executor; with `keep_constant_values` graph() keeps a copy of them too (calibration reads weights).
-  CpuGraph(onnx::ModelProto& model, const std::string& context, bool keep_constant_values = false);
+  // Float64: an op without a float64 kernel is refused at load (Error(Artifact) naming the node and op).
+  CpuGraph(onnx::ModelProto& model, const std::string& context, bool keep_constant_values = false,
+           Precision precision = Precision::Float32);
 
   // Runs the subgraph on float inputs keyed by graph input name; returns the graph outputs.
   // With `trace`, every node output is also copied into it (name -> values), as computed; a node folded at load
@@ -39,6 +49,9 @@ class CpuGraph {
   // time is appended in graph order (`run --profile-path`). With `trace_only`, only the tensors named there are
   // traced (and observed). With `pool`, kernels split their work across its workers (the same results for any
   // count). `observe` sees each tensor a trace would hold, as computed, without keeping it.
+  // A Float64 graph takes and returns the same float vectors: inputs and overrides are widened to double, and
+  // outputs, traces and observed values are its double results rounded to float32 (a fake-quantized value is a
+  // code times its scale, so its code is exactly round(v / s) either way).
   std::map<std::string, std::vector<float>> run(const std::map<std::string, const std::vector<float>*>& inputs,
                                                 std::map<std::string, std::vector<float>>* trace = nullptr,
                                                 const std::map<std::string, const std::vector<float>*>* overrides = nullptr,
@@ -47,14 +60,19 @@ class CpuGraph {
                                                 ThreadPool* pool = nullptr, const Observer* observe = nullptr) const;
 
   const ir::Graph& graph() const { return graph_; }
+  Precision precision() const { return precision_; }
   // Values the executor holds for its constants (after folding), for memory checks.
   int64_t constant_elements() const;
 
  private:
   // `spare`: storage of released values, handed to outputs that fit in it (no fresh pages per node).
+  // `folding`: the node reads only constants and runs once at load (KernelContext::folding).
   std::vector<CpuTensor> run_node(const ir::Node& node, const std::map<std::string, CpuTensor>& values,
                                   bool shapes_only, std::vector<std::vector<float>>* spare = nullptr,
-                                  ThreadPool* pool = nullptr) const;
+                                  ThreadPool* pool = nullptr, bool folding = false) const;
+  // A value as the float32 vector run() hands out (Float64: its double values rounded).
+  std::vector<float> as_float(const CpuTensor& t) const;
+  CpuTensor compact(CpuTensor t) const;
 
   void load(onnx::ModelProto& model, bool keep_constant_values);
   void fold_constants();
@@ -62,6 +80,7 @@ class CpuGraph {
 
   ir::Graph graph_;
   std::string context_;
+  Precision precision_ = Precision::Float32;
   std::map<std::string, CpuTensor> constants_;
   std::vector<bool> folded_;                           // per node: computed once at load
   std::vector<std::vector<std::string>> release_after_;  // per node: values no later node reads

@@ -144,7 +144,8 @@ TEST_CASE("exact: verify --exact finds 0 LSB between the .bin and the exact run 
     }
     CHECK(compared >= 3);
     CHECK(format_verify_report(r).find(".bin vs exact: 0 of ") != std::string::npos);
-    bpu::test::require_error([&] { verify_model(runner, reference, input_of(fixture, input), 1.0, true, &exact); },
+    const std::map<std::string, FloatArray> sample = input_of(fixture, input);  // (a lambda cannot capture a binding in C++17)
+    bpu::test::require_error([&] { verify_model(runner, reference, sample, 1.0, true, &exact); },
                   ExitCode::Usage, "--exact and --isolated do not combine");
   }
 }

@@ -167,7 +167,7 @@ std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std:
                                           bool shapes_only, std::vector<std::vector<float>>* spare, ThreadPool* pool,
                                           bool folding) const {
   std::vector<CpuTensor> widened;  // Float64: constants held in float32, as double for this node only
-  widened.reserve(n.inputs.size());
+  if (precision_ == Precision::Float64) widened.reserve(n.inputs.size());  // no reallocation: `in` points into it
   std::vector<const CpuTensor*> in;
   for (const auto& name : n.inputs) {
     if (name.empty()) {
@@ -258,8 +258,10 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
       for (const auto& o : n.outputs) {
         auto c = wanted(o) ? constants_.find(o) : constants_.end();
         if (c == constants_.end()) continue;
-        if (trace) (*trace)[o] = as_float(c->second);
-        if (observe) (*observe)(o, as_float(c->second));
+        const std::vector<float> rounded = c->second.d.empty() ? std::vector<float>() : as_float(c->second);
+        const std::vector<float>& v = c->second.d.empty() ? c->second.f : rounded;
+        if (trace) (*trace)[o] = v;
+        if (observe) (*observe)(o, v);
       }
       continue;
     }

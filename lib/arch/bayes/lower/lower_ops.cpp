@@ -387,7 +387,6 @@ void SegmentBuilder::lower_gather(const ir::Node& n) {
   std::string why;
   if (!bayes::gather_as_slice(g_, n, &axis, &start, &step, &why)) unsupported(g_, n, why);
   const ir::QuantParams& qx = quant_of(n, n.inputs[0]);
-  const ir::QuantParams& qy = quant_of(n, n.outputs[0]);
   Shape box = x;  // the gathered rows with the axis kept
   box[axis] = std::max<int64_t>(1, g_.tensor(n.inputs[1]).element_count());
   bayes::Slice sl;

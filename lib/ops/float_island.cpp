@@ -27,6 +27,21 @@ bool island_movement_op(const ir::Node& n) {
   return true;
 }
 
+std::vector<const ir::Node*> island_formula_nodes(const ir::Graph& g, const std::vector<int>& nodes) {
+  std::vector<const ir::Node*> out;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const ir::Node& n = g.nodes[nodes[i]];
+    if (i + 1 < nodes.size() || island_member_op(n)) out.push_back(&n);
+  }
+  return out;
+}
+
+ir::Node island_moved_root(const ir::Node& root, const std::string& source) {
+  ir::Node moved = root;
+  moved.inputs[0] = source;
+  return moved;
+}
+
 bool FloatIsland::compile(const ir::Graph& g, const std::vector<const ir::Node*>& nodes, const std::string& source,
                           std::string* why) {
   steps_.clear();

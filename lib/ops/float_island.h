@@ -22,6 +22,15 @@ bool island_member_op(const ir::Node& n);
 // move equals the function applied after it, so the table runs on the moved codes.
 bool island_movement_op(const ir::Node& n);
 
+// The nodes whose formulas make an island's table, from the island's node indices in topological order with the
+// root last: all of them, less a data-movement root (island_movement_op), which moves the source's codes before
+// the table is applied to each of its outputs. Shared by placement and the BPU lowering.
+std::vector<const ir::Node*> island_formula_nodes(const ir::Graph& g, const std::vector<int>& nodes);
+
+// A data-movement root as the BPU runs it: the same move, reading the island's quantized source instead of the
+// float value.
+ir::Node island_moved_root(const ir::Node& root, const std::string& source);
+
 // The island's scalar program: nodes in topological order, each reading the source, an earlier node's output or
 // a scalar constant.
 class FloatIsland {

@@ -149,20 +149,12 @@ std::vector<FloatIslandMatch> find_float_islands(const ir::Graph& g, const Parti
     if (user_cpu) continue;
     ops::FloatIsland island;
     std::string why;
-    if (!island.compile(g, island_formula_nodes(g, m), m.source, &why)) continue;
+    if (!island.compile(g, ops::island_formula_nodes(g, m.nodes), m.source, &why)) continue;
     if (accept && !accept(m)) continue;
     found.push_back(std::move(m));
   }
   mark_kept(g, producers, consumers, &found);
   return found;
-}
-
-std::vector<const ir::Node*> island_formula_nodes(const ir::Graph& g, const FloatIslandMatch& m) {
-  std::vector<const ir::Node*> nodes;
-  for (int k : m.nodes) {
-    if (k != m.root || ops::island_member_op(g.nodes[k])) nodes.push_back(&g.nodes[k]);
-  }
-  return nodes;
 }
 
 std::string island_root_sentence(const ir::Graph& g, const FloatIslandMatch& m) {

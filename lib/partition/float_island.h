@@ -35,10 +35,6 @@ struct FloatIslandMatch {
 std::vector<FloatIslandMatch> find_float_islands(const ir::Graph& g, const PartitionOptions& options,
                                                 const std::function<bool(const FloatIslandMatch&)>& accept = {});
 
-// The members whose formulas make the table, in order: every member, less a data-movement root (which moves the
-// source's codes before the table is applied to each of its outputs).
-std::vector<const ir::Node*> island_formula_nodes(const ir::Graph& g, const FloatIslandMatch& m);
-
 // The placement table's sentence for the root and a member.
 std::string island_root_sentence(const ir::Graph& g, const FloatIslandMatch& m);
 

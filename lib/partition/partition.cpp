@@ -210,9 +210,8 @@ std::vector<bool> place_float_islands(const ir::Graph& g, const PartitionOptions
     Placement probe;
     if (m.nodes.size() == 1) return !bpu_capable(target, g, g.nodes[m.root], &probe);
     if (ops::island_member_op(g.nodes[m.root])) return true;
-    ir::Node moved = g.nodes[m.root];  // a data-movement root moves the source's codes: can the BPU do that?
-    moved.inputs[0] = m.source;
-    return bpu_capable(target, g, moved, &probe);
+    // A data-movement root moves the source's codes: can the BPU do that?
+    return bpu_capable(target, g, ops::island_moved_root(g.nodes[m.root], m.source), &probe);
   };
   for (FloatIslandMatch& m : find_float_islands(g, options, accept)) {
     const std::string sentence = island_root_sentence(g, m);

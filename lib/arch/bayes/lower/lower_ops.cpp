@@ -246,17 +246,13 @@ void SegmentBuilder::lower_lut(const ir::Node& n) {
 // An island ending in a data movement (ops::island_movement_op) moves the source's codes with the op's own lowering
 // and applies the table on each moved output (moved_island_).
 void SegmentBuilder::lower_float_island(const ir::Node& root, const Placement& p) {
-  std::vector<const ir::Node*> nodes;
-  const bool movement = !ops::island_member_op(root);
-  for (int k : p.island_nodes) {
-    if (k != p.island_nodes.back() || !movement) nodes.push_back(&g_.nodes[k]);
-  }
   ops::FloatIsland island;
   std::string why;
-  if (!island.compile(g_, nodes, p.island_source, &why)) unsupported(g_, root, "float island: " + why);
-  if (movement) {
-    ir::Node moved = root;
-    moved.inputs[0] = p.island_source;
+  if (!island.compile(g_, ops::island_formula_nodes(g_, p.island_nodes), p.island_source, &why)) {
+    unsupported(g_, root, "float island: " + why);
+  }
+  if (!ops::island_member_op(root)) {  // a data-movement root
+    const ir::Node moved = ops::island_moved_root(root, p.island_source);
     const bayes::OpSupport* support = bayes::family_op_support(moved.op_type, moved.domain);
     if (!support || !support->lower) unsupported(g_, root, "float island ends in a move the BPU cannot lower");
     moved_island_ = &island;

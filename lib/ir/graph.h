@@ -38,6 +38,18 @@ struct Attribute {
     a.i = value;
     return a;
   }
+  static Attribute of_float(float value) {
+    Attribute a;
+    a.kind = Kind::Float;
+    a.f = value;
+    return a;
+  }
+  static Attribute of_string(std::string value) {
+    Attribute a;
+    a.kind = Kind::String;
+    a.s = std::move(value);
+    return a;
+  }
 };
 
 // ONNX element types the IR keeps (TensorProto.DataType codes).

@@ -21,10 +21,7 @@ float attr_f(const ir::Node& n, const char* key, float fallback) {
 
 void set_default(ir::Node& n, const char* key, float value) {
   if (n.attr(key)) return;
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::Float;
-  a.f = value;
-  n.attributes[key] = a;
+  n.attributes[key] = ir::Attribute::of_float(value);
 }
 
 constexpr float kSeluAlpha = 1.67326319217681884765625f;
@@ -106,10 +103,8 @@ void canon_clip(CanonContext& c, ir::Node& n) {
     const ir::Tensor& t = c.graph.tensor(n.inputs[k]);
     if (!t.is_constant) continue;
     if (t.element_count() != 1) c.fail(n, "bound '" + n.inputs[k] + "' must be a scalar");
-    ir::Attribute a;
-    a.kind = ir::Attribute::Kind::Float;
-    a.f = t.float_data.empty() ? static_cast<float>(t.int_data.at(0)) : t.float_data[0];
-    n.attributes[k == 1 ? "_bpu_clip_min" : "_bpu_clip_max"] = a;
+    n.attributes[k == 1 ? "_bpu_clip_min" : "_bpu_clip_max"] =
+        ir::Attribute::of_float(t.float_data.empty() ? static_cast<float>(t.int_data.at(0)) : t.float_data[0]);
   }
 }
 

@@ -333,10 +333,7 @@ void canon_conv(CanonContext& c, ir::Node& n) {
 void canon_gemm(CanonContext&, ir::Node& n) {
   for (const char* key : {"alpha", "beta"}) {
     if (n.attr(key)) continue;
-    ir::Attribute a;
-    a.kind = ir::Attribute::Kind::Float;
-    a.f = 1.0f;
-    n.attributes[key] = a;
+    n.attributes[key] = ir::Attribute::of_float(1.0f);
   }
   for (const char* key : {"transA", "transB"}) {
     if (!n.attr(key)) n.attributes[key] = ir::Attribute::of_int(0);

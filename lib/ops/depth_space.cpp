@@ -39,10 +39,7 @@ void canon_depth_space(CanonContext& c, ir::Node& n) {
                   shape_to_string(c.shape(n.inputs[0])) + " (4-D NCHW required)");
   }
   if (n.op_type == "DepthToSpace") {
-    ir::Attribute m;
-    m.kind = ir::Attribute::Kind::String;
-    m.s = n.attr_string("mode", "DCR");
-    n.attributes["mode"] = m;
+    n.attributes["mode"] = ir::Attribute::of_string(n.attr_string("mode", "DCR"));
   }
 }
 

@@ -12,12 +12,7 @@ namespace bpu::ops {
 
 namespace {
 
-ir::Attribute string_attr(const std::string& s) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::String;
-  a.s = s;
-  return a;
-}
+ir::Attribute string_attr(const std::string& s) { return ir::Attribute::of_string(s); }
 
 ir::Attribute floats_attr(const std::vector<float>& v) {
   ir::Attribute a;

@@ -101,10 +101,7 @@ namespace bpu::ops {
 namespace {
 
 void set_string(ir::Node& n, const char* key, const std::string& value) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::String;
-  a.s = value;
-  n.attributes[key] = a;
+  n.attributes[key] = ir::Attribute::of_string(value);
 }
 
 // Resize 10: inputs X, scales; asymmetric coordinates, floor rounding. 11/13: X, roi, scales, sizes with

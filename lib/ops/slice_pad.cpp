@@ -190,10 +190,7 @@ void canon_pad(CanonContext& c, ir::Node& n) {
   if (static_cast<int64_t>(pads.size()) != 2 * rank) c.fail(n, "pads needs 2 values per axis (" + std::to_string(2 * rank) + ")");
   const std::string mode = n.attr_string("mode", "constant");
   if (mode != "constant" && mode != "reflect" && mode != "edge") c.fail(n, "mode '" + mode + "' is not supported");
-  ir::Attribute m;
-  m.kind = ir::Attribute::Kind::String;
-  m.s = mode;
-  n.attributes["mode"] = m;
+  n.attributes["mode"] = ir::Attribute::of_string(mode);
   n.inputs = {n.inputs[0], c.int_constant(n, "pads", pads), c.float_constant(n, "value", value)};
 }
 

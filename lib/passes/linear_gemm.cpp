@@ -121,17 +121,14 @@ ir::Node reshape(const std::string& name, const std::string& in, const std::stri
 
 ir::Node folded(const ir::Node& n, const std::string& as) {
   ir::Node f = n;
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::String;
-  a.s = as;
-  f.attributes["_bpu_folded_as"] = a;
+  f.attributes["_bpu_folded_as"] = ir::Attribute::of_string(as);
   return f;
 }
 
 // Rewrites node `index` by `m`: the Gemm replaces the MatMul in place, Reshapes go to `added`.
 void rewrite(ir::Graph& g, int index, const LinearMatch& m, std::vector<bool>* remove, std::vector<ir::Node>* added) {
   ir::Node& mm = g.nodes[index];
-  const ir::Tensor a = g.tensor(mm.inputs[0]);
+  const ir::Tensor& a = g.tensor(mm.inputs[0]);
   const ir::Tensor& out = g.tensor(m.output);
   const ir::Tensor& w = g.tensor(m.weight);
   const int64_t K = a.shape.back(), M = m.trans_b ? w.shape[0] : w.shape[1];
@@ -156,12 +153,7 @@ void rewrite(ir::Graph& g, int index, const LinearMatch& m, std::vector<bool>* r
   gemm.outputs = {gemm_out};
   gemm.attributes["transA"] = ir::Attribute::of_int(0);
   gemm.attributes["transB"] = ir::Attribute::of_int(m.trans_b ? 1 : 0);
-  for (const char* k : {"alpha", "beta"}) {
-    ir::Attribute one;
-    one.kind = ir::Attribute::Kind::Float;
-    one.f = 1.0f;
-    gemm.attributes[k] = one;
-  }
+  for (const char* k : {"alpha", "beta"}) gemm.attributes[k] = ir::Attribute::of_float(1.0f);
   if (m.bias_add >= 0) {
     ir::Tensor c;
     c.name = base + "_bias";

@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""Writes test/data/exact_tie: a QDQ model whose fake quantization lands on exact .5 ties, with goldens computed
+"""Writes test/data/exact_tie: a QDQ model whose fake quantization lands at .5 ties, with goldens computed
 independently in NumPy (docs/numerics.md §10, `verify --exact`).
 
 The model: input [1, 2, 4, 4] -> QuantizeLinear/DequantizeLinear at s = 0.02978515625 (61 * 2^-11: every (q + 0.5) * s
 is a float32 number) -> AveragePool 2x2 stride 2 -> QuantizeLinear/DequantizeLinear at the same s -> output
-[1, 2, 2, 2]. The input values are (q + 0.5) * s, exact ties of x / s; each pooling window sums to 2 mod 4 codes,
-so its mean is an exact tie too. torch's float32 fake quantize, rint(x * float32(1 / s)), sees the ties through
-the rounded reciprocal and float32 sums, and picks the other code at some of them; the exact (float64) rounding
-rint(x / s) settles every tie to even.
+[1, 2, 2, 2]. The input values are (q + 0.5) * s, ties of x / s in real numbers; each 2x2 window's exact codes sum
+to 2 mod 4, so its mean is a tie of mean / s too. The QAT model's definition is rint(x * float32(1 / s)): in real
+(float64) arithmetic that product is (q + 0.5) * (1 + e) with e = s * float32(1 / s) - 1 != 0, off the tie, so
+it rounds away from it by the sign of e; torch's float32 evaluation rounds the product back onto q + 0.5 at some
+values and then rounds to even, picking the other code there.
 
 Goldens (int32 codes):
-  exact_input_codes.npy, exact_output_codes.npy    the real-number result: float64 x / s, ties to even
+  exact_input_codes.npy, exact_output_codes.npy    the definition in float64: rint(x * float64(float32(1 / s)))
   float32_input_codes.npy, float32_output_codes.npy  torch's float32 arithmetic as the CPU executor runs it
                                                   (x * float32(1/s); DequantizeLinear q * s; the window summed in
                                                   order, divided by 4; all float32)
@@ -22,13 +23,14 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-SCALE = np.float32(0.02978515625)  # 61 * 2^-11: float32(1 / s) moves about half of the ties off .5
+SCALE = np.float32(0.02978515625)  # 61 * 2^-11: s * float32(1 / s) != 1, so real ties move off .5
+INV = np.float32(1) / SCALE
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "data", "exact_tie")
 
 
 def input_codes():
-    """The tied inputs (q + 0.5) * s: the exact code of each is the even one of q, q + 1, and each 2x2 window's
-    exact codes sum to 2 mod 4 (its mean a tie); redrawn until float32 differs somewhere."""
+    """The tied inputs (q + 0.5) * s, each 2x2 window's exact codes summing to 2 mod 4 (its mean a tie of
+    mean / s); redrawn until float32 differs from exact on inputs and on outputs."""
     rng = np.random.default_rng(2026)
     while True:
         q = rng.integers(-60, 60, size=(1, 2, 4, 4))
@@ -36,9 +38,9 @@ def input_codes():
             for oy in range(2):
                 for ox in range(2):
                     win = q[0, c, 2 * oy:2 * oy + 2, 2 * ox:2 * ox + 2]
-                    if (win + (win % 2)).sum() % 4 == 0:
-                        win[0, 0] += 2
-        x = ((q.astype(np.float64) + 0.5) * np.float64(SCALE)).astype(np.float32)
+                    while exact_quantize(tied(win)).sum() % 4 != 2:
+                        win[0, 0] += 1
+        x = tied(q)
         assert np.all(x.astype(np.float64) / np.float64(SCALE) == q + 0.5), "ties must be exact in float32"
         sums = exact_quantize(x).reshape(1, 2, 2, 2, 2, 2).sum(axis=(3, 5))
         assert np.all(sums % 4 == 2)
@@ -46,19 +48,22 @@ def input_codes():
             return x
 
 
+def tied(q):
+    return ((q.astype(np.float64) + 0.5) * np.float64(SCALE)).astype(np.float32)
+
+
 def exact_quantize(x):
-    return np.clip(np.rint(x.astype(np.float64) / np.float64(SCALE)), -128, 127).astype(np.int32)
+    return np.clip(np.rint(x.astype(np.float64) * np.float64(INV)), -128, 127).astype(np.int32)
 
 
 def float32_quantize(x):
-    inv = np.float32(1) / SCALE
-    return np.clip(np.rint(np.float32(x) * inv), -128, 127).astype(np.int32)
+    return np.clip(np.rint(np.float32(x) * INV), -128, 127).astype(np.int32)
 
 
 def pool_exact(codes):
     v = codes.astype(np.float64) * np.float64(SCALE)
     mean = v.reshape(1, 2, 2, 2, 2, 2).sum(axis=(3, 5)) / 4.0
-    return np.clip(np.rint(mean / np.float64(SCALE)), -128, 127).astype(np.int32)
+    return exact_quantize(mean)
 
 
 def pool_float32(codes):

@@ -3,8 +3,9 @@
 
 Run with /usr/bin/python3 (Debian's interpreter; a pyenv python3 cannot see dist-packages):
     /usr/bin/python3 scripts/gen_fixtures.py [--out test/data] [--only nonhybrid]
-Each fixture folder gets model.onnx, input_<i>.npy, qat_output_<i>.npy (the fake-quant model in eval mode:
-the numbers the compiled .bin must reproduce) and float_output_<i>.npy (same weights, fake quant disabled).
+Each fixture folder gets model.onnx, input_<i>.npy, qat_output_<i>.npy (the fake-quant model in eval mode, as
+torch's float32 computes it), float_output_<i>.npy (same weights, fake quant disabled) and, for the fixtures
+without float ops, exact_output_<i>.npy (the same model in float64: what the compiled .bin must reproduce).
 Fixed seeds make every run byte-identical. Tests never import torch; they only read the files written here.
 """
 import argparse
@@ -161,7 +162,26 @@ def run_qat(float_model, example, seed, high_precision_outputs=(), float_modules
     return model
 
 
-def save_fixture(out_dir, name, model, inputs, input_names, output_names, opset=13, export=None):
+def exact_model(model):
+    """The QAT model evaluated in float64 (docs/numerics.md §10): a copy whose weights are fake-quantized once in
+    float32, as training computed them (idempotent when the double run quantizes them again), then every module in
+    double. torch's fake quantize in double computes rint(x * float32(1/s)) in float64: the model's own rounding
+    without float32's noise, the `verify --exact` definition, independent of bpu-mapper's code."""
+    m = copy.deepcopy(model)
+    with torch.no_grad():
+        for mod in m.modules():
+            if hasattr(mod, "weight_fake_quant") and isinstance(getattr(mod, "weight", None), torch.Tensor) and \
+                    not isinstance(mod, (nniqat.ConvBnReLU2d, nniqat.ConvBn2d)):
+                mod.weight.data = mod.weight_fake_quant(mod.weight).detach()
+    m = m.double()
+    for mod in m.modules():  # quantization parameters stay float32 (their values are unchanged either way)
+        if isinstance(mod, FakeQuantize):
+            mod.scale.data = mod.scale.data.float()
+    return m
+
+
+def save_fixture(out_dir, name, model, inputs, input_names, output_names, opset=13, export=None, exact=False):
+    """exact: also write exact_output*_<i>.npy, the float64 run of exact_model (fixtures without float ops)."""
     folder = os.path.join(out_dir, name)
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, "model.onnx")
@@ -183,12 +203,16 @@ def save_fixture(out_dir, name, model, inputs, input_names, output_names, opset=
             model.apply(torch.ao.quantization.enable_fake_quant)
             for fq in getattr(model, "_hp_fakequants", []):
                 fq.disable_fake_quant()
+            exact_out = exact_model(model)(x.double()) if exact else None
         qat_outs = qat_out if isinstance(qat_out, tuple) else (qat_out,)
         float_outs = float_out if isinstance(float_out, tuple) else (float_out,)
+        exact_outs = exact_out if isinstance(exact_out, tuple) else (exact_out,)
         for k, out_name in enumerate(output_names):
             suffix = "" if len(output_names) == 1 else f"_{out_name}"
             np.save(os.path.join(folder, f"qat_output{suffix}_{i}.npy"), qat_outs[k].numpy().astype(np.float32))
             np.save(os.path.join(folder, f"float_output{suffix}_{i}.npy"), float_outs[k].numpy().astype(np.float32))
+            if exact:
+                np.save(os.path.join(folder, f"exact_output{suffix}_{i}.npy"), exact_outs[k].numpy().astype(np.float32))
     print(f"{name}: {path} ({os.path.getsize(path)} bytes), {len(inputs)} inputs")
 
 
@@ -335,7 +359,7 @@ def build_resnet18(out_dir):
     randomize_bn(model, gen)
     shape = (1, 3, 64, 64)
     qat = run_qat(model, torch.randn(shape, generator=gen), seed=23)
-    save_fixture(out_dir, "resnet18", qat, standard_inputs(shape, seed=24), ["input"], ["logits"])
+    save_fixture(out_dir, "resnet18", qat, standard_inputs(shape, seed=24), ["input"], ["logits"], exact=True)
 
 
 def build_mobilenet_v2(out_dir):
@@ -346,7 +370,7 @@ def build_mobilenet_v2(out_dir):
     randomize_bn(model, gen)
     shape = (1, 3, 64, 64)
     qat = run_qat(model, torch.randn(shape, generator=gen), seed=33)
-    save_fixture(out_dir, "mobilenet_v2", qat, standard_inputs(shape, seed=34), ["input"], ["logits"])
+    save_fixture(out_dir, "mobilenet_v2", qat, standard_inputs(shape, seed=34), ["input"], ["logits"], exact=True)
 
 
 class TwoBranchHead(nn.Module):
@@ -380,7 +404,7 @@ def build_resize_concat(out_dir):
     randomize_bn(model, gen)
     shape = (1, 3, 64, 64)
     qat = run_qat(model, torch.randn(shape, generator=gen), seed=43)
-    save_fixture(out_dir, "resize_concat", qat, standard_inputs(shape, seed=44), ["input"], ["seg", "feat"])
+    save_fixture(out_dir, "resize_concat", qat, standard_inputs(shape, seed=44), ["input"], ["seg", "feat"], exact=True)
 
 
 

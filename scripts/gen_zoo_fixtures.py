@@ -147,7 +147,7 @@ def build(out_dir, name, model, seed, outputs=("logits",), what="", export=None,
                       float_modules=float_modules)
     folder = "zoo_" + name
     save_fixture(out_dir, folder, qat, standard_inputs(shape, seed=seed + 2)[:1], ["input"], list(outputs),
-                 export=export)
+                 export=export, exact=True)
     write_config(os.path.join(out_dir, folder), folder, what)
 
 

@@ -153,7 +153,9 @@ int cmd_verify(const std::string& model_path, const std::string& onnx_path, cons
   if (!report.passed) {
     throw Error(BPU_ERR_ACCURACY, "verify: '" + model_path + "' departs from " +
                                       (exact ? "the exact float64 run of '" : "'") + onnx_path + "' by more than " +
-                                      std::to_string(tolerance) + " LSB, first at node " + report.first_diverging_node);
+                                      std::to_string(tolerance) + " LSB, first at node " + report.first_diverging_node +
+                                      (exact ? "" : "; verify --exact shows whether the .bin or torch's float32 "
+                                                    "run is off (the .bin computes the exact value, docs/numerics.md §10)"));
   }
   return 0;
 }

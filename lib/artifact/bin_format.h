@@ -13,7 +13,8 @@
 namespace bpu {
 
 constexpr char kBinMagic[8] = {'B', 'P', 'U', 'M', 'A', 'P', 'B', 'N'};
-constexpr uint32_t kBinFormatVersion = 3;  // 2: BPU segments carry sram_size; 3: per-input formats (image inputs)
+constexpr uint32_t kBinFormatVersion = 4;  // 2: BPU segments carry sram_size; 3: per-input formats (image inputs);
+                                           // 4: average POOL, bilinear RESIZE and SOFTMAX compute exactly (float64)
 constexpr uint32_t kBinHeaderSize = 128;
 constexpr uint64_t kMaxBinBytes = uint64_t(2) << 30;
 

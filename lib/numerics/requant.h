@@ -110,11 +110,13 @@ inline int64_t quantize_like_torch(float x, float scale, int64_t lo, int64_t hi)
   return static_cast<int64_t>(r);
 }
 
-// The exact fake quantization of `verify --exact` (docs/numerics.md §10): the real quotient x / scale rounded to
-// the nearest code, ties to even, in float64 (no float32 reciprocal), then clamp. Where it and
-// quantize_like_torch part, torch's float32 arithmetic picked the other code.
+// The exact fake quantization of `verify --exact` (docs/numerics.md §10) and of the BPU ops that compute in
+// double (average POOL, bilinear RESIZE, SOFTMAX): the QAT model's own definition, x times the float32 reciprocal
+// of the scale (torch's 1.0f / scale), evaluated in float64 instead of float32, rounded to the nearest code, ties
+// to even, then clamp. Where it and quantize_like_torch part, torch's float32 arithmetic picked the other code.
 inline int64_t quantize_exact(double x, double scale, int64_t lo, int64_t hi) {
-  const double r = std::nearbyint(x / scale);
+  const float inv = 1.0f / static_cast<float>(scale);
+  const double r = std::nearbyint(x * static_cast<double>(inv));
   if (!(r >= static_cast<double>(lo))) return lo;  // also maps NaN to lo
   if (r > static_cast<double>(hi)) return hi;
   return static_cast<int64_t>(r);

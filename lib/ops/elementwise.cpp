@@ -116,8 +116,8 @@ QuantAxis quant_axis(const KernelContext& c, const std::vector<const CpuTensor*>
   return q;
 }
 
-// Float32: torch's fake quantize. Float64 (the exact run): an activation rounds exactly, rint(x / s) in double;
-// a weight (a node folded at load, reading only constants) still rounds as torch did when it trained.
+// Float32: torch's fake quantize. Float64 (the exact run): an activation rounds by the same definition,
+// rint(x * float32(1/s)), evaluated in double (quantize_exact); a weight (a node folded at load, reading only constants) still rounds as torch did when it trained.
 template <typename T>
 void quantize_linear(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out) {
   QuantAxis q = quant_axis(c, in);  // the zero point's type sets the integer range

@@ -73,7 +73,7 @@ bool FloatIsland::compile(const ir::Graph& g, const std::vector<const ir::Node*>
         if (why->empty()) *why = "node '" + n->name + "' does not have two inputs";
         return false;
       }
-      s.binary = op->binary;
+      s.binary64 = op->binary64;
     } else {
       if (!operand(*n, 0, &s.a)) return false;
       if (s.a.slot < 0) {
@@ -86,7 +86,7 @@ bool FloatIsland::compile(const ir::Graph& g, const std::vector<const ir::Node*>
           return false;
         }
       }
-      s.unary = op->formula;
+      s.unary64 = op->formula64;
     }
     steps_.push_back(s);
     slots[n->outputs[0]] = static_cast<int>(steps_.size());
@@ -94,13 +94,13 @@ bool FloatIsland::compile(const ir::Graph& g, const std::vector<const ir::Node*>
   return !steps_.empty();
 }
 
-float FloatIsland::evaluate(float x) const {
-  std::vector<float> v(steps_.size() + 1);
+double FloatIsland::evaluate64(double x) const {
+  std::vector<double> v(steps_.size() + 1);
   v[0] = x;
-  auto get = [&](const Operand& o) { return o.slot >= 0 ? v[static_cast<size_t>(o.slot)] : o.constant; };
+  auto get = [&](const Operand& o) { return o.slot >= 0 ? v[static_cast<size_t>(o.slot)] : static_cast<double>(o.constant); };
   for (size_t k = 0; k < steps_.size(); ++k) {
     const Step& s = steps_[k];
-    v[k + 1] = s.binary ? s.binary(get(s.a), get(s.b)) : s.unary(*s.node, get(s.a));
+    v[k + 1] = s.binary64 ? s.binary64(get(s.a), get(s.b)) : s.unary64(*s.node, get(s.a));
   }
   return v.back();
 }

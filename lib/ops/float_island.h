@@ -1,7 +1,7 @@
 // Float islands: a connected group of element-wise nodes whose only non-constant input is one tensor (the
 // source), evaluated as one scalar function of the source value. The function is composed from the registry's
-// own per-op float32 formulas (OpDef::formula, OpDef::binary), applied in the nodes' order exactly as the CPU
-// kernels apply them element by element, so a lookup table built from it reproduces the float graph.
+// own per-op formulas in float64 (OpDef::formula64, OpDef::binary64), applied in the nodes' order exactly as the
+// exact run's kernels apply them element by element, so a lookup table built from it is the exact value.
 #pragma once
 
 #include <string>
@@ -39,8 +39,8 @@ class FloatIsland {
   // with `why` set when a node is not an island op or reads a tensor that is neither the source, an earlier
   // member's output nor a single-element constant.
   bool compile(const ir::Graph& g, const std::vector<const ir::Node*>& nodes, const std::string& source, std::string* why);
-  // The island's output for one source value, in float32.
-  float evaluate(float x) const;
+  // The island's output for one source value, in float64 (the exact run's value, which the BPU's table holds).
+  double evaluate64(double x) const;
 
  private:
   struct Operand {
@@ -49,8 +49,8 @@ class FloatIsland {
   };
   struct Step {
     const ir::Node* node = nullptr;
-    float (*unary)(const ir::Node&, float) = nullptr;
-    float (*binary)(float, float) = nullptr;
+    double (*unary64)(const ir::Node&, double) = nullptr;
+    double (*binary64)(double, double) = nullptr;
     Operand a, b;
   };
   std::vector<Step> steps_;

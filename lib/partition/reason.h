@@ -12,7 +12,7 @@
 #define BPU_PLACEMENT_REASONS(R)                                                                                   \
   R(UserRunOnCpu, "USER_RUN_ON_CPU", "the config placed the node on the CPU (calibration_parameters.run_on_cpu or node_info)") \
   R(UserRunOnBpu, "USER_RUN_ON_BPU", "the config placed the node on the BPU (calibration_parameters.run_on_bpu or node_info); the compile fails when it cannot run there") \
-  R(MarchCpuByDefault, "MARCH_CPU_BY_DEFAULT", "the march runs this op on the CPU unless calibration_parameters.run_on_bpu lists it (Softmax on every march)") \
+  R(MarchCpuByDefault, "MARCH_CPU_BY_DEFAULT", "the march runs this op on the CPU unless calibration_parameters.run_on_bpu lists it (Softmax on bayes-e and bernoulli2)") \
   R(BpuQuantized, "BPU_QUANTIZED", "quantized inputs and output, and the march's constraints hold: the node runs on the BPU") \
   R(BpuHighPrecisionOutput, "BPU_HIGH_PRECISION_OUTPUT", "a Conv with quantized inputs whose output has no fake quantization: it runs on the BPU and emits the int32 accumulator") \
   R(NoQuantInput, "NO_QUANT_INPUT", "an activation input carries no fake quantization, so the node computes in float on the CPU") \

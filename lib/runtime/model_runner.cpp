@@ -168,7 +168,7 @@ HostTensor ModelRunner::host_step(const Step& step, const std::map<std::string, 
     const float s = dst.info.scales[0];
     const int64_t lo = dtype_min(dst.info.dtype), hi = dtype_max(dst.info.dtype);
     dst.q.resize(src.f.size());
-    for (size_t i = 0; i < src.f.size(); ++i) dst.q[i] = static_cast<int32_t>(quantize_like_torch(src.f[i], s, lo, hi));
+    for (size_t i = 0; i < src.f.size(); ++i) dst.q[i] = static_cast<int32_t>(quantize_exact(src.f[i], s, lo, hi));
   } else {
     dst.f.resize(src.q.size());
     const auto& scales = src.info.scales;

@@ -2,6 +2,7 @@
 // runs prove the .bin is self-contained) and checks its outputs against the saved torch QAT outputs.
 #pragma once
 
+#include <fstream>
 #include <memory>
 
 #include "api/bpu_mapper.h"
@@ -45,14 +46,23 @@ struct OutputAgreement {
   size_t elements = 0;
 };
 
-// Output names and their reference file stems: one output -> qat_output_<i>.npy, several -> qat_output_<name>_<i>.npy.
-inline std::string reference_file(const std::string& fixture, const std::string& output, size_t outputs, int i) {
-  const std::string stem = outputs == 1 ? "qat_output" : "qat_output_" + output;
-  return data_path(fixture + "/" + stem + "_" + std::to_string(i) + ".npy");
+// Output names and their reference file stems: one output -> <kind>_output_<i>.npy, several ->
+// <kind>_output_<name>_<i>.npy; kind "exact" (torch's float64 run, fixtures without float ops) where the
+// generator wrote it, else "qat" (torch's float32 run).
+inline std::string reference_file(const std::string& fixture, const std::string& output, size_t outputs, int i,
+                                  bool* exact = nullptr) {
+  auto path = [&](const std::string& kind) {
+    const std::string stem = outputs == 1 ? kind + "_output" : kind + "_output_" + output;
+    return data_path(fixture + "/" + stem + "_" + std::to_string(i) + ".npy");
+  };
+  const bool has_exact = std::ifstream(path("exact")).good();
+  if (exact) *exact = has_exact;
+  return path(has_exact ? "exact" : "qat");
 }
 
-// Checks every output on every saved input: cosine >= 0.9999; at most one output LSB where the output is
-// quantized, with >= 99.9 % of elements identical on outputs of 1000 elements or more; the int32
+// Checks every output on every saved input: against torch's float64 run (exact_output), every quantized
+// element identical; against its float32 run (qat_output), cosine >= 0.9999 and at most one output LSB where the
+// output is quantized, with >= 99.9 % of elements identical on outputs of 1000 elements or more; the int32
 // high-precision tolerance otherwise. Also holds the reference conv kernel bit-identical to the fast one.
 inline std::vector<OutputAgreement> check_fixture_accuracy(const std::string& fixture, const std::string& extra_calibration = "",
                                                            const std::string& march = "bayes") {
@@ -64,7 +74,8 @@ inline std::vector<OutputAgreement> check_fixture_accuracy(const std::string& fi
     auto outputs = runner.run({{runner.model().inputs.at(0).name, input}});
     auto slow = runner.run({{runner.model().inputs.at(0).name, input}}, ConvKernel::Reference);
     for (const auto& out : runner.model().outputs) {
-      FloatArray ref = load_npy(reference_file(fixture, out.name, runner.model().outputs.size(), i));
+      bool exact = false;
+      FloatArray ref = load_npy(reference_file(fixture, out.name, runner.model().outputs.size(), i, &exact));
       const FloatArray& got = outputs.at(out.name);
       REQUIRE(got.shape == ref.shape);
       OutputAgreement a;
@@ -76,8 +87,9 @@ inline std::vector<OutputAgreement> check_fixture_accuracy(const std::string& fi
       for (size_t k = 0; k < got.data.size(); ++k) same += lsb > 0 && std::fabs(double(got.data[k]) - ref.data[k]) < lsb / 2;
       a.identical = lsb > 0 ? double(same) / a.elements : 0;
       a.max_lsb = lsb > 0 ? a.max_diff / lsb : 0;
-      INFO(fixture << " output " << out.name << " input " << i << ": cosine " << a.cosine << ", max |diff| " << a.max_diff
-                   << ", lsb " << lsb << ", identical " << a.identical);
+      INFO(fixture << " output " << out.name << " input " << i << (exact ? " (vs exact)" : "") << ": cosine " << a.cosine
+                   << ", max |diff| " << a.max_diff << ", lsb " << lsb << ", identical " << a.identical);
+      if (exact && lsb > 0) CHECK(a.identical == 1.0);
       CHECK(a.cosine >= 0.9999);
       if (lsb > 0) {
         CHECK(a.max_diff <= lsb * 1.0001);  // at most one output LSB

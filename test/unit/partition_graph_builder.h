@@ -9,8 +9,8 @@
 
 namespace bpu::test {
 
-// Builds IR graphs directly: quantized 1x4x8x8 activations, quantized Conv/Add (BPU-capable) and Softmax
-// (CPU by default on bayes).
+// Builds IR graphs directly: quantized 1x4x8x8 activations, quantized Conv/Add (BPU-capable) and LogSoftmax
+// (an op only the CPU runs).
 class GraphBuilder {
  public:
   GraphBuilder() {
@@ -39,9 +39,9 @@ class GraphBuilder {
     activation(out);
     node(name, "Conv", {in, w.name}, out);
   }
-  void selu(const std::string& name, const std::string& in, const std::string& out) {
+  void cpu_op(const std::string& name, const std::string& in, const std::string& out) {
     activation(out);
-    node(name, "Softmax", {in}, out);
+    node(name, "LogSoftmax", {in}, out);
   }
   void add(const std::string& name, const std::string& a, const std::string& b, const std::string& out) {
     activation(out);

@@ -224,9 +224,9 @@ TEST_CASE("float islands: x * Relu6(x + 3) / 6 written out is one island with ha
   ops::FloatIsland island;
   std::string why;
   REQUIRE(island.compile(b.g, nodes, "in", &why));
-  for (float x : {-5.0f, -3.0f, -1.25f, 0.0f, 0.7f, 2.9f, 3.0f, 6.35f}) {
-    const float expected = x * std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f;  // torch's hardswish, float32
-    CHECK(island.evaluate(x) == expected);
+  for (double x : {-5.0, -3.0, -1.25, 0.0, 0.7, 2.9, 3.0, 6.35}) {
+    const double expected = x * std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0;  // torch's hardswish, in float64
+    CHECK(island.evaluate64(x) == expected);
   }
 }
 

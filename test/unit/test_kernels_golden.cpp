@@ -1,5 +1,5 @@
 // Golden tests of the bayes kernels other than CONV2D against double-precision references: pooling (integer
-// and float-emulated), resize, concat/rescale, LUTs, broadcasting add/sub and mul with int16 saturation,
+// and exact), resize, concat/rescale, LUTs, broadcasting add/sub and mul with int16 saturation,
 // transpose/slice/pad, transposed convolution and softmax.
 
 #include <cmath>
@@ -32,6 +32,24 @@ bool rne(long double v, int64_t lo, int64_t hi, int64_t* out) {
   if (std::fabs(v - f - 0.5L) < 1e-9L) return false;
   *out = std::min<int64_t>(hi, std::max<int64_t>(lo, static_cast<int64_t>(std::nearbyintl(v))));
   return true;
+}
+
+// round(v * a * b / n) in exact rational arithmetic (ties to even): a and b float32, split into 24-bit integer
+// mantissas, the quotient taken in 128-bit integers. The witness of the kernels that round by the QAT
+// model's definition, v * in_scale / n * float32(1 / out_scale), in float64.
+int64_t exact_rne(int64_t v, float a, float b, int64_t n) {
+  int ea, eb;
+  const auto ma = static_cast<__int128>(std::ldexp(std::frexp(a, &ea), 24));
+  const auto mb = static_cast<__int128>(std::ldexp(std::frexp(b, &eb), 24));
+  __int128 num = static_cast<__int128>(v) * ma * mb, den = n;
+  int e = ea + eb - 48;
+  for (; e > 0; --e) num *= 2;
+  for (; e < 0; ++e) den *= 2;  // |e| stays below 100 for sane scales
+  const bool neg = num < 0;
+  if (neg) num = -num;
+  __int128 q = num / den, r = num % den;
+  if (2 * r > den || (2 * r == den && (q & 1))) ++q;
+  return static_cast<int64_t>(neg ? -q : q);
 }
 
 }  // namespace
@@ -106,27 +124,77 @@ TEST_CASE("golden: the direct max pooling path equals pool2d on padded, strided 
   }
 }
 
-TEST_CASE("golden: float-emulated average pooling agrees with the real mean away from ties", "[golden]") {
+TEST_CASE("golden: exact average pooling equals the rational value at and away from ties", "[golden]") {
   PoolGeometry g;
-  g.batch_channels = 64;
+  g.batch_channels = 256;
   g.in_h = g.in_w = 2;
   g.kernel_h = g.kernel_w = 2;
   g.out_h = g.out_w = 1;
-  const float s = 0.0231f;
-  std::vector<int64_t> x = random_codes(64 * 4, -128, 127, 2), y(64);
-  avg_pool2d_float_emulated(g, false, x.data(), s, s, -128, 127, y.data());
-  int ties = 0;
-  for (int c = 0; c < 64; ++c) {
-    const long double mean = (x[c * 4] + x[c * 4 + 1] + x[c * 4 + 2] + x[c * 4 + 3]) / 4.0L;
-    int64_t expected;
-    if (!rne(mean, -128, 127, &expected)) {  // exact ties are settled by float noise, as in the reference
-      ++ties;
-      CHECK(std::llabs(y[c] - static_cast<int64_t>(std::floor(mean))) <= 1);
-      continue;
+  // 0.0231: s * float32(1/s) != 1, so the real mean's .5 ties move off the tie; 0.25: exact ties, to even.
+  for (float s : {0.0231f, 0.25f, 0.0173f}) {
+    std::vector<int64_t> x = random_codes(256 * 4, -128, 127, 2), y(256);
+    avg_pool2d_exact(g, false, x.data(), s, s, -128, 127, y.data());
+    int ties = 0;
+    for (int c = 0; c < 256; ++c) {
+      const int64_t sum = x[c * 4] + x[c * 4 + 1] + x[c * 4 + 2] + x[c * 4 + 3];
+      ties += (sum % 4 == 2 || sum % 4 == -2);
+      const int64_t expected = std::min<int64_t>(127, std::max<int64_t>(-128, exact_rne(sum, s, 1.0f / s, 4)));
+      CHECK(y[c] == expected);
     }
-    CHECK(y[c] == expected);
+    CHECK(ties > 20);
   }
-  CHECK(ties > 0);
+}
+
+TEST_CASE("golden: exact average pooling with 3x3 windows, pads and unequal scales", "[golden]") {
+  PoolGeometry g;
+  g.batch_channels = 4;
+  g.in_h = g.in_w = 6;
+  g.kernel_h = g.kernel_w = 3;
+  g.pad_top = g.pad_left = g.pad_bottom = g.pad_right = 1;
+  g.out_h = g.out_w = 6;
+  std::vector<int64_t> x = random_codes(4 * 36, -128, 127, 9), y(4 * 36);
+  const float s_in = 0.031f, s_out = 0.017f;
+  avg_pool2d_exact(g, false, x.data(), s_in, s_out, -128, 127, y.data());
+  for (int c = 0; c < 4; ++c)
+    for (int oy = 0; oy < 6; ++oy)
+      for (int ox = 0; ox < 6; ++ox) {
+        int64_t sum = 0, n = 0;
+        for (int iy = oy - 1; iy <= oy + 1; ++iy)
+          for (int ix = ox - 1; ix <= ox + 1; ++ix)
+            if (iy >= 0 && iy < 6 && ix >= 0 && ix < 6) sum += x[(c * 6 + iy) * 6 + ix], ++n;
+        const int64_t expected = std::min<int64_t>(127, std::max<int64_t>(-128, exact_rne(sum, s_in, 1.0f / s_out, n)));
+        CHECK(y[(c * 6 + oy) * 6 + ox] == expected);
+      }
+}
+
+TEST_CASE("golden: exact bilinear x2 (half_pixel) equals the rational value at and away from ties", "[golden]") {
+  const int64_t H = 5, W = 7;
+  ResizeGeometry g{3, H, W, 2 * H, 2 * W};
+  std::vector<int64_t> x = random_codes(static_cast<size_t>(3 * H * W), -128, 127, 5), y(static_cast<size_t>(12 * H * W));
+  // Source coordinate o / 2 - 1/4 clamped to [0, len - 1], in quarters: i0 and the fraction f4 / 4.
+  auto tap = [](int64_t o, int64_t len, int64_t* i0, int64_t* f4) {
+    const int64_t q = std::max<int64_t>(0, std::min<int64_t>(4 * (len - 1), 2 * o - 1));
+    *i0 = q / 4;
+    *f4 = q % 4;
+  };
+  for (float s : {0.0231f, 0.25f}) {
+    resize2d_bilinear_exact(g, CoordinateMode::HalfPixel, s, s, -128, 127, x.data(), y.data());
+    int ties = 0;
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t oy = 0; oy < 2 * H; ++oy)
+        for (int64_t ox = 0; ox < 2 * W; ++ox) {
+          int64_t y0, fy, x0, fx;
+          tap(oy, H, &y0, &fy);
+          tap(ox, W, &x0, &fx);
+          const int64_t y1 = std::min(y0 + 1, H - 1), x1 = std::min(x0 + 1, W - 1);
+          auto at = [&](int64_t yy, int64_t xx) { return x[(c * H + yy) * W + xx]; };
+          const int64_t v16 = (4 - fy) * ((4 - fx) * at(y0, x0) + fx * at(y0, x1)) + fy * ((4 - fx) * at(y1, x0) + fx * at(y1, x1));
+          ties += (v16 % 16 == 8 || v16 % 16 == -8);
+          const int64_t expected = std::min<int64_t>(127, std::max<int64_t>(-128, exact_rne(v16, s, 1.0f / s, 16)));
+          CHECK(y[(c * 2 * H + oy) * 2 * W + ox] == expected);
+        }
+    CHECK(ties > 10);
+  }
 }
 
 TEST_CASE("golden: resize nearest (asymmetric floor) and integer bilinear x2", "[golden]") {
@@ -167,17 +235,27 @@ TEST_CASE("golden: rescale, add/sub with broadcasting and int16 saturation, mul"
   CHECK(apply_requant(7 * 9, m, -128, 127) == expected);
 }
 
-TEST_CASE("golden: LUTs equal the reference formula at every code", "[golden]") {
-    std::vector<int64_t> t8 = build_activation_lut([](float x) { return 1.0f / (1.0f + std::exp(-x)); }, 0.05f, 8, 1.0f / 128, 8);
+TEST_CASE("golden: LUTs equal the real formula at every code, rounded by the model's definition", "[golden]") {
+  std::vector<int64_t> t8 = build_activation_lut([](double x) { return 1.0 / (1.0 + std::exp(-x)); }, 0.05f, 8, 1.0f / 128, 8);
   REQUIRE(t8.size() == 256);
+  const long double r8 = 1.0f / (1.0f / 128);
   for (int q = -128; q < 128; ++q) {
-    const float y = 1.0f / (1.0f + std::exp(-(static_cast<float>(q) * 0.05f)));
-    CHECK(t8[q + 128] == quantize_like_torch(y, 1.0f / 128, -128, 127));
+    const long double y = 1.0L / (1.0L + std::exp(-(q * static_cast<long double>(0.05f))));
+    int64_t expected;
+    if (rne(y * r8, -128, 127, &expected)) CHECK(t8[q + 128] == expected);
   }
-  std::vector<int64_t> t16 = build_activation_lut([](float x) { return std::tanh(x); }, 1e-4f, 16, 1.0f / 32767, 16);
+  std::vector<int64_t> t16 = build_activation_lut([](double x) { return std::tanh(x); }, 1e-4f, 16, 1.0f / 32767, 16);
   REQUIRE(t16.size() == 65536);
   CHECK(t16[32768] == 0);
-  CHECK(t16[32768 + 10000] == quantize_like_torch(std::tanh(1.0f), 1.0f / 32767, -32768, 32767));
+  const long double r16 = 1.0f / (1.0f / 32767);
+  size_t checked = 0;
+  for (int q = -32768; q < 32768; q += 97) {
+    int64_t expected;
+    if (!rne(std::tanh(q * static_cast<long double>(1e-4f)) * r16, -32768, 32767, &expected)) continue;
+    CHECK(t16[q + 32768] == expected);
+    ++checked;
+  }
+  CHECK(checked > 600);
 }
 
 TEST_CASE("golden: transpose, slice and pad move codes as specified", "[golden]") {
@@ -217,15 +295,17 @@ TEST_CASE("golden: transposed convolution equals the gather definition", "[golde
       }
 }
 
-TEST_CASE("golden: softmax emulation sums to one in the output scale", "[golden]") {
+TEST_CASE("golden: exact softmax rounds the real softmax by the model's definition", "[golden]") {
   std::vector<int64_t> x = {0, 20, 40, -10, 0, 10};  // two rows of 3
-  std::vector<int64_t> y = softmax_emulated(x, {2, 3}, 1, 0.05f, 1.0f / 256, -128, 127);
-  for (int r = 0; r < 2; ++r) {
+  std::vector<int64_t> y = softmax_exact(x, {2, 3}, 1, 0.05f, 1.0f / 256, -128, 127);
+  const long double r = 1.0f / (1.0f / 256);  // float32(1 / out_scale) = 256 exactly
+  for (int r0 = 0; r0 < 2; ++r0) {
     long double e[3], sum = 0;
-    for (int k = 0; k < 3; ++k) sum += (e[k] = std::exp(x[r * 3 + k] * 0.05L));
+    for (int k = 0; k < 3; ++k) sum += (e[k] = std::exp(x[r0 * 3 + k] * static_cast<long double>(0.05f)));
     for (int k = 0; k < 3; ++k) {
       int64_t expected;
-      if (rne(e[k] / sum * 256, -128, 127, &expected)) CHECK(y[r * 3 + k] == expected);
+      REQUIRE(rne(e[k] / sum * r, -128, 127, &expected));
+      CHECK(y[r0 * 3 + k] == expected);
     }
   }
 }

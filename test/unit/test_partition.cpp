@@ -64,20 +64,20 @@ TEST_CASE("partition: a diamond with a CPU node on one side splits after the joi
   GraphBuilder b;
   b.conv("A", "in", "a");
   b.conv("B", "a", "b");
-  b.selu("S", "a", "s");
+  b.cpu_op("S", "a", "s");
   b.add("D", "b", "s", "d");
   b.g.outputs = {"d"};
   PartitionResult r = partition_graph(b.g);
   check_segments(b.g, r);
   CHECK(devices(r) == std::vector<Device>{B, C, B});
   CHECK(r.placements[index_of(b.g, "A")].segment == r.placements[index_of(b.g, "B")].segment);
-  CHECK(r.placements[index_of(b.g, "S")].reason_code == Reason::MarchCpuByDefault);
+  CHECK(r.placements[index_of(b.g, "S")].reason_code == Reason::MarchUnsupportedOp);
 }
 
 TEST_CASE("partition: a residual branch with a CPU node keeps the other branch in one segment", "[partition]") {
   GraphBuilder b;
   b.conv("A", "in", "a");
-  b.selu("S", "a", "s");   // listed early: the model order interleaves the branches
+  b.cpu_op("S", "a", "s");   // listed early: the model order interleaves the branches
   b.conv("B", "a", "b");
   b.conv("T", "s", "t");
   b.conv("C", "b", "c");
@@ -94,10 +94,10 @@ TEST_CASE("partition: a residual branch with a CPU node keeps the other branch i
 
 TEST_CASE("partition: CPU nodes at the input and at the output", "[partition]") {
   GraphBuilder b;
-  b.selu("S0", "in", "s0");
+  b.cpu_op("S0", "in", "s0");
   b.conv("A", "s0", "a");
   b.conv("B", "a", "b");
-  b.selu("S1", "b", "s1");
+  b.cpu_op("S1", "b", "s1");
   b.g.outputs = {"s1"};
   PartitionResult r = partition_graph(b.g);
   check_segments(b.g, r);
@@ -107,9 +107,9 @@ TEST_CASE("partition: CPU nodes at the input and at the output", "[partition]") 
 TEST_CASE("partition: two CPU islands give five segments", "[partition]") {
   GraphBuilder b;
   b.conv("A", "in", "a");
-  b.selu("S0", "a", "s0");
+  b.cpu_op("S0", "a", "s0");
   b.conv("B", "s0", "b");
-  b.selu("S1", "b", "s1");
+  b.cpu_op("S1", "b", "s1");
   b.conv("C", "s1", "c");
   b.g.outputs = {"c"};
   PartitionResult r = partition_graph(b.g);
@@ -121,8 +121,8 @@ TEST_CASE("partition: two CPU islands give five segments", "[partition]") {
 TEST_CASE("partition: independent CPU nodes between BPU nodes merge when convex", "[partition]") {
   GraphBuilder b;
   b.conv("A", "in", "a");
-  b.selu("S0", "a", "s0");
-  b.selu("S1", "a", "s1");
+  b.cpu_op("S0", "a", "s0");
+  b.cpu_op("S1", "a", "s1");
   b.add("D", "s0", "s1", "d");
   b.g.outputs = {"d"};
   PartitionResult r = partition_graph(b.g);
@@ -156,12 +156,17 @@ TEST_CASE("partition: the user moves nodes, and impossible requests are refused 
   CHECK(r.placements[1].reason_code == Reason::UserRunOnCpu);
 
   GraphBuilder f;
-  f.selu("S", "in", "s");
+  f.activation("s");
+  f.node("S", "Softmax", {"in"}, "s");
   f.g.outputs = {"s"};
+  CHECK(partition_graph(f.g, PartitionOptions{}).placements[0].device == Device::Bpu);  // by default on bayes
+  PartitionOptions on_bayes_e;
+  on_bayes_e.march = "bayes-e";
+  CHECK(partition_graph(f.g, on_bayes_e).placements[0].reason_code == Reason::MarchCpuByDefault);
   PartitionOptions bpu;
   bpu.user_device["S"] = Device::Bpu;
   bpu.user_source["S"] = "calibration_parameters.run_on_bpu";
-  PartitionResult forced = partition_graph(f.g, bpu);  // Softmax goes to the BPU only when asked
+  PartitionResult forced = partition_graph(f.g, bpu);
   CHECK(forced.placements[0].device == Device::Bpu);
   CHECK(forced.placements[0].reason_code == Reason::UserRunOnBpu);
   f.g.tensor("s").quant.reset();  // without quantization context the request is refused
@@ -194,10 +199,10 @@ TEST_CASE("partition: shape-only ops join BPU neighbours and stay with CPU neigh
   b.conv("A", "in", "a");
   b.node("R", "Flatten", {"a"}, "r");
   b.activation("r");
-  b.selu("S", "r", "s");
+  b.cpu_op("S", "r", "s");
   b.node("R2", "Flatten", {"s"}, "r2");
   b.activation("r2");
-  b.selu("S2", "r2", "s2");
+  b.cpu_op("S2", "r2", "s2");
   b.g.outputs = {"s2"};
   PartitionResult r = partition_graph(b.g);
   check_segments(b.g, r);

@@ -64,7 +64,8 @@ TEST_CASE("report: staged models pass the ONNX checker and compute what they cla
     std::map<std::string, FloatArray> input = {{"input", load_npy(bpu::test::data_path(std::string(fixture) + "/input_0.npy"))}};
     auto original = QatReference::from_bytes(read_text(m->file("_original_float_model.onnx")), "original").run(input);
     auto optimized = QatReference::from_bytes(read_text(m->file("_optimized_float_model.onnx")), "optimized").run(input);
-    auto quantized = QatReference::from_bytes(read_text(m->file("_quantized_model.onnx")), "quantized").run(input);
+    // The quantized stage run exactly (float64): what the .bin computes, ties included (docs/numerics.md §10).
+    auto quantized = QatReference::from_file(m->file("_quantized_model.onnx"), {}, false, cpu::Precision::Float64).run(input);
     auto bin = ModelRunner::from_file(m->cfg.output_bin_path()).run(input);
     for (const auto& [name, values] : original) {
       INFO("output " << name);
@@ -156,7 +157,8 @@ TEST_CASE("report: the accuracy sample comes from cal_data_dir when given", "[re
   auto m = make("resnet18", "  cal_data_dir: '" + cal.path().string() + "'\n");
   CHECK(m->result.accuracy.sample.find("sample.npy") != std::string::npos);
   REQUIRE(m->result.accuracy.outputs.size() == 1);
-  CHECK(m->result.accuracy.outputs[0].identical_vs_qat == 1.0);  // resnet18 is bit-exact with its QAT graph
+  CHECK(m->result.accuracy.outputs[0].exact_codes == 0);  // resnet18 is bit-exact with its exact QAT graph
+  CHECK(m->result.accuracy.outputs[0].identical_vs_qat >= 0.5);  // torch's float32 ties leave most logits equal
   CHECK(m->result.accuracy.outputs[0].vs_float.cosine > 0.9);
   bpu::test::TempDir empty("cal_empty");
   bpu::test::require_error([&] { make("resnet18", "  cal_data_dir: '" + empty.path().string() + "'\n"); }, ExitCode::Config,

@@ -21,16 +21,24 @@ std::map<std::string, FloatArray> input_of(const std::string& fixture, int i) {
 }  // namespace
 
 TEST_CASE("verify: compiled fixtures agree with their QAT graphs tensor by tensor", "[verify]") {
+  // Against the float32 run within 1 LSB where no tie-prone layer amplifies torch's float32 noise; against the
+  // exact run at 0 LSB on every fixture (mobilenet_v2's float32 run is 2 LSB off exact at a node).
   for (const char* fixture : {"nonhybrid", "hybrid", "resnet18", "mobilenet_v2", "resize_concat", "mixed_use",
                               "island_gelu"}) {
     auto compiled = bpu::test::compile_fixture(fixture);
     ModelRunner runner = ModelRunner::from_file(compiled->bin);
-    QatReference reference = QatReference::from_file(bpu::test::data_path(std::string(fixture) + "/model.onnx"));
+    const std::string onnx = bpu::test::data_path(std::string(fixture) + "/model.onnx");
+    QatReference reference = QatReference::from_file(onnx);
+    QatReference exact = QatReference::from_file(onnx, {}, false, cpu::Precision::Float64);
+    VerifyReport e = verify_model(runner, reference, input_of(fixture, 1), 0.0, false, &exact);
+    INFO(fixture << "\n" << format_verify_report(e));
+    CHECK(e.passed());
+    CHECK(e.nodes.size() >= 4);
+    CHECK(!e.outputs.empty());
+    if (std::string(fixture) == "mobilenet_v2") continue;
     VerifyReport r = verify_model(runner, reference, input_of(fixture, 1), 1.0);
-    INFO(fixture << "\n" << format_verify_report(r));
+    INFO(format_verify_report(r));
     CHECK(r.passed());
-    CHECK(r.nodes.size() >= 4);
-    CHECK(!r.outputs.empty());
   }
 }
 

@@ -476,7 +476,8 @@ std::vector<OpSupport> family_op_table(const FamilyLimits& L) {
            std::string mode = n.attr_string("mode", "constant");
            return mode == "constant" ? "" : "mode " + mode;
          }}}, &SegmentBuilder::lower_pad},
-      {"Softmax", "SOFTMAX: double-precision emulation; on the CPU unless run_on_bpu lists the node (as on bayes)",
+      {"Softmax", "SOFTMAX: computed in float64 and quantized by the model's definition (exact); on bayes-e and bernoulli2 only "
+       "where run_on_bpu lists the node",
        {per_tensor_io()}, &SegmentBuilder::lower_softmax},
       {"HzPreprocess", "PREPROCESS: the image input stage (bpu-mapper inserts it for input_type_rt rgb, bgr, yuv444, gray, nv12): "
                        "chroma upsampling, colour conversion, normalization and quantization to the first activation as one "

@@ -1,6 +1,7 @@
 // The one Target class of the bayes family: bayes, bayes-e and bernoulli2 differ only in data (their op table,
-// cost-model parameters, cited source and notes), which each march's target.cpp builds; Softmax stays on the CPU
-// unless run_on_bpu lists it on all three.
+// cost-model parameters, cited source and notes), which each march's target.cpp builds. Softmax runs on the BPU
+// by default on bayes (its SOFTMAX computes the QAT model's exact value, docs/numerics.md §3c); bayes-e and
+// bernoulli2 keep it on the CPU unless run_on_bpu lists it, as their public operator lists say.
 #pragma once
 
 #include <string>
@@ -17,6 +18,7 @@ struct FamilyTargetSpec {
   std::vector<OpSupport> table;
   arch::Hardware hardware;
   std::string source, notes;
+  bool softmax_cpu_by_default = true;
 };
 
 class FamilyTarget final : public arch::Target {
@@ -24,7 +26,9 @@ class FamilyTarget final : public arch::Target {
   explicit FamilyTarget(FamilyTargetSpec spec) : spec_(std::move(spec)), facts_(*find_march(spec_.march)) {}
   const MarchFacts& facts() const override { return facts_; }
   const std::vector<OpSupport>& op_table() const override { return spec_.table; }
-  std::string cpu_by_default(const ir::Node& n) const override { return softmax_cpu_by_default(n, march()); }
+  std::string cpu_by_default(const ir::Node& n) const override {
+    return spec_.softmax_cpu_by_default ? softmax_cpu_by_default(n, march()) : "";
+  }
   arch::Hardware hardware() const override { return spec_.hardware; }
   std::string source() const override { return spec_.source; }
   std::string notes() const override { return spec_.notes; }

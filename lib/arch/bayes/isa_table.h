@@ -46,8 +46,8 @@
 // Pool: 2-D windows over NCHW. kind 0 (max): v = max of the window's in-bounds values; kind 1 (average):
 // v = sum of in-bounds values, n = in-bounds count (or the full window when count_include_pad). Then
 // out = clamp(requant(v, table[table_entries == 1 ? 0 : n - 1])) with 16-byte requant records.
-// kind 2 (average, float32 emulation of the fake-quant reference): x = float(q) * in_scale, summed in window
-// order in float32, divided by n in float32, quantized with PyTorch's rounding at out_scale (no table).
+// kind 2 (average, exact): v = the integer window sum, out = clamp(rint(double(v) * in_scale / n *
+// float32(1 / out_scale))) in float64, ties to even (no table; docs/numerics.md §3c).
 // *_scale_bits are float32 bit patterns (kind 2 only).
 #define BPU_ISA_FIELDS_POOL(F)                                                                                   \
   F(BufIn, input, 0) F(BufOut, output, 0) F(U32, kind, 0) F(U32, in_scale_bits, 0) F(U32, out_scale_bits, 0)  \
@@ -62,9 +62,9 @@
 
 // Resize of H and W (docs/isa.md gives the coordinate formulas). mode 0 nearest: v = in[src];
 // mode 1 bilinear: v = sum of the four neighbours times 15-bit fixed-point weight products (2^-30 units);
-// out = clamp(rshift_rne(v * mult, shift), lo, hi). mode 2 bilinear, float32 emulation of PyTorch's kernel:
-// x = float(q) * in_scale, top = fma(x00, w0, x01 * w1), bottom likewise, v = fma(top, h0, bottom * h1),
-// out = PyTorch-rounded quantization of v at out_scale, clamped. *_scale_bits: float32 bits, mode 2 only.
+// out = clamp(rshift_rne(v * mult, shift), lo, hi). mode 2 bilinear, exact: in float64, x = q * in_scale,
+// weights from the double source coordinate, top = fma(x00, w0, x01 * w1), bottom likewise,
+// v = fma(top, h0, bottom * h1), out = clamp(rint(v * float32(1 / out_scale))). *_scale_bits: float32 bits, mode 2 only.
 #define BPU_ISA_FIELDS_RESIZE(F)                                                                                 \
   F(BufIn, input, 0) F(BufOut, output, 0) F(U32, mode, 0) F(U32, coordinate_mode, 0) F(U32, nearest_mode, 0)  \
   F(U32, in_scale_bits, 0) F(U32, out_scale_bits, 0) F(I64, mult, 1) F(I32, shift, 0) F(I32, clamp_lo, 0)     \
@@ -95,8 +95,8 @@
   F(U32, stride_w, 1) F(U32, pad_top, 0) F(U32, pad_left, 0) F(U32, dilation_h, 1) F(U32, dilation_w, 1)      \
   F(U32, groups, 1) F(U32, weight_offset, 0) F(U32, requant_offset, 0) F(I32, clamp_lo, 0) F(I32, clamp_hi, 0)
 
-// Softmax along `axis`: x = q * in_scale in double, softmax in double, rounded to float32, quantized with
-// PyTorch's rounding at out_scale. Only through run_on_bpu.
+// Softmax along `axis`: x = q * in_scale in double, softmax in double (max subtracted, exp, sum, divide),
+// out = clamp(rint(y * float32(1 / out_scale))) in double.
 #define BPU_ISA_FIELDS_SOFTMAX(F)                                                                                \
   F(BufIn, input, 0) F(BufOut, output, 0) F(U32, axis, 0) F(U32, in_scale_bits, 0) F(U32, out_scale_bits, 0)
 

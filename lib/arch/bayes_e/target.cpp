@@ -83,7 +83,7 @@ FamilyTargetSpec spec() {
              "\"RDK X5支持的ONNX算子列表\", commit fde2a10).";
   s.notes = "Differences from bayes: conv kernel volume C*kh*kw <= 32767 (bayes 65535); AveragePool window H*W in "
             "[2, 8192] and pads <= 255; ConvTranspose kernel-size formula <= 32767 and output_padding <= 1; Softmax "
-            "(CPU by default, as on bayes) on the BPU only along axis 3 of a 4-D input. int8 and int16 as on bayes.";
+            "(CPU by default, unlike bayes) on the BPU only along axis 3 of a 4-D input. int8 and int16 as on bayes.";
   return s;
 }
 

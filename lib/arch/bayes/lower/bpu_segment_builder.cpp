@@ -136,8 +136,8 @@ std::pair<int32_t, int32_t> SegmentBuilder::clamp_bounds(const ir::Node& n, DTyp
   int64_t lo = dtype_min(dtype), hi = dtype_max(dtype);
   if (n.fused_clamp) {
     auto [flo, fhi] = *n.fused_clamp;
-    if (std::isfinite(flo)) lo = std::max(lo, quantize_like_torch(flo, scale, lo, hi));
-    if (std::isfinite(fhi)) hi = std::min(hi, quantize_like_torch(fhi, scale, lo, hi));
+    if (std::isfinite(flo)) lo = std::max(lo, quantize_exact(flo, scale, lo, hi));
+    if (std::isfinite(fhi)) hi = std::min(hi, quantize_exact(fhi, scale, lo, hi));
   }
   return {static_cast<int32_t>(lo), static_cast<int32_t>(hi)};
 }

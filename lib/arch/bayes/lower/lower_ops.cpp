@@ -116,7 +116,7 @@ void SegmentBuilder::requantize_moved(const ir::Node& n, const std::string& in, 
   const ir::QuantParams& y = quant_of(n, out);
   if (moved_island_) {  // a float island ending in this move: its table maps the moved codes to out
     const ops::FloatIsland& island = *moved_island_;
-    emit_lut_from(n, moved, out, build_activation_lut([&](float v) { return island.evaluate(v); }, x.scales[0], x.bits,
+    emit_lut_from(n, moved, out, build_activation_lut([&](double v) { return island.evaluate64(v); }, x.scales[0], x.bits,
                                                       y.scales[0], y.bits));
     ++moved_island_tables_;
     return;
@@ -161,8 +161,8 @@ void SegmentBuilder::lower_pool(const ir::Node& n) {
                             (out_shape[2] - 1) * s[0] + (k[0] - 1) * d[0] < in_shape[2] + pads[0] + pads[2] &&
                             (out_shape[3] - 1) * s[1] + (k[1] - 1) * d[1] < in_shape[3] + pads[1] + pads[3];
   if (!is_max) {
-    // Average pooling replays the reference's float32 sequence: with equal in/out scales and n = 2^k windows
-    // a large share of results are exact rounding ties, which the reference settles by float noise.
+    // Average pooling is computed exactly (kind 2): with equal in/out scales and n = 2^k windows a large share
+    // of results lie at (or within float32 noise of) a rounding tie, which integer requant tables misplace.
     p.kind = 2;
     p.in_scale_bits = float_bits(x.scales[0]);
     p.out_scale_bits = float_bits(y.scales[0]);
@@ -220,7 +220,7 @@ void SegmentBuilder::lower_resize(const ir::Node& n) {
   r.mult = p.mult;
   r.shift = p.shift + (r.mode == 1 ? 2 * bayes::kBilinearWeightBits : 0);
   if (r.mode == 1) {
-    // Bilinear x2 puts 1/16 of the results on exact ties; replay the reference's float32 sequence instead.
+    // Bilinear x2 puts 1/16 of the results at ties; compute it exactly instead (mode 2).
     r.mode = 2;
     r.in_scale_bits = float_bits(x.scales[0]);
     r.out_scale_bits = float_bits(y.scales[0]);
@@ -236,13 +236,13 @@ void SegmentBuilder::lower_lut(const ir::Node& n) {
   const ir::QuantParams& x = quant_of(n, n.inputs[0]);
   const ir::QuantParams& y = quant_of(n, n.outputs[0]);
   const ops::OpDef* op = ops::find_op(n.op_type, n.domain);
-  if (!op || !op->formula) unsupported(g_, n, "has no float formula for a lookup table");
-  emit_lut(n, n.inputs[0], build_activation_lut([&](float v) { return op->formula(n, v); }, x.scales[0], x.bits, y.scales[0], y.bits));
+  if (!op || !op->formula64) unsupported(g_, n, "has no float formula for a lookup table");
+  emit_lut(n, n.inputs[0], build_activation_lut([&](double v) { return op->formula64(n, v); }, x.scales[0], x.bits, y.scales[0], y.bits));
 }
 
 // A float island (placement's island_nodes, the root last): one table over every code of the island's source,
-// each entry the island's float32 formulas (ops::FloatIsland, the registry's per-op formulas) applied to the
-// dequantized code and quantized at the root's output scale.
+// each entry the island's formulas in float64 (ops::FloatIsland, the registry's per-op formulas) applied to the
+// dequantized code and quantized by the model's definition at the root's output scale.
 // An island ending in a data movement (ops::island_movement_op) moves the source's codes with the op's own lowering
 // and applies the table on each moved output (moved_island_).
 void SegmentBuilder::lower_float_island(const ir::Node& root, const Placement& p) {
@@ -270,7 +270,7 @@ void SegmentBuilder::lower_float_island(const ir::Node& root, const Placement& p
   const ir::QuantParams& x = quant_of(root, p.island_source);
   const ir::QuantParams& y = quant_of(root, root.outputs[0]);
   emit_lut(root, p.island_source,
-           build_activation_lut([&](float v) { return island.evaluate(v); }, x.scales[0], x.bits, y.scales[0], y.bits));
+           build_activation_lut([&](double v) { return island.evaluate64(v); }, x.scales[0], x.bits, y.scales[0], y.bits));
 }
 
 void SegmentBuilder::emit_lut(const ir::Node& n, const std::string& input, const std::vector<int64_t>& values) {
@@ -407,7 +407,7 @@ void SegmentBuilder::lower_pad(const ir::Node& n) {
   bayes::Pad p;
   p.input = quantized_buffer(n, n.inputs[0]);
   p.output = quantized_buffer(n, n.outputs[0]);
-  p.value = static_cast<int32_t>(quantize_like_torch(value, y.scales[0], dtype_min(y.dtype()), dtype_max(y.dtype())));
+  p.value = static_cast<int32_t>(quantize_exact(value, y.scales[0], dtype_min(y.dtype()), dtype_max(y.dtype())));
   for (size_t k = 0; k < rank; ++k) p.begins.push_back(static_cast<uint32_t>(pads.at(k)));
   emit(n, p);
 }

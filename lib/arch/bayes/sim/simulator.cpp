@@ -275,7 +275,7 @@ void BpuSimulator::execute(const bayes::Pool& p, std::vector<uint8_t>& arena) co
   std::vector<int64_t> x = read_widened(arena, in);
   std::vector<int64_t> y(out.size / dtype_size(out.info.dtype));
   if (p.kind == 2) {
-    kernels::avg_pool2d_float_emulated(g, p.count_include_pad != 0, x.data(), float_from_bits(p.in_scale_bits),
+    kernels::avg_pool2d_exact(g, p.count_include_pad != 0, x.data(), float_from_bits(p.in_scale_bits),
                                        float_from_bits(p.out_scale_bits), p.clamp_lo, p.clamp_hi, y.data());
   } else {
     std::vector<RequantParams> table = read_records(segment_.constants, p.table_offset, p.table_entries);
@@ -338,7 +338,7 @@ void BpuSimulator::execute(const bayes::Resize& r, std::vector<uint8_t>& arena) 
   std::vector<int64_t> x = read_widened(arena, in);
   std::vector<int64_t> y(out.size / dtype_size(out.info.dtype));
   if (r.mode == 2) {
-    kernels::resize2d_bilinear_float_emulated(g, static_cast<kernels::CoordinateMode>(r.coordinate_mode),
+    kernels::resize2d_bilinear_exact(g, static_cast<kernels::CoordinateMode>(r.coordinate_mode),
                                               float_from_bits(r.in_scale_bits), float_from_bits(r.out_scale_bits),
                                               r.clamp_lo, r.clamp_hi, x.data(), y.data());
   } else {
@@ -419,7 +419,7 @@ void BpuSimulator::execute(const bayes::Deconv2d& d, std::vector<uint8_t>& arena
 void BpuSimulator::execute(const bayes::Softmax& s, std::vector<uint8_t>& arena) const {
   const BpuBuffer& in = segment_.buffers[s.input];
   const BpuBuffer& out = segment_.buffers[s.output];
-  write_narrowed(arena, out, kernels::softmax_emulated(read_widened(arena, in), in.info.shape, s.axis, float_from_bits(s.in_scale_bits),
+  write_narrowed(arena, out, kernels::softmax_exact(read_widened(arena, in), in.info.shape, s.axis, float_from_bits(s.in_scale_bits),
                                                        float_from_bits(s.out_scale_bits), dtype_min(out.info.dtype), dtype_max(out.info.dtype)));
 }
 

@@ -100,7 +100,7 @@ void Int8Rescale::copy(const int8_t* x, int64_t rows, int64_t len, int8_t* y, in
   }
 }
 
-std::vector<int64_t> softmax_emulated(const std::vector<int64_t>& in, const Shape& shape, uint32_t axis, float in_scale,
+std::vector<int64_t> softmax_exact(const std::vector<int64_t>& in, const Shape& shape, uint32_t axis, float in_scale,
                                       float out_scale, int64_t lo, int64_t hi) {
   int64_t outer = 1, inner = 1;
   for (uint32_t d = 0; d < axis; ++d) outer *= shape[d];
@@ -116,7 +116,7 @@ std::vector<int64_t> softmax_emulated(const std::vector<int64_t>& in, const Shap
       double sum = 0;
       for (int64_t k = 0; k < len; ++k) sum += (e[k] = std::exp(static_cast<double>(in[base + k * inner]) * in_scale - m));
       for (int64_t k = 0; k < len; ++k) {
-        out[base + k * inner] = quantize_like_torch(static_cast<float>(e[k] / sum), out_scale, lo, hi);
+        out[base + k * inner] = quantize_exact(e[k] / sum, out_scale, lo, hi);
       }
     }
   }

@@ -30,7 +30,9 @@ struct Int8Rescale {
   void copy(const int8_t* x, int64_t rows, int64_t len, int8_t* y, int64_t y_stride) const;
 };
 
-std::vector<int64_t> softmax_emulated(const std::vector<int64_t>& in, const Shape& shape, uint32_t axis, float in_scale,
-                                      float out_scale, int64_t lo, int64_t hi);
+// SOFTMAX along `axis` of the fake-quantized input x = q * in_scale, in float64 (max subtracted, exp, sum,
+// divide), each result quantized by the QAT model's definition (quantize_exact): the exact reference's sequence.
+std::vector<int64_t> softmax_exact(const std::vector<int64_t>& in, const Shape& shape, uint32_t axis, float in_scale,
+                                   float out_scale, int64_t lo, int64_t hi);
 
 }  // namespace bpu::kernels

@@ -87,16 +87,17 @@ BPU_MAX_POOL(int32_t, int16_t)
 BPU_MAX_POOL(int32_t, int32_t)
 #undef BPU_MAX_POOL
 
-void avg_pool2d_float_emulated(const PoolGeometry& g, bool count_include_pad, const int64_t* in, float in_scale,
-                               float out_scale, int64_t lo, int64_t hi, int64_t* out) {
+void avg_pool2d_exact(const PoolGeometry& g, bool count_include_pad, const int64_t* in, float in_scale, float out_scale,
+                      int64_t lo, int64_t hi, int64_t* out) {
   for (int64_t nc = 0; nc < g.batch_channels; ++nc) {
     const int64_t* plane = in + nc * g.in_h * g.in_w;
     for (int64_t oy = 0; oy < g.out_h; ++oy) {
       for (int64_t ox = 0; ox < g.out_w; ++ox) {
-        float sum = 0.0f;
-        auto [n, n_padded] = walk_window(g, plane, oy, ox, [&](int64_t v) { sum += static_cast<float>(v) * in_scale; });
-        const float mean = sum / static_cast<float>(std::max<int64_t>(count_include_pad ? n_padded : n, 1));
-        out[(nc * g.out_h + oy) * g.out_w + ox] = quantize_like_torch(mean, out_scale, lo, hi);
+        int64_t sum = 0;
+        auto [n, n_padded] = walk_window(g, plane, oy, ox, [&](int64_t v) { sum += v; });
+        const double count = static_cast<double>(std::max<int64_t>(count_include_pad ? n_padded : n, 1));
+        const double mean = static_cast<double>(sum) * static_cast<double>(in_scale) / count;
+        out[(nc * g.out_h + oy) * g.out_w + ox] = quantize_exact(mean, out_scale, lo, hi);
       }
     }
   }

@@ -24,9 +24,10 @@ void pool2d(const PoolGeometry& g, bool is_max, bool count_include_pad, const in
 template <typename In, typename Out>
 void max_pool2d_direct(const PoolGeometry& g, const In* in, const RequantParams& p, int64_t lo, int64_t hi, Out* out);
 
-// Average pooling as PyTorch computes it on fake-quantized floats: float(q) * in_scale summed in window order
-// in float32, divided by the count in float32, quantized with PyTorch's rounding at out_scale.
-void avg_pool2d_float_emulated(const PoolGeometry& g, bool count_include_pad, const int64_t* in, float in_scale,
-                               float out_scale, int64_t lo, int64_t hi, int64_t* out);
+// Exact average pooling (POOL kind 2): the integer window sum v (exact), then the QAT model's value
+// v * in_scale / n quantized by its definition in float64 (quantize_exact: times float32(1 / out_scale)).
+// v * in_scale is exact in double for |v| < 2^29, so this is the float64 reference's own sequence.
+void avg_pool2d_exact(const PoolGeometry& g, bool count_include_pad, const int64_t* in, float in_scale, float out_scale,
+                      int64_t lo, int64_t hi, int64_t* out);
 
 }  // namespace bpu::kernels

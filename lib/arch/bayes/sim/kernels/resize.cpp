@@ -80,49 +80,41 @@ void resize2d(const ResizeGeometry& g, bool bilinear, CoordinateMode coord, Near
 
 namespace {
 
-struct FloatTap {
+struct ExactTap {
   int64_t i0, i1;
-  float w0, w1;
+  double w0, w1;
 };
 
-// PyTorch's area_pixel_compute_source_index / compute_indices_weights_linear in float32.
-std::vector<FloatTap> float_taps(CoordinateMode mode, int64_t in_len, int64_t out_len) {
-  std::vector<FloatTap> t(out_len);
-  const float scale = mode == CoordinateMode::AlignCorners
-                          ? (out_len > 1 ? static_cast<float>(in_len - 1) / static_cast<float>(out_len - 1) : 0.0f)
-                          : static_cast<float>(in_len) / static_cast<float>(out_len);
+// Neighbours and weights in double, as the float64 reference computes them (ops/resize.cpp): the source
+// coordinate clamped to the input, w1 = its fraction, w0 = 1 - w1.
+std::vector<ExactTap> exact_taps(CoordinateMode mode, int64_t in_len, int64_t out_len) {
+  std::vector<ExactTap> t(out_len);
   for (int64_t x = 0; x < out_len; ++x) {
-    float src;
-    if (mode == CoordinateMode::AlignCorners || mode == CoordinateMode::Asymmetric) {
-      src = scale * static_cast<float>(x);
-    } else {
-      src = scale * (static_cast<float>(x) + 0.5f) - 0.5f;
-      if (src < 0) src = 0;
-    }
-    int64_t i0 = std::min<int64_t>(static_cast<int64_t>(src), in_len - 1);
-    float l1 = std::min(std::max(src - static_cast<float>(i0), 0.0f), 1.0f);
-    t[x] = {i0, i0 < in_len - 1 ? i0 + 1 : i0, 1.0f - l1, l1};
+    const double src = std::max(0.0, std::min(static_cast<double>(in_len - 1), resize_source_coordinate(mode, x, in_len, out_len)));
+    const int64_t i0 = static_cast<int64_t>(std::floor(src));
+    const double w1 = src - static_cast<double>(i0);
+    t[x] = {i0, std::min(i0 + 1, in_len - 1), 1.0 - w1, w1};
   }
   return t;
 }
 
 }  // namespace
 
-void resize2d_bilinear_float_emulated(const ResizeGeometry& g, CoordinateMode coord, float in_scale, float out_scale,
-                                      int64_t lo, int64_t hi, const int64_t* in, int64_t* out) {
-  std::vector<FloatTap> ty = float_taps(coord, g.in_h, g.out_h), tx = float_taps(coord, g.in_w, g.out_w);
+void resize2d_bilinear_exact(const ResizeGeometry& g, CoordinateMode coord, float in_scale, float out_scale, int64_t lo,
+                             int64_t hi, const int64_t* in, int64_t* out) {
+  std::vector<ExactTap> ty = exact_taps(coord, g.in_h, g.out_h), tx = exact_taps(coord, g.in_w, g.out_w);
+  const double s = in_scale;
   for (int64_t nc = 0; nc < g.batch_channels; ++nc) {
     const int64_t* plane = in + nc * g.in_h * g.in_w;
     int64_t* dst = out + nc * g.out_h * g.out_w;
-    auto at = [&](int64_t y, int64_t x) { return static_cast<float>(plane[y * g.in_w + x]) * in_scale; };
+    auto at = [&](int64_t y, int64_t x) { return static_cast<double>(plane[y * g.in_w + x]) * s; };
     for (int64_t y = 0; y < g.out_h; ++y) {
-      const FloatTap& a = ty[y];
+      const ExactTap& a = ty[y];
       for (int64_t x = 0; x < g.out_w; ++x) {
-        const FloatTap& b = tx[x];
-        const float top = std::fma(at(a.i0, b.i0), b.w0, at(a.i0, b.i1) * b.w1);
-        const float bottom = std::fma(at(a.i1, b.i0), b.w0, at(a.i1, b.i1) * b.w1);
-        const float v = std::fma(top, a.w0, bottom * a.w1);
-        dst[y * g.out_w + x] = quantize_like_torch(v, out_scale, lo, hi);
+        const ExactTap& b = tx[x];
+        const double top = std::fma(at(a.i0, b.i0), b.w0, at(a.i0, b.i1) * b.w1);
+        const double bottom = std::fma(at(a.i1, b.i0), b.w0, at(a.i1, b.i1) * b.w1);
+        dst[y * g.out_w + x] = quantize_exact(std::fma(top, a.w0, bottom * a.w1), out_scale, lo, hi);
       }
     }
   }

@@ -22,10 +22,10 @@ double resize_source_coordinate(CoordinateMode mode, int64_t x, int64_t in_len, 
 void resize2d(const ResizeGeometry& g, bool bilinear, CoordinateMode coord, NearestMode nearest, const RescaleParams& p,
               int64_t lo, int64_t hi, const int64_t* in, int64_t* out);
 
-// Bilinear resize as PyTorch 1.13's CPU kernel computes it on fake-quantized floats (bit-exact for integer
-// scale factors, verified against torch): weights from the source coordinate in float32, rows combined as
-// fma(x00, w0, x01 * w1), then fma(top, h0, bottom * h1), quantized with PyTorch's rounding.
-void resize2d_bilinear_float_emulated(const ResizeGeometry& g, CoordinateMode coord, float in_scale, float out_scale,
-                                      int64_t lo, int64_t hi, const int64_t* in, int64_t* out);
+// Exact bilinear resize (RESIZE mode 2): the QAT model's value from the fake-quantized input, x = q * in_scale,
+// in float64 with the reference's order (rows combined as fma(x00, w0, x01 * w1), then fma(top, h0, bottom * h1);
+// weights from the double source coordinate), quantized by its definition (quantize_exact).
+void resize2d_bilinear_exact(const ResizeGeometry& g, CoordinateMode coord, float in_scale, float out_scale, int64_t lo,
+                             int64_t hi, const int64_t* in, int64_t* out);
 
 }  // namespace bpu::kernels

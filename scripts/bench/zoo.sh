@@ -3,7 +3,7 @@
 # (mobilenet_v3_small, efficientnet_b0, shufflenet_v2_x0_5, resnet50 at 64x64; 6-94 MB, never committed) with
 # scripts/gen_zoo_fixtures.py --set big into BUILD/zoo, then measures them and the committed small fixtures
 # (test/data/zoo_*) with scripts/bench/zoo_measure.py: makertbin exit code or refusal, nodes, BPU share, segments,
-# compile time, .bin vs torch's QAT golden, verify and verify --isolated and, when npm is there, one-thread
+# compile time, .bin vs torch's float64 and float32 QAT goldens, verify --exact and --isolated and, when npm is there, one-thread
 # speed against onnxruntime-node (scripts/bench/ort_env.sh). Prints a Markdown table.
 # Needs python3-torch and python3-torchvision for the big set (skipped without them), python3-onnx and numpy.
 # Usage: scripts/bench/zoo.sh [build_dir]   (ZOO_REUSE=1: measure the networks already in BUILD/zoo, no regeneration)

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Measures model-zoo fixtures (scripts/gen_zoo_fixtures.py) with bpu-mapper: for each fixture folder, makertbin
 (exit code, refusal message, wall time), the placement summary and the reasons of every CPU node, the .bin's
-output against torch's QAT golden (max LSB, cosine) via `bpu-mapper run`, and `bpu-mapper verify` literal and
---isolated against the QAT ONNX. Prints one Markdown table row per fixture and, below, the CPU placement
+output against torch's float64 and float32 QAT goldens (exact_output / qat_output: max LSB, cosine) via
+`bpu-mapper run`, and `bpu-mapper verify --exact --tolerance-lsb 0` and `--isolated` against the QAT ONNX. Prints one Markdown table row per fixture and, below, the CPU placement
 reasons. Needs python3-numpy and python3-onnx only (no torch).
 Usage: zoo_measure.py BPU_MAPPER WORK_DIR FIXTURE_DIR [FIXTURE_DIR ...]"""
 import glob
@@ -63,8 +63,11 @@ def compile_fixture(binary, fixture, work):
     return name, rc, log, wall
 
 
-def compare_outputs(binary, fixture, work, name):
-    """Run the .bin on input_0.npy; per output max |diff| in output LSBs and cosine against torch's golden."""
+def compare_outputs(binary, fixture, work, name, kind="qat"):
+    """Run the .bin on input_0.npy; per output max |diff| in output LSBs and cosine against torch's golden:
+    kind "qat" its float32 run (qat_output), "exact" its float64 run (exact_output); None when not written."""
+    if not glob.glob(os.path.join(fixture, f"{kind}_output*_0.npy")):
+        return None, None
     scales, input_name = output_scales(os.path.join(fixture, "model.onnx"))
     bin_path = os.path.join(work, "out", name + ".bin")
     rc, log, _ = run([binary, "run", "--model", bin_path, "--input", os.path.join(fixture, "input_0.npy"),
@@ -73,7 +76,7 @@ def compare_outputs(binary, fixture, work, name):
         return f"run exit {rc}: {error_line(log)}", {}
     result = {}
     for out, scale in scales.items():
-        golden_name = "qat_output_0.npy" if len(scales) == 1 else f"qat_output_{out}_0.npy"
+        golden_name = f"{kind}_output_0.npy" if len(scales) == 1 else f"{kind}_output_{out}_0.npy"
         golden = np.load(os.path.join(fixture, golden_name)).astype(np.float64).ravel()
         got = np.load(os.path.join(work, "run", out.replace("/", "_") + ".npy")).astype(np.float64).ravel()
         diff = np.abs(got - golden)
@@ -90,7 +93,15 @@ def verify(binary, fixture, work, name, isolated):
     _, input_name = output_scales(os.path.join(fixture, "model.onnx"))
     cmd = [binary, "verify", "--model", os.path.join(work, "out", name + ".bin"), "--onnx",
            os.path.join(fixture, "model.onnx"), "--input", f"{input_name}={os.path.join(fixture, 'input_0.npy')}"]
-    rc, log, _ = run(cmd + (["--isolated"] if isolated else []))
+    rc, log, _ = run(cmd + {"isolated": ["--isolated"], "exact": ["--exact", "--tolerance-lsb", "0"]}.get(isolated, []))
+    if isolated == "exact":  # the summed node counts: .bin vs exact; torch's float32 run vs exact
+        m = re.search(r"node outputs \([0-9]+ quantized tensors\): \.bin vs exact: ([0-9]+) of ([0-9]+) codes differ "
+                      r"\(max ([0-9]+) LSB\); float32 QAT vs exact: ([0-9]+) of [0-9]+ codes differ \(max ([0-9]+) LSB\)", log)
+        if not m:
+            return f"exit {rc}: {error_line(log)}"
+        return (f"{'pass' if rc == 0 else f'exit {rc}'}: .bin {m.group(1)}/{m.group(2)}"
+                + (f" (max {m.group(3)})" if m.group(1) != "0" else "")
+                + f"; float32 {m.group(4)}/{m.group(2)}" + (f" (max {m.group(5)})" if m.group(4) != "0" else ""))
     if rc == 0:
         return "pass"
     first = [l for l in log.splitlines() if "first diverging node" in l]
@@ -142,26 +153,29 @@ def measure(binary, work_root, fixture):
     peak = re.findall(r"peak memory ([0-9.]+) MiB", log)
     row["peak_mib"] = float(peak[-1]) if peak else float("nan")
     row["run_error"], row["agreement"] = compare_outputs(binary, fixture, work, name)
-    row["verify"] = verify(binary, fixture, work, name, False)
-    row["verify_isolated"] = verify(binary, fixture, work, name, True)
+    row["exact_error"], row["exact_agreement"] = compare_outputs(binary, fixture, work, name, "exact")
+    row["verify_exact"] = verify(binary, fixture, work, name, "exact")
+    row["verify_isolated"] = verify(binary, fixture, work, name, "isolated")
     row["speed"] = speed(binary, fixture, work, name)
     return row
 
 
 def print_table(rows):
-    print("| network | exit | nodes | BPU share | BPU / CPU segments | makertbin wall s (compile / write / accuracy run) | peak MiB | .bin vs torch QAT | verify | verify --isolated | 1-thread ms: .bin / onnxruntime |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| network | exit | nodes | BPU share | BPU / CPU segments | makertbin wall s (compile / write / accuracy run) | peak MiB | .bin vs torch float64 | .bin vs torch float32 | verify --exact --tolerance-lsb 0: node codes off exact | verify --isolated | 1-thread ms: .bin / onnxruntime |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if r["exit"] != 0:
-            print(f"| {r['name']} | {r['exit']} | | | | {r['wall_s']:.2f} | | refused: {r['error'].replace('|', '/')} | | | |")
+            print(f"| {r['name']} | {r['exit']} | | | | {r['wall_s']:.2f} | | refused: {r['error'].replace('|', '/')} | | | | |")
             continue
         share = 100.0 * r["bpu"] / max(1, r["nodes"])
         agree = r["run_error"] or "; ".join(f"{k}: {v}" for k, v in r["agreement"].items())
+        exact = r["exact_error"] or ("; ".join(f"{k}: {v}" for k, v in r["exact_agreement"].items())
+                                     if r["exact_agreement"] is not None else "no golden")
         ph = r["phases"]
         comp = sum(ph.get(k, 0.0) for k in ("import", "quant", "passes", "partition", "lower"))
         times = f"{r['wall_s']:.2f} ({comp:.2f} / {ph.get('write', 0.0):.2f} / {ph.get('accuracy', 0.0):.2f})"
         print(f"| {r['name']} | 0 | {r['nodes']} | {r['bpu']}/{r['nodes']} ({share:.0f} %) | {r['bpu_seg']} / "
-              f"{r['cpu_seg']} | {times} | {r['peak_mib']:.0f} | {agree} | {r['verify']} | {r['verify_isolated']} | {r['speed'] or 'not measured'} |")
+              f"{r['cpu_seg']} | {times} | {r['peak_mib']:.0f} | {exact} | {agree} | {r['verify_exact']} | {r['verify_isolated']} | {r['speed'] or 'not measured'} |")
     print()
     for r in rows:
         if r.get("reasons"):

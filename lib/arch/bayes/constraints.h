@@ -58,7 +58,7 @@ bool is_shape_only_op(const std::string& op_type);
 int fusable_activation(const ir::Graph& g, const std::map<std::string, std::vector<int>>& consumers, int producer,
                        const std::set<std::string>& keep, std::pair<float, float>* bounds);
 
-// The family's CPU default (every march's list keeps Softmax on the CPU unless run_on_bpu lists it): the reason
+// The family's CPU default where a march keeps it (bayes-e and bernoulli2 keep Softmax on the CPU unless run_on_bpu lists it): the reason
 // sentence naming `march` for a Softmax node, else "".
 std::string softmax_cpu_by_default(const ir::Node& node, const std::string& march);
 

@@ -23,7 +23,7 @@ class ThreadPool;
 namespace bpu::cpu {
 
 // Float32: the executor's (and torch's) arithmetic. Float64: every value computed in double; a QAT weight's
-// QuantizeLinear (folded at load) still rounds as torch does, activations' QuantizeLinear exactly (rint(x / s)).
+// QuantizeLinear (folded at load) still rounds as torch does, activations' QuantizeLinear exactly (quantize_exact: rint(x * float32(1/s)) in double).
 // Constants are held as float32 (the file's values, a weight's codes) and widened as a node reads them; a weight's
 // DequantizeLinear runs with the graph, so no double copy of the weights is kept.
 enum class Precision { Float32, Float64 };

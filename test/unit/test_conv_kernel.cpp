@@ -192,7 +192,8 @@ TEST_CASE("thread pool: every index is visited exactly once", "[kernel]") {
 
 namespace {
 
-// The fast DECONV2D loop order gives the reference's accumulators exactly.
+// The fast DECONV2D loop order and the int8 dot path (columns + col2im, 1 and 3 workers, where AVX-512 VNNI
+// runs) give the reference's accumulators exactly.
 void check_deconv(ConvGeometry g, int64_t pad_end, uint32_t seed) {
   g.out_h = (g.in_h - 1) * g.stride_h - g.pad_top - pad_end + g.dilation_h * (g.kernel_h - 1) + 1;
   g.out_w = (g.in_w - 1) * g.stride_w - g.pad_left - pad_end + g.dilation_w * (g.kernel_w - 1) + 1;
@@ -208,6 +209,17 @@ void check_deconv(ConvGeometry g, int64_t pad_end, uint32_t seed) {
   deconv_accumulate_reference(g, x.data(), w.data(), ref.data());
   deconv_accumulate_fast(g, x.data(), w.data(), fast.data());
   CHECK(fast == ref);
+  if (!int8_dot_available() || !int8_dot_accepts(deconv_columns_geometry(g))) return;
+  const std::vector<int8_t> x8(x.begin(), x.end());
+  const PackedConvWeights packed = pack_deconv_weights(g, w.data());
+  for (int threads : {1, 3}) {
+    ThreadPool pool(threads);
+    std::vector<int32_t> cols;
+    std::vector<uint8_t> panels;
+    std::vector<int64_t> dot(ref.size(), 99);
+    deconv_accumulate_int8_dot(g, x8.data(), packed, cols, panels, &pool, dot.data());
+    CHECK(dot == ref);
+  }
 }
 
 }  // namespace
@@ -219,4 +231,6 @@ TEST_CASE("deconv kernel: fast equals reference (2x2 s2, 3x3 s2 padded, dilation
   check_deconv(geo(4, 6, 6, 4, 3, 1, 2, 2, 1), 0, 3);
   check_deconv(geo(6, 5, 4, 9, 3, 3, 1, 1, 3), 2, 4);
   check_deconv(geo(3, 4, 4, 3, 4, 2, 3, 1, 3), 3, 5);  // depthwise, pads wider than the stride
+  check_deconv(geo(8, 5, 5, 4, 3, 2, 1, 1, 2), -1, 6);   // output_padding 1: the last row and column get no pad
+  check_deconv(geo(16, 3, 9, 8, 1, 2, 0, 1, 1), 0, 7);   // 1x1 kernel, stride 2: every other output is 0
 }

@@ -265,6 +265,23 @@ TEST_CASE("golden: transpose, slice and pad move codes as specified", "[golden]"
   CHECK(pad_nd(x, {2, 3}, {3, 4}, {1, 0}, -7) == std::vector<int64_t>{-7, -7, -7, -7, 0, 1, 2, -7, 3, 4, 5, -7});
 }
 
+TEST_CASE("golden: the typed slice equals slice_nd on every axis, step and sign", "[golden]") {
+  const Shape in_shape = {2, 5, 6, 7};
+  const std::vector<int64_t> x = random_codes(2 * 5 * 6 * 7, -128, 127, 17);
+  std::vector<int8_t> x8(x.begin(), x.end());
+  struct Case { Shape out; std::vector<int32_t> starts, steps; };
+  for (const Case& c : std::vector<Case>{{{2, 5, 6, 7}, {0, 0, 0, 0}, {1, 1, 1, 1}},
+                                         {{1, 3, 6, 4}, {1, 1, 0, 3}, {1, 1, 1, 1}},
+                                         {{2, 2, 3, 3}, {0, 4, 5, 0}, {1, -2, -2, 3}},
+                                         {{2, 5, 2, 7}, {0, 0, 1, 6}, {1, 1, 3, -1}},
+                                         {{1, 1, 1, 1}, {1, 2, 3, 4}, {1, 1, 1, 1}}}) {
+    const std::vector<int64_t> ref = slice_nd(x, in_shape, c.out, c.starts, c.steps);
+    std::vector<int8_t> got(ref.size());
+    slice_typed<int8_t>(x8.data(), in_shape, c.out, c.starts, c.steps, got.data());
+    CHECK(std::equal(ref.begin(), ref.end(), got.begin()));
+  }
+}
+
 TEST_CASE("golden: transposed convolution equals the gather definition", "[golden]") {
   DeconvGeometry g;
   g.in_channels = 2;

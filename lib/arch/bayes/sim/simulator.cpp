@@ -285,6 +285,14 @@ void BpuSimulator::execute(const bayes::Pool& p, std::vector<uint8_t>& arena) co
   write_narrowed(arena, out, y);
 }
 
+const kernels::Int8Rescale& BpuSimulator::rescale_table(int64_t mult, int32_t shift) const {
+  auto it = workspace_->rescale_tables.find({mult, shift});
+  if (it == workspace_->rescale_tables.end()) {
+    it = workspace_->rescale_tables.emplace(std::make_pair(mult, shift), kernels::Int8Rescale(mult, shift, -128, 127)).first;
+  }
+  return it->second;
+}
+
 // True when the int8 fast CONCAT applies: int8 in and out, no input sharing bytes with the output (the reference
 // reads every input before writing).
 static bool int8_concat(const BpuSegment& s, const bayes::Concat& c) {
@@ -308,7 +316,7 @@ void BpuSimulator::execute(const bayes::Concat& c, std::vector<uint8_t>& arena) 
     for (const auto& input : c.inputs) {
       const BpuBuffer& in = segment_.buffers[input.buffer];
       const int64_t chunk = in.info.shape[c.axis] * inner;
-      kernels::Int8Rescale(input.mult, input.shift, -128, 127)
+      rescale_table(input.mult, input.shift)
           .copy(view<int8_t>(arena, in), outer, chunk, view<int8_t>(arena, out) + offset, shape[c.axis] * inner);
       offset += chunk;
     }
@@ -392,6 +400,14 @@ void BpuSimulator::execute(const bayes::Transpose& t, std::vector<uint8_t>& aren
 void BpuSimulator::execute(const bayes::Slice& s, std::vector<uint8_t>& arena) const {
   const BpuBuffer& in = segment_.buffers[s.input];
   const BpuBuffer& out = segment_.buffers[s.output];
+  const bool disjoint = in.offset >= out.offset + out.size || out.offset >= in.offset + in.size;
+  if (kernel_ == ConvKernel::Fast && in.info.dtype == out.info.dtype && disjoint) {  // same type: copy runs of codes
+    with_int_buffer(arena, in, [&](auto* x) {
+      using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
+      kernels::slice_typed<T>(x, in.info.shape, out.info.shape, s.starts, s.steps, view<T>(arena, out));
+    });
+    return;
+  }
   write_narrowed(arena, out, kernels::slice_nd(read_widened(arena, in), in.info.shape, out.info.shape, s.starts, s.steps));
 }
 
@@ -405,15 +421,27 @@ void BpuSimulator::execute(const bayes::Deconv2d& d, std::vector<uint8_t>& arena
   const BpuBuffer& in = segment_.buffers[d.input];
   const BpuBuffer& out = segment_.buffers[d.output];
   const kernels::DeconvGeometry g = geometry_of(in, out, d);
-  std::vector<int64_t> x = read_widened(arena, in);
   std::vector<int64_t> acc(out.size / dtype_size(out.info.dtype));
   const int8_t* weight = reinterpret_cast<const int8_t*>(segment_.constants.data() + d.weight_offset);
-  if (kernel_ == ConvKernel::Fast) kernels::deconv_accumulate_fast(g, x.data(), weight, acc.data());
-  else kernels::deconv_accumulate_reference(g, x.data(), weight, acc.data());
+  if (kernel_ == ConvKernel::Fast && in.info.dtype == DType::Int8 && kernels::int8_dot_available() &&
+      kernels::int8_dot_accepts(kernels::deconv_columns_geometry(g))) {  // columns by the dot kernel, then col2im
+    auto key = std::make_pair(static_cast<const void*>(segment_.constants.data()), d.weight_offset);
+    auto it = workspace_->packed_weights.find(key);
+    if (it == workspace_->packed_weights.end()) {
+      it = workspace_->packed_weights.emplace(key, kernels::pack_deconv_weights(g, weight)).first;
+    }
+    kernels::deconv_accumulate_int8_dot(g, view<int8_t>(arena, in), it->second, workspace_->accumulators,
+                                        workspace_->panels, &workspace_->pool, acc.data());
+  } else {
+    std::vector<int64_t> x = read_widened(arena, in);
+    if (kernel_ == ConvKernel::Fast) kernels::deconv_accumulate_fast(g, x.data(), weight, acc.data());
+    else kernels::deconv_accumulate_reference(g, x.data(), weight, acc.data());
+  }
   std::vector<RequantParams> params = read_records(segment_.constants, d.requant_offset, static_cast<uint32_t>(g.out_channels));
-  const int64_t plane = g.out_h * g.out_w;
-  for (size_t i = 0; i < acc.size(); ++i) acc[i] = apply_requant(acc[i], params[(i / plane) % g.out_channels], d.clamp_lo, d.clamp_hi);
-  write_narrowed(arena, out, acc);
+  with_int_buffer(arena, out, [&](auto* y) {
+    kernels::requantize_per_channel(acc.data(), g.batch, g.out_channels, g.out_h * g.out_w, params.data(), d.clamp_lo,
+                                    d.clamp_hi, y);
+  });
 }
 
 void BpuSimulator::execute(const bayes::Softmax& s, std::vector<uint8_t>& arena) const {

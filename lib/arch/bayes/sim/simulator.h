@@ -12,6 +12,7 @@
 #include "lower/compiled_model.h"
 #include "runtime/host_tensor.h"
 #include "arch/bayes/sim/kernels/conv2d_int8_dot.h"
+#include "arch/bayes/sim/kernels/movement.h"
 #include "common/thread_pool.h"
 
 namespace bpu {
@@ -27,6 +28,7 @@ struct SimulatorWorkspace {
   std::vector<int32_t> accumulators;
   std::vector<uint8_t> panels;
   std::vector<uint8_t> arena;
+  std::map<std::pair<int64_t, int32_t>, kernels::Int8Rescale> rescale_tables;  // by (mult, shift), int8 range
 };
 
 class BpuSimulator {
@@ -66,6 +68,8 @@ class BpuSimulator {
   void execute(const bayes::Softmax& s, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Preprocess& p, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Const& c, std::vector<uint8_t>& arena) const;
+  // The int8 rescale table of (mult, shift), built once per workspace.
+  const kernels::Int8Rescale& rescale_table(int64_t mult, int32_t shift) const;
 
   const BpuSegment& segment_;
   const std::vector<bayes::Instruction>& program_;

@@ -6,7 +6,10 @@
 
 #include <cstdint>
 
+#include <vector>
+
 #include "arch/bayes/sim/kernels/conv2d.h"
+#include "arch/bayes/sim/kernels/conv2d_int8_dot.h"
 
 namespace bpu::kernels {
 
@@ -18,5 +21,16 @@ using DeconvGeometry = ConvGeometry;
 void deconv_accumulate_reference(const DeconvGeometry& g, const int64_t* input, const int8_t* weight, int64_t* acc);
 // The same accumulators (exact integers, so any summation order gives them).
 void deconv_accumulate_fast(const DeconvGeometry& g, const int64_t* input, const int8_t* weight, int64_t* acc);
+
+// The int8 path on AVX-512 VNNI CPUs: the products as a 1x1 convolution to columns,
+// cols[n, (co, ky, kx), iy, ix] = sum over the group's ci of in[n, ci, iy, ix] * w[ci, co_local, ky, kx] (the dot
+// kernel, int32, exact), then each column plane added into the output accumulators at
+// (iy*stride_h - pad_top + ky*dilation_h, likewise x): the same exact sums. deconv_columns_geometry is that 1x1
+// convolution; pack_deconv_weights lays the weights out for it. Requires int8_dot_available() and
+// int8_dot_accepts(deconv_columns_geometry(g)).
+ConvGeometry deconv_columns_geometry(const DeconvGeometry& g);
+PackedConvWeights pack_deconv_weights(const DeconvGeometry& g, const int8_t* weight);
+void deconv_accumulate_int8_dot(const DeconvGeometry& g, const int8_t* input, const PackedConvWeights& w,
+                                std::vector<int32_t>& cols, std::vector<uint8_t>& panels, ThreadPool* pool, int64_t* acc);
 
 }  // namespace bpu::kernels

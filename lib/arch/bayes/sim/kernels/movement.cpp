@@ -62,6 +62,42 @@ std::vector<int64_t> slice_nd(const std::vector<int64_t>& in, const Shape& in_sh
   return out;
 }
 
+template <typename T>
+void slice_typed(const T* in, const Shape& in_shape, const Shape& out_shape, const std::vector<int32_t>& starts,
+                 const std::vector<int32_t>& steps, T* out) {
+  const size_t rank = out_shape.size();
+  if (rank == 0) {
+    out[0] = in[0];
+    return;
+  }
+  const std::vector<int64_t> st = strides_of(in_shape);
+  const int64_t len = out_shape[rank - 1], step = steps[rank - 1];
+  int64_t rows = 1;
+  for (size_t k = 0; k + 1 < rank; ++k) rows *= out_shape[k];
+  std::vector<int64_t> idx(rank, 0);  // the outer index of the current run
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t src = starts[rank - 1];
+    for (size_t k = 0; k + 1 < rank; ++k) src += (starts[k] + idx[k] * steps[k]) * st[k];
+    T* dst = out + r * len;
+    if (step == 1) {
+      std::memcpy(dst, in + src, static_cast<size_t>(len) * sizeof(T));
+    } else {
+      for (int64_t i = 0; i < len; ++i) dst[i] = in[src + i * step];
+    }
+    for (size_t k = rank - 1; k-- > 0;) {  // next outer index, last axis fastest
+      if (++idx[k] < out_shape[k]) break;
+      idx[k] = 0;
+    }
+  }
+}
+
+template void slice_typed<int8_t>(const int8_t*, const Shape&, const Shape&, const std::vector<int32_t>&,
+                                  const std::vector<int32_t>&, int8_t*);
+template void slice_typed<int16_t>(const int16_t*, const Shape&, const Shape&, const std::vector<int32_t>&,
+                                   const std::vector<int32_t>&, int16_t*);
+template void slice_typed<int32_t>(const int32_t*, const Shape&, const Shape&, const std::vector<int32_t>&,
+                                   const std::vector<int32_t>&, int32_t*);
+
 std::vector<int64_t> pad_nd(const std::vector<int64_t>& in, const Shape& in_shape, const Shape& out_shape,
                             const std::vector<uint32_t>& begins, int64_t value) {
   const std::vector<int64_t> st = strides_of(in_shape);

@@ -368,6 +368,31 @@ def gemm_case(opset, trans_b):
     return dict(op="Gemm", opset=opset, shape=(1, 6), build=build, golden=golden)
 
 
+def matmul_activation_cases():
+    """MatMul of two quantized activations (attention's Q·K^T): x times its own transpose, fake-quantized again at
+    x's scale (as a quantized Transpose keeps it), with 3-D and 4-D batches and a broadcast batch axis."""
+    def case(opset, shape, perm, slice_axis=None):
+        def operand_b(x):
+            b = x if slice_axis is None else np.take(x, [0], axis=slice_axis)
+            return G.fake_quant(np.transpose(b, perm), IN_SCALE).astype(np.float64)
+
+        def build(x):
+            nodes, inits, src = [], [], x
+            if slice_axis is not None:
+                inits += [ints("sl_start", [0]), ints("sl_end", [1]), ints("sl_axis", [slice_axis])]
+                nodes.append(helper.make_node("Slice", [x, "sl_start", "sl_end", "sl_axis"], ["xs"], name="/op/Slice"))
+                nodes += qdq_nodes("xs", "xs_fq", "x_s")
+                src = "xs_fq"
+            nodes.append(helper.make_node("Transpose", [src], ["xt"], name="/op/Transpose", perm=list(perm)))
+            nodes += qdq_nodes("xt", "xt_fq", "x_s")
+            nodes.append(op_node("MatMul", [x, "xt_fq"]))
+            return nodes, inits, ["y_f"]
+        return dict(op="MatMul", opset=opset, shape=shape, build=build, golden=lambda x: [np.matmul(x, operand_b(x))])
+    return {"matmul_activations_3d_11": case(11, (3, 5, 4), (0, 2, 1)),
+            "matmul_activations_4d_13": case(13, (1, 2, 6, 4), (0, 1, 3, 2)),
+            "matmul_activations_broadcast_13": case(13, (1, 2, 6, 4), (0, 1, 3, 2), slice_axis=1)}
+
+
 def gather_cases():
     """Gather with constant indices: evenly spaced ones run on the BPU as a SLICE; others stay on the CPU."""
     s = (1, 4, 5, 6)
@@ -414,7 +439,8 @@ def constant_operand_cases():
 def all_cases():
     table = {}
     for group in (clip_cases, softmax_cases, softmax_family_cases, pad_cases, slice_cases, squeeze_cases, split_cases, resize_cases,
-                  reduce_cases, pool_cases, activation_cases, layout_cases, gather_cases, constant_operand_cases):
+                  reduce_cases, pool_cases, activation_cases, layout_cases, gather_cases, constant_operand_cases,
+                  matmul_activation_cases):
         table.update(group())
     table["conv_clip_attr_10"] = conv_clip_case(10, per_channel=False)
     table["conv_clip_inputs_13"] = conv_clip_case(13, per_channel=True)

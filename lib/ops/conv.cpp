@@ -352,7 +352,7 @@ void register_conv(Registry& r) {
   r.back().kernel64 = conv_transpose<double>;
   r.push_back({"Gemm", "", kWeighted, "alpha, beta, transA, transB made explicit", canon_gemm, nullptr, nullptr, gemm<float>});
   r.back().kernel64 = gemm<double>;
-  r.push_back({"MatMul", "", kWeighted, "all opsets", nullptr, nullptr, nullptr, matmul<float>});
+  r.push_back({"MatMul", "", kWeighted | kActivationB, "all opsets", nullptr, nullptr, nullptr, matmul<float>});
   r.back().kernel64 = matmul<double>;
   r.push_back({"BatchNormalization", "", kElementwise, "inference form (opset 9, 14, 15)", nullptr, nullptr, nullptr,
                batch_norm<float>});

@@ -30,6 +30,7 @@ enum Trait : uint32_t {
   kTieProne = 1u << 5,            // the float reference often lands on .5 ties (averages, bilinear, softmax)
   kFusableActivation = 1u << 6,   // a clamp a producer can absorb (Relu, Clip keeping 0)
   kFakeQuant = 1u << 7,           // fake-quantization op (QuantizeLinear, DequantizeLinear, Horizon's pair)
+  kActivationB = 1u << 8,         // input 1 may be a second activation instead of a weight (MatMul)
 };
 
 // Rewrites of one node into the canonical form; helpers create constant tensors and nodes with their shapes.

@@ -35,7 +35,9 @@ bool quantized(const ir::Graph& g, const std::string& name) { return !name.empty
 // Quantization context (tier 2): every activation input quantized, weights fake-quantized constants, output
 // quantized or a legal int32 high-precision Conv output. Fills `p` and returns false when it fails.
 bool quant_context(const arch::Target& target, const ir::Graph& g, const ir::Node& n, Placement* p) {
-  const bool weighted = ops::has_trait(n, ops::kWeighted);
+  // A weighted op reads a weight at input 1; MatMul may read a second activation there instead (attention).
+  const bool weighted = ops::has_trait(n, ops::kWeighted) &&
+                        !(ops::has_trait(n, ops::kActivationB) && !g.tensor(n.inputs.at(1)).is_constant);
   size_t activation_inputs = weighted ? 1 : n.inputs.size();
   for (size_t i = 0; i < activation_inputs; ++i) {
     if (n.inputs[i].empty() || g.tensor(n.inputs[i]).is_constant) continue;

@@ -194,3 +194,25 @@ TEST_CASE("artifact: a CONST whose bytes leave the constant pool is refused", "[
   CompiledModel back = deserialize_model(serialize_model(m), "const.bin");
   bpu::test::require_error([&] { ModelRunner(back, "const.bin"); }, ExitCode::Artifact, "outside the constant pool");
 }
+
+TEST_CASE("artifact: a MATMUL whose operands do not chain is refused", "[artifact]") {
+  bpu::test::TempDir dir("matmul");
+  // The op fixture's MatMul of x by its own (fake-quantized) transpose runs as MATMUL; swapping the operands
+  // gives [.., K, M] x [.., M, K] -> [.., M, M], which does not chain into the output.
+  std::string yaml = bpu::test::fixture_yaml(bpu::test::data_path("ops/matmul_activations_4d_13/model.onnx"), "o");
+  CompiledModel m = compile_model(parse_config(yaml, dir.file("c.yaml"))).model;
+  REQUIRE(m.bpu_segments.size() == 1);
+  BpuSegment& s = m.bpu_segments[0];
+  std::vector<bayes::Instruction> program = bayes::decode_program(s.code.data(), s.code.size(), "test");
+  int matmuls = 0;
+  for (auto& ins : program) {
+    if (auto* mm = std::get_if<bayes::Matmul>(&ins.body)) {
+      std::swap(mm->input_a, mm->input_b);
+      ++matmuls;
+    }
+  }
+  REQUIRE(matmuls == 1);
+  s.code = bayes::encode_program(program);
+  CompiledModel back = deserialize_model(serialize_model(m), "matmul.bin");
+  bpu::test::require_error([&] { ModelRunner(back, "matmul.bin"); }, ExitCode::Artifact, "shapes are not [..., M, K] x [..., K, N]");
+}

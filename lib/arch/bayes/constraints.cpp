@@ -267,6 +267,39 @@ std::vector<Constraint> gemm_constraints(const FamilyLimits& L) {
   };
 }
 
+// MatMul: B a constant 2-D matrix (the Gemm rules, a 1x1 CONV2D), or B a second quantized activation (MATMUL).
+std::vector<Constraint> matmul_constraints(const FamilyLimits& L) {
+  auto constant_b = [](const ir::Graph& g, const ir::Node& n) { return in(g, n, 1).is_constant; };
+  std::vector<Constraint> rules;
+  for (Constraint c : gemm_constraints(L)) {  // each Gemm rule holds trivially for an activation B
+    auto check = c.check;
+    c.rule = "B constant: " + c.rule;
+    c.check = [check, constant_b](const ir::Graph& g, const ir::Node& n) { return constant_b(g, n) ? check(g, n) : ""; };
+    rules.push_back(c);
+  }
+  rules.push_back(
+      {"B an activation: both inputs quantized per tensor, ranks >= 2, batch axes broadcast, K <= " + s(L.gemm_max_k) +
+           " (MATMUL, one requantization by s_a*s_b/s_out)",
+       [L, constant_b](const ir::Graph& g, const ir::Node& n) -> std::string {
+         if (constant_b(g, n)) return "";
+         const ir::Tensor &a = in(g, n, 0), &b = in(g, n, 1);
+         for (const ir::Tensor* t : {&a, &b}) {
+           if (t->quant && t->quant->scales.size() != 1) return "tensor '" + t->name + "' has per-channel scales";
+         }
+         if (a.shape.size() < 2 || b.shape.size() < 2) return "an input has rank < 2";
+         if (a.shape.back() > L.gemm_max_k) return "K = " + s(a.shape.back());
+         const Shape& y = g.tensor(n.outputs[0]).shape;
+         for (const Shape* x : {&a.shape, &b.shape}) {
+           for (size_t k = 2; k < x->size(); ++k) {
+             const int64_t e = (*x)[x->size() - 1 - k], want = y[y.size() - 1 - k];
+             if (e != 1 && e != want) return "batch axes " + shape_to_string(*x) + " do not broadcast to " + shape_to_string(y);
+           }
+         }
+         return "";
+       }});
+  return rules;
+}
+
 std::vector<Constraint> pool_constraints(const FamilyLimits& L) {
   return {
       rank4_io(L.max_spatial),
@@ -461,7 +494,8 @@ std::vector<OpSupport> family_op_table(const FamilyLimits& L) {
       {"SpaceToDepth", "RESHAPE (6-D) + TRANSPOSE + RESHAPE", depth_space_constraints(), &SegmentBuilder::lower_depth_space},
       {"Sub", "ADD with a negated second multiplier", eltwise_constraints(), &SegmentBuilder::lower_add},
       {"Mul", "MUL: product of two quantized inputs with broadcasting, one requantization by s_a*s_b/s_out", eltwise_constraints(), &SegmentBuilder::lower_mul},
-      {"MatMul", "CONV2D (1x1) between RESHAPEs when B is a constant 2-D matrix", gemm_constraints(L), &SegmentBuilder::lower_gemm},
+      {"MatMul", "CONV2D (1x1) between RESHAPEs when B is a constant 2-D matrix; MATMUL when B is a second quantized "
+                 "activation (attention)", matmul_constraints(L), &SegmentBuilder::lower_matmul},
       {"ConvTranspose", "DECONV2D: scatter of int8 x int8 products, per-channel requantization", deconv_constraints(L), &SegmentBuilder::lower_deconv},
       {"Transpose", "TRANSPOSE: axis permutation (then RESCALE when the output scale differs)", {per_tensor_io()},
        &SegmentBuilder::lower_transpose},

@@ -114,6 +114,13 @@
 // constant pool: out = the buffer's size in bytes at data_offset.
 #define BPU_ISA_FIELDS_CONST(F) F(BufOut, output, 0) F(U32, data_offset, 0)
 
+// Matmul of two quantized activations (attention's Q·K^T, P·V): NumPy matmul on [..., M, K] x [..., K, N] with the
+// batch axes broadcast to the output's; acc = sum_k a[.., m, k] * b[.., k, n] exact in int64, then
+// out = clamp(requant(acc, {multiplier, shift, 0}), lo, hi) as MUL (M = s_a * s_b * float32(1 / s_out)).
+#define BPU_ISA_FIELDS_MATMUL(F)                                                                                 \
+  F(BufIn, input_a, 0) F(BufIn, input_b, 0) F(BufOut, output, 0) F(I32, multiplier, 0) F(I32, shift, 0)       \
+  F(I32, clamp_lo, 0) F(I32, clamp_hi, 0)
+
 #define BPU_ISA_OPCODES(OP)                                  \
   OP(Conv2d, 0x0001, "CONV2D", BPU_ISA_FIELDS_CONV2D)       \
   OP(Add, 0x0002, "ADD", BPU_ISA_FIELDS_ADD)                \
@@ -130,4 +137,5 @@
   OP(Deconv2d, 0x000D, "DECONV2D", BPU_ISA_FIELDS_DECONV2D) \
   OP(Softmax, 0x000E, "SOFTMAX", BPU_ISA_FIELDS_SOFTMAX)    \
   OP(Preprocess, 0x000F, "PREPROCESS", BPU_ISA_FIELDS_PREPROCESS) \
-  OP(Const, 0x0010, "CONST", BPU_ISA_FIELDS_CONST)
+  OP(Const, 0x0010, "CONST", BPU_ISA_FIELDS_CONST)          \
+  OP(Matmul, 0x0011, "MATMUL", BPU_ISA_FIELDS_MATMUL)

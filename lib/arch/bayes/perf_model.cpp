@@ -64,6 +64,11 @@ Work conv_work(const BpuSegment& s, const C& b, bool transposed) {
 
 Work work(const BpuSegment& s, const Conv2d& b) { return conv_work(s, b, false); }
 Work work(const BpuSegment& s, const Deconv2d& b) { return conv_work(s, b, true); }
+// MATMUL: K multiply-adds per output element, no weights (both operands are activations).
+Work work(const BpuSegment& s, const Matmul& b) {
+  const Shape& a = s.buffers[b.input_a].info.shape;
+  return {elements(s.buffers[b.output]) * static_cast<double>(a.back()), 0};
+}
 Work work(const BpuSegment& s, const Lut& b) { return {0, s.buffers[b.input].info.dtype == DType::Int8 ? 256.0 : 65536.0 * 2}; }
 // Vector and data-movement instructions: no MACs and no weights; their cycles follow from the output elements.
 Work work(const BpuSegment&, const Add&) { return {}; }

@@ -30,6 +30,9 @@ class SegmentBuilder {
   // op at its method, so the table is the only dispatch.
   void lower_conv(const ir::Node& n);
   void lower_gemm(const ir::Node& n);
+  void lower_matmul(const ir::Node& n);  // constant B: lower_gemm; an activation B: MATMUL
+  template <typename Product>
+  void lower_product(const ir::Node& n);  // MUL, MATMUL
   void lower_add(const ir::Node& n);
   void lower_reshape(const ir::Node& n);
   void lower_requantize(const ir::Node& n);

@@ -304,7 +304,9 @@ std::vector<int64_t> SegmentBuilder::constant_ints(const ir::Node& n, size_t inp
   return t.int_data;
 }
 
-void SegmentBuilder::lower_mul(const ir::Node& n) {
+// MUL and MATMUL: the product of two quantized inputs, one requantization by s_a * s_b / s_out.
+template <typename Product>
+void SegmentBuilder::lower_product(const ir::Node& n) {
   const ir::QuantParams& a = quant_of(n, n.inputs[0]);
   const ir::QuantParams& b = quant_of(n, n.inputs[1]);
   const ir::QuantParams& y = quant_of(n, n.outputs[0]);
@@ -314,7 +316,7 @@ void SegmentBuilder::lower_mul(const ir::Node& n) {
   } catch (const Error& e) {
     unsupported(g_, n, e.what());
   }
-  bayes::Mul m;
+  Product m;
   m.input_a = quantized_buffer(n, n.inputs[0]);
   m.input_b = quantized_buffer(n, n.inputs[1]);
   m.output = quantized_buffer(n, n.outputs[0]);
@@ -323,6 +325,13 @@ void SegmentBuilder::lower_mul(const ir::Node& n) {
   std::tie(m.clamp_lo, m.clamp_hi) = clamp_bounds(n, y.dtype(), y.scales[0]);
   emit(n, m);
 }
+
+void SegmentBuilder::lower_matmul(const ir::Node& n) {
+  if (g_.tensor(n.inputs[1]).is_constant) lower_gemm(n);
+  else lower_product<bayes::Matmul>(n);
+}
+
+void SegmentBuilder::lower_mul(const ir::Node& n) { lower_product<bayes::Mul>(n); }
 
 void SegmentBuilder::lower_transpose(const ir::Node& n) {
   const size_t rank = g_.tensor(n.inputs[0]).shape.size();

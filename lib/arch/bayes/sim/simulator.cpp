@@ -14,6 +14,7 @@
 #include "arch/bayes/sim/kernels/conv2d.h"
 #include "arch/bayes/sim/kernels/conv2d_depthwise.h"
 #include "arch/bayes/sim/kernels/deconv2d.h"
+#include "arch/bayes/sim/kernels/matmul.h"
 #include "arch/bayes/sim/kernels/movement.h"
 #include "arch/bayes/sim/kernels/pool.h"
 #include "arch/bayes/sim/kernels/resize.h"
@@ -377,6 +378,14 @@ void BpuSimulator::execute(const bayes::Lut& l, std::vector<uint8_t>& arena) con
     v = entry == 1 ? static_cast<int64_t>(static_cast<int8_t>(e[0])) : [&] { int16_t t; std::memcpy(&t, e, 2); return static_cast<int64_t>(t); }();
   }
   write_narrowed(arena, out, x);
+}
+
+void BpuSimulator::execute(const bayes::Matmul& m, std::vector<uint8_t>& arena) const {
+  const BpuBuffer& x = segment_.buffers[m.input_a];
+  const BpuBuffer& y = segment_.buffers[m.input_b];
+  const BpuBuffer& o = segment_.buffers[m.output];
+  write_narrowed(arena, o, kernels::matmul_nd(read_widened(arena, x), x.info.shape, read_widened(arena, y), y.info.shape,
+                                              o.info.shape, RequantParams{m.multiplier, m.shift, 0}, m.clamp_lo, m.clamp_hi));
 }
 
 void BpuSimulator::execute(const bayes::Mul& m, std::vector<uint8_t>& arena) const {

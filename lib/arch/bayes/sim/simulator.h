@@ -68,6 +68,7 @@ class BpuSimulator {
   void execute(const bayes::Softmax& s, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Preprocess& p, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Const& c, std::vector<uint8_t>& arena) const;
+  void execute(const bayes::Matmul& m, std::vector<uint8_t>& arena) const;
   // The int8 rescale table of (mult, shift), built once per workspace.
   const kernels::Int8Rescale& rescale_table(int64_t mult, int32_t shift) const;
 

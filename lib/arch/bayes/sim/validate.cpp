@@ -289,6 +289,28 @@ class Validator {
     if (l.table_offset > s.constants.size() || bytes > s.constants.size() - l.table_offset) fail(ctx + " table lies outside the constant pool");
   }
 
+  void check(const BpuSegment& s, const bayes::Matmul& m, const std::string& ctx) const {
+    const BpuBuffer& a = buffer(s, m.input_a, ctx);
+    const BpuBuffer& b = buffer(s, m.input_b, ctx);
+    const BpuBuffer& o = buffer(s, m.output, ctx);
+    for (const BpuBuffer* t : {&a, &b, &o}) if (!is_int8_or_16(*t)) fail(ctx + " operands must be int8 or int16");
+    const Shape &sa = a.info.shape, &sb = b.info.shape, &so = o.info.shape;
+    if (sa.size() < 2 || sb.size() < 2 || so.size() < std::max(sa.size(), sb.size())) fail(ctx + " needs operands of rank >= 2");
+    const size_t r = so.size();
+    if (sa[sa.size() - 1] != sb[sb.size() - 2] || so[r - 2] != sa[sa.size() - 2] || so[r - 1] != sb[sb.size() - 1]) {
+      fail(ctx + " shapes are not [..., M, K] x [..., K, N] -> [..., M, N]");
+    }
+    if (sa[sa.size() - 1] > 65536) fail(ctx + " inner dimension exceeds 65536");
+    for (const Shape* x : {&sa, &sb}) {  // batch axes: 1 or the output's, right-aligned
+      for (size_t k = 0; k + 2 < x->size(); ++k) {
+        const int64_t e = (*x)[x->size() - 3 - k], want = so[r - 3 - k];
+        if (e != 1 && e != want) fail(ctx + " batch axes do not broadcast to the output");
+      }
+    }
+    if (m.multiplier < 0 || m.shift < 0 || m.shift > kMaxShift) fail(ctx + " multiplier or shift out of range");
+    check_clamp(m.clamp_lo, m.clamp_hi, o.info.dtype, ctx);
+  }
+
   void check(const BpuSegment& s, const bayes::Mul& m, const std::string& ctx) const {
     const BpuBuffer& x = buffer(s, m.input_a, ctx);
     const BpuBuffer& y = buffer(s, m.input_b, ctx);

@@ -47,18 +47,22 @@ void check_geometry(ConvGeometry g, int64_t pad_bottom, int64_t pad_right, uint6
         REQUIRE(std::equal(ref.begin(), ref.end(), dw.begin()));
       }
     }
-    if (int8_dot_available() && int8_dot_accepts(g)) {
-      const PackedConvWeights packed = pack_conv_weights(g, w.data());
+    for (DotKind kind : {DotKind::Vnni512, DotKind::Avx2}) {
+      if (!int8_dot_supported(kind)) {
+        WARN((kind == DotKind::Avx2 ? "AVX2" : "AVX-512 VNNI") << " not available on this CPU: its dot kernel is not exercised");
+        continue;
+      }
+      if (!int8_dot_accepts(g)) continue;
+      const PackedConvWeights packed = pack_conv_weights(g, w.data(), kind);
       std::vector<int32_t> dot(n_out);
       std::vector<uint8_t> panels;
       for (int threads : {1, 2, 3}) {
         ThreadPool pool(threads);
         std::fill(dot.begin(), dot.end(), 0x5A5A5A5A);
         conv_accumulate_int8_dot(g, x.data(), packed, dot.data(), panels, &pool);
+        INFO((kind == DotKind::Avx2 ? "AVX2" : "AVX-512 VNNI") << ", " << threads << " threads");
         REQUIRE(std::equal(ref.begin(), ref.end(), dot.begin()));
       }
-    } else {
-      WARN("AVX-512 VNNI not available on this CPU: the int8 dot kernel is not exercised");
     }
   }
   // Spot-check the reference against an independent double sum at output (0, last channel, 0, 0).
@@ -211,7 +215,7 @@ void check_deconv(ConvGeometry g, int64_t pad_end, uint32_t seed) {
   CHECK(fast == ref);
   if (!int8_dot_available() || !int8_dot_accepts(deconv_columns_geometry(g))) return;
   const std::vector<int8_t> x8(x.begin(), x.end());
-  const PackedConvWeights packed = pack_deconv_weights(g, w.data());
+  const PackedConvWeights packed = pack_deconv_weights(g, w.data());  // the kind this CPU runs
   for (int threads : {1, 3}) {
     ThreadPool pool(threads);
     std::vector<int32_t> cols;

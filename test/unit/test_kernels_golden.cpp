@@ -7,6 +7,7 @@
 
 #include "numerics/activation.h"
 #include "numerics/requant.h"
+#include "arch/bayes/sim/kernels/add.h"
 #include "arch/bayes/sim/kernels/deconv2d.h"
 #include "arch/bayes/sim/kernels/movement.h"
 #include "arch/bayes/sim/kernels/pool.h"
@@ -263,6 +264,39 @@ TEST_CASE("golden: transpose, slice and pad move codes as specified", "[golden]"
   CHECK(transpose_nd(x, {2, 3}, {1, 0}) == std::vector<int64_t>{0, 3, 1, 4, 2, 5});
   CHECK(slice_nd(x, {2, 3}, {2, 2}, {0, 2}, {1, -1}) == std::vector<int64_t>{2, 1, 5, 4});
   CHECK(pad_nd(x, {2, 3}, {3, 4}, {1, 0}, -7) == std::vector<int64_t>{-7, -7, -7, -7, 0, 1, 2, -7, 3, 4, 5, -7});
+}
+
+TEST_CASE("golden: the vector ADD equals apply_add on int8 and int16, Sub's negative multipliers and ties", "[golden]") {
+  const std::vector<int64_t> ca = random_codes(1003, -128, 127, 41), cb = random_codes(1003, -128, 127, 42);
+  const std::vector<int64_t> wa = random_codes(1003, -32768, 32767, 43), wb = random_codes(1003, -32768, 32767, 44);
+  std::vector<int8_t> a8(ca.begin(), ca.end()), b8(cb.begin(), cb.end());
+  std::vector<int16_t> a16(wa.begin(), wa.end()), b16(wb.begin(), wb.end());
+  a8[0] = b8[0] = -128;
+  a16[0] = b16[0] = -32768;
+  std::vector<AddParams> params = {make_add_params(0.02, 0.03, 0.04), make_add_params(0.015, 0.02, 0.03),  // 3:4:6 ties
+                                   make_add_params(0.5, 0.25, 0.5), make_add_params(1e-3, 0.7, 0.05)};
+  AddParams sub = make_add_params(0.02, 0.03, 0.04);
+  sub.mult_b = -sub.mult_b;  // Sub: a - b
+  params.push_back(sub);
+  params.push_back({(int64_t(1) << 46) - 1, -((int64_t(1) << 46) - 1), 40});  // the largest multipliers taken
+  params.push_back({1, 1, 1});    // (a + b) / 2: every odd sum an exact tie
+  params.push_back({3, -1, 2});   // negative sums at ties too
+  params.push_back({5, 7, 0});    // no shift
+  for (const AddParams& p : params) {
+    INFO("mult_a " << p.mult_a << " mult_b " << p.mult_b << " shift " << p.shift);
+    std::vector<int8_t> ref8(1003), got8(1003);
+    add_elementwise_scalar(a8.data(), b8.data(), 1003, p, -128, 127, ref8.data());
+    add_elementwise(a8.data(), b8.data(), 1003, p, -128, 127, got8.data());
+    CHECK(ref8 == got8);
+    std::vector<int16_t> ref16(1003), got16(1003);
+    add_elementwise_scalar(a16.data(), b16.data(), 1003, p, 0, 32767, ref16.data());  // a fused ReLU's clamp
+    add_elementwise(a16.data(), b16.data(), 1003, p, 0, 32767, got16.data());
+    CHECK(ref16 == got16);
+    std::vector<int32_t> ref32(1003), got32(1003);
+    add_elementwise_scalar(a8.data(), b16.data(), 1003, p, INT32_MIN, INT32_MAX, ref32.data());
+    add_elementwise(a8.data(), b16.data(), 1003, p, INT32_MIN, INT32_MAX, got32.data());
+    CHECK(ref32 == got32);
+  }
 }
 
 TEST_CASE("golden: the typed slice equals slice_nd on every axis, step and sign", "[golden]") {

@@ -1,5 +1,6 @@
-// AVX-512 VNNI CONV2D and int32 requantization (docs/isa.md, "Reference and fast kernels"). Intrinsics appear only inside functions
-// marked BPU_AVX512, which run only after int8_dot_available() said yes; the rest of the build stays x86-64(-v3).
+// AVX-512 VNNI and AVX2 CONV2D and int32 requantization (docs/isa.md, "Reference and fast kernels"). Intrinsics
+// appear only inside functions marked BPU_AVX512 or BPU_AVX2, which run only after int8_dot_kind() chose them;
+// the rest of the build stays x86-64(-v3).
 
 #include "arch/bayes/sim/kernels/conv2d_int8_dot.h"
 
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "arch/bayes/sim/kernels/avx2_rne.h"
 #include "common/thread_pool.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -19,6 +21,7 @@
 #include <immintrin.h>
 #define BPU_HAVE_AVX512_CODE 1
 #define BPU_AVX512 __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define BPU_AVX2 __attribute__((target("avx2")))
 #else
 #define BPU_HAVE_AVX512_CODE 0
 #endif
@@ -197,30 +200,163 @@ BPU_AVX512 void requant_row_vector(const int32_t* acc, int64_t count, const Requ
   for (; i < count; ++i) out[i] = static_cast<OutT>(apply_requant(acc[i], p, lo, hi));
 }
 
+constexpr int64_t kPairBytes = kPairCols * 4;  // one k-pair of one AVX2 panel: 24 positions x 2 int16
+
+// Two im2col rows (unsigned x + 128) into the AVX2 panel layout: per position the signed pair (x_k, x_k+1) as
+// int16, 8 positions (one register) at a time.
+BPU_AVX2 void interleave_pair(const uint8_t* r0, const uint8_t* r1, int64_t padded_cols, int64_t k_pairs, int64_t kp,
+                              uint8_t* panels) {
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(kZeroInput));
+  for (int64_t p = 0; p < padded_cols; p += 8) {
+    const __m128i a = _mm_xor_si128(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(r0 + p)), flip);
+    const __m128i b = _mm_xor_si128(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(r1 + p)), flip);
+    const __m256i pairs = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(a, b));
+    uint8_t* dst = panels + ((p / kPairCols) * k_pairs + kp) * kPairBytes + (p % kPairCols) * 4;
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), pairs);
+  }
+}
+
+// kPairRows output channels x (8 * NV) positions over all k-pairs; 4 * NV accumulators stay in registers.
+template <int NV>
+BPU_AVX2 void pair_block(const int32_t* words, const uint8_t* panel, int64_t k_pairs, int64_t rows, int64_t cols,
+                         int32_t* out, int64_t out_stride) {
+  __m256i acc[kPairRows][NV];
+#pragma GCC unroll 4
+  for (int r = 0; r < kPairRows; ++r) {
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_si256();
+  }
+  for (int64_t kp = 0; kp < k_pairs; ++kp) {
+    __m256i x[NV];
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) x[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + kp * kPairBytes + v * 32));
+    const int32_t* w = words + kp * kPairRows;
+#pragma GCC unroll 4
+    for (int r = 0; r < kPairRows; ++r) {
+      const __m256i b = _mm256_set1_epi32(w[r]);
+#pragma GCC unroll 3
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_add_epi32(acc[r][v], _mm256_madd_epi16(x[v], b));
+    }
+  }
+  for (int r = 0; r < rows; ++r) {
+    for (int v = 0; v < NV; ++v) {
+      const int64_t left = std::min<int64_t>(8, cols - v * 8);
+      if (left <= 0) break;
+      int32_t* dst = out + r * out_stride + v * 8;
+      if (left == 8) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), acc[r][v]);
+      } else {
+        alignas(32) int32_t tmp[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), acc[r][v]);
+        std::memcpy(dst, tmp, static_cast<size_t>(left) * sizeof(int32_t));
+      }
+    }
+  }
+}
+
+BPU_AVX2 void pair_tasks(const PackedConvWeights& w, int64_t grp, const uint8_t* panels, int64_t P, int32_t* out,
+                         int64_t begin, int64_t end) {
+  for (int64_t t = begin; t < end; ++t) {
+    const int64_t panel = t / w.row_blocks, block = t % w.row_blocks;
+    const int64_t col0 = panel * kPairCols, cols = std::min(kPairCols, P - col0);
+    const int64_t row0 = block * kPairRows, rows = std::min(kPairRows, w.cout_g - row0);
+    const int32_t* words = w.words.data() + (grp * w.row_blocks + block) * w.k_quads * kPairRows;
+    const uint8_t* pan = panels + panel * w.k_quads * kPairBytes;
+    int32_t* dst = out + row0 * P + col0;
+    if (cols > 16) pair_block<3>(words, pan, w.k_quads, rows, cols, dst, P);
+    else if (cols > 8) pair_block<2>(words, pan, w.k_quads, rows, cols, dst, P);
+    else pair_block<1>(words, pan, w.k_quads, rows, cols, dst, P);
+  }
+}
+
+// apply_requant's 64-bit path with AVX2, four lanes at a time (the shift and clamp: avx2_rne.h).
+template <typename OutT>
+BPU_AVX2 void requant_row_avx2(const int32_t* acc, int64_t count, const RequantParams& p, int64_t lo, int64_t hi, OutT* out) {
+  const __m256i mult = _mm256_set1_epi64x(p.multiplier), bias = _mm256_set1_epi64x(p.bias);
+  const Avx2Rne rne = avx2_rne(p.shift, lo, hi);
+  int64_t i = 0;
+  alignas(32) int64_t lanes[4];
+  for (; i + 4 <= count; i += 4) {
+    const __m256i a = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + i)));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), avx2_rne_clamp(rne, _mm256_add_epi64(_mm256_mul_epi32(a, mult), bias)));
+    for (int k = 0; k < 4; ++k) out[i + k] = static_cast<OutT>(lanes[k]);
+  }
+  for (; i < count; ++i) out[i] = static_cast<OutT>(apply_requant(acc[i], p, lo, hi));
+}
+
 #endif  // BPU_HAVE_AVX512_CODE
+
+// Row k of the im2col matrix of `image` (one image, one group) as unsigned bytes x + 128; rows past K stay zero
+// codes (their packed weights are zero too).
+[[maybe_unused]] void im2col_row(const ConvGeometry& g, const PackedConvWeights& w, const int8_t* image, int64_t k, uint8_t* row) {
+  if (k >= w.K) {
+    std::memset(row, kZeroInput, static_cast<size_t>(g.out_h * g.out_w));
+    return;
+  }
+  const int64_t ci = k / (g.kernel_h * g.kernel_w), ky = (k / g.kernel_w) % g.kernel_h, kx = k % g.kernel_w;
+  fill_im2col_row(g, image + ci * g.in_h * g.in_w, ky, kx, row);
+}
 
 }  // namespace
 
-bool int8_dot_available() {
+bool int8_dot_supported(DotKind kind) {
 #if BPU_HAVE_AVX512_CODE
-  static const bool available = [] {
-    if (const char* off = std::getenv("BPU_NO_AVX512"); off && *off && std::string(off) != "0") return false;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vnni");
-  }();
-  return available;
+  __builtin_cpu_init();
+  if (kind == DotKind::Vnni512) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+  }
+  return kind == DotKind::Avx2 && __builtin_cpu_supports("avx2");
 #else
   return false;
 #endif
 }
 
+DotKind int8_dot_kind() {
+  static const DotKind kind = [] {
+    auto off = [](const char* name) {
+      const char* v = std::getenv(name);
+      return v && *v && std::string(v) != "0";
+    };
+    if (!off("BPU_NO_AVX512") && int8_dot_supported(DotKind::Vnni512)) return DotKind::Vnni512;
+    if (!off("BPU_NO_AVX2") && int8_dot_supported(DotKind::Avx2)) return DotKind::Avx2;
+    return DotKind::None;
+  }();
+  return kind;
+}
+
+bool int8_dot_available() { return int8_dot_kind() != DotKind::None; }
+
 bool int8_dot_accepts(const ConvGeometry& g) {
   return g.groups > 0 && (g.in_channels / g.groups) * g.kernel_h * g.kernel_w <= 65536;
 }
 
-PackedConvWeights pack_conv_weights(const ConvGeometry& g, const int8_t* weight) {
+// The AVX2 layout: words of two int16 weights (k even in the low half), kPairRows channels per block.
+PackedConvWeights pack_pair_weights(const ConvGeometry& g, const int8_t* weight) {
   PackedConvWeights w;
+  w.kind = DotKind::Avx2;
+  w.groups = g.groups;
+  w.cout_g = g.out_channels / g.groups;
+  w.K = (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;
+  w.k_quads = (w.K + 1) / 2;
+  w.row_blocks = (w.cout_g + kPairRows - 1) / kPairRows;
+  w.words.assign(static_cast<size_t>(w.groups * w.row_blocks * w.k_quads * kPairRows), 0);
+  for (int64_t grp = 0; grp < w.groups; ++grp) {
+    for (int64_t co = 0; co < w.cout_g; ++co) {
+      const int8_t* src = weight + (grp * w.cout_g + co) * w.K;
+      int32_t* block = w.words.data() + (grp * w.row_blocks + co / kPairRows) * w.k_quads * kPairRows;
+      for (int64_t k = 0; k < w.K; ++k) {
+        int16_t* halves = reinterpret_cast<int16_t*>(block + (k / 2) * kPairRows + co % kPairRows);
+        halves[k % 2] = src[k];
+      }
+    }
+  }
+  return w;
+}
+
+PackedConvWeights pack_conv_weights(const ConvGeometry& g, const int8_t* weight, DotKind kind) {
+  if (kind == DotKind::Avx2) return pack_pair_weights(g, weight);
+  PackedConvWeights w;
+  w.kind = kind;
   w.groups = g.groups;
   w.cout_g = g.out_channels / g.groups;
   w.K = (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;
@@ -247,11 +383,13 @@ PackedConvWeights pack_conv_weights(const ConvGeometry& g, const int8_t* weight)
 void conv_accumulate_int8_dot(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w, int32_t* acc,
                               std::vector<uint8_t>& panels, ThreadPool* pool) {
 #if BPU_HAVE_AVX512_CODE
+  const bool pairs = w.kind == DotKind::Avx2;
+  const int64_t group = pairs ? 2 : 4, cols = pairs ? kPairCols : kDotCols, group_bytes = pairs ? kPairBytes : kQuadBytes;
   const int64_t cin_g = g.in_channels / g.groups;
   const int64_t P = g.out_h * g.out_w;
-  const int64_t n_panels = (P + kDotCols - 1) / kDotCols;
-  const int64_t padded_cols = n_panels * kDotCols;
-  panels.resize(static_cast<size_t>(n_panels * w.k_quads * kQuadBytes));
+  const int64_t n_panels = (P + cols - 1) / cols;
+  const int64_t padded_cols = n_panels * cols;
+  panels.resize(static_cast<size_t>(n_panels * w.k_quads * group_bytes));
   for (int64_t n = 0; n < g.batch; ++n) {
     for (int64_t grp = 0; grp < g.groups; ++grp) {
       const int8_t* image = input + (n * g.in_channels + grp * cin_g) * g.in_h * g.in_w;
@@ -260,21 +398,16 @@ void conv_accumulate_int8_dot(const ConvGeometry& g, const int8_t* input, const 
         const uint8_t* rows[4];
         for (int j = 0; j < 4; ++j) rows[j] = rows_storage.data() + j * padded_cols;
         for (int64_t kq = q0; kq < q1; ++kq) {
-          for (int64_t j = 0; j < 4; ++j) {
-            uint8_t* row = rows_storage.data() + j * padded_cols;
-            const int64_t k = kq * 4 + j;
-            if (k >= w.K) {
-              std::memset(row, kZeroInput, static_cast<size_t>(P));  // its packed weights are zero
-              continue;
-            }
-            const int64_t ci = k / (g.kernel_h * g.kernel_w), ky = (k / g.kernel_w) % g.kernel_h, kx = k % g.kernel_w;
-            fill_im2col_row(g, image + ci * g.in_h * g.in_w, ky, kx, row);
-          }
-          interleave_quad(rows, padded_cols, w.k_quads, kq, panels.data());
+          for (int64_t j = 0; j < group; ++j) im2col_row(g, w, image, kq * group + j, rows_storage.data() + j * padded_cols);
+          if (pairs) interleave_pair(rows[0], rows[1], padded_cols, w.k_quads, kq, panels.data());
+          else interleave_quad(rows, padded_cols, w.k_quads, kq, panels.data());
         }
       });
       int32_t* out = acc + (n * g.out_channels + grp * w.cout_g) * P;
-      parallel_for(pool, n_panels * w.row_blocks, [&](int64_t t0, int64_t t1) { dot_tasks(w, grp, panels.data(), P, out, t0, t1); });
+      parallel_for(pool, n_panels * w.row_blocks, [&](int64_t t0, int64_t t1) {
+        if (pairs) pair_tasks(w, grp, panels.data(), P, out, t0, t1);
+        else dot_tasks(w, grp, panels.data(), P, out, t0, t1);
+      });
     }
   }
 #else
@@ -294,9 +427,15 @@ void requantize_int32_rows(const int32_t* acc, int64_t batch, int64_t channels, 
       const int128 worst = int128(acc_bound) * (p.multiplier < 0 ? -int128(p.multiplier) : int128(p.multiplier)) +
                            (p.bias < 0 ? -int128(p.bias) : int128(p.bias));
 #if BPU_HAVE_AVX512_CODE
-      if (int8_dot_available() && worst < (int128(1) << 62)) {
-        requant_row_vector(src, plane, p, lo, hi, dst);
-        continue;
+      if (worst < (int128(1) << 62)) {
+        if (int8_dot_kind() == DotKind::Vnni512) {
+          requant_row_vector(src, plane, p, lo, hi, dst);
+          continue;
+        }
+        if (int8_dot_kind() == DotKind::Avx2) {
+          requant_row_avx2(src, plane, p, lo, hi, dst);
+          continue;
+        }
       }
 #endif
       (void)worst;

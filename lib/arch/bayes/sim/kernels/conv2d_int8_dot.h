@@ -1,6 +1,8 @@
-// Fast CONV2D for int8 inputs on CPUs with AVX-512 VNNI: im2col into 48-column panels of unsigned bytes
-// (x + 128), int32 dot products of four bytes (vpdpbusd), and a per-channel correction of 128 * sum(w). Every
-// step is exact integer arithmetic, so the sums equal conv_accumulate_reference's; tests hold them identical.
+// Fast CONV2D for int8 inputs, two x86 kernels chosen at run time. AVX-512 VNNI: im2col into 48-column panels of
+// unsigned bytes (x + 128), int32 dot products of four bytes (vpdpbusd), and a per-channel correction of
+// 128 * sum(w). AVX2 (where VNNI is missing): im2col into 24-column panels of int16 pairs, int32 dot products of
+// two (vpmaddwd; vpmaddubsw's int16 saturation would not be exact). Every step is exact integer arithmetic, so
+// the sums equal conv_accumulate_reference's; tests hold both identical.
 #pragma once
 
 #include <cstdint>
@@ -18,26 +20,38 @@ namespace bpu::kernels {
 // Output channels per weight block of the dot kernel, and output positions per activation panel.
 constexpr int64_t kDotRows = 8;
 constexpr int64_t kDotCols = 48;
+constexpr int64_t kPairRows = 4;   // the AVX2 kernel's
+constexpr int64_t kPairCols = 24;
 
-// One CONV2D's weights repacked for the dot kernel: per group, blocks of kDotRows output channels, each laid out
-// [k_quads][kDotRows] words of four int8 weights (K padded with zeros to a multiple of 4; channels past the
-// group's count are zero), and per output channel 128 * the sum of its weights.
+enum class DotKind { None, Vnni512, Avx2 };
+
+// One CONV2D's weights repacked for one dot kernel: per group, blocks of `rows` output channels, each laid out
+// [k_groups][rows] words (Vnni512: four int8 weights, K padded to a multiple of 4, rows = kDotRows; Avx2: two
+// int16 weights, K padded to even, rows = kPairRows; channels past the group's count are zero), and for Vnni512
+// per output channel 128 * the sum of its weights.
 struct PackedConvWeights {
-  int64_t groups = 0, cout_g = 0, K = 0, k_quads = 0, row_blocks = 0;
+  DotKind kind = DotKind::None;
+  int64_t groups = 0, cout_g = 0, K = 0, k_quads = 0, row_blocks = 0;  // k_quads: k groups of the kind (4 or 2)
   std::vector<int32_t> words;
   std::vector<int32_t> correction;
 };
 
-// True when the CPU has AVX-512 F, BW and VNNI (checked once at run time) and the environment variable
-// BPU_NO_AVX512 is unset or "0" (set it to measure or test the portable Eigen path on such a CPU).
+// The kernel this CPU runs, checked once: Vnni512 when it has AVX-512 F, BW and VNNI and BPU_NO_AVX512 is unset
+// or "0"; else Avx2 when it has AVX2 and BPU_NO_AVX2 is unset or "0"; else None (the portable Eigen path). The
+// variables let the other paths be measured and tested on a CPU that has both.
+DotKind int8_dot_kind();
+// True when the CPU runs this kind (whatever the environment says): the tests run every kind the CPU has.
+bool int8_dot_supported(DotKind kind);
+// int8_dot_kind() != DotKind::None.
 bool int8_dot_available();
 // True when the geometry keeps every int32 sum exact: K <= 65536 (255 * 128 * 65536 < 2^31).
 bool int8_dot_accepts(const ConvGeometry& g);
 
-PackedConvWeights pack_conv_weights(const ConvGeometry& g, const int8_t* weight);
+PackedConvWeights pack_conv_weights(const ConvGeometry& g, const int8_t* weight, DotKind kind = int8_dot_kind());
 
-// acc[n, co, y, x] = sum of input * weight as int32 (NCHW). Requires int8_dot_available() and
-// int8_dot_accepts(g). `panels` is scratch reused between calls; `pool` may be null (one thread).
+// acc[n, co, y, x] = sum of input * weight as int32 (NCHW), by the kernel `w` was packed for, which
+// int8_dot_supported() must accept, and int8_dot_accepts(g). `panels` is scratch reused between calls; `pool` may
+// be null (one thread).
 void conv_accumulate_int8_dot(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w, int32_t* acc,
                               std::vector<uint8_t>& panels, ThreadPool* pool);
 

@@ -22,7 +22,7 @@ void deconv_accumulate_reference(const DeconvGeometry& g, const int64_t* input, 
 // The same accumulators (exact integers, so any summation order gives them).
 void deconv_accumulate_fast(const DeconvGeometry& g, const int64_t* input, const int8_t* weight, int64_t* acc);
 
-// The int8 path on AVX-512 VNNI CPUs: the products as a 1x1 convolution to columns,
+// The int8 path on the dot kernels (AVX-512 VNNI or AVX2): the products as a 1x1 convolution to columns,
 // cols[n, (co, ky, kx), iy, ix] = sum over the group's ci of in[n, ci, iy, ix] * w[ci, co_local, ky, kx] (the dot
 // kernel, int32, exact), then each column plane added into the output accumulators at
 // (iy*stride_h - pad_top + ky*dilation_h, likewise x): the same exact sums. deconv_columns_geometry is that 1x1

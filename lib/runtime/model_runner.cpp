@@ -14,6 +14,7 @@ namespace bpu {
 ModelRunner::ModelRunner(CompiledModel model, const std::string& path, const std::string& march)
     : model_(std::move(model)) {
   validated_ = validate_model(model_, path, march);
+  for (size_t i = 0; i < model_.values.size(); ++i) value_index_.emplace(model_.values[i].name, i);
 }
 
 ModelRunner ModelRunner::from_file(const std::string& path, const std::string& march, const std::string& model_name) {
@@ -118,8 +119,9 @@ std::map<std::string, HostTensor> ModelRunner::bind_inputs(const std::map<std::s
 }
 
 const TensorInfo& ModelRunner::value_info(const std::string& name) const {
-  for (const auto& v : model_.values) if (v.name == name) return v;
-  throw Error(ExitCode::Internal, "unknown value " + name);
+  auto it = value_index_.find(name);
+  if (it == value_index_.end()) throw Error(ExitCode::Internal, "unknown value " + name);
+  return model_.values[it->second];
 }
 
 void ModelRunner::run_cpu_step(const Step& step, std::map<std::string, HostTensor>& values,

@@ -63,6 +63,7 @@ class ModelRunner {
 
   CompiledModel model_;
   ValidatedModel validated_;
+  std::map<std::string, size_t> value_index_;  // model_.values by name (value_info)
   // Pool, repacked weights and scratch shared by the simulator runs; run() is const but fills these caches,
   // so one ModelRunner runs one inference at a time.
   std::unique_ptr<SimulatorWorkspace> workspace_ = std::make_unique<SimulatorWorkspace>(1);

@@ -109,24 +109,34 @@ def verify(binary, fixture, work, name, isolated):
 
 
 def speed(binary, fixture, work, name):
-    """One-thread median ms of `bpu-mapper run --repeat 10` and of onnxruntime-node (all optimizations) on the same
-    file and input; only with ZOO_ORT_NODE_PATH set (scripts/bench/zoo.sh sets it when npm is available)."""
+    """One-thread median ms of `bpu-mapper run --repeat 20` and of onnxruntime-node (all optimizations) on the same
+    file and input, then the .bin's two-thread median and its one-thread median on the AVX2 kernels
+    (BPU_NO_AVX512=1) against the same onnxruntime figure; only with ZOO_ORT_NODE_PATH set (scripts/bench/zoo.sh
+    sets it when npm is available)."""
     node_path = os.environ.get("ZOO_ORT_NODE_PATH")
     if not node_path:
         return None
     inp = os.path.join(fixture, "input_0.npy")
-    _, log, _ = run([binary, "run", "--model", os.path.join(work, "out", name + ".bin"), "--input", inp,
-                     "--output-dir", os.path.join(work, "speed"), "--repeat", "10", "--threads", "1"])
-    ours = re.search(r"median ([0-9.]+) ms", log)
+
+    def median_ms(threads, env=None):
+        p = subprocess.run([binary, "run", "--model", os.path.join(work, "out", name + ".bin"), "--input", inp,
+                            "--output-dir", os.path.join(work, "speed"), "--repeat", "20", "--threads", str(threads)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, **(env or {})))
+        m = re.search(r"median ([0-9.]+) ms", p.stdout)
+        return float(m.group(1)) if m else None
+    ours_ms, two_ms, avx2_ms = median_ms(1), median_ms(2), median_ms(1, {"BPU_NO_AVX512": "1"})
+    extra = (f"; 2 threads {two_ms:.2f}" if two_ms else "") + (f"; AVX2 {avx2_ms:.2f}" if avx2_ms else "")
     here = os.path.dirname(os.path.abspath(__file__))
-    p = subprocess.run(["node", os.path.join(here, "ort_latency.js"), os.path.join(fixture, "model.onnx"), inp, "10"],
+    p = subprocess.run(["node", os.path.join(here, "ort_latency.js"), os.path.join(fixture, "model.onnx"), inp, "20"],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, NODE_PATH=node_path))
     ort = re.search(r"ort_median_ms ([0-9.]+)", p.stdout)
-    if not ours:
+    if not ours_ms:
         return "run failed"
     if not ort:
-        return f"{float(ours.group(1)):.2f} / ORT n/a ({p.stdout.strip()[:60]})"
-    return f"{float(ours.group(1)):.2f} / {float(ort.group(1)):.2f} = {float(ours.group(1)) / float(ort.group(1)):.1f}x"
+        return f"{ours_ms:.2f} / ORT n/a ({p.stdout.strip()[:60]}){extra}"
+    o = float(ort.group(1))
+    return (f"{ours_ms:.2f} / {o:.2f} = {ours_ms / o:.2f}x" + extra +
+            (f" = {avx2_ms / o:.2f}x" if avx2_ms else ""))
 
 
 def cpu_reasons(report):
@@ -161,7 +171,7 @@ def measure(binary, work_root, fixture):
 
 
 def print_table(rows):
-    print("| network | exit | nodes | BPU share | BPU / CPU segments | makertbin wall s (compile / write / accuracy run) | peak MiB | .bin vs torch float64 | .bin vs torch float32 | verify --exact --tolerance-lsb 0: node codes off exact | verify --isolated | 1-thread ms: .bin / onnxruntime |")
+    print("| network | exit | nodes | BPU share | BPU / CPU segments | makertbin wall s (compile / write / accuracy run) | peak MiB | .bin vs torch float64 | .bin vs torch float32 | verify --exact --tolerance-lsb 0: node codes off exact | verify --isolated | ms: .bin 1 thread / onnxruntime 1 thread; .bin 2 threads; .bin AVX2 1 thread |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if r["exit"] != 0:

@@ -163,7 +163,7 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
   std::vector<RequantParams> params = read_records(segment_.constants, c.requant_offset, static_cast<uint32_t>(g.out_channels));
   const int64_t plane = g.out_h * g.out_w;
   const size_t count = static_cast<size_t>(g.batch * g.out_channels * plane);
-  ThreadPool* pool = &workspace_->pool;
+  ThreadPool* pool = pool_for(static_cast<double>(count) * (g.in_channels / g.groups) * g.kernel_h * g.kernel_w);
   // int8 fast paths with int32 accumulators: depthwise on every CPU, the dot kernel where AVX-512 VNNI runs.
   const bool int8_fast = kernel_ == ConvKernel::Fast && in.info.dtype == DType::Int8;
   const bool depthwise = int8_fast && kernels::depthwise_accepts(g);
@@ -211,7 +211,7 @@ void BpuSimulator::execute(const bayes::Add& a, std::vector<uint8_t>& arena) con
         with_int_buffer(arena, o, [&](auto* out) {
           // Element blocks across the workers: each writes only its own range, the same bytes for any count.
           constexpr int64_t kBlock = 16384;
-          parallel_for(&workspace_->pool, (count + kBlock - 1) / kBlock, [&](int64_t b0, int64_t b1) {
+          parallel_for(pool_for(static_cast<double>(count) * kAddWork), (count + kBlock - 1) / kBlock, [&](int64_t b0, int64_t b1) {
             const int64_t i0 = b0 * kBlock, i1 = std::min(count, b1 * kBlock);
             kernels::add_elementwise(xa + i0, yb + i0, i1 - i0, p, a.clamp_lo, a.clamp_hi, out + i0);
           });
@@ -264,7 +264,8 @@ void BpuSimulator::execute(const bayes::Pool& p, std::vector<uint8_t>& arena) co
     const RequantParams table = read_records(segment_.constants, p.table_offset, 1)[0];
     with_int_buffer(arena, in, [&](auto* x) {
       with_int_buffer(arena, out, [&](auto* y) {
-        parallel_for(&workspace_->pool, g.batch_channels, [&](int64_t c0, int64_t c1) {  // whole planes per worker
+        const double work = static_cast<double>(g.batch_channels * g.out_h * g.out_w) * p.kernel_h * p.kernel_w;
+        parallel_for(pool_for(work), g.batch_channels, [&](int64_t c0, int64_t c1) {  // whole planes per worker
           kernels::PoolGeometry part = g;
           part.batch_channels = c1 - c0;
           kernels::max_pool2d_direct(part, x + c0 * g.in_h * g.in_w, table, p.clamp_lo, p.clamp_hi, y + c0 * g.out_h * g.out_w);
@@ -284,6 +285,10 @@ void BpuSimulator::execute(const bayes::Pool& p, std::vector<uint8_t>& arena) co
                     p.clamp_hi, y.data());
   }
   write_narrowed(arena, out, y);
+}
+
+ThreadPool* BpuSimulator::pool_for(double work) const {
+  return work >= kParallelWork && workspace_->pool.size() > 1 ? &workspace_->pool : nullptr;
 }
 
 const kernels::Int8Rescale& BpuSimulator::rescale_table(int64_t mult, int32_t shift) const {
@@ -440,7 +445,7 @@ void BpuSimulator::execute(const bayes::Deconv2d& d, std::vector<uint8_t>& arena
       it = workspace_->packed_weights.emplace(key, kernels::pack_deconv_weights(g, weight)).first;
     }
     kernels::deconv_accumulate_int8_dot(g, view<int8_t>(arena, in), it->second, workspace_->accumulators,
-                                        workspace_->panels, &workspace_->pool, acc.data());
+                                        workspace_->panels, pool_for(static_cast<double>(in.size) * g.out_channels / g.groups * g.kernel_h * g.kernel_w), acc.data());
   } else {
     std::vector<int64_t> x = read_widened(arena, in);
     if (kernel_ == ConvKernel::Fast) kernels::deconv_accumulate_fast(g, x.data(), weight, acc.data());

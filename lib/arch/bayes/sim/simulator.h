@@ -69,6 +69,11 @@ class BpuSimulator {
   void execute(const bayes::Preprocess& p, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Const& c, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Matmul& m, std::vector<uint8_t>& arena) const;
+  // The workspace's pool when an instruction's work (multiply-adds, or element operations weighted as such)
+  // pays for waking the workers, else null (the calling thread alone; the bytes are the same either way).
+  ThreadPool* pool_for(double work) const;
+  static constexpr double kParallelWork = 1 << 20;  // ~10-20 us of one core's dot products
+  static constexpr double kAddWork = 8;             // an ADD element costs about 8 multiply-adds
   // The int8 rescale table of (mult, shift), built once per workspace.
   const kernels::Int8Rescale& rescale_table(int64_t mult, int32_t shift) const;
 

@@ -189,7 +189,7 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
   }
   std::vector<int64_t> acc(count);
   auto accumulate = [&](const auto* x) {
-    if (kernel_ == ConvKernel::Fast) kernels::conv_accumulate_fast(g, x, weight, acc.data(), pool->size());
+    if (kernel_ == ConvKernel::Fast) kernels::conv_accumulate_fast(g, x, weight, acc.data(), pool ? pool->size() : 1);
     else kernels::conv_accumulate_reference(g, x, weight, acc.data());
   };
   if (in.info.dtype == DType::Int8) accumulate(view<int8_t>(arena, in));

@@ -105,6 +105,8 @@ TEST_CASE("conv kernel: depthwise with stride 2, dilation 2 and wide padding", "
   check_geometry<int8_t>(geo(5, 12, 17, 5, 3, 1, 2, 2, 5), 2, 2, 16);
   check_geometry<int8_t>(geo(4, 5, 6, 4, 5, 1, 4, 1, 4), 4, 4, 17);  // padding wider than the input
   check_geometry<int8_t>(geo(4, 10, 9, 4, 3, 2, 0, 1, 4), 1, 1, 18);  // 3x3/2 padded only bottom and right
+  check_geometry<int8_t>(geo(3, 2, 3, 3, 3, 1, 2, 1, 3), 2, 2, 19);   // 3x3/1, pads as wide as the input
+  check_geometry<int8_t>(geo(3, 2, 2, 3, 3, 2, 3, 1, 3), 3, 3, 20);   // 3x3/2, pads wider than the input
 }
 TEST_CASE("conv kernel: grouped with 2 outputs per group", "[kernel]") { check_geometry<int8_t>(geo(6, 5, 6, 12, 3, 1, 1, 1, 3), 1, 1, 6); }
 TEST_CASE("conv kernel: 1x1 pointwise fast path", "[kernel]") { check_geometry<int8_t>(geo(16, 6, 5, 8, 1, 1, 0, 1, 1), 0, 0, 7); }

@@ -49,14 +49,20 @@ template <int64_t Stride>
 void depthwise_plane_3x3(const ConvGeometry& g, const int8_t* plane, const int8_t* w, int32_t* out,
                          std::vector<int32_t>& padded) {
   const int64_t ph = (g.out_h - 1) * Stride + 3, pw = (g.out_w - 1) * Stride + 3;
-  padded.assign(static_cast<size_t>(ph * pw), 0);
+  padded.resize(static_cast<size_t>(ph * pw));
+  // Columns x of the padded row that hold input column x - pad_left: [x_begin, x_end); the rest are zero.
+  const int64_t x_begin = std::min(pw, g.pad_left), x_end = std::max(x_begin, std::min(pw, g.pad_left + g.in_w));
   for (int64_t y = 0; y < ph; ++y) {
+    int32_t* dst = padded.data() + y * pw;
     const int64_t iy = y - g.pad_top;
-    if (iy < 0 || iy >= g.in_h) continue;
-    for (int64_t x = 0; x < pw; ++x) {
-      const int64_t ix = x - g.pad_left;
-      if (ix >= 0 && ix < g.in_w) padded[static_cast<size_t>(y * pw + x)] = plane[iy * g.in_w + ix];
+    if (iy < 0 || iy >= g.in_h) {
+      std::fill(dst, dst + pw, 0);
+      continue;
     }
+    const int8_t* src = plane + iy * g.in_w - g.pad_left;
+    std::fill(dst, dst + x_begin, 0);
+    for (int64_t x = x_begin; x < x_end; ++x) dst[x] = src[x];
+    std::fill(dst + x_end, dst + pw, 0);
   }
   const int32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
   for (int64_t y = 0; y < g.out_h; ++y) {

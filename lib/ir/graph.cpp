@@ -30,7 +30,7 @@ int64_t Tensor::element_count() const {
   return n;
 }
 
-const Attribute* Node::attr(const std::string& key) const {
+const Attribute* Node::attr(std::string_view key) const {
   auto it = attributes.find(key);
   return it == attributes.end() ? nullptr : &it->second;
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/dtype.h"
@@ -69,13 +70,17 @@ struct Tensor {
   int64_t element_count() const;
 };
 
+// A node's attributes by name; std::less<> lets attr() look a name up without building a std::string (the CPU
+// executor's element formulas read theirs per element).
+using Attributes = std::map<std::string, Attribute, std::less<>>;
+
 struct Node {
   std::string name;
   std::string op_type;
   std::string domain;  // "" for the default ONNX domain
   std::vector<std::string> inputs;   // "" marks an omitted optional input
   std::vector<std::string> outputs;
-  std::map<std::string, Attribute> attributes;
+  Attributes attributes;
   // Output clamp in real units (lo may be 0 for ReLU) of an activation the BPU lowering fuses into this node;
   // set only on the lowering's view of a node (bayes::fusable_activation decides it with placement).
   std::optional<std::pair<float, float>> fused_clamp;
@@ -83,7 +88,7 @@ struct Node {
   // bias; listed in the report only, never emitted again.
   std::vector<Node> folded_nodes;
 
-  const Attribute* attr(const std::string& key) const;
+  const Attribute* attr(std::string_view key) const;
   int64_t attr_int(const std::string& key, int64_t fallback) const;
   std::vector<int64_t> attr_ints(const std::string& key, std::vector<int64_t> fallback) const;
   std::string attr_string(const std::string& key, const std::string& fallback) const;

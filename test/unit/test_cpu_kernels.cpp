@@ -29,7 +29,7 @@ CpuTensor ints(std::vector<int64_t> v) {
   return t;
 }
 
-ir::Node make_node(const std::string& op, std::map<std::string, ir::Attribute> attrs = {}) {
+ir::Node make_node(const std::string& op, ir::Attributes attrs = {}) {
   ir::Node n;
   n.name = "test";
   n.op_type = op;
@@ -85,7 +85,7 @@ TEST_CASE("cpu kernels: conv with padding equals a direct sum", "[cpu]") {
 
 TEST_CASE("cpu kernels: average pooling excludes padding unless asked", "[cpu]") {
   CpuTensor x = tensor({1, 1, 2, 2}, {1, 2, 3, 4});
-  auto attrs = std::map<std::string, ir::Attribute>{{"kernel_shape", ints_attr({2, 2})}, {"pads", ints_attr({1, 1, 1, 1})},
+  auto attrs = ir::Attributes{{"kernel_shape", ints_attr({2, 2})}, {"pads", ints_attr({1, 1, 1, 1})},
                                                      {"strides", ints_attr({2, 2})}};
   CHECK(run(make_node("AveragePool", attrs), {&x}).f == std::vector<float>{1, 2, 3, 4});
   attrs["count_include_pad"] = ir::Attribute::of_int(1);

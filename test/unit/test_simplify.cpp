@@ -35,7 +35,7 @@ CpuTensor ints(Shape shape, std::vector<int64_t> v) {
   return t;
 }
 
-ir::Node node(const std::string& op, std::map<std::string, ir::Attribute> attrs = {}) {
+ir::Node node(const std::string& op, ir::Attributes attrs = {}) {
   ir::Node n;
   n.name = "k";
   n.op_type = op;

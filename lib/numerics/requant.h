@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -120,6 +121,27 @@ inline int64_t quantize_exact(double x, double scale, int64_t lo, int64_t hi) {
   if (!(r >= static_cast<double>(lo))) return lo;  // also maps NaN to lo
   if (r > static_cast<double>(hi)) return hi;
   return static_cast<int64_t>(r);
+}
+
+// quantize_like_torch and quantize_exact over a row of one scale, the same arithmetic per element (the reciprocal
+// taken once; the compiler vectorizes these loops): out[i] = code + zero_point.
+inline void quantize_like_torch_row(const float* x, size_t n, float scale, int64_t lo, int64_t hi, float zero_point,
+                                    float* out) {
+  const float inv = 1.0f / scale, l = static_cast<float>(lo), h = static_cast<float>(hi);
+  for (size_t i = 0; i < n; ++i) {
+    float r = std::nearbyint(x[i] * inv);
+    r = r >= l ? r : l;  // also maps NaN to lo
+    out[i] = (r > h ? h : r) + zero_point;
+  }
+}
+inline void quantize_exact_row(const float* x, size_t n, double scale, int64_t lo, int64_t hi, int32_t* out) {
+  const double inv = static_cast<double>(1.0f / static_cast<float>(scale));
+  const double l = static_cast<double>(lo), h = static_cast<double>(hi);
+  for (size_t i = 0; i < n; ++i) {
+    double r = std::nearbyint(static_cast<double>(x[i]) * inv);
+    r = r >= l ? r : l;  // also maps NaN to lo
+    out[i] = static_cast<int32_t>(r > h ? h : r);
+  }
 }
 
 // For a tensor quantized along one axis: calls f(k, c) for every element k in order with its channel

@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "ops/op_def.h"
+#include "ops/simd_float.h"
 
 namespace bpu::ops {
 
@@ -27,36 +28,44 @@ void set_default(ir::Node& n, const char* key, float value) {
 constexpr float kSeluAlpha = 1.67326319217681884765625f;
 constexpr float kSeluGamma = 1.05070102214813232421875f;
 
-// Each formula is written once over its scalar type T: T = float is the float32 formula (the QAT reference, the
-// LUTs, fusion), T = double the exact run's (OpDef::formula64).
-template <typename T> T relu(const ir::Node&, T x) { return x > 0 ? x : T(0); }
-template <typename T> T sigmoid(const ir::Node&, T x) { return T(1) / (T(1) + std::exp(-x)); }
-template <typename T> T tanh_f(const ir::Node&, T x) { return std::tanh(x); }
-template <typename T> T exp_f(const ir::Node&, T x) { return std::exp(x); }
-template <typename T> T erf_f(const ir::Node&, T x) { return std::erf(x); }
+// Each formula is written once over its value type T: T = double is the exact run's formula (OpDef::formula64),
+// T = F8 (lib/ops/simd_float.h) eight float32 values at a time, the CPU kernel; the float32 formula (the QAT
+// reference's arithmetic, fusion) is the F8 one on a broadcast value. Written with select/min_of/max_of and the
+// *_of math functions so one text serves both.
+template <typename T> T relu(const ir::Node&, T x) { return select(x > T(0), x, T(0)); }
+template <typename T> T sigmoid(const ir::Node&, T x) { return T(1) / (T(1) + exp_of(-x)); }
+template <typename T> T tanh_f(const ir::Node&, T x) { return tanh_of(x); }
+template <typename T> T exp_f(const ir::Node&, T x) { return exp_of(x); }
+template <typename T> T erf_f(const ir::Node&, T x) { return erf_of(x); }
 // torch.nn.functional.softplus (beta 1, threshold 20): x above 20 passes through, else log1p(exp(x)).
-template <typename T> T softplus(const ir::Node&, T x) { return x > T(20) ? x : std::log1p(std::exp(x)); }
+template <typename T> T softplus(const ir::Node&, T x) { return select(x > T(20), x, log1p_of(exp_of(x))); }
 template <typename T> T neg_f(const ir::Node&, T x) { return -x; }
-template <typename T> T abs_f(const ir::Node&, T x) { return std::fabs(x); }
-template <typename T> T sqrt_f(const ir::Node&, T x) { return std::sqrt(x); }
+template <typename T> T abs_f(const ir::Node&, T x) { return abs_of(x); }
+template <typename T> T sqrt_f(const ir::Node&, T x) { return sqrt_of(x); }
 template <typename T> T reciprocal_f(const ir::Node&, T x) { return T(1) / x; }
 template <typename T> T selu(const ir::Node& n, T x) {
-  const T alpha = attr_f(n, "alpha", kSeluAlpha), gamma = attr_f(n, "gamma", kSeluGamma);
-  return x > 0 ? gamma * x : gamma * alpha * std::expm1(x);
+  const T alpha = T(attr_f(n, "alpha", kSeluAlpha)), gamma = T(attr_f(n, "gamma", kSeluGamma));
+  return select(x > T(0), gamma * x, gamma * alpha * expm1_of(x));
 }
-template <typename T> T elu(const ir::Node& n, T x) { return x > 0 ? x : T(attr_f(n, "alpha", 1.0f)) * std::expm1(x); }
-template <typename T> T leaky_relu(const ir::Node& n, T x) { return x >= 0 ? x : T(attr_f(n, "alpha", 0.01f)) * x; }
+template <typename T> T elu(const ir::Node& n, T x) {
+  return select(x > T(0), x, T(attr_f(n, "alpha", 1.0f)) * expm1_of(x));
+}
+template <typename T> T leaky_relu(const ir::Node& n, T x) {
+  return select(x >= T(0), x, T(attr_f(n, "alpha", 0.01f)) * x);
+}
 template <typename T> T hard_sigmoid(const ir::Node& n, T x) {
-  return std::max(T(0), std::min(T(1), T(attr_f(n, "alpha", 0.2f)) * x + T(attr_f(n, "beta", 0.5f))));
+  return max_of(T(0), min_of(T(1), T(attr_f(n, "alpha", 0.2f)) * x + T(attr_f(n, "beta", 0.5f))));
 }
 // torch.nn.functional.hardswish: x * relu6(x + 3) / 6 (ONNX: x * max(0, min(1, x/6 + 1/2)), equal in reals).
-template <typename T> T hard_swish(const ir::Node&, T x) { return x * std::min(std::max(x + T(3), T(0)), T(6)) / T(6); }
+template <typename T> T hard_swish(const ir::Node&, T x) {
+  return x * min_of(max_of(x + T(3), T(0)), T(6)) / T(6);
+}
 
 // Clip in canonical form (bounds as inputs 1 and 2) reads its bounds from the node's "_bpu_clip_min"/"_bpu_clip_max"
 // attributes, which canonicalization records from the constant inputs so the formula needs no graph.
 template <typename T> T clip(const ir::Node& n, T x) {
   const float inf = std::numeric_limits<float>::infinity();
-  return std::min(T(attr_f(n, "_bpu_clip_max", inf)), std::max(T(attr_f(n, "_bpu_clip_min", -inf)), x));
+  return min_of(T(attr_f(n, "_bpu_clip_max", inf)), max_of(T(attr_f(n, "_bpu_clip_min", -inf)), x));
 }
 
 bool relu_clamp(const ir::Graph&, const ir::Node&, std::pair<float, float>* b) {
@@ -108,19 +117,32 @@ void canon_clip(CanonContext& c, ir::Node& n) {
   }
 }
 
-template <typename T>
-void formula_kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*>& in,
-                    std::vector<cpu::CpuTensor>& out) {
-  cpu::allocate<T>(c, out[0], in.at(0)->shape);
+// The float32 CPU kernel of a formula: eight values at a time (the last group partial).
+template <F8 (*F)(const ir::Node&, F8)>
+void formula_kernel8(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*>& in,
+                     std::vector<cpu::CpuTensor>& out) {
+  cpu::allocate<float>(c, out[0], in.at(0)->shape);
   if (c.shapes_only) return;
-  const OpDef* op = find_op(c.node.op_type, c.node.domain);
-  const T* x = in[0]->values<T>().data();
-  T* y = out[0].values<T>().data();
-  if constexpr (std::is_same_v<T, float>) {
-    for (int64_t k = 0, n = out[0].count(); k < n; ++k) y[k] = op->formula(c.node, x[k]);
-  } else {
-    for (int64_t k = 0, n = out[0].count(); k < n; ++k) y[k] = op->formula64(c.node, x[k]);
-  }
+  const float* x = in[0]->values<float>().data();
+  float* y = out[0].values<float>().data();
+  for (int64_t k = 0, n = out[0].count(); k < n; k += 8) store_f8(y + k, F(c.node, load_f8(x + k, n - k)), n - k);
+}
+
+// The float32 formula: the kernel's arithmetic on one value.
+template <F8 (*F)(const ir::Node&, F8)>
+float formula32(const ir::Node& n, float x) {
+  return F(n, F8(x)).lane0();
+}
+
+// The float64 CPU kernel (the exact run).
+template <double (*F)(const ir::Node&, double)>
+void formula_kernel64(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*>& in,
+                      std::vector<cpu::CpuTensor>& out) {
+  cpu::allocate<double>(c, out[0], in.at(0)->shape);
+  if (c.shapes_only) return;
+  const double* x = in[0]->values<double>().data();
+  double* y = out[0].values<double>().data();
+  for (int64_t k = 0, n = out[0].count(); k < n; ++k) y[k] = F(c.node, x[k]);
 }
 
 // The CPU kernel of Clip reads the model's own form (attributes before opset 11, inputs after), so the QAT
@@ -143,42 +165,37 @@ void clip_kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTe
   for (int64_t k = 0, n = out[0].count(); k < n; ++k) y[k] = std::min(hi, std::max(lo, x[k]));
 }
 
-// One unary entry: the formula template instantiated for the float32 and float64 kernels.
-template <typename T>
-using FormulaT = T (*)(const ir::Node&, T);
-
+// One unary entry: the formula template instantiated for the float32 (eight lanes) and float64 kernels.
+template <F8 (*F)(const ir::Node&, F8), double (*D)(const ir::Node&, double)>
 void add_unary(Registry& r, const char* type, uint32_t traits, const char* forms, Canonicalize canon,
-               FormulaT<float> f32, FormulaT<double> f64, ClampBounds clamp = nullptr) {
-  r.push_back({type, "", traits, forms, canon, f32, clamp, formula_kernel<float>});
-  r.back().kernel64 = formula_kernel<double>;
-  r.back().formula64 = f64;
+               ClampBounds clamp = nullptr) {
+  r.push_back({type, "", traits, forms, canon, formula32<F>, clamp, formula_kernel8<F>});
+  r.back().kernel64 = formula_kernel64<D>;
+  r.back().formula64 = D;
 }
 
 }  // namespace
 
 void register_activations(Registry& r) {
   const uint32_t lut = kElementwise | kLutable;
-  add_unary(r, "Relu", lut | kFusableActivation, "all opsets", nullptr, relu<float>, relu<double>, relu_clamp);
-  add_unary(r, "Sigmoid", lut, "all opsets", nullptr, sigmoid<float>, sigmoid<double>);
-  add_unary(r, "Tanh", lut, "all opsets", nullptr, tanh_f<float>, tanh_f<double>);
-  add_unary(r, "Exp", lut, "all opsets", nullptr, exp_f<float>, exp_f<double>);
-  add_unary(r, "Erf", lut, "all opsets", nullptr, erf_f<float>, erf_f<double>);
-  add_unary(r, "Softplus", lut, "all opsets", nullptr, softplus<float>, softplus<double>);
+  add_unary<relu<F8>, relu<double>>(r, "Relu", lut | kFusableActivation, "all opsets", nullptr, relu_clamp);
+  add_unary<sigmoid<F8>, sigmoid<double>>(r, "Sigmoid", lut, "all opsets", nullptr);
+  add_unary<tanh_f<F8>, tanh_f<double>>(r, "Tanh", lut, "all opsets", nullptr);
+  add_unary<exp_f<F8>, exp_f<double>>(r, "Exp", lut, "all opsets", nullptr);
+  add_unary<erf_f<F8>, erf_f<double>>(r, "Erf", lut, "all opsets", nullptr);
+  add_unary<softplus<F8>, softplus<double>>(r, "Softplus", lut, "all opsets", nullptr);
   // Float-only unary ops (no lookup table: Sqrt and Reciprocal are not finite at every input code).
-  add_unary(r, "Neg", kElementwise, "all opsets", nullptr, neg_f<float>, neg_f<double>);
-  add_unary(r, "Abs", kElementwise, "all opsets", nullptr, abs_f<float>, abs_f<double>);
-  add_unary(r, "Sqrt", kElementwise, "all opsets", nullptr, sqrt_f<float>, sqrt_f<double>);
-  add_unary(r, "Reciprocal", kElementwise, "all opsets", nullptr, reciprocal_f<float>, reciprocal_f<double>);
-  add_unary(r, "Selu", lut, "alpha, gamma defaults made explicit", canon_selu, selu<float>, selu<double>);
-  add_unary(r, "Elu", lut, "alpha default (1.0) made explicit", canon_elu, elu<float>, elu<double>);
-  add_unary(r, "LeakyRelu", lut, "alpha default (0.01) made explicit", canon_leaky_relu, leaky_relu<float>,
-            leaky_relu<double>);
-  add_unary(r, "HardSigmoid", lut, "alpha (0.2), beta (0.5) defaults made explicit", canon_hard_sigmoid,
-            hard_sigmoid<float>, hard_sigmoid<double>);
-  add_unary(r, "HardSwish", lut, "opset 14+ (exported by torch at any opset as its decomposition)", nullptr,
-            hard_swish<float>, hard_swish<double>);
+  add_unary<neg_f<F8>, neg_f<double>>(r, "Neg", kElementwise, "all opsets", nullptr);
+  add_unary<abs_f<F8>, abs_f<double>>(r, "Abs", kElementwise, "all opsets", nullptr);
+  add_unary<sqrt_f<F8>, sqrt_f<double>>(r, "Sqrt", kElementwise, "all opsets", nullptr);
+  add_unary<reciprocal_f<F8>, reciprocal_f<double>>(r, "Reciprocal", kElementwise, "all opsets", nullptr);
+  add_unary<selu<F8>, selu<double>>(r, "Selu", lut, "alpha, gamma defaults made explicit", canon_selu);
+  add_unary<elu<F8>, elu<double>>(r, "Elu", lut, "alpha default (1.0) made explicit", canon_elu);
+  add_unary<leaky_relu<F8>, leaky_relu<double>>(r, "LeakyRelu", lut, "alpha default (0.01) made explicit", canon_leaky_relu);
+  add_unary<hard_sigmoid<F8>, hard_sigmoid<double>>(r, "HardSigmoid", lut, "alpha (0.2), beta (0.5) defaults made explicit", canon_hard_sigmoid);
+  add_unary<hard_swish<F8>, hard_swish<double>>(r, "HardSwish", lut, "opset 14+ (exported by torch at any opset as its decomposition)", nullptr);
   r.push_back({"Clip", "", lut | kFusableActivation,
-               "10: `min`/`max` attributes; 11+: optional `min`/`max` inputs. Canonical: inputs", canon_clip, clip<float>,
+               "10: `min`/`max` attributes; 11+: optional `min`/`max` inputs. Canonical: inputs", canon_clip, formula32<clip<F8>>,
                clip_clamp, clip_kernel<float>});
   r.back().kernel64 = clip_kernel<double>;
   r.back().formula64 = clip<double>;

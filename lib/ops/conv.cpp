@@ -21,33 +21,56 @@ using ConstMap = Eigen::Map<const RowMatrix<T>>;
 template <typename T>
 using Map = Eigen::Map<RowMatrix<T>>;
 
-// Output columns [p0, p1) of image n, group grp: im2col of those columns, then one Eigen GEMM and the bias.
+// One im2col row: the input values tap (ky, kx) of one input plane reads for output columns [p0, p1), zero where
+// the tap falls in the padding. Output row by output row: the in-bounds stretch of each row is a strided copy.
+template <typename T>
+void im2col_row(const ConvGeometry& g, const T* plane, int64_t ky, int64_t kx, int64_t p0, int64_t p1, T* row) {
+  const int64_t x_shift = kx * g.dilation_w - g.pad_left;
+  // Output columns xo with 0 <= xo * stride + x_shift < in_w.
+  const int64_t lo = x_shift >= 0 ? 0 : (-x_shift + g.stride_w - 1) / g.stride_w;
+  const int64_t hi = g.in_w - x_shift <= 0 ? 0 : (g.in_w - x_shift + g.stride_w - 1) / g.stride_w;
+  for (int64_t p = p0; p < p1;) {
+    const int64_t yo = p / g.out_w, x_begin = p % g.out_w, x_end = std::min(g.out_w, x_begin + (p1 - p));
+    const int64_t iy = yo * g.stride_h - g.pad_top + ky * g.dilation_h;
+    T* dst = row + (p - p0) - x_begin;  // dst[xo] is output column (yo, xo)
+    if (iy < 0 || iy >= g.in_h) {
+      std::fill(dst + x_begin, dst + x_end, T(0));
+    } else {
+      const int64_t a = std::clamp(lo, x_begin, x_end), b = std::clamp(std::min(hi, g.out_w), a, x_end);
+      std::fill(dst + x_begin, dst + a, T(0));
+      const T* src = plane + iy * g.in_w + x_shift;
+      for (int64_t xo = a; xo < b; ++xo) dst[xo] = src[xo * g.stride_w];
+      std::fill(dst + b, dst + x_end, T(0));
+    }
+    p += x_end - x_begin;
+  }
+}
+
+// Output columns [p0, p1) of image n, group grp: im2col of those columns (none for a 1x1 stride-1 unpadded
+// convolution, whose input planes are the columns), then one Eigen GEMM and the bias.
 template <typename T>
 void conv_columns(const ConvGeometry& g, const T* x, const T* weight, const T* bias, int64_t n, int64_t grp,
                   int64_t p0, int64_t p1, T* y) {
   const int64_t cin_g = g.in_channels / g.groups, cout_g = g.out_channels / g.groups;
   const int64_t K = cin_g * g.kernel_h * g.kernel_w, P = g.out_h * g.out_w, cols = p1 - p0;
+  const T* first_plane = x + (n * g.in_channels + grp * cin_g) * g.in_h * g.in_w;
+  const bool pointwise = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
+                         g.pad_top == 0 && g.pad_left == 0 && g.out_h == g.in_h && g.out_w == g.in_w;
   thread_local std::vector<T> scratch;  // each worker's im2col buffer, kept between calls
-  scratch.resize(static_cast<size_t>(K * cols));
-  Map<T> col(scratch.data(), K, cols);
-  for (int64_t ci = 0; ci < cin_g; ++ci) {
-    const T* plane = x + (n * g.in_channels + grp * cin_g + ci) * g.in_h * g.in_w;
-    for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
-      for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
-        T* row = col.data() + ((ci * g.kernel_h + ky) * g.kernel_w + kx) * cols;
-        int64_t yo = p0 / g.out_w, xo = p0 % g.out_w;
-        for (int64_t p = p0; p < p1; ++p) {
-          const int64_t iy = yo * g.stride_h - g.pad_top + ky * g.dilation_h;
-          const int64_t ix = xo * g.stride_w - g.pad_left + kx * g.dilation_w;
-          row[p - p0] = (iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w) ? plane[iy * g.in_w + ix] : T(0);
-          if (++xo == g.out_w) {
-            xo = 0;
-            ++yo;
-          }
+  if (!pointwise) {
+    scratch.resize(static_cast<size_t>(K * cols));
+    for (int64_t ci = 0; ci < cin_g; ++ci) {
+      for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
+        for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
+          im2col_row(g, first_plane + ci * g.in_h * g.in_w, ky, kx, p0, p1,
+                     scratch.data() + ((ci * g.kernel_h + ky) * g.kernel_w + kx) * cols);
         }
       }
     }
   }
+  using Strided = Eigen::Map<const RowMatrix<T>, 0, Eigen::OuterStride<>>;
+  const Strided col = pointwise ? Strided(first_plane + p0, K, cols, Eigen::OuterStride<>(g.in_h * g.in_w))
+                                : Strided(scratch.data(), K, cols, Eigen::OuterStride<>(cols));
   ConstMap<T> wm(weight + grp * cout_g * K, cout_g, K);
   Eigen::Map<RowMatrix<T>, 0, Eigen::OuterStride<>> ym(y + (n * g.out_channels + grp * cout_g) * P + p0, cout_g, cols,
                                                     Eigen::OuterStride<>(P));

@@ -126,6 +126,15 @@ void quantize_linear(const KernelContext& c, const std::vector<const CpuTensor*>
   const T* x = in[0]->values<T>().data();
   T* y = out[0].values<T>().data();
   const bool like_torch = std::is_same_v<T, float> || c.folding;
+  if constexpr (std::is_same_v<T, float>) {  // a row per channel block
+    const size_t count = static_cast<size_t>(out[0].count()), inner = q.scales.size() > 1 ? static_cast<size_t>(q.inner) : count;
+    for (size_t k = 0, ch = 0; k < count; k += inner, ch = (ch + 1) % q.scales.size()) {
+      const int64_t zp = q.zero_points[ch];
+      quantize_like_torch_row(x + k, std::min(inner, count - k), q.scales[ch], q.lo - zp, q.hi - zp,
+                              static_cast<float>(zp), y + k);
+    }
+    return;
+  }
   for_each_in_channels(static_cast<size_t>(out[0].count()), q.scales.size(), static_cast<size_t>(q.inner), [&](size_t k, size_t ch) {
     const int64_t zp = q.zero_points[ch], lo = q.lo - zp, hi = q.hi - zp;
     const int64_t code = like_torch ? quantize_like_torch(static_cast<float>(x[k]), q.scales[ch], lo, hi)

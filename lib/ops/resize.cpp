@@ -1,7 +1,9 @@
 // CPU float Resize over H and W of 4-D tensors: nearest and linear, with the coordinate transformation and
 // nearest rounding modes of ONNX Resize (opset 10 and 11+).
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "ops/op_def.h"
 
@@ -29,6 +31,33 @@ int64_t nearest_index(const std::string& mode, T v, int64_t len) {
   else if (mode == "round_prefer_ceil") i = static_cast<int64_t>(std::floor(v + T(0.5)));
   else i = (v - std::floor(v) == T(0.5)) ? static_cast<int64_t>(std::floor(v)) : static_cast<int64_t>(std::round(v));  // round_prefer_floor
   return std::max<int64_t>(0, std::min(len - 1, i));
+}
+
+// The input taps of one output coordinate along one axis: nearest reads i0; linear blends i0 and i1 by f.
+// Computed once per axis (the coordinate depends only on its own axis), not per output element.
+template <typename T>
+struct AxisTap {
+  int64_t i0 = 0, i1 = 0;
+  T f = 0;
+};
+
+template <typename T>
+std::vector<AxisTap<T>> axis_taps(const std::string& ctm, bool nearest, const std::string& nearest_mode, T scale,
+                                  int64_t in_len, int64_t out_len) {
+  std::vector<AxisTap<T>> taps(static_cast<size_t>(out_len));
+  for (int64_t o = 0; o < out_len; ++o) {
+    const T s = source_coordinate<T>(ctm, o, scale, in_len, out_len);
+    AxisTap<T>& t = taps[static_cast<size_t>(o)];
+    if (nearest) {
+      t.i0 = t.i1 = nearest_index(nearest_mode, s, in_len);
+      continue;
+    }
+    const T clamped = std::max(T(0), std::min(static_cast<T>(in_len - 1), s));
+    t.i0 = static_cast<int64_t>(std::floor(clamped));
+    t.i1 = std::min(t.i0 + 1, in_len - 1);
+    t.f = clamped - static_cast<T>(t.i0);
+  }
+  return taps;
 }
 
 template <typename T>
@@ -67,26 +96,28 @@ void resize(const KernelContext& c, const std::vector<const CpuTensor*>& in, std
   allocate<T>(c, out[0], shape);
   if (c.shapes_only) return;
   const int64_t H = x.shape[2], W = x.shape[3], OH = shape[2], OW = shape[3];
+  const bool nearest = mode == "nearest";
+  const std::vector<AxisTap<T>> ty = axis_taps<T>(ctm, nearest, nearest_mode, scales[2], H, OH);
+  const std::vector<AxisTap<T>> tx = axis_taps<T>(ctm, nearest, nearest_mode, scales[3], W, OW);
   for (int64_t nc = 0; nc < x.shape[0] * x.shape[1]; ++nc) {
     const T* plane = x.values<T>().data() + nc * H * W;
     T* y = out[0].values<T>().data() + nc * OH * OW;
     for (int64_t oy = 0; oy < OH; ++oy) {
-      const T sy = source_coordinate<T>(ctm, oy, scales[2], H, OH);
+      const T* r0 = plane + ty[oy].i0 * W;
+      const T* r1 = plane + ty[oy].i1 * W;
+      T* row = y + oy * OW;
+      if (nearest) {
+        for (int64_t ox = 0; ox < OW; ++ox) row[ox] = r0[tx[ox].i0];
+        continue;
+      }
+      const T fy = ty[oy].f;
       for (int64_t ox = 0; ox < OW; ++ox) {
-        const T sx = source_coordinate<T>(ctm, ox, scales[3], W, OW);
-        if (mode == "nearest") {
-          y[oy * OW + ox] = plane[nearest_index(nearest_mode, sy, H) * W + nearest_index(nearest_mode, sx, W)];
-          continue;
-        }
-        const T cy = std::max(T(0), std::min(static_cast<T>(H - 1), sy));
-        const T cx = std::max(T(0), std::min(static_cast<T>(W - 1), sx));
-        const int64_t y0 = static_cast<int64_t>(std::floor(cy)), x0 = static_cast<int64_t>(std::floor(cx));
-        const int64_t y1 = std::min(y0 + 1, H - 1), x1 = std::min(x0 + 1, W - 1);
-        const T fy = cy - static_cast<T>(y0), fx = cx - static_cast<T>(x0);
+        const int64_t x0 = tx[ox].i0, x1 = tx[ox].i1;
+        const T fx = tx[ox].f;
         // PyTorch's CPU kernel order (fused multiply-adds), so ties at the next quantization match it.
-        const T top = std::fma(plane[y0 * W + x0], 1 - fx, plane[y0 * W + x1] * fx);
-        const T bottom = std::fma(plane[y1 * W + x0], 1 - fx, plane[y1 * W + x1] * fx);
-        y[oy * OW + ox] = std::fma(top, 1 - fy, bottom * fy);
+        const T top = std::fma(r0[x0], 1 - fx, r0[x1] * fx);
+        const T bottom = std::fma(r1[x0], 1 - fx, r1[x1] * fx);
+        row[ox] = std::fma(top, 1 - fy, bottom * fy);
       }
     }
   }

@@ -4,6 +4,7 @@
 
 #include "artifact/pack_format.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include "common/error.h"
@@ -170,18 +171,18 @@ HostTensor ModelRunner::host_step(const Step& step, const std::map<std::string, 
     const float s = dst.info.scales[0];
     const int64_t lo = dtype_min(dst.info.dtype), hi = dtype_max(dst.info.dtype);
     dst.q.resize(src.f.size());
-    for (size_t i = 0; i < src.f.size(); ++i) dst.q[i] = static_cast<int32_t>(quantize_exact(src.f[i], s, lo, hi));
+    quantize_exact_row(src.f.data(), src.f.size(), s, lo, hi, dst.q.data());
   } else {
     dst.f.resize(src.q.size());
     const auto& scales = src.info.scales;
     if (scales.size() == 1) {
       for (size_t i = 0; i < src.q.size(); ++i) dst.f[i] = static_cast<float>(src.q[i]) * scales[0];
     } else {
-      int64_t inner = 1;
-      for (size_t d = src.info.axis + 1; d < src.info.shape.size(); ++d) inner *= src.info.shape[d];
-      for (size_t i = 0; i < src.q.size(); ++i) {
-        dst.f[i] = static_cast<float>(static_cast<double>(src.q[i]) * scales[(i / inner) % scales.size()]);
-      }
+      size_t inner = 1;
+      for (size_t d = src.info.axis + 1; d < src.info.shape.size(); ++d) inner *= static_cast<size_t>(src.info.shape[d]);
+      for_each_in_channels(src.q.size(), scales.size(), inner, [&](size_t k, size_t ch) {
+        dst.f[k] = static_cast<float>(static_cast<double>(src.q[k]) * scales[ch]);
+      });
     }
   }
   return dst;

@@ -1,6 +1,9 @@
 // CPU fallback kernels (op registry entries) agree with
 // hand-computed ONNX results (broadcasting, pooling with padding, resize modes, softmax, slicing, padding).
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <random>
 #include <set>
 
@@ -174,6 +177,117 @@ TEST_CASE("cpu kernels: Conv split over workers gives the same bits for every th
       KernelContext ctx{n, 13, false, &pool};
       ops::find_op("Conv")->kernel(ctx, {&x, &w, &b}, out);
       CHECK(out[0].f == single.f);
+    }
+  }
+}
+
+TEST_CASE("cpu kernels: Conv over strides, pads, dilations and 1x1 equals a direct sum in double", "[cpu]") {
+  struct Case { int64_t cin, cout, h, w, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups; };
+  const Case cases[] = {{3, 4, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, {4, 6, 12, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2},
+                        {2, 3, 10, 10, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1}, {5, 2, 7, 9, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+                        {6, 4, 11, 8, 1, 1, 2, 3, 1, 1, 0, 0, 0, 0, 1}, {3, 3, 8, 9, 5, 3, 3, 2, 1, 2, 0, 3, 2, 1, 3},
+                        {2, 2, 5, 6, 3, 3, 1, 1, 1, 1, 4, 0, 1, 5, 1}, {3, 5, 16, 20, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1}};
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (const Case& cs : cases) {
+    CpuTensor x = tensor({1, cs.cin, cs.h, cs.w}, {});
+    x.f.resize(static_cast<size_t>(x.count()));
+    for (auto& v : x.f) v = nd(rng);
+    const int64_t cin_g = cs.cin / cs.groups, cout_g = cs.cout / cs.groups;
+    CpuTensor w = tensor({cs.cout, cin_g, cs.kh, cs.kw}, {});
+    w.f.resize(static_cast<size_t>(w.count()));
+    for (auto& v : w.f) v = nd(rng);
+    ir::Node n = make_node("Conv", {{"kernel_shape", ints_attr({cs.kh, cs.kw})}, {"strides", ints_attr({cs.sh, cs.sw})},
+                                    {"dilations", ints_attr({cs.dh, cs.dw})}, {"pads", ints_attr({cs.pt, cs.pl, cs.pb, cs.pr})},
+                                    {"group", ir::Attribute::of_int(cs.groups)}});
+    const CpuTensor y = run(n, {&x, &w});
+    const int64_t oh = (cs.h + cs.pt + cs.pb - cs.dh * (cs.kh - 1) - 1) / cs.sh + 1;
+    const int64_t ow = (cs.w + cs.pl + cs.pr - cs.dw * (cs.kw - 1) - 1) / cs.sw + 1;
+    INFO(cs.cin << "->" << cs.cout << " " << cs.h << "x" << cs.w << " k" << cs.kh << "x" << cs.kw << " s" << cs.sh << "," << cs.sw
+                << " d" << cs.dh << "," << cs.dw << " g" << cs.groups);
+    REQUIRE(y.shape == Shape{1, cs.cout, oh, ow});
+    for (int64_t co = 0; co < cs.cout; ++co) {
+      for (int64_t oy = 0; oy < oh; ++oy) {
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          double sum = 0;
+          for (int64_t ci = 0; ci < cin_g; ++ci) {
+            for (int64_t ky = 0; ky < cs.kh; ++ky) {
+              for (int64_t kx = 0; kx < cs.kw; ++kx) {
+                const int64_t iy = oy * cs.sh - cs.pt + ky * cs.dh, ix = ox * cs.sw - cs.pl + kx * cs.dw;
+                if (iy < 0 || iy >= cs.h || ix < 0 || ix >= cs.w) continue;
+                const int64_t c_in = (co / cout_g) * cin_g + ci;
+                sum += static_cast<double>(x.f[static_cast<size_t>((c_in * cs.h + iy) * cs.w + ix)]) *
+                       w.f[static_cast<size_t>(((co * cin_g + ci) * cs.kh + ky) * cs.kw + kx)];
+              }
+            }
+          }
+          CHECK(std::fabs(y.f[static_cast<size_t>((co * oh + oy) * ow + ox)] - sum) <= 1e-4 * (1 + std::fabs(sum)));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("cpu kernels: every unary formula kernel gives the bits of its float32 formula, value by value", "[cpu]") {
+  std::vector<float> values;
+  for (int k = -60; k <= 60; ++k) values.push_back(0.37f * static_cast<float>(k));
+  values.insert(values.end(), {0.0f, -0.0f, 25.0f, -25.0f, 1e-8f, 88.0f, -104.0f});  // 128 values: 16 groups of 8
+  for (size_t count : {values.size(), size_t{5}, size_t{13}}) {  // also a partial last group
+    const std::vector<float> part(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(count));
+    for (const auto& op : ops::all_ops()) {
+      if (!op.formula || !op.kernel || op.type == "Clip" || op.type == "Identity") continue;
+      INFO(op.type << " over " << count << " values");
+      CpuTensor x = tensor({static_cast<int64_t>(count)}, part);
+      const CpuTensor y = run(make_node(op.type), {&x});
+      for (size_t k = 0; k < count; ++k) {
+        const float f = op.formula(make_node(op.type), part[k]);
+        CHECK((std::memcmp(&f, &y.f[k], sizeof f) == 0 || (std::isnan(f) && std::isnan(y.f[k]))));
+      }
+    }
+  }
+}
+
+TEST_CASE("cpu kernels: Resize linear and nearest in every coordinate mode equal the ONNX formula per element", "[cpu]") {
+  std::vector<float> data(2 * 5 * 7);
+  for (size_t k = 0; k < data.size(); ++k) data[k] = static_cast<float>((k * 37) % 23) - 11.0f;
+  CpuTensor x = tensor({1, 2, 5, 7}, data);
+  CpuTensor roi = tensor({0}, {});
+  CpuTensor sizes = ints({1, 2, 9, 4});
+  for (const char* ctm : {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"}) {
+    for (const char* mode : {"linear", "nearest"}) {
+      ir::Node n = make_node("Resize", {{"mode", str_attr(mode)}, {"coordinate_transformation_mode", str_attr(ctm)},
+                                        {"nearest_mode", str_attr("floor")}});
+      CpuTensor none = tensor({0}, {});
+      const CpuTensor y = run(n, {&x, &roi, &none, &sizes});
+      REQUIRE(y.shape == Shape{1, 2, 9, 4});
+      auto source = [&](int64_t o, int64_t in_len, int64_t out_len) {
+        const double scale = static_cast<double>(static_cast<float>(out_len) / static_cast<float>(in_len));
+        const std::string m = ctm;
+        if (m == "asymmetric") return o / scale;
+        if (m == "align_corners") return out_len == 1 ? 0.0 : o * (in_len - 1.0) / (out_len - 1.0);
+        if (m == "pytorch_half_pixel") return out_len > 1 ? (o + 0.5) / scale - 0.5 : 0.0;
+        return (o + 0.5) / scale - 0.5;
+      };
+      for (int64_t c = 0; c < 2; ++c) {
+        for (int64_t oy = 0; oy < 9; ++oy) {
+          for (int64_t ox = 0; ox < 4; ++ox) {
+            const double sy = source(oy, 5, 9), sx = source(ox, 7, 4);
+            auto at = [&](int64_t iy, int64_t ix) { return static_cast<double>(data[static_cast<size_t>((c * 5 + iy) * 7 + ix)]); };
+            double want;
+            if (std::string(mode) == "nearest") {
+              want = at(std::clamp<int64_t>(static_cast<int64_t>(std::floor(sy)), 0, 4), std::clamp<int64_t>(static_cast<int64_t>(std::floor(sx)), 0, 6));
+            } else {
+              const double cy = std::clamp(sy, 0.0, 4.0), cx = std::clamp(sx, 0.0, 6.0);
+              const int64_t y0 = static_cast<int64_t>(cy), x0 = static_cast<int64_t>(cx);
+              const int64_t y1 = std::min<int64_t>(y0 + 1, 4), x1 = std::min<int64_t>(x0 + 1, 6);
+              const double fy = cy - y0, fx = cx - x0;
+              want = (at(y0, x0) * (1 - fx) + at(y0, x1) * fx) * (1 - fy) + (at(y1, x0) * (1 - fx) + at(y1, x1) * fx) * fy;
+            }
+            INFO(ctm << " " << mode << " c" << c << " y" << oy << " x" << ox);
+            CHECK(std::fabs(y.f[static_cast<size_t>((c * 9 + oy) * 4 + ox)] - want) <= 1e-5 * (1 + std::fabs(want)));
+          }
+        }
+      }
     }
   }
 }

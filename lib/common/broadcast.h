@@ -47,6 +47,22 @@ void for_each_broadcast(const Shape& out, const Shape& a, const Shape& b, F&& f)
   }
 }
 
+// The same walk a row (the last output axis) at a time: calls f(o, ia, step_a, ib, step_b, len) for the output
+// elements o .. o + len - 1, which read a[ia + j * step_a] and b[ib + j * step_b] (steps 0 or 1).
+template <typename F>
+void for_each_broadcast_row(const Shape& out, const Shape& a, const Shape& b, F&& f) {
+  const size_t rank = out.size();
+  if (rank == 0) return f(int64_t{0}, int64_t{0}, int64_t{0}, int64_t{0}, int64_t{0}, int64_t{1});
+  const int64_t len = out[rank - 1];
+  const int64_t step_a = a.size() && a.back() != 1 ? 1 : 0, step_b = b.size() && b.back() != 1 ? 1 : 0;
+  const Shape outer(out.begin(), out.end() - 1);
+  const Shape outer_a = a.size() ? Shape(a.begin(), a.end() - 1) : a, outer_b = b.size() ? Shape(b.begin(), b.end() - 1) : b;
+  const int64_t row_a = a.size() ? a.back() : 1, row_b = b.size() ? b.back() : 1;
+  for_each_broadcast(outer, outer_a, outer_b, [&](int64_t r, int64_t ra, int64_t rb) {
+    f(r * len, ra * row_a, step_a, rb * row_b, step_b, len);
+  });
+}
+
 bool broadcastable(const Shape& from, const Shape& to);
 
 }  // namespace bpu

@@ -51,7 +51,8 @@ template <typename T> T add_f(T a, T b) { return a + b; }
 template <typename T> T sub_f(T a, T b) { return a - b; }
 template <typename T> T mul_f(T a, T b) { return a * b; }
 template <typename T> T div_f(T a, T b) { return a / b; }
-template <typename T> T pow_f(T a, T b) { return std::pow(a, b); }
+// Pow by 2 (torch's x.pow(2), LayerNorm's variance) is x * x, as torch computes it; std::pow otherwise.
+template <typename T> T pow_f(T a, T b) { return b == T(2) ? a * a : std::pow(a, b); }
 
 template <typename T, typename Op>
 void binary(const KernelContext& ctx, const std::vector<const CpuTensor*>& in, std::vector<CpuTensor>& out, Op op) {
@@ -61,14 +62,21 @@ void binary(const KernelContext& ctx, const std::vector<const CpuTensor*>& in, s
   allocate<T>(ctx, out[0], shape);
   if (ctx.shapes_only) return;
   if (a.integer && b.integer && integer_binary<T>(ctx, a, b, shape, out[0])) return;
-  const std::vector<T> af = values_as<T>(a), bf = values_as<T>(b);
+  std::vector<T> a_held, b_held;  // integer inputs converted; float inputs read in place
+  const T* af = a.integer ? (a_held = values_as<T>(a)).data() : a.values<T>().data();
+  const T* bf = b.integer ? (b_held = values_as<T>(b)).data() : b.values<T>().data();
   T* y = out[0].values<T>().data();
   const int64_t n = out[0].count();
   if (a.shape == shape && b.shape == shape) {
     for (int64_t k = 0; k < n; ++k) y[k] = op(af[k], bf[k]);
     return;
   }
-  for_each_broadcast(shape, a.shape, b.shape, [&](int64_t o, int64_t ia, int64_t ib) { y[o] = op(af[ia], bf[ib]); });
+  for_each_broadcast_row(shape, a.shape, b.shape, [&](int64_t o, int64_t ia, int64_t sa, int64_t ib, int64_t sb, int64_t len) {
+    if (sa && sb) for (int64_t j = 0; j < len; ++j) y[o + j] = op(af[ia + j], bf[ib + j]);
+    else if (sa) for (int64_t j = 0; j < len; ++j) y[o + j] = op(af[ia + j], bf[ib]);
+    else if (sb) for (int64_t j = 0; j < len; ++j) y[o + j] = op(af[ia], bf[ib + j]);
+    else for (int64_t j = 0; j < len; ++j) y[o + j] = op(af[ia], bf[ib]);
+  });
 }
 
 template <typename T, T (*F)(T, T)>

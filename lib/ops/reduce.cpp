@@ -66,17 +66,24 @@ void kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*
   const int64_t n_out = out[0].count();
   const int64_t group = n_out ? x.count() / n_out : 0;
   std::vector<double> acc(n_out, K == Kind::Max ? -INFINITY : K == Kind::Min ? INFINITY : 0.0);
-  std::vector<int64_t> index(rank, 0);
-  for (int64_t i = 0, n = x.count(); i < n; ++i) {
-    int64_t o = 0;
-    for (int64_t d = 0; d < rank; ++d) o = o * kept_shape[d] + (reduced[d] ? 0 : index[d]);
-    const double v = xv[i];
-    if (K == Kind::Max) acc[o] = std::max(acc[o], v);
-    else if (K == Kind::Min) acc[o] = std::min(acc[o], v);
-    else acc[o] += v;
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      if (++index[d] < x.shape[d]) break;
-      index[d] = 0;
+  auto fold = [](double a, double v) { return K == Kind::Max ? std::max(a, v) : K == Kind::Min ? std::min(a, v) : a + v; };
+  int64_t kept_rank = rank;
+  while (kept_rank > 0 && reduced[kept_rank - 1]) --kept_rank;
+  if (std::find(reduced.begin(), reduced.begin() + kept_rank, true) == reduced.begin() + kept_rank) {
+    // Only trailing axes reduced: each output folds one contiguous run, in the same order as the walk below.
+    for (int64_t o = 0; o < n_out; ++o) {
+      for (int64_t i = o * group; i < (o + 1) * group; ++i) acc[o] = fold(acc[o], static_cast<double>(xv[i]));
+    }
+  } else {
+    std::vector<int64_t> index(rank, 0);
+    for (int64_t i = 0, n = x.count(); i < n; ++i) {
+      int64_t o = 0;
+      for (int64_t d = 0; d < rank; ++d) o = o * kept_shape[d] + (reduced[d] ? 0 : index[d]);
+      acc[o] = fold(acc[o], static_cast<double>(xv[i]));
+      for (int64_t d = rank - 1; d >= 0; --d) {
+        if (++index[d] < x.shape[d]) break;
+        index[d] = 0;
+      }
     }
   }
   for (int64_t o = 0; o < n_out; ++o) {

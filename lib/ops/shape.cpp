@@ -82,14 +82,21 @@ void transpose(const KernelContext& c, const std::vector<const CpuTensor*>& in, 
   if (c.shapes_only) return;
   std::vector<int64_t> in_strides(rank, 1);
   for (int64_t k = static_cast<int64_t>(rank) - 2; k >= 0; --k) in_strides[k] = in_strides[k + 1] * x.shape[k + 1];
-  std::vector<int64_t> index(rank, 0);
   const T* from = x.values<T>().data();
   T* to = out[0].values<T>().data();
-  for (int64_t o = 0, n = out[0].count(); o < n; ++o) {
+  const int64_t n = out[0].count();
+  if (rank == 0 || n == 0) {
+    std::copy(from, from + n, to);
+    return;
+  }
+  // Output rows (the last output axis) one at a time: a strided read of the input along axis perm[rank - 1].
+  const int64_t row = shape[rank - 1], step = in_strides[perm[rank - 1]];
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t o = 0; o < n; o += row) {
     int64_t src = 0;
-    for (size_t k = 0; k < rank; ++k) src += index[k] * in_strides[perm[k]];
-    to[o] = from[src];
-    for (int64_t k = static_cast<int64_t>(rank) - 1; k >= 0; --k) {
+    for (size_t k = 0; k + 1 < rank; ++k) src += index[k] * in_strides[perm[k]];
+    for (int64_t j = 0; j < row; ++j) to[o + j] = from[src + j * step];
+    for (int64_t k = static_cast<int64_t>(rank) - 2; k >= 0; --k) {
       if (++index[k] < shape[k]) break;
       index[k] = 0;
     }

@@ -291,3 +291,59 @@ TEST_CASE("cpu kernels: Resize linear and nearest in every coordinate mode equal
     }
   }
 }
+
+TEST_CASE("cpu kernels: Transpose, broadcasting Mul and ReduceSum equal index-by-index loops", "[cpu]") {
+  std::vector<float> data(2 * 3 * 4 * 5);
+  for (size_t k = 0; k < data.size(); ++k) data[k] = static_cast<float>(k) * 0.5f - 7.0f;
+  CpuTensor x = tensor({2, 3, 4, 5}, data);
+  auto at = [&](int64_t i, int64_t j, int64_t k, int64_t l) { return data[static_cast<size_t>(((i * 3 + j) * 4 + k) * 5 + l)]; };
+  for (std::vector<int64_t> perm : {std::vector<int64_t>{0, 1, 2, 3}, {3, 2, 1, 0}, {0, 2, 3, 1}, {1, 0, 3, 2}, {2, 3, 0, 1}}) {
+    const CpuTensor y = run(make_node("Transpose", {{"perm", ints_attr(perm)}}), {&x});
+    const Shape in{2, 3, 4, 5};
+    int64_t o = 0, idx[4];
+    for (idx[0] = 0; idx[0] < in[perm[0]]; ++idx[0])
+      for (idx[1] = 0; idx[1] < in[perm[1]]; ++idx[1])
+        for (idx[2] = 0; idx[2] < in[perm[2]]; ++idx[2])
+          for (idx[3] = 0; idx[3] < in[perm[3]]; ++idx[3]) {
+            int64_t src[4];
+            for (int d = 0; d < 4; ++d) src[perm[d]] = idx[d];
+            CHECK(y.f[static_cast<size_t>(o++)] == at(src[0], src[1], src[2], src[3]));
+          }
+  }
+  for (Shape bshape : {Shape{5}, Shape{4, 1}, Shape{3, 1, 5}, Shape{2, 1, 1, 1}, Shape{1}, Shape{}, Shape{2, 3, 4, 1}}) {
+    CpuTensor b = tensor(bshape, {});
+    b.f.resize(static_cast<size_t>(b.count()));
+    for (size_t k = 0; k < b.f.size(); ++k) b.f[k] = static_cast<float>(k) + 1.5f;
+    const CpuTensor y = run(make_node("Mul"), {&x, &b});
+    for (int64_t i = 0, o = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 3; ++j)
+        for (int64_t k = 0; k < 4; ++k)
+          for (int64_t l = 0; l < 5; ++l, ++o) {
+            const int64_t full[4] = {i, j, k, l};
+            int64_t bi = 0;
+            for (size_t d = 0; d < bshape.size(); ++d) {
+              const int64_t v = bshape[d] == 1 ? 0 : full[4 - bshape.size() + d];
+              bi = bi * bshape[d] + v;
+            }
+            CHECK(y.f[static_cast<size_t>(o)] == at(i, j, k, l) * b.f[static_cast<size_t>(bi)]);
+          }
+  }
+  for (std::vector<int64_t> axes : {std::vector<int64_t>{3}, {2, 3}, {1}, {0, 2}, {1, 3}}) {
+    const CpuTensor axes_input = ints(axes);
+    const CpuTensor y = run(make_node("ReduceSum", {{"keepdims", ir::Attribute::of_int(0)}}), {&x, &axes_input});
+    std::vector<double> want(static_cast<size_t>(y.count()), 0.0);
+    bool red[4] = {false, false, false, false};
+    for (int64_t a : axes) red[a] = true;
+    const int64_t dims[4] = {2, 3, 4, 5};
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 3; ++j)
+        for (int64_t k = 0; k < 4; ++k)
+          for (int64_t l = 0; l < 5; ++l) {
+            const int64_t full[4] = {i, j, k, l};
+            int64_t o = 0;
+            for (int d = 0; d < 4; ++d) if (!red[d]) o = o * dims[d] + full[d];
+            want[static_cast<size_t>(o)] += at(i, j, k, l);
+          }
+    for (size_t o = 0; o < want.size(); ++o) CHECK(y.f[o] == static_cast<float>(want[o]));
+  }
+}

@@ -195,3 +195,22 @@ TEST_CASE("profile: every BPU instruction, CPU node and host step is timed once 
   a.pop_back();
   bpu::test::require_error([&] { mean_profile({a, b}); }, ExitCode::Internal, "different steps");
 }
+
+TEST_CASE("simulator: the fast kernels give the reference kernels' bits on whole networks, one and two threads", "[infer]") {
+  // The fast paths (dot kernels, depthwise, rows of 1x1 images as one image, vector ADD, tables) against the plain
+  // reference loops, through every instruction of real networks: a ViT (Gemms over token rows), a UNet
+  // (ConvTranspose), MobileNetV2 (depthwise), the resize/concat head.
+  bpu::test::TempDir dir("fast_vs_reference");
+  for (const std::string fixture : {"zoo_vit", "zoo_unet", "mobilenet_v2", "resize_concat"}) {
+    INFO(fixture);
+    const std::string bin = compile_to(dir, fixture, fixture);
+    ModelRunner runner = ModelRunner::from_file(bin);
+    const std::map<std::string, FloatArray> in{{runner.model().inputs.at(0).name, fixture_input(fixture, 0)}};
+    const auto reference = runner.run(in, ConvKernel::Reference);
+    for (int threads : {1, 2}) {
+      runner.set_threads(threads);
+      const auto got = runner.run(in, ConvKernel::Fast);
+      for (const auto& [name, v] : reference) CHECK(got.at(name).data == v.data);
+    }
+  }
+}

@@ -168,22 +168,48 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
   const bool int8_fast = kernel_ == ConvKernel::Fast && in.info.dtype == DType::Int8;
   const bool depthwise = int8_fast && kernels::depthwise_accepts(g);
   if (depthwise || (int8_fast && kernels::int8_dot_available() && kernels::int8_dot_accepts(g))) {
+    // A batch of 1x1 images (a Gemm or MatMul lowered to CONV2D, one image per row) runs as one image whose
+    // columns are the batch: the input transposed to [C, N], one dot-kernel pass, the output transposed back.
+    // The same integer sums, without a mostly empty column panel per row.
+    const bool rows = !depthwise && g.batch > 1 && g.groups == 1 && g.in_h == 1 && g.in_w == 1 && g.out_h == 1 && g.out_w == 1;
+    ConvGeometry run_g = g;
+    const int8_t* x = view<int8_t>(arena, in);
+    std::vector<int8_t> columns;
+    if (rows) {
+      run_g.batch = 1;
+      run_g.in_w = run_g.out_w = g.batch;
+      run_g.stride_w = run_g.dilation_w = 1;
+      columns.resize(static_cast<size_t>(g.batch * g.in_channels));
+      for (int64_t n = 0; n < g.batch; ++n) {
+        for (int64_t ci = 0; ci < g.in_channels; ++ci) columns[static_cast<size_t>(ci * g.batch + n)] = x[n * g.in_channels + ci];
+      }
+      x = columns.data();
+    }
     std::vector<int32_t>& acc = workspace_->accumulators;
     acc.resize(count);
     if (depthwise) {
-      kernels::depthwise_accumulate_int8(g, view<int8_t>(arena, in), weight, acc.data(), pool);
+      kernels::depthwise_accumulate_int8(g, x, weight, acc.data(), pool);
     } else {
       auto key = std::make_pair(static_cast<const void*>(segment_.constants.data()), c.weight_offset);
       auto it = workspace_->packed_weights.find(key);
       if (it == workspace_->packed_weights.end()) {
-        it = workspace_->packed_weights.emplace(key, kernels::pack_conv_weights(g, weight)).first;
+        it = workspace_->packed_weights.emplace(key, kernels::pack_conv_weights(run_g, weight)).first;
       }
-      kernels::conv_accumulate_int8_dot(g, view<int8_t>(arena, in), it->second, acc.data(), workspace_->panels, pool);
+      kernels::conv_accumulate_int8_dot(run_g, x, it->second, acc.data(), workspace_->panels, pool);
     }
     const int64_t bound = 128 * 128 * (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;  // max |sum|
     with_int_buffer(arena, out, [&](auto* y) {
-      kernels::requantize_int32_rows(acc.data(), g.batch, g.out_channels, plane, params.data(), bound, c.clamp_lo,
-                                     c.clamp_hi, y, pool);
+      if (!rows) {
+        kernels::requantize_int32_rows(acc.data(), g.batch, g.out_channels, plane, params.data(), bound, c.clamp_lo,
+                                       c.clamp_hi, y, pool);
+        return;
+      }
+      std::vector<std::remove_pointer_t<decltype(y)>> by_channel(count);  // [Cout, N], then transposed to [N, Cout]
+      kernels::requantize_int32_rows(acc.data(), 1, g.out_channels, g.batch, params.data(), bound, c.clamp_lo,
+                                     c.clamp_hi, by_channel.data(), pool);
+      for (int64_t co = 0; co < g.out_channels; ++co) {
+        for (int64_t n = 0; n < g.batch; ++n) y[n * g.out_channels + co] = by_channel[static_cast<size_t>(co * g.batch + n)];
+      }
     });
     return;
   }

@@ -107,6 +107,15 @@ TEST_CASE("conv kernel: depthwise with stride 2, dilation 2 and wide padding", "
   check_geometry<int8_t>(geo(4, 10, 9, 4, 3, 2, 0, 1, 4), 1, 1, 18);  // 3x3/2 padded only bottom and right
   check_geometry<int8_t>(geo(3, 2, 3, 3, 3, 1, 2, 1, 3), 2, 2, 19);   // 3x3/1, pads as wide as the input
   check_geometry<int8_t>(geo(3, 2, 2, 3, 3, 2, 3, 1, 3), 3, 3, 20);   // 3x3/2, pads wider than the input
+  // Planes above kChannelsLastPixels take the per-plane 3x3 loops (stride 1, stride 2 on even/odd columns);
+  // smaller ones the channel-last loops, any kernel, stride and dilation.
+  check_geometry<int8_t>(geo(5, 20, 21, 5, 3, 1, 1, 1, 5), 1, 1, 21);
+  check_geometry<int8_t>(geo(5, 21, 20, 5, 3, 2, 1, 1, 5), 1, 1, 22);
+  check_geometry<int8_t>(geo(4, 24, 19, 4, 3, 2, 1, 1, 4), 0, 2, 23);
+  check_geometry<int8_t>(geo(40, 4, 4, 40, 3, 1, 1, 1, 40), 1, 1, 24);
+  check_geometry<int8_t>(geo(37, 8, 7, 37, 3, 2, 1, 1, 37), 0, 1, 25);
+  check_geometry<int8_t>(geo(19, 9, 9, 19, 5, 2, 2, 2, 19), 3, 1, 26);
+  check_geometry<int8_t>(geo(24, 2, 2, 24, 3, 1, 1, 1, 24), 1, 1, 27);
 }
 TEST_CASE("conv kernel: grouped with 2 outputs per group", "[kernel]") { check_geometry<int8_t>(geo(6, 5, 6, 12, 3, 1, 1, 1, 3), 1, 1, 6); }
 TEST_CASE("conv kernel: 1x1 pointwise fast path", "[kernel]") { check_geometry<int8_t>(geo(16, 6, 5, 8, 1, 1, 0, 1, 1), 0, 0, 7); }
@@ -152,35 +161,43 @@ TEST_CASE("conv kernel: every thread count gives the same accumulators", "[kerne
 }
 
 TEST_CASE("conv kernel: int32 requantization equals requantize_per_channel", "[kernel]") {
-  std::mt19937_64 rng(21);
-  const int64_t channels = 5, plane = 37;  // plane not a multiple of the 8 vector lanes
-  std::vector<int32_t> acc32(channels * plane);
-  std::vector<int64_t> acc64(acc32.size());
-  const int64_t bound = 16384 * 4608;
-  for (size_t i = 0; i < acc32.size(); ++i) {
-    acc32[i] = static_cast<int32_t>(static_cast<int64_t>(rng() % (2 * bound + 1)) - bound);
-    acc64[i] = acc32[i];
+  // Planes not a multiple of the 8 vector lanes, and planes shorter than a register (the short-row path, taken
+  // when every channel's worst case fits 64 bits: the first four channels; all five force the scalar rows).
+  for (const int64_t plane : {37, 1, 3, 4, 7}) {
+    for (const int64_t channels : {5, 4}) {
+      INFO("plane " << plane << ", " << channels << " channels");
+      std::mt19937_64 rng(21 + plane);
+      const int64_t batch = 3;
+      std::vector<int32_t> acc32(batch * channels * plane);
+      std::vector<int64_t> acc64(acc32.size());
+      const int64_t bound = 16384 * 4608;
+      for (size_t i = 0; i < acc32.size(); ++i) {
+        acc32[i] = static_cast<int32_t>(static_cast<int64_t>(rng() % (2 * bound + 1)) - bound);
+        acc64[i] = acc32[i];
+      }
+      acc32[0] = static_cast<int32_t>(bound);
+      acc64[0] = bound;
+      std::vector<RequantParams> params = {
+          make_conv_requant(0.02, 0.003, 0.05, 0.7), make_conv_requant(0.5, 0.01, 0.001, -3.0),
+          make_accumulator_output(0.02, 0.003, 0.25), {1 << 30, 1, 1},  // exact ties at shift 1
+          {2147483647, 62, int64_t(1) << 61}};                        // worst case: the scalar fallback
+      params.resize(static_cast<size_t>(channels));
+      ThreadPool pool(2);
+      std::vector<int8_t> ref8(acc32.size()), got8(acc32.size());
+      requantize_per_channel(acc64.data(), batch, channels, plane, params.data(), -128, 127, ref8.data());
+      requantize_int32_rows(acc32.data(), batch, channels, plane, params.data(), bound, -128, 127, got8.data(), &pool);
+      CHECK(ref8 == got8);
+      std::vector<int16_t> ref16(acc32.size()), got16(acc32.size());
+      requantize_per_channel(acc64.data(), batch, channels, plane, params.data(), 0, 32767, ref16.data());
+      requantize_int32_rows(acc32.data(), batch, channels, plane, params.data(), bound, 0, 32767, got16.data(), nullptr);
+      CHECK(ref16 == got16);
+      std::vector<int32_t> ref32(acc32.size()), got32(acc32.size());
+      const int64_t lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
+      requantize_per_channel(acc64.data(), batch, channels, plane, params.data(), lo, hi, ref32.data());
+      requantize_int32_rows(acc32.data(), batch, channels, plane, params.data(), bound, lo, hi, got32.data(), &pool);
+      CHECK(ref32 == got32);
+    }
   }
-  acc32[0] = static_cast<int32_t>(bound);
-  acc64[0] = bound;
-  std::vector<RequantParams> params = {
-      make_conv_requant(0.02, 0.003, 0.05, 0.7), make_conv_requant(0.5, 0.01, 0.001, -3.0),
-      make_accumulator_output(0.02, 0.003, 0.25), {1 << 30, 1, 1},  // exact ties at shift 1
-      {2147483647, 62, int64_t(1) << 61}};                        // worst case: the scalar fallback
-  ThreadPool pool(2);
-  std::vector<int8_t> ref8(acc32.size()), got8(acc32.size());
-  requantize_per_channel(acc64.data(), 1, channels, plane, params.data(), -128, 127, ref8.data());
-  requantize_int32_rows(acc32.data(), 1, channels, plane, params.data(), bound, -128, 127, got8.data(), &pool);
-  CHECK(ref8 == got8);
-  std::vector<int16_t> ref16(acc32.size()), got16(acc32.size());
-  requantize_per_channel(acc64.data(), 1, channels, plane, params.data(), 0, 32767, ref16.data());
-  requantize_int32_rows(acc32.data(), 1, channels, plane, params.data(), bound, 0, 32767, got16.data(), nullptr);
-  CHECK(ref16 == got16);
-  std::vector<int32_t> ref32(acc32.size()), got32(acc32.size());
-  const int64_t lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
-  requantize_per_channel(acc64.data(), 1, channels, plane, params.data(), lo, hi, ref32.data());
-  requantize_int32_rows(acc32.data(), 1, channels, plane, params.data(), bound, lo, hi, got32.data(), &pool);
-  CHECK(ref32 == got32);
 }
 
 TEST_CASE("thread pool: every index is visited exactly once", "[kernel]") {

@@ -43,47 +43,123 @@ void depthwise_plane(const ConvGeometry& g, const int8_t* plane, const int8_t* w
   }
 }
 
-// 3x3 without dilation (MobileNet's case): the plane copied once into a zero-bordered int32 buffer, then every
-// output is the nine-tap sum in one pass over the row (no per-tap bounds, loops the compiler vectorizes).
-template <int64_t Stride>
-void depthwise_plane_3x3(const ConvGeometry& g, const int8_t* plane, const int8_t* w, int32_t* out,
-                         std::vector<int32_t>& padded) {
-  const int64_t ph = (g.out_h - 1) * Stride + 3, pw = (g.out_w - 1) * Stride + 3;
-  padded.resize(static_cast<size_t>(ph * pw));
-  // Columns x of the padded row that hold input column x - pad_left: [x_begin, x_end); the rest are zero.
-  const int64_t x_begin = std::min(pw, g.pad_left), x_end = std::max(x_begin, std::min(pw, g.pad_left + g.in_w));
-  for (int64_t y = 0; y < ph; ++y) {
-    int32_t* dst = padded.data() + y * pw;
-    const int64_t iy = y - g.pad_top;
-    if (iy < 0 || iy >= g.in_h) {
-      std::fill(dst, dst + pw, 0);
-      continue;
-    }
-    const int8_t* src = plane + iy * g.in_w - g.pad_left;
-    std::fill(dst, dst + x_begin, 0);
-    for (int64_t x = x_begin; x < x_end; ++x) dst[x] = src[x];
-    std::fill(dst + x_end, dst + pw, 0);
+// Row y of the plane with its zero border: columns [0, pw) hold input column x - pad_left, zero outside.
+void padded_row(const ConvGeometry& g, const int8_t* plane, int64_t y, int64_t pw, int32_t* dst) {
+  const int64_t iy = y - g.pad_top;
+  if (iy < 0 || iy >= g.in_h) {
+    std::fill(dst, dst + pw, 0);
+    return;
   }
+  const int64_t x_begin = std::min(pw, g.pad_left), x_end = std::max(x_begin, std::min(pw, g.pad_left + g.in_w));
+  const int8_t* src = plane + iy * g.in_w - g.pad_left;
+  std::fill(dst, dst + x_begin, 0);
+  for (int64_t x = x_begin; x < x_end; ++x) dst[x] = src[x];
+  std::fill(dst + x_end, dst + pw, 0);
+}
+
+// 3x3 stride 1 without dilation (MobileNet's case): the plane copied once into a zero-bordered int32 buffer,
+// then every output is the nine-tap sum in one pass over the row (no per-tap bounds; the compiler vectorizes).
+void depthwise_plane_3x3_s1(const ConvGeometry& g, const int8_t* plane, const int8_t* w, int32_t* out,
+                            std::vector<int32_t>& padded) {
+  const int64_t ph = g.out_h + 2, pw = g.out_w + 2;
+  padded.resize(static_cast<size_t>(ph * pw));
+  for (int64_t y = 0; y < ph; ++y) padded_row(g, plane, y, pw, padded.data() + y * pw);
   const int32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
   for (int64_t y = 0; y < g.out_h; ++y) {
-    const int32_t* r0 = padded.data() + (y * Stride) * pw;
+    const int32_t* r0 = padded.data() + y * pw;
     const int32_t* r1 = r0 + pw;
     const int32_t* r2 = r1 + pw;
     int32_t* row = out + y * g.out_w;
     for (int64_t x = 0; x < g.out_w; ++x) {
-      const int64_t c = x * Stride;
-      row[x] = w0 * r0[c] + w1 * r0[c + 1] + w2 * r0[c + 2] + w3 * r1[c] + w4 * r1[c + 1] + w5 * r1[c + 2] +
-               w6 * r2[c] + w7 * r2[c + 1] + w8 * r2[c + 2];
+      row[x] = w0 * r0[x] + w1 * r0[x + 1] + w2 * r0[x + 2] + w3 * r1[x] + w4 * r1[x + 1] + w5 * r1[x + 2] +
+               w6 * r2[x] + w7 * r2[x + 1] + w8 * r2[x + 2];
     }
+  }
+}
+
+// 3x3 stride 2: the zero-bordered rows split into their even and odd columns, so output x reads even[x],
+// odd[x] and even[x + 1] of three rows: unit-stride loops instead of stride-2 gathers.
+void depthwise_plane_3x3_s2(const ConvGeometry& g, const int8_t* plane, const int8_t* w, int32_t* out,
+                            std::vector<int32_t>& padded) {
+  const int64_t ph = 2 * g.out_h + 1, pw = 2 * g.out_w + 1, half = g.out_w + 1;  // even: half, odd: out_w (+1 spare)
+  padded.resize(static_cast<size_t>(ph * 2 * half + pw));
+  int32_t* row = padded.data() + ph * 2 * half;
+  for (int64_t y = 0; y < ph; ++y) {
+    padded_row(g, plane, y, pw, row);
+    int32_t* even = padded.data() + y * 2 * half;
+    int32_t* odd = even + half;
+    for (int64_t j = 0; j < half; ++j) even[j] = row[2 * j];
+    for (int64_t j = 0; j < g.out_w; ++j) odd[j] = row[2 * j + 1];
+  }
+  const int32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+  for (int64_t y = 0; y < g.out_h; ++y) {
+    const int32_t* e0 = padded.data() + (2 * y) * 2 * half;
+    const int32_t* e1 = e0 + 2 * half;
+    const int32_t* e2 = e1 + 2 * half;
+    const int32_t *o0 = e0 + half, *o1 = e1 + half, *o2 = e2 + half;
+    int32_t* dst = out + y * g.out_w;
+    for (int64_t x = 0; x < g.out_w; ++x) {
+      dst[x] = w0 * e0[x] + w1 * o0[x] + w2 * e0[x + 1] + w3 * e1[x] + w4 * o1[x] + w5 * e1[x + 1] + w6 * e2[x] +
+               w7 * o2[x] + w8 * e2[x + 1];
+    }
+  }
+}
+
+// One image channel-last, for small planes (late MobileNet stages: 4x4 or 2x2 with 100+ channels), where the
+// per-plane loops are too short to vectorize: a zero-bordered [ph][pw][C] int32 copy, each output pixel the
+// taps' sums over a contiguous run of channels, then transposed back to [C][out_h * out_w]. Any geometry.
+void depthwise_image_channels_last(const ConvGeometry& g, const int8_t* image, const int8_t* weight, int32_t* out,
+                                   std::vector<int32_t>& padded, std::vector<int32_t>& pixels) {
+  const int64_t C = g.in_channels, taps = g.kernel_h * g.kernel_w, P = g.out_h * g.out_w;
+  const int64_t ph = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
+  const int64_t pw = (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1;
+  padded.assign(static_cast<size_t>(ph * pw * C + taps * C), 0);
+  int32_t* wt = padded.data() + ph * pw * C;  // weights tap-major: wt[t * C + c]
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t t = 0; t < taps; ++t) wt[t * C + c] = weight[c * taps + t];
+    const int8_t* plane = image + c * g.in_h * g.in_w;
+    for (int64_t y = std::max<int64_t>(0, g.pad_top); y < std::min(ph, g.pad_top + g.in_h); ++y) {
+      const int64_t x0 = std::max<int64_t>(0, g.pad_left), x1 = std::min(pw, g.pad_left + g.in_w);
+      const int8_t* src = plane + (y - g.pad_top) * g.in_w - g.pad_left;
+      for (int64_t x = x0; x < x1; ++x) padded[static_cast<size_t>((y * pw + x) * C + c)] = src[x];
+    }
+  }
+  pixels.assign(static_cast<size_t>(P * C), 0);
+  for (int64_t oy = 0; oy < g.out_h; ++oy) {
+    for (int64_t ox = 0; ox < g.out_w; ++ox) {
+      int32_t* acc = pixels.data() + (oy * g.out_w + ox) * C;
+      for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
+        for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
+          const int32_t* src = padded.data() + ((oy * g.stride_h + ky * g.dilation_h) * pw + ox * g.stride_w + kx * g.dilation_w) * C;
+          const int32_t* wv = wt + (ky * g.kernel_w + kx) * C;
+          for (int64_t c = 0; c < C; ++c) acc[c] += wv[c] * src[c];
+        }
+      }
+    }
+  }
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t p = 0; p < P; ++p) out[c * P + p] = pixels[static_cast<size_t>(p * C + c)];
   }
 }
 
 }  // namespace
 
+bool depthwise_channels_last(const ConvGeometry& g) { return g.out_h * g.out_w <= kChannelsLastPixels; }
+
 void depthwise_accumulate_int8(const ConvGeometry& g, const int8_t* input, const int8_t* weight, int32_t* acc,
                                ThreadPool* pool) {
   const int64_t planes = g.batch * g.in_channels;
   const int64_t taps = g.kernel_h * g.kernel_w;
+  if (depthwise_channels_last(g)) {  // small planes: whole images, channel-last
+    parallel_for(pool, g.batch, [&](int64_t n0, int64_t n1) {
+      std::vector<int32_t> padded, pixels;
+      for (int64_t n = n0; n < n1; ++n) {
+        depthwise_image_channels_last(g, input + n * g.in_channels * g.in_h * g.in_w, weight,
+                                      acc + n * g.out_channels * g.out_h * g.out_w, padded, pixels);
+      }
+    });
+    return;
+  }
   const bool three = g.kernel_h == 3 && g.kernel_w == 3 && g.dilation_h == 1 && g.dilation_w == 1 &&
                      g.stride_h == g.stride_w && (g.stride_h == 1 || g.stride_h == 2);
   auto body = [&](int64_t p0, int64_t p1) {
@@ -92,8 +168,8 @@ void depthwise_accumulate_int8(const ConvGeometry& g, const int8_t* input, const
       const int64_t c = p % g.in_channels;
       const int8_t* plane = input + p * g.in_h * g.in_w;
       int32_t* out = acc + p * g.out_h * g.out_w;
-      if (three && g.stride_h == 1) depthwise_plane_3x3<1>(g, plane, weight + c * taps, out, padded);
-      else if (three) depthwise_plane_3x3<2>(g, plane, weight + c * taps, out, padded);
+      if (three && g.stride_h == 1) depthwise_plane_3x3_s1(g, plane, weight + c * taps, out, padded);
+      else if (three) depthwise_plane_3x3_s2(g, plane, weight + c * taps, out, padded);
       else depthwise_plane(g, plane, weight + c * taps, out);
     }
   };

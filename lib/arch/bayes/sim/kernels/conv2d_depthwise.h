@@ -16,6 +16,11 @@ namespace bpu::kernels {
 // True for depthwise geometries whose int32 sums stay exact (kernel_h * kernel_w <= 65536).
 bool depthwise_accepts(const ConvGeometry& g);
 
+// Output planes of at most this many pixels run channel-last (vectorized over channels, any geometry); larger
+// ones plane by plane (3x3 stride 1 and 2 with their own loops).
+constexpr int64_t kChannelsLastPixels = 64;
+bool depthwise_channels_last(const ConvGeometry& g);
+
 // acc[n, c, y, x] = sum over the window of input[n, c] * weight[c] as int32; channels split across `pool`.
 void depthwise_accumulate_int8(const ConvGeometry& g, const int8_t* input, const int8_t* weight, int32_t* acc,
                                ThreadPool* pool);

@@ -200,6 +200,39 @@ BPU_AVX512 void requant_row_vector(const int32_t* acc, int64_t count, const Requ
   for (; i < count; ++i) out[i] = static_cast<OutT>(apply_requant(acc[i], p, lo, hi));
 }
 
+// requant_row_vector for rows shorter than a register (late stages: 2x2 and 4x4 planes): eight elements of any
+// rows at a time, each lane with its own row's multiplier, bias and shift (per-lane shifts, VPSRAVQ).
+template <typename OutT>
+BPU_AVX512 void requant_short_rows_vector(const int32_t* acc, int64_t first_row, int64_t rows, int64_t plane,
+                                          int64_t channels, const RequantParams* params, int64_t lo, int64_t hi,
+                                          OutT* out) {
+  const int64_t count = rows * plane;
+  const __m512i one = _mm512_set1_epi64(1), vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
+  alignas(64) int64_t mult[8], bias[8], shift[8], mask[8], half[8];
+  for (int64_t i = 0; i < count; i += 8) {
+    const int64_t n = std::min<int64_t>(8, count - i);
+    for (int64_t k = 0; k < 8; ++k) {
+      const RequantParams& p = params[(first_row + (i + std::min(k, n - 1)) / plane) % channels];
+      mult[k] = p.multiplier;
+      bias[k] = p.bias;
+      shift[k] = p.shift;
+      mask[k] = p.shift > 0 ? static_cast<int64_t>((uint64_t(1) << p.shift) - 1) : 0;
+      half[k] = p.shift > 0 ? static_cast<int64_t>(uint64_t(1) << (p.shift - 1)) : 1;  // 1: never a tie at shift 0
+    }
+    alignas(32) int32_t part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::memcpy(part, acc + i, static_cast<size_t>(n) * sizeof(int32_t));
+    const __m512i a = _mm512_cvtepi32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(part)));
+    __m512i v = _mm512_add_epi64(_mm512_mul_epi32(a, _mm512_load_si512(mult)), _mm512_load_si512(bias));
+    const __m512i floor = _mm512_srav_epi64(v, _mm512_load_si512(shift));
+    const __m512i rem = _mm512_and_si512(v, _mm512_load_si512(mask)), hv = _mm512_load_si512(half);
+    const __mmask8 up = _mm512_cmpgt_epu64_mask(rem, hv) | (_mm512_cmpeq_epu64_mask(rem, hv) & _mm512_test_epi64_mask(floor, one));
+    v = _mm512_min_epi64(_mm512_max_epi64(_mm512_mask_add_epi64(floor, up, floor, one), vlo), vhi);
+    alignas(64) int64_t lanes[8];
+    _mm512_store_si512(lanes, v);
+    for (int64_t k = 0; k < n; ++k) out[i + k] = static_cast<OutT>(lanes[k]);
+  }
+}
+
 constexpr int64_t kPairBytes = kPairCols * 4;  // one k-pair of one AVX2 panel: 24 positions x 2 int16
 
 // Two im2col rows (unsigned x + 128) into the AVX2 panel layout: per position the signed pair (x_k, x_k+1) as
@@ -419,6 +452,25 @@ template <typename OutT>
 void requantize_int32_rows(const int32_t* acc, int64_t batch, int64_t channels, int64_t plane,
                            const RequantParams* params, int64_t acc_bound, int64_t lo, int64_t hi, OutT* out,
                            ThreadPool* pool) {
+#if BPU_HAVE_AVX512_CODE
+  if (plane < 8 && int8_dot_kind() == DotKind::Vnni512) {
+    bool fits = true;  // the 64-bit lanes hold every row's worst case
+    for (int64_t c = 0; c < channels && fits; ++c) {
+      const RequantParams& p = params[c];
+      fits = int128(acc_bound) * (p.multiplier < 0 ? -int128(p.multiplier) : int128(p.multiplier)) +
+                 (p.bias < 0 ? -int128(p.bias) : int128(p.bias)) < (int128(1) << 62);
+    }
+    if (fits) {
+      constexpr int64_t kRowsPerTask = 64;
+      const int64_t rows = batch * channels, tasks = (rows + kRowsPerTask - 1) / kRowsPerTask;
+      parallel_for(pool, tasks, [&](int64_t t0, int64_t t1) {
+        const int64_t r0 = t0 * kRowsPerTask, r1 = std::min(rows, t1 * kRowsPerTask);
+        requant_short_rows_vector(acc + r0 * plane, r0, r1 - r0, plane, channels, params, lo, hi, out + r0 * plane);
+      });
+      return;
+    }
+  }
+#endif
   parallel_for(pool, batch * channels, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const RequantParams& p = params[r % channels];

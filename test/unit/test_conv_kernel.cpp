@@ -9,6 +9,7 @@
 #include "arch/bayes/sim/kernels/conv2d_depthwise.h"
 #include "arch/bayes/sim/kernels/conv2d_int8_dot.h"
 #include "arch/bayes/sim/kernels/deconv2d.h"
+#include "arch/bayes/sim/kernels/lut.h"
 #include "common/thread_pool.h"
 #include "test_helpers.h"
 
@@ -256,4 +257,20 @@ TEST_CASE("deconv kernel: fast equals reference (2x2 s2, 3x3 s2 padded, dilation
   check_deconv(geo(3, 4, 4, 3, 4, 2, 3, 1, 3), 3, 5);  // depthwise, pads wider than the stride
   check_deconv(geo(8, 5, 5, 4, 3, 2, 1, 1, 2), -1, 6);   // output_padding 1: the last row and column get no pad
   check_deconv(geo(16, 3, 9, 8, 1, 2, 0, 1, 1), 0, 7);   // 1x1 kernel, stride 2: every other output is 0
+}
+
+TEST_CASE("lut kernel: the vector form equals the loop for every input byte and every tail length", "[kernel]") {
+  std::mt19937_64 rng(31);
+  std::vector<int8_t> table(256);
+  for (auto& v : table) v = static_cast<int8_t>(rng());
+  if (!lut_int8_vector_available()) WARN("AVX-512 VBMI not available on this CPU: the vector LUT is not exercised");
+  for (size_t n : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{256}, size_t{1000}}) {
+    std::vector<int8_t> x(n), ref(n), got(n, 0x55);
+    for (size_t k = 0; k < n; ++k) x[k] = static_cast<int8_t>(n == 256 ? static_cast<int>(k) - 128 : static_cast<int>(rng() % 256) - 128);
+    lut_int8_reference(table.data(), x.data(), n, ref.data());
+    lut_int8(table.data(), x.data(), n, got.data());
+    INFO(n << " values");
+    CHECK(ref == got);
+    for (size_t k = 0; k < n; ++k) CHECK(ref[k] == table[static_cast<size_t>(x[k] + 128)]);
+  }
 }

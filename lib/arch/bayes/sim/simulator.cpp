@@ -14,6 +14,7 @@
 #include "arch/bayes/sim/kernels/conv2d.h"
 #include "arch/bayes/sim/kernels/conv2d_depthwise.h"
 #include "arch/bayes/sim/kernels/deconv2d.h"
+#include "arch/bayes/sim/kernels/lut.h"
 #include "arch/bayes/sim/kernels/matmul.h"
 #include "arch/bayes/sim/kernels/movement.h"
 #include "arch/bayes/sim/kernels/pool.h"
@@ -396,8 +397,8 @@ void BpuSimulator::execute(const bayes::Lut& l, std::vector<uint8_t>& arena) con
     const int8_t* table = reinterpret_cast<const int8_t*>(segment_.constants.data() + l.table_offset);
     const int8_t* x = view<int8_t>(arena, in);
     int8_t* y = view<int8_t>(arena, out);
-    const size_t n = out.size;
-    for (size_t k = 0; k < n; ++k) y[k] = table[static_cast<int>(x[k]) + 128];
+    if (kernel_ == ConvKernel::Fast) kernels::lut_int8(table, x, out.size, y);
+    else kernels::lut_int8_reference(table, x, out.size, y);
     return;
   }
   std::vector<int64_t> x = read_widened(arena, in);

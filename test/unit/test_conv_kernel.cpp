@@ -274,3 +274,14 @@ TEST_CASE("lut kernel: the vector form equals the loop for every input byte and 
     for (size_t k = 0; k < n; ++k) CHECK(ref[k] == table[static_cast<size_t>(x[k] + 128)]);
   }
 }
+
+TEST_CASE("conv kernel: small output planes take the channel-lane kernel (2x2, 3x3, 4x4 with groups, K > 1024, batch)", "[kernel]") {
+  check_geometry<int8_t>(geo(512, 2, 2, 70, 3, 1, 1, 1, 1), 1, 1, 41);    // K = 4608, 70 channels: a partial tile
+  check_geometry<int8_t>(geo(64, 4, 4, 40, 1, 1, 0, 1, 1), 0, 0, 42);     // 16 positions: the limit
+  check_geometry<int8_t>(geo(32, 5, 5, 24, 3, 2, 1, 1, 2), 1, 1, 43);     // groups, stride 2, 3x3 output
+  check_geometry<int8_t>(geo(1100, 1, 1, 20, 1, 1, 0, 1, 1), 0, 0, 44);   // one position, K not a multiple of 4
+  check_geometry<int8_t>(geo(6, 7, 7, 130, 5, 3, 2, 2, 1), 2, 2, 45);     // dilation, stride 3, 130 channels
+  ConvGeometry batched = geo(48, 2, 3, 33, 3, 1, 1, 1, 1);
+  batched.batch = 3;
+  check_geometry<int8_t>(batched, 1, 1, 46);
+}

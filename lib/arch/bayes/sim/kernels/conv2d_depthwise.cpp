@@ -106,39 +106,49 @@ void depthwise_plane_3x3_s2(const ConvGeometry& g, const int8_t* plane, const in
 }
 
 // One image channel-last, for small planes (late MobileNet stages: 4x4 or 2x2 with 100+ channels), where the
-// per-plane loops are too short to vectorize: a zero-bordered [ph][pw][C] int32 copy, each output pixel the
-// taps' sums over a contiguous run of channels, then transposed back to [C][out_h * out_w]. Any geometry.
+// per-plane loops are too short to vectorize: a zero-bordered [ph][pw][Cp] int32 copy (Cp: the channels rounded
+// up to 8), each output pixel's taps summed for 8 channels at a time in registers, then transposed back to
+// [C][out_h * out_w]. Any geometry.
 void depthwise_image_channels_last(const ConvGeometry& g, const int8_t* image, const int8_t* weight, int32_t* out,
                                    std::vector<int32_t>& padded, std::vector<int32_t>& pixels) {
-  const int64_t C = g.in_channels, taps = g.kernel_h * g.kernel_w, P = g.out_h * g.out_w;
+  constexpr int64_t kVec = 8;
+  const int64_t C = g.in_channels, Cp = (C + kVec - 1) / kVec * kVec, taps = g.kernel_h * g.kernel_w;
+  const int64_t P = g.out_h * g.out_w;
   const int64_t ph = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
   const int64_t pw = (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1;
-  padded.assign(static_cast<size_t>(ph * pw * C + taps * C), 0);
-  int32_t* wt = padded.data() + ph * pw * C;  // weights tap-major: wt[t * C + c]
+  padded.assign(static_cast<size_t>(ph * pw * Cp + taps * Cp), 0);
+  int32_t* wt = padded.data() + ph * pw * Cp;  // weights tap-major: wt[t * Cp + c]
   for (int64_t c = 0; c < C; ++c) {
-    for (int64_t t = 0; t < taps; ++t) wt[t * C + c] = weight[c * taps + t];
+    for (int64_t t = 0; t < taps; ++t) wt[t * Cp + c] = weight[c * taps + t];
     const int8_t* plane = image + c * g.in_h * g.in_w;
     for (int64_t y = std::max<int64_t>(0, g.pad_top); y < std::min(ph, g.pad_top + g.in_h); ++y) {
       const int64_t x0 = std::max<int64_t>(0, g.pad_left), x1 = std::min(pw, g.pad_left + g.in_w);
       const int8_t* src = plane + (y - g.pad_top) * g.in_w - g.pad_left;
-      for (int64_t x = x0; x < x1; ++x) padded[static_cast<size_t>((y * pw + x) * C + c)] = src[x];
+      for (int64_t x = x0; x < x1; ++x) padded[static_cast<size_t>((y * pw + x) * Cp + c)] = src[x];
     }
   }
-  pixels.assign(static_cast<size_t>(P * C), 0);
+  std::vector<int64_t> tap_offset(static_cast<size_t>(taps));
+  for (int64_t t = 0; t < taps; ++t) {
+    tap_offset[static_cast<size_t>(t)] = ((t / g.kernel_w) * g.dilation_h * pw + (t % g.kernel_w) * g.dilation_w) * Cp;
+  }
+  pixels.resize(static_cast<size_t>(P * Cp));
   for (int64_t oy = 0; oy < g.out_h; ++oy) {
     for (int64_t ox = 0; ox < g.out_w; ++ox) {
-      int32_t* acc = pixels.data() + (oy * g.out_w + ox) * C;
-      for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
-        for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
-          const int32_t* src = padded.data() + ((oy * g.stride_h + ky * g.dilation_h) * pw + ox * g.stride_w + kx * g.dilation_w) * C;
-          const int32_t* wv = wt + (ky * g.kernel_w + kx) * C;
-          for (int64_t c = 0; c < C; ++c) acc[c] += wv[c] * src[c];
+      const int32_t* base = padded.data() + (oy * g.stride_h * pw + ox * g.stride_w) * Cp;
+      int32_t* dst = pixels.data() + (oy * g.out_w + ox) * Cp;
+      for (int64_t c0 = 0; c0 < Cp; c0 += kVec) {
+        int32_t sum[kVec] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (int64_t t = 0; t < taps; ++t) {
+          const int32_t* src = base + tap_offset[static_cast<size_t>(t)] + c0;
+          const int32_t* wv = wt + t * Cp + c0;
+          for (int64_t j = 0; j < kVec; ++j) sum[j] += wv[j] * src[j];
         }
+        for (int64_t j = 0; j < kVec; ++j) dst[c0 + j] = sum[j];
       }
     }
   }
   for (int64_t c = 0; c < C; ++c) {
-    for (int64_t p = 0; p < P; ++p) out[c * P + p] = pixels[static_cast<size_t>(p * C + c)];
+    for (int64_t p = 0; p < P; ++p) out[c * P + p] = pixels[static_cast<size_t>(p * Cp + c)];
   }
 }
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "arch/bayes/sim/kernels/avx2_rne.h"
 #include "common/thread_pool.h"
@@ -201,30 +202,38 @@ BPU_AVX512 void requant_row_vector(const int32_t* acc, int64_t count, const Requ
 }
 
 // requant_row_vector for rows shorter than a register (late stages: 2x2 and 4x4 planes): eight elements of any
-// rows at a time, each lane with its own row's multiplier, bias and shift (per-lane shifts, VPSRAVQ).
+// rows at a time, each lane with its own row's multiplier, bias and shift (per-lane shifts, VPSRAVQ); the
+// parameters are first spread to one entry per element.
 template <typename OutT>
 BPU_AVX512 void requant_short_rows_vector(const int32_t* acc, int64_t first_row, int64_t rows, int64_t plane,
                                           int64_t channels, const RequantParams* params, int64_t lo, int64_t hi,
                                           OutT* out) {
-  const int64_t count = rows * plane;
+  const int64_t count = rows * plane, padded = (count + 7) / 8 * 8;
+  thread_local std::vector<int64_t> spread;  // mult, bias, shift, mask, half: `padded` entries each
+  spread.assign(static_cast<size_t>(5 * padded), 0);
+  int64_t* mult = spread.data();
+  int64_t *bias = mult + padded, *shift = bias + padded, *mask = shift + padded, *half = mask + padded;
+  for (int64_t r = 0, c = first_row % channels, i = 0; r < rows; ++r, c = c + 1 == channels ? 0 : c + 1) {
+    const RequantParams& p = params[c];
+    const int64_t m = p.shift > 0 ? static_cast<int64_t>((uint64_t(1) << p.shift) - 1) : 0;
+    const int64_t h = p.shift > 0 ? static_cast<int64_t>(uint64_t(1) << (p.shift - 1)) : 1;  // 1: no tie at shift 0
+    for (int64_t k = 0; k < plane; ++k, ++i) {
+      mult[i] = p.multiplier;
+      bias[i] = p.bias;
+      shift[i] = p.shift;
+      mask[i] = m;
+      half[i] = h;
+    }
+  }
   const __m512i one = _mm512_set1_epi64(1), vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
-  alignas(64) int64_t mult[8], bias[8], shift[8], mask[8], half[8];
   for (int64_t i = 0; i < count; i += 8) {
     const int64_t n = std::min<int64_t>(8, count - i);
-    for (int64_t k = 0; k < 8; ++k) {
-      const RequantParams& p = params[(first_row + (i + std::min(k, n - 1)) / plane) % channels];
-      mult[k] = p.multiplier;
-      bias[k] = p.bias;
-      shift[k] = p.shift;
-      mask[k] = p.shift > 0 ? static_cast<int64_t>((uint64_t(1) << p.shift) - 1) : 0;
-      half[k] = p.shift > 0 ? static_cast<int64_t>(uint64_t(1) << (p.shift - 1)) : 1;  // 1: never a tie at shift 0
-    }
     alignas(32) int32_t part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     std::memcpy(part, acc + i, static_cast<size_t>(n) * sizeof(int32_t));
     const __m512i a = _mm512_cvtepi32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(part)));
-    __m512i v = _mm512_add_epi64(_mm512_mul_epi32(a, _mm512_load_si512(mult)), _mm512_load_si512(bias));
-    const __m512i floor = _mm512_srav_epi64(v, _mm512_load_si512(shift));
-    const __m512i rem = _mm512_and_si512(v, _mm512_load_si512(mask)), hv = _mm512_load_si512(half);
+    __m512i v = _mm512_add_epi64(_mm512_mul_epi32(a, _mm512_loadu_si512(mult + i)), _mm512_loadu_si512(bias + i));
+    const __m512i floor = _mm512_srav_epi64(v, _mm512_loadu_si512(shift + i));
+    const __m512i rem = _mm512_and_si512(v, _mm512_loadu_si512(mask + i)), hv = _mm512_loadu_si512(half + i);
     const __mmask8 up = _mm512_cmpgt_epu64_mask(rem, hv) | (_mm512_cmpeq_epu64_mask(rem, hv) & _mm512_test_epi64_mask(floor, one));
     v = _mm512_min_epi64(_mm512_max_epi64(_mm512_mask_add_epi64(floor, up, floor, one), vlo), vhi);
     alignas(64) int64_t lanes[8];
@@ -335,7 +344,7 @@ BPU_AVX2 void requant_row_avx2(const int32_t* acc, int64_t count, const RequantP
 bool int8_dot_supported(DotKind kind) {
 #if BPU_HAVE_AVX512_CODE
   __builtin_cpu_init();
-  if (kind == DotKind::Vnni512) {
+  if (kind == DotKind::Vnni512 || kind == DotKind::Vnni512Lanes) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
   }
   return kind == DotKind::Avx2 && __builtin_cpu_supports("avx2");
@@ -386,35 +395,47 @@ PackedConvWeights pack_pair_weights(const ConvGeometry& g, const int8_t* weight)
   return w;
 }
 
-PackedConvWeights pack_conv_weights(const ConvGeometry& g, const int8_t* weight, DotKind kind) {
-  if (kind == DotKind::Avx2) return pack_pair_weights(g, weight);
+// Four int8 weights per word, `rows` output channels per block laid out [k_quad][rows], the blocks of a group
+// rounded up to a multiple of `round` (zero channels past cout_g); correction[grp * stride + co] = 128 * sum(w),
+// stride = cout_g, or the group's padded channels when `round` > 1 (the lane kernel loads whole registers).
+PackedConvWeights pack_quad_weights(const ConvGeometry& g, const int8_t* weight, DotKind kind, int64_t rows, int64_t round) {
   PackedConvWeights w;
   w.kind = kind;
   w.groups = g.groups;
   w.cout_g = g.out_channels / g.groups;
   w.K = (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;
   w.k_quads = (w.K + 3) / 4;
-  w.row_blocks = (w.cout_g + kDotRows - 1) / kDotRows;
-  w.words.assign(static_cast<size_t>(w.groups * w.row_blocks * w.k_quads * kDotRows), 0);
-  w.correction.assign(static_cast<size_t>(g.out_channels), 0);
+  w.row_blocks = ((w.cout_g + rows - 1) / rows + round - 1) / round * round;
+  const int64_t stride = round > 1 ? w.row_blocks * rows : w.cout_g;
+  w.words.assign(static_cast<size_t>(w.groups * w.row_blocks * w.k_quads * rows), 0);
+  w.correction.assign(static_cast<size_t>(w.groups * stride), 0);
   for (int64_t grp = 0; grp < w.groups; ++grp) {
     for (int64_t co = 0; co < w.cout_g; ++co) {
       const int8_t* src = weight + (grp * w.cout_g + co) * w.K;
-      int32_t* block = w.words.data() + (grp * w.row_blocks + co / kDotRows) * w.k_quads * kDotRows;
+      int32_t* block = w.words.data() + (grp * w.row_blocks + co / rows) * w.k_quads * rows;
       int32_t sum = 0;
       for (int64_t k = 0; k < w.K; ++k) {
         sum += src[k];
-        uint8_t* bytes = reinterpret_cast<uint8_t*>(block + (k / 4) * kDotRows + co % kDotRows);
+        uint8_t* bytes = reinterpret_cast<uint8_t*>(block + (k / 4) * rows + co % rows);
         bytes[k % 4] = static_cast<uint8_t>(src[k]);
       }
-      w.correction[static_cast<size_t>(grp * w.cout_g + co)] = 128 * sum;
+      w.correction[static_cast<size_t>(grp * stride + co)] = 128 * sum;
     }
   }
   return w;
 }
 
+PackedConvWeights pack_conv_weights(const ConvGeometry& g, const int8_t* weight, DotKind kind) {
+  if (kind == DotKind::Avx2) return pack_pair_weights(g, weight);
+  if (kind == DotKind::Vnni512Lanes || (kind == DotKind::Vnni512 && g.out_h * g.out_w <= kLanePositions)) {
+    return pack_quad_weights(g, weight, DotKind::Vnni512Lanes, kLaneChannels, kLaneTileBlocks);
+  }
+  return pack_quad_weights(g, weight, kind, kDotRows, 1);
+}
+
 void conv_accumulate_int8_dot(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w, int32_t* acc,
                               std::vector<uint8_t>& panels, ThreadPool* pool) {
+  if (w.kind == DotKind::Vnni512Lanes) return conv_accumulate_int8_lanes(g, input, w, acc, panels, pool);
 #if BPU_HAVE_AVX512_CODE
   const bool pairs = w.kind == DotKind::Avx2;
   const int64_t group = pairs ? 2 : 4, cols = pairs ? kPairCols : kDotCols, group_bytes = pairs ? kPairBytes : kQuadBytes;

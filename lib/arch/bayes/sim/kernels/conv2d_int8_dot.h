@@ -23,7 +23,12 @@ constexpr int64_t kDotCols = 48;
 constexpr int64_t kPairRows = 4;   // the AVX2 kernel's
 constexpr int64_t kPairCols = 24;
 
-enum class DotKind { None, Vnni512, Avx2 };
+// Vnni512Lanes: the AVX-512 VNNI kernel for output planes of at most kLanePositions positions
+// (conv2d_int8_lanes.cpp), whose register lanes are 16 output channels instead of 16 positions.
+enum class DotKind { None, Vnni512, Avx2, Vnni512Lanes };
+constexpr int64_t kLanePositions = 16;
+constexpr int64_t kLaneChannels = 16;   // output channels per register of the lane kernel
+constexpr int64_t kLaneTileBlocks = 4;  // registers of channels per tile: weight blocks come in fours
 
 // One CONV2D's weights repacked for one dot kernel: per group, blocks of `rows` output channels, each laid out
 // [k_groups][rows] words (Vnni512: four int8 weights, K padded to a multiple of 4, rows = kDotRows; Avx2: two
@@ -47,7 +52,11 @@ bool int8_dot_available();
 // True when the geometry keeps every int32 sum exact: K <= 65536 (255 * 128 * 65536 < 2^31).
 bool int8_dot_accepts(const ConvGeometry& g);
 
+// Packs for `kind`; Vnni512 becomes Vnni512Lanes when the output plane has at most kLanePositions positions.
 PackedConvWeights pack_conv_weights(const ConvGeometry& g, const int8_t* weight, DotKind kind = int8_dot_kind());
+// The Vnni512Lanes kernel (conv2d_int8_lanes.cpp); conv_accumulate_int8_dot dispatches to it.
+void conv_accumulate_int8_lanes(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w, int32_t* acc,
+                                std::vector<uint8_t>& cols, ThreadPool* pool);
 
 // acc[n, co, y, x] = sum of input * weight as int32 (NCHW), by the kernel `w` was packed for, which
 // int8_dot_supported() must accept, and int8_dot_accepts(g). `panels` is scratch reused between calls; `pool` may

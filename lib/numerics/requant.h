@@ -134,13 +134,14 @@ inline void quantize_like_torch_row(const float* x, size_t n, float scale, int64
     out[i] = (r > h ? h : r) + zero_point;
   }
 }
-inline void quantize_exact_row(const float* x, size_t n, double scale, int64_t lo, int64_t hi, int32_t* out) {
+template <typename In, typename Out>
+inline void quantize_exact_row(const In* x, size_t n, double scale, int64_t lo, int64_t hi, Out* out) {
   const double inv = static_cast<double>(1.0f / static_cast<float>(scale));
   const double l = static_cast<double>(lo), h = static_cast<double>(hi);
   for (size_t i = 0; i < n; ++i) {
     double r = std::nearbyint(static_cast<double>(x[i]) * inv);
     r = r >= l ? r : l;  // also maps NaN to lo
-    out[i] = static_cast<int32_t>(r > h ? h : r);
+    out[i] = static_cast<Out>(r > h ? h : r);
   }
 }
 

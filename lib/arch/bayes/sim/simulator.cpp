@@ -376,18 +376,19 @@ void BpuSimulator::execute(const bayes::Resize& r, std::vector<uint8_t>& arena) 
   const BpuBuffer& out = segment_.buffers[r.output];
   kernels::ResizeGeometry g{in.info.shape[0] * in.info.shape[1], in.info.shape[2], in.info.shape[3], out.info.shape[2],
                             out.info.shape[3]};
-  std::vector<int64_t> x = read_widened(arena, in);
-  std::vector<int64_t> y(out.size / dtype_size(out.info.dtype));
-  if (r.mode == 2) {
-    kernels::resize2d_bilinear_exact(g, static_cast<kernels::CoordinateMode>(r.coordinate_mode),
-                                              float_from_bits(r.in_scale_bits), float_from_bits(r.out_scale_bits),
-                                              r.clamp_lo, r.clamp_hi, x.data(), y.data());
-  } else {
-    kernels::resize2d(g, r.mode == 1, static_cast<kernels::CoordinateMode>(r.coordinate_mode),
-                      static_cast<kernels::NearestMode>(r.nearest_mode), RescaleParams{r.mult, r.shift}, r.clamp_lo,
-                      r.clamp_hi, x.data(), y.data());
-  }
-  write_narrowed(arena, out, y);
+  with_int_buffer(arena, in, [&](const auto* x) {
+    with_int_buffer(arena, out, [&](auto* y) {
+      if (r.mode == 2) {
+        kernels::resize2d_bilinear_exact(g, static_cast<kernels::CoordinateMode>(r.coordinate_mode),
+                                         float_from_bits(r.in_scale_bits), float_from_bits(r.out_scale_bits), r.clamp_lo,
+                                         r.clamp_hi, x, y);
+      } else {
+        kernels::resize2d(g, r.mode == 1, static_cast<kernels::CoordinateMode>(r.coordinate_mode),
+                          static_cast<kernels::NearestMode>(r.nearest_mode), RescaleParams{r.mult, r.shift}, r.clamp_lo,
+                          r.clamp_hi, x, y);
+      }
+    });
+  });
 }
 
 void BpuSimulator::execute(const bayes::Lut& l, std::vector<uint8_t>& arena) const {

@@ -52,15 +52,16 @@ std::vector<Tap> taps(CoordinateMode mode, int64_t in_len, int64_t out_len) {
 
 }  // namespace
 
+template <typename In, typename Out>
 void resize2d(const ResizeGeometry& g, bool bilinear, CoordinateMode coord, NearestMode nearest, const RescaleParams& p,
-              int64_t lo, int64_t hi, const int64_t* in, int64_t* out) {
+              int64_t lo, int64_t hi, const In* in, Out* out) {
   std::vector<Tap> ty = taps(coord, g.in_h, g.out_h), tx = taps(coord, g.in_w, g.out_w);
   std::vector<int64_t> ny(g.out_h), nx(g.out_w);
   for (int64_t y = 0; y < g.out_h; ++y) ny[y] = nearest_index(nearest, resize_source_coordinate(coord, y, g.in_h, g.out_h), g.in_h);
   for (int64_t x = 0; x < g.out_w; ++x) nx[x] = nearest_index(nearest, resize_source_coordinate(coord, x, g.in_w, g.out_w), g.in_w);
   for (int64_t nc = 0; nc < g.batch_channels; ++nc) {
-    const int64_t* plane = in + nc * g.in_h * g.in_w;
-    int64_t* dst = out + nc * g.out_h * g.out_w;
+    const In* plane = in + nc * g.in_h * g.in_w;
+    Out* dst = out + nc * g.out_h * g.out_w;
     for (int64_t y = 0; y < g.out_h; ++y) {
       for (int64_t x = 0; x < g.out_w; ++x) {
         int64_t v;
@@ -72,7 +73,7 @@ void resize2d(const ResizeGeometry& g, bool bilinear, CoordinateMode coord, Near
           v = a.w0 * (b.w0 * plane[a.i0 * g.in_w + b.i0] + b.w1 * plane[a.i0 * g.in_w + b.i1]) +
               a.w1 * (b.w0 * plane[a.i1 * g.in_w + b.i0] + b.w1 * plane[a.i1 * g.in_w + b.i1]);
         }
-        dst[y * g.out_w + x] = apply_rescale(v, p, lo, hi);
+        dst[y * g.out_w + x] = static_cast<Out>(apply_rescale(v, p, lo, hi));
       }
     }
   }
@@ -100,24 +101,51 @@ std::vector<ExactTap> exact_taps(CoordinateMode mode, int64_t in_len, int64_t ou
 
 }  // namespace
 
+template <typename In, typename Out>
 void resize2d_bilinear_exact(const ResizeGeometry& g, CoordinateMode coord, float in_scale, float out_scale, int64_t lo,
-                             int64_t hi, const int64_t* in, int64_t* out) {
+                             int64_t hi, const In* in, Out* out) {
   std::vector<ExactTap> ty = exact_taps(coord, g.in_h, g.out_h), tx = exact_taps(coord, g.in_w, g.out_w);
   const double s = in_scale;
+  // Separable, with the same operations per output: top = fma(v(y0, x0), wx0, v(y0, x1) * wx1) is row y0
+  // interpolated at x, so every input row is interpolated along x once and each output blends two such rows.
+  std::vector<double> values(static_cast<size_t>(g.in_w)), rows(static_cast<size_t>(g.in_h * g.out_w));
+  std::vector<double> blended(static_cast<size_t>(g.out_w));
   for (int64_t nc = 0; nc < g.batch_channels; ++nc) {
-    const int64_t* plane = in + nc * g.in_h * g.in_w;
-    int64_t* dst = out + nc * g.out_h * g.out_w;
-    auto at = [&](int64_t y, int64_t x) { return static_cast<double>(plane[y * g.in_w + x]) * s; };
-    for (int64_t y = 0; y < g.out_h; ++y) {
-      const ExactTap& a = ty[y];
+    const In* plane = in + nc * g.in_h * g.in_w;
+    Out* dst = out + nc * g.out_h * g.out_w;
+    for (int64_t iy = 0; iy < g.in_h; ++iy) {
+      for (int64_t ix = 0; ix < g.in_w; ++ix) values[static_cast<size_t>(ix)] = static_cast<double>(plane[iy * g.in_w + ix]) * s;
+      double* row = rows.data() + iy * g.out_w;
       for (int64_t x = 0; x < g.out_w; ++x) {
-        const ExactTap& b = tx[x];
-        const double top = std::fma(at(a.i0, b.i0), b.w0, at(a.i0, b.i1) * b.w1);
-        const double bottom = std::fma(at(a.i1, b.i0), b.w0, at(a.i1, b.i1) * b.w1);
-        dst[y * g.out_w + x] = quantize_exact(std::fma(top, a.w0, bottom * a.w1), out_scale, lo, hi);
+        const ExactTap& b = tx[static_cast<size_t>(x)];
+        row[x] = std::fma(values[static_cast<size_t>(b.i0)], b.w0, values[static_cast<size_t>(b.i1)] * b.w1);
       }
+    }
+    for (int64_t y = 0; y < g.out_h; ++y) {
+      const ExactTap& a = ty[static_cast<size_t>(y)];
+      const double* top = rows.data() + a.i0 * g.out_w;
+      const double* bottom = rows.data() + a.i1 * g.out_w;
+      for (int64_t x = 0; x < g.out_w; ++x) blended[static_cast<size_t>(x)] = std::fma(top[x], a.w0, bottom[x] * a.w1);
+      quantize_exact_row(blended.data(), blended.size(), out_scale, lo, hi, dst + y * g.out_w);
     }
   }
 }
+
+#define BPU_RESIZE_TYPES(In, Out)                                                                                  \
+  template void resize2d<In, Out>(const ResizeGeometry&, bool, CoordinateMode, NearestMode, const RescaleParams&,     \
+                                  int64_t, int64_t, const In*, Out*);                                                \
+  template void resize2d_bilinear_exact<In, Out>(const ResizeGeometry&, CoordinateMode, float, float, int64_t, int64_t, \
+                                                 const In*, Out*);
+BPU_RESIZE_TYPES(int64_t, int64_t)
+BPU_RESIZE_TYPES(int8_t, int8_t)
+BPU_RESIZE_TYPES(int8_t, int16_t)
+BPU_RESIZE_TYPES(int8_t, int32_t)
+BPU_RESIZE_TYPES(int16_t, int8_t)
+BPU_RESIZE_TYPES(int16_t, int16_t)
+BPU_RESIZE_TYPES(int16_t, int32_t)
+BPU_RESIZE_TYPES(int32_t, int8_t)
+BPU_RESIZE_TYPES(int32_t, int16_t)
+BPU_RESIZE_TYPES(int32_t, int32_t)
+#undef BPU_RESIZE_TYPES
 
 }  // namespace bpu::kernels

@@ -19,13 +19,16 @@ struct ResizeGeometry {
 // Source coordinate of output index `x` along an axis of in_len -> out_len.
 double resize_source_coordinate(CoordinateMode mode, int64_t x, int64_t in_len, int64_t out_len);
 
+// Both kernels run over the buffers' own integer types (int8/int16/int32 each way; int64 for widened values).
+template <typename In, typename Out>
 void resize2d(const ResizeGeometry& g, bool bilinear, CoordinateMode coord, NearestMode nearest, const RescaleParams& p,
-              int64_t lo, int64_t hi, const int64_t* in, int64_t* out);
+              int64_t lo, int64_t hi, const In* in, Out* out);
 
 // Exact bilinear resize (RESIZE mode 2): the QAT model's value from the fake-quantized input, x = q * in_scale,
 // in float64 with the reference's order (rows combined as fma(x00, w0, x01 * w1), then fma(top, h0, bottom * h1);
 // weights from the double source coordinate), quantized by its definition (quantize_exact).
+template <typename In, typename Out>
 void resize2d_bilinear_exact(const ResizeGeometry& g, CoordinateMode coord, float in_scale, float out_scale, int64_t lo,
-                             int64_t hi, const int64_t* in, int64_t* out);
+                             int64_t hi, const In* in, Out* out);
 
 }  // namespace bpu::kernels

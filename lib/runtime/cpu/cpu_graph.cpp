@@ -95,7 +95,7 @@ void CpuGraph::load(onnx::ModelProto& model, bool keep_constant_values) {
     if (!values.count(o) && !constants_.count(o)) throw Error(ExitCode::Artifact, context + ": output '" + o + "' is never produced");
   }
   fold_constants();
-  plan_releases();
+  plan_run();
 }
 
 // A node reading only constants (a QAT weight's QuantizeLinear and DequantizeLinear, shape arithmetic) is run
@@ -124,7 +124,7 @@ void CpuGraph::fold_constants() {
     // Float64: a weight's DequantizeLinear stays in the run, so its weight is held as int8 codes in float32 (exact)
     // and its double values exist only while the next node reads them, not as a double copy of every weight.
     if (precision_ == Precision::Float64 && n.op_type == "DequantizeLinear") continue;
-    std::vector<CpuTensor> outs = run_node(n, no_values, false, nullptr, nullptr, true);
+    std::vector<CpuTensor> outs = run_node(n, no_values, false, nullptr, true);
     for (size_t k = 0; k < n.outputs.size() && k < outs.size(); ++k) {
       if (!n.outputs[k].empty()) constants_[n.outputs[k]] = compact(std::move(outs[k]));
     }
@@ -142,16 +142,36 @@ int64_t CpuGraph::constant_elements() const {
   return n;
 }
 
-// Each run value is released after the last node that reads it (graph outputs are kept for the result).
-void CpuGraph::plan_releases() {
-  std::map<std::string, size_t> last_reader;
+void CpuGraph::plan_run() {
+  auto slot = [&](const std::string& name) {
+    auto it = slot_of_.emplace(name, static_cast<int64_t>(slot_of_.size())).first;
+    return it->second;
+  };
+  for (const auto& in : graph_.inputs) slot(in);
+  plans_.assign(graph_.nodes.size(), {});
+  std::map<int64_t, size_t> last_reader;
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     if (folded_[i]) continue;
-    for (const auto& name : graph_.nodes[i].inputs) if (!name.empty() && !constants_.count(name)) last_reader[name] = i;
+    const ir::Node& n = graph_.nodes[i];
+    NodePlan& p = plans_[i];
+    p.op = ops::find_op(n.op_type, n.domain);
+    for (const auto& name : n.inputs) {
+      auto c = name.empty() ? constants_.end() : constants_.find(name);
+      p.constants.push_back(c == constants_.end() ? nullptr : &c->second);
+      p.slots.push_back(name.empty() || c != constants_.end() ? -1 : slot(name));
+      if (p.slots.back() >= 0) last_reader[p.slots.back()] = i;
+    }
+    for (const auto& o : n.outputs) {
+      p.outputs.push_back(o.empty() ? -1 : slot(o));
+      p.output_counts.push_back(!o.empty() && graph_.has_tensor(o) ? static_cast<size_t>(graph_.tensor(o).element_count()) : 0);
+    }
   }
-  const std::set<std::string> outputs(graph_.outputs.begin(), graph_.outputs.end());
-  release_after_.assign(graph_.nodes.size(), {});
-  for (const auto& [name, i] : last_reader) if (!outputs.count(name)) release_after_[i].push_back(name);
+  std::set<int64_t> kept;
+  for (const auto& o : graph_.outputs) {
+    auto it = slot_of_.find(o);
+    if (it != slot_of_.end()) kept.insert(it->second);
+  }
+  for (const auto& [s, i] : last_reader) if (!kept.count(s)) plans_[i].release.push_back(s);
 }
 
 // A Float64 constant whose values are all float32 numbers (a weight's codes, shape arithmetic) is held in f only.
@@ -163,11 +183,37 @@ CpuTensor CpuGraph::compact(CpuTensor t) const {
   return t;
 }
 
+const CpuTensor* CpuGraph::read_input(const CpuTensor& k, bool shapes_only, std::vector<CpuTensor>& widened) const {
+  if (precision_ != Precision::Float64 || shapes_only || !k.d.empty() || k.count() == 0) return &k;
+  CpuTensor w;
+  w.shape = k.shape;
+  w.i = k.i;
+  w.integer = k.integer;
+  w.elem_type = k.elem_type;
+  if (k.integer) w.d.assign(k.i.begin(), k.i.end());
+  else w.d.assign(k.f.begin(), k.f.end());
+  widened.push_back(std::move(w));
+  return &widened.back();
+}
+
+void CpuGraph::call_kernel(const ir::Node& n, const ops::OpDef* op, const std::vector<const CpuTensor*>& in,
+                           std::vector<CpuTensor>& out, bool shapes_only, ThreadPool* pool, bool folding) const {
+  KernelContext ctx{n, graph_.opset, shapes_only, pool, folding};
+  if (precision_ == Precision::Float32) {
+    op->kernel(ctx, in, out);
+    return;
+  }
+  op->kernel64(ctx, in, out);
+  for (auto& t : out) {  // integer results (shape arithmetic) get their double view, as constants have
+    if (t.integer && t.d.empty() && !t.i.empty()) t.d.assign(t.i.begin(), t.i.end());
+  }
+}
+
+// Load-time form (shape dry run, folding): inputs looked up by name.
 std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std::string, CpuTensor>& values,
-                                          bool shapes_only, std::vector<std::vector<float>>* spare, ThreadPool* pool,
-                                          bool folding) const {
+                                          bool shapes_only, ThreadPool* pool, bool folding) const {
   std::vector<CpuTensor> widened;  // Float64: constants held in float32, as double for this node only
-  if (precision_ == Precision::Float64) widened.reserve(n.inputs.size());  // no reallocation: `in` points into it
+  widened.reserve(n.inputs.size());  // no reallocation: `in` points into it
   std::vector<const CpuTensor*> in;
   for (const auto& name : n.inputs) {
     if (name.empty()) {
@@ -181,44 +227,10 @@ std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std:
     }
     auto c = constants_.find(name);
     if (c == constants_.end()) throw Error(ExitCode::Artifact, context_ + ": node '" + n.name + "' reads unknown '" + name + "'");
-    const CpuTensor& k = c->second;
-    if (precision_ == Precision::Float64 && !shapes_only && k.d.empty() && k.count() > 0) {
-      CpuTensor w;
-      w.shape = k.shape;
-      w.i = k.i;
-      w.integer = k.integer;
-      w.elem_type = k.elem_type;
-      if (k.integer) w.d.assign(k.i.begin(), k.i.end());
-      else w.d.assign(k.f.begin(), k.f.end());
-      widened.push_back(std::move(w));
-      in.push_back(&widened.back());
-      continue;
-    }
-    in.push_back(&c->second);
+    in.push_back(read_input(c->second, shapes_only, widened));
   }
   std::vector<CpuTensor> out(n.outputs.size());
-  for (size_t k = 0; spare && k < out.size(); ++k) {  // the smallest spare buffer the output fits in
-    if (n.outputs[k].empty() || !graph_.has_tensor(n.outputs[k])) continue;
-    const size_t need = static_cast<size_t>(graph_.tensor(n.outputs[k]).element_count());
-    auto best = spare->end();
-    for (auto it = spare->begin(); it != spare->end(); ++it) {
-      if (it->capacity() >= need && (best == spare->end() || it->capacity() < best->capacity())) best = it;
-    }
-    if (best == spare->end()) continue;
-    out[k].f = std::move(*best);
-    out[k].f.clear();
-    spare->erase(best);
-  }
-  KernelContext ctx{n, graph_.opset, shapes_only, pool, folding};
-  const ops::OpDef* op = ops::find_op(n.op_type, n.domain);
-  if (precision_ == Precision::Float32) {
-    op->kernel(ctx, in, out);
-    return out;
-  }
-  op->kernel64(ctx, in, out);
-  for (auto& t : out) {  // integer results (shape arithmetic) get their double view, as constants have
-    if (t.integer && t.d.empty() && !t.i.empty()) t.d.assign(t.i.begin(), t.i.end());
-  }
+  call_kernel(n, ops::find_op(n.op_type, n.domain), in, out, shapes_only, pool, folding);
   return out;
 }
 
@@ -234,11 +246,11 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
                                                         const std::set<std::string>* trace_only, ThreadPool* pool,
                                                         const Observer* observe) const {
   auto wanted = [&](const std::string& name) { return !name.empty() && (!trace_only || trace_only->count(name)); };
-  std::map<std::string, CpuTensor> values;
+  std::vector<CpuTensor> values(slot_of_.size());
   constexpr size_t kMaxSpare = 4;  // released buffers kept for reuse
   std::vector<std::vector<float>> spare;
   for (const auto& name : graph_.inputs) {
-    CpuTensor t;
+    CpuTensor& t = values[static_cast<size_t>(slot_of_.at(name))];
     t.shape = graph_.tensor(name).shape;
     auto it = inputs.find(name);
     if (it == inputs.end() || !it->second || static_cast<int64_t>(it->second->size()) != t.count()) {
@@ -249,8 +261,9 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
     }
     if (precision_ == Precision::Float32) t.f = *it->second;
     else t.d.assign(it->second->begin(), it->second->end());
-    values[name] = std::move(t);
   }
+  std::vector<const CpuTensor*> in;
+  std::vector<CpuTensor> widened;
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const ir::Node& n = graph_.nodes[i];
     if (folded_[i]) {  // computed at load: traced from the constant, when one is still held
@@ -266,10 +279,29 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
       continue;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<CpuTensor> outs = run_node(n, values, false, precision_ == Precision::Float32 ? &spare : nullptr, pool);
+    const NodePlan& plan = plans_[i];
+    in.clear();
+    widened.clear();
+    widened.reserve(plan.slots.size());  // no reallocation: `in` points into it
+    for (size_t k = 0; k < plan.slots.size(); ++k) {
+      if (plan.constants[k]) in.push_back(read_input(*plan.constants[k], false, widened));
+      else in.push_back(plan.slots[k] >= 0 ? &values[static_cast<size_t>(plan.slots[k])] : nullptr);
+    }
+    std::vector<CpuTensor> outs(n.outputs.size());
+    for (size_t k = 0; precision_ == Precision::Float32 && k < outs.size(); ++k) {  // the smallest spare that fits
+      auto best = spare.end();
+      for (auto it = spare.begin(); it != spare.end(); ++it) {
+        if (it->capacity() >= plan.output_counts[k] && (best == spare.end() || it->capacity() < best->capacity())) best = it;
+      }
+      if (plan.output_counts[k] == 0 || best == spare.end()) continue;
+      outs[k].f = std::move(*best);
+      outs[k].f.clear();
+      spare.erase(best);
+    }
+    call_kernel(n, plan.op, in, outs, false, pool, false);
     if (node_seconds) node_seconds->push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     for (size_t k = 0; k < n.outputs.size(); ++k) {
-      if (wanted(n.outputs[k]) && (trace || observe)) {
+      if ((trace || observe) && wanted(n.outputs[k])) {
         const bool narrow = precision_ == Precision::Float64;  // a Float32 value is handed out as it is
         std::vector<float> rounded = narrow ? as_float(outs[k]) : std::vector<float>();
         const std::vector<float>& v = narrow ? rounded : outs[k].f;
@@ -283,19 +315,18 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
           else outs[k].d.assign(o->second->begin(), o->second->end());
         }
       }
-      values[n.outputs[k]] = std::move(outs[k]);
+      if (plan.outputs[k] >= 0) values[static_cast<size_t>(plan.outputs[k])] = std::move(outs[k]);
     }
-    for (const auto& name : release_after_[i]) {
-      auto it = values.find(name);
-      if (it == values.end()) continue;
-      if (precision_ == Precision::Float32 && spare.size() < kMaxSpare) spare.push_back(std::move(it->second.f));
-      values.erase(it);
+    for (int64_t s : plan.release) {
+      CpuTensor& v = values[static_cast<size_t>(s)];
+      if (precision_ == Precision::Float32 && spare.size() < kMaxSpare) spare.push_back(std::move(v.f));
+      v = CpuTensor{};
     }
   }
   std::map<std::string, std::vector<float>> out;
   for (const auto& o : graph_.outputs) {
-    auto it = values.find(o);
-    out[o] = as_float(it != values.end() ? it->second : constants_.at(o));
+    auto it = slot_of_.find(o);
+    out[o] = as_float(it != slot_of_.end() ? values[static_cast<size_t>(it->second)] : constants_.at(o));
   }
   return out;
 }

@@ -19,6 +19,9 @@ class ModelProto;
 namespace bpu {
 class ThreadPool;
 }
+namespace bpu::ops {
+struct OpDef;
+}
 
 namespace bpu::cpu {
 
@@ -65,25 +68,43 @@ class CpuGraph {
   int64_t constant_elements() const;
 
  private:
-  // `spare`: storage of released values, handed to outputs that fit in it (no fresh pages per node).
-  // `folding`: the node reads only constants and runs once at load (KernelContext::folding).
+  // The load-time form (shape dry run, folding): inputs looked up by name. `folding`: the node reads only
+  // constants and runs once at load (KernelContext::folding).
   std::vector<CpuTensor> run_node(const ir::Node& node, const std::map<std::string, CpuTensor>& values,
-                                  bool shapes_only, std::vector<std::vector<float>>* spare = nullptr,
-                                  ThreadPool* pool = nullptr, bool folding = false) const;
+                                  bool shapes_only, ThreadPool* pool = nullptr, bool folding = false) const;
   // A value as the float32 vector run() hands out (Float64: its double values rounded).
   std::vector<float> as_float(const CpuTensor& t) const;
   CpuTensor compact(CpuTensor t) const;
 
+  // A constant as a node reads it: itself, or (Float64, held in float32) its double copy added to `widened`.
+  const CpuTensor* read_input(const CpuTensor& constant, bool shapes_only, std::vector<CpuTensor>& widened) const;
+  // The node's kernel (float32 or float64) on prepared inputs and (possibly spare-backed) outputs.
+  void call_kernel(const ir::Node& n, const ops::OpDef* op, const std::vector<const CpuTensor*>& in,
+                   std::vector<CpuTensor>& out, bool shapes_only, ThreadPool* pool, bool folding) const;
+
   void load(onnx::ModelProto& model, bool keep_constant_values);
   void fold_constants();
-  void plan_releases();
+  void plan_run();
+
+  // The run's plan, made once at load so a run looks nothing up by name: per node its op, where each input comes
+  // from (a constant, a run value's slot, or nothing), its outputs' slots and element counts, and the slots of
+  // the values no later node reads (graph outputs are kept for the result).
+  struct NodePlan {
+    const ops::OpDef* op = nullptr;
+    std::vector<const CpuTensor*> constants;  // per input: the constant it reads, else null
+    std::vector<int64_t> slots;               // per input: the run value's slot, -1 when empty or a constant
+    std::vector<int64_t> outputs;             // per output: its slot, -1 for an unnamed output
+    std::vector<size_t> output_counts;        // per output: its declared element count
+    std::vector<int64_t> release;
+  };
 
   ir::Graph graph_;
   std::string context_;
   Precision precision_ = Precision::Float32;
   std::map<std::string, CpuTensor> constants_;
-  std::vector<bool> folded_;                           // per node: computed once at load
-  std::vector<std::vector<std::string>> release_after_;  // per node: values no later node reads
+  std::vector<bool> folded_;         // per node: computed once at load
+  std::vector<NodePlan> plans_;      // per node (empty for folded nodes)
+  std::map<std::string, int64_t> slot_of_;  // run values (graph inputs, node outputs) by name
 };
 
 }  // namespace bpu::cpu

@@ -97,6 +97,38 @@ std::map<std::string, FloatArray> accuracy_sample(const std::vector<TensorInfo>&
 
 namespace {
 
+// A .bin value traced for the report, held at its own width until it is compared (int8 codes are a quarter of
+// their float32 values: densenet121 at 224 traces 25 M values): the codes with the info that dequantizes them as
+// the runner does, or float32 values.
+struct TracedValue {
+  TensorInfo info;
+  std::vector<int8_t> q8;
+  std::vector<int16_t> q16;
+  std::vector<int32_t> q32;
+  std::vector<float> f;
+
+  static TracedValue of(HostTensor&& t) {
+    TracedValue v;
+    v.info = std::move(t.info);
+    if (v.info.dtype == DType::Int8) v.q8.assign(t.q.begin(), t.q.end());
+    else if (v.info.dtype == DType::Int16) v.q16.assign(t.q.begin(), t.q.end());
+    else if (v.info.dtype == DType::Float32) v.f = std::move(t.f);
+    else v.q32 = std::move(t.q);
+    return v;
+  }
+  std::vector<float> values() const {
+    if (info.dtype == DType::Float32) return f;
+    HostTensor h;
+    h.info = info;
+    if (!q8.empty()) h.q.assign(q8.begin(), q8.end());
+    else if (!q16.empty()) h.q.assign(q16.begin(), q16.end());
+    else h.q = q32;
+    return dequantized(h);
+  }
+  size_t size() const { return q8.size() + q16.size() + q32.size() + f.size(); }
+};
+using BinTrace = std::map<std::string, TracedValue>;
+
 // The float model's pass: each compared tensor is measured against the .bin's as the float model computes it,
 // then the .bin's copy is dropped unless `keep` still needs it (the exact pass, the outputs); .bin `outputs` the
 // float model computes inside the graph (output_nodes) are kept in `trace`.
@@ -104,15 +136,17 @@ std::map<std::string, FloatArray> float_pass(const std::string& onnx_path, const
                                              const std::map<std::string, FloatArray>& ref_inputs,
                                              const std::set<std::string>& compared, const std::set<std::string>& keep,
                                              const std::set<std::string>& outputs,
-                                             std::map<std::string, FloatArray>& bin_trace,
+                                             BinTrace& bin_trace,
                                              std::map<std::string, double>* cosine,
                                              std::map<std::string, FloatArray>* trace) {
   QatReference f = QatReference::from_file(onnx_path, shapes, true);
   f.use_threads(threads);
+  f.use_low_memory();
+
   const cpu::CpuGraph::Observer compare = [&](const std::string& name, const std::vector<float>& v) {
     auto b = bin_trace.find(name);
     if (b != bin_trace.end() && !cosine->count(name)) {
-      (*cosine)[name] = distances(b->second.data, v).cosine;
+      (*cosine)[name] = distances(b->second.values(), v).cosine;
       if (!keep.count(name)) bin_trace.erase(b);
     }
     if (outputs.count(name) && f.graph().has_tensor(name)) (*trace)[name] = FloatArray{f.graph().tensor(name).shape, v};
@@ -127,12 +161,13 @@ std::map<std::string, FloatArray> float_pass(const std::string& onnx_path, const
 std::map<std::string, FloatArray> exact_pass(const std::string& onnx_path, const ImportOptions& shapes, int threads,
                                              const CompiledModel& m, const std::map<std::string, FloatArray>& ref_inputs,
                                              const std::map<std::string, double>& lsb, const std::set<std::string>& outputs,
-                                             std::map<std::string, FloatArray>& bin_trace,
+                                             BinTrace& bin_trace,
                                              std::map<std::string, CodeDifference>* codes, std::string* note) {
   std::map<std::string, FloatArray> out;
   try {
     QatReference e = QatReference::from_file(onnx_path, shapes, false, cpu::Precision::Float64);
     e.use_threads(threads);
+    e.use_low_memory();
     std::map<std::string, std::string> bin_name;  // exact graph tensor -> the .bin tensor it stands for
     for (const auto& [t, step] : lsb) {
       if (!bin_trace.count(t)) continue;
@@ -148,8 +183,8 @@ std::map<std::string, FloatArray> exact_pass(const std::string& onnx_path, const
       if (outputs.count(t)) out[t] = FloatArray{e.graph().has_tensor(name) ? e.graph().tensor(name).shape : Shape{}, v};
       auto b = bin_trace.find(t);
       auto step = lsb.find(t);
-      if (b == bin_trace.end() || step == lsb.end() || codes->count(t) || b->second.data.size() != v.size()) return;
-      (*codes)[t] = code_difference(b->second.data, v, step->second);
+      if (b == bin_trace.end() || step == lsb.end() || codes->count(t) || b->second.size() != v.size()) return;
+      (*codes)[t] = code_difference(b->second.values(), v, step->second);
       if (!outputs.count(t)) bin_trace.erase(b);
     };
     for (auto& [name, v] : e.run(ref_inputs, nullptr, nullptr, &wanted, &compare)) {
@@ -164,7 +199,7 @@ std::map<std::string, FloatArray> exact_pass(const std::string& onnx_path, const
 }
 
 // The quantization step of each tensor of `g` the .bin computed with one scale.
-std::map<std::string, double> quantized_steps(const ir::Graph& g, const std::map<std::string, FloatArray>& bin_trace) {
+std::map<std::string, double> quantized_steps(const ir::Graph& g, const BinTrace& bin_trace) {
   std::map<std::string, double> lsb;
   for (const auto& [name, v] : bin_trace) {
     if (g.has_tensor(name) && g.tensor(name).quant && g.tensor(name).quant->scales.size() == 1) lsb[name] = g.tensor(name).quant->scales[0];
@@ -237,14 +272,20 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
   // reference released before the next run: each holds the model's weights, so running them side by side would
   // multiply the peak memory. The traces keep what the report compares: the .bin's tensors, each dropped once the
   // float model's and the exact run's values of it were measured, and the outputs of the references.
-  std::map<std::string, FloatArray> bin_trace, float_trace;  // float_trace: .bin outputs inside the float graph
-  auto bin_out = runner.float_outputs(runner.run(inputs, ConvKernel::Fast, &bin_trace));
-  const std::map<std::string, FloatArray> ref_inputs = runner.reference_inputs(inputs);  // image inputs preprocessed
   const CompiledModel& m = runner.model();
-  std::set<std::string> compared, outputs;
-  for (const auto& n : g.nodes) if (!n.outputs.empty() && bin_trace.count(n.outputs[0])) compared.insert(n.outputs[0]);
+  std::set<std::string> compared, outputs;  // compared: node outputs the .bin computes, and the .bin outputs
+  for (const auto& n : g.nodes) if (!n.outputs.empty()) compared.insert(n.outputs[0]);
   for (const auto& o : m.outputs) compared.insert(o.name), outputs.insert(o.name);
-  for (auto it = bin_trace.begin(); it != bin_trace.end();) it = compared.count(it->first) ? std::next(it) : bin_trace.erase(it);
+  BinTrace bin_trace;
+  std::map<std::string, FloatArray> float_trace;  // float_trace: .bin outputs inside the float graph
+  const ModelRunner::TraceSink keep_compared = [&](HostTensor&& t) {
+    if (!compared.count(t.info.name)) return;
+    const std::string name = t.info.name;  // copied first: of() moves the info out
+    bin_trace[name] = TracedValue::of(std::move(t));
+  };
+  auto bin_out = runner.float_outputs(runner.run(inputs, ConvKernel::Fast, keep_compared));
+  for (auto it = compared.begin(); it != compared.end();) it = bin_trace.count(*it) || outputs.count(*it) ? std::next(it) : compared.erase(it);
+  const std::map<std::string, FloatArray> ref_inputs = runner.reference_inputs(inputs);  // image inputs preprocessed
   runner.release_scratch();
   release_free_memory();
   const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -254,6 +295,7 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
   std::map<std::string, double> float_cosine;  // compared tensor -> cosine of the .bin's against the float model's
   std::map<std::string, FloatArray> float_out =
       float_pass(onnx_path, shapes, threads, ref_inputs, compared, keep, outputs, bin_trace, &float_cosine, &float_trace);
+  release_free_memory();  // the float model's pages back before the exact model loads
   std::map<std::string, CodeDifference> exact_codes;
   std::map<std::string, FloatArray> exact_out =
       exact_pass(onnx_path, shapes, threads, m, ref_inputs, lsb, outputs, bin_trace, &exact_codes, &r.exact_note);
@@ -276,7 +318,7 @@ AccuracyReport accuracy_run(const ir::Graph& g, const PartitionResult& partition
   }
   for (const auto& [k, v] : float_out) {
     auto b = bin_trace.find(k);
-    if (b != bin_trace.end() && !float_cosine.count(k)) float_cosine[k] = distances(b->second.data, v.data).cosine;
+    if (b != bin_trace.end() && !float_cosine.count(k)) float_cosine[k] = distances(b->second.values(), v.data).cosine;
   }
   const std::map<std::string, std::string> dtypes = buffer_dtypes(m);
   std::map<std::string, std::string> subgraph_of;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <set>
 #include "common/error.h"
 #include "numerics/requant.h"
 
@@ -25,6 +26,8 @@ ModelRunner ModelRunner::from_file(const std::string& path, const std::string& m
 namespace {
 
 // Float view of a host tensor: integer codes times their scale (per tensor or per channel along `axis`).
+}  // namespace
+
 std::vector<float> dequantized(const HostTensor& t) {
   if (t.info.dtype == DType::Float32) return t.f;
   std::vector<float> out(t.q.size());
@@ -40,7 +43,6 @@ std::vector<float> dequantized(const HostTensor& t) {
   return out;
 }
 
-}  // namespace
 
 std::map<std::string, FloatArray> ModelRunner::reference_inputs(const std::map<std::string, FloatArray>& inputs) const {
   std::map<std::string, FloatArray> out = inputs;
@@ -125,8 +127,8 @@ const TensorInfo& ModelRunner::value_info(const std::string& name) const {
   return model_.values[it->second];
 }
 
-void ModelRunner::run_cpu_step(const Step& step, std::map<std::string, HostTensor>& values,
-                               std::map<std::string, FloatArray>* trace, std::vector<ProfileEntry>* profile) const {
+void ModelRunner::run_cpu_step(const Step& step, std::map<std::string, HostTensor>& values, const TraceSink* trace,
+                               std::vector<ProfileEntry>* profile) const {
   const CpuSegment& seg = model_.cpu_segments[step.segment];
   const cpu::CpuGraph& graph = *validated_.cpu_graphs[step.segment];
   std::map<std::string, const std::vector<float>*> cpu_inputs;
@@ -138,7 +140,12 @@ void ModelRunner::run_cpu_step(const Step& step, std::map<std::string, HostTenso
   }
   for (auto& [name, data] : cpu_trace) {
     const ir::Tensor* t = graph.graph().has_tensor(name) ? &graph.graph().tensor(name) : nullptr;
-    (*trace)[name] = FloatArray{t ? t->shape : Shape{static_cast<int64_t>(data.size())}, std::move(data)};
+    HostTensor h;
+    h.info.name = name;
+    h.info.dtype = DType::Float32;
+    h.info.shape = t ? t->shape : Shape{static_cast<int64_t>(data.size())};
+    h.f = std::move(data);
+    (*trace)(std::move(h));
   }
   for (size_t i = 0; profile && i < seconds.size() && i < graph.graph().nodes.size(); ++i) {
     profile->push_back({"CPU", step.segment, graph.graph().nodes[i].op_type, graph.graph().nodes[i].name, seconds[i]});
@@ -146,16 +153,12 @@ void ModelRunner::run_cpu_step(const Step& step, std::map<std::string, HostTenso
 }
 
 void ModelRunner::run_bpu_step(const Step& step, ConvKernel kernel, std::map<std::string, HostTensor>& values,
-                               std::map<std::string, FloatArray>* trace, std::vector<ProfileEntry>* profile) const {
+                               const TraceSink* trace, std::vector<ProfileEntry>* profile) const {
   const BpuSegment& seg = model_.bpu_segments[step.segment];
   const auto& program = validated_.programs[step.segment];
   BpuSimulator sim(seg, program, kernel, workspace_.get());
-  std::map<std::string, HostTensor> bpu_trace;
   std::vector<double> seconds;
-  for (auto& [name, t] : sim.run(values, trace ? &bpu_trace : nullptr, profile ? &seconds : nullptr)) values[name] = std::move(t);
-  for (auto it = bpu_trace.begin(); it != bpu_trace.end(); it = bpu_trace.erase(it)) {  // one copy at a time
-    (*trace)[it->first] = FloatArray{it->second.info.shape, dequantized(it->second)};
-  }
+  for (auto& [name, t] : sim.run(values, trace, profile ? &seconds : nullptr)) values[name] = std::move(t);
   for (size_t i = 0; profile && i < seconds.size(); ++i) {
     const uint32_t node = program[i].source_node;
     profile->push_back({"BPU", step.segment, bayes::opcode_name(program[i].opcode),
@@ -191,7 +194,27 @@ HostTensor ModelRunner::host_step(const Step& step, const std::map<std::string, 
 std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, FloatArray>& inputs, ConvKernel kernel,
                                                    std::map<std::string, FloatArray>* trace,
                                                    std::vector<ProfileEntry>* profile) const {
+  if (!trace) return run_steps(inputs, kernel, nullptr, profile);
+  const TraceSink keep = [&](HostTensor&& t) { (*trace)[t.info.name] = FloatArray{t.info.shape, dequantized(t)}; };
+  return run_steps(inputs, kernel, &keep, profile);
+}
+
+std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, FloatArray>& inputs, ConvKernel kernel,
+                                                   const TraceSink& sink) const {
+  return run_steps(inputs, kernel, &sink, nullptr);
+}
+
+std::map<std::string, FloatArray> ModelRunner::run_steps(const std::map<std::string, FloatArray>& inputs,
+                                                         ConvKernel kernel, const TraceSink* trace,
+                                                         std::vector<ProfileEntry>* profile) const {
   std::map<std::string, HostTensor> values = bind_inputs(inputs);
+  std::set<std::string> traced;  // names the steps handed to the sink; the host's float values follow at the end
+  const TraceSink* outer = trace;
+  const TraceSink note = [&](HostTensor&& t) {
+    traced.insert(t.info.name);
+    (*outer)(std::move(t));
+  };
+  if (trace) trace = &note;
   for (const auto& step : model_.steps) {
     if (step.kind == StepKind::RunCpu) {
       run_cpu_step(step, values, trace, profile);
@@ -214,7 +237,7 @@ std::map<std::string, FloatArray> ModelRunner::run(const std::map<std::string, F
   }
   if (trace) {
     for (const auto& [name, v] : values) {
-      if (v.info.dtype == DType::Float32 && !trace->count(name)) (*trace)[name] = FloatArray{v.info.shape, v.f};
+      if (v.info.dtype == DType::Float32 && !traced.count(name)) (*trace)(HostTensor{v.info, v.f, {}});
     }
   }
   return out;

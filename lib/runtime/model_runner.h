@@ -2,6 +2,7 @@
 // dequantize steps and BPU segments on the simulator — on float32 inputs.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,6 +24,10 @@ struct ProfileEntry {
   double seconds = 0;
 };
 
+// An integer value's codes times its scales (per tensor, or per channel along info.axis), as float32; a float value
+// as it is.
+std::vector<float> dequantized(const HostTensor& t);
+
 class ModelRunner {
  public:
   // Throws Error(Artifact) when the model is invalid, or for another march than a non-empty `march`.
@@ -37,6 +42,12 @@ class ModelRunner {
                                         ConvKernel kernel = ConvKernel::Fast,
                                         std::map<std::string, FloatArray>* trace = nullptr,
                                         std::vector<ProfileEntry>* profile = nullptr) const;
+  // The same run handing each traced value to `sink` as it is computed instead of keeping them: a BPU value as
+  // its integer codes (dequantized() gives the float the map form holds), a CPU value as float32 (info: its name,
+  // shape, Float32). The accuracy run keeps codes at their own width this way.
+  using TraceSink = std::function<void(HostTensor&&)>;
+  std::map<std::string, FloatArray> run(const std::map<std::string, FloatArray>& inputs, ConvKernel kernel,
+                                        const TraceSink& sink) const;
 
   // Worker threads for the simulator's convolutions (results are identical for every count). Default 1.
   void set_threads(int threads) { workspace_ = std::make_unique<SimulatorWorkspace>(threads < 1 ? 1 : threads); }
@@ -54,10 +65,12 @@ class ModelRunner {
 
  private:
   std::map<std::string, HostTensor> bind_inputs(const std::map<std::string, FloatArray>& inputs) const;
-  void run_cpu_step(const Step& step, std::map<std::string, HostTensor>& values, std::map<std::string, FloatArray>* trace,
+  std::map<std::string, FloatArray> run_steps(const std::map<std::string, FloatArray>& inputs, ConvKernel kernel,
+                                              const TraceSink* trace, std::vector<ProfileEntry>* profile) const;
+  void run_cpu_step(const Step& step, std::map<std::string, HostTensor>& values, const TraceSink* trace,
                     std::vector<ProfileEntry>* profile) const;
   void run_bpu_step(const Step& step, ConvKernel kernel, std::map<std::string, HostTensor>& values,
-                    std::map<std::string, FloatArray>* trace, std::vector<ProfileEntry>* profile) const;
+                    const TraceSink* trace, std::vector<ProfileEntry>* profile) const;
   HostTensor host_step(const Step& step, const std::map<std::string, HostTensor>& values) const;
   const TensorInfo& value_info(const std::string& name) const;
 

@@ -48,6 +48,8 @@ class QatReference {
   // Runs the kernels that split their work (Conv) on `threads` workers from now on; run() must then not be
   // called from two threads at once. The results do not depend on the count.
   void use_threads(int threads);
+  // Frees each value as soon as no later node reads it (CpuGraph::set_spare_buffers(0)).
+  void use_low_memory() { graph_->set_spare_buffers(0); }
 
   // Constant values held (CpuGraph::constant_elements).
   int64_t constant_elements() const { return graph_->constant_elements(); }

@@ -145,6 +145,16 @@ TEST_CASE("report: the JSON report follows its schema", "[report]") {
   const auto& acc = j.at("accuracy");
   CHECK(acc.at("sample").get<std::string>().find("seed 2024") != std::string::npos);
   CHECK(acc.at("nodes").size() == m->result.graph.nodes.size());
+  // The BPU rows whose tensor the .bin computes (not fused away) are measured: against the float model and,
+  // quantized, against the exact run.
+  size_t measured = 0;
+  for (const auto& n : acc.at("nodes")) {
+    if (n.at("device") != "BPU" || !n.at("cosine").is_number()) continue;
+    ++measured;
+    INFO(n.at("node").get<std::string>());
+    if (n.at("output_dtype") == "int8") CHECK(n.at("vs_exact").is_object());
+  }
+  CHECK(measured >= 3);
   REQUIRE(acc.at("outputs").size() == 1);
   const auto& out = acc.at("outputs")[0];
   for (const char* key : {"cosine", "l1", "l2", "chebyshev"}) CHECK(out.at("vs_float").at(key).is_number());

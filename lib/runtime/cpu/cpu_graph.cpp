@@ -247,7 +247,6 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
                                                         const Observer* observe) const {
   auto wanted = [&](const std::string& name) { return !name.empty() && (!trace_only || trace_only->count(name)); };
   std::vector<CpuTensor> values(slot_of_.size());
-  constexpr size_t kMaxSpare = 4;  // released buffers kept for reuse
   std::vector<std::vector<float>> spare;
   for (const auto& name : graph_.inputs) {
     CpuTensor& t = values[static_cast<size_t>(slot_of_.at(name))];
@@ -319,7 +318,7 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
     }
     for (int64_t s : plan.release) {
       CpuTensor& v = values[static_cast<size_t>(s)];
-      if (precision_ == Precision::Float32 && spare.size() < kMaxSpare) spare.push_back(std::move(v.f));
+      if (precision_ == Precision::Float32 && spare.size() < max_spare_) spare.push_back(std::move(v.f));
       v = CpuTensor{};
     }
   }

@@ -63,6 +63,9 @@ class CpuGraph {
                                                 ThreadPool* pool = nullptr, const Observer* observe = nullptr) const;
 
   const ir::Graph& graph() const { return graph_; }
+  // Released value buffers a run keeps to back later outputs (default 4: no fresh pages per node); 0 frees each
+  // at once (the accuracy run's references, where peak memory matters more than page faults).
+  void set_spare_buffers(size_t n) { max_spare_ = n; }
   Precision precision() const { return precision_; }
   // Values the executor holds for its constants (after folding), for memory checks.
   int64_t constant_elements() const;
@@ -105,6 +108,7 @@ class CpuGraph {
   std::vector<bool> folded_;         // per node: computed once at load
   std::vector<NodePlan> plans_;      // per node (empty for folded nodes)
   std::map<std::string, int64_t> slot_of_;  // run values (graph inputs, node outputs) by name
+  size_t max_spare_ = 4;
 };
 
 }  // namespace bpu::cpu

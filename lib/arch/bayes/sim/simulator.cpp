@@ -103,8 +103,7 @@ std::vector<RequantParams> read_records(const std::vector<uint8_t>& constants, u
 }  // namespace
 
 std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, HostTensor>& values,
-                                                    std::map<std::string, HostTensor>* trace,
-                                                    std::vector<double>* seconds) const {
+                                                    const TraceSink* trace, std::vector<double>* seconds) const {
   std::vector<uint8_t>& arena = workspace_->arena;  // capacity kept between runs; zeroed every run
   arena.assign(segment_.arena_size, 0);
   for (size_t i = 0; i < segment_.input_buffers.size(); ++i) {
@@ -127,7 +126,7 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
     t.info = b.info;
     std::vector<int64_t> v = read_widened(arena, b);
     t.q.assign(v.begin(), v.end());
-    (*trace)[b.info.name] = std::move(t);
+    (*trace)(std::move(t));
   };
   if (trace) for (uint32_t id : segment_.input_buffers) snapshot(id);
   std::vector<uint32_t> reads, writes;

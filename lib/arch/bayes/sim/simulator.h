@@ -2,6 +2,7 @@
 // weights and requant records from the segment's constant pool. It knows nothing about ONNX.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,12 +45,13 @@ class BpuSimulator {
   }
 
   // Copies the bound input values into the arena, runs every instruction, returns the bound outputs.
-  // With `trace`, every buffer's value is added as it stands right after the instruction that writes it (inputs
-  // before the first), keyed by buffer name = ONNX tensor name; reused buffers are later overwritten.
+  // With `trace`, every buffer's value is handed to it as it stands right after the instruction that writes it
+  // (inputs before the first; info.name = the ONNX tensor name), one buffer at a time, so a reused buffer is
+  // seen before it is overwritten and no copy of the whole segment is held.
   // With `seconds`, each instruction's host time is appended, in program order (`run --profile-path`).
+  using TraceSink = std::function<void(HostTensor&&)>;
   std::map<std::string, HostTensor> run(const std::map<std::string, HostTensor>& values,
-                                        std::map<std::string, HostTensor>* trace = nullptr,
-                                        std::vector<double>* seconds = nullptr) const;
+                                        const TraceSink* trace = nullptr, std::vector<double>* seconds = nullptr) const;
 
  private:
   void execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) const;

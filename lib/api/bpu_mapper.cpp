@@ -507,10 +507,12 @@ CompileResult makertbin(const MapperConfig& config) {
   write_optimized_float_model(r.graph, optimized_path);
   release_free_memory();
   write_quantized_model(r.graph, quantized_path);
-  // From here on a quantized weight is needed as its int8 values only: its float copy goes before the accuracy
-  // run loads the reference models.
+  // From here on no stage reads a weight's values (the .bin and the staged models hold them): they go before the
+  // accuracy run loads the reference models. Shapes, scales and small integer constants stay.
   for (auto& [name, t] : r.graph.tensors) {
-    if (t.is_constant && !t.quantized.empty()) std::vector<float>().swap(t.float_data);
+    if (!t.is_constant || t.float_data.size() + t.quantized.size() < 4096) continue;
+    std::vector<float>().swap(t.float_data);
+    std::vector<int8_t>().swap(t.quantized);
   }
   release_free_memory();
   r.phase_seconds.emplace_back("write", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -25,7 +25,7 @@ extern const char* const kCompilerVersion;
 
 struct CompileResult {
   CompiledModel model;
-  ir::Graph graph;  // after quant extraction and fusion (after makertbin, quantized weights hold their int8 values only)
+  ir::Graph graph;  // after quant extraction and fusion (after makertbin, constants of >= 4096 values hold no values)
   PartitionResult partition;
   std::vector<PlacementRow> placement;
   std::vector<std::string> synthesized_weights;  // weight tensors whose scales the compiler invented

@@ -24,6 +24,9 @@ struct CpuTensor {
   std::vector<float> f;    // float data (QuantizeLinear outputs hold integer values as floats)
   std::vector<double> d;   // the same in a float64 run (kernels over double read and write only this)
   std::vector<int64_t> i;  // integer constants (shapes, axes, pads)
+  // A float64 executor's constant whose values are all int8 codes (a QAT weight's QuantizeLinear output), held at
+  // a quarter of float32's size; CpuGraph widens it to d for the node reading it, so no kernel sees this field.
+  std::vector<int8_t> q8;
   bool integer = false;
   ir::ElemType elem_type = ir::ElemType::Float;  // ONNX type of a constant (zero points: int8/uint8/int16)
   bool has_data = true;    // false for non-constant values during shape validation

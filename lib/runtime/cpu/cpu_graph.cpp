@@ -2,6 +2,7 @@
 
 #include "runtime/cpu/cpu_graph.h"
 
+#include <cmath>
 #include <chrono>
 #include <iterator>
 #include <set>
@@ -121,7 +122,7 @@ void CpuGraph::fold_constants() {
     if (!all_constant) continue;
     for (const auto& o : n.outputs) if (!o.empty()) out_count += checked_element_count(graph_.tensor(o).shape, o, ExitCode::Artifact);
     if (out_count > in_count) continue;
-    // Float64: a weight's DequantizeLinear stays in the run, so its weight is held as int8 codes in float32 (exact)
+    // Float64: a weight's DequantizeLinear stays in the run, so its weight is held as its int8 codes (exact)
     // and its double values exist only while the next node reads them, not as a double copy of every weight.
     if (precision_ == Precision::Float64 && n.op_type == "DequantizeLinear") continue;
     std::vector<CpuTensor> outs = run_node(n, no_values, false, nullptr, true);
@@ -138,7 +139,7 @@ void CpuGraph::fold_constants() {
 
 int64_t CpuGraph::constant_elements() const {
   int64_t n = 0;
-  for (const auto& [name, c] : constants_) n += static_cast<int64_t>(c.f.size() + c.d.size() + c.i.size());
+  for (const auto& [name, c] : constants_) n += static_cast<int64_t>(c.f.size() + c.d.size() + c.i.size() + c.q8.size());
   return n;
 }
 
@@ -174,23 +175,31 @@ void CpuGraph::plan_run() {
   for (const auto& [s, i] : last_reader) if (!kept.count(s)) plans_[i].release.push_back(s);
 }
 
-// A Float64 constant whose values are all float32 numbers (a weight's codes, shape arithmetic) is held in f only.
+// A Float64 constant whose values are all int8 codes (a weight's QuantizeLinear) is held as int8, one whose values
+// are all float32 numbers (shape arithmetic, scales) in f only.
 CpuTensor CpuGraph::compact(CpuTensor t) const {
   if (precision_ != Precision::Float64 || t.d.empty()) return t;
-  for (double v : t.d) if (static_cast<double>(static_cast<float>(v)) != v) return t;
-  t.f.assign(t.d.begin(), t.d.end());
+  bool codes = !t.integer;
+  for (double v : t.d) {
+    if (static_cast<double>(static_cast<float>(v)) != v) return t;
+    codes = codes && v >= -128.0 && v <= 127.0 && v == std::nearbyint(v);
+  }
+  if (codes) t.q8.assign(t.d.begin(), t.d.end());
+  else t.f.assign(t.d.begin(), t.d.end());
   std::vector<double>().swap(t.d);
   return t;
 }
 
 const CpuTensor* CpuGraph::read_input(const CpuTensor& k, bool shapes_only, std::vector<CpuTensor>& widened) const {
-  if (precision_ != Precision::Float64 || shapes_only || !k.d.empty() || k.count() == 0) return &k;
+  if (precision_ != Precision::Float64 || !k.d.empty() || k.count() == 0) return &k;
+  if (shapes_only && k.q8.empty()) return &k;
   CpuTensor w;
   w.shape = k.shape;
   w.i = k.i;
   w.integer = k.integer;
   w.elem_type = k.elem_type;
   if (k.integer) w.d.assign(k.i.begin(), k.i.end());
+  else if (!k.q8.empty()) w.d.assign(k.q8.begin(), k.q8.end());
   else w.d.assign(k.f.begin(), k.f.end());
   widened.push_back(std::move(w));
   return &widened.back();
@@ -235,6 +244,7 @@ std::vector<CpuTensor> CpuGraph::run_node(const ir::Node& n, const std::map<std:
 }
 
 std::vector<float> CpuGraph::as_float(const CpuTensor& t) const {
+  if (!t.q8.empty()) return std::vector<float>(t.q8.begin(), t.q8.end());
   if (precision_ == Precision::Float32 || t.d.empty()) return t.f;
   return std::vector<float>(t.d.begin(), t.d.end());
 }
@@ -270,8 +280,9 @@ std::map<std::string, std::vector<float>> CpuGraph::run(const std::map<std::stri
       for (const auto& o : n.outputs) {
         auto c = wanted(o) ? constants_.find(o) : constants_.end();
         if (c == constants_.end()) continue;
-        const std::vector<float> rounded = c->second.d.empty() ? std::vector<float>() : as_float(c->second);
-        const std::vector<float>& v = c->second.d.empty() ? c->second.f : rounded;
+        const bool held_as_f = c->second.d.empty() && c->second.q8.empty();
+        const std::vector<float> rounded = held_as_f ? std::vector<float>() : as_float(c->second);
+        const std::vector<float>& v = held_as_f ? c->second.f : rounded;
         if (trace) (*trace)[o] = v;
         if (observe) (*observe)(o, v);
       }

@@ -104,24 +104,39 @@ TEST_CASE("golden: max pooling takes the window maximum and rescales", "[golden]
 }
 
 TEST_CASE("golden: the direct max pooling path equals pool2d on padded, strided windows", "[golden]") {
-  PoolGeometry g;
-  g.batch_channels = 3;
-  g.in_h = 9;
-  g.in_w = 11;
-  g.kernel_h = g.kernel_w = 3;
-  g.stride_h = g.stride_w = 2;
-  g.pad_top = g.pad_left = 1;
-  g.pad_bottom = g.pad_right = 2;  // includes windows that are all padding on the bottom/right edge
-  g.out_h = 6;
-  g.out_w = 7;
-  std::vector<int64_t> x = random_codes(static_cast<size_t>(3 * 9 * 11), -128, 127, 31);
-  std::vector<int8_t> x8(x.begin(), x.end());
-  for (RequantParams p : {make_conv_requant(0.1, 1.0, 0.1, 0), make_conv_requant(0.1, 1.0, 0.23, 0)}) {
-    std::vector<int64_t> ref(static_cast<size_t>(3 * 6 * 7));
-    pool2d(g, true, false, x.data(), &p, 1, -128, 127, ref.data());
-    std::vector<int8_t> got(ref.size());
-    max_pool2d_direct(g, x8.data(), p, -128, 127, got.data());
-    CHECK(std::equal(ref.begin(), ref.end(), got.begin()));
+  struct Case { int64_t in_h, in_w, k, stride, pad_lo, pad_hi; };
+  // 3x3 s2 with windows all padding on the bottom/right edge, 3x3 s1 same, 2x2 s2, 3x3 s2 ceil-mode-like, 5x2 s3.
+  for (const Case c : {Case{9, 11, 3, 2, 1, 2}, Case{7, 8, 3, 1, 1, 1}, Case{8, 8, 2, 2, 0, 0}, Case{31, 31, 3, 2, 0, 1},
+                       Case{10, 13, 5, 3, 2, 4}}) {
+    PoolGeometry g;
+    g.batch_channels = 3;
+    g.in_h = c.in_h;
+    g.in_w = c.in_w;
+    g.kernel_h = c.k;
+    g.kernel_w = c.k == 5 ? 2 : c.k;
+    g.stride_h = g.stride_w = c.stride;
+    g.pad_top = g.pad_left = c.pad_lo;
+    g.pad_bottom = g.pad_right = c.pad_hi;
+    g.out_h = (g.in_h + c.pad_lo + c.pad_hi - g.kernel_h) / c.stride + 1;
+    g.out_w = (g.in_w + c.pad_lo + c.pad_hi - g.kernel_w) / c.stride + 1;
+    const size_t n_in = static_cast<size_t>(3 * g.in_h * g.in_w), n_out = static_cast<size_t>(3 * g.out_h * g.out_w);
+    std::vector<int64_t> x8v = random_codes(n_in, -128, 127, 31), x16v = random_codes(n_in, -32768, 32767, 32);
+    std::vector<int8_t> x8(x8v.begin(), x8v.end());
+    std::vector<int16_t> x16(x16v.begin(), x16v.end());
+    for (RequantParams p : {make_conv_requant(0.1, 1.0, 0.1, 0), make_conv_requant(0.1, 1.0, 0.23, 0.7)}) {
+      std::vector<int64_t> ref(n_out), ref16(n_out);
+      pool2d(g, true, false, x8v.data(), &p, 1, -128, 127, ref.data());
+      pool2d(g, true, false, x16v.data(), &p, 1, -32768, 32767, ref16.data());
+      std::vector<int8_t> got(n_out);
+      std::vector<int16_t> got16(n_out);
+      std::vector<int32_t> got32(n_out);
+      max_pool2d_direct(g, x8.data(), p, -128, 127, got.data());
+      CHECK(std::equal(ref.begin(), ref.end(), got.begin()));
+      max_pool2d_direct(g, x8.data(), p, -128, 127, got32.data());
+      CHECK(std::equal(ref.begin(), ref.end(), got32.begin()));
+      max_pool2d_direct(g, x16.data(), p, -32768, 32767, got16.data());
+      CHECK(std::equal(ref16.begin(), ref16.end(), got16.begin()));
+    }
   }
 }
 

@@ -290,7 +290,7 @@ void BpuSimulator::execute(const bayes::Pool& p, std::vector<uint8_t>& arena) co
     const RequantParams table = read_records(segment_.constants, p.table_offset, 1)[0];
     with_int_buffer(arena, in, [&](auto* x) {
       with_int_buffer(arena, out, [&](auto* y) {
-        const double work = static_cast<double>(g.batch_channels * g.out_h * g.out_w) * p.kernel_h * p.kernel_w;
+        const double work = static_cast<double>(g.batch_channels * g.out_h * g.out_w) * p.kernel_h * p.kernel_w * kPoolWork;
         parallel_for(pool_for(work), g.batch_channels, [&](int64_t c0, int64_t c1) {  // whole planes per worker
           kernels::PoolGeometry part = g;
           part.batch_channels = c1 - c0;

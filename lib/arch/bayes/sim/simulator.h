@@ -76,6 +76,7 @@ class BpuSimulator {
   ThreadPool* pool_for(double work) const;
   static constexpr double kParallelWork = 1 << 20;  // ~10-20 us of one core's dot products
   static constexpr double kAddWork = 8;             // an ADD element costs about 8 multiply-adds
+  static constexpr double kPoolWork = 16;           // a max-pool window element about 16 (64x32x32 3x3 s2: ~40 us)
   // The int8 rescale table of (mult, shift), built once per workspace.
   const kernels::Int8Rescale& rescale_table(int64_t mult, int32_t shift) const;
 

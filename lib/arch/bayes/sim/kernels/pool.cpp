@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 namespace bpu::kernels {
 
@@ -49,26 +50,83 @@ void pool2d(const PoolGeometry& g, bool is_max, bool count_include_pad, const in
   }
 }
 
+// One output row from the window rows' maximum m: output ox takes the maximum of its in-bounds columns. Outputs
+// whose window lies inside the row run kernel-column by kernel-column over all of them (vectorizable); the edges
+// clip their windows.
+template <typename In>
+void horizontal_max(const In* __restrict m, int64_t in_w, int64_t out_w, int64_t k, int64_t stride, int64_t pad,
+                    In* __restrict h, bool* __restrict empty) {
+  int64_t lo = 0, hi = out_w;  // [lo, hi): windows inside the row
+  while (lo < out_w && lo * stride - pad < 0) ++lo;
+  while (hi > lo && (hi - 1) * stride - pad + k > in_w) --hi;
+  auto clipped = [&](int64_t ox) {
+    const int64_t x0 = std::max<int64_t>(ox * stride - pad, 0);
+    const int64_t x1 = std::min<int64_t>(ox * stride - pad + k, in_w);
+    empty[ox] = x1 <= x0;
+    In v = x1 > x0 ? m[x0] : In(0);
+    for (int64_t x = x0 + 1; x < x1; ++x) v = std::max(v, m[x]);
+    h[ox] = v;
+  };
+  for (int64_t ox = 0; ox < lo; ++ox) clipped(ox);
+  for (int64_t ox = hi; ox < out_w; ++ox) clipped(ox);
+  if (hi <= lo) return;
+  const In* __restrict base = m + lo * stride - pad;
+  const int64_t n = hi - lo;
+  In* __restrict hv = h + lo;
+  for (int64_t i = 0; i < n; ++i) hv[i] = base[i * stride];
+  for (int64_t j = 1; j < k; ++j) {
+    const In* __restrict col = base + j;
+    for (int64_t i = 0; i < n; ++i) hv[i] = std::max(hv[i], col[i * stride]);
+  }
+  std::fill(empty + lo, empty + hi, false);
+}
+
+// Rows first: the window rows' maximum for every input column (one pass the compiler vectorizes), then each
+// output takes the maximum of its columns of that row. An 8-bit input is requantized through a 256-entry table,
+// or just converted when that table is the identity (a max pool keeps its input's scale in QAT).
 template <typename In, typename Out>
 void max_pool2d_direct(const PoolGeometry& g, const In* in, const RequantParams& p, int64_t lo, int64_t hi, Out* out) {
+  constexpr bool kTable = sizeof(In) == 1;
+  Out table[256] = {};
+  bool identity = false;
+  if constexpr (kTable) {
+    identity = true;
+    for (int v = -128; v < 128; ++v) {
+      table[v + 128] = static_cast<Out>(apply_requant(v, p, lo, hi));
+      identity = identity && table[v + 128] == v;
+    }
+  }
+  auto requant = [&](int64_t v) {
+    if constexpr (kTable) return table[v + 128];
+    else return static_cast<Out>(apply_requant(v, p, lo, hi));
+  };
+  const Out empty_value = requant(0);  // an empty window (all padding) yields 0, as in pool2d
+  const int64_t in_w = g.in_w, out_w = g.out_w;  // locals: the stores below cannot alias them
+  std::vector<In> rows(static_cast<size_t>(in_w)), hrow(static_cast<size_t>(out_w));
+  std::vector<char> empty_flags(static_cast<size_t>(out_w));
+  In* __restrict m = rows.data();
+  In* __restrict h = hrow.data();
+  bool* empty = reinterpret_cast<bool*>(empty_flags.data());
   for (int64_t nc = 0; nc < g.batch_channels; ++nc) {
-    const In* plane = in + nc * g.in_h * g.in_w;
-    Out* dst = out + nc * g.out_h * g.out_w;
-    for (int64_t oy = 0; oy < g.out_h; ++oy) {
+    const In* plane = in + nc * g.in_h * in_w;
+    Out* __restrict dst = out + nc * g.out_h * out_w;
+    for (int64_t oy = 0; oy < g.out_h; ++oy, dst += out_w) {
       const int64_t y0 = std::max<int64_t>(oy * g.stride_h - g.pad_top, 0);
       const int64_t y1 = std::min<int64_t>(oy * g.stride_h - g.pad_top + g.kernel_h, g.in_h);
-      for (int64_t ox = 0; ox < g.out_w; ++ox) {
-        const int64_t x0 = std::max<int64_t>(ox * g.stride_w - g.pad_left, 0);
-        const int64_t x1 = std::min<int64_t>(ox * g.stride_w - g.pad_left + g.kernel_w, g.in_w);
-        int64_t value = 0;  // an empty window (all padding) yields 0, as in pool2d
-        if (y1 > y0 && x1 > x0) {
-          In m = plane[y0 * g.in_w + x0];
-          for (int64_t y = y0; y < y1; ++y) {
-            for (int64_t x = x0; x < x1; ++x) m = std::max(m, plane[y * g.in_w + x]);
-          }
-          value = m;
-        }
-        dst[oy * g.out_w + ox] = static_cast<Out>(apply_requant(value, p, lo, hi));
+      if (y1 <= y0) {
+        std::fill(dst, dst + out_w, empty_value);
+        continue;
+      }
+      std::copy(plane + y0 * in_w, plane + (y0 + 1) * in_w, m);
+      for (int64_t y = y0 + 1; y < y1; ++y) {
+        const In* __restrict row = plane + y * in_w;
+        for (int64_t x = 0; x < in_w; ++x) m[x] = std::max(m[x], row[x]);
+      }
+      horizontal_max(m, in_w, out_w, g.kernel_w, g.stride_w, g.pad_left, h, empty);
+      if (identity) {
+        for (int64_t ox = 0; ox < out_w; ++ox) dst[ox] = static_cast<Out>(h[ox]);  // empty windows hold 0 = requant(0)
+      } else {
+        for (int64_t ox = 0; ox < out_w; ++ox) dst[ox] = empty[ox] ? empty_value : requant(h[ox]);
       }
     }
   }

@@ -20,7 +20,8 @@ void pool2d(const PoolGeometry& g, bool is_max, bool count_include_pad, const in
             int64_t table_entries, int64_t lo, int64_t hi, int64_t* out);
 
 // Fast path of pool2d for max pooling without dilation and with one requant entry: typed input and output, the
-// window clipped to the input once per row instead of per element. Tested identical to pool2d.
+// window rows' maximum taken once per output row (then per output over its columns), an 8-bit input requantized
+// through a table. Tested identical to pool2d.
 template <typename In, typename Out>
 void max_pool2d_direct(const PoolGeometry& g, const In* in, const RequantParams& p, int64_t lo, int64_t hi, Out* out);
 

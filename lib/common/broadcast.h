@@ -65,4 +65,9 @@ void for_each_broadcast_row(const Shape& out, const Shape& a, const Shape& b, F&
 
 bool broadcastable(const Shape& from, const Shape& to);
 
+// Rewrites a broadcast (b and a broadcastable to out) as the same element walk over fewer axes: axes of size 1
+// dropped, neighbours merged where each input is broadcast along both or along neither. The results have
+// out's new rank (a rank-0 out stays rank 0); an SE scale 1xCx1x1 against 1xCxHxW becomes C x 1 against C x HW.
+void coalesce_broadcast(Shape& out, Shape& a, Shape& b);
+
 }  // namespace bpu

@@ -2,6 +2,7 @@
 // and exact), resize, concat/rescale, LUTs, broadcasting add/sub and mul with int16 saturation,
 // transpose/slice/pad, transposed convolution and softmax.
 
+#include <array>
 #include <cmath>
 #include <random>
 
@@ -10,8 +11,10 @@
 #include "arch/bayes/sim/kernels/add.h"
 #include "arch/bayes/sim/kernels/deconv2d.h"
 #include "arch/bayes/sim/kernels/movement.h"
+#include "arch/bayes/sim/kernels/mul.h"
 #include "arch/bayes/sim/kernels/pool.h"
 #include "arch/bayes/sim/kernels/resize.h"
+#include "common/broadcast.h"
 #include "test_helpers.h"
 
 using namespace bpu;
@@ -136,6 +139,37 @@ TEST_CASE("golden: the direct max pooling path equals pool2d on padded, strided 
       CHECK(std::equal(ref.begin(), ref.end(), got32.begin()));
       max_pool2d_direct(g, x16.data(), p, -32768, 32767, got16.data());
       CHECK(std::equal(ref16.begin(), ref16.end(), got16.begin()));
+    }
+  }
+}
+
+TEST_CASE("golden: global average pooling on typed planes equals avg_pool2d_exact", "[golden]") {
+  for (int64_t plane : {1, 7, 64, 1024}) {
+    PoolGeometry g;
+    g.batch_channels = 5;
+    g.in_h = plane == 1024 ? 32 : 1;
+    g.in_w = plane / g.in_h;
+    g.kernel_h = g.in_h;
+    g.kernel_w = g.in_w;
+    const size_t n = static_cast<size_t>(5 * plane);
+    for (auto [lo, hi] : {std::pair<int64_t, int64_t>{-128, 127}, {-32768, 32767}}) {
+      std::vector<int64_t> x = random_codes(n, lo, hi, 61 + plane), ref(5);
+      for (float s : {0.0231f, 0.25f}) {
+        avg_pool2d_exact(g, false, x.data(), s, s * 0.75f, -128, 127, ref.data());
+        std::vector<int8_t> got8(5);
+        std::vector<int32_t> got32(5);
+        if (hi == 127) {
+          std::vector<int8_t> x8(x.begin(), x.end());
+          global_avg_pool_exact(5, plane, x8.data(), s, s * 0.75f, -128, 127, got8.data());
+        } else {
+          std::vector<int16_t> x16(x.begin(), x.end());
+          global_avg_pool_exact(5, plane, x16.data(), s, s * 0.75f, -128, 127, got8.data());
+        }
+        std::vector<int32_t> x32(x.begin(), x.end());
+        global_avg_pool_exact(5, plane, x32.data(), s, s * 0.75f, -128, 127, got32.data());
+        CHECK(std::equal(ref.begin(), ref.end(), got8.begin()));
+        CHECK(std::equal(ref.begin(), ref.end(), got32.begin()));
+      }
     }
   }
 }
@@ -311,6 +345,64 @@ TEST_CASE("golden: the vector ADD equals apply_add on int8 and int16, Sub's nega
     add_elementwise_scalar(a8.data(), b16.data(), 1003, p, INT32_MIN, INT32_MAX, ref32.data());
     add_elementwise(a8.data(), b16.data(), 1003, p, INT32_MIN, INT32_MAX, got32.data());
     CHECK(ref32 == got32);
+  }
+}
+
+// clamp(round half to even of a * b * m / 2^shift) on 128-bit integers: the MUL definition, written out.
+int64_t mul_definition(int64_t a, int64_t b, int32_t m, int shift, int64_t lo, int64_t hi) {
+  const __int128 v = static_cast<__int128>(a) * b * m;
+  __int128 q = v >> shift;  // floor
+  const __int128 rem = v - (q << shift), half = shift > 0 ? (static_cast<__int128>(1) << (shift - 1)) : 0;
+  if (shift > 0 && (rem > half || (rem == half && (q & 1)))) ++q;
+  return q < lo ? lo : (q > hi ? hi : static_cast<int64_t>(q));
+}
+
+TEST_CASE("golden: MUL rows equal the definition for 8/16-bit codes, broadcast rows and ties", "[golden]") {
+  const std::vector<int64_t> ca = random_codes(1003, -128, 127, 51), wa = random_codes(1003, -32768, 32767, 52);
+  std::vector<int8_t> a8(ca.begin(), ca.end());
+  std::vector<int16_t> a16(wa.begin(), wa.end());
+  a8[0] = -128;
+  a16[0] = a16[1] = -32768;  // -32768 * -32768 = 2^30, the largest product
+  const std::vector<RequantParams> params = {make_conv_requant(0.02, 0.03, 0.04, 0), make_conv_requant(0.5, 0.25, 0.5, 0),
+                                             RequantParams{1 << 30, 31, 0},       // (a * b) / 2: ties
+                                             RequantParams{(1 << 30) + 7, 37, 0}, RequantParams{1, 0, 0}};
+  for (const RequantParams& p : params) {
+    for (int64_t step_a : {0, 1}) {
+      for (int64_t step_b : {0, 1}) {
+        INFO("multiplier " << p.multiplier << " shift " << p.shift << " steps " << step_a << step_b);
+        const int64_t n = 1001;  // not a multiple of 4: the scalar tail too
+        std::vector<int8_t> got8(n);
+        std::vector<int32_t> got32(n);
+        std::vector<int16_t> got16(n);
+        mul_row(a8.data(), step_a, a8.data() + 2, step_b, n, p, -128, 127, got8.data());
+        mul_row(a16.data(), step_a, a16.data() + 1, step_b, n, p, INT32_MIN, INT32_MAX, got32.data());
+        mul_row(a8.data() + 1, step_a, a16.data(), step_b, n, p, 0, 32767, got16.data());
+        int bad = 0;
+        for (int64_t j = 0; j < n; ++j) {
+          bad += got8[j] != mul_definition(a8[j * step_a], a8[2 + j * step_b], p.multiplier, p.shift, -128, 127);
+          bad += got32[j] != mul_definition(a16[j * step_a], a16[1 + j * step_b], p.multiplier, p.shift, INT32_MIN, INT32_MAX);
+          bad += got16[j] != mul_definition(a8[1 + j * step_a], a16[j * step_b], p.multiplier, p.shift, 0, 32767);
+        }
+        CHECK(bad == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("golden: coalesced broadcast shapes walk the same elements", "[golden]") {
+  const std::vector<std::array<Shape, 3>> cases = {
+      {Shape{1, 32, 16, 16}, Shape{1, 32, 1, 1}, Shape{1, 32, 16, 16}}, {Shape{2, 3, 4, 5}, Shape{3, 1, 5}, Shape{2, 1, 4, 1}},
+      {Shape{4, 1, 6}, Shape{6}, Shape{4, 1, 1}}, {Shape{1, 1}, Shape{1}, Shape{1, 1}}, {Shape{3, 4}, Shape{3, 4}, Shape{}}};
+  for (const auto& c : cases) {
+    std::vector<std::array<int64_t, 3>> walk, coalesced;
+    for_each_broadcast(c[0], c[1], c[2], [&](int64_t o, int64_t ia, int64_t ib) { walk.push_back({o, ia, ib}); });
+    Shape o = c[0], a = c[1], b = c[2];
+    coalesce_broadcast(o, a, b);
+    CHECK(o.size() <= c[0].size());
+    for_each_broadcast_row(o, a, b, [&](int64_t r, int64_t ia, int64_t sa, int64_t ib, int64_t sb, int64_t len) {
+      for (int64_t j = 0; j < len; ++j) coalesced.push_back({r + j, ia + j * sa, ib + j * sb});
+    });
+    CHECK(walk == coalesced);
   }
 }
 

@@ -15,6 +15,7 @@
 #include "arch/bayes/sim/kernels/conv2d_depthwise.h"
 #include "arch/bayes/sim/kernels/deconv2d.h"
 #include "arch/bayes/sim/kernels/lut.h"
+#include "arch/bayes/sim/kernels/mul.h"
 #include "arch/bayes/sim/kernels/matmul.h"
 #include "arch/bayes/sim/kernels/movement.h"
 #include "arch/bayes/sim/kernels/pool.h"
@@ -300,6 +301,21 @@ void BpuSimulator::execute(const bayes::Pool& p, std::vector<uint8_t>& arena) co
     });
     return;
   }
+  const bool global = g.kernel_h == g.in_h && g.kernel_w == g.in_w && g.out_h == 1 && g.out_w == 1 && p.pad_top == 0 &&
+                      p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0;
+  const bool apart = in.offset >= out.offset + out.size || out.offset >= in.offset + in.size;
+  if (p.kind == 2 && global && apart && kernel_ == ConvKernel::Fast) {  // global average (an SE block's squeeze), planes across workers
+    with_int_buffer(arena, in, [&](auto* x) {
+      with_int_buffer(arena, out, [&](auto* y) {
+        const int64_t plane = g.in_h * g.in_w;
+        parallel_for(pool_for(static_cast<double>(g.batch_channels * plane) * kAddWork), g.batch_channels, [&](int64_t c0, int64_t c1) {
+          kernels::global_avg_pool_exact(c1 - c0, plane, x + c0 * plane, float_from_bits(p.in_scale_bits),
+                                         float_from_bits(p.out_scale_bits), p.clamp_lo, p.clamp_hi, y + c0);
+        });
+      });
+    });
+    return;
+  }
   std::vector<int64_t> x = read_widened(arena, in);
   std::vector<int64_t> y(out.size / dtype_size(out.info.dtype));
   if (p.kind == 2) {
@@ -420,13 +436,53 @@ void BpuSimulator::execute(const bayes::Matmul& m, std::vector<uint8_t>& arena) 
                                               o.info.shape, RequantParams{m.multiplier, m.shift, 0}, m.clamp_lo, m.clamp_hi));
 }
 
+// MUL a row at a time over the coalesced broadcast (an SE scale: one value per channel row), rows split across
+// the workers (each writes only its rows: the same bytes for any count).
+void BpuSimulator::mul_rows(const bayes::Mul& m, const BpuBuffer& x, const BpuBuffer& y, const BpuBuffer& o,
+                            const RequantParams& p, std::vector<uint8_t>& arena) const {
+  Shape so = o.info.shape, sa = x.info.shape, sb = y.info.shape;
+  coalesce_broadcast(so, sa, sb);
+  struct Row { int64_t o, ia, step_a, ib, step_b, len; };
+  std::vector<Row> rows;
+  for_each_broadcast_row(so, sa, sb, [&](int64_t r, int64_t ia, int64_t step_a, int64_t ib, int64_t step_b, int64_t len) {
+    rows.push_back({r, ia, step_a, ib, step_b, len});
+  });
+  const double work = static_cast<double>(o.size / dtype_size(o.info.dtype)) * kAddWork;
+  with_int_buffer(arena, x, [&](auto* xa) {
+    with_int_buffer(arena, y, [&](auto* yb) {
+      with_int_buffer(arena, o, [&](auto* out) {
+        using A = std::remove_const_t<std::remove_pointer_t<decltype(xa)>>;
+        using B = std::remove_const_t<std::remove_pointer_t<decltype(yb)>>;
+        if constexpr (sizeof(A) <= 2 && sizeof(B) <= 2) {
+          parallel_for(pool_for(work), static_cast<int64_t>(rows.size()), [&](int64_t r0, int64_t r1) {
+            for (int64_t r = r0; r < r1; ++r) {
+              const Row& w = rows[static_cast<size_t>(r)];
+              kernels::mul_row(xa + w.ia, w.step_a, yb + w.ib, w.step_b, w.len, p, m.clamp_lo, m.clamp_hi, out + w.o);
+            }
+          });
+        }
+      });
+    });
+  });
+}
+
 void BpuSimulator::execute(const bayes::Mul& m, std::vector<uint8_t>& arena) const {
   const BpuBuffer& x = segment_.buffers[m.input_a];
   const BpuBuffer& y = segment_.buffers[m.input_b];
   const BpuBuffer& o = segment_.buffers[m.output];
+  const RequantParams p{m.multiplier, m.shift, 0};
+  auto narrow = [](const BpuBuffer& b) { return b.info.dtype == DType::Int8 || b.info.dtype == DType::Int16; };
+  // Row form: 8/16-bit inputs, and the output either apart from an input or that input itself, element for element.
+  auto safe = [&](const BpuBuffer& in) {
+    const bool apart = in.offset >= o.offset + o.size || o.offset >= in.offset + in.size;
+    return apart || (in.offset == o.offset && in.info.dtype == o.info.dtype && in.info.shape == o.info.shape);
+  };
+  if (kernel_ == ConvKernel::Fast && narrow(x) && narrow(y) && safe(x) && safe(y)) {
+    mul_rows(m, x, y, o, p, arena);
+    return;
+  }
   std::vector<int64_t> va = read_widened(arena, x), vb = read_widened(arena, y);
   std::vector<int64_t> out(o.size / dtype_size(o.info.dtype));
-  const RequantParams p{m.multiplier, m.shift, 0};
   for_each_broadcast(o.info.shape, x.info.shape, y.info.shape, [&](int64_t i, int64_t ia, int64_t ib) {
     out[i] = apply_requant(va[ia] * vb[ib], p, m.clamp_lo, m.clamp_hi);
   });

@@ -63,6 +63,8 @@ class BpuSimulator {
   void execute(const bayes::Resize& r, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Lut& l, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Mul& m, std::vector<uint8_t>& arena) const;
+  void mul_rows(const bayes::Mul& m, const BpuBuffer& x, const BpuBuffer& y, const BpuBuffer& o, const RequantParams& p,
+                std::vector<uint8_t>& arena) const;
   void execute(const bayes::Transpose& t, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Slice& s, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Pad& p, std::vector<uint8_t>& arena) const;

@@ -5,32 +5,11 @@
 
 #include "arch/bayes/sim/kernels/avx2_rne.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define BPU_HAVE_AVX2_CODE 1
-#define BPU_AVX2 __attribute__((target("avx2")))
-#else
-#define BPU_HAVE_AVX2_CODE 0
-#endif
-
 namespace bpu::kernels {
 
 namespace {
 
 #if BPU_HAVE_AVX2_CODE
-
-template <typename T>
-BPU_AVX2 __m256i load4(const T* p) {  // four codes sign-extended to 64-bit lanes
-  if constexpr (sizeof(T) == 1) {
-    int32_t w;
-    __builtin_memcpy(&w, p, 4);
-    return _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(w));
-  } else {
-    int64_t w;
-    __builtin_memcpy(&w, p, 8);
-    return _mm256_cvtepi16_epi64(_mm_cvtsi64_si128(w));
-  }
-}
 
 // q * mult for |q| <= 2^15 and |mult| < 2^46: mult = mh * 2^24 + ml with 0 <= ml < 2^24.
 BPU_AVX2 __m256i times(__m256i q, __m256i mh, __m256i ml) {
@@ -45,20 +24,12 @@ BPU_AVX2 int64_t add_avx2(const A* a, const B* b, int64_t count, const AddParams
   alignas(32) int64_t lanes[4];
   int64_t i = 0;
   for (; i + 4 <= count; i += 4) {
-    __m256i v = _mm256_add_epi64(times(load4(a + i), mha, mla), times(load4(b + i), mhb, mlb));
+    __m256i v = _mm256_add_epi64(times(avx2_load4_codes(a + i), mha, mla), times(avx2_load4_codes(b + i), mhb, mlb));
     v = avx2_rne_clamp(rne, v);
     _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), v);
     for (int k = 0; k < 4; ++k) out[i + k] = static_cast<Out>(lanes[k]);
   }
   return i;
-}
-
-bool avx2_available() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return yes;
 }
 
 #endif

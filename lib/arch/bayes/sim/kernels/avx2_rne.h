@@ -1,8 +1,16 @@
-// AVX2 helpers of the vector kernels (conv2d_int8_dot.cpp, add_vector.cpp): rshift_rne and clamp on four signed
+// AVX2 helpers of the vector kernels (conv2d_int8_dot.cpp, add_vector.cpp, mul.cpp): rshift_rne and clamp on four signed
 // 64-bit lanes. AVX2 has no 64-bit arithmetic shift, so the floor of v / 2^shift is taken on v + 2^62
 // (non-negative for |v| < 2^62, the callers' condition, and a multiple of 2^shift apart from v, so the remainder
 // is v's), then 2^(62 - shift) is subtracted. Include only from files that check the CPU at run time.
 #pragma once
+
+// BPU_HAVE_AVX2_CODE: this compiler can emit AVX2 functions (BPU_AVX2), called only after avx2_available().
+#if defined(__x86_64__) && defined(__GNUC__)
+#define BPU_HAVE_AVX2_CODE 1
+#define BPU_AVX2 __attribute__((target("avx2")))
+#else
+#define BPU_HAVE_AVX2_CODE 0
+#endif
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -12,6 +20,29 @@
 #define BPU_AVX2_HELPER __attribute__((target("avx2"))) inline
 
 namespace bpu::kernels {
+
+// The CPU runs AVX2 (asked once).
+inline bool avx2_available() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return yes;
+}
+
+// Four 8- or 16-bit codes sign-extended to 64-bit lanes.
+template <typename T>
+BPU_AVX2_HELPER __m256i avx2_load4_codes(const T* p) {
+  if constexpr (sizeof(T) == 1) {
+    int32_t w;
+    __builtin_memcpy(&w, p, 4);
+    return _mm256_cvtepi8_epi64(_mm_cvtsi32_si128(w));
+  } else {
+    int64_t w;
+    __builtin_memcpy(&w, p, 8);
+    return _mm256_cvtepi16_epi64(_mm_cvtsi64_si128(w));
+  }
+}
 
 struct Avx2Rne {
   __m256i offset, offset_q, mask, half, one, lo, hi;

@@ -28,6 +28,13 @@ std::pair<int64_t, int64_t> walk_window(const PoolGeometry& g, const int64_t* pl
   return {n, n_padded};
 }
 
+// The exact average of a window sum over n elements (n clipped to 1), quantized: POOL kind 2's one formula.
+int64_t average_exact(int64_t sum, int64_t n, float in_scale, float out_scale, int64_t lo, int64_t hi) {
+  const double count = static_cast<double>(std::max<int64_t>(n, 1));
+  const double mean = static_cast<double>(sum) * static_cast<double>(in_scale) / count;
+  return quantize_exact(mean, out_scale, lo, hi);
+}
+
 }  // namespace
 
 void pool2d(const PoolGeometry& g, bool is_max, bool count_include_pad, const int64_t* in, const RequantParams* table,
@@ -153,12 +160,34 @@ void avg_pool2d_exact(const PoolGeometry& g, bool count_include_pad, const int64
       for (int64_t ox = 0; ox < g.out_w; ++ox) {
         int64_t sum = 0;
         auto [n, n_padded] = walk_window(g, plane, oy, ox, [&](int64_t v) { sum += v; });
-        const double count = static_cast<double>(std::max<int64_t>(count_include_pad ? n_padded : n, 1));
-        const double mean = static_cast<double>(sum) * static_cast<double>(in_scale) / count;
-        out[(nc * g.out_h + oy) * g.out_w + ox] = quantize_exact(mean, out_scale, lo, hi);
+        out[(nc * g.out_h + oy) * g.out_w + ox] = average_exact(sum, count_include_pad ? n_padded : n, in_scale, out_scale, lo, hi);
       }
     }
   }
 }
+
+}  // namespace bpu::kernels
+
+namespace bpu::kernels {
+
+template <typename In, typename Out>
+void global_avg_pool_exact(int64_t planes, int64_t plane_size, const In* in, float in_scale, float out_scale, int64_t lo,
+                           int64_t hi, Out* out) {
+  for (int64_t c = 0; c < planes; ++c) {
+    const In* __restrict x = in + c * plane_size;
+    int64_t sum = 0;
+    for (int64_t i = 0; i < plane_size; ++i) sum += x[i];
+    out[c] = static_cast<Out>(average_exact(sum, plane_size, in_scale, out_scale, lo, hi));
+  }
+}
+
+#define BPU_GLOBAL_AVG(In, Out) \
+  template void global_avg_pool_exact<In, Out>(int64_t, int64_t, const In*, float, float, int64_t, int64_t, Out*);
+#define BPU_GLOBAL_AVG_OUT(In) BPU_GLOBAL_AVG(In, int8_t) BPU_GLOBAL_AVG(In, int16_t) BPU_GLOBAL_AVG(In, int32_t)
+BPU_GLOBAL_AVG_OUT(int8_t)
+BPU_GLOBAL_AVG_OUT(int16_t)
+BPU_GLOBAL_AVG_OUT(int32_t)
+#undef BPU_GLOBAL_AVG_OUT
+#undef BPU_GLOBAL_AVG
 
 }  // namespace bpu::kernels

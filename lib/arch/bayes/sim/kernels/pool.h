@@ -31,4 +31,10 @@ void max_pool2d_direct(const PoolGeometry& g, const In* in, const RequantParams&
 void avg_pool2d_exact(const PoolGeometry& g, bool count_include_pad, const int64_t* in, float in_scale, float out_scale,
                       int64_t lo, int64_t hi, int64_t* out);
 
+// avg_pool2d_exact over whole planes (kernel = plane, no padding, one output per plane) on the buffers' own types:
+// each plane's sum in int64, then the same formula. Tested identical to avg_pool2d_exact.
+template <typename In, typename Out>
+void global_avg_pool_exact(int64_t planes, int64_t plane_size, const In* in, float in_scale, float out_scale, int64_t lo,
+                           int64_t hi, Out* out);
+
 }  // namespace bpu::kernels

@@ -28,44 +28,67 @@ void set_default(ir::Node& n, const char* key, float value) {
 constexpr float kSeluAlpha = 1.67326319217681884765625f;
 constexpr float kSeluGamma = 1.05070102214813232421875f;
 
+// A formula's view of its node's attributes, each looked up once per kernel call: the float32 kernel applies the
+// formula once per eight values, and an attribute map lookup per application cost more than Selu's arithmetic.
+// Keys are the formulas' string literals, remembered by address.
+class NodeAttrs {
+ public:
+  explicit NodeAttrs(const ir::Node& n) : node_(n) {}
+  float f(const char* key, float fallback) const {
+    for (int i = 0; i < used_; ++i) {
+      if (keys_[i] == key) return values_[i];
+    }
+    const float v = attr_f(node_, key, fallback);
+    if (used_ < kSlots) keys_[used_] = key, values_[used_++] = v;
+    return v;
+  }
+
+ private:
+  static constexpr int kSlots = 4;
+  const ir::Node& node_;
+  mutable const char* keys_[kSlots] = {};
+  mutable float values_[kSlots] = {};
+  mutable int used_ = 0;
+};
+
 // Each formula is written once over its value type T: T = double is the exact run's formula (OpDef::formula64),
 // T = F8 (lib/ops/simd_float.h) eight float32 values at a time, the CPU kernel; the float32 formula (the QAT
 // reference's arithmetic, fusion) is the F8 one on a broadcast value. Written with select/min_of/max_of and the
 // *_of math functions so one text serves both.
-template <typename T> T relu(const ir::Node&, T x) { return select(x > T(0), x, T(0)); }
-template <typename T> T sigmoid(const ir::Node&, T x) { return T(1) / (T(1) + exp_of(-x)); }
-template <typename T> T tanh_f(const ir::Node&, T x) { return tanh_of(x); }
-template <typename T> T exp_f(const ir::Node&, T x) { return exp_of(x); }
-template <typename T> T erf_f(const ir::Node&, T x) { return erf_of(x); }
+template <typename T> T relu(const NodeAttrs&, T x) { return select(x > T(0), x, T(0)); }
+template <typename T> T sigmoid(const NodeAttrs&, T x) { return T(1) / (T(1) + exp_of(-x)); }
+template <typename T> T tanh_f(const NodeAttrs&, T x) { return tanh_of(x); }
+template <typename T> T exp_f(const NodeAttrs&, T x) { return exp_of(x); }
+template <typename T> T erf_f(const NodeAttrs&, T x) { return erf_of(x); }
 // torch.nn.functional.softplus (beta 1, threshold 20): x above 20 passes through, else log1p(exp(x)).
-template <typename T> T softplus(const ir::Node&, T x) { return select(x > T(20), x, log1p_of(exp_of(x))); }
-template <typename T> T neg_f(const ir::Node&, T x) { return -x; }
-template <typename T> T abs_f(const ir::Node&, T x) { return abs_of(x); }
-template <typename T> T sqrt_f(const ir::Node&, T x) { return sqrt_of(x); }
-template <typename T> T reciprocal_f(const ir::Node&, T x) { return T(1) / x; }
-template <typename T> T selu(const ir::Node& n, T x) {
-  const T alpha = T(attr_f(n, "alpha", kSeluAlpha)), gamma = T(attr_f(n, "gamma", kSeluGamma));
+template <typename T> T softplus(const NodeAttrs&, T x) { return select(x > T(20), x, log1p_of(exp_of(x))); }
+template <typename T> T neg_f(const NodeAttrs&, T x) { return -x; }
+template <typename T> T abs_f(const NodeAttrs&, T x) { return abs_of(x); }
+template <typename T> T sqrt_f(const NodeAttrs&, T x) { return sqrt_of(x); }
+template <typename T> T reciprocal_f(const NodeAttrs&, T x) { return T(1) / x; }
+template <typename T> T selu(const NodeAttrs& n, T x) {
+  const T alpha = T(n.f("alpha", kSeluAlpha)), gamma = T(n.f("gamma", kSeluGamma));
   return select(x > T(0), gamma * x, gamma * alpha * expm1_of(x));
 }
-template <typename T> T elu(const ir::Node& n, T x) {
-  return select(x > T(0), x, T(attr_f(n, "alpha", 1.0f)) * expm1_of(x));
+template <typename T> T elu(const NodeAttrs& n, T x) {
+  return select(x > T(0), x, T(n.f("alpha", 1.0f)) * expm1_of(x));
 }
-template <typename T> T leaky_relu(const ir::Node& n, T x) {
-  return select(x >= T(0), x, T(attr_f(n, "alpha", 0.01f)) * x);
+template <typename T> T leaky_relu(const NodeAttrs& n, T x) {
+  return select(x >= T(0), x, T(n.f("alpha", 0.01f)) * x);
 }
-template <typename T> T hard_sigmoid(const ir::Node& n, T x) {
-  return max_of(T(0), min_of(T(1), T(attr_f(n, "alpha", 0.2f)) * x + T(attr_f(n, "beta", 0.5f))));
+template <typename T> T hard_sigmoid(const NodeAttrs& n, T x) {
+  return max_of(T(0), min_of(T(1), T(n.f("alpha", 0.2f)) * x + T(n.f("beta", 0.5f))));
 }
 // torch.nn.functional.hardswish: x * relu6(x + 3) / 6 (ONNX: x * max(0, min(1, x/6 + 1/2)), equal in reals).
-template <typename T> T hard_swish(const ir::Node&, T x) {
+template <typename T> T hard_swish(const NodeAttrs&, T x) {
   return x * min_of(max_of(x + T(3), T(0)), T(6)) / T(6);
 }
 
 // Clip in canonical form (bounds as inputs 1 and 2) reads its bounds from the node's "_bpu_clip_min"/"_bpu_clip_max"
 // attributes, which canonicalization records from the constant inputs so the formula needs no graph.
-template <typename T> T clip(const ir::Node& n, T x) {
+template <typename T> T clip(const NodeAttrs& n, T x) {
   const float inf = std::numeric_limits<float>::infinity();
-  return min_of(T(attr_f(n, "_bpu_clip_max", inf)), max_of(T(attr_f(n, "_bpu_clip_min", -inf)), x));
+  return min_of(T(n.f("_bpu_clip_max", inf)), max_of(T(n.f("_bpu_clip_min", -inf)), x));
 }
 
 bool relu_clamp(const ir::Graph&, const ir::Node&, std::pair<float, float>* b) {
@@ -118,31 +141,39 @@ void canon_clip(CanonContext& c, ir::Node& n) {
 }
 
 // The float32 CPU kernel of a formula: eight values at a time (the last group partial).
-template <F8 (*F)(const ir::Node&, F8)>
+template <F8 (*F)(const NodeAttrs&, F8)>
 void formula_kernel8(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*>& in,
                      std::vector<cpu::CpuTensor>& out) {
   cpu::allocate<float>(c, out[0], in.at(0)->shape);
   if (c.shapes_only) return;
   const float* x = in[0]->values<float>().data();
   float* y = out[0].values<float>().data();
-  for (int64_t k = 0, n = out[0].count(); k < n; k += 8) store_f8(y + k, F(c.node, load_f8(x + k, n - k)), n - k);
+  const NodeAttrs attrs(c.node);
+  for (int64_t k = 0, n = out[0].count(); k < n; k += 8) store_f8(y + k, F(attrs, load_f8(x + k, n - k)), n - k);
 }
 
 // The float32 formula: the kernel's arithmetic on one value.
-template <F8 (*F)(const ir::Node&, F8)>
+template <F8 (*F)(const NodeAttrs&, F8)>
 float formula32(const ir::Node& n, float x) {
-  return F(n, F8(x)).lane0();
+  return F(NodeAttrs(n), F8(x)).lane0();
+}
+
+// The float64 formula on one value (OpDef::formula64).
+template <double (*D)(const NodeAttrs&, double)>
+double formula64(const ir::Node& n, double x) {
+  return D(NodeAttrs(n), x);
 }
 
 // The float64 CPU kernel (the exact run).
-template <double (*F)(const ir::Node&, double)>
+template <double (*F)(const NodeAttrs&, double)>
 void formula_kernel64(const cpu::KernelContext& c, const std::vector<const cpu::CpuTensor*>& in,
                       std::vector<cpu::CpuTensor>& out) {
   cpu::allocate<double>(c, out[0], in.at(0)->shape);
   if (c.shapes_only) return;
   const double* x = in[0]->values<double>().data();
   double* y = out[0].values<double>().data();
-  for (int64_t k = 0, n = out[0].count(); k < n; ++k) y[k] = F(c.node, x[k]);
+  const NodeAttrs attrs(c.node);
+  for (int64_t k = 0, n = out[0].count(); k < n; ++k) y[k] = F(attrs, x[k]);
 }
 
 // The CPU kernel of Clip reads the model's own form (attributes before opset 11, inputs after), so the QAT
@@ -166,12 +197,12 @@ void clip_kernel(const cpu::KernelContext& c, const std::vector<const cpu::CpuTe
 }
 
 // One unary entry: the formula template instantiated for the float32 (eight lanes) and float64 kernels.
-template <F8 (*F)(const ir::Node&, F8), double (*D)(const ir::Node&, double)>
+template <F8 (*F)(const NodeAttrs&, F8), double (*D)(const NodeAttrs&, double)>
 void add_unary(Registry& r, const char* type, uint32_t traits, const char* forms, Canonicalize canon,
                ClampBounds clamp = nullptr) {
   r.push_back({type, "", traits, forms, canon, formula32<F>, clamp, formula_kernel8<F>});
   r.back().kernel64 = formula_kernel64<D>;
-  r.back().formula64 = D;
+  r.back().formula64 = formula64<D>;
 }
 
 }  // namespace
@@ -198,7 +229,7 @@ void register_activations(Registry& r) {
                "10: `min`/`max` attributes; 11+: optional `min`/`max` inputs. Canonical: inputs", canon_clip, formula32<clip<F8>>,
                clip_clamp, clip_kernel<float>});
   r.back().kernel64 = clip_kernel<double>;
-  r.back().formula64 = clip<double>;
+  r.back().formula64 = formula64<clip<double>>;
 }
 
 }  // namespace bpu::ops

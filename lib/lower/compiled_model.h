@@ -33,6 +33,8 @@ struct BpuBuffer {
   TensorInfo info;
   uint64_t offset = 0;  // byte offset in the segment's memory map (DDR arena, then SRAM window)
   uint64_t size = 0;    // bytes = element count * dtype size
+  // The two buffers share at least one byte of the memory map.
+  bool overlaps(const BpuBuffer& o) const { return offset < o.offset + o.size && o.offset < offset + size; }
 };
 
 struct BpuSegment {

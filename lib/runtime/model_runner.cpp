@@ -23,11 +23,7 @@ ModelRunner ModelRunner::from_file(const std::string& path, const std::string& m
   return ModelRunner(load_model_file(path, model_name), model_name.empty() ? path : path + " [" + model_name + "]", march);
 }
 
-namespace {
-
 // Float view of a host tensor: integer codes times their scale (per tensor or per channel along `axis`).
-}  // namespace
-
 std::vector<float> dequantized(const HostTensor& t) {
   if (t.info.dtype == DType::Float32) return t.f;
   std::vector<float> out(t.q.size());
@@ -42,7 +38,6 @@ std::vector<float> dequantized(const HostTensor& t) {
   }
   return out;
 }
-
 
 std::map<std::string, FloatArray> ModelRunner::reference_inputs(const std::map<std::string, FloatArray>& inputs) const {
   std::map<std::string, FloatArray> out = inputs;

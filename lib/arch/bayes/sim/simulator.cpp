@@ -303,8 +303,7 @@ void BpuSimulator::execute(const bayes::Pool& p, std::vector<uint8_t>& arena) co
   }
   const bool global = g.kernel_h == g.in_h && g.kernel_w == g.in_w && g.out_h == 1 && g.out_w == 1 && p.pad_top == 0 &&
                       p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0;
-  const bool apart = in.offset >= out.offset + out.size || out.offset >= in.offset + in.size;
-  if (p.kind == 2 && global && apart && kernel_ == ConvKernel::Fast) {  // global average (an SE block's squeeze), planes across workers
+  if (p.kind == 2 && global && !in.overlaps(out) && kernel_ == ConvKernel::Fast) {  // global average (an SE block's squeeze), planes across workers
     with_int_buffer(arena, in, [&](auto* x) {
       with_int_buffer(arena, out, [&](auto* y) {
         const int64_t plane = g.in_h * g.in_w;
@@ -474,8 +473,7 @@ void BpuSimulator::execute(const bayes::Mul& m, std::vector<uint8_t>& arena) con
   auto narrow = [](const BpuBuffer& b) { return b.info.dtype == DType::Int8 || b.info.dtype == DType::Int16; };
   // Row form: 8/16-bit inputs, and the output either apart from an input or that input itself, element for element.
   auto safe = [&](const BpuBuffer& in) {
-    const bool apart = in.offset >= o.offset + o.size || o.offset >= in.offset + in.size;
-    return apart || (in.offset == o.offset && in.info.dtype == o.info.dtype && in.info.shape == o.info.shape);
+    return !in.overlaps(o) || (in.offset == o.offset && in.info.dtype == o.info.dtype && in.info.shape == o.info.shape);
   };
   if (kernel_ == ConvKernel::Fast && narrow(x) && narrow(y) && safe(x) && safe(y)) {
     mul_rows(m, x, y, o, p, arena);
@@ -497,8 +495,7 @@ void BpuSimulator::execute(const bayes::Transpose& t, std::vector<uint8_t>& aren
 void BpuSimulator::execute(const bayes::Slice& s, std::vector<uint8_t>& arena) const {
   const BpuBuffer& in = segment_.buffers[s.input];
   const BpuBuffer& out = segment_.buffers[s.output];
-  const bool disjoint = in.offset >= out.offset + out.size || out.offset >= in.offset + in.size;
-  if (kernel_ == ConvKernel::Fast && in.info.dtype == out.info.dtype && disjoint) {  // same type: copy runs of codes
+  if (kernel_ == ConvKernel::Fast && in.info.dtype == out.info.dtype && !in.overlaps(out)) {  // same type: copy runs of codes
     with_int_buffer(arena, in, [&](auto* x) {
       using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
       kernels::slice_typed<T>(x, in.info.shape, out.info.shape, s.starts, s.steps, view<T>(arena, out));

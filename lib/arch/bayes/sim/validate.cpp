@@ -193,7 +193,6 @@ class Validator {
     if (lo > hi || lo < dtype_min(t) || hi > dtype_max(t)) fail(ctx + " clamp [" + std::to_string(lo) + ", " + std::to_string(hi) + "] is invalid for " + dtype_name(t));
   }
 
-  static bool overlap(const BpuBuffer& a, const BpuBuffer& b) { return a.offset < b.offset + b.size && b.offset < a.offset + a.size; }
 
   bool is_int8_or_16(const BpuBuffer& b) const { return b.info.dtype == DType::Int8 || b.info.dtype == DType::Int16; }
 
@@ -262,7 +261,7 @@ class Validator {
       for (size_t d = 0; d < y.info.shape.size(); ++d) {
         if (d != c.axis && x.info.shape[d] != y.info.shape[d]) fail(ctx + " inputs differ outside the concat axis");
       }
-      if (overlap(x, y)) fail(ctx + " input and output overlap");
+      if (x.overlaps(y)) fail(ctx + " input and output overlap");
       total += x.info.shape[c.axis];
       check_rescale(in.mult, in.shift, kMaxShift, ctx);
     }
@@ -386,7 +385,7 @@ class Validator {
     const BpuBuffer& y = buffer(s, p.output, ctx);
     if (x.info.dtype != DType::UInt8 || !is_int8_or_16(y) || y.info.shape.size() != 4) fail(ctx + " needs a uint8 input and a 4-D int8/int16 output");
     if (p.format > 2 || p.out_channels_last > 1) fail(ctx + " has an unknown format");
-    if (overlap(x, y)) fail(ctx + " input and output overlap");
+    if (x.overlaps(y)) fail(ctx + " input and output overlap");
     const Shape& xs = x.info.shape;
     const Shape& ys = y.info.shape;
     const bool last = p.out_channels_last != 0;
@@ -418,7 +417,7 @@ class Validator {
     const BpuBuffer& out = buffer(s, c.output, ctx);
     if (in.info.dtype != DType::Int8 && in.info.dtype != DType::Int16) fail(ctx + " input must be int8 or int16");
     if (in.info.shape.size() != 4 || out.info.shape.size() != 4) fail(ctx + " needs 4-D input and output");
-    if (overlap(in, out)) fail(ctx + " input and output buffers overlap");
+    if (in.overlaps(out)) fail(ctx + " input and output buffers overlap");
     const Shape& x = in.info.shape;
     const Shape& y = out.info.shape;
     const uint32_t limits[] = {c.kernel_h, c.kernel_w, c.stride_h, c.stride_w, c.dilation_h, c.dilation_w, c.groups};

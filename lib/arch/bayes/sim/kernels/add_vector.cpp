@@ -21,13 +21,10 @@ BPU_AVX2 int64_t add_avx2(const A* a, const B* b, int64_t count, const AddParams
   const __m256i mha = _mm256_set1_epi64x(p.mult_a >> 24), mla = _mm256_set1_epi64x(p.mult_a & 0xFFFFFF);
   const __m256i mhb = _mm256_set1_epi64x(p.mult_b >> 24), mlb = _mm256_set1_epi64x(p.mult_b & 0xFFFFFF);
   const Avx2Rne rne = avx2_rne(p.shift, lo, hi);
-  alignas(32) int64_t lanes[4];
   int64_t i = 0;
   for (; i + 4 <= count; i += 4) {
-    __m256i v = _mm256_add_epi64(times(avx2_load4_codes(a + i), mha, mla), times(avx2_load4_codes(b + i), mhb, mlb));
-    v = avx2_rne_clamp(rne, v);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), v);
-    for (int k = 0; k < 4; ++k) out[i + k] = static_cast<Out>(lanes[k]);
+    const __m256i v = _mm256_add_epi64(times(avx2_load4_codes(a + i), mha, mla), times(avx2_load4_codes(b + i), mhb, mlb));
+    avx2_store4_codes(avx2_rne_clamp(rne, v), out + i);
   }
   return i;
 }

@@ -8,11 +8,6 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #define BPU_HAVE_AVX2_CODE 1
 #define BPU_AVX2 __attribute__((target("avx2")))
-#else
-#define BPU_HAVE_AVX2_CODE 0
-#endif
-
-#if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
 #include <cstdint>
@@ -42,6 +37,14 @@ BPU_AVX2_HELPER __m256i avx2_load4_codes(const T* p) {
     __builtin_memcpy(&w, p, 8);
     return _mm256_cvtepi16_epi64(_mm_cvtsi64_si128(w));
   }
+}
+
+// Four 64-bit lanes narrowed into out[0..3] (values already clamped to Out's range).
+template <typename Out>
+BPU_AVX2_HELPER void avx2_store4_codes(__m256i v, Out* out) {
+  alignas(32) int64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), v);
+  for (int k = 0; k < 4; ++k) out[k] = static_cast<Out>(lanes[k]);
 }
 
 struct Avx2Rne {
@@ -82,4 +85,6 @@ BPU_AVX2_HELPER __m256i avx2_rne_clamp(const Avx2Rne& r, __m256i v) {
 
 }  // namespace bpu::kernels
 
+#else
+#define BPU_HAVE_AVX2_CODE 0
 #endif

@@ -22,7 +22,6 @@
 #include <immintrin.h>
 #define BPU_HAVE_AVX512_CODE 1
 #define BPU_AVX512 __attribute__((target("avx512f,avx512bw,avx512vnni")))
-#define BPU_AVX2 __attribute__((target("avx2")))
 #else
 #define BPU_HAVE_AVX512_CODE 0
 #endif
@@ -317,11 +316,9 @@ BPU_AVX2 void requant_row_avx2(const int32_t* acc, int64_t count, const RequantP
   const __m256i mult = _mm256_set1_epi64x(p.multiplier), bias = _mm256_set1_epi64x(p.bias);
   const Avx2Rne rne = avx2_rne(p.shift, lo, hi);
   int64_t i = 0;
-  alignas(32) int64_t lanes[4];
   for (; i + 4 <= count; i += 4) {
     const __m256i a = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + i)));
-    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), avx2_rne_clamp(rne, _mm256_add_epi64(_mm256_mul_epi32(a, mult), bias)));
-    for (int k = 0; k < 4; ++k) out[i + k] = static_cast<OutT>(lanes[k]);
+    avx2_store4_codes(avx2_rne_clamp(rne, _mm256_add_epi64(_mm256_mul_epi32(a, mult), bias)), out + i);
   }
   for (; i < count; ++i) out[i] = static_cast<OutT>(apply_requant(acc[i], p, lo, hi));
 }

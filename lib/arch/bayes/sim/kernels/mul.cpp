@@ -21,13 +21,10 @@ BPU_AVX2 int64_t mul_avx2(const A* a, int64_t step_a, const B* b, int64_t step_b
                           int64_t lo, int64_t hi, Out* out) {
   const __m256i m = _mm256_set1_epi64x(p.multiplier);
   const Avx2Rne rne = avx2_rne(p.shift, lo, hi);
-  alignas(32) int64_t lanes[4];
   int64_t j = 0;
   for (; j + 4 <= count; j += 4) {
     const __m256i q = _mm256_mul_epi32(load4(a + j * step_a, step_a), load4(b + j * step_b, step_b));
-    const __m256i v = avx2_rne_clamp(rne, _mm256_mul_epi32(q, m));
-    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), v);
-    for (int k = 0; k < 4; ++k) out[j + k] = static_cast<Out>(lanes[k]);
+    avx2_store4_codes(avx2_rne_clamp(rne, _mm256_mul_epi32(q, m)), out + j);
   }
   return j;
 }

@@ -35,34 +35,12 @@ int64_t average_exact(int64_t sum, int64_t n, float in_scale, float out_scale, i
   return quantize_exact(mean, out_scale, lo, hi);
 }
 
-}  // namespace
-
-void pool2d(const PoolGeometry& g, bool is_max, bool count_include_pad, const int64_t* in, const RequantParams* table,
-            int64_t table_entries, int64_t lo, int64_t hi, int64_t* out) {
-  for (int64_t nc = 0; nc < g.batch_channels; ++nc) {
-    const int64_t* plane = in + nc * g.in_h * g.in_w;
-    for (int64_t oy = 0; oy < g.out_h; ++oy) {
-      for (int64_t ox = 0; ox < g.out_w; ++ox) {
-        int64_t value = 0;
-        bool first = true;
-        auto [n, n_padded] = walk_window(g, plane, oy, ox, [&](int64_t v) {
-          value = is_max ? (first ? v : std::max(value, v)) : value + v;
-          first = false;
-        });
-        const int64_t count = is_max ? 1 : (count_include_pad ? n_padded : n);
-        const RequantParams& p = table[table_entries == 1 ? 0 : std::max<int64_t>(count, 1) - 1];
-        out[(nc * g.out_h + oy) * g.out_w + ox] = apply_requant(value, p, lo, hi);
-      }
-    }
-  }
-}
-
 // One output row from the window rows' maximum m: output ox takes the maximum of its in-bounds columns. Outputs
 // whose window lies inside the row run kernel-column by kernel-column over all of them (vectorizable); the edges
 // clip their windows.
 template <typename In>
 void horizontal_max(const In* __restrict m, int64_t in_w, int64_t out_w, int64_t k, int64_t stride, int64_t pad,
-                    In* __restrict h, bool* __restrict empty) {
+                    In* __restrict h, unsigned char* __restrict empty) {
   int64_t lo = 0, hi = out_w;  // [lo, hi): windows inside the row
   while (lo < out_w && lo * stride - pad < 0) ++lo;
   while (hi > lo && (hi - 1) * stride - pad + k > in_w) --hi;
@@ -85,7 +63,29 @@ void horizontal_max(const In* __restrict m, int64_t in_w, int64_t out_w, int64_t
     const In* __restrict col = base + j;
     for (int64_t i = 0; i < n; ++i) hv[i] = std::max(hv[i], col[i * stride]);
   }
-  std::fill(empty + lo, empty + hi, false);
+  std::fill(empty + lo, empty + hi, 0);
+}
+
+}  // namespace
+
+void pool2d(const PoolGeometry& g, bool is_max, bool count_include_pad, const int64_t* in, const RequantParams* table,
+            int64_t table_entries, int64_t lo, int64_t hi, int64_t* out) {
+  for (int64_t nc = 0; nc < g.batch_channels; ++nc) {
+    const int64_t* plane = in + nc * g.in_h * g.in_w;
+    for (int64_t oy = 0; oy < g.out_h; ++oy) {
+      for (int64_t ox = 0; ox < g.out_w; ++ox) {
+        int64_t value = 0;
+        bool first = true;
+        auto [n, n_padded] = walk_window(g, plane, oy, ox, [&](int64_t v) {
+          value = is_max ? (first ? v : std::max(value, v)) : value + v;
+          first = false;
+        });
+        const int64_t count = is_max ? 1 : (count_include_pad ? n_padded : n);
+        const RequantParams& p = table[table_entries == 1 ? 0 : std::max<int64_t>(count, 1) - 1];
+        out[(nc * g.out_h + oy) * g.out_w + ox] = apply_requant(value, p, lo, hi);
+      }
+    }
+  }
 }
 
 // Rows first: the window rows' maximum for every input column (one pass the compiler vectorizes), then each
@@ -110,10 +110,10 @@ void max_pool2d_direct(const PoolGeometry& g, const In* in, const RequantParams&
   const Out empty_value = requant(0);  // an empty window (all padding) yields 0, as in pool2d
   const int64_t in_w = g.in_w, out_w = g.out_w;  // locals: the stores below cannot alias them
   std::vector<In> rows(static_cast<size_t>(in_w)), hrow(static_cast<size_t>(out_w));
-  std::vector<char> empty_flags(static_cast<size_t>(out_w));
+  std::vector<unsigned char> empty_flags(static_cast<size_t>(out_w));  // 1: the output's window is all padding
   In* __restrict m = rows.data();
   In* __restrict h = hrow.data();
-  bool* empty = reinterpret_cast<bool*>(empty_flags.data());
+  unsigned char* empty = empty_flags.data();
   for (int64_t nc = 0; nc < g.batch_channels; ++nc) {
     const In* plane = in + nc * g.in_h * in_w;
     Out* __restrict dst = out + nc * g.out_h * out_w;
@@ -166,9 +166,6 @@ void avg_pool2d_exact(const PoolGeometry& g, bool count_include_pad, const int64
   }
 }
 
-}  // namespace bpu::kernels
-
-namespace bpu::kernels {
 
 template <typename In, typename Out>
 void global_avg_pool_exact(int64_t planes, int64_t plane_size, const In* in, float in_scale, float out_scale, int64_t lo,

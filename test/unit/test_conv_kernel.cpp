@@ -18,6 +18,28 @@ using namespace bpu::kernels;
 
 namespace {
 
+// conv_int8_dot_requant (im2col, dot and requantization per block of positions) against the reference sums
+// requantized by requantize_per_channel, for 1, 2 and 3 threads, int8 with a fused ReLU and int16 outputs.
+void check_dot_requant(const ConvGeometry& g, const std::vector<int8_t>& x, const PackedConvWeights& packed,
+                       const std::vector<int64_t>& ref) {
+  std::vector<RequantParams> params;
+  for (int64_t c = 0; c < g.out_channels; ++c) params.push_back(make_conv_requant(0.02, 0.003 + 0.0001 * c, 0.05, 0.7 - 0.1 * c));
+  const int64_t P = g.out_h * g.out_w, bound = 16384 * (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;
+  std::vector<int8_t> want8(ref.size()), got8(ref.size());
+  std::vector<int16_t> want16(ref.size()), got16(ref.size());
+  requantize_per_channel(ref.data(), g.batch, g.out_channels, P, params.data(), 0, 127, want8.data());
+  requantize_per_channel(ref.data(), g.batch, g.out_channels, P, params.data(), -32768, 32767, want16.data());
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    std::fill(got8.begin(), got8.end(), int8_t{99});
+    conv_int8_dot_requant(g, x.data(), packed, params.data(), bound, 0, 127, got8.data(), &pool);
+    conv_int8_dot_requant(g, x.data(), packed, params.data(), bound, -32768, 32767, got16.data(), &pool);
+    INFO("fused dot + requant, " << threads << " threads");
+    REQUIRE(got8 == want8);
+    REQUIRE(got16 == want16);
+  }
+}
+
 template <typename T>
 void check_geometry(ConvGeometry g, int64_t pad_bottom, int64_t pad_right, uint64_t seed) {
   g.out_h = conv_output_size(g.in_h, g.kernel_h, g.stride_h, g.pad_top, pad_bottom, g.dilation_h);
@@ -64,6 +86,7 @@ void check_geometry(ConvGeometry g, int64_t pad_bottom, int64_t pad_right, uint6
         INFO((kind == DotKind::Avx2 ? "AVX2" : "AVX-512 VNNI") << ", " << threads << " threads");
         REQUIRE(std::equal(ref.begin(), ref.end(), dot.begin()));
       }
+      if (packed.kind != DotKind::Vnni512Lanes) check_dot_requant(g, x, packed, ref);
     }
   }
   // Spot-check the reference against an independent double sum at output (0, last channel, 0, 0).
@@ -129,6 +152,19 @@ TEST_CASE("conv kernel: K not a multiple of 4, 7x7 stride 2 (the resnet stem)", 
 TEST_CASE("conv kernel: wide rows take the vector gather paths", "[kernel]") {
   check_geometry<int8_t>(geo(5, 9, 70, 17, 3, 2, 1, 1, 1), 1, 1, 13);  // stride 2 over 70 columns
   check_geometry<int8_t>(geo(4, 6, 53, 9, 3, 1, 1, 1, 1), 1, 1, 14);   // stride 1 over 53 columns
+}
+TEST_CASE("conv kernel: blocks of the fused dot path (several blocks per worker, grid rows, batch and groups)", "[kernel]") {
+  // K = 2304: about two panels per block, 9 panels of 14x31 = 434 positions (3x3/1: one phase, grid 33 wide,
+  // padding only right and bottom); dilation 3 with wide padding; stride 2 over several blocks; stride 5 (rows
+  // gathered) and stride 3 with dilation 2 (9 phases); batch 2 with 2 groups.
+  check_geometry<int8_t>(geo(256, 14, 31, 20, 3, 1, 0, 1, 1), 2, 2, 30);
+  check_geometry<int8_t>(geo(12, 17, 19, 9, 3, 1, 4, 3, 1), 2, 5, 31);
+  check_geometry<int8_t>(geo(256, 27, 29, 12, 3, 2, 1, 1, 1), 1, 1, 32);
+  check_geometry<int8_t>(geo(7, 40, 37, 5, 3, 5, 1, 1, 1), 2, 0, 34);  // stride 5: gathered rows, not phases
+  check_geometry<int8_t>(geo(6, 23, 26, 7, 5, 3, 2, 2, 1), 1, 3, 35);  // stride 3, dilation 2: phases
+  ConvGeometry g = geo(8, 11, 13, 6, 3, 1, 1, 1, 2);
+  g.batch = 2;
+  check_geometry<int8_t>(g, 1, 1, 33);
 }
 TEST_CASE("conv kernel: int16 input uses the double path", "[kernel]") { check_geometry<int16_t>(geo(130, 5, 5, 4, 3, 1, 1, 1, 1), 1, 1, 9); }
 

@@ -187,8 +187,9 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
       x = columns.data();
     }
     std::vector<int32_t>& acc = workspace_->accumulators;
-    acc.resize(count);
+    const int64_t bound = 128 * 128 * (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;  // max |sum|
     if (depthwise) {
+      acc.resize(count);
       kernels::depthwise_accumulate_int8(g, x, weight, acc.data(), pool);
     } else {
       auto key = std::make_pair(static_cast<const void*>(segment_.constants.data()), c.weight_offset);
@@ -196,9 +197,15 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
       if (it == workspace_->packed_weights.end()) {
         it = workspace_->packed_weights.emplace(key, kernels::pack_conv_weights(run_g, weight)).first;
       }
+      if (!rows && it->second.kind != kernels::DotKind::Vnni512Lanes) {  // im2col, dot and requant per block
+        with_int_buffer(arena, out, [&](auto* y) {
+          kernels::conv_int8_dot_requant(g, x, it->second, params.data(), bound, c.clamp_lo, c.clamp_hi, y, pool);
+        });
+        return;
+      }
+      acc.resize(count);
       kernels::conv_accumulate_int8_dot(run_g, x, it->second, acc.data(), workspace_->panels, pool);
     }
-    const int64_t bound = 128 * 128 * (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;  // max |sum|
     with_int_buffer(arena, out, [&](auto* y) {
       if (!rows) {
         kernels::requantize_int32_rows(acc.data(), g.batch, g.out_channels, plane, params.data(), bound, c.clamp_lo,

@@ -76,7 +76,9 @@ class BpuSimulator {
   // The workspace's pool when an instruction's work (multiply-adds, or element operations weighted as such)
   // pays for waking the workers, else null (the calling thread alone; the bytes are the same either way).
   ThreadPool* pool_for(double work) const;
-  static constexpr double kParallelWork = 1 << 20;  // ~10-20 us of one core's dot products
+  // ~2-4 us of one core's dot products: a CONV2D's blocks take one pool call (conv_int8_dot_requant), so the
+  // split pays from here (2^20 before the blocks, when a CONV2D made three calls and moved its planes between cores)
+  static constexpr double kParallelWork = 1 << 17;
   static constexpr double kAddWork = 8;             // an ADD element costs about 8 multiply-adds
   static constexpr double kPoolWork = 16;           // a max-pool window element about 16 (64x32x32 3x3 s2: ~40 us)
   // The int8 rescale table of (mult, shift), built once per workspace.

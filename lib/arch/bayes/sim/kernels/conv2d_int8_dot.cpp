@@ -37,7 +37,7 @@ constexpr uint8_t kZeroInput = 0x80;              // input 0 fed as unsigned 0 +
 
 // dst[i] = src[i * stride] + 128 as unsigned bytes for i < n, where src[i * stride + 1] is readable too when the
 // vector loop runs (checked by the caller through `readable`, the count of bytes valid from src).
-void gather_flipped(const int8_t* src, int64_t stride, int64_t n, int64_t readable, uint8_t* dst) {
+inline __attribute__((always_inline)) void gather_flipped(const int8_t* src, int64_t stride, int64_t n, int64_t readable, uint8_t* dst) {
   int64_t i = 0;
 #if defined(__SSE2__)
   const __m128i flip = _mm_set1_epi8(static_cast<char>(kZeroInput));
@@ -142,8 +142,9 @@ BPU_AVX512 void dot_block(const int32_t* words, const uint8_t* panel, int64_t k_
   }
 }
 
+// Tasks [begin, end) = (panel, row block) of one group: P positions in the panels, rows of `out` out_stride apart.
 BPU_AVX512 void dot_tasks(const PackedConvWeights& w, int64_t grp, const uint8_t* panels, int64_t P, int32_t* out,
-                          int64_t begin, int64_t end) {
+                          int64_t out_stride, int64_t begin, int64_t end) {
   for (int64_t t = begin; t < end; ++t) {
     const int64_t panel = t / w.row_blocks, block = t % w.row_blocks;
     const int64_t col0 = panel * kDotCols, cols = std::min(kDotCols, P - col0);
@@ -151,10 +152,10 @@ BPU_AVX512 void dot_tasks(const PackedConvWeights& w, int64_t grp, const uint8_t
     const int32_t* words = w.words.data() + (grp * w.row_blocks + block) * w.k_quads * kDotRows;
     const int32_t* corr = w.correction.data() + grp * w.cout_g + row0;
     const uint8_t* pan = panels + panel * w.k_quads * kQuadBytes;
-    int32_t* dst = out + row0 * P + col0;
-    if (cols > 2 * kLanes) dot_block<3>(words, pan, w.k_quads, corr, rows, cols, dst, P);
-    else if (cols > kLanes) dot_block<2>(words, pan, w.k_quads, corr, rows, cols, dst, P);
-    else dot_block<1>(words, pan, w.k_quads, corr, rows, cols, dst, P);
+    int32_t* dst = out + row0 * out_stride + col0;
+    if (cols > 2 * kLanes) dot_block<3>(words, pan, w.k_quads, corr, rows, cols, dst, out_stride);
+    else if (cols > kLanes) dot_block<2>(words, pan, w.k_quads, corr, rows, cols, dst, out_stride);
+    else dot_block<1>(words, pan, w.k_quads, corr, rows, cols, dst, out_stride);
   }
 }
 
@@ -173,31 +174,62 @@ BPU_AVX512 void store_narrow<int32_t>(int32_t* dst, __m512i v) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm512_cvtepi64_epi32(v));
 }
 
-// apply_requant's 64-bit path, eight lanes at a time: (acc * m + bias), round-half-even shift, clamp.
+template <typename OutT>
+BPU_AVX512 void store_narrow16(OutT* dst, __m512i v);
+template <>
+BPU_AVX512 void store_narrow16<int8_t>(int8_t* dst, __m512i v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm512_cvtepi32_epi8(v));
+}
+template <>
+BPU_AVX512 void store_narrow16<int16_t>(int16_t* dst, __m512i v) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm512_cvtepi32_epi16(v));
+}
+template <>
+BPU_AVX512 void store_narrow16<int32_t>(int32_t* dst, __m512i v) {
+  _mm512_storeu_si512(dst, v);
+}
+
+// Round half to even of v / 2^shift (shift > 0) without compares: floor((v + half - 1 + parity) / 2^shift), where
+// parity is bit `shift` of v (the parity of floor(v / 2^shift)): below half no carry, above half a carry, at
+// exactly half a carry only when the floor is odd. v + half stays inside int64 (|v| < 2^62, half <= 2^62).
+BPU_AVX512 inline __m512i rne_shift(__m512i v, __m128i shift, __m512i half_minus_one, __m512i one) {
+  const __m512i parity = _mm512_and_si512(_mm512_srl_epi64(v, shift), one);
+  return _mm512_sra_epi64(_mm512_add_epi64(_mm512_add_epi64(v, half_minus_one), parity), shift);
+}
+
+// apply_requant's 64-bit path: (acc * m + bias), round-half-even shift, clamp; sixteen accumulators at a time
+// (even and odd lanes multiplied separately, so no widening shuffles), then eight, then the scalar function.
+// `rows` rows of `count`, acc_stride and out_stride apart, share one channel's constants.
 template <typename OutT>
 BPU_AVX512 void requant_row_vector(const int32_t* acc, int64_t count, const RequantParams& p, int64_t lo, int64_t hi,
-                                   OutT* out) {
+                                   OutT* out, int64_t rows = 1, int64_t acc_stride = 0, int64_t out_stride = 0) {
   const __m512i mult = _mm512_set1_epi64(p.multiplier), bias = _mm512_set1_epi64(p.bias);
   const __m128i shift = _mm_cvtsi64_si128(p.shift);
-  const int64_t mask_bits = p.shift > 0 ? static_cast<int64_t>((uint64_t(1) << p.shift) - 1) : 0;
   const int64_t half_bits = p.shift > 0 ? static_cast<int64_t>(uint64_t(1) << (p.shift - 1)) : 0;
-  const __m512i mask = _mm512_set1_epi64(mask_bits), half = _mm512_set1_epi64(half_bits), one = _mm512_set1_epi64(1);
+  const __m512i half_minus_one = _mm512_set1_epi64(half_bits - 1), one = _mm512_set1_epi64(1);
   const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
+  for (int64_t r = 0; r < rows; ++r, acc += acc_stride, out += out_stride) {
   int64_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const __m512i a = _mm512_loadu_si512(acc + i);
+    __m512i even = _mm512_add_epi64(_mm512_mul_epi32(a, mult), bias);
+    __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), mult), bias);
+    if (p.shift > 0) {
+      even = rne_shift(even, shift, half_minus_one, one);
+      odd = rne_shift(odd, shift, half_minus_one, one);
+    }
+    even = _mm512_min_epi64(_mm512_max_epi64(even, vlo), vhi);  // clamped values fit int32: keep the low halves
+    odd = _mm512_min_epi64(_mm512_max_epi64(odd, vlo), vhi);
+    store_narrow16(out + i, _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)));
+  }
   for (; i + 8 <= count; i += 8) {
     const __m512i a = _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + i)));
     __m512i v = _mm512_add_epi64(_mm512_mul_epi32(a, mult), bias);
-    if (p.shift > 0) {
-      const __m512i floor = _mm512_sra_epi64(v, shift);
-      const __m512i rem = _mm512_and_si512(v, mask);
-      const __mmask8 up = _mm512_cmpgt_epu64_mask(rem, half) |
-                          (_mm512_cmpeq_epu64_mask(rem, half) & _mm512_test_epi64_mask(floor, one));
-      v = _mm512_mask_add_epi64(floor, up, floor, one);
-    }
-    v = _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi);
-    store_narrow(out + i, v);
+    if (p.shift > 0) v = rne_shift(v, shift, half_minus_one, one);
+    store_narrow(out + i, _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
   }
   for (; i < count; ++i) out[i] = static_cast<OutT>(apply_requant(acc[i], p, lo, hi));
+  }
 }
 
 // requant_row_vector for rows shorter than a register (late stages: 2x2 and 4x4 planes): eight elements of any
@@ -296,31 +328,34 @@ BPU_AVX2 void pair_block(const int32_t* words, const uint8_t* panel, int64_t k_p
 }
 
 BPU_AVX2 void pair_tasks(const PackedConvWeights& w, int64_t grp, const uint8_t* panels, int64_t P, int32_t* out,
-                         int64_t begin, int64_t end) {
+                         int64_t out_stride, int64_t begin, int64_t end) {
   for (int64_t t = begin; t < end; ++t) {
     const int64_t panel = t / w.row_blocks, block = t % w.row_blocks;
     const int64_t col0 = panel * kPairCols, cols = std::min(kPairCols, P - col0);
     const int64_t row0 = block * kPairRows, rows = std::min(kPairRows, w.cout_g - row0);
     const int32_t* words = w.words.data() + (grp * w.row_blocks + block) * w.k_quads * kPairRows;
     const uint8_t* pan = panels + panel * w.k_quads * kPairBytes;
-    int32_t* dst = out + row0 * P + col0;
-    if (cols > 16) pair_block<3>(words, pan, w.k_quads, rows, cols, dst, P);
-    else if (cols > 8) pair_block<2>(words, pan, w.k_quads, rows, cols, dst, P);
-    else pair_block<1>(words, pan, w.k_quads, rows, cols, dst, P);
+    int32_t* dst = out + row0 * out_stride + col0;
+    if (cols > 16) pair_block<3>(words, pan, w.k_quads, rows, cols, dst, out_stride);
+    else if (cols > 8) pair_block<2>(words, pan, w.k_quads, rows, cols, dst, out_stride);
+    else pair_block<1>(words, pan, w.k_quads, rows, cols, dst, out_stride);
   }
 }
 
 // apply_requant's 64-bit path with AVX2, four lanes at a time (the shift and clamp: avx2_rne.h).
 template <typename OutT>
-BPU_AVX2 void requant_row_avx2(const int32_t* acc, int64_t count, const RequantParams& p, int64_t lo, int64_t hi, OutT* out) {
+BPU_AVX2 void requant_row_avx2(const int32_t* acc, int64_t count, const RequantParams& p, int64_t lo, int64_t hi, OutT* out,
+                               int64_t rows = 1, int64_t acc_stride = 0, int64_t out_stride = 0) {
   const __m256i mult = _mm256_set1_epi64x(p.multiplier), bias = _mm256_set1_epi64x(p.bias);
   const Avx2Rne rne = avx2_rne(p.shift, lo, hi);
-  int64_t i = 0;
-  for (; i + 4 <= count; i += 4) {
-    const __m256i a = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + i)));
-    avx2_store4_codes(avx2_rne_clamp(rne, _mm256_add_epi64(_mm256_mul_epi32(a, mult), bias)), out + i);
+  for (int64_t r = 0; r < rows; ++r, acc += acc_stride, out += out_stride) {
+    int64_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+      const __m256i a = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + i)));
+      avx2_store4_codes(avx2_rne_clamp(rne, _mm256_add_epi64(_mm256_mul_epi32(a, mult), bias)), out + i);
+    }
+    for (; i < count; ++i) out[i] = static_cast<OutT>(apply_requant(acc[i], p, lo, hi));
   }
-  for (; i < count; ++i) out[i] = static_cast<OutT>(apply_requant(acc[i], p, lo, hi));
 }
 
 #endif  // BPU_HAVE_AVX512_CODE
@@ -334,6 +369,56 @@ BPU_AVX2 void requant_row_avx2(const int32_t* acc, int64_t count, const RequantP
   }
   const int64_t ci = k / (g.kernel_h * g.kernel_w), ky = (k / g.kernel_w) % g.kernel_h, kx = k % g.kernel_w;
   fill_im2col_row(g, image + ci * g.in_h * g.in_w, ky, kx, row);
+}
+
+// Positions [p0, p1) (y * out_w + x) of im2col row k into row[0, p1 - p0): fill_im2col_row on a window.
+[[maybe_unused]] void im2col_range(const ConvGeometry& g, const PackedConvWeights& w, const int8_t* image, int64_t k,
+                                   int64_t p0, int64_t p1, uint8_t* row) {
+  if (k >= w.K) {
+    std::memset(row, kZeroInput, static_cast<size_t>(p1 - p0));
+    return;
+  }
+  const int64_t ci = k / (g.kernel_h * g.kernel_w), ky = (k / g.kernel_w) % g.kernel_h, kx = k % g.kernel_w;
+  const int8_t* plane = image + ci * g.in_h * g.in_w;
+  const int64_t off = kx * g.dilation_w - g.pad_left, sw = g.stride_w;
+  const int64_t x_lo = std::min(off >= 0 ? 0 : (-off + sw - 1) / sw, g.out_w);  // the output columns that read inside
+  const int64_t x_hi = std::max(x_lo, (g.in_w - 1 - off) < 0 ? 0 : std::min(g.out_w, (g.in_w - 1 - off) / sw + 1));
+  for (int64_t y = p0 / g.out_w; y * g.out_w < p1; ++y) {
+    const int64_t a = std::max<int64_t>(p0 - y * g.out_w, 0), b = std::min(p1 - y * g.out_w, g.out_w);
+    uint8_t* dst = row + (y * g.out_w + a - p0);
+    const int64_t iy = y * g.stride_h - g.pad_top + ky * g.dilation_h;
+    if (iy < 0 || iy >= g.in_h) {
+      std::memset(dst, kZeroInput, static_cast<size_t>(b - a));
+      continue;
+    }
+    const int64_t v0 = std::clamp(x_lo, a, b), v1 = std::clamp(x_hi, v0, b);
+    for (int64_t x = a; x < v0; ++x) dst[x - a] = kZeroInput;  // padding columns: a few, no memset call
+    if (v1 > v0) {
+      const int64_t first = v0 * sw + off;
+      gather_flipped(plane + iy * g.in_w + first, sw, v1 - v0, g.in_w - first, dst + (v0 - a));
+    }
+    for (int64_t x = v1; x < b; ++x) dst[x - a] = kZeroInput;
+  }
+}
+
+// Rows of requantize_int32_rows (`rows` of `count`, src_stride and dst_stride apart, one channel): the vector form
+// of this CPU when the worst case fits 64 bits, else the scalar function.
+template <typename OutT>
+void requant_row(const int32_t* src, int64_t count, const RequantParams& p, int64_t acc_bound, int64_t lo, int64_t hi,
+                 OutT* dst, int64_t rows = 1, int64_t src_stride = 0, int64_t dst_stride = 0) {
+#if BPU_HAVE_AVX512_CODE
+  const int128 worst = int128(acc_bound) * (p.multiplier < 0 ? -int128(p.multiplier) : int128(p.multiplier)) +
+                       (p.bias < 0 ? -int128(p.bias) : int128(p.bias));
+  if (worst < (int128(1) << 62)) {
+    if (int8_dot_kind() == DotKind::Vnni512) return requant_row_vector(src, count, p, lo, hi, dst, rows, src_stride, dst_stride);
+    if (int8_dot_kind() == DotKind::Avx2) return requant_row_avx2(src, count, p, lo, hi, dst, rows, src_stride, dst_stride);
+  }
+#else
+  (void)acc_bound;
+#endif
+  for (int64_t r = 0; r < rows; ++r, src += src_stride, dst += dst_stride) {
+    for (int64_t i = 0; i < count; ++i) dst[i] = static_cast<OutT>(apply_requant(src[i], p, lo, hi));
+  }
 }
 
 }  // namespace
@@ -456,8 +541,8 @@ void conv_accumulate_int8_dot(const ConvGeometry& g, const int8_t* input, const 
       });
       int32_t* out = acc + (n * g.out_channels + grp * w.cout_g) * P;
       parallel_for(pool, n_panels * w.row_blocks, [&](int64_t t0, int64_t t1) {
-        if (pairs) pair_tasks(w, grp, panels.data(), P, out, t0, t1);
-        else dot_tasks(w, grp, panels.data(), P, out, t0, t1);
+        if (pairs) pair_tasks(w, grp, panels.data(), P, out, P, t0, t1);
+        else dot_tasks(w, grp, panels.data(), P, out, P, t0, t1);
       });
     }
   }
@@ -465,6 +550,168 @@ void conv_accumulate_int8_dot(const ConvGeometry& g, const int8_t* input, const 
   (void)g, (void)input, (void)w, (void)acc, (void)panels, (void)pool;
 #endif
 }
+
+namespace {
+
+// Scratch of one worker for conv_int8_dot_requant's blocks, kept between calls.
+struct BlockScratch {
+  std::vector<uint8_t> rows, panels;
+  std::vector<int32_t> acc;
+};
+
+// Where a block's im2col rows come from. Strides up to kMaxPhaseStride ("direct"): the padded input planes split
+// once into stride phases (phase (ry, rx) holds padded[y * sh + ry][x * sw + rx]) of unsigned codes, `grid`
+// columns wide, so im2col row (ci, ky, kx) over the grid positions q = y * grid + x is one contiguous run of
+// phase ((ky * dh) % sh, (kx * dw) % sw) from row (ky * dh) / sh, column (kx * dw) / sw; the grid columns
+// x >= out_w are computed and dropped. Larger strides gather each row (im2col_range) and grid = out_w.
+constexpr int64_t kMaxPhaseStride = 4;
+struct RowSource {
+  const int8_t* image = nullptr;  // the group's first input plane
+  const uint8_t* phases = nullptr;
+  int64_t grid = 0, plane = 0;  // positions per grid row; bytes per phase plane
+};
+
+// The input planes of one image and group as stride phases (RowSource), with a tail of zero codes that the last
+// panels may read past the last plane. Only the padded extent the output reads is kept.
+void phase_planes(const ConvGeometry& g, const int8_t* image, std::vector<uint8_t>& phases, RowSource& src) {
+  const int64_t cin_g = g.in_channels / g.groups, sh = g.stride_h, sw = g.stride_w;
+  const int64_t hp = (g.out_h - 1) * sh + (g.kernel_h - 1) * g.dilation_h + 1;
+  const int64_t wp = (g.out_w - 1) * sw + (g.kernel_w - 1) * g.dilation_w + 1;
+  const int64_t hf = (hp + sh - 1) / sh, wf = (wp + sw - 1) / sw;
+  src.grid = wf;
+  src.plane = hf * wf;
+  phases.assign(static_cast<size_t>(cin_g * sh * sw * src.plane + wf + 2 * kDotCols), kZeroInput);
+  const int64_t col_end = std::min(wp, g.in_w + g.pad_left);  // padded columns past it are zero codes
+  if (sh == 1 && sw == 1 && g.pad_top == 0 && g.pad_left == 0 && wf == g.in_w && hf <= g.in_h) {  // unpadded 1x1-like:
+    for (int64_t ci = 0; ci < cin_g; ++ci) {                                                      // whole planes
+      gather_flipped(image + ci * g.in_h * g.in_w, 1, src.plane, src.plane, phases.data() + ci * src.plane);
+    }
+    src.phases = phases.data();
+    return;
+  }
+  for (int64_t ci = 0; ci < cin_g; ++ci) {
+    for (int64_t iy = 0; iy < g.in_h && iy + g.pad_top < hp; ++iy) {
+      const int64_t r = iy + g.pad_top;
+      if (r < 0) continue;
+      const int8_t* row = image + (ci * g.in_h + iy) * g.in_w;
+      for (int64_t rx = 0; rx < sw; ++rx) {
+        const int64_t j0 = g.pad_left > rx ? (g.pad_left - rx + sw - 1) / sw : 0;
+        const int64_t j1 = std::min(wf, col_end > rx ? (col_end - rx + sw - 1) / sw : 0);
+        if (j1 <= j0) continue;
+        const int64_t ix0 = j0 * sw + rx - g.pad_left;
+        uint8_t* dst = phases.data() + ((ci * sh + r % sh) * sw + rx) * src.plane + (r / sh) * wf;
+        gather_flipped(row + ix0, sw, j1 - j0, g.in_w - ix0, dst + j0);
+      }
+    }
+  }
+  src.phases = phases.data();
+}
+
+// Grid positions [q0, q1) of channel row `acc` requantized into the output plane `dst`, dropping grid columns
+// past out_w.
+template <typename OutT>
+void requant_grid(const ConvGeometry& g, int64_t grid, const int32_t* acc, int64_t q0, int64_t q1,
+                  const RequantParams& p, int64_t acc_bound, int64_t lo, int64_t hi, OutT* dst) {
+  if (grid == g.out_w) return requant_row(acc, q1 - q0, p, acc_bound, lo, hi, dst + q0);
+  auto part = [&](int64_t y, int64_t a, int64_t b) {  // grid positions [a, b) of grid row y, clipped to out_w
+    b = std::min(b, y * grid + g.out_w);
+    if (b > a) requant_row(acc + (a - q0), b - a, p, acc_bound, lo, hi, dst + y * g.out_w + (a - y * grid));
+  };
+  int64_t y = q0 / grid;
+  if (q0 > y * grid) {
+    part(y, q0, std::min(q1, (y + 1) * grid));
+    ++y;
+  }
+  const int64_t full = q1 / grid - y;  // whole grid rows: one call with strides
+  if (full > 0) {
+    requant_row(acc + (y * grid - q0), g.out_w, p, acc_bound, lo, hi, dst + y * g.out_w, full, grid, g.out_w);
+    y += full;
+  }
+  if (y * grid < q1) part(y, y * grid, q1);
+}
+
+// Panels [panel0, panel1) of one image and group: their im2col rows interleaved into block-local panels, the dot
+// products into a block-local [cout_g][span] accumulator, requantized into out's rows (P apart, group-relative).
+template <typename OutT>
+void conv_block(const ConvGeometry& g, const RowSource& src, const PackedConvWeights& w, int64_t grp, int64_t panel0,
+                int64_t panel1, const RequantParams* params, int64_t acc_bound, int64_t lo, int64_t hi, OutT* out,
+                BlockScratch& s) {
+#if BPU_HAVE_AVX512_CODE
+  const bool pairs = w.kind == DotKind::Avx2;
+  const int64_t group = pairs ? 2 : 4, cols = pairs ? kPairCols : kDotCols, group_bytes = pairs ? kPairBytes : kQuadBytes;
+  const int64_t Q = g.out_h * src.grid, q0 = panel0 * cols, q1 = std::min(panel1 * cols, Q);
+  const int64_t n = panel1 - panel0, span = n * cols, taps = g.kernel_h * g.kernel_w;
+  s.rows.assign(static_cast<size_t>(4 * span), kZeroInput);  // gathered rows; positions past Q stay zero codes
+  s.panels.resize(static_cast<size_t>(n * w.k_quads * group_bytes));
+  const uint8_t* rows[4];
+  for (int64_t kq = 0; kq < w.k_quads; ++kq) {
+    for (int64_t j = 0; j < group; ++j) {
+      const int64_t k = kq * group + j;
+      uint8_t* own = s.rows.data() + j * span;
+      rows[j] = own;
+      if (src.phases && k < w.K) {
+        const int64_t ci = k / taps, ty = (k / g.kernel_w) % g.kernel_h * g.dilation_h, tx = k % g.kernel_w * g.dilation_w;
+        const int64_t phase = (ci * g.stride_h + ty % g.stride_h) * g.stride_w + tx % g.stride_w;
+        rows[j] = src.phases + phase * src.plane + (ty / g.stride_h) * src.grid + tx / g.stride_w + q0;
+      } else if (!src.phases) {
+        im2col_range(g, w, src.image, k, q0, q1, own);
+      }  // else a row past w.K of the direct form: its own zero codes
+    }
+    if (pairs) interleave_pair(rows[0], rows[1], span, w.k_quads, kq, s.panels.data());
+    else interleave_quad(rows, span, w.k_quads, kq, s.panels.data());
+  }
+  s.acc.resize(static_cast<size_t>(w.cout_g * span));
+  if (pairs) pair_tasks(w, grp, s.panels.data(), q1 - q0, s.acc.data(), span, 0, n * w.row_blocks);
+  else dot_tasks(w, grp, s.panels.data(), q1 - q0, s.acc.data(), span, 0, n * w.row_blocks);
+  const int64_t P = g.out_h * g.out_w;
+  for (int64_t c = 0; c < w.cout_g; ++c) {
+    requant_grid(g, src.grid, s.acc.data() + c * span, q0, q1, params[c], acc_bound, lo, hi, out + c * P);
+  }
+#else
+  (void)g, (void)src, (void)w, (void)grp, (void)panel0, (void)panel1, (void)params, (void)acc_bound, (void)lo,
+      (void)hi, (void)out, (void)s;
+#endif
+}
+
+}  // namespace
+
+template <typename OutT>
+void conv_int8_dot_requant(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w,
+                           const RequantParams* params, int64_t acc_bound, int64_t lo, int64_t hi, OutT* out,
+                           ThreadPool* pool) {
+  const bool pairs = w.kind == DotKind::Avx2;
+  const int64_t cols = pairs ? kPairCols : kDotCols, group_bytes = pairs ? 4 * kPairCols : 4 * kDotCols;
+  const int64_t cin_g = g.in_channels / g.groups, P = g.out_h * g.out_w;
+  const bool direct = g.stride_h <= kMaxPhaseStride && g.stride_w <= kMaxPhaseStride;
+  thread_local std::vector<uint8_t> phases;
+  // Panels per block: the block's panels and accumulators within about kBlockBytes (a core's L2 share).
+  const int64_t panel_bytes = w.k_quads * group_bytes + w.cout_g * cols * 4;
+  const int64_t block = std::max<int64_t>(1, kBlockBytes / panel_bytes);
+  for (int64_t n = 0; n < g.batch; ++n) {
+    for (int64_t grp = 0; grp < g.groups; ++grp) {
+      RowSource src;
+      src.image = input + (n * g.in_channels + grp * cin_g) * g.in_h * g.in_w;
+      src.grid = g.out_w;
+      if (direct) phase_planes(g, src.image, phases, src);
+      const int64_t n_panels = (g.out_h * src.grid + cols - 1) / cols;
+      OutT* dst = out + (n * g.out_channels + grp * w.cout_g) * P;
+      parallel_for(pool, n_panels, [&](int64_t a, int64_t b) {
+        thread_local BlockScratch scratch;
+        for (int64_t c = a; c < b; c += block) {
+          conv_block(g, src, w, grp, c, std::min(b, c + block), params + grp * w.cout_g, acc_bound, lo, hi, dst, scratch);
+        }
+      });
+    }
+  }
+}
+
+#define BPU_CONV_DOT_REQUANT(OutT)                                                                                    \
+  template void conv_int8_dot_requant<OutT>(const ConvGeometry&, const int8_t*, const PackedConvWeights&,            \
+                                            const RequantParams*, int64_t, int64_t, int64_t, OutT*, ThreadPool*);
+BPU_CONV_DOT_REQUANT(int8_t)
+BPU_CONV_DOT_REQUANT(int16_t)
+BPU_CONV_DOT_REQUANT(int32_t)
+#undef BPU_CONV_DOT_REQUANT
 
 template <typename OutT>
 void requantize_int32_rows(const int32_t* acc, int64_t batch, int64_t channels, int64_t plane,
@@ -491,25 +738,7 @@ void requantize_int32_rows(const int32_t* acc, int64_t batch, int64_t channels, 
 #endif
   parallel_for(pool, batch * channels, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      const RequantParams& p = params[r % channels];
-      const int32_t* src = acc + r * plane;
-      OutT* dst = out + r * plane;
-      const int128 worst = int128(acc_bound) * (p.multiplier < 0 ? -int128(p.multiplier) : int128(p.multiplier)) +
-                           (p.bias < 0 ? -int128(p.bias) : int128(p.bias));
-#if BPU_HAVE_AVX512_CODE
-      if (worst < (int128(1) << 62)) {
-        if (int8_dot_kind() == DotKind::Vnni512) {
-          requant_row_vector(src, plane, p, lo, hi, dst);
-          continue;
-        }
-        if (int8_dot_kind() == DotKind::Avx2) {
-          requant_row_avx2(src, plane, p, lo, hi, dst);
-          continue;
-        }
-      }
-#endif
-      (void)worst;
-      for (int64_t i = 0; i < plane; ++i) dst[i] = static_cast<OutT>(apply_requant(src[i], p, lo, hi));
+      requant_row(acc + r * plane, plane, params[r % channels], acc_bound, lo, hi, out + r * plane);
     }
   });
 }

@@ -64,6 +64,17 @@ void conv_accumulate_int8_lanes(const ConvGeometry& g, const int8_t* input, cons
 void conv_accumulate_int8_dot(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w, int32_t* acc,
                               std::vector<uint8_t>& panels, ThreadPool* pool);
 
+// A whole CONV2D on the kernel `w` was packed for (Vnni512 or Avx2, not the lane kernel): per block of output
+// positions (about kBlockBytes of panels and accumulators), im2col, dot products and requantization into
+// out[n, c, p], the blocks split across `pool` (null: one thread). The same codes as conv_accumulate_int8_dot
+// followed by requantize_int32_rows, for every thread count; a worker writes only its own positions, so a chain
+// of convolutions keeps each worker's share of a plane in its own cache.
+constexpr int64_t kBlockBytes = 256 * 1024;
+template <typename OutT>
+void conv_int8_dot_requant(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w,
+                           const RequantParams* params, int64_t acc_bound, int64_t lo, int64_t hi, OutT* out,
+                           ThreadPool* pool);
+
 // out[n, c, p] = clamp(requant_c(acc[n, c, p])): apply_requant on int32 accumulators, eight lanes at a time
 // when the CPU has AVX-512 and acc_bound * multiplier + |bias| stays inside int64 (the scalar function's own
 // fast-path condition), else apply_requant itself. Bit-identical to requantize_per_channel either way.

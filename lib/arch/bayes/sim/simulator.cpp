@@ -190,7 +190,16 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
     const int64_t bound = 128 * 128 * (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;  // max |sum|
     if (depthwise) {
       acc.resize(count);
-      kernels::depthwise_accumulate_int8(g, x, weight, acc.data(), pool);
+      const std::vector<int32_t>* taps = nullptr;
+      if (kernels::depthwise_channels_last(g)) {
+        auto key = std::make_pair(static_cast<const void*>(segment_.constants.data()), c.weight_offset);
+        auto it = workspace_->depthwise_taps.find(key);
+        if (it == workspace_->depthwise_taps.end()) {
+          it = workspace_->depthwise_taps.emplace(key, kernels::depthwise_tap_weights(g, weight)).first;
+        }
+        taps = &it->second;
+      }
+      kernels::depthwise_accumulate_int8(g, x, weight, acc.data(), pool, taps);
     } else {
       auto key = std::make_pair(static_cast<const void*>(segment_.constants.data()), c.weight_offset);
       auto it = workspace_->packed_weights.find(key);

@@ -26,6 +26,7 @@ struct SimulatorWorkspace {
   explicit SimulatorWorkspace(int threads) : pool(threads) {}
   ThreadPool pool;
   std::map<std::pair<const void*, uint32_t>, kernels::PackedConvWeights> packed_weights;
+  std::map<std::pair<const void*, uint32_t>, std::vector<int32_t>> depthwise_taps;  // channel-last depthwise weights
   std::vector<int32_t> accumulators;
   std::vector<uint8_t> panels;
   std::vector<uint8_t> arena;

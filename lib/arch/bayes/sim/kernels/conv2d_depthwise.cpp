@@ -105,50 +105,49 @@ void depthwise_plane_3x3_s2(const ConvGeometry& g, const int8_t* plane, const in
   }
 }
 
-// One image channel-last, for small planes (late MobileNet stages: 4x4 or 2x2 with 100+ channels), where the
-// per-plane loops are too short to vectorize: a zero-bordered [ph][pw][Cp] int32 copy (Cp: the channels rounded
-// up to 8), each output pixel's taps summed for 8 channels at a time in registers, then transposed back to
-// [C][out_h * out_w]. Any geometry.
-void depthwise_image_channels_last(const ConvGeometry& g, const int8_t* image, const int8_t* weight, int32_t* out,
-                                   std::vector<int32_t>& padded, std::vector<int32_t>& pixels) {
+// Channels [c0, c1) of one image channel-last, for small planes (late MobileNet stages: 4x4 or 2x2 with 100+
+// channels), where the per-plane loops are too short to vectorize: a zero-bordered [ph][pw][Cq] int32 copy (Cq:
+// the range rounded up to 8), each output pixel's taps summed for 8 channels at a time in registers with the
+// tap-major weights `wt` ([taps][Cp], depthwise_tap_weights), then transposed back to [C][out_h * out_w]. Any
+// geometry; c0 is a multiple of 8.
+void depthwise_image_channels_last(const ConvGeometry& g, const int8_t* image, const int32_t* wt, int64_t Cp, int64_t c0,
+                                   int64_t c1, int32_t* out, std::vector<int32_t>& padded, std::vector<int32_t>& pixels) {
   constexpr int64_t kVec = 8;
-  const int64_t C = g.in_channels, Cp = (C + kVec - 1) / kVec * kVec, taps = g.kernel_h * g.kernel_w;
+  const int64_t C = c1 - c0, Cq = (C + kVec - 1) / kVec * kVec, taps = g.kernel_h * g.kernel_w;
   const int64_t P = g.out_h * g.out_w;
   const int64_t ph = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
   const int64_t pw = (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1;
-  padded.assign(static_cast<size_t>(ph * pw * Cp + taps * Cp), 0);
-  int32_t* wt = padded.data() + ph * pw * Cp;  // weights tap-major: wt[t * Cp + c]
-  for (int64_t c = 0; c < C; ++c) {
-    for (int64_t t = 0; t < taps; ++t) wt[t * Cp + c] = weight[c * taps + t];
-    const int8_t* plane = image + c * g.in_h * g.in_w;
-    for (int64_t y = std::max<int64_t>(0, g.pad_top); y < std::min(ph, g.pad_top + g.in_h); ++y) {
-      const int64_t x0 = std::max<int64_t>(0, g.pad_left), x1 = std::min(pw, g.pad_left + g.in_w);
-      const int8_t* src = plane + (y - g.pad_top) * g.in_w - g.pad_left;
-      for (int64_t x = x0; x < x1; ++x) padded[static_cast<size_t>((y * pw + x) * Cp + c)] = src[x];
+  padded.assign(static_cast<size_t>(ph * pw * Cq), 0);
+  const int64_t x0 = std::max<int64_t>(0, g.pad_left), x1 = std::min(pw, g.pad_left + g.in_w);
+  for (int64_t y = std::max<int64_t>(0, g.pad_top); y < std::min(ph, g.pad_top + g.in_h); ++y) {
+    for (int64_t c = 0; c < C; ++c) {
+      const int8_t* src = image + (c0 + c) * g.in_h * g.in_w + (y - g.pad_top) * g.in_w - g.pad_left;
+      int32_t* dst = padded.data() + y * pw * Cq + c;
+      for (int64_t x = x0; x < x1; ++x) dst[x * Cq] = src[x];
     }
   }
   std::vector<int64_t> tap_offset(static_cast<size_t>(taps));
   for (int64_t t = 0; t < taps; ++t) {
-    tap_offset[static_cast<size_t>(t)] = ((t / g.kernel_w) * g.dilation_h * pw + (t % g.kernel_w) * g.dilation_w) * Cp;
+    tap_offset[static_cast<size_t>(t)] = ((t / g.kernel_w) * g.dilation_h * pw + (t % g.kernel_w) * g.dilation_w) * Cq;
   }
-  pixels.resize(static_cast<size_t>(P * Cp));
+  pixels.resize(static_cast<size_t>(P * Cq));
   for (int64_t oy = 0; oy < g.out_h; ++oy) {
     for (int64_t ox = 0; ox < g.out_w; ++ox) {
-      const int32_t* base = padded.data() + (oy * g.stride_h * pw + ox * g.stride_w) * Cp;
-      int32_t* dst = pixels.data() + (oy * g.out_w + ox) * Cp;
-      for (int64_t c0 = 0; c0 < Cp; c0 += kVec) {
+      const int32_t* base = padded.data() + (oy * g.stride_h * pw + ox * g.stride_w) * Cq;
+      int32_t* dst = pixels.data() + (oy * g.out_w + ox) * Cq;
+      for (int64_t cc = 0; cc < Cq; cc += kVec) {
         int32_t sum[kVec] = {0, 0, 0, 0, 0, 0, 0, 0};
         for (int64_t t = 0; t < taps; ++t) {
-          const int32_t* src = base + tap_offset[static_cast<size_t>(t)] + c0;
-          const int32_t* wv = wt + t * Cp + c0;
+          const int32_t* src = base + tap_offset[static_cast<size_t>(t)] + cc;
+          const int32_t* wv = wt + t * Cp + c0 + cc;
           for (int64_t j = 0; j < kVec; ++j) sum[j] += wv[j] * src[j];
         }
-        for (int64_t j = 0; j < kVec; ++j) dst[c0 + j] = sum[j];
+        for (int64_t j = 0; j < kVec; ++j) dst[cc + j] = sum[j];
       }
     }
   }
   for (int64_t c = 0; c < C; ++c) {
-    for (int64_t p = 0; p < P; ++p) out[c * P + p] = pixels[static_cast<size_t>(p * Cp + c)];
+    for (int64_t p = 0; p < P; ++p) out[(c0 + c) * P + p] = pixels[static_cast<size_t>(p * Cq + c)];
   }
 }
 
@@ -156,18 +155,31 @@ void depthwise_image_channels_last(const ConvGeometry& g, const int8_t* image, c
 
 bool depthwise_channels_last(const ConvGeometry& g) { return g.out_h * g.out_w <= kChannelsLastPixels; }
 
+std::vector<int32_t> depthwise_tap_weights(const ConvGeometry& g, const int8_t* weight) {
+  const int64_t C = g.in_channels, Cp = (C + 7) / 8 * 8, taps = g.kernel_h * g.kernel_w;
+  std::vector<int32_t> wt(static_cast<size_t>(taps * Cp), 0);
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t t = 0; t < taps; ++t) wt[static_cast<size_t>(t * Cp + c)] = weight[c * taps + t];
+  }
+  return wt;
+}
+
 void depthwise_accumulate_int8(const ConvGeometry& g, const int8_t* input, const int8_t* weight, int32_t* acc,
-                               ThreadPool* pool) {
+                               ThreadPool* pool, const std::vector<int32_t>* tap_weights) {
   const int64_t planes = g.batch * g.in_channels;
   const int64_t taps = g.kernel_h * g.kernel_w;
-  if (depthwise_channels_last(g)) {  // small planes: whole images, channel-last
-    parallel_for(pool, g.batch, [&](int64_t n0, int64_t n1) {
-      std::vector<int32_t> padded, pixels;
-      for (int64_t n = n0; n < n1; ++n) {
-        depthwise_image_channels_last(g, input + n * g.in_channels * g.in_h * g.in_w, weight,
+  if (depthwise_channels_last(g)) {  // small planes: channel-last, blocks of 8 channels across the workers
+    std::vector<int32_t> own;
+    if (!tap_weights) own = depthwise_tap_weights(g, weight);
+    const std::vector<int32_t>& wt = tap_weights ? *tap_weights : own;
+    const int64_t C = g.in_channels, Cp = (C + 7) / 8 * 8, blocks = Cp / 8;
+    for (int64_t n = 0; n < g.batch; ++n) {
+      parallel_for(pool, blocks, [&](int64_t b0, int64_t b1) {
+        thread_local std::vector<int32_t> padded, pixels;
+        depthwise_image_channels_last(g, input + n * C * g.in_h * g.in_w, wt.data(), Cp, b0 * 8, std::min(C, b1 * 8),
                                       acc + n * g.out_channels * g.out_h * g.out_w, padded, pixels);
-      }
-    });
+      });
+    }
     return;
   }
   const bool three = g.kernel_h == 3 && g.kernel_w == 3 && g.dilation_h == 1 && g.dilation_w == 1 &&

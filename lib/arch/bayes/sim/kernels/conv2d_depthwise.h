@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "arch/bayes/sim/kernels/conv2d.h"
 
@@ -21,8 +22,13 @@ bool depthwise_accepts(const ConvGeometry& g);
 constexpr int64_t kChannelsLastPixels = 64;
 bool depthwise_channels_last(const ConvGeometry& g);
 
+// The channel-last kernel's weights, tap-major int32 [taps][Cp] (Cp: the channels rounded up to 8, zeros past
+// them): built once per instruction by the caller (the simulator's workspace keeps them).
+std::vector<int32_t> depthwise_tap_weights(const ConvGeometry& g, const int8_t* weight);
+
 // acc[n, c, y, x] = sum over the window of input[n, c] * weight[c] as int32; channels split across `pool`.
+// `tap_weights`: depthwise_tap_weights(g, weight) for the channel-last planes (null: built in the call).
 void depthwise_accumulate_int8(const ConvGeometry& g, const int8_t* input, const int8_t* weight, int32_t* acc,
-                               ThreadPool* pool);
+                               ThreadPool* pool, const std::vector<int32_t>* tap_weights = nullptr);
 
 }  // namespace bpu::kernels

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cmath>
+#include <algorithm>
 #include <random>
 
 #include "numerics/activation.h"
@@ -419,6 +420,32 @@ TEST_CASE("golden: the typed slice equals slice_nd on every axis, step and sign"
     const std::vector<int64_t> ref = slice_nd(x, in_shape, c.out, c.starts, c.steps);
     std::vector<int8_t> got(ref.size());
     slice_typed<int8_t>(x8.data(), in_shape, c.out, c.starts, c.steps, got.data());
+    CHECK(std::equal(ref.begin(), ref.end(), got.begin()));
+  }
+}
+
+TEST_CASE("golden: the typed transpose equals transpose_nd for every permutation of four axes, and 5-D shuffles", "[golden]") {
+  // All 24 permutations of [2, 3, 4, 5] (merged axes, contiguous and strided runs), the ShuffleNet channel
+  // shuffle [1, 2, 6, 3, 4] -> [0, 2, 1, 3, 4], a rank-1 and a rank-0 tensor; int8 and int16 codes.
+  const Shape in_shape = {2, 3, 4, 5};
+  const std::vector<int64_t> x = random_codes(120, -32768, 32767, 29);
+  std::vector<int16_t> x16(x.begin(), x.end());
+  std::vector<uint32_t> perm = {0, 1, 2, 3};
+  do {
+    const std::vector<int64_t> ref = transpose_nd(x, in_shape, perm);
+    std::vector<int16_t> got(ref.size());
+    transpose_typed<int16_t>(x16.data(), in_shape, perm, got.data());
+    INFO(perm[0] << perm[1] << perm[2] << perm[3]);
+    CHECK(std::equal(ref.begin(), ref.end(), got.begin()));
+  } while (std::next_permutation(perm.begin(), perm.end()));
+  struct Case { Shape shape; std::vector<uint32_t> perm; };
+  for (const Case& c : std::vector<Case>{{{1, 2, 6, 3, 4}, {0, 2, 1, 3, 4}}, {{7}, {0}}, {{}, {}}}) {
+    int64_t n = 1;
+    for (int64_t d : c.shape) n *= d;
+    const std::vector<int64_t> v = random_codes(n, -128, 127, 31);
+    std::vector<int8_t> v8(v.begin(), v.end()), got(static_cast<size_t>(n));
+    transpose_typed<int8_t>(v8.data(), c.shape, c.perm, got.data());
+    const std::vector<int64_t> ref = transpose_nd(v, c.shape, c.perm);
     CHECK(std::equal(ref.begin(), ref.end(), got.begin()));
   }
 }

@@ -199,9 +199,10 @@ TEST_CASE("profile: every BPU instruction, CPU node and host step is timed once 
 TEST_CASE("simulator: the fast kernels give the reference kernels' bits on whole networks, one and two threads", "[infer]") {
   // The fast paths (dot kernels, depthwise, rows of 1x1 images as one image, vector ADD, tables) against the plain
   // reference loops, through every instruction of real networks: a ViT (Gemms over token rows), a UNet
-  // (ConvTranspose), MobileNetV2 (depthwise), the resize/concat head.
+  // (ConvTranspose), MobileNetV2 (depthwise), the resize/concat head, ShuffleNet's channel shuffles (TRANSPOSE,
+  // RESCALE), YOLO's blocks (stride-2 and 3x3 convolutions on the phase form).
   bpu::test::TempDir dir("fast_vs_reference");
-  for (const std::string fixture : {"zoo_vit", "zoo_unet", "mobilenet_v2", "resize_concat"}) {
+  for (const std::string fixture : {"zoo_vit", "zoo_unet", "mobilenet_v2", "resize_concat", "zoo_shufflenet_v2_tiny", "zoo_yolo"}) {
     INFO(fixture);
     const std::string bin = compile_to(dir, fixture, fixture);
     ModelRunner runner = ModelRunner::from_file(bin);

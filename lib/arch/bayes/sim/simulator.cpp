@@ -278,6 +278,14 @@ void BpuSimulator::execute(const bayes::Reshape& r, std::vector<uint8_t>& arena)
 }
 
 void BpuSimulator::execute(const bayes::Rescale& r, std::vector<uint8_t>& arena) const {
+  const BpuBuffer& in = segment_.buffers[r.input];
+  const BpuBuffer& out = segment_.buffers[r.output];
+  if (kernel_ == ConvKernel::Fast && in.info.dtype == DType::Int8 && out.info.dtype == DType::Int8 &&
+      (!in.overlaps(out) || in.offset == out.offset)) {  // a byte table (in place: element by element)
+    const int64_t n = static_cast<int64_t>(out.size);
+    rescale_table(r.mult, r.shift, r.clamp_lo, r.clamp_hi).copy(view<int8_t>(arena, in), 1, n, view<int8_t>(arena, out), n);
+    return;
+  }
   std::vector<int64_t> v = read_widened(arena, segment_.buffers[r.input]);
   const RescaleParams p{r.mult, r.shift};
   for (auto& x : v) x = apply_rescale(x, p, r.clamp_lo, r.clamp_hi);
@@ -348,10 +356,11 @@ ThreadPool* BpuSimulator::pool_for(double work) const {
   return work >= kParallelWork && workspace_->pool.size() > 1 ? &workspace_->pool : nullptr;
 }
 
-const kernels::Int8Rescale& BpuSimulator::rescale_table(int64_t mult, int32_t shift) const {
-  auto it = workspace_->rescale_tables.find({mult, shift});
+const kernels::Int8Rescale& BpuSimulator::rescale_table(int64_t mult, int32_t shift, int64_t lo, int64_t hi) const {
+  const auto key = std::make_tuple(mult, shift, lo, hi);
+  auto it = workspace_->rescale_tables.find(key);
   if (it == workspace_->rescale_tables.end()) {
-    it = workspace_->rescale_tables.emplace(std::make_pair(mult, shift), kernels::Int8Rescale(mult, shift, -128, 127)).first;
+    it = workspace_->rescale_tables.emplace(key, kernels::Int8Rescale(mult, shift, lo, hi)).first;
   }
   return it->second;
 }
@@ -505,6 +514,14 @@ void BpuSimulator::execute(const bayes::Mul& m, std::vector<uint8_t>& arena) con
 
 void BpuSimulator::execute(const bayes::Transpose& t, std::vector<uint8_t>& arena) const {
   const BpuBuffer& in = segment_.buffers[t.input];
+  const BpuBuffer& out = segment_.buffers[t.output];
+  if (kernel_ == ConvKernel::Fast && in.info.dtype == out.info.dtype && !in.overlaps(out)) {  // same type: runs of codes
+    with_int_buffer(arena, in, [&](auto* x) {
+      using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
+      kernels::transpose_typed<T>(x, in.info.shape, t.perm, view<T>(arena, out));
+    });
+    return;
+  }
   write_narrowed(arena, segment_.buffers[t.output], kernels::transpose_nd(read_widened(arena, in), in.info.shape, t.perm));
 }
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -30,7 +31,7 @@ struct SimulatorWorkspace {
   std::vector<int32_t> accumulators;
   std::vector<uint8_t> panels;
   std::vector<uint8_t> arena;
-  std::map<std::pair<int64_t, int32_t>, kernels::Int8Rescale> rescale_tables;  // by (mult, shift), int8 range
+  std::map<std::tuple<int64_t, int32_t, int64_t, int64_t>, kernels::Int8Rescale> rescale_tables;  // (mult, shift, lo, hi)
 };
 
 class BpuSimulator {
@@ -82,8 +83,8 @@ class BpuSimulator {
   static constexpr double kParallelWork = 1 << 17;
   static constexpr double kAddWork = 8;             // an ADD element costs about 8 multiply-adds
   static constexpr double kPoolWork = 16;           // a max-pool window element about 16 (64x32x32 3x3 s2: ~40 us)
-  // The int8 rescale table of (mult, shift), built once per workspace.
-  const kernels::Int8Rescale& rescale_table(int64_t mult, int32_t shift) const;
+  // The int8 rescale table of (mult, shift) clamped to [lo, hi] (CONCAT: the int8 range), built once per workspace.
+  const kernels::Int8Rescale& rescale_table(int64_t mult, int32_t shift, int64_t lo = -128, int64_t hi = 127) const;
 
   const BpuSegment& segment_;
   const std::vector<bayes::Instruction>& program_;

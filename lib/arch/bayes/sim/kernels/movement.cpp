@@ -48,6 +48,49 @@ std::vector<int64_t> transpose_nd(const std::vector<int64_t>& in, const Shape& i
   return out;
 }
 
+template <typename T>
+void transpose_typed(const T* in, const Shape& in_shape, const std::vector<uint32_t>& perm, T* out) {
+  const std::vector<int64_t> st = strides_of(in_shape);
+  std::vector<int64_t> extent, stride;  // output axes whose input axes follow each other, merged: extent, input stride
+  for (size_t k = 0; k < perm.size(); ++k) {
+    if (k > 0 && perm[k] == perm[k - 1] + 1) {
+      extent.back() *= in_shape[perm[k]];
+      stride.back() = st[perm[k]];
+    } else {
+      extent.push_back(in_shape[perm[k]]);
+      stride.push_back(st[perm[k]]);
+    }
+  }
+  if (extent.empty()) {
+    out[0] = in[0];
+    return;
+  }
+  const size_t outer = extent.size() - 1;
+  const int64_t len = extent[outer], step = stride[outer];
+  int64_t rows = 1;
+  for (size_t k = 0; k < outer; ++k) rows *= extent[k];
+  std::vector<int64_t> idx(outer, 0);
+  int64_t src = 0;  // input offset of the current run
+  for (int64_t r = 0; r < rows; ++r) {
+    T* dst = out + r * len;
+    if (step == 1) {
+      std::memcpy(dst, in + src, static_cast<size_t>(len) * sizeof(T));
+    } else {
+      for (int64_t i = 0; i < len; ++i) dst[i] = in[src + i * step];
+    }
+    for (size_t k = outer; k-- > 0;) {  // next outer index, last axis fastest
+      src += stride[k];
+      if (++idx[k] < extent[k]) break;
+      src -= idx[k] * stride[k];
+      idx[k] = 0;
+    }
+  }
+}
+
+template void transpose_typed<int8_t>(const int8_t*, const Shape&, const std::vector<uint32_t>&, int8_t*);
+template void transpose_typed<int16_t>(const int16_t*, const Shape&, const std::vector<uint32_t>&, int16_t*);
+template void transpose_typed<int32_t>(const int32_t*, const Shape&, const std::vector<uint32_t>&, int32_t*);
+
 std::vector<int64_t> slice_nd(const std::vector<int64_t>& in, const Shape& in_shape, const Shape& out_shape,
                               const std::vector<int32_t>& starts, const std::vector<int32_t>& steps) {
   const std::vector<int64_t> st = strides_of(in_shape);
@@ -129,7 +172,7 @@ void Int8Rescale::copy(const int8_t* x, int64_t rows, int64_t len, int8_t* y, in
     const int8_t* src = x + r * len;
     int8_t* dst = y + r * y_stride;
     if (identity) {
-      std::memcpy(dst, src, static_cast<size_t>(len));
+      if (dst != src) std::memcpy(dst, src, static_cast<size_t>(len));
       continue;
     }
     for (int64_t k = 0; k < len; ++k) dst[k] = table[static_cast<int>(src[k]) + 128];

@@ -15,6 +15,11 @@ namespace bpu::kernels {
 // shared with the CPU kernels of lib/ops.
 
 std::vector<int64_t> transpose_nd(const std::vector<int64_t>& in, const Shape& in_shape, const std::vector<uint32_t>& perm);
+// Fast path of transpose_nd on the buffers' own type: output axes whose input axes are consecutive merged, the
+// innermost merged axis copied as a run (memcpy when it is contiguous in the input: a channel shuffle moves
+// whole planes). Tested identical to transpose_nd.
+template <typename T>
+void transpose_typed(const T* in, const Shape& in_shape, const std::vector<uint32_t>& perm, T* out);
 std::vector<int64_t> slice_nd(const std::vector<int64_t>& in, const Shape& in_shape, const Shape& out_shape,
                               const std::vector<int32_t>& starts, const std::vector<int32_t>& steps);
 // Fast path of slice_nd on the buffers' own type: the innermost axis copied as a run (memcpy at step 1), the

@@ -39,7 +39,8 @@ void im2col_row(const ConvGeometry& g, const T* plane, int64_t ky, int64_t kx, i
       const int64_t a = std::clamp(lo, x_begin, x_end), b = std::clamp(std::min(hi, g.out_w), a, x_end);
       std::fill(dst + x_begin, dst + a, T(0));
       const T* src = plane + iy * g.in_w + x_shift;
-      for (int64_t xo = a; xo < b; ++xo) dst[xo] = src[xo * g.stride_w];
+      if (g.stride_w == 1) std::copy(src + a, src + b, dst + a);  // contiguous: a plain copy
+      else for (int64_t xo = a; xo < b; ++xo) dst[xo] = src[xo * g.stride_w];
       std::fill(dst + b, dst + x_end, T(0));
     }
     p += x_end - x_begin;
@@ -77,6 +78,54 @@ void conv_columns(const ConvGeometry& g, const T* x, const T* weight, const T* b
   ym.noalias() = wm * col;
   if (bias) {
     for (int64_t co = 0; co < cout_g; ++co) ym.row(co).array() += bias[grp * cout_g + co];
+  }
+}
+
+// Stride 1: the padded planes of image n, group grp ([cin_g][hp][wp], zeros around the input, a zero tail the
+// last block may read into), so im2col row (ci, ky, kx) over the grid positions q = y * wp + x is one contiguous
+// run at ci * hp * wp + ky * dh * wp + kx * dw; grid columns x >= out_w are computed and dropped.
+template <typename T>
+int64_t pad_planes(const ConvGeometry& g, const T* x, int64_t n, int64_t grp, std::vector<T>& padded) {
+  const int64_t cin_g = g.in_channels / g.groups;
+  const int64_t hp = g.out_h + (g.kernel_h - 1) * g.dilation_h, wp = g.out_w + (g.kernel_w - 1) * g.dilation_w;
+  padded.assign(static_cast<size_t>(cin_g * hp * wp + wp + (g.kernel_h - 1) * g.dilation_h * wp + g.kernel_w * g.dilation_w), T(0));
+  const int64_t rows = std::min(g.in_h, hp - g.pad_top), width = std::min(g.in_w, wp - g.pad_left);
+  for (int64_t ci = 0; ci < cin_g; ++ci) {
+    const T* plane = x + ((n * g.in_channels) + grp * cin_g + ci) * g.in_h * g.in_w;
+    for (int64_t iy = 0; iy < rows; ++iy) {
+      std::copy(plane + iy * g.in_w, plane + iy * g.in_w + width, padded.data() + (ci * hp + iy + g.pad_top) * wp + g.pad_left);
+    }
+  }
+  return wp;
+}
+
+// Grid positions [q0, q1) of a stride-1 convolution over pad_planes' planes: each im2col row one copy, one Eigen
+// GEMM into a block result, the valid columns plus the bias stored into y.
+template <typename T>
+void conv_grid_columns(const ConvGeometry& g, const T* padded, int64_t wp, const T* weight, const T* bias, int64_t n,
+                       int64_t grp, int64_t q0, int64_t q1, T* y) {
+  const int64_t cin_g = g.in_channels / g.groups, cout_g = g.out_channels / g.groups;
+  const int64_t K = cin_g * g.kernel_h * g.kernel_w, P = g.out_h * g.out_w, cols = q1 - q0;
+  const int64_t hp = g.out_h + (g.kernel_h - 1) * g.dilation_h;
+  thread_local std::vector<T> scratch, result;
+  scratch.resize(static_cast<size_t>(K * cols));
+  for (int64_t k = 0; k < K; ++k) {
+    const int64_t ci = k / (g.kernel_h * g.kernel_w), ky = (k / g.kernel_w) % g.kernel_h, kx = k % g.kernel_w;
+    const T* src = padded + ci * hp * wp + ky * g.dilation_h * wp + kx * g.dilation_w + q0;
+    std::copy(src, src + cols, scratch.data() + k * cols);
+  }
+  result.resize(static_cast<size_t>(cout_g * cols));
+  Map<T>(result.data(), cout_g, cols).noalias() = ConstMap<T>(weight + grp * cout_g * K, cout_g, K) * ConstMap<T>(scratch.data(), K, cols);
+  T* out = y + (n * g.out_channels + grp * cout_g) * P;
+  for (int64_t q = q0; q < q1;) {  // one grid row segment at a time
+    const int64_t yo = q / wp, x0 = q % wp, x1 = std::min(wp, x0 + (q1 - q));
+    for (int64_t co = 0; co < cout_g && x0 < g.out_w; ++co) {
+      const T b = bias ? bias[grp * cout_g + co] : T(0);
+      const T* src = result.data() + co * cols + (q - q0);
+      T* dst = out + co * P + yo * g.out_w;
+      for (int64_t xo = x0; xo < std::min(x1, g.out_w); ++xo) dst[xo] = src[xo - x0] + b;
+    }
+    q += x1 - x0;
   }
 }
 
@@ -122,6 +171,23 @@ void conv(const KernelContext& c, const std::vector<const CpuTensor*>& in, std::
   // block's shape, which is why the blocks are fixed rather than one per worker).
   constexpr int64_t kColumns = 128;
   const int64_t blocks = (P + kColumns - 1) / kColumns;
+  const bool pointwise = g.kernel_h == 1 && g.kernel_w == 1 && g.pad_top == 0 && g.pad_left == 0 &&
+                         g.out_h == g.in_h && g.out_w == g.in_w;
+  if (g.stride_h == 1 && g.stride_w == 1 && !pointwise) {  // the grid form, blocks of kColumns grid positions
+    std::vector<T> padded;
+    for (int64_t n = 0; n < g.batch; ++n) {
+      for (int64_t grp = 0; grp < groups; ++grp) {
+        const int64_t wp = pad_planes<T>(g, x.values<T>().data(), n, grp, padded), Q = g.out_h * wp;
+        parallel_for(c.pool, (Q + kColumns - 1) / kColumns, [&](int64_t b0, int64_t b1) {
+          for (int64_t b = b0; b < b1; ++b) {
+            conv_grid_columns<T>(g, padded.data(), wp, w.values<T>().data(), bias, n, grp, b * kColumns,
+                                 std::min(Q, (b + 1) * kColumns), out[0].values<T>().data());
+          }
+        });
+      }
+    }
+    return;
+  }
   for (int64_t n = 0; n < g.batch; ++n) {
     for (int64_t grp = 0; grp < groups; ++grp) {
       auto body = [&](int64_t b0, int64_t b1) {

@@ -110,13 +110,15 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
   for (size_t i = 0; i < segment_.input_buffers.size(); ++i) {
     const BpuBuffer& b = segment_.buffers[segment_.input_buffers[i]];
     const HostTensor& v = values.at(segment_.input_values[i]);
+    const int32_t* src = v.q.data();  // locals: the byte stores below may alias the vector's own fields
+    const size_t n = v.q.size();
     if (b.info.dtype == DType::UInt8) {
       uint8_t* dst = view<uint8_t>(arena, b);
-      for (size_t k = 0; k < v.q.size(); ++k) dst[k] = static_cast<uint8_t>(v.q[k]);
+      for (size_t k = 0; k < n; ++k) dst[k] = static_cast<uint8_t>(src[k]);
       continue;
     }
     with_int_buffer(arena, b, [&](auto* dst) {
-      for (size_t k = 0; k < v.q.size(); ++k) dst[k] = static_cast<std::remove_pointer_t<decltype(dst)>>(v.q[k]);
+      for (size_t k = 0; k < n; ++k) dst[k] = static_cast<std::remove_pointer_t<decltype(dst)>>(src[k]);
     });
   }
   // With buffer reuse (optimize_level O1+) a buffer's bytes may later hold another tensor, so the trace takes
@@ -149,7 +151,9 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
     t.info.name = segment_.output_values[i];
     t.q.resize(b.size / dtype_size(b.info.dtype));
     with_int_buffer(arena, b, [&](auto* src) {
-      for (size_t k = 0; k < t.q.size(); ++k) t.q[k] = src[k];
+      int32_t* dst = t.q.data();
+      const size_t n = t.q.size();
+      for (size_t k = 0; k < n; ++k) dst[k] = src[k];
     });
     out[t.info.name] = std::move(t);
   }

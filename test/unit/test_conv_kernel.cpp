@@ -198,9 +198,10 @@ TEST_CASE("conv kernel: every thread count gives the same accumulators", "[kerne
 }
 
 TEST_CASE("conv kernel: int32 requantization equals requantize_per_channel", "[kernel]") {
-  // Planes not a multiple of the 8 vector lanes, and planes shorter than a register (the short-row path, taken
-  // when every channel's worst case fits 64 bits: the first four channels; all five force the scalar rows).
-  for (const int64_t plane : {37, 1, 3, 4, 7}) {
+  // Planes through the 16- and 8-lane steps and the scalar tail (37, 24, 61), and planes shorter than a register
+  // (the short-row path, taken when every channel's worst case fits 64 bits: the first four channels; all five
+  // force the scalar rows).
+  for (const int64_t plane : {37, 24, 61, 1, 3, 4, 7}) {
     for (const int64_t channels : {5, 4}) {
       INFO("plane " << plane << ", " << channels << " channels");
       std::mt19937_64 rng(21 + plane);
@@ -233,6 +234,24 @@ TEST_CASE("conv kernel: int32 requantization equals requantize_per_channel", "[k
       requantize_per_channel(acc64.data(), batch, channels, plane, params.data(), lo, hi, ref32.data());
       requantize_int32_rows(acc32.data(), batch, channels, plane, params.data(), bound, lo, hi, got32.data(), &pool);
       CHECK(ref32 == got32);
+    }
+  }
+}
+
+TEST_CASE("conv kernel: vector requantization rounds every tie to even like the definition", "[kernel]") {
+  // Small shifts make exact halves frequent: every accumulator in [-2048, 2047] through shifts 1-4 (and 0), on
+  // the 16-lane, 8-lane and scalar steps (4096 = 256 rows of 16; the plane of 4101 adds an 8-lane step and a tail).
+  for (const int64_t plane : {4096, 4101}) {
+    std::vector<int32_t> acc32(static_cast<size_t>(plane));
+    std::vector<int64_t> acc64(acc32.size());
+    for (int64_t i = 0; i < plane; ++i) acc64[static_cast<size_t>(i)] = acc32[static_cast<size_t>(i)] = static_cast<int32_t>(i % 4096 - 2048);
+    for (const RequantParams& p : {RequantParams{1, 1, 0}, RequantParams{1, 2, 0}, RequantParams{3, 3, -5},
+                                   RequantParams{-7, 4, 3}, RequantParams{5, 0, 1}}) {
+      INFO("multiplier " << p.multiplier << " shift " << p.shift << " bias " << p.bias << ", plane " << plane);
+      std::vector<int16_t> want(acc32.size()), got(acc32.size());
+      requantize_per_channel(acc64.data(), 1, 1, plane, &p, -32768, 32767, want.data());
+      requantize_int32_rows(acc32.data(), 1, 1, plane, &p, 2048, -32768, 32767, got.data(), nullptr);
+      CHECK(want == got);
     }
   }
 }

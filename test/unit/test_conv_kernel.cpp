@@ -225,6 +225,12 @@ TEST_CASE("conv kernel: int32 requantization equals requantize_per_channel", "[k
       requantize_per_channel(acc64.data(), batch, channels, plane, params.data(), -128, 127, ref8.data());
       requantize_int32_rows(acc32.data(), batch, channels, plane, params.data(), bound, -128, 127, got8.data(), &pool);
       CHECK(ref8 == got8);
+      std::vector<int64_t> spread;  // the simulator's per-instruction cache: built by the first call, read by the next
+      for (int call = 0; call < 2; ++call) {
+        std::vector<int8_t> cached(acc32.size());
+        requantize_int32_rows(acc32.data(), batch, channels, plane, params.data(), bound, -128, 127, cached.data(), &pool, &spread);
+        CHECK(ref8 == cached);
+      }
       std::vector<int16_t> ref16(acc32.size()), got16(acc32.size());
       requantize_per_channel(acc64.data(), batch, channels, plane, params.data(), 0, 32767, ref16.data());
       requantize_int32_rows(acc32.data(), batch, channels, plane, params.data(), bound, 0, 32767, got16.data(), nullptr);

@@ -165,7 +165,13 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
   const BpuBuffer& out = segment_.buffers[c.output];
   const ConvGeometry g = geometry_of(in, out, c);
   const int8_t* weight = reinterpret_cast<const int8_t*>(segment_.constants.data() + c.weight_offset);
-  std::vector<RequantParams> params = read_records(segment_.constants, c.requant_offset, static_cast<uint32_t>(g.out_channels));
+  auto rq = workspace_->conv_requant.find({static_cast<const void*>(segment_.constants.data()), c.requant_offset});
+  if (rq == workspace_->conv_requant.end()) {
+    rq = workspace_->conv_requant.emplace(std::make_pair(static_cast<const void*>(segment_.constants.data()), c.requant_offset),
+                                          SimulatorWorkspace::ConvRequant{}).first;
+    rq->second.params = read_records(segment_.constants, c.requant_offset, static_cast<uint32_t>(g.out_channels));
+  }
+  const std::vector<RequantParams>& params = rq->second.params;
   const int64_t plane = g.out_h * g.out_w;
   const size_t count = static_cast<size_t>(g.batch * g.out_channels * plane);
   ThreadPool* pool = pool_for(static_cast<double>(count) * (g.in_channels / g.groups) * g.kernel_h * g.kernel_w);
@@ -222,7 +228,7 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
     with_int_buffer(arena, out, [&](auto* y) {
       if (!rows) {
         kernels::requantize_int32_rows(acc.data(), g.batch, g.out_channels, plane, params.data(), bound, c.clamp_lo,
-                                       c.clamp_hi, y, pool);
+                                       c.clamp_hi, y, pool, &rq->second.spread);
         return;
       }
       std::vector<std::remove_pointer_t<decltype(y)>> by_channel(count);  // [Cout, N], then transposed to [N, Cout]

@@ -28,6 +28,12 @@ struct SimulatorWorkspace {
   ThreadPool pool;
   std::map<std::pair<const void*, uint32_t>, kernels::PackedConvWeights> packed_weights;
   std::map<std::pair<const void*, uint32_t>, std::vector<int32_t>> depthwise_taps;  // channel-last depthwise weights
+  // A CONV2D's decoded requantization records and, for planes under 8 positions, their per-element spread.
+  struct ConvRequant {
+    std::vector<RequantParams> params;
+    std::vector<int64_t> spread;
+  };
+  std::map<std::pair<const void*, uint32_t>, ConvRequant> conv_requant;  // by (constant pool, requant_offset)
   std::vector<int32_t> accumulators;
   std::vector<uint8_t> panels;
   std::vector<uint8_t> arena;

@@ -232,20 +232,16 @@ BPU_AVX512 void requant_row_vector(const int32_t* acc, int64_t count, const Requ
   }
 }
 
-// requant_row_vector for rows shorter than a register (late stages: 2x2 and 4x4 planes): eight elements of any
-// rows at a time, each lane with its own row's multiplier, bias and shift (per-lane shifts, VPSRAVQ); the
-// parameters are first spread to one entry per element.
-template <typename OutT>
-BPU_AVX512 void requant_short_rows_vector(const int32_t* acc, int64_t first_row, int64_t rows, int64_t plane,
-                                          int64_t channels, const RequantParams* params, int64_t lo, int64_t hi,
-                                          OutT* out) {
+// The per-element parameters of requant_short_rows_vector for rows [0, rows) (row r: channel r % channels): five
+// arrays of `padded` entries (count rounded up to 8) one after another: mult, bias, shift, mask, half.
+void spread_requant_params(int64_t rows, int64_t plane, int64_t channels, const RequantParams* params,
+                           std::vector<int64_t>& spread) {
   const int64_t count = rows * plane, padded = (count + 7) / 8 * 8;
-  thread_local std::vector<int64_t> spread;  // mult, bias, shift, mask, half: `padded` entries each
   spread.assign(static_cast<size_t>(5 * padded), 0);
   int64_t* mult = spread.data();
   int64_t *bias = mult + padded, *shift = bias + padded, *mask = shift + padded, *half = mask + padded;
-  for (int64_t r = 0, c = first_row % channels, i = 0; r < rows; ++r, c = c + 1 == channels ? 0 : c + 1) {
-    const RequantParams& p = params[c];
+  for (int64_t r = 0, i = 0; r < rows; ++r) {
+    const RequantParams& p = params[r % channels];
     const int64_t m = p.shift > 0 ? static_cast<int64_t>((uint64_t(1) << p.shift) - 1) : 0;
     const int64_t h = p.shift > 0 ? static_cast<int64_t>(uint64_t(1) << (p.shift - 1)) : 1;  // 1: no tie at shift 0
     for (int64_t k = 0; k < plane; ++k, ++i) {
@@ -256,6 +252,16 @@ BPU_AVX512 void requant_short_rows_vector(const int32_t* acc, int64_t first_row,
       half[i] = h;
     }
   }
+}
+
+// requant_row_vector for rows shorter than a register (late stages: 2x2 planes): eight elements of any rows at
+// a time, each lane with its own row's multiplier, bias and shift (per-lane shifts, VPSRAVQ) from the spread
+// arrays (spread_requant_params; `stride` entries apart, already offset to acc's first element).
+template <typename OutT>
+BPU_AVX512 void requant_short_rows_vector(const int32_t* acc, int64_t count, const int64_t* spread, int64_t stride,
+                                          int64_t lo, int64_t hi, OutT* out) {
+  const int64_t *mult = spread, *bias = spread + stride, *shift = bias + stride, *mask = shift + stride;
+  const int64_t* half = mask + stride;
   const __m512i one = _mm512_set1_epi64(1), vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
   for (int64_t i = 0; i < count; i += 8) {
     const int64_t n = std::min<int64_t>(8, count - i);
@@ -716,7 +722,7 @@ BPU_CONV_DOT_REQUANT(int32_t)
 template <typename OutT>
 void requantize_int32_rows(const int32_t* acc, int64_t batch, int64_t channels, int64_t plane,
                            const RequantParams* params, int64_t acc_bound, int64_t lo, int64_t hi, OutT* out,
-                           ThreadPool* pool) {
+                           ThreadPool* pool, std::vector<int64_t>* spread_cache) {
 #if BPU_HAVE_AVX512_CODE
   if (plane < 8 && int8_dot_kind() == DotKind::Vnni512) {
     bool fits = true;  // the 64-bit lanes hold every row's worst case
@@ -728,9 +734,14 @@ void requantize_int32_rows(const int32_t* acc, int64_t batch, int64_t channels, 
     if (fits) {
       constexpr int64_t kRowsPerTask = 64;
       const int64_t rows = batch * channels, tasks = (rows + kRowsPerTask - 1) / kRowsPerTask;
+      const int64_t stride = (rows * plane + 7) / 8 * 8;
+      std::vector<int64_t> local;
+      std::vector<int64_t>& spread = spread_cache ? *spread_cache : local;
+      if (spread.size() != static_cast<size_t>(5 * stride)) spread_requant_params(rows, plane, channels, params, spread);
       parallel_for(pool, tasks, [&](int64_t t0, int64_t t1) {
         const int64_t r0 = t0 * kRowsPerTask, r1 = std::min(rows, t1 * kRowsPerTask);
-        requant_short_rows_vector(acc + r0 * plane, r0, r1 - r0, plane, channels, params, lo, hi, out + r0 * plane);
+        requant_short_rows_vector(acc + r0 * plane, (r1 - r0) * plane, spread.data() + r0 * plane, stride, lo, hi,
+                                  out + r0 * plane);
       });
       return;
     }
@@ -744,10 +755,13 @@ void requantize_int32_rows(const int32_t* acc, int64_t batch, int64_t channels, 
 }
 
 template void requantize_int32_rows<int8_t>(const int32_t*, int64_t, int64_t, int64_t, const RequantParams*, int64_t,
-                                            int64_t, int64_t, int8_t*, ThreadPool*);
+                                            int64_t, int64_t, int8_t*, ThreadPool*,
+                                            std::vector<int64_t>*);
 template void requantize_int32_rows<int16_t>(const int32_t*, int64_t, int64_t, int64_t, const RequantParams*, int64_t,
-                                             int64_t, int64_t, int16_t*, ThreadPool*);
+                                             int64_t, int64_t, int16_t*, ThreadPool*,
+                                             std::vector<int64_t>*);
 template void requantize_int32_rows<int32_t>(const int32_t*, int64_t, int64_t, int64_t, const RequantParams*, int64_t,
-                                             int64_t, int64_t, int32_t*, ThreadPool*);
+                                             int64_t, int64_t, int32_t*, ThreadPool*,
+                                             std::vector<int64_t>*);
 
 }  // namespace bpu::kernels

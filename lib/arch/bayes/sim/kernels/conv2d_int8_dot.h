@@ -78,9 +78,11 @@ void conv_int8_dot_requant(const ConvGeometry& g, const int8_t* input, const Pac
 // out[n, c, p] = clamp(requant_c(acc[n, c, p])): apply_requant on int32 accumulators, eight lanes at a time
 // when the CPU has AVX-512 and acc_bound * multiplier + |bias| stays inside int64 (the scalar function's own
 // fast-path condition), else apply_requant itself. Bit-identical to requantize_per_channel either way.
+// Planes shorter than 8 spread the parameters to one entry per element first; `spread_cache` (kept by the
+// caller per instruction, null: built in the call) holds that spread between calls.
 template <typename OutT>
 void requantize_int32_rows(const int32_t* acc, int64_t batch, int64_t channels, int64_t plane,
                            const RequantParams* params, int64_t acc_bound, int64_t lo, int64_t hi, OutT* out,
-                           ThreadPool* pool);
+                           ThreadPool* pool, std::vector<int64_t>* spread_cache = nullptr);
 
 }  // namespace bpu::kernels

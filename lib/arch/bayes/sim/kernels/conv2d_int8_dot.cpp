@@ -349,16 +349,64 @@ BPU_AVX2 void pair_tasks(const PackedConvWeights& w, int64_t grp, const uint8_t*
 }
 
 // apply_requant's 64-bit path with AVX2, four lanes at a time (the shift and clamp: avx2_rne.h).
+// clamp(rshift_rne(v, shift), lo, hi) on four 64-bit lanes with |v| < 2^62, compare-free: on u = v + 2^62
+// (non-negative, a multiple of 2^shift apart from v) floor((u + 2^(s-1) - 1 + bit_s(u)) / 2^s) - 2^(62-s), the
+// same identity as rne_shift (AVX2 has no 64-bit arithmetic shift or min/max).
+struct Avx2Requant {
+  __m256i mult, bias_offset, half_minus_one, offset_q, one, lo, hi;
+  __m128i count;
+};
+BPU_AVX2 inline __m256i avx2_requant4(const Avx2Requant& r, __m256i products) {
+  const __m256i u = _mm256_add_epi64(products, r.bias_offset);  // acc * m + bias + 2^62
+  const __m256i parity = _mm256_and_si256(_mm256_srl_epi64(u, r.count), r.one);
+  __m256i v = _mm256_sub_epi64(_mm256_srl_epi64(_mm256_add_epi64(_mm256_add_epi64(u, r.half_minus_one), parity), r.count),
+                               r.offset_q);
+  v = _mm256_blendv_epi8(v, r.lo, _mm256_cmpgt_epi64(r.lo, v));
+  return _mm256_blendv_epi8(v, r.hi, _mm256_cmpgt_epi64(v, r.hi));
+}
+
+// Eight int32 codes (already clamped to OutT's range) stored in order.
+template <typename OutT>
+BPU_AVX2 inline void avx2_store8(OutT* out, __m256i v) {
+  if constexpr (sizeof(OutT) == 4) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), v);
+  } else {
+    const __m256i words = _mm256_permute4x64_epi64(_mm256_packs_epi32(v, v), 0x08);  // 8 int16 in the low half
+    if constexpr (sizeof(OutT) == 2) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(words));
+    } else {
+      const __m128i w = _mm256_castsi256_si128(words);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm_packs_epi16(w, w));
+    }
+  }
+}
+
+// apply_requant's 64-bit path with AVX2: eight accumulators per step (even and odd lanes multiplied separately),
+// then four, then the scalar function; `rows` rows of `count` as in requant_row_vector.
 template <typename OutT>
 BPU_AVX2 void requant_row_avx2(const int32_t* acc, int64_t count, const RequantParams& p, int64_t lo, int64_t hi, OutT* out,
                                int64_t rows = 1, int64_t acc_stride = 0, int64_t out_stride = 0) {
-  const __m256i mult = _mm256_set1_epi64x(p.multiplier), bias = _mm256_set1_epi64x(p.bias);
-  const Avx2Rne rne = avx2_rne(p.shift, lo, hi);
-  for (int64_t r = 0; r < rows; ++r, acc += acc_stride, out += out_stride) {
+  const int64_t offset = int64_t(1) << 62;
+  Avx2Requant r;
+  r.mult = _mm256_set1_epi64x(p.multiplier);
+  r.bias_offset = _mm256_set1_epi64x(p.bias + offset);
+  r.half_minus_one = _mm256_set1_epi64x(p.shift > 0 ? static_cast<int64_t>(uint64_t(1) << (p.shift - 1)) - 1 : 0);
+  r.offset_q = _mm256_set1_epi64x(offset >> p.shift);
+  r.one = _mm256_set1_epi64x(p.shift > 0 ? 1 : 0);  // shift 0: no rounding, parity term off
+  r.lo = _mm256_set1_epi64x(lo);
+  r.hi = _mm256_set1_epi64x(hi);
+  r.count = _mm_cvtsi64_si128(p.shift);
+  for (int64_t row = 0; row < rows; ++row, acc += acc_stride, out += out_stride) {
     int64_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + i));
+      const __m256i even = avx2_requant4(r, _mm256_mul_epi32(a, r.mult));
+      const __m256i odd = avx2_requant4(r, _mm256_mul_epi32(_mm256_srli_epi64(a, 32), r.mult));
+      avx2_store8(out + i, _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA));
+    }
     for (; i + 4 <= count; i += 4) {
       const __m256i a = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + i)));
-      avx2_store4_codes(avx2_rne_clamp(rne, _mm256_add_epi64(_mm256_mul_epi32(a, mult), bias)), out + i);
+      avx2_store4_codes(avx2_requant4(r, _mm256_mul_epi32(a, r.mult)), out + i);
     }
     for (; i < count; ++i) out[i] = static_cast<OutT>(apply_requant(acc[i], p, lo, hi));
   }

@@ -1,4 +1,4 @@
-// LUT int8 -> int8 (kernels/lut.h): the spec loop and its AVX-512 VBMI form.
+// LUT int8 -> int8 (kernels/lut.h): the spec loop, its AVX-512 VBMI form and its AVX2 form.
 
 #include "arch/bayes/sim/kernels/lut.h"
 
@@ -10,6 +10,7 @@
 #include <immintrin.h>
 #define BPU_HAVE_VBMI_CODE 1
 #define BPU_VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+#define BPU_AVX2_LUT __attribute__((target("avx2")))
 #else
 #define BPU_HAVE_VBMI_CODE 0
 #endif
@@ -37,13 +38,51 @@ BPU_VBMI size_t lut_int8_vbmi(const int8_t* table, const int8_t* x, size_t n, in
   }
   return k;
 }
+
+// The table as sixteen 16-byte chunks in both lanes; for index u = x + 128 chunk c answers through VPSHUFB where
+// u's high nibble is c: (u XOR c << 4) +sat 0x70 keeps the low nibble with bit 7 clear there and sets bit 7
+// (a zero result) everywhere else, so OR-ing the sixteen lookups gives table[u]. 32 values per step.
+BPU_AVX2_LUT size_t lut_int8_avx2(const int8_t* table, const int8_t* x, size_t n, int8_t* y) {
+  __m256i chunks[16];
+  for (int c = 0; c < 16; ++c) {
+    chunks[c] = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(table + 16 * c)));
+  }
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80)), keep = _mm256_set1_epi8(0x70);
+  size_t k = 0;
+  for (; k + 32 <= n; k += 32) {
+    const __m256i u = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + k)), flip);
+    __m256i out = _mm256_setzero_si256();
+    for (int c = 0; c < 16; ++c) {
+      const __m256i idx = _mm256_adds_epu8(_mm256_xor_si256(u, _mm256_set1_epi8(static_cast<char>(c << 4))), keep);
+      out = _mm256_or_si256(out, _mm256_shuffle_epi8(chunks[c], idx));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + k), out);
+  }
+  return k;
+}
 #endif
+
+[[maybe_unused]] bool off(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v && std::string(v) != "0";
+}
+
+bool avx2_usable() {
+#if BPU_HAVE_VBMI_CODE
+  static const bool ok = [] {
+    __builtin_cpu_init();
+    return !off("BPU_NO_AVX2") && __builtin_cpu_supports("avx2");
+  }();
+  return ok;
+#else
+  return false;
+#endif
+}
 
 bool vbmi_usable() {
 #if BPU_HAVE_VBMI_CODE
   static const bool ok = [] {
-    const char* off = std::getenv("BPU_NO_AVX512");
-    if (off && *off && std::string(off) != "0") return false;
+    if (off("BPU_NO_AVX512")) return false;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
   }();
@@ -55,12 +94,13 @@ bool vbmi_usable() {
 
 }  // namespace
 
-bool lut_int8_vector_available() { return vbmi_usable(); }
+bool lut_int8_vector_available() { return vbmi_usable() || avx2_usable(); }
 
 void lut_int8(const int8_t* table, const int8_t* x, size_t n, int8_t* y) {
   size_t done = 0;
 #if BPU_HAVE_VBMI_CODE
   if (vbmi_usable()) done = lut_int8_vbmi(table, x, n, y);
+  else if (avx2_usable()) done = lut_int8_avx2(table, x, n, y);
 #endif
   lut_int8_reference(table, x + done, n - done, y + done);
 }

@@ -162,6 +162,8 @@ TEST_CASE("conv kernel: blocks of the fused dot path (several blocks per worker,
   check_geometry<int8_t>(geo(256, 27, 29, 12, 3, 2, 1, 1, 1), 1, 1, 32);
   check_geometry<int8_t>(geo(7, 40, 37, 5, 3, 5, 1, 1, 1), 2, 0, 34);  // stride 5: gathered rows, not phases
   check_geometry<int8_t>(geo(6, 23, 26, 7, 5, 3, 2, 2, 1), 1, 3, 35);  // stride 3, dilation 2: phases
+  check_geometry<int8_t>(geo(4, 3, 3, 5, 3, 1, 4, 1, 1), 4, 4, 36);    // pads wider than the input
+  check_geometry<int8_t>(geo(4, 3, 4, 5, 3, 2, 3, 1, 1), 0, 5, 37);    // stride 2, pads past the input
   ConvGeometry g = geo(8, 11, 13, 6, 3, 1, 1, 1, 2);
   g.batch = 2;
   check_geometry<int8_t>(g, 1, 1, 33);

@@ -39,8 +39,7 @@ void im2col_row(const ConvGeometry& g, const T* plane, int64_t ky, int64_t kx, i
       const int64_t a = std::clamp(lo, x_begin, x_end), b = std::clamp(std::min(hi, g.out_w), a, x_end);
       std::fill(dst + x_begin, dst + a, T(0));
       const T* src = plane + iy * g.in_w + x_shift;
-      if (g.stride_w == 1) std::copy(src + a, src + b, dst + a);  // contiguous: a plain copy
-      else for (int64_t xo = a; xo < b; ++xo) dst[xo] = src[xo * g.stride_w];
+      for (int64_t xo = a; xo < b; ++xo) dst[xo] = src[xo * g.stride_w];
       std::fill(dst + b, dst + x_end, T(0));
     }
     p += x_end - x_begin;

@@ -84,6 +84,19 @@ ConvGeometry geometry_of(const BpuBuffer& in, const BpuBuffer& out, const Instr&
   return g;
 }
 
+// A workspace cache's entry for `key`, made by make() on first use: weights repacked and records decoded once per
+// workspace, keyed by the segment's constant pool and the offset they were read from (constant_key).
+template <typename Cache, typename Make>
+auto& cached(Cache& cache, const typename Cache::key_type& key, Make make) {
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, make()).first;
+  return it->second;
+}
+
+std::pair<const void*, uint32_t> constant_key(const BpuSegment& s, uint32_t offset) {
+  return {static_cast<const void*>(s.constants.data()), offset};
+}
+
 float float_from_bits(uint32_t bits) {
   float f;
   std::memcpy(&f, &bits, 4);
@@ -165,13 +178,10 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
   const BpuBuffer& out = segment_.buffers[c.output];
   const ConvGeometry g = geometry_of(in, out, c);
   const int8_t* weight = reinterpret_cast<const int8_t*>(segment_.constants.data() + c.weight_offset);
-  auto rq = workspace_->conv_requant.find({static_cast<const void*>(segment_.constants.data()), c.requant_offset});
-  if (rq == workspace_->conv_requant.end()) {
-    rq = workspace_->conv_requant.emplace(std::make_pair(static_cast<const void*>(segment_.constants.data()), c.requant_offset),
-                                          SimulatorWorkspace::ConvRequant{}).first;
-    rq->second.params = read_records(segment_.constants, c.requant_offset, static_cast<uint32_t>(g.out_channels));
-  }
-  const std::vector<RequantParams>& params = rq->second.params;
+  SimulatorWorkspace::ConvRequant& rq = cached(workspace_->conv_requant, constant_key(segment_, c.requant_offset), [&] {
+    return SimulatorWorkspace::ConvRequant{read_records(segment_.constants, c.requant_offset, static_cast<uint32_t>(g.out_channels)), {}};
+  });
+  const std::vector<RequantParams>& params = rq.params;
   const int64_t plane = g.out_h * g.out_w;
   const size_t count = static_cast<size_t>(g.batch * g.out_channels * plane);
   ThreadPool* pool = pool_for(static_cast<double>(count) * (g.in_channels / g.groups) * g.kernel_h * g.kernel_w);
@@ -202,33 +212,26 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
       acc.resize(count);
       const std::vector<int32_t>* taps = nullptr;
       if (kernels::depthwise_channels_last(g)) {
-        auto key = std::make_pair(static_cast<const void*>(segment_.constants.data()), c.weight_offset);
-        auto it = workspace_->depthwise_taps.find(key);
-        if (it == workspace_->depthwise_taps.end()) {
-          it = workspace_->depthwise_taps.emplace(key, kernels::depthwise_tap_weights(g, weight)).first;
-        }
-        taps = &it->second;
+        taps = &cached(workspace_->depthwise_taps, constant_key(segment_, c.weight_offset),
+                       [&] { return kernels::depthwise_tap_weights(g, weight); });
       }
       kernels::depthwise_accumulate_int8(g, x, weight, acc.data(), pool, taps);
     } else {
-      auto key = std::make_pair(static_cast<const void*>(segment_.constants.data()), c.weight_offset);
-      auto it = workspace_->packed_weights.find(key);
-      if (it == workspace_->packed_weights.end()) {
-        it = workspace_->packed_weights.emplace(key, kernels::pack_conv_weights(run_g, weight)).first;
-      }
-      if (!rows && it->second.kind != kernels::DotKind::Vnni512Lanes) {  // im2col, dot and requant per block
+      const kernels::PackedConvWeights& packed = cached(workspace_->packed_weights, constant_key(segment_, c.weight_offset),
+                                                        [&] { return kernels::pack_conv_weights(run_g, weight); });
+      if (!rows && packed.kind != kernels::DotKind::Vnni512Lanes) {  // im2col, dot and requant per block
         with_int_buffer(arena, out, [&](auto* y) {
-          kernels::conv_int8_dot_requant(g, x, it->second, params.data(), bound, c.clamp_lo, c.clamp_hi, y, pool);
+          kernels::conv_int8_dot_requant(g, x, packed, params.data(), bound, c.clamp_lo, c.clamp_hi, y, pool);
         });
         return;
       }
       acc.resize(count);
-      kernels::conv_accumulate_int8_dot(run_g, x, it->second, acc.data(), workspace_->panels, pool);
+      kernels::conv_accumulate_int8_dot(run_g, x, packed, acc.data(), workspace_->panels, pool);
     }
     with_int_buffer(arena, out, [&](auto* y) {
       if (!rows) {
         kernels::requantize_int32_rows(acc.data(), g.batch, g.out_channels, plane, params.data(), bound, c.clamp_lo,
-                                       c.clamp_hi, y, pool, &rq->second.spread);
+                                       c.clamp_hi, y, pool, &rq.spread);
         return;
       }
       std::vector<std::remove_pointer_t<decltype(y)>> by_channel(count);  // [Cout, N], then transposed to [N, Cout]
@@ -296,10 +299,10 @@ void BpuSimulator::execute(const bayes::Rescale& r, std::vector<uint8_t>& arena)
     rescale_table(r.mult, r.shift, r.clamp_lo, r.clamp_hi).copy(view<int8_t>(arena, in), 1, n, view<int8_t>(arena, out), n);
     return;
   }
-  std::vector<int64_t> v = read_widened(arena, segment_.buffers[r.input]);
+  std::vector<int64_t> v = read_widened(arena, in);
   const RescaleParams p{r.mult, r.shift};
   for (auto& x : v) x = apply_rescale(x, p, r.clamp_lo, r.clamp_hi);
-  write_narrowed(arena, segment_.buffers[r.output], v);
+  write_narrowed(arena, out, v);
 }
 
 void BpuSimulator::execute(const bayes::Pool& p, std::vector<uint8_t>& arena) const {
@@ -367,12 +370,8 @@ ThreadPool* BpuSimulator::pool_for(double work) const {
 }
 
 const kernels::Int8Rescale& BpuSimulator::rescale_table(int64_t mult, int32_t shift, int64_t lo, int64_t hi) const {
-  const auto key = std::make_tuple(mult, shift, lo, hi);
-  auto it = workspace_->rescale_tables.find(key);
-  if (it == workspace_->rescale_tables.end()) {
-    it = workspace_->rescale_tables.emplace(key, kernels::Int8Rescale(mult, shift, lo, hi)).first;
-  }
-  return it->second;
+  return cached(workspace_->rescale_tables, std::make_tuple(mult, shift, lo, hi),
+                [&] { return kernels::Int8Rescale(mult, shift, lo, hi); });
 }
 
 // True when the int8 fast CONCAT applies: int8 in and out, no input sharing bytes with the output (the reference
@@ -562,12 +561,9 @@ void BpuSimulator::execute(const bayes::Deconv2d& d, std::vector<uint8_t>& arena
   const int8_t* weight = reinterpret_cast<const int8_t*>(segment_.constants.data() + d.weight_offset);
   if (kernel_ == ConvKernel::Fast && in.info.dtype == DType::Int8 && kernels::int8_dot_available() &&
       kernels::int8_dot_accepts(kernels::deconv_columns_geometry(g))) {  // columns by the dot kernel, then col2im
-    auto key = std::make_pair(static_cast<const void*>(segment_.constants.data()), d.weight_offset);
-    auto it = workspace_->packed_weights.find(key);
-    if (it == workspace_->packed_weights.end()) {
-      it = workspace_->packed_weights.emplace(key, kernels::pack_deconv_weights(g, weight)).first;
-    }
-    kernels::deconv_accumulate_int8_dot(g, view<int8_t>(arena, in), it->second, workspace_->accumulators,
+    const kernels::PackedConvWeights& packed = cached(workspace_->packed_weights, constant_key(segment_, d.weight_offset),
+                                                      [&] { return kernels::pack_deconv_weights(g, weight); });
+    kernels::deconv_accumulate_int8_dot(g, view<int8_t>(arena, in), packed, workspace_->accumulators,
                                         workspace_->panels, pool_for(static_cast<double>(in.size) * g.out_channels / g.groups * g.kernel_h * g.kernel_w), acc.data());
   } else {
     std::vector<int64_t> x = read_widened(arena, in);

@@ -58,28 +58,6 @@ inline __attribute__((always_inline)) void gather_flipped(const int8_t* src, int
   for (; i < n; ++i) dst[i] = static_cast<uint8_t>(src[i * stride]) ^ kZeroInput;
 }
 
-// Row k = (ci, ky, kx) of the im2col matrix for one image and group, as unsigned bytes x + 128.
-void fill_im2col_row(const ConvGeometry& g, const int8_t* plane, int64_t ky, int64_t kx, uint8_t* row) {
-  const int64_t off = kx * g.dilation_w - g.pad_left;
-  const int64_t sw = g.stride_w;
-  int64_t x_lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-  int64_t x_hi = (g.in_w - 1 - off) < 0 ? 0 : std::min(g.out_w, (g.in_w - 1 - off) / sw + 1);
-  x_lo = std::min(x_lo, g.out_w);
-  x_hi = std::max(x_hi, x_lo);
-  for (int64_t y = 0; y < g.out_h; ++y) {
-    uint8_t* dst = row + y * g.out_w;
-    const int64_t iy = y * g.stride_h - g.pad_top + ky * g.dilation_h;
-    if (iy < 0 || iy >= g.in_h) {
-      std::memset(dst, kZeroInput, static_cast<size_t>(g.out_w));
-      continue;
-    }
-    for (int64_t x = 0; x < x_lo; ++x) dst[x] = kZeroInput;
-    const int64_t first = x_lo * sw + off;  // input column of output x_lo
-    gather_flipped(plane + iy * g.in_w + first, sw, x_hi - x_lo, g.in_w - first, dst + x_lo);
-    for (int64_t x = x_hi; x < g.out_w; ++x) dst[x] = kZeroInput;
-  }
-}
-
 #if BPU_HAVE_AVX512_CODE
 
 // Interleaves four im2col rows into the panel layout: for 16 positions, the 4 bytes of k-quad kq side by side.
@@ -209,26 +187,26 @@ BPU_AVX512 void requant_row_vector(const int32_t* acc, int64_t count, const Requ
   const __m512i half_minus_one = _mm512_set1_epi64(half_bits - 1), one = _mm512_set1_epi64(1);
   const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
   for (int64_t r = 0; r < rows; ++r, acc += acc_stride, out += out_stride) {
-  int64_t i = 0;
-  for (; i + 16 <= count; i += 16) {
-    const __m512i a = _mm512_loadu_si512(acc + i);
-    __m512i even = _mm512_add_epi64(_mm512_mul_epi32(a, mult), bias);
-    __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), mult), bias);
-    if (p.shift > 0) {
-      even = rne_shift(even, shift, half_minus_one, one);
-      odd = rne_shift(odd, shift, half_minus_one, one);
+    int64_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+      const __m512i a = _mm512_loadu_si512(acc + i);
+      __m512i even = _mm512_add_epi64(_mm512_mul_epi32(a, mult), bias);
+      __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), mult), bias);
+      if (p.shift > 0) {
+        even = rne_shift(even, shift, half_minus_one, one);
+        odd = rne_shift(odd, shift, half_minus_one, one);
+      }
+      even = _mm512_min_epi64(_mm512_max_epi64(even, vlo), vhi);  // clamped values fit int32: keep the low halves
+      odd = _mm512_min_epi64(_mm512_max_epi64(odd, vlo), vhi);
+      store_narrow16(out + i, _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)));
     }
-    even = _mm512_min_epi64(_mm512_max_epi64(even, vlo), vhi);  // clamped values fit int32: keep the low halves
-    odd = _mm512_min_epi64(_mm512_max_epi64(odd, vlo), vhi);
-    store_narrow16(out + i, _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)));
-  }
-  for (; i + 8 <= count; i += 8) {
-    const __m512i a = _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + i)));
-    __m512i v = _mm512_add_epi64(_mm512_mul_epi32(a, mult), bias);
-    if (p.shift > 0) v = rne_shift(v, shift, half_minus_one, one);
-    store_narrow(out + i, _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
-  }
-  for (; i < count; ++i) out[i] = static_cast<OutT>(apply_requant(acc[i], p, lo, hi));
+    for (; i + 8 <= count; i += 8) {
+      const __m512i a = _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + i)));
+      __m512i v = _mm512_add_epi64(_mm512_mul_epi32(a, mult), bias);
+      if (p.shift > 0) v = rne_shift(v, shift, half_minus_one, one);
+      store_narrow(out + i, _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
+    }
+    for (; i < count; ++i) out[i] = static_cast<OutT>(apply_requant(acc[i], p, lo, hi));
   }
 }
 
@@ -348,7 +326,6 @@ BPU_AVX2 void pair_tasks(const PackedConvWeights& w, int64_t grp, const uint8_t*
   }
 }
 
-// apply_requant's 64-bit path with AVX2, four lanes at a time (the shift and clamp: avx2_rne.h).
 // clamp(rshift_rne(v, shift), lo, hi) on four 64-bit lanes with |v| < 2^62, compare-free: on u = v + 2^62
 // (non-negative, a multiple of 2^shift apart from v) floor((u + 2^(s-1) - 1 + bit_s(u)) / 2^s) - 2^(62-s), the
 // same identity as rne_shift (AVX2 has no 64-bit arithmetic shift or min/max).
@@ -414,18 +391,8 @@ BPU_AVX2 void requant_row_avx2(const int32_t* acc, int64_t count, const RequantP
 
 #endif  // BPU_HAVE_AVX512_CODE
 
-// Row k of the im2col matrix of `image` (one image, one group) as unsigned bytes x + 128; rows past K stay zero
-// codes (their packed weights are zero too).
-[[maybe_unused]] void im2col_row(const ConvGeometry& g, const PackedConvWeights& w, const int8_t* image, int64_t k, uint8_t* row) {
-  if (k >= w.K) {
-    std::memset(row, kZeroInput, static_cast<size_t>(g.out_h * g.out_w));
-    return;
-  }
-  const int64_t ci = k / (g.kernel_h * g.kernel_w), ky = (k / g.kernel_w) % g.kernel_h, kx = k % g.kernel_w;
-  fill_im2col_row(g, image + ci * g.in_h * g.in_w, ky, kx, row);
-}
-
-// Positions [p0, p1) (y * out_w + x) of im2col row k into row[0, p1 - p0): fill_im2col_row on a window.
+// Positions [p0, p1) (y * out_w + x) of im2col row k = (ci, ky, kx) for one image and group into row[0, p1 - p0),
+// as unsigned bytes x + 128; rows past K are zero codes (their packed weights are zero too).
 [[maybe_unused]] void im2col_range(const ConvGeometry& g, const PackedConvWeights& w, const int8_t* image, int64_t k,
                                    int64_t p0, int64_t p1, uint8_t* row) {
   if (k >= w.K) {
@@ -455,15 +422,24 @@ BPU_AVX2 void requant_row_avx2(const int32_t* acc, int64_t count, const RequantP
   }
 }
 
+// The whole of im2col row k (every output position).
+[[maybe_unused]] void im2col_row(const ConvGeometry& g, const PackedConvWeights& w, const int8_t* image, int64_t k, uint8_t* row) {
+  im2col_range(g, w, image, k, 0, g.out_h * g.out_w, row);
+}
+
+// True when |acc| <= acc_bound keeps |acc * m| + |bias| below 2^62, the vector forms' 64-bit condition.
+[[maybe_unused]] bool fits_64bit_lanes(int64_t acc_bound, const RequantParams& p) {
+  return int128(acc_bound) * (p.multiplier < 0 ? -int128(p.multiplier) : int128(p.multiplier)) +
+             (p.bias < 0 ? -int128(p.bias) : int128(p.bias)) < (int128(1) << 62);
+}
+
 // Rows of requantize_int32_rows (`rows` of `count`, src_stride and dst_stride apart, one channel): the vector form
 // of this CPU when the worst case fits 64 bits, else the scalar function.
 template <typename OutT>
 void requant_row(const int32_t* src, int64_t count, const RequantParams& p, int64_t acc_bound, int64_t lo, int64_t hi,
                  OutT* dst, int64_t rows = 1, int64_t src_stride = 0, int64_t dst_stride = 0) {
 #if BPU_HAVE_AVX512_CODE
-  const int128 worst = int128(acc_bound) * (p.multiplier < 0 ? -int128(p.multiplier) : int128(p.multiplier)) +
-                       (p.bias < 0 ? -int128(p.bias) : int128(p.bias));
-  if (worst < (int128(1) << 62)) {
+  if (fits_64bit_lanes(acc_bound, p)) {
     if (int8_dot_kind() == DotKind::Vnni512) return requant_row_vector(src, count, p, lo, hi, dst, rows, src_stride, dst_stride);
     if (int8_dot_kind() == DotKind::Avx2) return requant_row_avx2(src, count, p, lo, hi, dst, rows, src_stride, dst_stride);
   }
@@ -774,11 +750,7 @@ void requantize_int32_rows(const int32_t* acc, int64_t batch, int64_t channels, 
 #if BPU_HAVE_AVX512_CODE
   if (plane < 8 && int8_dot_kind() == DotKind::Vnni512) {
     bool fits = true;  // the 64-bit lanes hold every row's worst case
-    for (int64_t c = 0; c < channels && fits; ++c) {
-      const RequantParams& p = params[c];
-      fits = int128(acc_bound) * (p.multiplier < 0 ? -int128(p.multiplier) : int128(p.multiplier)) +
-                 (p.bias < 0 ? -int128(p.bias) : int128(p.bias)) < (int128(1) << 62);
-    }
+    for (int64_t c = 0; c < channels && fits; ++c) fits = fits_64bit_lanes(acc_bound, params[c]);
     if (fits) {
       constexpr int64_t kRowsPerTask = 64;
       const int64_t rows = batch * channels, tasks = (rows + kRowsPerTask - 1) / kRowsPerTask;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <optional>
 #include <set>
 
@@ -47,7 +48,7 @@ struct PipelineInput {
   std::string onnx_path;
   std::string onnx_bytes;   // set: the model to compile (the calibrated model), onnx_path names it in messages
   onnx::ModelProto* parsed = nullptr;  // set: onnx_path already parsed (its initializers are consumed by import)
-  uint64_t parsed_hash = 0;
+  std::shared_future<uint64_t> parsed_hash;  // with `parsed`: the file's fingerprint, computed beside the compile
   std::string march = "bayes";
   std::string config_path;  // for messages; empty for the checker
   ImportOptions import;
@@ -171,7 +172,6 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   import.simplify = [&simplified](ir::Graph& g) { simplified = simplify_graph(g); };
   if (in.parsed) {
     r.graph = import_onnx_model(*in.parsed, in.onnx_path, import);
-    r.graph.source_hash = in.parsed_hash;
   } else {
     r.graph = in.onnx_bytes.empty() ? import_onnx(in.onnx_path, import) : import_onnx_bytes(in.onnx_bytes, in.onnx_path, import);
   }
@@ -300,6 +300,7 @@ CompileResult run_pipeline(const PipelineInput& in, bool with_user_placement) {
   r.model.source_model = std::filesystem::path(in.onnx_path).filename().string();
   r.model.config_yaml = settings;
   r.model.config_hash = fnv1a64(settings.data(), settings.size());
+  if (in.parsed) r.graph.source_hash = in.parsed_hash.get();
   r.model.model_hash = r.graph.source_hash;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
@@ -382,7 +383,10 @@ CompileResult compile_model(const MapperConfig& config) {
   in.import = import_options(config);
   crash_guard_set_phase("input check");
   onnx::ModelProto model;  // parsed once: the check reads it, then the import consumes it
-  in.parsed_hash = read_onnx_file(config.onnx_model, &model);
+  // The fingerprint (one serial pass over the bytes, longer than the parse) runs on another thread until the
+  // lowering needs it.
+  in.parsed_hash = std::async(std::launch::async, [path = config.onnx_model] { return fnv1a64_file(path, "ONNX model"); }).share();
+  parse_onnx_file(config.onnx_model, &model);
   in.parsed = &model;
   const bool fake_quant = check_config_against_model(config, in.import, model);
   std::optional<CalibrationResult> calibration;

@@ -75,13 +75,26 @@ bool file_exists(const std::string& path) {
   return std::filesystem::exists(path, ec);
 }
 
-uint64_t fnv1a64(const void* data, size_t size) {
+uint64_t fnv1a64(const void* data, size_t size, uint64_t seed) {
   const uint8_t* p = static_cast<const uint8_t*>(data);
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = seed;
   for (size_t i = 0; i < size; ++i) {
     h ^= p[i];
     h *= 1099511628211ull;
   }
+  return h;
+}
+
+uint64_t fnv1a64_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ExitCode::Io, "cannot open " + what + " '" + path + "'");
+  std::vector<char> piece(1 << 20);
+  uint64_t h = kFnv1a64Basis;
+  while (in) {
+    in.read(piece.data(), static_cast<std::streamsize>(piece.size()));
+    h = fnv1a64(piece.data(), static_cast<size_t>(in.gcount()), h);
+  }
+  if (in.bad()) throw Error(ExitCode::Io, "cannot read " + what + " '" + path + "'");
   return h;
 }
 

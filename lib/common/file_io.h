@@ -27,7 +27,12 @@ void write_file_atomic_with(const std::string& path, const std::function<bool(st
 
 bool file_exists(const std::string& path);
 
-// FNV-1a 64-bit hash, used to fingerprint configs and models in the .bin header.
-uint64_t fnv1a64(const void* data, size_t size);
+// FNV-1a 64-bit hash, used to fingerprint configs and models in the .bin header. `seed`: the hash of the bytes
+// before these (the offset basis for none), so a file can be hashed in pieces.
+constexpr uint64_t kFnv1a64Basis = 14695981039346656037ull;  // 0xcbf29ce484222325
+uint64_t fnv1a64(const void* data, size_t size, uint64_t seed = kFnv1a64Basis);
+// The same over a file's bytes, read in 1 MiB pieces (no copy of the whole file); throws Error(Io) naming `what`
+// and the path when it cannot be read.
+uint64_t fnv1a64_file(const std::string& path, const std::string& what);
 
 }  // namespace bpu

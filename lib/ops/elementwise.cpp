@@ -1,6 +1,7 @@
 // Registry entries and CPU kernels of the binary element-wise ops (broadcasting Add/Sub/Mul/Div/Pow) and the ONNX
 // fake-quantization pair QuantizeLinear/DequantizeLinear (PyTorch rounding).
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <type_traits>
@@ -143,12 +144,21 @@ void quantize_linear(const KernelContext& c, const std::vector<const CpuTensor*>
     }
     return;
   }
-  for_each_in_channels(static_cast<size_t>(out[0].count()), q.scales.size(), static_cast<size_t>(q.inner), [&](size_t k, size_t ch) {
-    const int64_t zp = q.zero_points[ch], lo = q.lo - zp, hi = q.hi - zp;
-    const int64_t code = like_torch ? quantize_like_torch(static_cast<float>(x[k]), q.scales[ch], lo, hi)
-                                    : quantize_exact(static_cast<double>(x[k]), q.scales[ch], lo, hi);
-    y[k] = static_cast<T>(code + zp);
-  });
+  const size_t count = static_cast<size_t>(out[0].count()), inner = q.scales.size() > 1 ? static_cast<size_t>(q.inner) : count;
+  std::vector<float> row, codes;  // like_torch: the row in float32 (the values torch saw), then its codes
+  for (size_t k = 0, ch = 0; k < count; k += inner, ch = (ch + 1) % q.scales.size()) {
+    const int64_t zp = q.zero_points[ch], n = static_cast<int64_t>(std::min(inner, count - k));
+    if (!like_torch) {
+      quantize_exact_row(x + k, static_cast<size_t>(n), q.scales[ch], q.lo - zp, q.hi - zp, y + k);
+      for (int64_t i = 0; i < n; ++i) y[k + i] += static_cast<T>(zp);
+      continue;
+    }
+    row.assign(x + k, x + k + n);
+    codes.resize(static_cast<size_t>(n));
+    quantize_like_torch_row(row.data(), static_cast<size_t>(n), q.scales[ch], q.lo - zp, q.hi - zp, static_cast<float>(zp),
+                            codes.data());
+    std::copy(codes.begin(), codes.end(), y + k);
+  }
 }
 
 template <typename T>

@@ -219,3 +219,27 @@ TEST_CASE("exact: every registry op with a CPU kernel has its float64 kernel and
     }
   }
 }
+
+TEST_CASE("exact: a weight's fake quantization rounds in float32 as torch does, also in the float64 run", "[exact]") {
+  // 0.35f * float32(1 / 0.1f) is 3.49999994 in real numbers but 3.5 in float32, which rounds to even: code 4; 0.05f
+  // gives 0.500000007 (code 1 in double) but 0.5 in float32: code 0. The codes torch trained with are 4, -4, 2, 0.
+  bpu::test::TempDir dir("exact_weight_rounding");
+  bpu::test::QdqModelBuilder b;
+  const std::string x = b.input("input", {4}, 1.0f / 64);
+  const std::string w = b.fq(b.floats("w", {4}, {0.35f, -0.35f, 0.25f, 0.05f}), 0.1f);
+  b.node("Mul", "/mul", {x, w}, {"product"});
+  b.node("Identity", "/out", {"product"}, {"output"});
+  b.output("output", {4});
+  const std::string path = dir.file("weight_rounding.onnx");
+  std::ofstream(path, std::ios::binary) << b.model().SerializeAsString();
+  const std::vector<double> codes = {4, -4, 2, 0};
+  for (bool exact : {false, true}) {
+    QatReference r = QatReference::from_file(path, {}, false, exact ? cpu::Precision::Float64 : cpu::Precision::Float32);
+    const auto out = r.run({{"input", FloatArray{{4}, {1.0f, 1.0f, 1.0f, 1.0f}}}});
+    REQUIRE(out.count("output"));
+    for (size_t k = 0; k < codes.size(); ++k) {
+      INFO((exact ? "float64" : "float32") << " element " << k);
+      CHECK(out.at("output").data[k] == static_cast<float>(codes[k] * static_cast<double>(0.1f)));
+    }
+  }
+}

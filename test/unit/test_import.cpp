@@ -2,6 +2,7 @@
 
 #include "onnx_builder.h"
 #include "onnx_import/onnx_import.h"
+#include "common/file_io.h"
 #include "test_helpers.h"
 
 using namespace bpu;
@@ -78,4 +79,17 @@ TEST_CASE("import: absurd shapes are refused before any allocation", "[import]")
   auto* dims = m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
   dims->mutable_dim(2)->set_dim_value(int64_t(1) << 40);
   require_error([&] { import_onnx_model(m, "huge.onnx"); }, ExitCode::Model, "huge.onnx");
+}
+
+TEST_CASE("import: the model fingerprint is FNV-1a 64 of the file's bytes, read in pieces", "[import]") {
+  CHECK(bpu::fnv1a64("a", 1) == 0xaf63dc4c8601ec8cull);  // the published FNV-1a 64 test vector
+  CHECK(bpu::fnv1a64("foobar", 6) == 0x85944171f73967e8ull);
+  bpu::test::TempDir dir("fnv_file");
+  std::string bytes(2621440 + 17, '\0');  // 2.5 MiB and a bit: three pieces, the last one short
+  uint32_t v = 12345;
+  for (auto& c : bytes) c = static_cast<char>((v = v * 1103515245u + 12345u) >> 24);
+  const std::string path = dir.file("blob.bin");
+  std::ofstream(path, std::ios::binary) << bytes;
+  CHECK(bpu::fnv1a64_file(path, "blob") == bpu::fnv1a64(bytes.data(), bytes.size()));
+  CHECK_THROWS_AS(bpu::fnv1a64_file(dir.file("missing.bin"), "blob"), bpu::Error);
 }

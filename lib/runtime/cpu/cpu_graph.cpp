@@ -125,7 +125,8 @@ void CpuGraph::fold_constants() {
     // Float64: a weight's DequantizeLinear stays in the run, so its weight is held as its int8 codes (exact)
     // and its double values exist only while the next node reads them, not as a double copy of every weight.
     if (precision_ == Precision::Float64 && n.op_type == "DequantizeLinear") continue;
-    std::vector<CpuTensor> outs = run_node(n, no_values, false, nullptr, true);
+    std::vector<CpuTensor> outs = fold_in_float32(n);
+    if (outs.empty()) outs = run_node(n, no_values, false, nullptr, true);
     for (size_t k = 0; k < n.outputs.size() && k < outs.size(); ++k) {
       if (!n.outputs[k].empty()) constants_[n.outputs[k]] = compact(std::move(outs[k]));
     }
@@ -178,16 +179,52 @@ void CpuGraph::plan_run() {
 // A Float64 constant whose values are all int8 codes (a weight's QuantizeLinear) is held as int8, one whose values
 // are all float32 numbers (shape arithmetic, scales) in f only.
 CpuTensor CpuGraph::compact(CpuTensor t) const {
-  if (precision_ != Precision::Float64 || t.d.empty()) return t;
-  bool codes = !t.integer;
-  for (double v : t.d) {
-    if (static_cast<double>(static_cast<float>(v)) != v) return t;
-    codes = codes && v >= -128.0 && v <= 127.0 && v == std::nearbyint(v);
+  if (precision_ != Precision::Float64 || t.integer) return t;
+  if (!t.d.empty()) {
+    bool codes = true;
+    constexpr size_t kBlock = 4096;  // branch-free tests per block, an early exit between blocks
+    for (size_t b = 0; b < t.d.size(); b += kBlock) {
+      int floats = 1, ints = 1;
+      for (size_t k = b, end = std::min(t.d.size(), b + kBlock); k < end; ++k) {
+        const double v = t.d[k];
+        floats &= static_cast<double>(static_cast<float>(v)) == v;
+        ints &= (v >= -128.0) & (v <= 127.0) & (std::trunc(v) == v);  // false for NaN
+      }
+      if (!floats) return t;
+      codes = codes && ints;
+    }
+    if (codes) t.q8.assign(t.d.begin(), t.d.end());
+    else t.f.assign(t.d.begin(), t.d.end());
+    std::vector<double>().swap(t.d);
+  } else if (!t.f.empty()) {  // a weight's QuantizeLinear folded in float32 (fold_in_float32)
+    int ints = 1;
+    for (float v : t.f) ints &= (v >= -128.0f) & (v <= 127.0f) & (std::trunc(v) == v);
+    if (!ints) return t;
+    t.q8.assign(t.f.begin(), t.f.end());
+    std::vector<float>().swap(t.f);
   }
-  if (codes) t.q8.assign(t.d.begin(), t.d.end());
-  else t.f.assign(t.d.begin(), t.d.end());
-  std::vector<double>().swap(t.d);
   return t;
+}
+
+// Float64: a weight's QuantizeLinear folds with the float32 kernel, which is torch's fake quantize (the rounding
+// the folding float64 kernel reproduces too) on the float32 values as held, without their double copies. Empty
+// when the node does not qualify (another op, or an input not held in float32).
+std::vector<CpuTensor> CpuGraph::fold_in_float32(const ir::Node& n) const {
+  if (precision_ != Precision::Float64 || n.op_type != "QuantizeLinear" || !n.domain.empty()) return {};
+  std::vector<const CpuTensor*> in;
+  for (const auto& name : n.inputs) {
+    if (name.empty()) {
+      in.push_back(nullptr);
+      continue;
+    }
+    const CpuTensor& c = constants_.at(name);
+    if (!c.d.empty() || !c.q8.empty()) return {};
+    in.push_back(&c);
+  }
+  std::vector<CpuTensor> out(n.outputs.size());
+  KernelContext ctx{n, graph_.opset, false, nullptr, true};
+  ops::find_op(n.op_type, n.domain)->kernel(ctx, in, out);
+  return out;
 }
 
 const CpuTensor* CpuGraph::read_input(const CpuTensor& k, bool shapes_only, std::vector<CpuTensor>& widened) const {

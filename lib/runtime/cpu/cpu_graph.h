@@ -77,7 +77,9 @@ class CpuGraph {
                                   bool shapes_only, ThreadPool* pool = nullptr, bool folding = false) const;
   // A value as the float32 vector run() hands out (Float64: its double values rounded).
   std::vector<float> as_float(const CpuTensor& t) const;
+  // Float64: a constant whose values are all int8 codes is held as q8, one whose doubles are all float32 numbers in f.
   CpuTensor compact(CpuTensor t) const;
+  std::vector<CpuTensor> fold_in_float32(const ir::Node& n) const;
 
   // A constant as a node reads it: itself, or (Float64, held in float32) its double copy added to `widened`.
   const CpuTensor* read_input(const CpuTensor& constant, bool shapes_only, std::vector<CpuTensor>& widened) const;

@@ -24,24 +24,25 @@ class ThreadPool {
 
   // Calls body(begin, end) on contiguous pieces of [0, count) and returns when all are done. The pieces are cut
   // at fixed positions (one per thread); which thread runs which piece depends on timing, so bodies must
-  // write only their own range for the result to be the same for every thread count.
+  // write only their own range for the result to be the same for every thread count. One caller at a time, and
+  // a body must not call parallel_for on the same pool.
   void parallel_for(int64_t count, const std::function<void(int64_t, int64_t)>& body);
 
  private:
   void worker_loop();
-  void run_chunks();  // takes chunks of the current call until none is left
+  void run_chunks(uint64_t call);  // takes chunks of call `call` until none is left
 
   std::vector<std::thread> workers_;
-  std::mutex mutex_;
-  std::condition_variable wake_, done_;
-  // The current call; written under mutex_ before generation_ is bumped, read by the threads that joined it.
+  // The current call: written by the caller before it publishes the ticket, read by whoever takes a chunk.
   const std::function<void(int64_t, int64_t)>* body_ = nullptr;
-  int64_t count_ = 0, chunks_ = 0;
-  std::atomic<int64_t> next_chunk_{0};
-  bool open_ = false;                     // workers may still join the current call
-  std::atomic<uint64_t> generation_{0};   // bumped under mutex_ for every call (and at shutdown)
-  std::atomic<int> active_{0};            // workers inside the current call
-  bool stop_ = false;
+  int64_t count_ = 0;
+  std::atomic<int64_t> chunks_{0};
+  std::atomic<uint64_t> ticket_{0};  // (call number << 32) | next chunk
+  std::atomic<int64_t> done_{0};     // chunks of the current call finished
+  std::atomic<int> sleepers_{0};     // workers waiting on wake_
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;                 // only for sleeping and waking
+  std::condition_variable wake_;
 };
 
 // pool->parallel_for(count, body), or body(0, count) on the calling thread when `pool` is null: for kernels

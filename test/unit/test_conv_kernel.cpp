@@ -3,7 +3,10 @@
 // depthwise (groups = channels), K > 1024, K not a multiple of 4, channel counts not a multiple of 8, int16
 // input; the reference must equal a direct double-precision sum; the int32 requantization equals the scalar one.
 
+#include <atomic>
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include "arch/bayes/sim/kernels/conv2d.h"
 #include "arch/bayes/sim/kernels/conv2d_depthwise.h"
@@ -349,4 +352,23 @@ TEST_CASE("conv kernel: small output planes take the channel-lane kernel (2x2, 3
   ConvGeometry batched = geo(48, 2, 3, 33, 3, 1, 1, 1, 1);
   batched.batch = 3;
   check_geometry<int8_t>(batched, 1, 1, 46);
+}
+
+TEST_CASE("thread pool: every index exactly once per call, across call sizes, thread counts and sleeping workers", "[kernel]") {
+  for (int threads : {2, 3, 8}) {
+    ThreadPool pool(threads);
+    std::vector<std::atomic<int>> hits(4096);
+    for (int call = 0; call < 3000; ++call) {
+      const int64_t count = 1 + (call * 37) % 4096;
+      for (int64_t k = 0; k < count; ++k) hits[static_cast<size_t>(k)].store(0);
+      pool.parallel_for(count, [&](int64_t a, int64_t b) {
+        for (int64_t k = a; k < b; ++k) hits[static_cast<size_t>(k)].fetch_add(1);
+      });
+      int64_t wrong = 0;
+      for (int64_t k = 0; k < count; ++k) wrong += hits[static_cast<size_t>(k)].load() != 1;
+      REQUIRE(wrong == 0);
+      // Now and then long enough for the workers to go to sleep: the next call must wake them (or run alone).
+      if (call % 1000 == 999) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
 }

@@ -184,10 +184,11 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
   const std::vector<RequantParams>& params = rq.params;
   const int64_t plane = g.out_h * g.out_w;
   const size_t count = static_cast<size_t>(g.batch * g.out_channels * plane);
-  ThreadPool* pool = pool_for(static_cast<double>(count) * (g.in_channels / g.groups) * g.kernel_h * g.kernel_w);
   // int8 fast paths with int32 accumulators: depthwise on every CPU, the dot kernel where AVX-512 VNNI runs.
   const bool int8_fast = kernel_ == ConvKernel::Fast && in.info.dtype == DType::Int8;
   const bool depthwise = int8_fast && kernels::depthwise_accepts(g);
+  const double macs = static_cast<double>(count) * (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;
+  ThreadPool* pool = pool_for(depthwise ? macs * kDepthwiseWork : macs);
   if (depthwise || (int8_fast && kernels::int8_dot_available() && kernels::int8_dot_accepts(g))) {
     // A batch of 1x1 images (a Gemm or MatMul lowered to CONV2D, one image per row) runs as one image whose
     // columns are the batch: the input transposed to [C, N], one dot-kernel pass, the output transposed back.

@@ -79,14 +79,26 @@ void gather_box(const CpuTensor& x, CpuTensor& y, const std::vector<int64_t>& st
   const size_t rank = x.shape.size();
   std::vector<int64_t> strides(rank, 1);
   for (int64_t k = static_cast<int64_t>(rank) - 2; k >= 0; --k) strides[k] = strides[k + 1] * x.shape[k + 1];
-  std::vector<int64_t> index(rank, 0);
   const T* from = x.values<T>().data();
   T* to = y.values<T>().data();
-  for (int64_t o = 0, n = y.count(); o < n; ++o) {
-    int64_t src = 0;
-    for (size_t k = 0; k < rank; ++k) src += (start[k] + index[k] * step[k]) * strides[k];
-    to[o] = from[src];
-    for (int64_t k = static_cast<int64_t>(rank) - 1; k >= 0; --k) {
+  const int64_t n = y.count();
+  if (rank == 0 || n == 0) {
+    if (n == 1) to[0] = from[0];
+    return;
+  }
+  // One row of the last axis at a time: the outer index walks the other axes, the row is a strided (often
+  // contiguous) run.
+  const int64_t row = y.shape[rank - 1], last_start = start[rank - 1], last_step = step[rank - 1];
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t o = 0; o < n; o += row) {
+    int64_t src = last_start;
+    for (size_t k = 0; k + 1 < rank; ++k) src += (start[k] + index[k] * step[k]) * strides[k];
+    if (last_step == 1) {
+      std::copy(from + src, from + src + row, to + o);
+    } else {
+      for (int64_t j = 0; j < row; ++j) to[o + j] = from[src + j * last_step];
+    }
+    for (int64_t k = static_cast<int64_t>(rank) - 2; k >= 0; --k) {
       if (++index[k] < y.shape[k]) break;
       index[k] = 0;
     }

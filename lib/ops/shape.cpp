@@ -122,12 +122,17 @@ void concat(const KernelContext& c, const std::vector<const CpuTensor*>& in, std
   for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
   int64_t inner = 1;
   for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  std::vector<std::vector<T>> converted(in.size());  // integer inputs as T, once each
+  std::vector<const T*> data(in.size());
+  for (size_t k = 0; k < in.size(); ++k) {
+    if (in[k]->integer) converted[k] = values_as<T>(*in[k]);
+    data[k] = in[k]->integer ? converted[k].data() : in[k]->values<T>().data();
+  }
   T* y = out[0].values<T>().data();
   for (int64_t o = 0; o < outer; ++o) {
-    for (const CpuTensor* t : in) {
-      const int64_t chunk = t->shape[axis] * inner;
-      const std::vector<T> data = values_as<T>(*t);
-      std::copy(data.begin() + o * chunk, data.begin() + (o + 1) * chunk, y);
+    for (size_t k = 0; k < in.size(); ++k) {
+      const int64_t chunk = in[k]->shape[axis] * inner;
+      std::copy(data[k] + o * chunk, data[k] + (o + 1) * chunk, y);
       y += chunk;
     }
   }

@@ -58,8 +58,7 @@ std::map<std::string, FloatArray> ModelRunner::reference_inputs(const std::map<s
 
 void ModelRunner::release_scratch() const {
   decltype(workspace_->packed_weights)().swap(workspace_->packed_weights);
-  std::vector<int32_t>().swap(workspace_->accumulators);
-  std::vector<uint8_t>().swap(workspace_->panels);
+  for (auto& s : workspace_->scratch) s = SimulatorWorkspace::Scratch{};
   std::vector<uint8_t>().swap(workspace_->arena);
 }
 

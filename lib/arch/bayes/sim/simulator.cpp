@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <exception>
 
 #include "common/broadcast.h"
 #include "common/conv_geometry.h"
@@ -87,7 +88,8 @@ ConvGeometry geometry_of(const BpuBuffer& in, const BpuBuffer& out, const Instr&
 // A workspace cache's entry for `key`, made by make() on first use: weights repacked and records decoded once per
 // workspace, keyed by the segment's constant pool and the offset they were read from (constant_key).
 template <typename Cache, typename Make>
-auto& cached(Cache& cache, const typename Cache::key_type& key, Make make) {
+auto& cached(std::mutex& mutex, Cache& cache, const typename Cache::key_type& key, Make make) {
+  std::lock_guard<std::mutex> lock(mutex);
   auto it = cache.find(key);
   if (it == cache.end()) it = cache.emplace(key, make()).first;
   return it->second;
@@ -119,9 +121,17 @@ std::vector<RequantParams> read_records(const std::vector<uint8_t>& constants, u
 std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, HostTensor>& values,
                                                     const TraceSink* trace, std::vector<double>* seconds) const {
   std::vector<uint8_t>& arena = workspace_->arena;  // capacity kept between runs; zeroed every run
-  arena.assign(segment_.arena_size, 0);
+  SimulatorWorkspace::ProgramPlan* plan = nullptr;  // lanes: two or more threads, no trace and no profile
+  if (!trace && !seconds && workspace_->pool.size() > 1) {
+    plan = &workspace_->plans[{static_cast<const void*>(&segment_), static_cast<const void*>(&program_)}];
+  }
+  const bool host_layout = plan && !plan->lanes.buffers.empty() &&
+                           (plan->mode() == SimulatorWorkspace::ProgramPlan::Mode::Plan ||
+                            plan->mode() == SimulatorWorkspace::ProgramPlan::Mode::TryPlan);
+  buffers_ = host_layout ? &plan->lanes.buffers : &segment_.buffers;
+  arena.assign(host_layout ? plan->lanes.arena_size : segment_.arena_size, 0);
   for (size_t i = 0; i < segment_.input_buffers.size(); ++i) {
-    const BpuBuffer& b = segment_.buffers[segment_.input_buffers[i]];
+    const BpuBuffer& b = buffers()[segment_.input_buffers[i]];
     const HostTensor& v = values.at(segment_.input_values[i]);
     const int32_t* src = v.q.data();  // locals: the byte stores below may alias the vector's own fields
     const size_t n = v.q.size();
@@ -137,28 +147,32 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
   // With buffer reuse (optimize_level O1+) a buffer's bytes may later hold another tensor, so the trace takes
   // each value when it is complete: inputs before the first instruction, outputs right after theirs.
   auto snapshot = [&](uint32_t id) {
-    const BpuBuffer& b = segment_.buffers[id];
+    const BpuBuffer& b = buffers()[id];
     HostTensor t;
     t.info = b.info;
     std::vector<int64_t> v = read_widened(arena, b);
     t.q.assign(v.begin(), v.end());
     (*trace)(std::move(t));
   };
-  if (trace) for (uint32_t id : segment_.input_buffers) snapshot(id);
-  std::vector<uint32_t> reads, writes;
-  for (const auto& ins : program_) {
-    const auto t0 = std::chrono::steady_clock::now();
-    std::visit([&](const auto& body) { execute(body, arena); }, ins.body);  // one kernel overload per opcode
-    if (seconds) seconds->push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    if (!trace) continue;
-    reads.clear();
-    writes.clear();
-    bayes::buffer_operands(ins.body, &reads, &writes);
-    for (uint32_t id : writes) snapshot(id);
+  if (trace || seconds) {  // in program order, one instruction at a time
+    if (trace) for (uint32_t id : segment_.input_buffers) snapshot(id);
+    std::vector<uint32_t> reads, writes;
+    for (size_t i = 0; i < program_.size(); ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      execute_at(i, arena);
+      if (seconds) seconds->push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      if (!trace) continue;
+      reads.clear();
+      writes.clear();
+      bayes::buffer_operands(program_[i].body, &reads, &writes);
+      for (uint32_t id : writes) snapshot(id);
+    }
+  } else {
+    run_program(arena, plan);
   }
   std::map<std::string, HostTensor> out;
   for (size_t i = 0; i < segment_.output_buffers.size(); ++i) {
-    const BpuBuffer& b = segment_.buffers[segment_.output_buffers[i]];
+    const BpuBuffer& b = buffers()[segment_.output_buffers[i]];
     HostTensor t;
     t.info = b.info;
     t.info.name = segment_.output_values[i];
@@ -174,16 +188,17 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
 }
 
 void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& in = segment_.buffers[c.input];
-  const BpuBuffer& out = segment_.buffers[c.output];
+  const BpuBuffer& in = buffers()[c.input];
+  const BpuBuffer& out = buffers()[c.output];
   const ConvGeometry g = geometry_of(in, out, c);
   const int8_t* weight = reinterpret_cast<const int8_t*>(segment_.constants.data() + c.weight_offset);
-  SimulatorWorkspace::ConvRequant& rq = cached(workspace_->conv_requant, constant_key(segment_, c.requant_offset), [&] {
+  const int64_t plane = g.out_h * g.out_w;
+  const size_t count = static_cast<size_t>(g.batch * g.out_channels * plane);
+  const auto requant_key = std::make_tuple(static_cast<const void*>(segment_.constants.data()), c.requant_offset, static_cast<int64_t>(count));
+  SimulatorWorkspace::ConvRequant& rq = cached(workspace_->cache_mutex, workspace_->conv_requant, requant_key, [&] {
     return SimulatorWorkspace::ConvRequant{read_records(segment_.constants, c.requant_offset, static_cast<uint32_t>(g.out_channels)), {}};
   });
   const std::vector<RequantParams>& params = rq.params;
-  const int64_t plane = g.out_h * g.out_w;
-  const size_t count = static_cast<size_t>(g.batch * g.out_channels * plane);
   // int8 fast paths with int32 accumulators: depthwise on every CPU, the dot kernel where AVX-512 VNNI runs.
   const bool int8_fast = kernel_ == ConvKernel::Fast && in.info.dtype == DType::Int8;
   const bool depthwise = int8_fast && kernels::depthwise_accepts(g);
@@ -207,18 +222,18 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
       }
       x = columns.data();
     }
-    std::vector<int32_t>& acc = workspace_->accumulators;
+    std::vector<int32_t>& acc = scratch().accumulators;
     const int64_t bound = 128 * 128 * (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;  // max |sum|
     if (depthwise) {
       acc.resize(count);
       const std::vector<int32_t>* taps = nullptr;
       if (kernels::depthwise_channels_last(g)) {
-        taps = &cached(workspace_->depthwise_taps, constant_key(segment_, c.weight_offset),
+        taps = &cached(workspace_->cache_mutex, workspace_->depthwise_taps, constant_key(segment_, c.weight_offset),
                        [&] { return kernels::depthwise_tap_weights(g, weight); });
       }
       kernels::depthwise_accumulate_int8(g, x, weight, acc.data(), pool, taps);
     } else {
-      const kernels::PackedConvWeights& packed = cached(workspace_->packed_weights, constant_key(segment_, c.weight_offset),
+      const kernels::PackedConvWeights& packed = cached(workspace_->cache_mutex, workspace_->packed_weights, constant_key(segment_, c.weight_offset),
                                                         [&] { return kernels::pack_conv_weights(run_g, weight); });
       if (!rows && packed.kind != kernels::DotKind::Vnni512Lanes) {  // im2col, dot and requant per block
         with_int_buffer(arena, out, [&](auto* y) {
@@ -227,7 +242,7 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
         return;
       }
       acc.resize(count);
-      kernels::conv_accumulate_int8_dot(run_g, x, packed, acc.data(), workspace_->panels, pool);
+      kernels::conv_accumulate_int8_dot(run_g, x, packed, acc.data(), scratch().panels, pool);
     }
     with_int_buffer(arena, out, [&](auto* y) {
       if (!rows) {
@@ -257,9 +272,9 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
 }
 
 void BpuSimulator::execute(const bayes::Add& a, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& x = segment_.buffers[a.input_a];
-  const BpuBuffer& y = segment_.buffers[a.input_b];
-  const BpuBuffer& o = segment_.buffers[a.output];
+  const BpuBuffer& x = buffers()[a.input_a];
+  const BpuBuffer& y = buffers()[a.input_b];
+  const BpuBuffer& o = buffers()[a.output];
   const AddParams p{a.mult_a, a.mult_b, a.shift};
   if (x.info.shape == o.info.shape && y.info.shape == o.info.shape) {
     const int64_t count = static_cast<int64_t>(o.size / dtype_size(o.info.dtype));
@@ -286,14 +301,14 @@ void BpuSimulator::execute(const bayes::Add& a, std::vector<uint8_t>& arena) con
 }
 
 void BpuSimulator::execute(const bayes::Reshape& r, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& x = segment_.buffers[r.input];
-  const BpuBuffer& y = segment_.buffers[r.output];
+  const BpuBuffer& x = buffers()[r.input];
+  const BpuBuffer& y = buffers()[r.output];
   std::memmove(arena.data() + y.offset, arena.data() + x.offset, y.size);
 }
 
 void BpuSimulator::execute(const bayes::Rescale& r, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& in = segment_.buffers[r.input];
-  const BpuBuffer& out = segment_.buffers[r.output];
+  const BpuBuffer& in = buffers()[r.input];
+  const BpuBuffer& out = buffers()[r.output];
   if (kernel_ == ConvKernel::Fast && in.info.dtype == DType::Int8 && out.info.dtype == DType::Int8 &&
       (!in.overlaps(out) || in.offset == out.offset)) {  // a byte table (in place: element by element)
     const int64_t n = static_cast<int64_t>(out.size);
@@ -307,8 +322,8 @@ void BpuSimulator::execute(const bayes::Rescale& r, std::vector<uint8_t>& arena)
 }
 
 void BpuSimulator::execute(const bayes::Pool& p, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& in = segment_.buffers[p.input];
-  const BpuBuffer& out = segment_.buffers[p.output];
+  const BpuBuffer& in = buffers()[p.input];
+  const BpuBuffer& out = buffers()[p.output];
   kernels::PoolGeometry g;
   g.batch_channels = in.info.shape[0] * in.info.shape[1];
   g.in_h = in.info.shape[2];
@@ -366,37 +381,119 @@ void BpuSimulator::execute(const bayes::Pool& p, std::vector<uint8_t>& arena) co
   write_narrowed(arena, out, y);
 }
 
+namespace {
+thread_local int tl_lane = -1;  // the lane this thread is running (a lane never splits its work), -1 outside
+}  // namespace
+
 ThreadPool* BpuSimulator::pool_for(double work) const {
-  return work >= kParallelWork && workspace_->pool.size() > 1 ? &workspace_->pool : nullptr;
+  if (tl_lane >= 0 || work < kParallelWork || workspace_->pool.size() < 2) return nullptr;
+  workspace_->pool_used = true;
+  return &workspace_->pool;
+}
+
+SimulatorWorkspace::Scratch& BpuSimulator::scratch() const { return workspace_->scratch[tl_lane > 0 ? 1 : 0]; }
+
+void BpuSimulator::execute_at(size_t index, std::vector<uint8_t>& arena) const {
+  std::visit([&](const auto& body) { execute(body, arena); }, program_[index].body);  // one kernel overload per opcode
+}
+
+void BpuSimulator::run_program(std::vector<uint8_t>& arena, SimulatorWorkspace::ProgramPlan* plan) const {
+  using Mode = SimulatorWorkspace::ProgramPlan::Mode;
+  const Mode mode = plan ? plan->mode() : Mode::Alone;
+  if (mode == Mode::Measure) return measure_program(arena, *plan);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (mode == Mode::Plan || mode == Mode::TryPlan) {
+    for (const LaneStep& step : plan->lanes.steps) {
+      if (!step.second.empty()) {
+        run_lanes(step, arena);
+        continue;
+      }
+      for (uint32_t i : step.first) execute_at(i, arena);
+    }
+  } else {
+    const int outer = tl_lane;
+    if (plan) tl_lane = 0;  // the calling thread alone: no instruction splits
+    for (size_t i = 0; i < program_.size(); ++i) execute_at(i, arena);
+    tl_lane = outer;
+  }
+  if (mode != Mode::TryPlan && mode != Mode::TryAlone) return;
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double& best = mode == Mode::TryPlan ? plan->plan_seconds : plan->alone_seconds;
+  best = std::min(best, s);
+  ++plan->runs;
+  if (getenv("BPU_LANE_DEBUG") && plan->mode() != Mode::TryPlan && plan->mode() != Mode::TryAlone) {
+    fprintf(stderr, "plan %.1f us, alone %.1f us\n", plan->plan_seconds * 1e6, plan->alone_seconds * 1e6);
+  }
+}
+
+void BpuSimulator::measure_program(std::vector<uint8_t>& arena, SimulatorWorkspace::ProgramPlan& plan) const {
+  plan.measured.resize(program_.size());
+  for (size_t i = 0; i < program_.size(); ++i) {  // each instruction's least time over the runs
+    workspace_->pool_used = false;
+    const auto t0 = std::chrono::steady_clock::now();
+    execute_at(i, arena);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    MeasuredInstruction& m = plan.measured[i];
+    m.seconds = plan.runs == 0 ? s : std::min(m.seconds, s);
+    m.used_pool = m.used_pool || workspace_->pool_used;
+  }
+  if (++plan.runs < SimulatorWorkspace::kMeasuringRuns) return;
+  plan.lanes = plan_lanes(segment_, program_, plan.measured);
+  if (getenv("BPU_LANE_DEBUG")) {
+    for (const auto& st : plan.lanes.steps) {
+      double a = 0, b = 0;
+      for (auto i : st.first) a += plan.measured[i].seconds;
+      for (auto i : st.second) b += plan.measured[i].seconds;
+      fprintf(stderr, "step %zu/%zu  %.1f/%.1f us\n", st.first.size(), st.second.size(), a * 1e6, b * 1e6);
+    }
+  }
+}
+
+void BpuSimulator::run_lanes(const LaneStep& step, std::vector<uint8_t>& arena) const {
+  std::exception_ptr failed[2];
+  workspace_->pool.parallel_for(2, [&](int64_t begin, int64_t end) {
+    for (int64_t lane = begin; lane < end; ++lane) {
+      tl_lane = static_cast<int>(lane);
+      try {
+        for (uint32_t i : lane == 0 ? step.first : step.second) execute_at(i, arena);
+      } catch (...) {
+        failed[lane] = std::current_exception();
+      }
+      tl_lane = -1;
+    }
+  });
+  for (const auto& e : failed) {
+    if (e) std::rethrow_exception(e);
+  }
 }
 
 const kernels::Int8Rescale& BpuSimulator::rescale_table(int64_t mult, int32_t shift, int64_t lo, int64_t hi) const {
-  return cached(workspace_->rescale_tables, std::make_tuple(mult, shift, lo, hi),
+  return cached(workspace_->cache_mutex, workspace_->rescale_tables, std::make_tuple(mult, shift, lo, hi),
                 [&] { return kernels::Int8Rescale(mult, shift, lo, hi); });
 }
 
 // True when the int8 fast CONCAT applies: int8 in and out, no input sharing bytes with the output (the reference
 // reads every input before writing).
-static bool int8_concat(const BpuSegment& s, const bayes::Concat& c) {
-  const BpuBuffer& out = s.buffers[c.output];
+static bool int8_concat(const std::vector<BpuBuffer>& buffers, const bayes::Concat& c) {
+  const BpuBuffer& out = buffers[c.output];
   if (out.info.dtype != DType::Int8) return false;
   for (const auto& input : c.inputs) {
-    const BpuBuffer& in = s.buffers[input.buffer];
+    const BpuBuffer& in = buffers[input.buffer];
     if (in.info.dtype != DType::Int8 || (in.offset < out.offset + out.size && out.offset < in.offset + in.size)) return false;
   }
   return true;
 }
 
 void BpuSimulator::execute(const bayes::Concat& c, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& out = segment_.buffers[c.output];
+  const BpuBuffer& out = buffers()[c.output];
   const Shape& shape = out.info.shape;
   int64_t outer = 1, inner = 1;
   for (uint32_t d = 0; d < c.axis; ++d) outer *= shape[d];
   for (size_t d = c.axis + 1; d < shape.size(); ++d) inner *= shape[d];
-  if (kernel_ == ConvKernel::Fast && int8_concat(segment_, c)) {  // one table lookup (or memcpy) per element
+  if (kernel_ == ConvKernel::Fast && int8_concat(buffers(), c)) {  // one table lookup (or memcpy) per element
     int64_t offset = 0;
     for (const auto& input : c.inputs) {
-      const BpuBuffer& in = segment_.buffers[input.buffer];
+      const BpuBuffer& in = buffers()[input.buffer];
       const int64_t chunk = in.info.shape[c.axis] * inner;
       rescale_table(input.mult, input.shift)
           .copy(view<int8_t>(arena, in), outer, chunk, view<int8_t>(arena, out) + offset, shape[c.axis] * inner);
@@ -408,7 +505,7 @@ void BpuSimulator::execute(const bayes::Concat& c, std::vector<uint8_t>& arena) 
   const int64_t lo = dtype_min(out.info.dtype), hi = dtype_max(out.info.dtype);
   int64_t offset = 0;
   for (const auto& input : c.inputs) {
-    const BpuBuffer& in = segment_.buffers[input.buffer];
+    const BpuBuffer& in = buffers()[input.buffer];
     std::vector<int64_t> x = read_widened(arena, in);
     const int64_t chunk = in.info.shape[c.axis] * inner;
     const RescaleParams p{input.mult, input.shift};
@@ -421,8 +518,8 @@ void BpuSimulator::execute(const bayes::Concat& c, std::vector<uint8_t>& arena) 
 }
 
 void BpuSimulator::execute(const bayes::Resize& r, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& in = segment_.buffers[r.input];
-  const BpuBuffer& out = segment_.buffers[r.output];
+  const BpuBuffer& in = buffers()[r.input];
+  const BpuBuffer& out = buffers()[r.output];
   kernels::ResizeGeometry g{in.info.shape[0] * in.info.shape[1], in.info.shape[2], in.info.shape[3], out.info.shape[2],
                             out.info.shape[3]};
   with_int_buffer(arena, in, [&](const auto* x) {
@@ -441,8 +538,8 @@ void BpuSimulator::execute(const bayes::Resize& r, std::vector<uint8_t>& arena) 
 }
 
 void BpuSimulator::execute(const bayes::Lut& l, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& in = segment_.buffers[l.input];
-  const BpuBuffer& out = segment_.buffers[l.output];
+  const BpuBuffer& in = buffers()[l.input];
+  const BpuBuffer& out = buffers()[l.output];
   if (in.info.dtype == DType::Int8 && out.info.dtype == DType::Int8) {  // the common case, typed: a byte table
     const int8_t* table = reinterpret_cast<const int8_t*>(segment_.constants.data() + l.table_offset);
     const int8_t* x = view<int8_t>(arena, in);
@@ -463,9 +560,9 @@ void BpuSimulator::execute(const bayes::Lut& l, std::vector<uint8_t>& arena) con
 }
 
 void BpuSimulator::execute(const bayes::Matmul& m, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& x = segment_.buffers[m.input_a];
-  const BpuBuffer& y = segment_.buffers[m.input_b];
-  const BpuBuffer& o = segment_.buffers[m.output];
+  const BpuBuffer& x = buffers()[m.input_a];
+  const BpuBuffer& y = buffers()[m.input_b];
+  const BpuBuffer& o = buffers()[m.output];
   write_narrowed(arena, o, kernels::matmul_nd(read_widened(arena, x), x.info.shape, read_widened(arena, y), y.info.shape,
                                               o.info.shape, RequantParams{m.multiplier, m.shift, 0}, m.clamp_lo, m.clamp_hi));
 }
@@ -501,9 +598,9 @@ void BpuSimulator::mul_rows(const bayes::Mul& m, const BpuBuffer& x, const BpuBu
 }
 
 void BpuSimulator::execute(const bayes::Mul& m, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& x = segment_.buffers[m.input_a];
-  const BpuBuffer& y = segment_.buffers[m.input_b];
-  const BpuBuffer& o = segment_.buffers[m.output];
+  const BpuBuffer& x = buffers()[m.input_a];
+  const BpuBuffer& y = buffers()[m.input_b];
+  const BpuBuffer& o = buffers()[m.output];
   const RequantParams p{m.multiplier, m.shift, 0};
   auto narrow = [](const BpuBuffer& b) { return b.info.dtype == DType::Int8 || b.info.dtype == DType::Int16; };
   // Row form: 8/16-bit inputs, and the output either apart from an input or that input itself, element for element.
@@ -523,8 +620,8 @@ void BpuSimulator::execute(const bayes::Mul& m, std::vector<uint8_t>& arena) con
 }
 
 void BpuSimulator::execute(const bayes::Transpose& t, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& in = segment_.buffers[t.input];
-  const BpuBuffer& out = segment_.buffers[t.output];
+  const BpuBuffer& in = buffers()[t.input];
+  const BpuBuffer& out = buffers()[t.output];
   if (kernel_ == ConvKernel::Fast && in.info.dtype == out.info.dtype && !in.overlaps(out)) {  // same type: runs of codes
     with_int_buffer(arena, in, [&](auto* x) {
       using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
@@ -532,12 +629,12 @@ void BpuSimulator::execute(const bayes::Transpose& t, std::vector<uint8_t>& aren
     });
     return;
   }
-  write_narrowed(arena, segment_.buffers[t.output], kernels::transpose_nd(read_widened(arena, in), in.info.shape, t.perm));
+  write_narrowed(arena, buffers()[t.output], kernels::transpose_nd(read_widened(arena, in), in.info.shape, t.perm));
 }
 
 void BpuSimulator::execute(const bayes::Slice& s, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& in = segment_.buffers[s.input];
-  const BpuBuffer& out = segment_.buffers[s.output];
+  const BpuBuffer& in = buffers()[s.input];
+  const BpuBuffer& out = buffers()[s.output];
   if (kernel_ == ConvKernel::Fast && in.info.dtype == out.info.dtype && !in.overlaps(out)) {  // same type: copy runs of codes
     with_int_buffer(arena, in, [&](auto* x) {
       using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
@@ -549,23 +646,24 @@ void BpuSimulator::execute(const bayes::Slice& s, std::vector<uint8_t>& arena) c
 }
 
 void BpuSimulator::execute(const bayes::Pad& p, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& in = segment_.buffers[p.input];
-  const BpuBuffer& out = segment_.buffers[p.output];
+  const BpuBuffer& in = buffers()[p.input];
+  const BpuBuffer& out = buffers()[p.output];
   write_narrowed(arena, out, kernels::pad_nd(read_widened(arena, in), in.info.shape, out.info.shape, p.begins, p.value));
 }
 
 void BpuSimulator::execute(const bayes::Deconv2d& d, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& in = segment_.buffers[d.input];
-  const BpuBuffer& out = segment_.buffers[d.output];
+  const BpuBuffer& in = buffers()[d.input];
+  const BpuBuffer& out = buffers()[d.output];
   const kernels::DeconvGeometry g = geometry_of(in, out, d);
   std::vector<int64_t> acc(out.size / dtype_size(out.info.dtype));
   const int8_t* weight = reinterpret_cast<const int8_t*>(segment_.constants.data() + d.weight_offset);
   if (kernel_ == ConvKernel::Fast && in.info.dtype == DType::Int8 && kernels::int8_dot_available() &&
       kernels::int8_dot_accepts(kernels::deconv_columns_geometry(g))) {  // columns by the dot kernel, then col2im
-    const kernels::PackedConvWeights& packed = cached(workspace_->packed_weights, constant_key(segment_, d.weight_offset),
+    const kernels::PackedConvWeights& packed = cached(workspace_->cache_mutex, workspace_->packed_weights, constant_key(segment_, d.weight_offset),
                                                       [&] { return kernels::pack_deconv_weights(g, weight); });
-    kernels::deconv_accumulate_int8_dot(g, view<int8_t>(arena, in), packed, workspace_->accumulators,
-                                        workspace_->panels, pool_for(static_cast<double>(in.size) * g.out_channels / g.groups * g.kernel_h * g.kernel_w), acc.data());
+    SimulatorWorkspace::Scratch& sc = scratch();
+    kernels::deconv_accumulate_int8_dot(g, view<int8_t>(arena, in), packed, sc.accumulators,
+                                        sc.panels, pool_for(static_cast<double>(in.size) * g.out_channels / g.groups * g.kernel_h * g.kernel_w), acc.data());
   } else {
     std::vector<int64_t> x = read_widened(arena, in);
     if (kernel_ == ConvKernel::Fast) kernels::deconv_accumulate_fast(g, x.data(), weight, acc.data());
@@ -579,15 +677,15 @@ void BpuSimulator::execute(const bayes::Deconv2d& d, std::vector<uint8_t>& arena
 }
 
 void BpuSimulator::execute(const bayes::Softmax& s, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& in = segment_.buffers[s.input];
-  const BpuBuffer& out = segment_.buffers[s.output];
+  const BpuBuffer& in = buffers()[s.input];
+  const BpuBuffer& out = buffers()[s.output];
   write_narrowed(arena, out, kernels::softmax_exact(read_widened(arena, in), in.info.shape, s.axis, float_from_bits(s.in_scale_bits),
                                                        float_from_bits(s.out_scale_bits), dtype_min(out.info.dtype), dtype_max(out.info.dtype)));
 }
 
 // CONST: the constant's codes as stored in the pool.
 void BpuSimulator::execute(const bayes::Const& c, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& out = segment_.buffers[c.output];  // validated: the bytes lie inside the constant pool
+  const BpuBuffer& out = buffers()[c.output];  // validated: the bytes lie inside the constant pool
   std::memcpy(arena.data() + out.offset, segment_.constants.data() + c.data_offset, out.size);
 }
 
@@ -595,8 +693,8 @@ void BpuSimulator::execute(const bayes::Const& c, std::vector<uint8_t>& arena) c
 // one rounding shift (numerics/requant.h apply_preprocess), written NCHW or NHWC.
 
 void BpuSimulator::execute(const bayes::Preprocess& p, std::vector<uint8_t>& arena) const {
-  const BpuBuffer& in = segment_.buffers[p.input];
-  const BpuBuffer& out = segment_.buffers[p.output];
+  const BpuBuffer& in = buffers()[p.input];
+  const BpuBuffer& out = buffers()[p.output];
   const Shape& xs = in.info.shape;
   const Shape& ys = out.info.shape;
   const bool last = p.out_channels_last != 0;

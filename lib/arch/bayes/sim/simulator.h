@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "runtime/host_tensor.h"
 #include "arch/bayes/sim/kernels/conv2d_int8_dot.h"
 #include "arch/bayes/sim/kernels/movement.h"
+#include "arch/bayes/sim/lanes.h"
 #include "common/thread_pool.h"
 
 namespace bpu {
@@ -22,7 +24,8 @@ namespace bpu {
 enum class ConvKernel { Fast, Reference };
 
 // What the simulator keeps between inferences of one model: the worker pool, CONV2D weights repacked for the
-// int8 dot kernel (on first use, keyed by constant pool and offset) and scratch buffers. One run at a time.
+// int8 dot kernel (on first use, keyed by constant pool and offset), scratch buffers (one set per lane) and,
+// with two or more threads, each program's lane plan (lanes.h). One run at a time.
 struct SimulatorWorkspace {
   explicit SimulatorWorkspace(int threads) : pool(threads) {}
   ThreadPool pool;
@@ -33,11 +36,36 @@ struct SimulatorWorkspace {
     std::vector<RequantParams> params;
     std::vector<int64_t> spread;
   };
-  std::map<std::pair<const void*, uint32_t>, ConvRequant> conv_requant;  // by (constant pool, requant_offset)
-  std::vector<int32_t> accumulators;
-  std::vector<uint8_t> panels;
+  // By (constant pool, requant_offset, output elements): the spread depends on the plane.
+  std::map<std::tuple<const void*, uint32_t, int64_t>, ConvRequant> conv_requant;
+  struct Scratch {
+    std::vector<int32_t> accumulators;
+    std::vector<uint8_t> panels;
+  };
+  Scratch scratch[2];  // [0]: the calling thread and lane 0; [1]: lane 1
   std::vector<uint8_t> arena;
   std::map<std::tuple<int64_t, int32_t, int64_t, int64_t>, kernels::Int8Rescale> rescale_tables;  // (mult, shift, lo, hi)
+  std::mutex cache_mutex;  // the caches above: lanes may look entries up at the same time
+  // How a program runs on two or more threads, settled on its first runs: kMeasuringRuns in program order time
+  // every instruction (the lane plan is built from them), then kTrialRuns alternate the plan (lanes, long
+  // instructions split across the pool) with the program on the calling thread alone, and the faster is kept.
+  // On this VM's two vCPUs a small network's tensors cost more to pass between the cores than splitting saves.
+  struct ProgramPlan {
+    enum class Mode { Measure, TryPlan, TryAlone, Plan, Alone };
+    int runs = 0;
+    std::vector<MeasuredInstruction> measured;
+    LanePlan lanes;  // no steps until measured
+    double plan_seconds = 1e30, alone_seconds = 1e30;  // least over the trial runs
+    Mode mode() const {
+      if (runs < kMeasuringRuns) return Mode::Measure;
+      if (runs < kMeasuringRuns + kTrialRuns) return (runs - kMeasuringRuns) % 2 == 0 ? Mode::TryPlan : Mode::TryAlone;
+      return plan_seconds <= alone_seconds ? Mode::Plan : Mode::Alone;
+    }
+  };
+  static constexpr int kMeasuringRuns = 3;
+  static constexpr int kTrialRuns = 6;
+  std::map<std::pair<const void*, const void*>, ProgramPlan> plans;  // by (segment, program)
+  bool pool_used = false;  // set by the instruction running on the calling thread when it split its work
 };
 
 class BpuSimulator {
@@ -45,7 +73,7 @@ class BpuSimulator {
   // Without a workspace the simulator makes a one-thread one for its own use.
   BpuSimulator(const BpuSegment& segment, const std::vector<bayes::Instruction>& program,
                ConvKernel kernel = ConvKernel::Fast, SimulatorWorkspace* workspace = nullptr)
-      : segment_(segment), program_(program), kernel_(kernel), workspace_(workspace) {
+      : segment_(segment), program_(program), kernel_(kernel), workspace_(workspace), buffers_(&segment.buffers) {
     if (!workspace_) {
       own_workspace_ = std::make_unique<SimulatorWorkspace>(1);
       workspace_ = own_workspace_.get();
@@ -62,6 +90,16 @@ class BpuSimulator {
                                         const TraceSink* trace = nullptr, std::vector<double>* seconds = nullptr) const;
 
  private:
+  // One instruction, by its opcode's execute overload.
+  void execute_at(size_t index, std::vector<uint8_t>& arena) const;
+  // The whole program: with a lane plan, step by step; else in order, timing each instruction into `plan` while
+  // it is still being measured.
+  void run_program(std::vector<uint8_t>& arena, SimulatorWorkspace::ProgramPlan* plan) const;
+  void measure_program(std::vector<uint8_t>& arena, SimulatorWorkspace::ProgramPlan& plan) const;
+  void run_lanes(const LaneStep& step, std::vector<uint8_t>& arena) const;
+  SimulatorWorkspace::Scratch& scratch() const;
+  // The buffer table in use: the segment's, or a lane plan's host layout for this run.
+  const std::vector<BpuBuffer>& buffers() const { return *buffers_; }
   void execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Add& a, std::vector<uint8_t>& arena) const;
   void execute(const bayes::Reshape& r, std::vector<uint8_t>& arena) const;
@@ -98,6 +136,7 @@ class BpuSimulator {
   ConvKernel kernel_;
   SimulatorWorkspace* workspace_;
   std::unique_ptr<SimulatorWorkspace> own_workspace_;
+  mutable const std::vector<BpuBuffer>* buffers_;
 };
 
 }  // namespace bpu

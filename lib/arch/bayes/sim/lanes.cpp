@@ -10,8 +10,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <cstdio>
-#include <cstdlib>
 
 namespace bpu {
 
@@ -113,7 +111,6 @@ std::vector<LaneStep> deal(const std::vector<Operands>& ops, const std::vector<M
     open.lane[lane].push_back(i);
     open.seconds[lane] += seconds;
     open.in_order += m.seconds;
-    if (getenv("BPU_LANE_DEBUG")) fprintf(stderr, "%u: %.2f us pool %d dep %d%d -> %d\n", i, m.seconds * 1e6, m.used_pool, dep0, dep1, lane);
   }
   close(plan, open, min_lane_seconds);
   return plan;

@@ -421,9 +421,6 @@ void BpuSimulator::run_program(std::vector<uint8_t>& arena, SimulatorWorkspace::
   double& best = mode == Mode::TryPlan ? plan->plan_seconds : plan->alone_seconds;
   best = std::min(best, s);
   ++plan->runs;
-  if (getenv("BPU_LANE_DEBUG") && plan->mode() != Mode::TryPlan && plan->mode() != Mode::TryAlone) {
-    fprintf(stderr, "plan %.1f us, alone %.1f us\n", plan->plan_seconds * 1e6, plan->alone_seconds * 1e6);
-  }
 }
 
 void BpuSimulator::measure_program(std::vector<uint8_t>& arena, SimulatorWorkspace::ProgramPlan& plan) const {
@@ -437,16 +434,7 @@ void BpuSimulator::measure_program(std::vector<uint8_t>& arena, SimulatorWorkspa
     m.seconds = plan.runs == 0 ? s : std::min(m.seconds, s);
     m.used_pool = m.used_pool || workspace_->pool_used;
   }
-  if (++plan.runs < SimulatorWorkspace::kMeasuringRuns) return;
-  plan.lanes = plan_lanes(segment_, program_, plan.measured);
-  if (getenv("BPU_LANE_DEBUG")) {
-    for (const auto& st : plan.lanes.steps) {
-      double a = 0, b = 0;
-      for (auto i : st.first) a += plan.measured[i].seconds;
-      for (auto i : st.second) b += plan.measured[i].seconds;
-      fprintf(stderr, "step %zu/%zu  %.1f/%.1f us\n", st.first.size(), st.second.size(), a * 1e6, b * 1e6);
-    }
-  }
+  if (++plan.runs == SimulatorWorkspace::kMeasuringRuns) plan.lanes = plan_lanes(segment_, program_, plan.measured);
 }
 
 void BpuSimulator::run_lanes(const LaneStep& step, std::vector<uint8_t>& arena) const {

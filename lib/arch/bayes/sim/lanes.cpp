@@ -16,6 +16,7 @@ namespace bpu {
 namespace {
 
 constexpr uint64_t kLineBytes = 64;
+constexpr uint64_t kMaxLayoutGrowth = 2;  // a host layout may take at most twice the .bin's memory map (+1 MiB)
 
 bool shares(const std::vector<uint32_t>& x, const std::vector<uint32_t>& y) {
   for (uint32_t a : x) {
@@ -218,7 +219,9 @@ LanePlan plan_lanes(const BpuSegment& segment, const std::vector<bayes::Instruct
   if (any_lanes && lifetimes(segment, ops, plan.steps, life)) {
     plan.buffers = segment.buffers;
     plan.arena_size = pack(plan.buffers, life);
-    return plan;
+    if (plan.arena_size <= kMaxLayoutGrowth * segment.arena_size + (uint64_t(1) << 20)) return plan;
+    plan.buffers.clear();  // the host layout would need far more memory than the .bin's: no lanes
+    plan.arena_size = 0;
   }
   plan.steps.assign(1, LaneStep{});  // in program order, in the .bin's own layout
   for (uint32_t i = 0; i < program.size(); ++i) plan.steps[0].first.push_back(i);

@@ -13,11 +13,7 @@ namespace {
 
 constexpr uint64_t kAlign = 16;
 
-uint64_t aligned(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
-
-struct Lifetime {
-  int64_t first = 0, last = 0;  // instruction indices; -1 = before the program, n = after it
-};
+uint64_t aligned(uint64_t v, uint64_t align = kAlign) { return (v + align - 1) / align * align; }
 
 std::vector<Lifetime> lifetimes(const BpuSegment& s, const std::vector<bayes::Instruction>& program) {
   const int64_t n = static_cast<int64_t>(program.size());
@@ -37,15 +33,18 @@ std::vector<Lifetime> lifetimes(const BpuSegment& s, const std::vector<bayes::In
   return life;
 }
 
-// Places `ids` (already in priority order) at the lowest 16-aligned offset where no placed buffer with an
-// overlapping lifetime sits; a buffer that would end beyond `capacity` stays unplaced. Placed buffers are
-// registered at every instruction step they are alive, so finding a buffer's live neighbours costs the sum of
-// the live-set sizes over its lifetime (near linear for a network, not quadratic in its size).
-// Returns the high-water mark; `offset[id]` is set and `placed[id]` true for every placed buffer.
 uint64_t pack(const BpuSegment& s, const std::vector<Lifetime>& life, int64_t steps, const std::vector<uint32_t>& ids,
               uint64_t capacity, std::vector<uint64_t>& offset, std::vector<bool>& placed) {
-  std::vector<std::vector<uint32_t>> alive(static_cast<size_t>(steps + 2));  // step t at index t + 1
-  std::vector<uint32_t> seen(s.buffers.size(), UINT32_MAX);
+  return pack_by_lifetime(s.buffers, life, steps, ids, capacity, kAlign, offset, placed);
+}
+
+}  // namespace
+
+uint64_t pack_by_lifetime(const std::vector<BpuBuffer>& buffers, const std::vector<Lifetime>& life, int64_t moments,
+                          const std::vector<uint32_t>& ids, uint64_t capacity, uint64_t align,
+                          std::vector<uint64_t>& offset, std::vector<bool>& placed) {
+  std::vector<std::vector<uint32_t>> alive(static_cast<size_t>(moments + 2));  // moment t at index t + 1
+  std::vector<uint32_t> seen(buffers.size(), UINT32_MAX);
   uint64_t high = 0;
   for (uint32_t id : ids) {
     std::vector<std::pair<uint64_t, uint64_t>> busy;  // [begin, end) of live neighbours
@@ -53,11 +52,11 @@ uint64_t pack(const BpuSegment& s, const std::vector<Lifetime>& life, int64_t st
       for (uint32_t other : alive[static_cast<size_t>(t + 1)]) {
         if (seen[other] == id) continue;
         seen[other] = id;
-        busy.emplace_back(offset[other], offset[other] + aligned(s.buffers[other].size));
+        busy.emplace_back(offset[other], offset[other] + aligned(buffers[other].size, align));
       }
     }
     std::sort(busy.begin(), busy.end());
-    const uint64_t size = aligned(s.buffers[id].size);
+    const uint64_t size = aligned(buffers[id].size, align);
     uint64_t at = 0;
     for (const auto& [b, e] : busy) {
       if (at + size <= b) break;
@@ -71,6 +70,8 @@ uint64_t pack(const BpuSegment& s, const std::vector<Lifetime>& life, int64_t st
   }
   return high;
 }
+
+namespace {
 
 // DDR bytes and estimated cycles a buffer would save on chip, from the all-DDR cost of every instruction.
 struct Saving {

@@ -3,6 +3,7 @@
 // program the .bin carries (offsets, arena and window sizes) and so the cost model's DDR traffic.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,21 @@ struct MemoryPlanOptions {
 // relative to the best candidate. So latency mode is never estimated slower than bandwidth mode, and bandwidth
 // mode never moves more DDR bytes than latency mode.
 void plan_memory(BpuSegment& segment, const std::vector<bayes::Instruction>& program, const MemoryPlanOptions& options);
+
+// A buffer's lifetime in moments, both ends included: -1 = before the first moment, `moments` = after the last.
+// The memory plan's moments are instructions; the simulator's two-lane layout counts a lane step as one.
+struct Lifetime {
+  int64_t first = 0, last = 0;
+};
+
+// Places `ids` (already in priority order) at the lowest `align`-aligned offset where no placed buffer with an
+// overlapping lifetime sits; a buffer that would end beyond `capacity` stays unplaced. Placed buffers are
+// registered at every moment they are alive, so finding a buffer's live neighbours costs the sum of the live-set
+// sizes over its lifetime (near linear for a network, not quadratic in its size).
+// Returns the high-water mark; `offset[id]` is set and `placed[id]` true for every placed buffer.
+uint64_t pack_by_lifetime(const std::vector<BpuBuffer>& buffers, const std::vector<Lifetime>& life, int64_t moments,
+                          const std::vector<uint32_t>& ids, uint64_t capacity, uint64_t align,
+                          std::vector<uint64_t>& offset, std::vector<bool>& placed);
 
 // Parses "O0".."O3"; anything else is 0 (the config reader already refused other values).
 int optimize_level_number(const std::string& level);

@@ -2,14 +2,16 @@
 // open step goes to the lighter lane, one that depends on one lane follows it, one that depends on both (a
 // CONCAT or ADD joining two branches) closes the step; an instruction that splits a long work across the pool
 // closes the step and runs alone. A closed step becomes a two-lane step only when both lanes hold at least the
-// minimum work; otherwise its instructions run in program order on the calling thread. Then the host layout:
-// lifetimes in moments (a sequential instruction is one moment, a whole lane step one), packed largest first at
-// the lowest 64-byte-aligned offset free of every buffer alive at an overlapping moment.
+// minimum work and the longer one beats the step's in-order time; otherwise its instructions run in program order
+// on the calling thread. Then the host layout: lifetimes in moments (a sequential instruction is one moment, a
+// whole lane step one), packed by the memory plan's packer (lower/memory_plan.h) on 64-byte lines.
 
 #include "arch/bayes/sim/lanes.h"
 
 #include <algorithm>
 #include <limits>
+
+#include "lower/memory_plan.h"
 
 namespace bpu {
 
@@ -108,7 +110,7 @@ std::vector<LaneStep> deal(const std::vector<Operands>& ops, const std::vector<M
       dep1 = open.depends_on(1, ops[i], ops);
     }
     if (dep0 && dep1) close(plan, open, min_lane_seconds);
-    const int lane = dep0 && dep1 ? 0 : dep0 ? 0 : dep1 ? 1 : (open.seconds[1] < open.seconds[0] ? 1 : 0);
+    const int lane = dep0 ? 0 : dep1 ? 1 : (open.seconds[1] < open.seconds[0] ? 1 : 0);  // after a close: 0
     open.lane[lane].push_back(i);
     open.seconds[lane] += seconds;
     open.in_order += m.seconds;
@@ -117,32 +119,29 @@ std::vector<LaneStep> deal(const std::vector<Operands>& ops, const std::vector<M
   return plan;
 }
 
-struct Lifetime {
-  int64_t first = std::numeric_limits<int64_t>::max(), last = -1;
-  void touch(int64_t moment) {
-    first = std::min(first, moment);
-    last = std::max(last, moment);
-  }
-};
-
-// Each buffer's moments, or false when some buffer is read before anything writes it (a layout that relies on
-// shared bytes, which a host layout could not keep).
-bool lifetimes(const BpuSegment& segment, const std::vector<Operands>& ops, const std::vector<LaneStep>& steps,
-               std::vector<Lifetime>& life) {
-  life.assign(segment.buffers.size(), Lifetime{});
+// Each buffer's lifetime in moments (inputs from -1, outputs to the returned count of moments; untouched buffers
+// keep first > last), or -1 when some buffer is read before anything writes it (a layout that relies on shared
+// bytes, which a host layout could not keep).
+int64_t lifetimes(const BpuSegment& segment, const std::vector<Operands>& ops, const std::vector<LaneStep>& steps,
+                  std::vector<Lifetime>& life) {
+  life.assign(segment.buffers.size(), Lifetime{std::numeric_limits<int64_t>::max(), -2});
   std::vector<bool> written(segment.buffers.size(), false);
+  auto touch = [&](uint32_t id, int64_t moment) {
+    life.at(id).first = std::min(life[id].first, moment);
+    life[id].last = std::max(life[id].last, moment);
+  };
   for (uint32_t id : segment.input_buffers) {
-    life.at(id).touch(0);
-    written[id] = true;
+    touch(id, -1);
+    written.at(id) = true;
   }
-  int64_t moment = 1;
+  int64_t moment = 0;
   auto visit = [&](uint32_t i, int64_t at) {
     for (uint32_t id : ops[i].reads) {
       if (!written.at(id)) return false;
-      life[id].touch(at);
+      touch(id, at);
     }
     for (uint32_t id : ops[i].writes) {
-      life.at(id).touch(at);
+      touch(id, at);
       written[id] = true;  // the other lane never reads it (independent), this lane only later
     }
     return true;
@@ -151,47 +150,28 @@ bool lifetimes(const BpuSegment& segment, const std::vector<Operands>& ops, cons
     const bool lanes = !step.second.empty();
     for (const auto* list : {&step.first, &step.second}) {
       for (uint32_t i : *list) {
-        if (!visit(i, lanes ? moment : moment++)) return false;
+        if (!visit(i, lanes ? moment : moment++)) return -1;
       }
     }
     if (lanes) ++moment;
   }
-  for (uint32_t id : segment.output_buffers) life.at(id).touch(moment);
-  return true;
+  for (uint32_t id : segment.output_buffers) touch(id, moment);
+  return moment;
 }
 
-uint64_t line_up(uint64_t n) { return (n + kLineBytes - 1) / kLineBytes * kLineBytes; }
-
-// Packs the buffers by lifetime; returns the arena size.
-uint64_t pack(std::vector<BpuBuffer>& buffers, const std::vector<Lifetime>& life) {
+// The host layout: the buffers packed by lifetime on whole cache lines, largest first; returns the arena size.
+uint64_t pack(std::vector<BpuBuffer>& buffers, const std::vector<Lifetime>& life, int64_t moments) {
   std::vector<uint32_t> order;
+  uint64_t arena = 0;
   for (uint32_t id = 0; id < buffers.size(); ++id) {
-    buffers[id].offset = 0;  // a buffer no instruction touches keeps offset 0 (never read or written)
-    if (life[id].last >= 0) order.push_back(id);
+    arena = std::max(arena, (buffers[id].size + kLineBytes - 1) / kLineBytes * kLineBytes);
+    if (life[id].first <= life[id].last) order.push_back(id);
   }
   std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return buffers[a].size > buffers[b].size; });
-  uint64_t arena = 0;
-  for (const BpuBuffer& b : buffers) arena = std::max(arena, line_up(b.size));
-  std::vector<uint32_t> placed;
-  std::vector<std::pair<uint64_t, uint64_t>> busy;
-  for (uint32_t id : order) {
-    busy.clear();
-    for (uint32_t p : placed) {
-      if (life[p].first <= life[id].last && life[id].first <= life[p].last) {
-        busy.push_back({buffers[p].offset, buffers[p].offset + line_up(buffers[p].size)});
-      }
-    }
-    std::sort(busy.begin(), busy.end());
-    uint64_t at = 0;
-    const uint64_t need = line_up(buffers[id].size);
-    for (const auto& [b, e] : busy) {
-      if (at + need <= b) break;
-      at = std::max(at, e);
-    }
-    buffers[id].offset = at;
-    arena = std::max(arena, at + need);
-    placed.push_back(id);
-  }
+  std::vector<uint64_t> offset(buffers.size(), 0);  // a buffer no instruction touches keeps 0 (never read or written)
+  std::vector<bool> placed(buffers.size(), false);
+  arena = std::max(arena, pack_by_lifetime(buffers, life, moments, order, UINT64_MAX, kLineBytes, offset, placed));
+  for (uint32_t id = 0; id < buffers.size(); ++id) buffers[id].offset = offset[id];
   return arena;
 }
 
@@ -216,9 +196,10 @@ LanePlan plan_lanes(const BpuSegment& segment, const std::vector<bayes::Instruct
   plan.steps = deal(ops, measured, min_lane_seconds);
   const bool any_lanes = std::any_of(plan.steps.begin(), plan.steps.end(), [](const LaneStep& s) { return !s.second.empty(); });
   std::vector<Lifetime> life;
-  if (any_lanes && lifetimes(segment, ops, plan.steps, life)) {
+  const int64_t moments = any_lanes ? lifetimes(segment, ops, plan.steps, life) : -1;
+  if (moments >= 0) {
     plan.buffers = segment.buffers;
-    plan.arena_size = pack(plan.buffers, life);
+    plan.arena_size = pack(plan.buffers, life, moments);
     if (plan.arena_size <= kMaxLayoutGrowth * segment.arena_size + (uint64_t(1) << 20)) return plan;
     plan.buffers.clear();  // the host layout would need far more memory than the .bin's: no lanes
     plan.arena_size = 0;

@@ -125,9 +125,9 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
   if (!trace && !seconds && workspace_->pool.size() > 1) {
     plan = &workspace_->plans[{static_cast<const void*>(&segment_), static_cast<const void*>(&program_)}];
   }
-  const bool host_layout = plan && !plan->lanes.buffers.empty() &&
-                           (plan->mode() == SimulatorWorkspace::ProgramPlan::Mode::Plan ||
-                            plan->mode() == SimulatorWorkspace::ProgramPlan::Mode::TryPlan);
+  using Mode = SimulatorWorkspace::ProgramPlan::Mode;
+  const Mode mode = plan ? plan->mode() : Mode::Alone;
+  const bool host_layout = (mode == Mode::Plan || mode == Mode::TryPlan) && !plan->lanes.buffers.empty();
   buffers_ = host_layout ? &plan->lanes.buffers : &segment_.buffers;
   arena.assign(host_layout ? plan->lanes.arena_size : segment_.arena_size, 0);
   for (size_t i = 0; i < segment_.input_buffers.size(); ++i) {
@@ -168,7 +168,7 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
       for (uint32_t id : writes) snapshot(id);
     }
   } else {
-    run_program(arena, plan);
+    run_program(arena, plan, mode);
   }
   std::map<std::string, HostTensor> out;
   for (size_t i = 0; i < segment_.output_buffers.size(); ++i) {
@@ -397,9 +397,9 @@ void BpuSimulator::execute_at(size_t index, std::vector<uint8_t>& arena) const {
   std::visit([&](const auto& body) { execute(body, arena); }, program_[index].body);  // one kernel overload per opcode
 }
 
-void BpuSimulator::run_program(std::vector<uint8_t>& arena, SimulatorWorkspace::ProgramPlan* plan) const {
+void BpuSimulator::run_program(std::vector<uint8_t>& arena, SimulatorWorkspace::ProgramPlan* plan,
+                               SimulatorWorkspace::ProgramPlan::Mode mode) const {
   using Mode = SimulatorWorkspace::ProgramPlan::Mode;
-  const Mode mode = plan ? plan->mode() : Mode::Alone;
   if (mode == Mode::Measure) return measure_program(arena, *plan);
   const auto t0 = std::chrono::steady_clock::now();
   if (mode == Mode::Plan || mode == Mode::TryPlan) {
@@ -467,7 +467,7 @@ static bool int8_concat(const std::vector<BpuBuffer>& buffers, const bayes::Conc
   if (out.info.dtype != DType::Int8) return false;
   for (const auto& input : c.inputs) {
     const BpuBuffer& in = buffers[input.buffer];
-    if (in.info.dtype != DType::Int8 || (in.offset < out.offset + out.size && out.offset < in.offset + in.size)) return false;
+    if (in.info.dtype != DType::Int8 || in.overlaps(out)) return false;
   }
   return true;
 }

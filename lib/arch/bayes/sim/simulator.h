@@ -95,9 +95,10 @@ class BpuSimulator {
  private:
   // One instruction, by its opcode's execute overload.
   void execute_at(size_t index, std::vector<uint8_t>& arena) const;
-  // The whole program: with a lane plan, step by step; else in order, timing each instruction into `plan` while
-  // it is still being measured.
-  void run_program(std::vector<uint8_t>& arena, SimulatorWorkspace::ProgramPlan* plan) const;
+  // The whole program in `mode` (plan's, or Alone without a plan): measuring, the lane plan step by step, or in
+  // order on the calling thread; trial runs record their time in `plan`.
+  void run_program(std::vector<uint8_t>& arena, SimulatorWorkspace::ProgramPlan* plan,
+                   SimulatorWorkspace::ProgramPlan::Mode mode) const;
   void measure_program(std::vector<uint8_t>& arena, SimulatorWorkspace::ProgramPlan& plan) const;
   void run_lanes(const LaneStep& step, std::vector<uint8_t>& arena) const;
   SimulatorWorkspace::Scratch& scratch() const;

@@ -1,11 +1,14 @@
-// Persistent worker pool with dynamic chunking and a lock-free hand-out. A parallel_for cuts [0, count) into
-// one chunk per thread at fixed positions and publishes the call as a ticket (call number, next chunk); the
-// caller and the workers take chunks by compare-and-swap on the ticket, so a worker the OS has not scheduled
-// simply gets none (the caller does its chunk) instead of stalling the call: on a loaded machine --threads 2
-// degrades to about the one-thread time instead of doubling it. A worker whose CAS names an older call gets
-// nothing, so a late worker can never run a chunk of the next call with this one's body.
+// Persistent worker pool with a lock-free hand-out. A parallel_for cuts [0, count) into one chunk per thread at
+// fixed positions and publishes the call's number; chunk 0 is the caller's and chunk i worker i's, each taken by
+// compare-and-swap on its claim word (the last call that took it), so on an idle machine the same part of every
+// tensor is written and then read by the same core: on this project's 2-vCPU VM, 16 KB written by one core cost
+// 6.2 us to read on the other against 0.6 us on its own. A thread done with its chunk takes any chunk still
+// unclaimed, so a worker the OS has not scheduled simply gets none (the caller does its chunk) instead of
+// stalling the call. A late worker can never run a chunk of a later call with this one's body: a claim succeeds
+// only while the word is older than the call, the caller marks the chunks past `chunks` as taken before it
+// publishes, and a call ends only when all its chunks were taken.
 //
-// No mutex on the hot path: workers spin on the ticket between calls (a CONV2D is a few microseconds; a
+// No mutex on the hot path: workers spin on the call number between calls (a CONV2D is a few microseconds; a
 // condition-variable wake-up, and the mutex a woken worker and the caller used to contend for, cost as much),
 // and sleep on the condition variable only after about kSpinNanoseconds without a call. The caller takes the
 // mutex only when a worker sleeps (Dekker order: ticket store, then sleepers_ load; sleepers_ increment, then
@@ -35,37 +38,43 @@ inline void cpu_relax() {
 #endif
 }
 
-constexpr uint64_t call_of(uint64_t ticket) { return ticket >> 32; }
-constexpr int64_t chunk_of(uint64_t ticket) { return static_cast<int64_t>(ticket & 0xffffffffu); }
-
 }  // namespace
 
-ThreadPool::ThreadPool(int threads) {
-  for (int i = 1; i < threads; ++i) workers_.emplace_back(&ThreadPool::worker_loop, this);
+ThreadPool::ThreadPool(int threads) : claimed_(new std::atomic<uint64_t>[static_cast<size_t>(std::max(1, threads))]) {
+  for (int i = 0; i < std::max(1, threads); ++i) claimed_[static_cast<size_t>(i)].store(0);
+  for (int i = 1; i < threads; ++i) workers_.emplace_back(&ThreadPool::worker_loop, this, i);
 }
 
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_.store(true);
-    ticket_.store(((call_of(ticket_.load()) + 1) & 0xffffffffu) << 32);
+    ticket_.store(ticket_.load() + 1);
   }
   wake_.notify_all();
   for (auto& w : workers_) w.join();
 }
 
-// Takes and runs chunks of call `call` until none is left; false when the ticket names another call.
-void ThreadPool::run_chunks(uint64_t call) {
-  uint64_t t = ticket_.load(std::memory_order_acquire);
-  for (;;) {
-    // chunks_ may already belong to a later call when this one is over; the CAS then fails on the call number.
-    if (call_of(t) != call || chunk_of(t) >= chunks_.load(std::memory_order_relaxed)) return;
-    if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
-    const int64_t c = chunk_of(t), n = chunks_.load(std::memory_order_relaxed), count = count_;
+// True when this thread took chunk `chunk` of call `call` (no other thread has, in this call or a later one).
+bool ThreadPool::claim(int64_t chunk, uint64_t call) {
+  std::atomic<uint64_t>& word = claimed_[static_cast<size_t>(chunk)];
+  uint64_t v = word.load(std::memory_order_acquire);
+  while (v < call) {
+    if (word.compare_exchange_weak(v, call, std::memory_order_acq_rel, std::memory_order_acquire)) return true;
+  }
+  return false;
+}
+
+void ThreadPool::run_chunks(uint64_t call, int64_t own) {
+  const int64_t threads = size();
+  for (int64_t k = 0; k < threads; ++k) {
+    const int64_t c = (own + k) % threads;
+    if (!claim(c, call)) continue;
+    // Claimed while the call is open: chunks_, count_ and body_ are this call's.
+    const int64_t n = chunks_.load(std::memory_order_relaxed), count = count_;
     const int64_t begin = count * c / n, end = count * (c + 1) / n;
     if (end > begin) (*body_)(begin, end);
     done_.fetch_add(1, std::memory_order_release);
-    t = ticket_.load(std::memory_order_acquire);
   }
 }
 
@@ -76,42 +85,43 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, i
     return;
   }
   const int64_t chunks = std::min<int64_t>(count, kChunksPerThread * size());
-  const uint64_t call = (call_of(ticket_.load(std::memory_order_relaxed)) + 1) & 0xffffffffu;  // wraps after 2^32 calls
+  const uint64_t call = ticket_.load(std::memory_order_relaxed) + 1;
   body_ = &body;
   count_ = count;
   chunks_.store(chunks, std::memory_order_relaxed);
   done_.store(0, std::memory_order_relaxed);
-  ticket_.store(call << 32, std::memory_order_seq_cst);  // publishes the fields above
+  for (int64_t c = chunks; c < size(); ++c) claimed_[static_cast<size_t>(c)].store(call, std::memory_order_relaxed);
+  ticket_.store(call, std::memory_order_seq_cst);  // publishes the fields above
   if (sleepers_.load(std::memory_order_seq_cst) > 0) {
     { std::lock_guard<std::mutex> lock(mutex_); }  // a worker between its check and its wait is now waiting
     wake_.notify_all();
   }
-  run_chunks(call);
+  run_chunks(call, 0);
   for (int spin = 0; done_.load(std::memory_order_acquire) != chunks; ++spin) {
     if (spin < 1 << 16) cpu_relax();
     else std::this_thread::yield();  // the worker holding the last chunk was descheduled
   }
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   for (;;) {
     uint64_t t = ticket_.load(std::memory_order_acquire);
     const auto idle_since = std::chrono::steady_clock::now();
-    for (int spin = 1; call_of(t) == seen; ++spin) {
+    for (int spin = 1; t == seen; ++spin) {
       cpu_relax();
       t = ticket_.load(std::memory_order_acquire);
-      if (spin % kPausesPerClockRead != 0 || call_of(t) != seen) continue;
+      if (spin % kPausesPerClockRead != 0 || t != seen) continue;
       if (std::chrono::steady_clock::now() - idle_since < std::chrono::nanoseconds(kSpinNanoseconds)) continue;
       std::unique_lock<std::mutex> lock(mutex_);
       sleepers_.fetch_add(1, std::memory_order_seq_cst);
-      wake_.wait(lock, [&] { return call_of(ticket_.load(std::memory_order_seq_cst)) != seen; });
+      wake_.wait(lock, [&] { return ticket_.load(std::memory_order_seq_cst) != seen; });
       sleepers_.fetch_sub(1, std::memory_order_relaxed);
       t = ticket_.load(std::memory_order_acquire);
     }
     if (stop_.load()) return;
-    seen = call_of(t);
-    run_chunks(seen);
+    seen = t;
+    run_chunks(seen, index);
   }
 }
 

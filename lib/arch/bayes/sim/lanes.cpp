@@ -41,7 +41,10 @@ struct OpenStep {
   }
 };
 
-double one_thread_seconds(const MeasuredInstruction& m) { return m.used_pool ? 2 * m.seconds : m.seconds; }
+double one_thread_seconds(const MeasuredInstruction& m) {
+  if (m.alone_seconds > 0) return m.alone_seconds;
+  return m.used_pool ? 2 * m.seconds : m.seconds;
+}
 
 // Appends instructions that run in program order on the calling thread, joining the previous such step.
 void append_in_order(std::vector<LaneStep>& plan, std::vector<uint32_t> ids) {

@@ -30,6 +30,7 @@ struct LaneStep {
 struct MeasuredInstruction {
   double seconds = 0;      // host time on the calling thread
   bool used_pool = false;  // its work was split across the pool
+  double alone_seconds = 0;  // its time unsplit on one thread, when measured (0: taken as twice `seconds` if split)
 };
 
 // Two lanes pay only when each holds at least this much work: below it, handing a lane to the other core costs

@@ -383,10 +383,25 @@ void BpuSimulator::execute(const bayes::Pool& p, std::vector<uint8_t>& arena) co
 
 namespace {
 thread_local int tl_lane = -1;  // the lane this thread is running (a lane never splits its work), -1 outside
+// Which instructions split on this thread outside lanes: by the static work estimate (profile and trace runs,
+// one-thread workspaces), none, or every one whose kernel can down to kMinSplitWork (measuring runs, and the
+// plan's chosen splits).
+enum class SplitRule { ByWork, Never, Measured };
+thread_local SplitRule tl_split = SplitRule::ByWork;
+
+// Sets tl_split for the scope, restoring the outer rule.
+struct SplitScope {
+  explicit SplitScope(SplitRule rule) : outer(tl_split) { tl_split = rule; }
+  ~SplitScope() { tl_split = outer; }
+  SplitScope(const SplitScope&) = delete;
+  SplitScope& operator=(const SplitScope&) = delete;
+  SplitRule outer;
+};
 }  // namespace
 
 ThreadPool* BpuSimulator::pool_for(double work) const {
-  if (tl_lane >= 0 || work < kParallelWork || workspace_->pool.size() < 2) return nullptr;
+  if (tl_lane >= 0 || tl_split == SplitRule::Never || workspace_->pool.size() < 2) return nullptr;
+  if (work < (tl_split == SplitRule::Measured ? kMinSplitWork : kParallelWork)) return nullptr;
   workspace_->pool_used = true;
   return &workspace_->pool;
 }
@@ -408,7 +423,10 @@ void BpuSimulator::run_program(std::vector<uint8_t>& arena, SimulatorWorkspace::
         run_lanes(step, arena);
         continue;
       }
-      for (uint32_t i : step.first) execute_at(i, arena);
+      for (uint32_t i : step.first) {
+        SplitScope rule(plan->split[i] ? SplitRule::Measured : SplitRule::Never);
+        execute_at(i, arena);
+      }
     }
   } else {
     const int outer = tl_lane;
@@ -424,17 +442,28 @@ void BpuSimulator::run_program(std::vector<uint8_t>& arena, SimulatorWorkspace::
 }
 
 void BpuSimulator::measure_program(std::vector<uint8_t>& arena, SimulatorWorkspace::ProgramPlan& plan) const {
+  const bool split_run = plan.runs % 2 == 1;
+  SplitScope rule(split_run ? SplitRule::Measured : SplitRule::Never);
   plan.measured.resize(program_.size());
-  for (size_t i = 0; i < program_.size(); ++i) {  // each instruction's least time over the runs
+  plan.split_seconds.resize(program_.size(), 1e30);
+  for (size_t i = 0; i < program_.size(); ++i) {  // each instruction's least time, unsplit and split
     workspace_->pool_used = false;
     const auto t0 = std::chrono::steady_clock::now();
     execute_at(i, arena);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     MeasuredInstruction& m = plan.measured[i];
-    m.seconds = plan.runs == 0 ? s : std::min(m.seconds, s);
-    m.used_pool = m.used_pool || workspace_->pool_used;
+    if (!split_run) m.alone_seconds = plan.runs == 0 ? s : std::min(m.alone_seconds, s);
+    else if (workspace_->pool_used) plan.split_seconds[i] = std::min(plan.split_seconds[i], s);
   }
-  if (++plan.runs == SimulatorWorkspace::kMeasuringRuns) plan.lanes = plan_lanes(segment_, program_, plan.measured);
+  if (++plan.runs < SimulatorWorkspace::kMeasuringRuns) return;
+  plan.split.assign(program_.size(), 0);
+  for (size_t i = 0; i < program_.size(); ++i) {
+    MeasuredInstruction& m = plan.measured[i];
+    m.used_pool = plan.split_seconds[i] < SimulatorWorkspace::kSplitGain * m.alone_seconds;
+    m.seconds = m.used_pool ? plan.split_seconds[i] : m.alone_seconds;
+    plan.split[i] = m.used_pool ? 1 : 0;
+  }
+  plan.lanes = plan_lanes(segment_, program_, plan.measured);
 }
 
 void BpuSimulator::run_lanes(const LaneStep& step, std::vector<uint8_t>& arena) const {

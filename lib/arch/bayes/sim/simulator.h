@@ -47,13 +47,17 @@ struct SimulatorWorkspace {
   std::map<std::tuple<int64_t, int32_t, int64_t, int64_t>, kernels::Int8Rescale> rescale_tables;  // (mult, shift, lo, hi)
   std::mutex cache_mutex;  // the caches above: lanes may look entries up at the same time
   // How a program runs on two or more threads, settled on its first runs: kMeasuringRuns in program order time
-  // every instruction (the lane plan is built from them), then kTrialRuns alternate the plan (lanes, long
-  // instructions split across the pool) with the program on the calling thread alone, and the faster is kept.
+  // every instruction, alternately on the calling thread alone and split across the pool wherever its kernel can
+  // split (down to kMinSplitWork); an instruction is split from then on only where its least split time beats its
+  // least unsplit one by kSplitGain. The lane plan is built from the chosen times; then kTrialRuns alternate the
+  // plan (lanes, the chosen splits) with the program on the calling thread alone, and the faster is kept.
   // On this VM's two vCPUs a small network's tensors cost more to pass between the cores than splitting saves.
   struct ProgramPlan {
     enum class Mode { Measure, TryPlan, TryAlone, Plan, Alone };
     int runs = 0;
     std::vector<MeasuredInstruction> measured;
+    std::vector<double> split_seconds;  // least split time per instruction over the measuring runs (1e30: none)
+    std::vector<uint8_t> split;         // 1: the instruction splits its work in the plan's in-order steps
     LanePlan lanes;  // no steps until measured
     double plan_seconds = 1e30, alone_seconds = 1e30;  // least over the trial runs
     Mode mode() const {
@@ -62,8 +66,11 @@ struct SimulatorWorkspace {
       return alone_seconds < kAloneMargin * plan_seconds ? Mode::Alone : Mode::Plan;
     }
   };
-  static constexpr int kMeasuringRuns = 3;
+  static constexpr int kMeasuringRuns = 4;  // even runs unsplit, odd runs split
   static constexpr int kTrialRuns = 10;
+  // A split is kept only when it saves 10 % of the instruction's unsplit time (the next instructions then read
+  // data half written by the other core, which its own time does not show).
+  static constexpr double kSplitGain = 0.9;
   // The calling thread alone is kept only when its best trial beats the plan's by 10 %: the host's speed swings
   // by more than the small differences, and a wrong Alone loses the splits on the networks that gain from them.
   static constexpr double kAloneMargin = 0.9;
@@ -129,6 +136,8 @@ class BpuSimulator {
   // ~2-4 us of one core's dot products: a CONV2D's blocks take one pool call (conv_int8_dot_requant), so the
   // split pays from here (2^20 before the blocks, when a CONV2D made three calls and moved its planes between cores)
   static constexpr double kParallelWork = 1 << 17;
+  // The least work a measuring run tries splitting (the plan then keeps only the splits measured faster).
+  static constexpr double kMinSplitWork = 1 << 12;
   static constexpr double kAddWork = 8;             // an ADD element costs about 8 multiply-adds
   static constexpr double kDepthwiseWork = 8;       // a depthwise multiply-add costs about 8 of the dot kernel's
   static constexpr double kPoolWork = 16;           // a max-pool window element about 16 (64x32x32 3x3 s2: ~40 us)

@@ -601,28 +601,56 @@ struct RowSource {
   int64_t grid = 0, plane = 0;  // positions per grid row; bytes per phase plane
 };
 
-// The input planes of one image and group as stride phases (RowSource), with a tail of zero codes that the last
-// panels may read past the last plane. Only the padded extent the output reads is kept.
-void phase_planes(const ConvGeometry& g, const int8_t* image, std::vector<uint8_t>& phases, RowSource& src) {
+// The geometry of one image and group's stride phases (RowSource): grid width and bytes per phase plane; the
+// buffer holds every phase plane and a tail of zero codes that the last panels may read past the last plane.
+struct PhaseShape {
+  int64_t hp, wp, hf, wf;
+  size_t bytes;
+};
+PhaseShape phase_shape(const ConvGeometry& g) {
   const int64_t cin_g = g.in_channels / g.groups, sh = g.stride_h, sw = g.stride_w;
-  const int64_t hp = (g.out_h - 1) * sh + (g.kernel_h - 1) * g.dilation_h + 1;
-  const int64_t wp = (g.out_w - 1) * sw + (g.kernel_w - 1) * g.dilation_w + 1;
-  const int64_t hf = (hp + sh - 1) / sh, wf = (wp + sw - 1) / sw;
+  PhaseShape p;
+  p.hp = (g.out_h - 1) * sh + (g.kernel_h - 1) * g.dilation_h + 1;
+  p.wp = (g.out_w - 1) * sw + (g.kernel_w - 1) * g.dilation_w + 1;
+  p.hf = (p.hp + sh - 1) / sh;
+  p.wf = (p.wp + sw - 1) / sw;
+  p.bytes = static_cast<size_t>(cin_g * sh * sw * p.hf * p.wf + p.wf + 2 * kDotCols);
+  return p;
+}
+
+// Rows [h0, h1) of every phase plane of one image and group (RowSource; rows of the phase planes, the rest of
+// `phases` left as it was), with the zero-code tail: the panels of grid positions [q0, q1) read only rows
+// q0 / grid to (q1 + the largest tap offset) / grid, so each worker builds the rows its own panels read, on its own
+// core. Only the padded extent the output reads is kept.
+void phase_rows(const ConvGeometry& g, const int8_t* image, int64_t h0, int64_t h1, std::vector<uint8_t>& phases,
+                RowSource& src) {
+  const int64_t cin_g = g.in_channels / g.groups, sh = g.stride_h, sw = g.stride_w;
+  const PhaseShape ps = phase_shape(g);
+  const int64_t wf = ps.wf;
   src.grid = wf;
-  src.plane = hf * wf;
-  phases.assign(static_cast<size_t>(cin_g * sh * sw * src.plane + wf + 2 * kDotCols), kZeroInput);
-  const int64_t col_end = std::min(wp, g.in_w + g.pad_left);  // padded columns past it are zero codes
-  if (sh == 1 && sw == 1 && g.pad_top == 0 && g.pad_left == 0 && wf == g.in_w && hf <= g.in_h) {  // unpadded 1x1-like:
-    for (int64_t ci = 0; ci < cin_g; ++ci) {                                                      // whole planes
-      gather_flipped(image + ci * g.in_h * g.in_w, 1, src.plane, src.plane, phases.data() + ci * src.plane);
+  src.plane = ps.hf * wf;
+  h0 = std::max<int64_t>(0, h0);
+  h1 = std::min(ps.hf, h1);
+  if (phases.size() != ps.bytes) phases.resize(ps.bytes);
+  src.phases = phases.data();
+  const size_t tail = static_cast<size_t>(cin_g * sh * sw * src.plane);
+  std::fill(phases.begin() + static_cast<std::ptrdiff_t>(tail), phases.end(), kZeroInput);
+  if (h1 <= h0) return;
+  for (int64_t plane = 0; plane < cin_g * sh * sw; ++plane) {
+    std::fill_n(phases.data() + plane * src.plane + h0 * wf, (h1 - h0) * wf, kZeroInput);
+  }
+  const int64_t col_end = std::min(ps.wp, g.in_w + g.pad_left);  // padded columns past it are zero codes
+  if (sh == 1 && sw == 1 && g.pad_top == 0 && g.pad_left == 0 && wf == g.in_w && ps.hf <= g.in_h) {  // unpadded 1x1-like:
+    for (int64_t ci = 0; ci < cin_g; ++ci) {                                                         // whole rows
+      gather_flipped(image + ci * g.in_h * g.in_w + h0 * wf, 1, (h1 - h0) * wf, (g.in_h - h0) * g.in_w,
+                     phases.data() + ci * src.plane + h0 * wf);
     }
-    src.phases = phases.data();
     return;
   }
   for (int64_t ci = 0; ci < cin_g; ++ci) {
-    for (int64_t iy = 0; iy < g.in_h && iy + g.pad_top < hp; ++iy) {
-      const int64_t r = iy + g.pad_top;
-      if (r < 0) continue;
+    // padded rows r with h0 <= r / sh < h1, i.e. input rows iy = r - pad_top
+    for (int64_t r = std::max<int64_t>(h0 * sh, g.pad_top); r < std::min({h1 * sh, ps.hp, g.in_h + g.pad_top}); ++r) {
+      const int64_t iy = r - g.pad_top;
       const int8_t* row = image + (ci * g.in_h + iy) * g.in_w;
       for (int64_t rx = 0; rx < sw; ++rx) {
         const int64_t j0 = g.pad_left > rx ? (g.pad_left - rx + sw - 1) / sw : 0;
@@ -634,7 +662,13 @@ void phase_planes(const ConvGeometry& g, const int8_t* image, std::vector<uint8_
       }
     }
   }
-  src.phases = phases.data();
+}
+
+// The phase rows that the panels [panel0, panel1) read (phase_rows): from their first grid row to the row past
+// their last position plus the largest tap offset.
+std::pair<int64_t, int64_t> panel_phase_rows(const ConvGeometry& g, int64_t grid, int64_t cols, int64_t panel0, int64_t panel1) {
+  const int64_t reach = ((g.kernel_h - 1) * g.dilation_h / g.stride_h) * grid + (g.kernel_w - 1) * g.dilation_w / g.stride_w;
+  return {panel0 * cols / grid, (panel1 * cols + reach + grid - 1) / grid + 1};
 }
 
 // Grid positions [q0, q1) of channel row `acc` requantized into the output plane `dst`, dropping grid columns
@@ -713,20 +747,24 @@ void conv_int8_dot_requant(const ConvGeometry& g, const int8_t* input, const Pac
   const int64_t cols = pairs ? kPairCols : kDotCols, group_bytes = pairs ? 4 * kPairCols : 4 * kDotCols;
   const int64_t cin_g = g.in_channels / g.groups, P = g.out_h * g.out_w;
   const bool direct = g.stride_h <= kMaxPhaseStride && g.stride_w <= kMaxPhaseStride;
-  thread_local std::vector<uint8_t> phases;
   // Panels per block: the block's panels and accumulators within about kBlockBytes (a core's L2 share).
   const int64_t panel_bytes = w.k_quads * group_bytes + w.cout_g * cols * 4;
   const int64_t block = std::max<int64_t>(1, kBlockBytes / panel_bytes);
   for (int64_t n = 0; n < g.batch; ++n) {
     for (int64_t grp = 0; grp < g.groups; ++grp) {
-      RowSource src;
-      src.image = input + (n * g.in_channels + grp * cin_g) * g.in_h * g.in_w;
-      src.grid = g.out_w;
-      if (direct) phase_planes(g, src.image, phases, src);
-      const int64_t n_panels = (g.out_h * src.grid + cols - 1) / cols;
+      RowSource shared;
+      shared.image = input + (n * g.in_channels + grp * cin_g) * g.in_h * g.in_w;
+      shared.grid = direct ? phase_shape(g).wf : g.out_w;
+      const int64_t n_panels = (g.out_h * shared.grid + cols - 1) / cols;
       OutT* dst = out + (n * g.out_channels + grp * w.cout_g) * P;
       parallel_for(pool, n_panels, [&](int64_t a, int64_t b) {
         thread_local BlockScratch scratch;
+        thread_local std::vector<uint8_t> phases;  // this thread's phase rows
+        RowSource src = shared;
+        if (direct) {
+          const auto [h0, h1] = panel_phase_rows(g, shared.grid, cols, a, b);
+          phase_rows(g, src.image, h0, h1, phases, src);
+        }
         for (int64_t c = a; c < b; c += block) {
           conv_block(g, src, w, grp, c, std::min(b, c + block), params + grp * w.cout_g, acc_bound, lo, hi, dst, scratch);
         }

@@ -39,8 +39,9 @@ constexpr double kMinLaneSeconds = 3e-6;
 // What a two-lane step costs beyond its longer lane (the hand-out and the other core's cache misses): a step is
 // taken only when its longer lane plus this beats the same instructions in order.
 constexpr double kLaneStepSeconds = 1.5e-6;
-// An instruction that split its work goes into a lane (and then runs on one thread, at about twice its measured
-// time) only up to this time: beyond it, splitting the one instruction pays better.
+// An instruction that split its work goes into a lane (and then runs on one thread, at its measured unsplit time,
+// or about twice its split time when only that was measured) only up to this time: beyond it, splitting the one
+// instruction pays better.
 constexpr double kMaxSplitSecondsInLane = 20e-6;
 
 struct LanePlan {

@@ -26,7 +26,8 @@ bool depthwise_channels_last(const ConvGeometry& g);
 // them): built once per instruction by the caller (the simulator's workspace keeps them).
 std::vector<int32_t> depthwise_tap_weights(const ConvGeometry& g, const int8_t* weight);
 
-// acc[n, c, y, x] = sum over the window of input[n, c] * weight[c] as int32; channels split across `pool`.
+// acc[n, c, y, x] = sum over the window of input[n, c] * weight[c] as int32; planes split across `pool`
+// (planes of at most kChannelsLastPixels: blocks of 8 channels).
 // `tap_weights`: depthwise_tap_weights(g, weight) for the channel-last planes (null: built in the call).
 void depthwise_accumulate_int8(const ConvGeometry& g, const int8_t* input, const int8_t* weight, int32_t* acc,
                                ThreadPool* pool, const std::vector<int32_t>* tap_weights = nullptr);

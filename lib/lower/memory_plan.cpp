@@ -33,11 +33,6 @@ std::vector<Lifetime> lifetimes(const BpuSegment& s, const std::vector<bayes::In
   return life;
 }
 
-uint64_t pack(const BpuSegment& s, const std::vector<Lifetime>& life, int64_t steps, const std::vector<uint32_t>& ids,
-              uint64_t capacity, std::vector<uint64_t>& offset, std::vector<bool>& placed) {
-  return pack_by_lifetime(s.buffers, life, steps, ids, capacity, kAlign, offset, placed);
-}
-
 }  // namespace
 
 uint64_t pack_by_lifetime(const std::vector<BpuBuffer>& buffers, const std::vector<Lifetime>& life, int64_t moments,
@@ -122,12 +117,12 @@ Plan make_plan(const BpuSegment& s, const std::vector<Lifetime>& life, int64_t s
       if (!boundary[id] && aligned(s.buffers[id].size) <= per_tensor && priority[id] > 0) candidates.push_back(id);
     }
     std::stable_sort(candidates.begin(), candidates.end(), [&](uint32_t a, uint32_t b) { return priority[a] > priority[b]; });
-    plan.sram_size = pack(s, life, steps, candidates, window, sram_offset, on_chip);
+    plan.sram_size = pack_by_lifetime(s.buffers, life, steps, candidates, window, kAlign, sram_offset, on_chip);
   }
   std::vector<uint32_t> ddr;
   for (uint32_t id = 0; id < n; ++id) if (!on_chip[id]) ddr.push_back(id);
   std::stable_sort(ddr.begin(), ddr.end(), [&](uint32_t a, uint32_t b) { return s.buffers[a].size > s.buffers[b].size; });
-  plan.ddr_size = pack(s, life, steps, ddr, UINT64_MAX, ddr_offset, placed);
+  plan.ddr_size = pack_by_lifetime(s.buffers, life, steps, ddr, UINT64_MAX, kAlign, ddr_offset, placed);
   plan.offset.resize(n);
   for (uint32_t id = 0; id < n; ++id) plan.offset[id] = on_chip[id] ? plan.ddr_size + sram_offset[id] : ddr_offset[id];
   return plan;

@@ -140,10 +140,10 @@ TEST_CASE("conv kernel: depthwise with stride 2, dilation 2 and wide padding", "
   check_geometry<int8_t>(geo(5, 21, 20, 5, 3, 2, 1, 1, 5), 1, 1, 22);
   // Other geometries on planes above kChannelsLastPixels: stride phases (5x5 stride 1 and 2, 3x3 stride 3,
   // 7x7 dilation 2, asymmetric padding).
-  check_geometry<int8_t>(geo(4, 16, 15, 4, 5, 1, 2, 1, 4), 2, 2, 23);
-  check_geometry<int8_t>(geo(3, 23, 22, 3, 5, 2, 2, 1, 3), 1, 2, 24);
-  check_geometry<int8_t>(geo(3, 31, 29, 3, 3, 3, 1, 1, 3), 0, 1, 25);
-  check_geometry<int8_t>(geo(2, 26, 27, 2, 7, 1, 5, 2, 2), 6, 4, 26);
+  check_geometry<int8_t>(geo(4, 16, 15, 4, 5, 1, 2, 1, 4), 2, 2, 27);
+  check_geometry<int8_t>(geo(3, 23, 22, 3, 5, 2, 2, 1, 3), 1, 2, 28);
+  check_geometry<int8_t>(geo(3, 31, 29, 3, 3, 3, 1, 1, 3), 0, 1, 29);
+  check_geometry<int8_t>(geo(2, 26, 27, 2, 7, 1, 5, 2, 2), 6, 4, 30);
   check_geometry<int8_t>(geo(4, 24, 19, 4, 3, 2, 1, 1, 4), 0, 2, 23);
   check_geometry<int8_t>(geo(40, 4, 4, 40, 3, 1, 1, 1, 40), 1, 1, 24);
   check_geometry<int8_t>(geo(37, 8, 7, 37, 3, 2, 1, 1, 37), 0, 1, 25);

@@ -424,7 +424,7 @@ void BpuSimulator::run_program(std::vector<uint8_t>& arena, SimulatorWorkspace::
         continue;
       }
       for (uint32_t i : step.first) {
-        SplitScope rule(plan->split[i] ? SplitRule::Measured : SplitRule::Never);
+        SplitScope rule(plan->measured[i].used_pool ? SplitRule::Measured : SplitRule::Never);
         execute_at(i, arena);
       }
     }
@@ -456,12 +456,10 @@ void BpuSimulator::measure_program(std::vector<uint8_t>& arena, SimulatorWorkspa
     else if (workspace_->pool_used) plan.split_seconds[i] = std::min(plan.split_seconds[i], s);
   }
   if (++plan.runs < SimulatorWorkspace::kMeasuringRuns) return;
-  plan.split.assign(program_.size(), 0);
   for (size_t i = 0; i < program_.size(); ++i) {
     MeasuredInstruction& m = plan.measured[i];
     m.used_pool = plan.split_seconds[i] < SimulatorWorkspace::kSplitGain * m.alone_seconds;
     m.seconds = m.used_pool ? plan.split_seconds[i] : m.alone_seconds;
-    plan.split[i] = m.used_pool ? 1 : 0;
   }
   plan.lanes = plan_lanes(segment_, program_, plan.measured);
 }

@@ -55,9 +55,8 @@ struct SimulatorWorkspace {
   struct ProgramPlan {
     enum class Mode { Measure, TryPlan, TryAlone, Plan, Alone };
     int runs = 0;
-    std::vector<MeasuredInstruction> measured;
+    std::vector<MeasuredInstruction> measured;  // used_pool: the instruction splits in the plan's in-order steps
     std::vector<double> split_seconds;  // least split time per instruction over the measuring runs (1e30: none)
-    std::vector<uint8_t> split;         // 1: the instruction splits its work in the plan's in-order steps
     LanePlan lanes;  // no steps until measured
     double plan_seconds = 1e30, alone_seconds = 1e30;  // least over the trial runs
     Mode mode() const {

@@ -17,17 +17,16 @@ bool depthwise_accepts(const ConvGeometry& g) {
 
 namespace {
 
-// Any kernel, stride and dilation, output rows [y0, y1) (MobileNetV3's and MnasNet's 5x5 among them): the rows
-// they read as stride phases of the zero-bordered plane (phase (a, b) row i, column j = padded row i * sh + a,
+// Any kernel, stride and dilation (MobileNetV3's and MnasNet's 5x5 among them): the plane as stride phases of the zero-bordered plane (phase (a, b) row i, column j = padded row i * sh + a,
 // column j * sw + b), int32 rows of one width qw, so every tap is one unit-stride multiply-add over the output rows
 // laid end to end `qw` apart (the qw - out_w columns between rows are computed and dropped).
-void depthwise_plane_phases(const ConvGeometry& g, const int8_t* plane, const int8_t* w, int32_t* out, int64_t y0,
-                            int64_t y1, std::vector<int32_t>& buf) {
+void depthwise_plane_phases(const ConvGeometry& g, const int8_t* plane, const int8_t* w, int32_t* out,
+                            std::vector<int32_t>& buf) {
   const int64_t sh = g.stride_h, sw = g.stride_w;
   const int64_t pw = (g.out_w - 1) * sw + (g.kernel_w - 1) * g.dilation_w + 1;
   const int64_t qw = (pw + sw - 1) / sw;
-  const int64_t rows = y1 - y0 + (g.kernel_h - 1) * g.dilation_h / sh, q = rows * qw;  // phase rows [y0, y0 + rows)
-  const int64_t span = (y1 - y0 - 1) * qw + g.out_w;
+  const int64_t rows = g.out_h + (g.kernel_h - 1) * g.dilation_h / sh, q = rows * qw;  // rows per phase
+  const int64_t span = (g.out_h - 1) * qw + g.out_w;
   buf.resize(static_cast<size_t>(sh * sw * q + span));
   int32_t* acc = buf.data() + sh * sw * q;
   for (int64_t a = 0; a < sh; ++a) {
@@ -38,7 +37,7 @@ void depthwise_plane_phases(const ConvGeometry& g, const int8_t* plane, const in
       const int64_t j1 = std::max(j0, std::min(qw, hi <= 0 ? int64_t(0) : (hi + sw - 1) / sw));
       for (int64_t i = 0; i < rows; ++i) {
         int32_t* dst = buf.data() + (a * sw + b) * q + i * qw;
-        const int64_t iy = (y0 + i) * sh + a - g.pad_top;
+        const int64_t iy = i * sh + a - g.pad_top;
         if (iy < 0 || iy >= g.in_h) {
           std::fill(dst, dst + qw, 0);
           continue;
@@ -60,7 +59,7 @@ void depthwise_plane_phases(const ConvGeometry& g, const int8_t* plane, const in
       for (int64_t f = 0; f < span; ++f) acc[f] += tap * src[f];
     }
   }
-  for (int64_t y = y0; y < y1; ++y) std::copy(acc + (y - y0) * qw, acc + (y - y0) * qw + g.out_w, out + y * g.out_w);
+  for (int64_t y = 0; y < g.out_h; ++y) std::copy(acc + y * qw, acc + y * qw + g.out_w, out + y * g.out_w);
 }
 
 // Row y of the plane with its zero border: columns [0, pw) hold input column x - pad_left, zero outside.
@@ -77,17 +76,16 @@ void padded_row(const ConvGeometry& g, const int8_t* plane, int64_t y, int64_t p
   std::fill(dst + x_end, dst + pw, 0);
 }
 
-// 3x3 stride 1 without dilation (MobileNet's case), output rows [y0, y1): the padded rows they read copied once
-// into a zero-bordered int32 buffer, then every output is the nine-tap sum in one pass over the row (no per-tap
-// bounds; the compiler vectorizes).
-void depthwise_plane_3x3_s1(const ConvGeometry& g, const int8_t* plane, const int8_t* w, int32_t* out, int64_t y0,
-                            int64_t y1, std::vector<int32_t>& padded) {
-  const int64_t ph = y1 - y0 + 2, pw = g.out_w + 2;
+// 3x3 stride 1 without dilation (MobileNet's case): the plane copied once into a zero-bordered int32 buffer,
+// then every output is the nine-tap sum in one pass over the row (no per-tap bounds; the compiler vectorizes).
+void depthwise_plane_3x3_s1(const ConvGeometry& g, const int8_t* plane, const int8_t* w, int32_t* out,
+                            std::vector<int32_t>& padded) {
+  const int64_t ph = g.out_h + 2, pw = g.out_w + 2;
   padded.resize(static_cast<size_t>(ph * pw));
-  for (int64_t y = 0; y < ph; ++y) padded_row(g, plane, y0 + y, pw, padded.data() + y * pw);
+  for (int64_t y = 0; y < ph; ++y) padded_row(g, plane, y, pw, padded.data() + y * pw);
   const int32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
-  for (int64_t y = y0; y < y1; ++y) {
-    const int32_t* r0 = padded.data() + (y - y0) * pw;
+  for (int64_t y = 0; y < g.out_h; ++y) {
+    const int32_t* r0 = padded.data() + y * pw;
     const int32_t* r1 = r0 + pw;
     const int32_t* r2 = r1 + pw;
     int32_t* row = out + y * g.out_w;
@@ -98,23 +96,23 @@ void depthwise_plane_3x3_s1(const ConvGeometry& g, const int8_t* plane, const in
   }
 }
 
-// 3x3 stride 2, output rows [y0, y1): the zero-bordered rows they read split into their even and odd columns, so
-// output x reads even[x], odd[x] and even[x + 1] of three rows: unit-stride loops instead of stride-2 gathers.
-void depthwise_plane_3x3_s2(const ConvGeometry& g, const int8_t* plane, const int8_t* w, int32_t* out, int64_t y0,
-                            int64_t y1, std::vector<int32_t>& padded) {
-  const int64_t ph = 2 * (y1 - y0) + 1, pw = 2 * g.out_w + 1, half = g.out_w + 1;  // even: half, odd: out_w (+1 spare)
+// 3x3 stride 2: the zero-bordered rows split into their even and odd columns, so output x reads even[x],
+// odd[x] and even[x + 1] of three rows: unit-stride loops instead of stride-2 gathers.
+void depthwise_plane_3x3_s2(const ConvGeometry& g, const int8_t* plane, const int8_t* w, int32_t* out,
+                            std::vector<int32_t>& padded) {
+  const int64_t ph = 2 * g.out_h + 1, pw = 2 * g.out_w + 1, half = g.out_w + 1;  // even: half, odd: out_w (+1 spare)
   padded.resize(static_cast<size_t>(ph * 2 * half + pw));
   int32_t* row = padded.data() + ph * 2 * half;
   for (int64_t y = 0; y < ph; ++y) {
-    padded_row(g, plane, 2 * y0 + y, pw, row);
+    padded_row(g, plane, y, pw, row);
     int32_t* even = padded.data() + y * 2 * half;
     int32_t* odd = even + half;
     for (int64_t j = 0; j < half; ++j) even[j] = row[2 * j];
     for (int64_t j = 0; j < g.out_w; ++j) odd[j] = row[2 * j + 1];
   }
   const int32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
-  for (int64_t y = y0; y < y1; ++y) {
-    const int32_t* e0 = padded.data() + (2 * (y - y0)) * 2 * half;
+  for (int64_t y = 0; y < g.out_h; ++y) {
+    const int32_t* e0 = padded.data() + (2 * y) * 2 * half;
     const int32_t* e1 = e0 + 2 * half;
     const int32_t* e2 = e1 + 2 * half;
     const int32_t *o0 = e0 + half, *o1 = e1 + half, *o2 = e2 + half;
@@ -213,9 +211,9 @@ void depthwise_accumulate_int8(const ConvGeometry& g, const int8_t* input, const
       const int64_t c = p % g.in_channels;
       const int8_t* plane = input + p * g.in_h * g.in_w;
       int32_t* out = acc + p * g.out_h * g.out_w;
-      if (three && g.stride_h == 1) depthwise_plane_3x3_s1(g, plane, weight + c * taps, out, 0, g.out_h, padded);
-      else if (three) depthwise_plane_3x3_s2(g, plane, weight + c * taps, out, 0, g.out_h, padded);
-      else depthwise_plane_phases(g, plane, weight + c * taps, out, 0, g.out_h, padded);
+      if (three && g.stride_h == 1) depthwise_plane_3x3_s1(g, plane, weight + c * taps, out, padded);
+      else if (three) depthwise_plane_3x3_s2(g, plane, weight + c * taps, out, padded);
+      else depthwise_plane_phases(g, plane, weight + c * taps, out, padded);
     }
   };
   parallel_for(pool, planes, body);

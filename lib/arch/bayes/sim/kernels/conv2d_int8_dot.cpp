@@ -35,16 +35,41 @@ static_assert(kDotCols % kLanes == 0, "a panel is whole registers (3 of 16 outpu
 constexpr int64_t kQuadBytes = kDotCols * 4;      // one k-quad of one panel: 48 positions x 4 bytes
 constexpr uint8_t kZeroInput = 0x80;              // input 0 fed as unsigned 0 + 128
 
-// dst[i] = src[i * stride] + 128 as unsigned bytes for i < n, where src[i * stride + 1] is readable too when the
-// vector loop runs (checked by the caller through `readable`, the count of bytes valid from src).
+// dst[i] = src[i * stride] + 128 as unsigned bytes for i < n, reading only src[0 .. readable) (readable >
+// (n - 1) * stride). Unit stride: whole vectors, the last one overlapping the one before (rows shorter than a vector
+// as two overlapping halves); stride 2: 16 or 8 outputs per load pair while the loads stay readable.
 inline __attribute__((always_inline)) void gather_flipped(const int8_t* src, int64_t stride, int64_t n, int64_t readable, uint8_t* dst) {
   int64_t i = 0;
 #if defined(__SSE2__)
   const __m128i flip = _mm_set1_epi8(static_cast<char>(kZeroInput));
   if (stride == 1) {
-    for (; i + 16 <= n; i += 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_xor_si128(v, flip));
+    if (n >= 16) {
+      for (; i + 16 <= n; i += 16) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                         _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)), flip));
+      }
+      if (i < n) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + n - 16),
+                         _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + n - 16)), flip));
+      }
+      return;
+    }
+    if (n >= 8) {
+      const __m128i a = _mm_xor_si128(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src)), flip);
+      const __m128i b = _mm_xor_si128(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + n - 8)), flip);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), a);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + n - 8), b);
+      return;
+    }
+    if (n >= 4) {
+      uint32_t a, b;
+      std::memcpy(&a, src, 4);
+      std::memcpy(&b, src + n - 4, 4);
+      a ^= 0x80808080u;
+      b ^= 0x80808080u;
+      std::memcpy(dst, &a, 4);
+      std::memcpy(dst + n - 4, &b, 4);
+      return;
     }
   } else if (stride == 2) {
     const __m128i low = _mm_set1_epi16(0x00FF);
@@ -53,8 +78,13 @@ inline __attribute__((always_inline)) void gather_flipped(const int8_t* src, int
       const __m128i b = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i + 16)), low);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_xor_si128(_mm_packus_epi16(a, b), flip));
     }
+    for (; i + 8 <= n && 2 * i + 16 <= readable; i += 8) {
+      const __m128i a = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i)), low);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + i), _mm_xor_si128(_mm_packus_epi16(a, a), flip));
+    }
   }
 #endif
+  (void)readable;
   for (; i < n; ++i) dst[i] = static_cast<uint8_t>(src[i * stride]) ^ kZeroInput;
 }
 
@@ -636,10 +666,6 @@ void phase_rows(const ConvGeometry& g, const int8_t* image, int64_t h0, int64_t 
   const size_t tail = static_cast<size_t>(cin_g * sh * sw * src.plane);
   std::fill(phases.begin() + static_cast<std::ptrdiff_t>(tail), phases.end(), kZeroInput);
   if (h1 <= h0) return;
-  for (int64_t plane = 0; plane < cin_g * sh * sw; ++plane) {
-    std::fill_n(phases.data() + plane * src.plane + h0 * wf, (h1 - h0) * wf, kZeroInput);
-  }
-  const int64_t col_end = std::min(ps.wp, g.in_w + g.pad_left);  // padded columns past it are zero codes
   if (sh == 1 && sw == 1 && g.pad_top == 0 && g.pad_left == 0 && wf == g.in_w && ps.hf <= g.in_h) {  // unpadded 1x1-like:
     for (int64_t ci = 0; ci < cin_g; ++ci) {                                                         // whole rows
       gather_flipped(image + ci * g.in_h * g.in_w + h0 * wf, 1, (h1 - h0) * wf, (g.in_h - h0) * g.in_w,
@@ -647,18 +673,31 @@ void phase_rows(const ConvGeometry& g, const int8_t* image, int64_t h0, int64_t 
     }
     return;
   }
+  // Phase column j of phase rx is padded column j * sw + rx: input columns for j in [j0, j1), zero codes around.
+  const int64_t col_end = std::min(ps.wp, g.in_w + g.pad_left);  // padded columns past it are zero codes
+  int64_t j0[kMaxPhaseStride], j1[kMaxPhaseStride];
+  for (int64_t rx = 0; rx < sw; ++rx) {
+    j0[rx] = std::min(wf, g.pad_left > rx ? (g.pad_left - rx + sw - 1) / sw : int64_t{0});
+    j1[rx] = std::max(j0[rx], std::min(wf, col_end > rx ? (col_end - rx + sw - 1) / sw : int64_t{0}));
+  }
+  const int64_t row_end = std::min(ps.hp, g.in_h + g.pad_top);  // padded rows [pad_top, row_end) hold input rows
   for (int64_t ci = 0; ci < cin_g; ++ci) {
-    // padded rows r with h0 <= r / sh < h1, i.e. input rows iy = r - pad_top
-    for (int64_t r = std::max<int64_t>(h0 * sh, g.pad_top); r < std::min({h1 * sh, ps.hp, g.in_h + g.pad_top}); ++r) {
-      const int64_t iy = r - g.pad_top;
-      const int8_t* row = image + (ci * g.in_h + iy) * g.in_w;
-      for (int64_t rx = 0; rx < sw; ++rx) {
-        const int64_t j0 = g.pad_left > rx ? (g.pad_left - rx + sw - 1) / sw : 0;
-        const int64_t j1 = std::min(wf, col_end > rx ? (col_end - rx + sw - 1) / sw : 0);
-        if (j1 <= j0) continue;
-        const int64_t ix0 = j0 * sw + rx - g.pad_left;
-        uint8_t* dst = phases.data() + ((ci * sh + r % sh) * sw + rx) * src.plane + (r / sh) * wf;
-        gather_flipped(row + ix0, sw, j1 - j0, g.in_w - ix0, dst + j0);
+    for (int64_t ry = 0; ry < sh; ++ry) {
+      for (int64_t y = h0; y < h1; ++y) {
+        const int64_t r = y * sh + ry;  // padded row
+        const bool data = r >= g.pad_top && r < row_end;
+        const int8_t* row = image + (ci * g.in_h + (r - g.pad_top)) * g.in_w;
+        for (int64_t rx = 0; rx < sw; ++rx) {
+          uint8_t* dst = phases.data() + ((ci * sh + ry) * sw + rx) * src.plane + y * wf;
+          if (!data) {
+            std::memset(dst, kZeroInput, static_cast<size_t>(wf));
+            continue;
+          }
+          for (int64_t j = 0; j < j0[rx]; ++j) dst[j] = kZeroInput;
+          const int64_t ix0 = j0[rx] * sw + rx - g.pad_left;
+          if (j1[rx] > j0[rx]) gather_flipped(row + ix0, sw, j1[rx] - j0[rx], g.in_w - ix0, dst + j0[rx]);
+          for (int64_t j = j1[rx]; j < wf; ++j) dst[j] = kZeroInput;
+        }
       }
     }
   }

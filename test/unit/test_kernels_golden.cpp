@@ -9,6 +9,7 @@
 
 #include "numerics/activation.h"
 #include "numerics/requant.h"
+#include "arch/bayes/isa.h"
 #include "arch/bayes/sim/kernels/add.h"
 #include "arch/bayes/sim/kernels/deconv2d.h"
 #include "arch/bayes/sim/kernels/movement.h"
@@ -515,5 +516,45 @@ TEST_CASE("golden: the int8 rescale table copy equals apply_rescale per element"
       }
     }
     CHECK(r.identity == (c.shift == 30 && c.mult == (1 << 30)));
+  }
+}
+
+TEST_CASE("golden: the int8 fast resize equals resize2d for every coordinate and nearest mode, up and down", "[golden]") {
+  struct Case { int64_t in_h, in_w, out_h, out_w; };
+  const Case cases[] = {{4, 4, 8, 8}, {3, 5, 7, 11}, {8, 8, 4, 4}, {1, 6, 3, 13}, {5, 3, 5, 3}, {6, 9, 4, 20}, {2, 2, 1, 1}};
+  const RescaleParams ratios[] = {make_rescale_params(1.0), make_rescale_params(0.37), make_rescale_params(1.9),
+                                  RescaleParams{(int64_t(1) << 29) + 1, 30}};
+  uint64_t seed = 90;
+  for (const Case c : cases) {
+    ResizeGeometry g{5, c.in_h, c.in_w, c.out_h, c.out_w};
+    const std::vector<int64_t> codes = random_codes(static_cast<size_t>(5 * c.in_h * c.in_w), -128, 127, ++seed);
+    const std::vector<int8_t> x8(codes.begin(), codes.end());
+    const size_t n_out = static_cast<size_t>(5 * c.out_h * c.out_w);
+    for (uint32_t coord = 0; coord < 4; ++coord) {
+      for (uint32_t nearest = 0; nearest < 4; ++nearest) {
+        for (const RescaleParams& q : ratios) {
+          for (bool bilinear : {false, true}) {
+            // bilinear sums carry 30 fractional bits: the same ratio, 30 more bits of shift
+            RescaleParams p = q;
+            if (bilinear) p.shift += 2 * bayes::kBilinearWeightBits;
+            for (auto [lo, hi] : {std::pair<int64_t, int64_t>{-128, 127}, {-20, 100}}) {
+              std::vector<int64_t> ref(n_out);
+              resize2d(g, bilinear, static_cast<CoordinateMode>(coord), static_cast<NearestMode>(nearest), p, lo, hi,
+                       codes.data(), ref.data());
+              const Int8Rescale table(p.mult, p.shift, lo, hi);
+              std::vector<int8_t> got(n_out, 99);
+              // planes in two calls, as two workers take them
+              resize2d_int8(g, bilinear, static_cast<CoordinateMode>(coord), static_cast<NearestMode>(nearest), p, lo, hi,
+                            table.table, x8.data(), got.data(), 0, 2);
+              resize2d_int8(g, bilinear, static_cast<CoordinateMode>(coord), static_cast<NearestMode>(nearest), p, lo, hi,
+                            table.table, x8.data(), got.data(), 2, 5);
+              INFO("geometry " << c.in_h << "x" << c.in_w << " -> " << c.out_h << "x" << c.out_w << " coord " << coord
+                               << " nearest " << nearest << " bilinear " << bilinear);
+              CHECK(std::equal(ref.begin(), ref.end(), got.begin()));
+            }
+          }
+        }
+      }
+    }
   }
 }

@@ -537,6 +537,20 @@ void BpuSimulator::execute(const bayes::Resize& r, std::vector<uint8_t>& arena) 
   const BpuBuffer& out = buffers()[r.output];
   kernels::ResizeGeometry g{in.info.shape[0] * in.info.shape[1], in.info.shape[2], in.info.shape[3], out.info.shape[2],
                             out.info.shape[3]};
+  const RescaleParams rescale{r.mult, r.shift};
+  if (r.mode != 2 && in.info.dtype == DType::Int8 && out.info.dtype == DType::Int8 && kernel_ == ConvKernel::Fast &&
+      !in.overlaps(out)) {  // the fast path, planes across workers
+    const int8_t* table = r.mode == 0 ? rescale_table(r.mult, r.shift, r.clamp_lo, r.clamp_hi).table : nullptr;
+    const int8_t* x = view<int8_t>(arena, in);
+    int8_t* y = view<int8_t>(arena, out);
+    const double work = static_cast<double>(out.size) * (r.mode == 1 ? kAddWork : 1.0);  // int8: bytes = elements
+    parallel_for(pool_for(work), g.batch_channels, [&](int64_t c0, int64_t c1) {
+      kernels::resize2d_int8(g, r.mode == 1, static_cast<kernels::CoordinateMode>(r.coordinate_mode),
+                             static_cast<kernels::NearestMode>(r.nearest_mode), rescale, r.clamp_lo, r.clamp_hi, table, x,
+                             y, c0, c1);
+    });
+    return;
+  }
   with_int_buffer(arena, in, [&](const auto* x) {
     with_int_buffer(arena, out, [&](auto* y) {
       if (r.mode == 2) {

@@ -1,9 +1,10 @@
-// RESIZE reference loops.
+// RESIZE reference loops, and the int8 fast path beside them (resize2d_int8, tested bit-identical to resize2d).
 
 #include "arch/bayes/sim/kernels/resize.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "arch/bayes/isa.h"
@@ -74,6 +75,64 @@ void resize2d(const ResizeGeometry& g, bool bilinear, CoordinateMode coord, Near
               a.w1 * (b.w0 * plane[a.i1 * g.in_w + b.i0] + b.w1 * plane[a.i1 * g.in_w + b.i1]);
         }
         dst[y * g.out_w + x] = static_cast<Out>(apply_rescale(v, p, lo, hi));
+      }
+    }
+  }
+}
+
+namespace {
+
+// Per output index of one axis: the nearest source index (the reference's nearest_index of the same coordinate).
+std::vector<int64_t> nearest_indices(CoordinateMode coord, NearestMode nearest, int64_t in_len, int64_t out_len) {
+  std::vector<int64_t> n(static_cast<size_t>(out_len));
+  for (int64_t x = 0; x < out_len; ++x) n[x] = nearest_index(nearest, resize_source_coordinate(coord, x, in_len, out_len), in_len);
+  return n;
+}
+
+}  // namespace
+
+void resize2d_int8(const ResizeGeometry& g, bool bilinear, CoordinateMode coord, NearestMode nearest,
+                   const RescaleParams& p, int64_t lo, int64_t hi, const int8_t* table, const int8_t* in, int8_t* out,
+                   int64_t c0, int64_t c1) {
+  const int64_t iw = g.in_w, ow = g.out_w;
+  if (!bilinear) {
+    const std::vector<int64_t> ny = nearest_indices(coord, nearest, g.in_h, g.out_h), nx = nearest_indices(coord, nearest, iw, ow);
+    for (int64_t nc = c0; nc < c1; ++nc) {
+      const int8_t* plane = in + nc * g.in_h * iw;
+      int8_t* dst = out + nc * g.out_h * ow;
+      for (int64_t y = 0; y < g.out_h; ++y) {
+        int8_t* row = dst + y * ow;
+        if (y > 0 && ny[y] == ny[y - 1]) {  // the same source row as the row above: the same codes
+          std::memcpy(row, row - ow, static_cast<size_t>(ow));
+          continue;
+        }
+        const int8_t* src = plane + ny[y] * iw;
+        for (int64_t x = 0; x < ow; ++x) row[x] = table[static_cast<int>(src[nx[x]]) + 128];
+      }
+    }
+    return;
+  }
+  // Bilinear, separably: h(iy, x) = w0(x) * q(iy, i0(x)) + w1(x) * q(iy, i1(x)) once per input row (|h| <= 2^22),
+  // then v = w0(y) * h(i0(y), x) + w1(y) * h(i1(y), x), the reference's sum regrouped (exact in integers).
+  const std::vector<Tap> ty = taps(coord, g.in_h, g.out_h), tx = taps(coord, iw, ow);
+  std::vector<int32_t> h(static_cast<size_t>(g.in_h * ow));
+  for (int64_t nc = c0; nc < c1; ++nc) {
+    const int8_t* plane = in + nc * g.in_h * iw;
+    int8_t* dst = out + nc * g.out_h * ow;
+    for (int64_t iy = 0; iy < g.in_h; ++iy) {
+      const int8_t* src = plane + iy * iw;
+      int32_t* hr = h.data() + iy * ow;
+      for (int64_t x = 0; x < ow; ++x) {
+        const Tap& b = tx[x];
+        hr[x] = static_cast<int32_t>(b.w0 * src[b.i0] + b.w1 * src[b.i1]);
+      }
+    }
+    for (int64_t y = 0; y < g.out_h; ++y) {
+      const Tap& a = ty[y];
+      const int32_t* top = h.data() + a.i0 * ow;
+      const int32_t* bottom = h.data() + a.i1 * ow;
+      for (int64_t x = 0; x < ow; ++x) {
+        dst[y * ow + x] = static_cast<int8_t>(apply_rescale(a.w0 * top[x] + a.w1 * bottom[x], p, lo, hi));
       }
     }
   }

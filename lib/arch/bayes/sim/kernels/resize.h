@@ -24,6 +24,13 @@ template <typename In, typename Out>
 void resize2d(const ResizeGeometry& g, bool bilinear, CoordinateMode coord, NearestMode nearest, const RescaleParams& p,
               int64_t lo, int64_t hi, const In* in, Out* out);
 
+// Fast path of resize2d for int8 -> int8 (nearest and integer bilinear) over planes [c0, c1): the same codes.
+// `table` holds apply_rescale(q, p, lo, hi) of every code q at table[q + 128] (Int8Rescale), which nearest reads
+// instead of rescaling each output; bilinear interpolates each input row along x once (separable).
+void resize2d_int8(const ResizeGeometry& g, bool bilinear, CoordinateMode coord, NearestMode nearest,
+                   const RescaleParams& p, int64_t lo, int64_t hi, const int8_t* table, const int8_t* in, int8_t* out,
+                   int64_t c0, int64_t c1);
+
 // Exact bilinear resize (RESIZE mode 2): the QAT model's value from the fake-quantized input, x = q * in_scale,
 // in float64 with the reference's order (rows combined as fma(x00, w0, x01 * w1), then fma(top, h0, bottom * h1);
 // weights from the double source coordinate), quantized by its definition (quantize_exact).

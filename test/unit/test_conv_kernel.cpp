@@ -148,7 +148,15 @@ TEST_CASE("conv kernel: depthwise with stride 2, dilation 2 and wide padding", "
   check_geometry<int8_t>(geo(40, 4, 4, 40, 3, 1, 1, 1, 40), 1, 1, 24);
   check_geometry<int8_t>(geo(37, 8, 7, 37, 3, 2, 1, 1, 37), 0, 1, 25);
   check_geometry<int8_t>(geo(19, 9, 9, 19, 5, 2, 2, 2, 19), 3, 1, 26);
-  check_geometry<int8_t>(geo(24, 2, 2, 24, 3, 1, 1, 1, 24), 1, 1, 27);
+  check_geometry<int8_t>(geo(24, 2, 2, 24, 3, 1, 1, 1, 24), 1, 1, 31);
+  // Channel-last pair form: 5x5 on 2x2 and 4x4 (MnasNet's late stages, most taps in the padding), channel counts
+  // past a multiple of 16, an even kernel width (the last pair whole), dilation 2, stride 2 with asymmetric pads.
+  check_geometry<int8_t>(geo(33, 2, 2, 33, 5, 1, 2, 1, 33), 2, 2, 32);
+  check_geometry<int8_t>(geo(50, 4, 4, 50, 5, 1, 2, 1, 50), 2, 2, 33);
+  check_geometry<int8_t>(geo(17, 5, 6, 17, 4, 1, 1, 1, 17), 2, 2, 34);
+  check_geometry<int8_t>(geo(20, 7, 7, 20, 3, 1, 2, 2, 20), 2, 2, 35);
+  check_geometry<int8_t>(geo(18, 9, 8, 18, 5, 2, 1, 1, 18), 2, 3, 36);
+  check_geometry<int8_t>(geo(16, 3, 1, 16, 3, 1, 1, 1, 16), 1, 1, 37);  // one-column plane
 }
 TEST_CASE("conv kernel: grouped with 2 outputs per group", "[kernel]") { check_geometry<int8_t>(geo(6, 5, 6, 12, 3, 1, 1, 1, 3), 1, 1, 6); }
 TEST_CASE("conv kernel: 1x1 pointwise fast path", "[kernel]") { check_geometry<int8_t>(geo(16, 6, 5, 8, 1, 1, 0, 1, 1), 0, 0, 7); }

@@ -1,15 +1,30 @@
 // Depthwise CONV2D, int8 input: for each (image, channel) plane, the zero-bordered input rows as int32, then
 // w[ky][kx] times them summed over the taps into int32 outputs (padding contributes zero, as in the reference):
-// 3x3 stride 1 and 2 with their own loops, any other geometry through stride phases, small planes channel-last.
+// 3x3 stride 1 and 2 with their own loops, any other geometry through stride phases, small planes channel-last
+// (int16 tap pairs for kernels of 5+ columns on AVX-512 VNNI hosts, int32 elsewhere). Intrinsics only in the
+// function marked BPU_DW_AVX512, called only after int8_dot_kind() found AVX-512 VNNI.
 
 #include "arch/bayes/sim/kernels/conv2d_depthwise.h"
 
 #include <algorithm>
 #include <vector>
 
+#include "arch/bayes/sim/kernels/conv2d_int8_dot.h"
 #include "common/thread_pool.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define BPU_DW_AVX512 __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define BPU_DW_PAIRS 1
+#else
+#define BPU_DW_PAIRS 0
+#endif
+
 namespace bpu::kernels {
+
+namespace {
+constexpr int64_t kPairChannels = 16;  // channels per block of the pair form (one 512-bit register of words)
+}  // namespace
 
 bool depthwise_accepts(const ConvGeometry& g) {
   return g.groups > 1 && g.groups == g.in_channels && g.groups == g.out_channels && g.kernel_h * g.kernel_w <= 65536;
@@ -128,7 +143,7 @@ void depthwise_plane_3x3_s2(const ConvGeometry& g, const int8_t* plane, const in
 // channels), where the per-plane loops are too short to vectorize: a zero-bordered [ph][pw][Cq] int32 copy (Cq:
 // the range rounded up to 8), each output pixel's taps summed for 8 channels at a time in registers with the
 // tap-major weights `wt` ([taps][Cp], depthwise_tap_weights), then transposed back to [C][out_h * out_w]. Any
-// geometry; c0 is a multiple of 8.
+// geometry; taps in the padding are skipped; c0 is a multiple of 8.
 void depthwise_image_channels_last(const ConvGeometry& g, const int8_t* image, const int32_t* wt, int64_t Cp, int64_t c0,
                                    int64_t c1, int32_t* out, std::vector<int32_t>& padded, std::vector<int32_t>& pixels) {
   constexpr int64_t kVec = 8;
@@ -145,20 +160,25 @@ void depthwise_image_channels_last(const ConvGeometry& g, const int8_t* image, c
       for (int64_t x = x0; x < x1; ++x) dst[x * Cq] = src[x];
     }
   }
-  std::vector<int64_t> tap_offset(static_cast<size_t>(taps));
-  for (int64_t t = 0; t < taps; ++t) {
-    tap_offset[static_cast<size_t>(t)] = ((t / g.kernel_w) * g.dilation_h * pw + (t % g.kernel_w) * g.dilation_w) * Cq;
-  }
   pixels.resize(static_cast<size_t>(P * Cq));
+  std::vector<std::pair<int64_t, int64_t>> live;  // a pixel's taps off the padding: input and weight offsets
+  live.reserve(static_cast<size_t>(taps));
+  const int64_t y0 = std::max<int64_t>(0, g.pad_top), y1 = std::min(ph, g.pad_top + g.in_h);
   for (int64_t oy = 0; oy < g.out_h; ++oy) {
     for (int64_t ox = 0; ox < g.out_w; ++ox) {
-      const int32_t* base = padded.data() + (oy * g.stride_h * pw + ox * g.stride_w) * Cq;
+      live.clear();
+      for (int64_t ky = 0, r = oy * g.stride_h; ky < g.kernel_h; ++ky, r += g.dilation_h) {
+        if (r < y0 || r >= y1) continue;
+        for (int64_t kx = 0, x = ox * g.stride_w; kx < g.kernel_w; ++kx, x += g.dilation_w) {
+          if (x >= x0 && x < x1) live.emplace_back((r * pw + x) * Cq, (ky * g.kernel_w + kx) * Cp + c0);
+        }
+      }
       int32_t* dst = pixels.data() + (oy * g.out_w + ox) * Cq;
       for (int64_t cc = 0; cc < Cq; cc += kVec) {
         int32_t sum[kVec] = {0, 0, 0, 0, 0, 0, 0, 0};
-        for (int64_t t = 0; t < taps; ++t) {
-          const int32_t* src = base + tap_offset[static_cast<size_t>(t)] + cc;
-          const int32_t* wv = wt + t * Cp + c0 + cc;
+        for (const auto& [in_offset, w_offset] : live) {
+          const int32_t* src = padded.data() + in_offset + cc;
+          const int32_t* wv = wt + w_offset + cc;
           for (int64_t j = 0; j < kVec; ++j) sum[j] += wv[j] * src[j];
         }
         for (int64_t j = 0; j < kVec; ++j) dst[cc + j] = sum[j];
@@ -170,12 +190,107 @@ void depthwise_image_channels_last(const ConvGeometry& g, const int8_t* image, c
   }
 }
 
+// The pair form of the channel-last kernel (pair_form): the zero-bordered copy holds, per pixel (y, x) and
+// channel, the int16 pair (p[y][x], p[y][x + dw]), so kernel taps kx = 2j and 2j + 1 of one row are one pair and
+// one VPDPWSSD sums both for 16 channels against the pair weights ([kh][pairs][Cp] words, depthwise_tap_weights). |pair sum| <= 2 * 128 * 128, so the
+// int32 sums are exact and equal the per-tap sums. Taps whose rows or both columns fall in the padding are
+// skipped (2x2 planes under a 5x5 kernel: 84 % of the taps). c0 is a multiple of 16.
+struct PairTap {
+  int64_t input, weight;  // offsets into the pair copy (a pixel's base added) and the pair weights
+};
+#if BPU_DW_PAIRS
+BPU_DW_AVX512 void pair_pixels_vnni(const std::vector<PairTap>& taps, const int32_t* base, const int32_t* wp, int64_t Cq,
+                                    int32_t* dst) {
+  for (int64_t cc = 0; cc < Cq; cc += 16) {
+    __m512i acc = _mm512_setzero_si512();
+    for (const PairTap& t : taps) {
+      acc = _mm512_dpwssd_epi32(acc, _mm512_loadu_si512(base + t.input + cc), _mm512_loadu_si512(wp + t.weight + cc));
+    }
+    _mm512_storeu_si512(dst + cc, acc);
+  }
+}
+#endif
+
+void depthwise_image_channels_last_pairs(const ConvGeometry& g, const int8_t* image, const int32_t* wp, int64_t Cp,
+                                         int64_t c0, int64_t c1, int32_t* out, std::vector<int32_t>& padded,
+                                         std::vector<int32_t>& pixels) {
+  const int64_t C = c1 - c0, Cq = (C + kPairChannels - 1) / kPairChannels * kPairChannels;
+  const int64_t P = g.out_h * g.out_w, pairs = (g.kernel_w + 1) / 2, dw = g.dilation_w;
+  const int64_t ph = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
+  const int64_t pw = (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * dw + 1;
+  padded.assign(static_cast<size_t>(ph * pw * Cq), 0);
+  int16_t* halves = reinterpret_cast<int16_t*>(padded.data());  // word = low half | high half << 16 (little endian)
+  const int64_t x0 = std::max<int64_t>(0, g.pad_left), x1 = std::min(pw, g.pad_left + g.in_w);
+  const int64_t y0 = std::max<int64_t>(0, g.pad_top), y1 = std::min(ph, g.pad_top + g.in_h);
+  const int64_t HW = g.in_h * g.in_w;
+  for (int64_t y = y0; y < y1; ++y) {  // pixel by pixel: the stores run along the channels
+    const int8_t* src = image + c0 * HW + (y - g.pad_top) * g.in_w - g.pad_left;
+    int16_t* row = halves + 2 * y * pw * Cq;
+    for (int64_t x = x0; x < x1; ++x) {
+      int16_t* low = row + 2 * x * Cq;  // low halves of pixel x
+      for (int64_t c = 0; c < C; ++c) low[2 * c] = src[c * HW + x];
+      if (x < dw) continue;
+      int16_t* high = row + 2 * (x - dw) * Cq + 1;  // high halves of pixel x - dw
+      for (int64_t c = 0; c < C; ++c) high[2 * c] = low[2 * c];
+    }
+  }
+  pixels.resize(static_cast<size_t>(P * Cq));
+  std::vector<PairTap> taps;
+  taps.reserve(static_cast<size_t>(g.kernel_h * pairs));
+  for (int64_t oy = 0; oy < g.out_h; ++oy) {
+    for (int64_t ox = 0; ox < g.out_w; ++ox) {
+      taps.clear();
+      for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
+        const int64_t r = oy * g.stride_h + ky * g.dilation_h;
+        if (r < y0 || r >= y1) continue;
+        for (int64_t j = 0; j < pairs; ++j) {
+          const int64_t x = ox * g.stride_w + 2 * j * dw;  // the pair's columns x and x + dw
+          const bool second = 2 * j + 1 < g.kernel_w;
+          if (!((x >= x0 && x < x1) || (second && x + dw >= x0 && x + dw < x1))) continue;
+          taps.push_back({(r * pw + x) * Cq, (ky * pairs + j) * Cp + c0});
+        }
+      }
+      int32_t* dst = pixels.data() + (oy * g.out_w + ox) * Cq;
+#if BPU_DW_PAIRS
+      pair_pixels_vnni(taps, padded.data(), wp, Cq, dst);
+#else
+      (void)wp, (void)dst;  // pair_form() is false without the x86 vector code
+#endif
+    }
+  }
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t p = 0; p < P; ++p) out[(c0 + c) * P + p] = pixels[static_cast<size_t>(p * Cq + c)];
+  }
+}
+
+// The pair form runs where the dot kernels found AVX-512 VNNI (the same switch, BPU_NO_AVX512), for kernels of 5 or
+// more columns. Measured (scripts/bench/depthwise_threads.cpp, one thread): 5x5 on 72x8x8 16.8 -> 13.4 us, 240x4x4
+// 15.6 -> 8.6 us, 576x2x2 9.5 -> 5.3 us; 3x3 kernels lose (88x8x8 9.8 -> 11.6 us: the pair copy writes every input
+// twice, and 9 taps are only 6 pairs), as does the AVX2 form (VPMADDWD + VPADDD) on 5x5 8x8 (16.8 -> 21.5 us).
+bool pair_form(const ConvGeometry& g) { return BPU_DW_PAIRS && g.kernel_w >= 5 && int8_dot_kind() == DotKind::Vnni512; }
+
 }  // namespace
 
 bool depthwise_channels_last(const ConvGeometry& g) { return g.out_h * g.out_w <= kChannelsLastPixels; }
 
 std::vector<int32_t> depthwise_tap_weights(const ConvGeometry& g, const int8_t* weight) {
-  const int64_t C = g.in_channels, Cp = (C + 7) / 8 * 8, taps = g.kernel_h * g.kernel_w;
+  const int64_t C = g.in_channels, taps = g.kernel_h * g.kernel_w;
+  if (pair_form(g)) {  // [kh][pairs][Cp] words of the int16 pair (w[ky][2j], w[ky][2j + 1] or 0)
+    const int64_t Cp = (C + kPairChannels - 1) / kPairChannels * kPairChannels, pairs = (g.kernel_w + 1) / 2;
+    std::vector<int32_t> wp(static_cast<size_t>(g.kernel_h * pairs * Cp), 0);
+    for (int64_t c = 0; c < C; ++c) {
+      for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
+        for (int64_t j = 0; j < pairs; ++j) {
+          const int8_t* w = weight + c * taps + ky * g.kernel_w + 2 * j;
+          const uint32_t lo = static_cast<uint16_t>(int16_t{w[0]});
+          const uint32_t hi = 2 * j + 1 < g.kernel_w ? static_cast<uint16_t>(int16_t{w[1]}) : 0u;
+          wp[static_cast<size_t>((ky * pairs + j) * Cp + c)] = static_cast<int32_t>(lo | hi << 16);
+        }
+      }
+    }
+    return wp;
+  }
+  const int64_t Cp = (C + 7) / 8 * 8;
   std::vector<int32_t> wt(static_cast<size_t>(taps * Cp), 0);
   for (int64_t c = 0; c < C; ++c) {
     for (int64_t t = 0; t < taps; ++t) wt[static_cast<size_t>(t * Cp + c)] = weight[c * taps + t];
@@ -191,12 +306,16 @@ void depthwise_accumulate_int8(const ConvGeometry& g, const int8_t* input, const
     std::vector<int32_t> own;
     if (!tap_weights) own = depthwise_tap_weights(g, weight);
     const std::vector<int32_t>& wt = tap_weights ? *tap_weights : own;
-    const int64_t C = g.in_channels, Cp = (C + 7) / 8 * 8, blocks = Cp / 8;
+    const bool pairs = pair_form(g);
+    const int64_t C = g.in_channels, block = pairs ? kPairChannels : 8, Cp = (C + block - 1) / block * block;
     for (int64_t n = 0; n < g.batch; ++n) {
-      parallel_for(pool, blocks, [&](int64_t b0, int64_t b1) {
+      parallel_for(pool, Cp / block, [&](int64_t b0, int64_t b1) {
         thread_local std::vector<int32_t> padded, pixels;
-        depthwise_image_channels_last(g, input + n * C * g.in_h * g.in_w, wt.data(), Cp, b0 * 8, std::min(C, b1 * 8),
-                                      acc + n * g.out_channels * g.out_h * g.out_w, padded, pixels);
+        const int8_t* image = input + n * C * g.in_h * g.in_w;
+        int32_t* out = acc + n * g.out_channels * g.out_h * g.out_w;
+        const int64_t c0 = b0 * block, c1 = std::min(C, b1 * block);
+        if (pairs) depthwise_image_channels_last_pairs(g, image, wt.data(), Cp, c0, c1, out, padded, pixels);
+        else depthwise_image_channels_last(g, image, wt.data(), Cp, c0, c1, out, padded, pixels);
       });
     }
     return;

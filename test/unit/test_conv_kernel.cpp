@@ -157,6 +157,7 @@ TEST_CASE("conv kernel: depthwise with stride 2, dilation 2 and wide padding", "
   check_geometry<int8_t>(geo(20, 7, 7, 20, 3, 1, 2, 2, 20), 2, 2, 35);
   check_geometry<int8_t>(geo(18, 9, 8, 18, 5, 2, 1, 1, 18), 2, 3, 36);
   check_geometry<int8_t>(geo(16, 3, 1, 16, 3, 1, 1, 1, 16), 1, 1, 37);  // one-column plane
+  check_geometry<int8_t>(geo(16, 4, 1, 16, 5, 1, 4, 2, 16), 4, 4, 38);  // one column, dilation 2: pairs past the input
 }
 TEST_CASE("conv kernel: grouped with 2 outputs per group", "[kernel]") { check_geometry<int8_t>(geo(6, 5, 6, 12, 3, 1, 1, 1, 3), 1, 1, 6); }
 TEST_CASE("conv kernel: 1x1 pointwise fast path", "[kernel]") { check_geometry<int8_t>(geo(16, 6, 5, 8, 1, 1, 0, 1, 1), 0, 0, 7); }

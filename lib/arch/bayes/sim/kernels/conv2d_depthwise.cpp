@@ -219,19 +219,25 @@ void depthwise_image_channels_last_pairs(const ConvGeometry& g, const int8_t* im
   const int64_t ph = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
   const int64_t pw = (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * dw + 1;
   padded.assign(static_cast<size_t>(ph * pw * Cq), 0);
-  int16_t* halves = reinterpret_cast<int16_t*>(padded.data());  // word = low half | high half << 16 (little endian)
   const int64_t x0 = std::max<int64_t>(0, g.pad_left), x1 = std::min(pw, g.pad_left + g.in_w);
   const int64_t y0 = std::max<int64_t>(0, g.pad_top), y1 = std::min(ph, g.pad_top + g.in_h);
   const int64_t HW = g.in_h * g.in_w;
+  auto word = [](int32_t lo, int32_t hi) {  // the int16 pair (lo, hi) as one little-endian word
+    return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) | static_cast<uint32_t>(hi) << 16);
+  };
   for (int64_t y = y0; y < y1; ++y) {  // pixel by pixel: the stores run along the channels
     const int8_t* src = image + c0 * HW + (y - g.pad_top) * g.in_w - g.pad_left;
-    int16_t* row = halves + 2 * y * pw * Cq;
-    for (int64_t x = x0; x < x1; ++x) {
-      int16_t* low = row + 2 * x * Cq;  // low halves of pixel x
-      for (int64_t c = 0; c < C; ++c) low[2 * c] = src[c * HW + x];
-      if (x < dw) continue;
-      int16_t* high = row + 2 * (x - dw) * Cq + 1;  // high halves of pixel x - dw
-      for (int64_t c = 0; c < C; ++c) high[2 * c] = low[2 * c];
+    int32_t* row = padded.data() + y * pw * Cq;
+    for (int64_t x = std::max<int64_t>(0, x0 - dw); x < x1; ++x) {  // words with a half on an input column
+      int32_t* dst = row + x * Cq;
+      const bool lo = x >= x0, hi = x + dw >= x0 && x + dw < x1;  // x < x1 always
+      if (lo && hi) {
+        for (int64_t c = 0; c < C; ++c) dst[c] = word(src[c * HW + x], src[c * HW + x + dw]);
+      } else if (lo) {
+        for (int64_t c = 0; c < C; ++c) dst[c] = word(src[c * HW + x], 0);
+      } else if (hi) {
+        for (int64_t c = 0; c < C; ++c) dst[c] = word(0, src[c * HW + x + dw]);
+      }
     }
   }
   pixels.resize(static_cast<size_t>(P * Cq));

@@ -559,7 +559,7 @@ void BpuSimulator::execute(const bayes::Resize& r, std::vector<uint8_t>& arena) 
                                          r.clamp_hi, x, y);
       } else {
         kernels::resize2d(g, r.mode == 1, static_cast<kernels::CoordinateMode>(r.coordinate_mode),
-                          static_cast<kernels::NearestMode>(r.nearest_mode), RescaleParams{r.mult, r.shift}, r.clamp_lo,
+                          static_cast<kernels::NearestMode>(r.nearest_mode), rescale, r.clamp_lo,
                           r.clamp_hi, x, y);
       }
     });

@@ -32,9 +32,10 @@ bool depthwise_accepts(const ConvGeometry& g) {
 
 namespace {
 
-// Any kernel, stride and dilation (MobileNetV3's and MnasNet's 5x5 among them): the plane as stride phases of the zero-bordered plane (phase (a, b) row i, column j = padded row i * sh + a,
-// column j * sw + b), int32 rows of one width qw, so every tap is one unit-stride multiply-add over the output rows
-// laid end to end `qw` apart (the qw - out_w columns between rows are computed and dropped).
+// Any kernel, stride and dilation (MobileNetV3's and MnasNet's 5x5 among them): the plane as stride phases of the
+// zero-bordered plane (phase (a, b) row i, column j = padded row i * sh + a, column j * sw + b), int32 rows of one
+// width qw, so every tap is one unit-stride multiply-add over the output rows laid end to end `qw` apart (the
+// qw - out_w columns between rows are computed and dropped).
 void depthwise_plane_phases(const ConvGeometry& g, const int8_t* plane, const int8_t* w, int32_t* out,
                             std::vector<int32_t>& buf) {
   const int64_t sh = g.stride_h, sw = g.stride_w;
@@ -139,6 +140,29 @@ void depthwise_plane_3x3_s2(const ConvGeometry& g, const int8_t* plane, const in
   }
 }
 
+// The zero-bordered frame of one channel-last image: ph x pw padded pixels, input rows [y0, y1) and columns
+// [x0, x1) (the rest is padding).
+struct Frame {
+  int64_t ph, pw, y0, y1, x0, x1;
+};
+Frame channels_last_frame(const ConvGeometry& g) {
+  Frame f;
+  f.ph = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
+  f.pw = (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1;
+  f.y0 = std::max<int64_t>(0, g.pad_top);
+  f.y1 = std::min(f.ph, g.pad_top + g.in_h);
+  f.x0 = std::max<int64_t>(0, g.pad_left);
+  f.x1 = std::min(f.pw, g.pad_left + g.in_w);
+  return f;
+}
+
+// Channel-last sums ([P][Cq]) of channels [c0, c1) back to out's [C][P] planes.
+void channels_first(const std::vector<int32_t>& pixels, int64_t Cq, int64_t c0, int64_t c1, int64_t P, int32_t* out) {
+  for (int64_t c = 0; c < c1 - c0; ++c) {
+    for (int64_t p = 0; p < P; ++p) out[(c0 + c) * P + p] = pixels[static_cast<size_t>(p * Cq + c)];
+  }
+}
+
 // Channels [c0, c1) of one image channel-last, for small planes (late MobileNet stages: 4x4 or 2x2 with 100+
 // channels), where the per-plane loops are too short to vectorize: a zero-bordered [ph][pw][Cq] int32 copy (Cq:
 // the range rounded up to 8), each output pixel's taps summed for 8 channels at a time in registers with the
@@ -149,11 +173,9 @@ void depthwise_image_channels_last(const ConvGeometry& g, const int8_t* image, c
   constexpr int64_t kVec = 8;
   const int64_t C = c1 - c0, Cq = (C + kVec - 1) / kVec * kVec, taps = g.kernel_h * g.kernel_w;
   const int64_t P = g.out_h * g.out_w;
-  const int64_t ph = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
-  const int64_t pw = (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1;
+  const auto [ph, pw, y0, y1, x0, x1] = channels_last_frame(g);
   padded.assign(static_cast<size_t>(ph * pw * Cq), 0);
-  const int64_t x0 = std::max<int64_t>(0, g.pad_left), x1 = std::min(pw, g.pad_left + g.in_w);
-  for (int64_t y = std::max<int64_t>(0, g.pad_top); y < std::min(ph, g.pad_top + g.in_h); ++y) {
+  for (int64_t y = y0; y < y1; ++y) {
     for (int64_t c = 0; c < C; ++c) {
       const int8_t* src = image + (c0 + c) * g.in_h * g.in_w + (y - g.pad_top) * g.in_w - g.pad_left;
       int32_t* dst = padded.data() + y * pw * Cq + c;
@@ -163,7 +185,6 @@ void depthwise_image_channels_last(const ConvGeometry& g, const int8_t* image, c
   pixels.resize(static_cast<size_t>(P * Cq));
   std::vector<std::pair<int64_t, int64_t>> live;  // a pixel's taps off the padding: input and weight offsets
   live.reserve(static_cast<size_t>(taps));
-  const int64_t y0 = std::max<int64_t>(0, g.pad_top), y1 = std::min(ph, g.pad_top + g.in_h);
   for (int64_t oy = 0; oy < g.out_h; ++oy) {
     for (int64_t ox = 0; ox < g.out_w; ++ox) {
       live.clear();
@@ -185,16 +206,20 @@ void depthwise_image_channels_last(const ConvGeometry& g, const int8_t* image, c
       }
     }
   }
-  for (int64_t c = 0; c < C; ++c) {
-    for (int64_t p = 0; p < P; ++p) out[(c0 + c) * P + p] = pixels[static_cast<size_t>(p * Cq + c)];
-  }
+  channels_first(pixels, Cq, c0, c1, P, out);
+}
+
+// The int16 pair (lo, hi) as one little-endian word: the element of the pair form's copy and weights.
+int32_t pair_word(int32_t lo, int32_t hi) {
+  return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) | static_cast<uint32_t>(hi) << 16);
 }
 
 // The pair form of the channel-last kernel (pair_form): the zero-bordered copy holds, per pixel (y, x) and
 // channel, the int16 pair (p[y][x], p[y][x + dw]), so kernel taps kx = 2j and 2j + 1 of one row are one pair and
-// one VPDPWSSD sums both for 16 channels against the pair weights ([kh][pairs][Cp] words, depthwise_tap_weights). |pair sum| <= 2 * 128 * 128, so the
-// int32 sums are exact and equal the per-tap sums. Taps whose rows or both columns fall in the padding are
-// skipped (2x2 planes under a 5x5 kernel: 84 % of the taps). c0 is a multiple of 16.
+// one VPDPWSSD sums both for 16 channels against the pair weights ([kh][pairs][Cp] words,
+// depthwise_tap_weights). |pair sum| <= 2 * 128 * 128, so the int32 sums are exact and equal the per-tap sums.
+// Taps whose rows or both columns fall in the padding are skipped (2x2 planes under a 5x5 kernel: 84 % of the
+// taps). c0 is a multiple of 16.
 struct PairTap {
   int64_t input, weight;  // offsets into the pair copy (a pixel's base added) and the pair weights
 };
@@ -216,15 +241,9 @@ void depthwise_image_channels_last_pairs(const ConvGeometry& g, const int8_t* im
                                          std::vector<int32_t>& pixels) {
   const int64_t C = c1 - c0, Cq = (C + kPairChannels - 1) / kPairChannels * kPairChannels;
   const int64_t P = g.out_h * g.out_w, pairs = (g.kernel_w + 1) / 2, dw = g.dilation_w;
-  const int64_t ph = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
-  const int64_t pw = (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * dw + 1;
+  const auto [ph, pw, y0, y1, x0, x1] = channels_last_frame(g);
   padded.assign(static_cast<size_t>(ph * pw * Cq), 0);
-  const int64_t x0 = std::max<int64_t>(0, g.pad_left), x1 = std::min(pw, g.pad_left + g.in_w);
-  const int64_t y0 = std::max<int64_t>(0, g.pad_top), y1 = std::min(ph, g.pad_top + g.in_h);
   const int64_t HW = g.in_h * g.in_w;
-  auto word = [](int32_t lo, int32_t hi) {  // the int16 pair (lo, hi) as one little-endian word
-    return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) | static_cast<uint32_t>(hi) << 16);
-  };
   for (int64_t y = y0; y < y1; ++y) {  // pixel by pixel: the stores run along the channels
     const int8_t* src = image + c0 * HW + (y - g.pad_top) * g.in_w - g.pad_left;
     int32_t* row = padded.data() + y * pw * Cq;
@@ -232,11 +251,11 @@ void depthwise_image_channels_last_pairs(const ConvGeometry& g, const int8_t* im
       int32_t* dst = row + x * Cq;
       const bool lo = x >= x0, hi = x + dw >= x0 && x + dw < x1;  // x < x1 always
       if (lo && hi) {
-        for (int64_t c = 0; c < C; ++c) dst[c] = word(src[c * HW + x], src[c * HW + x + dw]);
+        for (int64_t c = 0; c < C; ++c) dst[c] = pair_word(src[c * HW + x], src[c * HW + x + dw]);
       } else if (lo) {
-        for (int64_t c = 0; c < C; ++c) dst[c] = word(src[c * HW + x], 0);
+        for (int64_t c = 0; c < C; ++c) dst[c] = pair_word(src[c * HW + x], 0);
       } else if (hi) {
-        for (int64_t c = 0; c < C; ++c) dst[c] = word(0, src[c * HW + x + dw]);
+        for (int64_t c = 0; c < C; ++c) dst[c] = pair_word(0, src[c * HW + x + dw]);
       }
     }
   }
@@ -264,9 +283,7 @@ void depthwise_image_channels_last_pairs(const ConvGeometry& g, const int8_t* im
 #endif
     }
   }
-  for (int64_t c = 0; c < C; ++c) {
-    for (int64_t p = 0; p < P; ++p) out[(c0 + c) * P + p] = pixels[static_cast<size_t>(p * Cq + c)];
-  }
+  channels_first(pixels, Cq, c0, c1, P, out);
 }
 
 // The pair form runs where the dot kernels found AVX-512 VNNI (the same switch, BPU_NO_AVX512), for kernels of 5 or
@@ -288,9 +305,7 @@ std::vector<int32_t> depthwise_tap_weights(const ConvGeometry& g, const int8_t* 
       for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
         for (int64_t j = 0; j < pairs; ++j) {
           const int8_t* w = weight + c * taps + ky * g.kernel_w + 2 * j;
-          const uint32_t lo = static_cast<uint16_t>(int16_t{w[0]});
-          const uint32_t hi = 2 * j + 1 < g.kernel_w ? static_cast<uint16_t>(int16_t{w[1]}) : 0u;
-          wp[static_cast<size_t>((ky * pairs + j) * Cp + c)] = static_cast<int32_t>(lo | hi << 16);
+          wp[static_cast<size_t>((ky * pairs + j) * Cp + c)] = pair_word(w[0], 2 * j + 1 < g.kernel_w ? w[1] : 0);
         }
       }
     }

@@ -686,7 +686,7 @@ void phase_rows(const ConvGeometry& g, const int8_t* image, int64_t h0, int64_t 
       for (int64_t y = h0; y < h1; ++y) {
         const int64_t r = y * sh + ry;  // padded row
         const bool data = r >= g.pad_top && r < row_end;
-        const int8_t* row = image + (ci * g.in_h + (r - g.pad_top)) * g.in_w;
+        const int8_t* row = data ? image + (ci * g.in_h + (r - g.pad_top)) * g.in_w : nullptr;
         for (int64_t rx = 0; rx < sw; ++rx) {
           uint8_t* dst = phases.data() + ((ci * sh + ry) * sw + rx) * src.plane + y * wf;
           if (!data) {

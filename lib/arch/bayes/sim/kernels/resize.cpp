@@ -35,6 +35,13 @@ int64_t nearest_index(NearestMode mode, double v, int64_t len) {
   return std::max<int64_t>(0, std::min<int64_t>(len - 1, static_cast<int64_t>(r)));
 }
 
+// Per output index of one axis: its nearest source index (nearest_index of its source coordinate).
+std::vector<int64_t> nearest_indices(CoordinateMode coord, NearestMode nearest, int64_t in_len, int64_t out_len) {
+  std::vector<int64_t> n(static_cast<size_t>(out_len));
+  for (int64_t x = 0; x < out_len; ++x) n[x] = nearest_index(nearest, resize_source_coordinate(coord, x, in_len, out_len), in_len);
+  return n;
+}
+
 struct Tap {
   int64_t i0, i1, w0, w1;  // neighbours and their 15-bit weights (w0 + w1 = 2^15)
 };
@@ -57,9 +64,7 @@ template <typename In, typename Out>
 void resize2d(const ResizeGeometry& g, bool bilinear, CoordinateMode coord, NearestMode nearest, const RescaleParams& p,
               int64_t lo, int64_t hi, const In* in, Out* out) {
   std::vector<Tap> ty = taps(coord, g.in_h, g.out_h), tx = taps(coord, g.in_w, g.out_w);
-  std::vector<int64_t> ny(g.out_h), nx(g.out_w);
-  for (int64_t y = 0; y < g.out_h; ++y) ny[y] = nearest_index(nearest, resize_source_coordinate(coord, y, g.in_h, g.out_h), g.in_h);
-  for (int64_t x = 0; x < g.out_w; ++x) nx[x] = nearest_index(nearest, resize_source_coordinate(coord, x, g.in_w, g.out_w), g.in_w);
+  const std::vector<int64_t> ny = nearest_indices(coord, nearest, g.in_h, g.out_h), nx = nearest_indices(coord, nearest, g.in_w, g.out_w);
   for (int64_t nc = 0; nc < g.batch_channels; ++nc) {
     const In* plane = in + nc * g.in_h * g.in_w;
     Out* dst = out + nc * g.out_h * g.out_w;
@@ -79,17 +84,6 @@ void resize2d(const ResizeGeometry& g, bool bilinear, CoordinateMode coord, Near
     }
   }
 }
-
-namespace {
-
-// Per output index of one axis: the nearest source index (the reference's nearest_index of the same coordinate).
-std::vector<int64_t> nearest_indices(CoordinateMode coord, NearestMode nearest, int64_t in_len, int64_t out_len) {
-  std::vector<int64_t> n(static_cast<size_t>(out_len));
-  for (int64_t x = 0; x < out_len; ++x) n[x] = nearest_index(nearest, resize_source_coordinate(coord, x, in_len, out_len), in_len);
-  return n;
-}
-
-}  // namespace
 
 void resize2d_int8(const ResizeGeometry& g, bool bilinear, CoordinateMode coord, NearestMode nearest,
                    const RescaleParams& p, int64_t lo, int64_t hi, const int8_t* table, const int8_t* in, int8_t* out,

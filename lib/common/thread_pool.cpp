@@ -23,6 +23,9 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
+#if defined(__linux__)
+#include <sched.h>
+#endif
 
 namespace bpu {
 
@@ -38,11 +41,49 @@ inline void cpu_relax() {
 #endif
 }
 
+// Moves the calling worker (index >= 1) onto a core other than `caller_cpu`, then gives it back every core it
+// may use. Linux starts a thread on its parent's core, and on this project's 2-vCPU VM the worker and the caller
+// shared one vCPU for 2-14 ms until the load balancer parted them: the run-time split measurements of the first
+// inference (simulator.h, ProgramPlan) then saw every split lose. Restoring the mask leaves the placement to the
+// OS from there on; nothing is pinned.
+void start_away_from(int caller_cpu, int index) {
+#if defined(__linux__)
+  cpu_set_t allowed;
+  if (caller_cpu < 0 || sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) < 2) return;
+  std::vector<int> others;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (cpu != caller_cpu && CPU_ISSET(cpu, &allowed)) others.push_back(cpu);
+  }
+  if (others.empty()) return;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(others[static_cast<size_t>(index - 1) % others.size()], &one);
+  if (sched_setaffinity(0, sizeof one, &one) == 0) sched_setaffinity(0, sizeof allowed, &allowed);
+#else
+  (void)caller_cpu;
+  (void)index;
+#endif
+}
+
+int current_cpu() {
+#if defined(__linux__)
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
+
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) : claimed_(new std::atomic<uint64_t>[static_cast<size_t>(std::max(1, threads))]) {
   for (int i = 0; i < std::max(1, threads); ++i) claimed_[static_cast<size_t>(i)].store(0);
-  for (int i = 1; i < threads; ++i) workers_.emplace_back(&ThreadPool::worker_loop, this, i);
+  const int caller_cpu = current_cpu();
+  for (int i = 1; i < threads; ++i) {
+    workers_.emplace_back([this, caller_cpu, i] {
+      start_away_from(caller_cpu, i);
+      worker_loop(i);
+    });
+  }
 }
 
 ThreadPool::~ThreadPool() {

@@ -51,6 +51,7 @@ class ModelRunner {
 
   // Worker threads for the simulator's convolutions (results are identical for every count). Default 1.
   void set_threads(int threads) { workspace_ = std::make_unique<SimulatorWorkspace>(threads < 1 ? 1 : threads); }
+  SimulatorWorkspace& workspace() { return *workspace_; }
 
   const CompiledModel& model() const { return model_; }
   // The QAT model's inputs for the .bin inputs `inputs`: an image input (or a featuremap whose layout changes)

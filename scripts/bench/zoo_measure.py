@@ -142,12 +142,12 @@ def speed(binary, fixture, work, name):
     ours_ms, two_ms, avx2_ms = (lowest([r[i] for r in rounds]) for i in range(3))
     o = lowest([r[3][0] for r in rounds])
     ort_text = rounds[-1][3][1]
-    extra = (f"; 2 threads {two_ms:.2f}" if two_ms else "") + (f"; AVX2 {avx2_ms:.2f}" if avx2_ms else "")
+    extra = (f"; 2 threads {two_ms:.3f}" if two_ms else "") + (f"; AVX2 {avx2_ms:.3f}" if avx2_ms else "")
     if not ours_ms:
         return "run failed"
     if o is None:
-        return f"{ours_ms:.2f} / ORT n/a ({ort_text}){extra}"
-    return (f"{ours_ms:.2f} / {o:.2f} = {ours_ms / o:.2f}x" + extra +
+        return f"{ours_ms:.3f} / ORT n/a ({ort_text}){extra}"
+    return (f"{ours_ms:.3f} / {o:.3f} = {ours_ms / o:.2f}x" + extra +
             (f" = {avx2_ms / o:.2f}x" if avx2_ms else ""))
 
 

@@ -213,12 +213,21 @@ TEST_CASE("simulator: the fast kernels give the reference kernels' bits on whole
     for (int threads : {1, 2}) {
       runner.set_threads(threads);
       // Two threads: the first runs measure, the next alternate the lane plan (its own host layout) with the
-      // calling thread alone, then the faster is kept; every one of them must give the reference bits.
+      // calling thread alone, then the faster is kept; every one of them must give the reference bits, so here
+      // each call takes one settling run (by default they all happen within the first call).
+      runner.workspace().settle_in_first_call = false;
       const int runs = threads == 1 ? 1 : SimulatorWorkspace::kMeasuringRuns + SimulatorWorkspace::kTrialRuns + 2;
       for (int run = 0; run < runs; ++run) {
         const auto got = runner.run(in, ConvKernel::Fast);
         for (const auto& [name, v] : reference) CHECK(got.at(name).data == v.data);
       }
+    }
+    runner.set_threads(2);  // by default the first call settles every segment's plan
+    const auto got = runner.run(in, ConvKernel::Fast);
+    for (const auto& [name, v] : reference) CHECK(got.at(name).data == v.data);
+    CHECK_FALSE(runner.workspace().plans.empty());
+    for (const auto& [key, plan] : runner.workspace().plans) {
+      CHECK((plan.mode() == SimulatorWorkspace::ProgramPlan::Mode::Plan || plan.mode() == SimulatorWorkspace::ProgramPlan::Mode::Alone));
     }
   }
 }

@@ -118,15 +118,10 @@ std::vector<RequantParams> read_records(const std::vector<uint8_t>& constants, u
 
 }  // namespace
 
-std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, HostTensor>& values,
-                                                    const TraceSink* trace, std::vector<double>* seconds) const {
-  std::vector<uint8_t>& arena = workspace_->arena;  // capacity kept between runs; zeroed every run
-  SimulatorWorkspace::ProgramPlan* plan = nullptr;  // lanes: two or more threads, no trace and no profile
-  if (!trace && !seconds && workspace_->pool.size() > 1) {
-    plan = &workspace_->plans[{static_cast<const void*>(&segment_), static_cast<const void*>(&program_)}];
-  }
+void BpuSimulator::load_inputs(const std::map<std::string, HostTensor>& values, std::vector<uint8_t>& arena,
+                               const SimulatorWorkspace::ProgramPlan* plan,
+                               SimulatorWorkspace::ProgramPlan::Mode mode) const {
   using Mode = SimulatorWorkspace::ProgramPlan::Mode;
-  const Mode mode = plan ? plan->mode() : Mode::Alone;
   const bool host_layout = (mode == Mode::Plan || mode == Mode::TryPlan) && !plan->lanes.buffers.empty();
   buffers_ = host_layout ? &plan->lanes.buffers : &segment_.buffers;
   arena.assign(host_layout ? plan->lanes.arena_size : segment_.arena_size, 0);
@@ -144,6 +139,25 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
       for (size_t k = 0; k < n; ++k) dst[k] = static_cast<std::remove_pointer_t<decltype(dst)>>(src[k]);
     });
   }
+}
+
+std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, HostTensor>& values,
+                                                    const TraceSink* trace, std::vector<double>* seconds) const {
+  std::vector<uint8_t>& arena = workspace_->arena;  // capacity kept between runs; zeroed every run
+  SimulatorWorkspace::ProgramPlan* plan = nullptr;  // lanes: two or more threads, no trace and no profile
+  if (!trace && !seconds && workspace_->pool.size() > 1) {
+    plan = &workspace_->plans[{static_cast<const void*>(&segment_), static_cast<const void*>(&program_)}];
+  }
+  using Mode = SimulatorWorkspace::ProgramPlan::Mode;
+  // The plan settles within the first call (measuring and trial runs back to back on these inputs), so every
+  // later call runs in the chosen mode and no caller's timed runs include the settling.
+  while (plan && workspace_->settle_in_first_call && plan->mode() != Mode::Plan && plan->mode() != Mode::Alone) {
+    const Mode settling = plan->mode();
+    load_inputs(values, arena, plan, settling);
+    run_program(arena, plan, settling);
+  }
+  const Mode mode = plan ? plan->mode() : Mode::Alone;
+  load_inputs(values, arena, plan, mode);
   // With buffer reuse (optimize_level O1+) a buffer's bytes may later hold another tensor, so the trace takes
   // each value when it is complete: inputs before the first instruction, outputs right after theirs.
   auto snapshot = [&](uint32_t id) {
@@ -452,7 +466,8 @@ void BpuSimulator::measure_program(std::vector<uint8_t>& arena, SimulatorWorkspa
     execute_at(i, arena);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     MeasuredInstruction& m = plan.measured[i];
-    if (!split_run) m.alone_seconds = plan.runs == 0 ? s : std::min(m.alone_seconds, s);
+    if (plan.runs < 2) continue;  // the first unsplit and split runs warm caches, packed weights and the workers
+    if (!split_run) m.alone_seconds = plan.runs == 2 ? s : std::min(m.alone_seconds, s);
     else if (workspace_->pool_used) plan.split_seconds[i] = std::min(plan.split_seconds[i], s);
   }
   if (++plan.runs < SimulatorWorkspace::kMeasuringRuns) return;

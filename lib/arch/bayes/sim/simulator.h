@@ -46,12 +46,14 @@ struct SimulatorWorkspace {
   std::vector<uint8_t> arena;
   std::map<std::tuple<int64_t, int32_t, int64_t, int64_t>, kernels::Int8Rescale> rescale_tables;  // (mult, shift, lo, hi)
   std::mutex cache_mutex;  // the caches above: lanes may look entries up at the same time
-  // How a program runs on two or more threads, settled on its first runs: kMeasuringRuns in program order time
-  // every instruction, alternately on the calling thread alone and split across the pool wherever its kernel can
-  // split (down to kMinSplitWork); an instruction is split from then on only where its least split time beats its
-  // least unsplit one by kSplitGain. The lane plan is built from the chosen times; then kTrialRuns alternate the
-  // plan (lanes, the chosen splits) with the program on the calling thread alone, and the faster is kept.
-  // On this VM's two vCPUs a small network's tensors cost more to pass between the cores than splitting saves.
+  // How a program runs on two or more threads, settled within its first run() call (back to back on that call's
+  // inputs, so no later call, and no caller's timed run, includes the settling). kMeasuringRuns in program order
+  // time every instruction, alternately on the calling thread alone and split across the pool wherever its kernel
+  // can split (down to kMinSplitWork); the first two runs only warm caches, packed weights and the workers. An
+  // instruction is split from then on only where its least split time beats its least unsplit one by kSplitGain.
+  // The lane plan is built from the chosen times; then kTrialRuns alternate the plan (lanes, the chosen splits)
+  // with the program on the calling thread alone, and the faster is kept. On this VM's two vCPUs a small
+  // network's tensors cost more to pass between the cores than splitting saves.
   struct ProgramPlan {
     enum class Mode { Measure, TryPlan, TryAlone, Plan, Alone };
     int runs = 0;
@@ -65,7 +67,7 @@ struct SimulatorWorkspace {
       return alone_seconds < kAloneMargin * plan_seconds ? Mode::Alone : Mode::Plan;
     }
   };
-  static constexpr int kMeasuringRuns = 4;  // even runs unsplit, odd runs split
+  static constexpr int kMeasuringRuns = 12;  // even runs unsplit, odd runs split; the first two only warm up
   static constexpr int kTrialRuns = 10;
   // A split is kept only when it saves 10 % of the instruction's unsplit time (the next instructions then read
   // data half written by the other core, which its own time does not show).
@@ -74,6 +76,8 @@ struct SimulatorWorkspace {
   // by more than the small differences, and a wrong Alone loses the splits on the networks that gain from them.
   static constexpr double kAloneMargin = 0.9;
   std::map<std::pair<const void*, const void*>, ProgramPlan> plans;  // by (segment, program)
+  // false: each run() call takes one settling run and returns its outputs (tests check every mode's bits).
+  bool settle_in_first_call = true;
   bool pool_used = false;  // set by the instruction running on the calling thread when it split its work
 };
 
@@ -99,6 +103,9 @@ class BpuSimulator {
                                         const TraceSink* trace = nullptr, std::vector<double>* seconds = nullptr) const;
 
  private:
+  // Points buffers() at the layout `mode` runs on, zeroes the arena and copies the bound input values in.
+  void load_inputs(const std::map<std::string, HostTensor>& values, std::vector<uint8_t>& arena,
+                   const SimulatorWorkspace::ProgramPlan* plan, SimulatorWorkspace::ProgramPlan::Mode mode) const;
   // One instruction, by its opcode's execute overload.
   void execute_at(size_t index, std::vector<uint8_t>& arena) const;
   // The whole program in `mode` (plan's, or Alone without a plan): measuring, the lane plan step by step, or in

@@ -365,8 +365,11 @@ TEST_CASE("conv kernel: small output planes take the channel-lane kernel (2x2, 3
   check_geometry<int8_t>(geo(1100, 1, 1, 20, 1, 1, 0, 1, 1), 0, 0, 44);   // one position, K not a multiple of 4
   check_geometry<int8_t>(geo(6, 7, 7, 130, 5, 3, 2, 2, 1), 2, 2, 45);     // dilation, stride 3, 130 channels
   check_geometry<int8_t>(geo(3, 64, 64, 32, 16, 16, 0, 1, 1), 0, 0, 47);   // a ViT patch embedding: 16-byte rows, 2 live blocks
-  check_geometry<int8_t>(geo(5, 7, 7, 17, 7, 2, 3, 1, 1), 3, 3, 48);       // rows clipped on both sides, one live block
-  check_geometry<int8_t>(geo(8, 6, 6, 40, 4, 2, 2, 1, 1), 1, 0, 49);       // even kernel, asymmetric pads, three live blocks
+  check_geometry<int8_t>(geo(5, 7, 7, 16, 8, 2, 3, 1, 1), 3, 3, 48);       // row runs clipped on both sides, one live block
+  check_geometry<int8_t>(geo(8, 6, 6, 40, 4, 2, 2, 1, 1), 1, 0, 49);       // tap path: even kernel, asymmetric pads, three live blocks
+  ConvGeometry runs = geo(6, 9, 9, 36, 8, 2, 2, 1, 2);                     // row runs with groups (18 channels each) and a batch
+  runs.batch = 2;
+  check_geometry<int8_t>(runs, 2, 1, 50);
   ConvGeometry batched = geo(48, 2, 3, 33, 3, 1, 1, 1, 1);
   batched.batch = 3;
   check_geometry<int8_t>(batched, 1, 1, 46);

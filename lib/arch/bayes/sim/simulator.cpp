@@ -443,10 +443,12 @@ void BpuSimulator::run_program(std::vector<uint8_t>& arena, SimulatorWorkspace::
       }
     }
   } else {
-    const int outer = tl_lane;
+    struct LaneScope {  // restores the outer lane also when an instruction throws
+      int outer = tl_lane;
+      ~LaneScope() { tl_lane = outer; }
+    } scope;
     if (plan) tl_lane = 0;  // the calling thread alone: no instruction splits
     for (size_t i = 0; i < program_.size(); ++i) execute_at(i, arena);
-    tl_lane = outer;
   }
   if (mode != Mode::TryPlan && mode != Mode::TryAlone) return;
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -48,9 +48,9 @@ void lane_columns_by_runs(const ConvGeometry& g, const int8_t* image, int64_t ci
       const int64_t iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
       if (iy < 0 || iy >= g.in_h) continue;
       for (int64_t ci = 0; ci < cin_g; ++ci) {
-        const int8_t* row = image + ci * plane + iy * g.in_w + x0;
+        const int8_t* row = image + ci * plane + iy * g.in_w;  // x0 may be negative: indexed, never offset by it
         uint8_t* dst = cols + p * stride + ci * taps + ky * g.kernel_w;
-        for (int64_t kx = kx_lo; kx < kx_hi; ++kx) dst[kx] = static_cast<uint8_t>(row[kx]) ^ kZero;
+        for (int64_t kx = kx_lo; kx < kx_hi; ++kx) dst[kx] = static_cast<uint8_t>(row[x0 + kx]) ^ kZero;
       }
     }
   }

@@ -227,6 +227,7 @@ TEST_CASE("simulator: the fast kernels give the reference kernels' bits on whole
     for (const auto& [name, v] : reference) CHECK(got.at(name).data == v.data);
     CHECK_FALSE(runner.workspace().plans.empty());
     for (const auto& [key, plan] : runner.workspace().plans) {
+      CHECK(plan.settled());
       CHECK((plan.mode() == SimulatorWorkspace::ProgramPlan::Mode::Plan || plan.mode() == SimulatorWorkspace::ProgramPlan::Mode::Alone));
     }
   }

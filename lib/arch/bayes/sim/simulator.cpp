@@ -151,7 +151,7 @@ std::map<std::string, HostTensor> BpuSimulator::run(const std::map<std::string, 
   using Mode = SimulatorWorkspace::ProgramPlan::Mode;
   // The plan settles within the first call (measuring and trial runs back to back on these inputs), so every
   // later call runs in the chosen mode and no caller's timed runs include the settling.
-  while (plan && workspace_->settle_in_first_call && plan->mode() != Mode::Plan && plan->mode() != Mode::Alone) {
+  while (plan && workspace_->settle_in_first_call && !plan->settled()) {
     const Mode settling = plan->mode();
     load_inputs(values, arena, plan, settling);
     run_program(arena, plan, settling);
@@ -468,8 +468,8 @@ void BpuSimulator::measure_program(std::vector<uint8_t>& arena, SimulatorWorkspa
     execute_at(i, arena);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     MeasuredInstruction& m = plan.measured[i];
-    if (plan.runs < 2) continue;  // the first unsplit and split runs warm caches, packed weights and the workers
-    if (!split_run) m.alone_seconds = plan.runs == 2 ? s : std::min(m.alone_seconds, s);
+    if (plan.runs < SimulatorWorkspace::kWarmUpRuns) continue;  // caches, packed weights and workers warm up
+    if (!split_run) m.alone_seconds = plan.runs == SimulatorWorkspace::kWarmUpRuns ? s : std::min(m.alone_seconds, s);
     else if (workspace_->pool_used) plan.split_seconds[i] = std::min(plan.split_seconds[i], s);
   }
   if (++plan.runs < SimulatorWorkspace::kMeasuringRuns) return;

@@ -49,7 +49,7 @@ struct SimulatorWorkspace {
   // How a program runs on two or more threads, settled within its first run() call (back to back on that call's
   // inputs, so no later call, and no caller's timed run, includes the settling). kMeasuringRuns in program order
   // time every instruction, alternately on the calling thread alone and split across the pool wherever its kernel
-  // can split (down to kMinSplitWork); the first two runs only warm caches, packed weights and the workers. An
+  // can split (down to kMinSplitWork); the first kWarmUpRuns only warm caches, packed weights and the workers. An
   // instruction is split from then on only where its least split time beats its least unsplit one by kSplitGain.
   // The lane plan is built from the chosen times; then kTrialRuns alternate the plan (lanes, the chosen splits)
   // with the program on the calling thread alone, and the faster is kept. On this VM's two vCPUs a small
@@ -66,8 +66,10 @@ struct SimulatorWorkspace {
       if (runs < kMeasuringRuns + kTrialRuns) return (runs - kMeasuringRuns) % 2 == 0 ? Mode::TryPlan : Mode::TryAlone;
       return alone_seconds < kAloneMargin * plan_seconds ? Mode::Alone : Mode::Plan;
     }
+    bool settled() const { return runs >= kMeasuringRuns + kTrialRuns; }  // mode() is Plan or Alone from now on
   };
-  static constexpr int kMeasuringRuns = 12;  // even runs unsplit, odd runs split; the first two only warm up
+  static constexpr int kMeasuringRuns = 12;  // even runs unsplit, odd runs split; the first kWarmUpRuns only warm up
+  static constexpr int kWarmUpRuns = 2;
   static constexpr int kTrialRuns = 10;
   // A split is kept only when it saves 10 % of the instruction's unsplit time (the next instructions then read
   // data half written by the other core, which its own time does not show).

@@ -33,9 +33,9 @@ constexpr int64_t kTilePositions = 4;                          // output positio
 constexpr uint8_t kZero = 0x80;                                // input 0 as unsigned 0 + 128
 
 // cols[p * k_quads * 4 + k] = input tap k of output position p as x + 128 (0x80 in the padding and past K), for
-// P positions padded to `positions` (a multiple of kTilePositions). Kernels of kRunTaps or more columns with dilation_w 1 copy each kernel row as one run of input bytes
-// (a 16x16 patch embedding: 16-byte runs); smaller kernels (1x1, 3x3: the late stages) go tap by tap through a
-// table of input offsets, one input channel at a time.
+// P positions padded to `positions` (a multiple of kTilePositions). Kernels of kRunTaps or more columns with
+// dilation_w 1 copy each kernel row as one run of input bytes (a 16x16 patch embedding: 16-byte runs); smaller
+// kernels (1x1, 3x3: the late stages) go tap by tap through a table of input offsets, one input channel at a time.
 constexpr int64_t kRunTaps = 8;
 
 void lane_columns_by_runs(const ConvGeometry& g, const int8_t* image, int64_t cin_g, int64_t stride, int64_t P,

@@ -182,9 +182,15 @@ TEST_CASE("conv kernel: blocks of the fused dot path (several blocks per worker,
   check_geometry<int8_t>(geo(6, 23, 26, 7, 5, 3, 2, 2, 1), 1, 3, 35);  // stride 3, dilation 2: phases
   check_geometry<int8_t>(geo(4, 3, 3, 5, 3, 1, 4, 1, 1), 4, 4, 36);    // pads wider than the input
   check_geometry<int8_t>(geo(4, 3, 4, 5, 3, 2, 3, 1, 1), 0, 5, 37);    // stride 2, pads past the input
-  ConvGeometry g = geo(8, 11, 13, 6, 3, 1, 1, 1, 2);
+  ConvGeometry g = geo(8, 11, 13, 6, 3, 1, 1, 1, 2);  // 3 channels per group: the lane kernel (lane_kernel_fits)
   g.batch = 2;
   check_geometry<int8_t>(g, 1, 1, 33);
+  ConvGeometry wide = geo(8, 11, 13, 40, 3, 1, 1, 1, 2);  // 20 channels per group: the panel kernel's groups
+  wide.out_h = 11;  // check_geometry sets the output size; the choice needs it
+  wide.out_w = 13;
+  REQUIRE_FALSE(lane_kernel_fits(wide));
+  wide.batch = 2;
+  check_geometry<int8_t>(wide, 1, 1, 60);
 }
 TEST_CASE("conv kernel: int16 input uses the double path", "[kernel]") { check_geometry<int16_t>(geo(130, 5, 5, 4, 3, 1, 1, 1, 1), 1, 1, 9); }
 
@@ -373,6 +379,21 @@ TEST_CASE("conv kernel: small output planes take the channel-lane kernel (2x2, 3
   ConvGeometry batched = geo(48, 2, 3, 33, 3, 1, 1, 1, 1);
   batched.batch = 3;
   check_geometry<int8_t>(batched, 1, 1, 46);
+}
+
+TEST_CASE("conv kernel: the channel-lane kernel's channel-last taps (RegNet groups, group channels not a multiple of 4, unread input)", "[kernel]") {
+  check_geometry<int8_t>(geo(64, 4, 4, 64, 3, 1, 1, 1, 8), 1, 1, 51);    // RegNet: 8 channels per group, 4x4
+  check_geometry<int8_t>(geo(48, 17, 17, 48, 3, 2, 1, 1, 6), 1, 1, 61);  // RegNet's first stage: 81 positions
+  check_geometry<int8_t>(geo(440, 2, 2, 440, 3, 1, 1, 1, 55), 1, 1, 52);  // 55 groups on a 2x2 plane
+  check_geometry<int8_t>(geo(15, 4, 4, 20, 3, 1, 1, 1, 5), 1, 1, 53);     // 3 channels per group: quads reach the next group
+  check_geometry<int8_t>(geo(40, 7, 7, 40, 3, 2, 1, 1, 5), 1, 1, 54);     // 49 input positions, 40 channels: both tails
+  check_geometry<int8_t>(geo(8, 6, 6, 16, 3, 2, 0, 1, 2), 0, 0, 55);      // the last input row and column are never read
+  check_geometry<int8_t>(geo(24, 4, 4, 24, 3, 1, 2, 2, 3), 2, 2, 56);     // dilation 2 with groups
+  check_geometry<int8_t>(geo(33, 8, 8, 48, 1, 2, 0, 1, 1), 0, 0, 57);     // 1x1 stride 2: every other input position
+  check_geometry<int8_t>(geo(18, 3, 5, 12, 2, 1, 0, 1, 3), 1, 0, 58);     // even kernel, asymmetric pads, 6 per group
+  ConvGeometry batched = geo(20, 3, 3, 30, 3, 1, 1, 1, 10);                // a batch of grouped images
+  batched.batch = 2;
+  check_geometry<int8_t>(batched, 1, 1, 59);
 }
 
 TEST_CASE("thread pool: every index exactly once per call, across call sizes, thread counts and sleeping workers", "[kernel]") {

@@ -540,13 +540,16 @@ PackedConvWeights pack_pair_weights(const ConvGeometry& g, const int8_t* weight)
 // Four int8 weights per word, `rows` output channels per block laid out [k_quad][rows], the blocks of a group
 // rounded up to a multiple of `round` (zero channels past cout_g); correction[grp * stride + co] = 128 * sum(w),
 // stride = cout_g, or the group's padded channels when `round` > 1 (the lane kernel loads whole registers).
-PackedConvWeights pack_quad_weights(const ConvGeometry& g, const int8_t* weight, DotKind kind, int64_t rows, int64_t round) {
+// `tap_major`: weight k = (ci, tap) goes to k' = tap * 4 * ceil(cin_g / 4) + ci (lane_channels_last).
+PackedConvWeights pack_quad_weights(const ConvGeometry& g, const int8_t* weight, DotKind kind, int64_t rows, int64_t round,
+                                    bool tap_major) {
   PackedConvWeights w;
   w.kind = kind;
   w.groups = g.groups;
   w.cout_g = g.out_channels / g.groups;
-  w.K = (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;
-  w.k_quads = (w.K + 3) / 4;
+  const int64_t cin_g = g.in_channels / g.groups, taps = g.kernel_h * g.kernel_w, cin_padded = (cin_g + 3) / 4 * 4;
+  w.K = cin_g * taps;
+  w.k_quads = tap_major ? taps * cin_padded / 4 : (w.K + 3) / 4;
   w.row_blocks = ((w.cout_g + rows - 1) / rows + round - 1) / round * round;
   const int64_t stride = round > 1 ? w.row_blocks * rows : w.cout_g;
   w.words.assign(static_cast<size_t>(w.groups * w.row_blocks * w.k_quads * rows), 0);
@@ -558,8 +561,9 @@ PackedConvWeights pack_quad_weights(const ConvGeometry& g, const int8_t* weight,
       int32_t sum = 0;
       for (int64_t k = 0; k < w.K; ++k) {
         sum += src[k];
-        uint8_t* bytes = reinterpret_cast<uint8_t*>(block + (k / 4) * rows + co % rows);
-        bytes[k % 4] = static_cast<uint8_t>(src[k]);
+        const int64_t at = tap_major ? (k % taps) * cin_padded + k / taps : k;
+        uint8_t* bytes = reinterpret_cast<uint8_t*>(block + (at / 4) * rows + co % rows);
+        bytes[at % 4] = static_cast<uint8_t>(src[k]);
       }
       w.correction[static_cast<size_t>(grp * stride + co)] = 128 * sum;
     }
@@ -567,12 +571,16 @@ PackedConvWeights pack_quad_weights(const ConvGeometry& g, const int8_t* weight,
   return w;
 }
 
+bool lane_kernel_fits(const ConvGeometry& g) {
+  return g.out_h * g.out_w <= kLanePositions || (g.groups > 1 && g.out_channels / g.groups <= kLaneChannels);
+}
+
 PackedConvWeights pack_conv_weights(const ConvGeometry& g, const int8_t* weight, DotKind kind) {
   if (kind == DotKind::Avx2) return pack_pair_weights(g, weight);
-  if (kind == DotKind::Vnni512Lanes || (kind == DotKind::Vnni512 && g.out_h * g.out_w <= kLanePositions)) {
-    return pack_quad_weights(g, weight, DotKind::Vnni512Lanes, kLaneChannels, kLaneTileBlocks);
+  if (kind == DotKind::Vnni512Lanes || (kind == DotKind::Vnni512 && lane_kernel_fits(g))) {
+    return pack_quad_weights(g, weight, DotKind::Vnni512Lanes, kLaneChannels, kLaneTileBlocks, lane_channels_last(g));
   }
-  return pack_quad_weights(g, weight, kind, kDotRows, 1);
+  return pack_quad_weights(g, weight, kind, kDotRows, 1, false);
 }
 
 void conv_accumulate_int8_dot(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w, int32_t* acc,

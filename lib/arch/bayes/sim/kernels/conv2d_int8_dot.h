@@ -23,8 +23,8 @@ constexpr int64_t kDotCols = 48;
 constexpr int64_t kPairRows = 4;   // the AVX2 kernel's
 constexpr int64_t kPairCols = 24;
 
-// Vnni512Lanes: the AVX-512 VNNI kernel for output planes of at most kLanePositions positions
-// (conv2d_int8_lanes.cpp), whose register lanes are 16 output channels instead of 16 positions.
+// Vnni512Lanes: the AVX-512 VNNI kernel for small output planes and small groups (lane_kernel_fits;
+// conv2d_int8_lanes.cpp), whose register lanes are 16 output channels instead of 16 positions.
 enum class DotKind { None, Vnni512, Avx2, Vnni512Lanes };
 constexpr int64_t kLanePositions = 16;
 constexpr int64_t kLaneChannels = 16;   // output channels per register of the lane kernel
@@ -52,8 +52,17 @@ bool int8_dot_available();
 // True when the geometry keeps every int32 sum exact: K <= 65536 (255 * 128 * 65536 < 2^31).
 bool int8_dot_accepts(const ConvGeometry& g);
 
-// Packs for `kind`; Vnni512 becomes Vnni512Lanes when the output plane has at most kLanePositions positions.
+// True where Vnni512 runs the channel-lane kernel: output planes of at most kLanePositions positions, and
+// grouped convolutions of at most kLaneChannels output channels per group at any plane size (RegNet's group
+// width 8: the panel kernel's per-group im2col and phase rows cost 2-3x the lane kernel's, measured with
+// scripts/bench/conv_grouped_threads.cpp).
+bool lane_kernel_fits(const ConvGeometry& g);
+// Packs for `kind`; Vnni512 becomes Vnni512Lanes where lane_kernel_fits.
 PackedConvWeights pack_conv_weights(const ConvGeometry& g, const int8_t* weight, DotKind kind = int8_dot_kind());
+// True when the Vnni512Lanes kernel reads the geometry's taps from a channel-last copy of the input (kernels
+// narrower than 8 columns, or dilated), with its weights packed tap-major: K = taps * 4 * ceil(cin_g / 4), k-quad
+// kq = (tap kq / ceil(cin_g / 4), input channels 4 * (kq % ceil(cin_g / 4)) ..., zero weights past cin_g).
+bool lane_channels_last(const ConvGeometry& g);
 // The Vnni512Lanes kernel (conv2d_int8_lanes.cpp); conv_accumulate_int8_dot dispatches to it.
 void conv_accumulate_int8_lanes(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w, int32_t* acc,
                                 std::vector<uint8_t>& cols, ThreadPool* pool);

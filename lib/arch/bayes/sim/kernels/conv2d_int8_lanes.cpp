@@ -1,10 +1,15 @@
-// AVX-512 VNNI CONV2D for small output planes (conv2d_int8_dot.h, DotKind::Vnni512Lanes): the late stages of a
-// network at low resolution (2x2, 4x4 planes with 512-2048 channels) leave most of the 16 position lanes of the
-// panel kernel empty, so here the lanes are 16 output channels instead. Weights are packed per block of 16
-// channels as [k_quad][16 lanes][4 bytes]; each output position's im2col column is a run of k-quads of unsigned
-// bytes (x + 128) broadcast to all lanes; a tile of 4 positions x 64 channels keeps 16 accumulators in registers
-// (a last tile of 16-48 live channels uses 1-3 registers: no multiply-adds for padding channels).
-// The sums are the same exact integers (corrected by 128 * sum(w) per channel) as every other kernel's.
+// AVX-512 VNNI CONV2D for small output planes and small groups (conv2d_int8_dot.h, DotKind::Vnni512Lanes, chosen
+// by lane_kernel_fits): the late stages of a network at low resolution (2x2, 4x4 planes with 512-2048 channels)
+// leave most of the 16 position lanes of the panel kernel empty, and grouped convolutions with 8 channels per
+// group (RegNet) pay the panel kernel's per-group im2col, so here the lanes are 16 output channels instead.
+// Weights are packed per block of 16 channels as [k_quad][16 lanes][4 bytes]; each output position's k-quads are
+// unsigned bytes (x + 128) broadcast to all lanes; a tile of 4 positions x 64 channels keeps 16 accumulators in
+// registers (a last tile of 16-48 live channels uses 1-3 registers: no multiply-adds for padding channels).
+// Kernels narrower than 8 columns (1x1, 3x3) read their quads straight from a channel-last copy of the input
+// (4 input channels of one tap per quad, weights packed tap-major); wider kernels (a ViT patch embedding) from
+// im2col columns built from row runs. Grouped convolutions go across the workers by whole groups, each worker
+// copying only its own groups' channels. The sums are the same exact integers (corrected by 128 * sum(w) per
+// channel) as every other kernel's.
 
 #include <algorithm>
 #include <cstring>
@@ -56,37 +61,122 @@ void lane_columns_by_runs(const ConvGeometry& g, const int8_t* image, int64_t ci
   }
 }
 
+// The columns of one image and group for a kernel of kRunTaps or more columns (lane_channels_last() false), into
+// `cols` resized to `positions` columns.
 void lane_columns(const ConvGeometry& g, const int8_t* image, int64_t cin_g, int64_t k_quads, int64_t P,
                   int64_t positions, std::vector<uint8_t>& cols) {
-  const int64_t taps = g.kernel_h * g.kernel_w, stride = k_quads * 4;
+  const int64_t stride = k_quads * 4;
   cols.assign(static_cast<size_t>(positions * stride), kZero);
-  if (g.kernel_w >= kRunTaps && g.dilation_w == 1) return lane_columns_by_runs(g, image, cin_g, stride, P, cols.data());
-  // A local table (a thread_local one measured 2x slower: the byte stores below may alias its fields).
-  std::vector<int64_t> offset(static_cast<size_t>(P * taps), -1);  // input offset of (p, tap) in a plane, or -1
-  for (int64_t p = 0; p < P; ++p) {
-    const int64_t oy = p / g.out_w, ox = p % g.out_w;
-    for (int64_t t = 0; t < taps; ++t) {
-      const int64_t iy = oy * g.stride_h - g.pad_top + (t / g.kernel_w) * g.dilation_h;
-      const int64_t ix = ox * g.stride_w - g.pad_left + (t % g.kernel_w) * g.dilation_w;
-      if (iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w) offset[static_cast<size_t>(p * taps + t)] = iy * g.in_w + ix;
+  lane_columns_by_runs(g, image, cin_g, stride, P, cols.data());
+}
+
+// Smaller kernels (1x1, 3x3: the late stages) read their taps straight from one channel-last copy of the padded
+// input: hwc[(y * wp + x) * cp + c] = padded input (y, x) of channel c as x + 128, 0x80 in the border and in the
+// cp - C channels past the last (read only against zero weights: a group's k-quads of channels may reach
+// round_up(cin_g, 4) - cin_g channels past the group). Weights are packed tap-major for it (pack_conv_weights):
+// k-quad kq = (tap kq / cin_quads, channels 4 * (kq % cin_quads) ...), so a quad is 4 bytes at one address.
+struct ChannelsLast {
+  int64_t hp = 0, wp = 0, cp = 0, cin_quads = 0;
+};
+
+// For a copy of `channels` input channels.
+ChannelsLast channels_last_shape(const ConvGeometry& g, int64_t channels) {
+  const int64_t cin_g = g.in_channels / g.groups;
+  ChannelsLast s;
+  s.hp = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
+  s.wp = (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1;
+  s.cin_quads = (cin_g + 3) / 4;
+  s.cp = channels + 4 * s.cin_quads - cin_g;
+  return s;
+}
+
+#if BPU_HAVE_LANES_CODE
+// out[j] = byte j of every in[i] (a 16 x 16 byte transpose): channel rows in, position rows out.
+inline void transpose16(const __m128i in[16], __m128i out[16]) {
+  __m128i a[16], b[16], c[16];
+  for (int k = 0; k < 8; ++k) {  // a[k], a[k + 8]: channels 2k, 2k + 1 of positions 0-7, 8-15
+    a[k] = _mm_unpacklo_epi8(in[2 * k], in[2 * k + 1]);
+    a[k + 8] = _mm_unpackhi_epi8(in[2 * k], in[2 * k + 1]);
+  }
+  for (int h = 0; h < 2; ++h) {  // b[q * 4 + k]: channels 4k .. 4k + 3 of positions 4q .. 4q + 3
+    for (int k = 0; k < 4; ++k) {
+      b[h * 8 + k] = _mm_unpacklo_epi16(a[h * 8 + 2 * k], a[h * 8 + 2 * k + 1]);
+      b[h * 8 + k + 4] = _mm_unpackhi_epi16(a[h * 8 + 2 * k], a[h * 8 + 2 * k + 1]);
     }
   }
-  for (int64_t ci = 0; ci < cin_g; ++ci) {
-    const int8_t* plane = image + ci * g.in_h * g.in_w;
-    for (int64_t p = 0; p < P; ++p) {
-      uint8_t* dst = cols.data() + p * stride + ci * taps;
-      const int64_t* off = offset.data() + p * taps;
-      for (int64_t t = 0; t < taps; ++t) {
-        if (off[t] >= 0) dst[t] = static_cast<uint8_t>(plane[off[t]]) ^ kZero;
-      }
+  for (int q = 0; q < 4; ++q) {  // c[q * 4 + m * 2 + k]: channels 8k .. 8k + 7 of positions 4q + 2m, 4q + 2m + 1
+    for (int k = 0; k < 2; ++k) {
+      c[q * 4 + k] = _mm_unpacklo_epi32(b[q * 4 + 2 * k], b[q * 4 + 2 * k + 1]);
+      c[q * 4 + k + 2] = _mm_unpackhi_epi32(b[q * 4 + 2 * k], b[q * 4 + 2 * k + 1]);
+    }
+  }
+  for (int q = 0; q < 4; ++q) {
+    for (int m = 0; m < 2; ++m) {
+      out[4 * q + 2 * m] = _mm_unpacklo_epi64(c[q * 4 + m * 2], c[q * 4 + m * 2 + 1]);
+      out[4 * q + 2 * m + 1] = _mm_unpackhi_epi64(c[q * 4 + m * 2], c[q * 4 + m * 2 + 1]);
     }
   }
 }
 
+// The channel-last copy of input channels [c_begin, c_end) of one image (copy channel c - c_begin), 16 channels x
+// 16 input positions at a time (masked loads and stores at the edges: nothing outside the image or the copy is
+// touched).
+BPU_AVX512 void channels_last_input(const ConvGeometry& g, const ChannelsLast& s, const int8_t* image, int64_t c_begin,
+                                    int64_t c_end, std::vector<uint8_t>& hwc) {
+  hwc.assign(static_cast<size_t>(s.hp * s.wp * s.cp), kZero);
+  const int64_t plane = g.in_h * g.in_w;
+  std::vector<int64_t> at(static_cast<size_t>(plane));  // input position f's place in the copy, -1: never read
+  for (int64_t f = 0; f < plane; ++f) {
+    const int64_t y = f / g.in_w + g.pad_top, x = f % g.in_w + g.pad_left;
+    at[static_cast<size_t>(f)] = y < s.hp && x < s.wp ? (y * s.wp + x) * s.cp : -1;
+  }
+  uint8_t* out = hwc.data();
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(kZero));
+  for (int64_t c0 = c_begin; c0 < c_end; c0 += 16) {
+    const int64_t nc = std::min<int64_t>(16, c_end - c0);
+    const __mmask64 cmask = (__mmask64{1} << nc) - 1;
+    for (int64_t f0 = 0; f0 < plane; f0 += 16) {
+      const int64_t nf = std::min<int64_t>(16, plane - f0);
+      const __mmask64 fmask = (__mmask64{1} << nf) - 1;
+      __m128i rows[16], cols[16];
+      for (int64_t i = 0; i < 16; ++i) {
+        rows[i] = i < nc ? _mm512_castsi512_si128(_mm512_maskz_loadu_epi8(fmask, image + (c0 + i) * plane + f0))
+                         : _mm_setzero_si128();
+      }
+      transpose16(rows, cols);
+      for (int64_t j = 0; j < nf; ++j) {
+        const int64_t to = at[static_cast<size_t>(f0 + j)];
+        if (to >= 0) _mm512_mask_storeu_epi8(out + to + (c0 - c_begin), cmask, _mm512_castsi128_si512(_mm_xor_si128(cols[j], flip)));
+      }
+    }
+  }
+}
+#endif
+
+// kq_offset[kq]: the offset of k-quad kq from its position's first byte (tap row ky, column kx, channel quad cq).
+std::vector<int64_t> channels_last_quads(const ConvGeometry& g, const ChannelsLast& s) {
+  std::vector<int64_t> offset;
+  for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
+    for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
+      for (int64_t cq = 0; cq < s.cin_quads; ++cq) {
+        offset.push_back((ky * g.dilation_h * s.wp + kx * g.dilation_w) * s.cp + 4 * cq);
+      }
+    }
+  }
+  return offset;
+}
+
 #if BPU_HAVE_LANES_CODE
+// Where a tile's k-quads are: position p's quad kq at at[p] + offset[kq] (the columns: at[p] = the position's
+// column, offset[kq] = 4 * kq; channel-last: at[p] = the position's first tap, offset = channels_last_quads).
+struct TileSource {
+  const uint8_t* at[4];
+  const int64_t* offset;
+};
+
 // One tile: positions [p0, p0 + 4) x channel blocks [b0, b0 + Blocks) of one group, over every k-quad.
 template <int Blocks>
-BPU_AVX512 void lane_tile(const PackedConvWeights& w, int64_t grp, const uint8_t* cols, int64_t P, int64_t p0,
+BPU_AVX512 void lane_tile(const PackedConvWeights& w, int64_t grp, const TileSource& src, int64_t P, int64_t p0,
                           int64_t b0, int32_t* out) {
   __m512i acc[kTilePositions][Blocks];
 #pragma GCC unroll 4
@@ -96,15 +186,16 @@ BPU_AVX512 void lane_tile(const PackedConvWeights& w, int64_t grp, const uint8_t
   }
   const int64_t block_words = w.k_quads * kLaneChannels;
   const int32_t* words = w.words.data() + (grp * w.row_blocks + b0) * block_words;
-  const int64_t stride = w.k_quads * 4;
+  const uint8_t* at[kTilePositions] = {src.at[0], src.at[1], src.at[2], src.at[3]};
   for (int64_t kq = 0; kq < w.k_quads; ++kq) {
+    const int64_t offset = src.offset[kq];
     __m512i wv[Blocks];
 #pragma GCC unroll 4
     for (int b = 0; b < Blocks; ++b) wv[b] = _mm512_loadu_si512(words + b * block_words + kq * kLaneChannels);
 #pragma GCC unroll 4
     for (int p = 0; p < kTilePositions; ++p) {
       int32_t quad;
-      std::memcpy(&quad, cols + (p0 + p) * stride + kq * 4, 4);
+      std::memcpy(&quad, at[p] + offset, 4);
       const __m512i x = _mm512_set1_epi32(quad);
 #pragma GCC unroll 4
       for (int b = 0; b < Blocks; ++b) acc[p][b] = _mm512_dpbusd_epi32(acc[p][b], x, wv[b]);
@@ -121,36 +212,86 @@ BPU_AVX512 void lane_tile(const PackedConvWeights& w, int64_t grp, const uint8_t
     }
   }
 }
+
+// Where one image and group's positions are: position p = (oy, ox) at base + oy * row + ox * column, its k-quads
+// `offset` from there (columns: row = out_w * column, column = the column bytes, offset[kq] = 4 * kq).
+struct GroupSource {
+  const uint8_t* base;
+  int64_t row, column;
+  const int64_t* offset;
+};
+
+// Tiles [t0, t1) of one image and group (tile t: position tile t % position_tiles, channel tile t / it).
+void lane_group(const ConvGeometry& g, const PackedConvWeights& w, int64_t grp, const GroupSource& s, int64_t t0,
+                int64_t t1, int32_t* out) {
+  const int64_t P = g.out_h * g.out_w, position_tiles = (P + kTilePositions - 1) / kTilePositions;
+  const int64_t live_blocks = (w.cout_g + kLaneChannels - 1) / kLaneChannels;  // blocks past it are padding
+  for (int64_t t = t0; t < t1; ++t) {
+    const int64_t p0 = (t % position_tiles) * kTilePositions, b0 = (t / position_tiles) * kTileBlocks;
+    TileSource src;
+    src.offset = s.offset;
+    for (int64_t j = 0; j < kTilePositions; ++j) {
+      const int64_t p = std::min(p0 + j, P - 1);  // positions past P read the last one; their sums are dropped
+      src.at[j] = s.base + (p / g.out_w) * s.row + (p % g.out_w) * s.column;
+    }
+    switch (std::min<int64_t>(kTileBlocks, live_blocks - b0)) {  // no multiply-adds for the padding blocks
+      case 1: lane_tile<1>(w, grp, src, P, p0, b0, out); break;
+      case 2: lane_tile<2>(w, grp, src, P, p0, b0, out); break;
+      case 3: lane_tile<3>(w, grp, src, P, p0, b0, out); break;
+      default: lane_tile<4>(w, grp, src, P, p0, b0, out); break;
+    }
+  }
+}
 #endif
 
 }  // namespace
+
+bool lane_channels_last(const ConvGeometry& g) { return !(g.kernel_w >= kRunTaps && g.dilation_w == 1); }
 
 void conv_accumulate_int8_lanes(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w, int32_t* acc,
                                 std::vector<uint8_t>& cols, ThreadPool* pool) {
 #if BPU_HAVE_LANES_CODE
   const int64_t cin_g = g.in_channels / g.groups, P = g.out_h * g.out_w;
   const int64_t position_tiles = (P + kTilePositions - 1) / kTilePositions, channel_tiles = w.row_blocks / kTileBlocks;
-  const int64_t live_blocks = (w.cout_g + kLaneChannels - 1) / kLaneChannels;  // blocks past it are padding
+  const int64_t positions = position_tiles * kTilePositions, tiles = position_tiles * channel_tiles;
+  const bool last = lane_channels_last(g);
+  std::vector<int64_t> column_quads;  // the columns' k-quad offsets from a position's column
+  for (int64_t kq = 0; !last && kq < w.k_quads; ++kq) column_quads.push_back(4 * kq);
   for (int64_t n = 0; n < g.batch; ++n) {
-    for (int64_t grp = 0; grp < g.groups; ++grp) {
-      // The columns are built once, before the split: built by each worker for its own positions they cost more
-      // (measured: late 2x2 stages have one position tile, so both workers built all of them).
-      lane_columns(g, input + (n * g.in_channels + grp * cin_g) * g.in_h * g.in_w, cin_g, w.k_quads, P,
-                   position_tiles * kTilePositions, cols);
-      const uint8_t* c = cols.data();
-      int32_t* out = acc + (n * g.out_channels + grp * w.cout_g) * P;
-      parallel_for(pool, position_tiles * channel_tiles, [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) {
-          const int64_t p0 = (t % position_tiles) * kTilePositions, b0 = (t / position_tiles) * kTileBlocks;
-          switch (std::min<int64_t>(kTileBlocks, live_blocks - b0)) {  // no multiply-adds for the padding blocks
-            case 1: lane_tile<1>(w, grp, c, P, p0, b0, out); break;
-            case 2: lane_tile<2>(w, grp, c, P, p0, b0, out); break;
-            case 3: lane_tile<3>(w, grp, c, P, p0, b0, out); break;
-            default: lane_tile<4>(w, grp, c, P, p0, b0, out); break;
-          }
-        }
-      });
+    const int8_t* image = input + n * g.in_channels * g.in_h * g.in_w;
+    int32_t* image_out = acc + n * g.out_channels * P;
+    if (g.groups == 1) {
+      // The copy or the columns are built once, before the split: built by each worker for its own positions
+      // they cost more (late 2x2 stages have one position tile: both workers built all of it).
+      const ChannelsLast shape = channels_last_shape(g, g.in_channels);
+      const std::vector<int64_t> quads = last ? channels_last_quads(g, shape) : column_quads;
+      GroupSource s{cols.data(), g.out_w * w.k_quads * 4, w.k_quads * 4, quads.data()};
+      if (last) {
+        channels_last_input(g, shape, image, 0, g.in_channels, cols);
+        s = GroupSource{cols.data(), g.stride_h * shape.wp * shape.cp, g.stride_w * shape.cp, quads.data()};
+      } else {
+        lane_columns(g, image, cin_g, w.k_quads, P, positions, cols);
+        s.base = cols.data();
+      }
+      parallel_for(pool, tiles, [&](int64_t t0, int64_t t1) { lane_group(g, w, 0, s, t0, t1, image_out); });
+      continue;
     }
+    // Whole groups across the workers, each with its own copy of its groups' input channels (or each group's
+    // columns), so a worker reads only what it wrote.
+    parallel_for(pool, g.groups, [&](int64_t a, int64_t b) {
+      thread_local std::vector<uint8_t> own;
+      const ChannelsLast shape = channels_last_shape(g, (b - a) * cin_g);  // offsets depend on this copy's cp
+      const std::vector<int64_t> quads = last ? channels_last_quads(g, shape) : column_quads;
+      if (last) channels_last_input(g, shape, image, a * cin_g, b * cin_g, own);
+      for (int64_t grp = a; grp < b; ++grp) {
+        GroupSource s{own.data() + (grp - a) * cin_g, g.stride_h * shape.wp * shape.cp, g.stride_w * shape.cp, quads.data()};
+        if (!last) {
+          lane_columns(g, image + grp * cin_g * g.in_h * g.in_w, cin_g, w.k_quads, P, positions, own);
+          s = GroupSource{own.data(), g.out_w * w.k_quads * 4, w.k_quads * 4, quads.data()};
+        }
+        lane_group(g, w, grp, s, 0, tiles, image_out + grp * w.cout_g * P);
+      }
+    });
   }
 #else
   (void)g, (void)input, (void)w, (void)acc, (void)cols, (void)pool;

@@ -360,7 +360,7 @@ int64_t mul_definition(int64_t a, int64_t b, int32_t m, int shift, int64_t lo, i
 }
 
 TEST_CASE("golden: MUL rows equal the definition for 8/16-bit codes, broadcast rows and ties", "[golden]") {
-  const std::vector<int64_t> ca = random_codes(1003, -128, 127, 51), wa = random_codes(1003, -32768, 32767, 52);
+  const std::vector<int64_t> ca = random_codes(2060, -128, 127, 51), wa = random_codes(2060, -32768, 32767, 52);
   std::vector<int8_t> a8(ca.begin(), ca.end());
   std::vector<int16_t> a16(wa.begin(), wa.end());
   a8[0] = -128;
@@ -371,21 +371,24 @@ TEST_CASE("golden: MUL rows equal the definition for 8/16-bit codes, broadcast r
   for (const RequantParams& p : params) {
     for (int64_t step_a : {0, 1}) {
       for (int64_t step_b : {0, 1}) {
-        INFO("multiplier " << p.multiplier << " shift " << p.shift << " steps " << step_a << step_b);
-        const int64_t n = 1001;  // not a multiple of 4: the scalar tail too
-        std::vector<int8_t> got8(n);
-        std::vector<int32_t> got32(n);
-        std::vector<int16_t> got16(n);
-        mul_row(a8.data(), step_a, a8.data() + 2, step_b, n, p, -128, 127, got8.data());
-        mul_row(a16.data(), step_a, a16.data() + 1, step_b, n, p, INT32_MIN, INT32_MAX, got32.data());
-        mul_row(a8.data() + 1, step_a, a16.data(), step_b, n, p, 0, 32767, got16.data());
-        int bad = 0;
-        for (int64_t j = 0; j < n; ++j) {
-          bad += got8[j] != mul_definition(a8[j * step_a], a8[2 + j * step_b], p.multiplier, p.shift, -128, 127);
-          bad += got32[j] != mul_definition(a16[j * step_a], a16[1 + j * step_b], p.multiplier, p.shift, INT32_MIN, INT32_MAX);
-          bad += got16[j] != mul_definition(a8[1 + j * step_a], a16[j * step_b], p.multiplier, p.shift, 0, 32767);
+        // 5 and 15: the short-row form; 1001: one block of int32 products with an 8-lane and a scalar tail; 2053:
+        // three blocks, the last of 5 (the short-plane requantization).
+        for (const int64_t n : {5, 15, 1001, 2053}) {
+          INFO("multiplier " << p.multiplier << " shift " << p.shift << " steps " << step_a << step_b << ", " << n << " elements");
+          std::vector<int8_t> got8(n);
+          std::vector<int32_t> got32(n);
+          std::vector<int16_t> got16(n);
+          mul_row(a8.data(), step_a, a8.data() + 2, step_b, n, p, -128, 127, got8.data());
+          mul_row(a16.data(), step_a, a16.data() + 1, step_b, n, p, INT32_MIN, INT32_MAX, got32.data());
+          mul_row(a8.data() + 1, step_a, a16.data(), step_b, n, p, 0, 32767, got16.data());
+          int bad = 0;
+          for (int64_t j = 0; j < n; ++j) {
+            bad += got8[j] != mul_definition(a8[j * step_a], a8[2 + j * step_b], p.multiplier, p.shift, -128, 127);
+            bad += got32[j] != mul_definition(a16[j * step_a], a16[1 + j * step_b], p.multiplier, p.shift, INT32_MIN, INT32_MAX);
+            bad += got16[j] != mul_definition(a8[1 + j * step_a], a16[j * step_b], p.multiplier, p.shift, 0, 32767);
+          }
+          CHECK(bad == 0);
         }
-        CHECK(bad == 0);
       }
     }
   }

@@ -202,9 +202,11 @@ TEST_CASE("simulator: the fast kernels give the reference kernels' bits on whole
   // The fast paths (dot kernels, depthwise, rows of 1x1 images as one image, vector ADD, tables) against the plain
   // reference loops, through every instruction of real networks: a ViT (Gemms over token rows), a UNet
   // (ConvTranspose), MobileNetV2 (depthwise), the resize/concat head, ShuffleNet's channel shuffles (TRANSPOSE,
-  // RESCALE), YOLO's blocks (stride-2 and 3x3 convolutions on the phase form).
+  // RESCALE), YOLO's blocks (stride-2 and 3x3 convolutions on the phase form), MobileNetV3's squeeze-and-excitation
+  // scales (MUL of [C,1,1] by small planes as flat blocks).
   bpu::test::TempDir dir("fast_vs_reference");
-  for (const std::string fixture : {"zoo_vit", "zoo_unet", "mobilenet_v2", "resize_concat", "zoo_shufflenet_v2_tiny", "zoo_yolo"}) {
+  for (const std::string fixture : {"zoo_vit", "zoo_unet", "mobilenet_v2", "resize_concat", "zoo_shufflenet_v2_tiny", "zoo_yolo",
+                                    "zoo_mobilenet_v3_tiny"}) {
     INFO(fixture);
     const std::string bin = compile_to(dir, fixture, fixture);
     ModelRunner runner = ModelRunner::from_file(bin);
@@ -278,4 +280,65 @@ TEST_CASE("simulator: the lane plan keeps every instruction once, lanes independ
   CHECK(lane_steps >= 2);
   REQUIRE(plan.buffers.size() == seg.buffers.size());
   for (const BpuBuffer& b : plan.buffers) CHECK(b.offset + b.size <= plan.arena_size);
+}
+
+TEST_CASE("simulator: MUL over many short rows (a per-channel scale on small planes) equals the element definition", "[infer]") {
+  // The squeeze-and-excitation scale [C,1,1] x [C,H,W]: either input may be the per-channel one, 8 or 16 bits,
+  // planes of 1-63 elements (flat blocks) and 64 (per-row calls), over more than one 4096-element block.
+  for (const bool scale_first : {true, false}) {
+    for (const DType type : {DType::Int8, DType::Int16}) {
+      for (const int64_t plane : {1, 4, 15, 63, 64}) {
+        INFO((scale_first ? "a" : "b") << " per channel, " << dtype_name(type) << ", plane " << plane);
+        const int64_t C = 1500, size = dtype_size(type);
+        BpuSegment seg;
+        auto add = [&](Shape shape, uint64_t offset) {
+          BpuBuffer b;
+          b.info.dtype = type;
+          b.info.shape = shape;
+          b.info.scales = {1.0f};
+          b.offset = offset;
+          b.size = static_cast<uint64_t>(checked_element_count(shape, "t", ExitCode::Internal) * size);
+          seg.buffers.push_back(b);
+        };
+        add({1, C, 1, 1}, 0);
+        add({1, C, plane, 1}, static_cast<uint64_t>(C * size));
+        add({1, C, plane, 1}, static_cast<uint64_t>(C * size * (1 + plane)));
+        seg.arena_size = static_cast<uint64_t>(C * size * (1 + 2 * plane));
+        seg.input_buffers = {0, 1};
+        seg.input_values = {"scale", "x"};
+        seg.output_buffers = {2};
+        seg.output_values = {"y"};
+        bayes::Mul m;
+        m.input_a = scale_first ? 0 : 1;
+        m.input_b = scale_first ? 1 : 0;
+        m.output = 2;
+        m.multiplier = 1518500250;
+        m.shift = 37;
+        m.clamp_lo = static_cast<int32_t>(dtype_min(type));
+        m.clamp_hi = static_cast<int32_t>(dtype_max(type));
+        const std::vector<bayes::Instruction> program{{bayes::Opcode::Mul, 0, m}};
+        std::mt19937 rng(static_cast<uint32_t>(plane * 7 + (scale_first ? 1 : 2)));
+        std::uniform_int_distribution<int> code(static_cast<int>(dtype_min(type)), static_cast<int>(dtype_max(type)));
+        std::map<std::string, HostTensor> values;
+        values["scale"] = HostTensor{seg.buffers[0].info, {}, {}};
+        values["x"] = HostTensor{seg.buffers[1].info, {}, {}};
+        for (int64_t c = 0; c < C; ++c) values["scale"].q.push_back(code(rng));
+        for (int64_t i = 0; i < C * plane; ++i) values["x"].q.push_back(code(rng));
+        const RequantParams p{m.multiplier, m.shift, 0};
+        for (const int threads : {1, 2}) {
+          SimulatorWorkspace workspace(threads);
+          BpuSimulator sim(seg, program, ConvKernel::Fast, &workspace);
+          const auto got = sim.run(values).at("y").q;
+          REQUIRE(got.size() == static_cast<size_t>(C * plane));
+          int64_t wrong = 0;
+          for (int64_t i = 0; i < C * plane; ++i) {
+            const int64_t want = apply_requant(int64_t{values["scale"].q[static_cast<size_t>(i / plane)]} *
+                                                   values["x"].q[static_cast<size_t>(i)], p, m.clamp_lo, m.clamp_hi);
+            wrong += got[static_cast<size_t>(i)] != want;
+          }
+          CHECK(wrong == 0);
+        }
+      }
+    }
+  }
 }

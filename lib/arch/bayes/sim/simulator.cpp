@@ -621,16 +621,53 @@ void BpuSimulator::mul_rows(const bayes::Mul& m, const BpuBuffer& x, const BpuBu
   coalesce_broadcast(so, sa, sb);
   struct Row { int64_t o, ia, step_a, ib, step_b, len; };
   std::vector<Row> rows;
+  if (!so.empty() && so.back() > 0) rows.reserve(static_cast<size_t>(o.size / dtype_size(o.info.dtype) / static_cast<uint64_t>(so.back())));
   for_each_broadcast_row(so, sa, sb, [&](int64_t r, int64_t ia, int64_t step_a, int64_t ib, int64_t step_b, int64_t len) {
     rows.push_back({r, ia, step_a, ib, step_b, len});
   });
-  const double work = static_cast<double>(o.size / dtype_size(o.info.dtype)) * kAddWork;
+  const int64_t total = static_cast<int64_t>(o.size / dtype_size(o.info.dtype));
+  const double work = static_cast<double>(total) * kAddWork;
+  // Many short rows where one side is one value per row and the other runs with the output (a squeeze-and-
+  // excitation scale on 2x2 planes: 1152 rows of 4): that side spread to one value per element, then flat
+  // blocks, since a call per row costs more than its row. 0: no; 1: a per row; 2: b per row.
+  int per_row = rows.size() > 1 && rows[0].len < kShortMulRow ? 1 : 0;
+  for (size_t r = 0; per_row && r < rows.size(); ++r) {
+    const Row& w = rows[r];
+    const bool a_row = w.step_a == 0 && w.step_b == 1 && w.ib == w.o, b_row = w.step_b == 0 && w.step_a == 1 && w.ia == w.o;
+    if (w.o != static_cast<int64_t>(r) * w.len || !(a_row || b_row) || (r > 0 && (a_row ? 1 : 2) != per_row)) per_row = 0;
+    else if (r == 0) per_row = a_row ? 1 : 2;
+  }
   with_int_buffer(arena, x, [&](auto* xa) {
     with_int_buffer(arena, y, [&](auto* yb) {
       with_int_buffer(arena, o, [&](auto* out) {
         using A = std::remove_const_t<std::remove_pointer_t<decltype(xa)>>;
         using B = std::remove_const_t<std::remove_pointer_t<decltype(yb)>>;
         if constexpr (sizeof(A) <= 2 && sizeof(B) <= 2) {
+          if (per_row) {
+            const int64_t len = rows[0].len;
+            constexpr int64_t kBlock = 4096;  // elements per task
+            parallel_for(pool_for(work), (total + kBlock - 1) / kBlock, [&](int64_t b0, int64_t b1) {
+              const int64_t i0 = b0 * kBlock, i1 = std::min(total, b1 * kBlock);
+              // The per-row side's values, one per element of [i0, i1).
+              auto spread = [&](const auto* src, bool a_side) {
+                std::vector<std::remove_const_t<std::remove_pointer_t<decltype(src)>>> v;
+                v.reserve(static_cast<size_t>(i1 - i0));
+                for (int64_t i = i0; i < i1;) {
+                  const Row& w = rows[static_cast<size_t>(i / len)];
+                  const int64_t end = std::min(i1, w.o + len);
+                  v.insert(v.end(), static_cast<size_t>(end - i), src[a_side ? w.ia : w.ib]);
+                  i = end;
+                }
+                return v;
+              };
+              if (per_row == 1) {
+                kernels::mul_row(spread(xa, true).data(), 1, yb + i0, 1, i1 - i0, p, m.clamp_lo, m.clamp_hi, out + i0);
+              } else {
+                kernels::mul_row(xa + i0, 1, spread(yb, false).data(), 1, i1 - i0, p, m.clamp_lo, m.clamp_hi, out + i0);
+              }
+            });
+            return;
+          }
           parallel_for(pool_for(work), static_cast<int64_t>(rows.size()), [&](int64_t r0, int64_t r1) {
             for (int64_t r = r0; r < r1; ++r) {
               const Row& w = rows[static_cast<size_t>(r)];

@@ -149,6 +149,7 @@ class BpuSimulator {
   static constexpr double kAddWork = 8;             // an ADD element costs about 8 multiply-adds
   static constexpr double kDepthwiseWork = 8;       // a depthwise multiply-add costs about 8 of the dot kernel's
   static constexpr double kPoolWork = 16;           // a max-pool window element about 16 (64x32x32 3x3 s2: ~40 us)
+  static constexpr int64_t kShortMulRow = 64;       // MUL rows shorter than this run as flat blocks (mul_rows)
   // The int8 rescale table of (mult, shift) clamped to [lo, hi] (CONCAT: the int8 range), built once per workspace.
   const kernels::Int8Rescale& rescale_table(int64_t mult, int32_t shift, int64_t lo = -128, int64_t hi = 127) const;
 

@@ -21,8 +21,9 @@ using namespace bpu::kernels;
 
 namespace {
 
-// conv_int8_dot_requant (im2col, dot and requantization per block of positions) against the reference sums
-// requantized by requantize_per_channel, for 1, 2 and 3 threads, int8 with a fused ReLU and int16 outputs.
+// conv_int8_dot_requant (im2col, dot and requantization per block of positions), or for the lane kernel
+// conv_int8_lanes_requant, against the reference sums requantized by requantize_per_channel, for 1, 2 and 3
+// threads, int8 with a fused ReLU and int16 outputs.
 void check_dot_requant(const ConvGeometry& g, const std::vector<int8_t>& x, const PackedConvWeights& packed,
                        const std::vector<int64_t>& ref) {
   std::vector<RequantParams> params;
@@ -32,12 +33,22 @@ void check_dot_requant(const ConvGeometry& g, const std::vector<int8_t>& x, cons
   std::vector<int16_t> want16(ref.size()), got16(ref.size());
   requantize_per_channel(ref.data(), g.batch, g.out_channels, P, params.data(), 0, 127, want8.data());
   requantize_per_channel(ref.data(), g.batch, g.out_channels, P, params.data(), -32768, 32767, want16.data());
+  const bool lanes = packed.kind == DotKind::Vnni512Lanes;
+  const std::vector<int64_t> spread = lanes ? lane_requant_spread(packed, params.data(), bound) : std::vector<int64_t>{};
+  if (lanes) REQUIRE_FALSE(spread.empty());
+  std::vector<uint8_t> cols;
   for (int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
     std::fill(got8.begin(), got8.end(), int8_t{99});
-    conv_int8_dot_requant(g, x.data(), packed, params.data(), bound, 0, 127, got8.data(), &pool);
-    conv_int8_dot_requant(g, x.data(), packed, params.data(), bound, -32768, 32767, got16.data(), &pool);
-    INFO("fused dot + requant, " << threads << " threads");
+    std::fill(got16.begin(), got16.end(), int16_t{99});
+    if (lanes) {  // the lane kernel requantizing in registers
+      conv_int8_lanes_requant(g, x.data(), packed, spread, 0, 127, got8.data(), cols, &pool);
+      conv_int8_lanes_requant(g, x.data(), packed, spread, -32768, 32767, got16.data(), cols, &pool);
+    } else {
+      conv_int8_dot_requant(g, x.data(), packed, params.data(), bound, 0, 127, got8.data(), &pool);
+      conv_int8_dot_requant(g, x.data(), packed, params.data(), bound, -32768, 32767, got16.data(), &pool);
+    }
+    INFO((lanes ? "lanes" : "fused dot") << " + requant, " << threads << " threads");
     REQUIRE(got8 == want8);
     REQUIRE(got16 == want16);
   }
@@ -69,6 +80,7 @@ void check_geometry(ConvGeometry g, int64_t pad_bottom, int64_t pad_right, uint6
       std::vector<int32_t> dw(n_out);
       for (int threads : {1, 2}) {
         ThreadPool pool(threads);
+        std::fill(dw.begin(), dw.end(), 0x5A5A5A5A);  // the simulator's accumulators are reused, not zeroed
         depthwise_accumulate_int8(g, x.data(), w.data(), dw.data(), &pool);
         REQUIRE(std::equal(ref.begin(), ref.end(), dw.begin()));
       }
@@ -89,7 +101,7 @@ void check_geometry(ConvGeometry g, int64_t pad_bottom, int64_t pad_right, uint6
         INFO((kind == DotKind::Avx2 ? "AVX2" : "AVX-512 VNNI") << ", " << threads << " threads");
         REQUIRE(std::equal(ref.begin(), ref.end(), dot.begin()));
       }
-      if (packed.kind != DotKind::Vnni512Lanes) check_dot_requant(g, x, packed, ref);
+      check_dot_requant(g, x, packed, ref);
     }
   }
   // Spot-check the reference against an independent double sum at output (0, last channel, 0, 0).

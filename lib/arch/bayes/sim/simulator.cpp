@@ -210,7 +210,9 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
   const size_t count = static_cast<size_t>(g.batch * g.out_channels * plane);
   const auto requant_key = std::make_tuple(static_cast<const void*>(segment_.constants.data()), c.requant_offset, static_cast<int64_t>(count));
   SimulatorWorkspace::ConvRequant& rq = cached(workspace_->cache_mutex, workspace_->conv_requant, requant_key, [&] {
-    return SimulatorWorkspace::ConvRequant{read_records(segment_.constants, c.requant_offset, static_cast<uint32_t>(g.out_channels)), {}};
+    SimulatorWorkspace::ConvRequant r;
+    r.params = read_records(segment_.constants, c.requant_offset, static_cast<uint32_t>(g.out_channels));
+    return r;
   });
   const std::vector<RequantParams>& params = rq.params;
   // int8 fast paths with int32 accumulators: depthwise on every CPU, the dot kernel where AVX-512 VNNI runs.
@@ -236,10 +238,10 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
       }
       x = columns.data();
     }
-    std::vector<int32_t>& acc = scratch().accumulators;
+    std::vector<int32_t>& acc = scratch().accumulators;  // the kernels write every sum: only grown, never zeroed again
     const int64_t bound = 128 * 128 * (g.in_channels / g.groups) * g.kernel_h * g.kernel_w;  // max |sum|
     if (depthwise) {
-      acc.resize(count);
+      if (acc.size() < count) acc.resize(count);
       const std::vector<int32_t>* taps = nullptr;
       if (kernels::depthwise_channels_last(g)) {
         taps = &cached(workspace_->cache_mutex, workspace_->depthwise_taps, constant_key(segment_, c.weight_offset),
@@ -255,7 +257,17 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
         });
         return;
       }
-      acc.resize(count);
+      if (!rows && !rq.lanes_built) {  // the lane kernel: requantized in registers where every channel fits
+        rq.lanes = kernels::lane_requant_spread(packed, params.data(), bound);
+        rq.lanes_built = true;
+      }
+      if (!rows && !rq.lanes.empty()) {
+        with_int_buffer(arena, out, [&](auto* y) {
+          kernels::conv_int8_lanes_requant(g, x, packed, rq.lanes, c.clamp_lo, c.clamp_hi, y, scratch().panels, pool);
+        });
+        return;
+      }
+      if (acc.size() < count) acc.resize(count);
       kernels::conv_accumulate_int8_dot(run_g, x, packed, acc.data(), scratch().panels, pool);
     }
     with_int_buffer(arena, out, [&](auto* y) {

@@ -35,6 +35,8 @@ struct SimulatorWorkspace {
   struct ConvRequant {
     std::vector<RequantParams> params;
     std::vector<int64_t> spread;
+    std::vector<int64_t> lanes;  // the lane kernel's fused requantization (kernels::lane_requant_spread)
+    bool lanes_built = false;    // lanes stays empty when the fused form does not apply
   };
   // By (constant pool, requant_offset, output elements): the spread depends on the plane.
   std::map<std::tuple<const void*, uint32_t, int64_t>, ConvRequant> conv_requant;

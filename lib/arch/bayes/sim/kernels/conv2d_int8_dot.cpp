@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "arch/bayes/sim/kernels/avx2_rne.h"
+#include "arch/bayes/sim/kernels/avx512_requant.h"
 #include "common/thread_pool.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -268,21 +269,14 @@ void spread_requant_params(int64_t rows, int64_t plane, int64_t channels, const 
 template <typename OutT>
 BPU_AVX512 void requant_short_rows_vector(const int32_t* acc, int64_t count, const int64_t* spread, int64_t stride,
                                           int64_t lo, int64_t hi, OutT* out) {
-  const int64_t *mult = spread, *bias = spread + stride, *shift = bias + stride, *mask = shift + stride;
-  const int64_t* half = mask + stride;
-  const __m512i one = _mm512_set1_epi64(1), vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
+  const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
   for (int64_t i = 0; i < count; i += 8) {
     const int64_t n = std::min<int64_t>(8, count - i);
     alignas(32) int32_t part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     std::memcpy(part, acc + i, static_cast<size_t>(n) * sizeof(int32_t));
     const __m512i a = _mm512_cvtepi32_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(part)));
-    __m512i v = _mm512_add_epi64(_mm512_mul_epi32(a, _mm512_loadu_si512(mult + i)), _mm512_loadu_si512(bias + i));
-    const __m512i floor = _mm512_srav_epi64(v, _mm512_loadu_si512(shift + i));
-    const __m512i rem = _mm512_and_si512(v, _mm512_loadu_si512(mask + i)), hv = _mm512_loadu_si512(half + i);
-    const __mmask8 up = _mm512_cmpgt_epu64_mask(rem, hv) | (_mm512_cmpeq_epu64_mask(rem, hv) & _mm512_test_epi64_mask(floor, one));
-    v = _mm512_min_epi64(_mm512_max_epi64(_mm512_mask_add_epi64(floor, up, floor, one), vlo), vhi);
     alignas(64) int64_t lanes[8];
-    _mm512_store_si512(lanes, v);
+    _mm512_store_si512(lanes, requant_lanes8(a, requant_params8(spread + i, stride), vlo, vhi));
     for (int64_t k = 0; k < n; ++k) out[i + k] = static_cast<OutT>(lanes[k]);
   }
 }
@@ -573,6 +567,24 @@ PackedConvWeights pack_quad_weights(const ConvGeometry& g, const int8_t* weight,
 
 bool lane_kernel_fits(const ConvGeometry& g) {
   return g.out_h * g.out_w <= kLanePositions || (g.groups > 1 && g.out_channels / g.groups <= kLaneChannels);
+}
+
+std::vector<int64_t> lane_requant_spread(const PackedConvWeights& w, const RequantParams* params, int64_t acc_bound) {
+  const int64_t channels = w.groups * w.row_blocks * kLaneChannels;
+  std::vector<RequantParams> lanes(static_cast<size_t>(channels), RequantParams{1, 0, 0});  // padding: neutral
+  for (int64_t grp = 0; grp < w.groups; ++grp) {
+    for (int64_t co = 0; co < w.cout_g; ++co) {
+      const RequantParams& p = params[grp * w.cout_g + co];
+      if (!fits_64bit_lanes(acc_bound, p) || p.multiplier != static_cast<int32_t>(p.multiplier) || p.shift < 0 ||
+          p.shift > 62) {
+        return {};
+      }
+      lanes[static_cast<size_t>(grp * w.row_blocks * kLaneChannels + co)] = p;
+    }
+  }
+  std::vector<int64_t> spread;
+  spread_requant_params(channels, 1, channels, lanes.data(), spread);
+  return spread;
 }
 
 PackedConvWeights pack_conv_weights(const ConvGeometry& g, const int8_t* weight, DotKind kind) {

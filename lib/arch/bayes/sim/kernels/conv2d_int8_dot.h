@@ -67,6 +67,19 @@ bool lane_channels_last(const ConvGeometry& g);
 void conv_accumulate_int8_lanes(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w, int32_t* acc,
                                 std::vector<uint8_t>& cols, ThreadPool* pool);
 
+// The lane kernel's per-channel requantization parameters (its fused form, conv_int8_lanes_requant): the spread
+// arrays of the short-row requantization with one entry per packed channel (groups x row_blocks x kLaneChannels;
+// padding channels take a neutral entry, never stored). Empty when some channel's worst case, |acc| <= acc_bound,
+// does not fit the 64-bit lanes or its multiplier does not fit 32 bits (then accumulate and requantize_int32_rows).
+std::vector<int64_t> lane_requant_spread(const PackedConvWeights& w, const RequantParams* params, int64_t acc_bound);
+// conv_accumulate_int8_lanes followed by requantize_int32_rows in one pass: each tile's sums requantized in
+// registers and stored to out[n, c, p], the same codes for every thread count (spread: lane_requant_spread of w,
+// not empty).
+template <typename OutT>
+void conv_int8_lanes_requant(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w,
+                             const std::vector<int64_t>& spread, int64_t lo, int64_t hi, OutT* out,
+                             std::vector<uint8_t>& cols, ThreadPool* pool);
+
 // acc[n, co, y, x] = sum of input * weight as int32 (NCHW), by the kernel `w` was packed for, which
 // int8_dot_supported() must accept, and int8_dot_accepts(g). `panels` is scratch reused between calls; `pool` may
 // be null (one thread).

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <vector>
 
+#include "arch/bayes/sim/kernels/avx512_requant.h"
 #include "arch/bayes/sim/kernels/conv2d_int8_dot.h"
 #include "common/thread_pool.h"
 
@@ -175,9 +176,19 @@ struct TileSource {
 };
 
 // One tile: positions [p0, p0 + 4) x channel blocks [b0, b0 + Blocks) of one group, over every k-quad.
-template <int Blocks>
+// Where a tile's sums go: the int32 sums themselves (spread null, OutT int32_t), or requantized in registers with
+// each lane's channel parameters (lane_requant_spread: entry grp * row_blocks * 16 + co) and clamped to [lo, hi].
+// `out`: the image and group's first output row.
+template <typename OutT>
+struct LaneOut {
+  OutT* out;
+  const int64_t* spread;
+  int64_t stride, lo, hi;
+};
+
+template <int Blocks, typename OutT>
 BPU_AVX512 void lane_tile(const PackedConvWeights& w, int64_t grp, const TileSource& src, int64_t P, int64_t p0,
-                          int64_t b0, int32_t* out) {
+                          int64_t b0, const LaneOut<OutT>& o) {
   __m512i acc[kTilePositions][Blocks];
 #pragma GCC unroll 4
   for (int p = 0; p < kTilePositions; ++p) {
@@ -202,13 +213,31 @@ BPU_AVX512 void lane_tile(const PackedConvWeights& w, int64_t grp, const TileSou
     }
   }
   alignas(64) int32_t lanes[kLaneChannels];
+  alignas(64) int64_t wide[8];
+  const __m512i vlo = _mm512_set1_epi64(o.lo), vhi = _mm512_set1_epi64(o.hi);
   for (int b = 0; b < Blocks; ++b) {
     const int64_t co0 = (b0 + b) * kLaneChannels, n = std::min(kLaneChannels, w.cout_g - co0);
     if (n <= 0) break;
-    const __m512i corr = _mm512_loadu_si512(w.correction.data() + grp * w.row_blocks * kLaneChannels + co0);
-    for (int p = 0; p < kTilePositions && p0 + p < P; ++p) {
-      _mm512_store_si512(lanes, _mm512_sub_epi32(acc[p][b], corr));
-      for (int64_t l = 0; l < n; ++l) out[(co0 + l) * P + p0 + p] = lanes[l];
+    const int64_t lane0 = grp * w.row_blocks * kLaneChannels + co0;  // the block's first packed channel
+    const __m512i corr = _mm512_loadu_si512(w.correction.data() + lane0);
+    const int64_t live = std::min<int64_t>(kTilePositions, P - p0);
+    OutT* dst = o.out + co0 * P + p0;
+    if (!o.spread) {
+      for (int64_t p = 0; p < live; ++p) {
+        _mm512_store_si512(lanes, _mm512_sub_epi32(acc[p][b], corr));
+        for (int64_t l = 0; l < n; ++l) dst[l * P + p] = static_cast<OutT>(lanes[l]);
+      }
+      continue;
+    }
+    for (int64_t h = 0; h * 8 < n; ++h) {  // eight channels at a time as int64 lanes, their parameters loaded once
+      const RequantLanes8 params = requant_params8(o.spread + lane0 + 8 * h, o.stride);
+      const int64_t l1 = std::min<int64_t>(n, 8 * h + 8);
+      for (int64_t p = 0; p < live; ++p) {
+        const __m512i sums = _mm512_sub_epi32(acc[p][b], corr);
+        const __m256i half = h == 0 ? _mm512_castsi512_si256(sums) : _mm512_extracti64x4_epi64(sums, 1);
+        _mm512_store_si512(wide, requant_lanes8(_mm512_cvtepi32_epi64(half), params, vlo, vhi));
+        for (int64_t l = 8 * h; l < l1; ++l) dst[l * P + p] = static_cast<OutT>(wide[l - 8 * h]);
+      }
     }
   }
 }
@@ -222,8 +251,9 @@ struct GroupSource {
 };
 
 // Tiles [t0, t1) of one image and group (tile t: position tile t % position_tiles, channel tile t / it).
+template <typename OutT>
 void lane_group(const ConvGeometry& g, const PackedConvWeights& w, int64_t grp, const GroupSource& s, int64_t t0,
-                int64_t t1, int32_t* out) {
+                int64_t t1, const LaneOut<OutT>& out) {
   const int64_t P = g.out_h * g.out_w, position_tiles = (P + kTilePositions - 1) / kTilePositions;
   const int64_t live_blocks = (w.cout_g + kLaneChannels - 1) / kLaneChannels;  // blocks past it are padding
   for (int64_t t = t0; t < t1; ++t) {
@@ -248,9 +278,13 @@ void lane_group(const ConvGeometry& g, const PackedConvWeights& w, int64_t grp, 
 
 bool lane_channels_last(const ConvGeometry& g) { return !(g.kernel_w >= kRunTaps && g.dilation_w == 1); }
 
-void conv_accumulate_int8_lanes(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w, int32_t* acc,
-                                std::vector<uint8_t>& cols, ThreadPool* pool) {
 #if BPU_HAVE_LANES_CODE
+namespace {
+
+// The whole lane kernel into `o` (its out: output element 0), image by image.
+template <typename OutT>
+void run_lanes(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w, const LaneOut<OutT>& o,
+               std::vector<uint8_t>& cols, ThreadPool* pool) {
   const int64_t cin_g = g.in_channels / g.groups, P = g.out_h * g.out_w;
   const int64_t position_tiles = (P + kTilePositions - 1) / kTilePositions, channel_tiles = w.row_blocks / kTileBlocks;
   const int64_t positions = position_tiles * kTilePositions, tiles = position_tiles * channel_tiles;
@@ -259,7 +293,11 @@ void conv_accumulate_int8_lanes(const ConvGeometry& g, const int8_t* input, cons
   for (int64_t kq = 0; !last && kq < w.k_quads; ++kq) column_quads.push_back(4 * kq);
   for (int64_t n = 0; n < g.batch; ++n) {
     const int8_t* image = input + n * g.in_channels * g.in_h * g.in_w;
-    int32_t* image_out = acc + n * g.out_channels * P;
+    auto at = [&](int64_t grp) {  // the image and group's output rows
+      LaneOut<OutT> r = o;
+      r.out = o.out + (n * g.out_channels + grp * w.cout_g) * P;
+      return r;
+    };
     if (g.groups == 1) {
       // The copy or the columns are built once, before the split: built by each worker for its own positions
       // they cost more (late 2x2 stages have one position tile: both workers built all of it).
@@ -273,7 +311,8 @@ void conv_accumulate_int8_lanes(const ConvGeometry& g, const int8_t* input, cons
         lane_columns(g, image, cin_g, w.k_quads, P, positions, cols);
         s.base = cols.data();
       }
-      parallel_for(pool, tiles, [&](int64_t t0, int64_t t1) { lane_group(g, w, 0, s, t0, t1, image_out); });
+      const LaneOut<OutT> whole = at(0);
+      parallel_for(pool, tiles, [&](int64_t t0, int64_t t1) { lane_group(g, w, 0, s, t0, t1, whole); });
       continue;
     }
     // Whole groups across the workers, each with its own copy of its groups' input channels (or each group's
@@ -289,13 +328,43 @@ void conv_accumulate_int8_lanes(const ConvGeometry& g, const int8_t* input, cons
           lane_columns(g, image + grp * cin_g * g.in_h * g.in_w, cin_g, w.k_quads, P, positions, own);
           s = GroupSource{own.data(), g.out_w * w.k_quads * 4, w.k_quads * 4, quads.data()};
         }
-        lane_group(g, w, grp, s, 0, tiles, image_out + grp * w.cout_g * P);
+        lane_group(g, w, grp, s, 0, tiles, at(grp));
       }
     });
   }
+}
+
+}  // namespace
+#endif
+
+void conv_accumulate_int8_lanes(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w, int32_t* acc,
+                                std::vector<uint8_t>& cols, ThreadPool* pool) {
+#if BPU_HAVE_LANES_CODE
+  run_lanes(g, input, w, LaneOut<int32_t>{acc, nullptr, 0, 0, 0}, cols, pool);
 #else
   (void)g, (void)input, (void)w, (void)acc, (void)cols, (void)pool;
 #endif
 }
+
+template <typename OutT>
+void conv_int8_lanes_requant(const ConvGeometry& g, const int8_t* input, const PackedConvWeights& w,
+                             const std::vector<int64_t>& spread, int64_t lo, int64_t hi, OutT* out,
+                             std::vector<uint8_t>& cols, ThreadPool* pool) {
+#if BPU_HAVE_LANES_CODE
+  run_lanes(g, input, w, LaneOut<OutT>{out, spread.data(), static_cast<int64_t>(spread.size() / 5), lo, hi}, cols, pool);
+#else
+  (void)g, (void)input, (void)w, (void)spread, (void)lo, (void)hi, (void)out, (void)cols, (void)pool;
+#endif
+}
+
+#define BPU_LANES_REQUANT(OutT)                                                                                       \
+  template void conv_int8_lanes_requant<OutT>(const ConvGeometry&, const int8_t*, const PackedConvWeights&,          \
+                                              const std::vector<int64_t>&, int64_t, int64_t, OutT*,                  \
+                                              std::vector<uint8_t>&, ThreadPool*);
+BPU_LANES_REQUANT(int8_t)
+BPU_LANES_REQUANT(int16_t)
+BPU_LANES_REQUANT(int32_t)
+#undef BPU_LANES_REQUANT
+
 
 }  // namespace bpu::kernels

@@ -403,6 +403,10 @@ TEST_CASE("conv kernel: the channel-lane kernel's channel-last taps (RegNet grou
   check_geometry<int8_t>(geo(24, 4, 4, 24, 3, 1, 2, 2, 3), 2, 2, 56);     // dilation 2 with groups
   check_geometry<int8_t>(geo(33, 8, 8, 48, 1, 2, 0, 1, 1), 0, 0, 57);     // 1x1 stride 2: every other input position
   check_geometry<int8_t>(geo(18, 3, 5, 12, 2, 1, 0, 1, 3), 1, 0, 58);     // even kernel, asymmetric pads, 6 per group
+  ConvGeometry aspp = geo(16, 4, 4, 16, 3, 1, 12, 12, 1);  // dilation 12 on 4x4: the copy would span 27x27
+  aspp.out_h = aspp.out_w = 4;
+  REQUIRE_FALSE(lane_kernel_fits(aspp));  // the panel kernel instead
+  check_geometry<int8_t>(aspp, 12, 12, 62);
   ConvGeometry batched = geo(20, 3, 3, 30, 3, 1, 1, 1, 10);                // a batch of grouped images
   batched.batch = 2;
   check_geometry<int8_t>(batched, 1, 1, 59);

@@ -257,15 +257,16 @@ void BpuSimulator::execute(const bayes::Conv2d& c, std::vector<uint8_t>& arena) 
         });
         return;
       }
-      if (!rows && !rq.lanes_built) {  // the lane kernel: requantized in registers where every channel fits
-        rq.lanes = kernels::lane_requant_spread(packed, params.data(), bound);
-        rq.lanes_built = true;
-      }
-      if (!rows && !rq.lanes.empty()) {
-        with_int_buffer(arena, out, [&](auto* y) {
-          kernels::conv_int8_lanes_requant(g, x, packed, rq.lanes, c.clamp_lo, c.clamp_hi, y, scratch().panels, pool);
-        });
-        return;
+      if (!rows) {  // the lane kernel: requantized in registers where every channel fits
+        const std::vector<int64_t>& lanes = cached(workspace_->cache_mutex, workspace_->lane_requant,
+                                                   std::make_tuple(static_cast<const void*>(segment_.constants.data()), c.requant_offset, c.weight_offset),
+                                                   [&] { return kernels::lane_requant_spread(packed, params.data(), bound); });
+        if (!lanes.empty()) {
+          with_int_buffer(arena, out, [&](auto* y) {
+            kernels::conv_int8_lanes_requant(g, x, packed, lanes, c.clamp_lo, c.clamp_hi, y, scratch().panels, pool);
+          });
+          return;
+        }
       }
       if (acc.size() < count) acc.resize(count);
       kernels::conv_accumulate_int8_dot(run_g, x, packed, acc.data(), scratch().panels, pool);

@@ -35,11 +35,12 @@ struct SimulatorWorkspace {
   struct ConvRequant {
     std::vector<RequantParams> params;
     std::vector<int64_t> spread;
-    std::vector<int64_t> lanes;  // the lane kernel's fused requantization (kernels::lane_requant_spread)
-    bool lanes_built = false;    // lanes stays empty when the fused form does not apply
   };
   // By (constant pool, requant_offset, output elements): the spread depends on the plane.
   std::map<std::tuple<const void*, uint32_t, int64_t>, ConvRequant> conv_requant;
+  // The lane kernel's fused requantization (kernels::lane_requant_spread; empty: the fused form does not apply),
+  // by (constant pool, requant_offset, weight_offset): its layout follows the packed weights.
+  std::map<std::tuple<const void*, uint32_t, uint32_t>, std::vector<int64_t>> lane_requant;
   struct Scratch {
     std::vector<int32_t> accumulators;
     std::vector<uint8_t> panels;

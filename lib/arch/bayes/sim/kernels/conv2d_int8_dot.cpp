@@ -566,7 +566,13 @@ PackedConvWeights pack_quad_weights(const ConvGeometry& g, const int8_t* weight,
 }
 
 bool lane_kernel_fits(const ConvGeometry& g) {
-  return g.out_h * g.out_w <= kLanePositions || (g.groups > 1 && g.out_channels / g.groups <= kLaneChannels);
+  const int64_t P = g.out_h * g.out_w;
+  if (P > kLanePositions && !(g.groups > 1 && g.out_channels / g.groups <= kLaneChannels)) return false;
+  // The channel-last copy spans the padded extent the output reads: with wide dilation or stride (an ASPP branch)
+  // it outgrows the taps themselves, and the panel kernel's per-group phase rows stay smaller.
+  const int64_t hp = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
+  const int64_t wp = (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1;
+  return !lane_channels_last(g) || hp * wp <= 4 * P * g.kernel_h * g.kernel_w;
 }
 
 std::vector<int64_t> lane_requant_spread(const PackedConvWeights& w, const RequantParams* params, int64_t acc_bound) {
@@ -575,10 +581,7 @@ std::vector<int64_t> lane_requant_spread(const PackedConvWeights& w, const Requa
   for (int64_t grp = 0; grp < w.groups; ++grp) {
     for (int64_t co = 0; co < w.cout_g; ++co) {
       const RequantParams& p = params[grp * w.cout_g + co];
-      if (!fits_64bit_lanes(acc_bound, p) || p.multiplier != static_cast<int32_t>(p.multiplier) || p.shift < 0 ||
-          p.shift > 62) {
-        return {};
-      }
+      if (!fits_64bit_lanes(acc_bound, p) || p.shift < 0 || p.shift > 62) return {};
       lanes[static_cast<size_t>(grp * w.row_blocks * kLaneChannels + co)] = p;
     }
   }

@@ -245,9 +245,9 @@ BPU_AVX512 void lane_tile(const PackedConvWeights& w, int64_t grp, const TileSou
 // Where one image and group's positions are: position p = (oy, ox) at base + oy * row + ox * column, its k-quads
 // `offset` from there (columns: row = out_w * column, column = the column bytes, offset[kq] = 4 * kq).
 struct GroupSource {
-  const uint8_t* base;
-  int64_t row, column;
-  const int64_t* offset;
+  const uint8_t* base = nullptr;
+  int64_t row = 0, column = 0;
+  const int64_t* offset = nullptr;
 };
 
 // Tiles [t0, t1) of one image and group (tile t: position tile t % position_tiles, channel tile t / it).
@@ -323,8 +323,10 @@ void run_lanes(const ConvGeometry& g, const int8_t* input, const PackedConvWeigh
       const std::vector<int64_t> quads = last ? channels_last_quads(g, shape) : column_quads;
       if (last) channels_last_input(g, shape, image, a * cin_g, b * cin_g, own);
       for (int64_t grp = a; grp < b; ++grp) {
-        GroupSource s{own.data() + (grp - a) * cin_g, g.stride_h * shape.wp * shape.cp, g.stride_w * shape.cp, quads.data()};
-        if (!last) {
+        GroupSource s;
+        if (last) {
+          s = GroupSource{own.data() + (grp - a) * cin_g, g.stride_h * shape.wp * shape.cp, g.stride_w * shape.cp, quads.data()};
+        } else {
           lane_columns(g, image + grp * cin_g * g.in_h * g.in_w, cin_g, w.k_quads, P, positions, own);
           s = GroupSource{own.data(), g.out_w * w.k_quads * 4, w.k_quads * 4, quads.data()};
         }

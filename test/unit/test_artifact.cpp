@@ -216,3 +216,31 @@ TEST_CASE("artifact: a MATMUL whose operands do not chain is refused", "[artifac
   CompiledModel back = deserialize_model(serialize_model(m), "matmul.bin");
   bpu::test::require_error([&] { ModelRunner(back, "matmul.bin"); }, ExitCode::Artifact, "shapes are not [..., M, K] x [..., K, N]");
 }
+
+TEST_CASE("artifact: a CONV2D whose padding and dilation would need an unbounded scratch is refused", "[artifact]") {
+  bpu::test::TempDir dir("conv_extent");
+  std::string yaml = bpu::test::fixture_yaml(bpu::test::data_path("ops/conv_clip_attr_10/model.onnx"), "o");
+  CompiledModel m = compile_model(parse_config(yaml, dir.file("c.yaml"))).model;
+  REQUIRE(m.bpu_segments.size() == 1);
+  BpuSegment& s = m.bpu_segments[0];
+  std::vector<bayes::Instruction> program = bayes::decode_program(s.code.data(), s.code.size(), "test");
+  int convs = 0;
+  for (auto& ins : program) {
+    auto* c = std::get_if<bayes::Conv2d>(&ins.body);
+    if (!c) continue;
+    // The same output size (stride 1): pads of 4096 around a kernel dilated to span 8193 positions, so the
+    // padded extent is about 8200 x 8200 positions per channel.
+    const uint32_t extent = (c->kernel_h - 1) * 4096 + 1;
+    REQUIRE(c->stride_h == 1);
+    REQUIRE(c->kernel_h == c->kernel_w);
+    const uint32_t pad = (extent - 1) / 2;
+    REQUIRE(c->pad_top + c->pad_bottom == c->kernel_h - 1);
+    c->dilation_h = c->dilation_w = 4096;
+    c->pad_top = c->pad_bottom = c->pad_left = c->pad_right = pad;
+    ++convs;
+  }
+  REQUIRE(convs >= 1);
+  s.code = bayes::encode_program(program);
+  CompiledModel back = deserialize_model(serialize_model(m), "conv.bin");
+  bpu::test::require_error([&] { ModelRunner(back, "conv.bin"); }, ExitCode::Artifact, "reduce the padding or dilation");
+}

@@ -427,6 +427,15 @@ class Validator {
     int64_t oh = conv_output_size(x[2], c.kernel_h, c.stride_h, c.pad_top, c.pad_bottom, c.dilation_h);
     int64_t ow = conv_output_size(x[3], c.kernel_w, c.stride_w, c.pad_left, c.pad_right, c.dilation_w);
     if (oh != y[2] || ow != y[3]) fail(ctx + " output " + shape_to_string(y) + " does not follow from input " + shape_to_string(x));
+    // The fast kernels copy the padded extent the output reads (stride phases, the channel-last copy): bounded
+    // by the input plane, so padding and dilation read from a file cannot ask for an unbounded allocation.
+    if (y[2] < 1 || y[3] < 1 || x[1] < 1) fail(ctx + " has an empty input or output");
+    const uint64_t hp = static_cast<uint64_t>(y[2] - 1) * c.stride_h + static_cast<uint64_t>(c.kernel_h - 1) * c.dilation_h + 1;
+    const uint64_t wp = static_cast<uint64_t>(y[3] - 1) * c.stride_w + static_cast<uint64_t>(c.kernel_w - 1) * c.dilation_w + 1;
+    if (hp * wp > 4 * static_cast<uint64_t>(x[2] * x[3]) + 65536) {
+      fail(ctx + " reads a padded input of " + std::to_string(hp) + "x" + std::to_string(wp) + " positions, more than 4x its " +
+           std::to_string(x[2]) + "x" + std::to_string(x[3]) + " input plane plus 65536; reduce the padding or dilation");
+    }
     uint64_t weight_bytes = static_cast<uint64_t>(y[1]) * (x[1] / c.groups) * c.kernel_h * c.kernel_w;
     if (c.weight_offset > s.constants.size() || weight_bytes > s.constants.size() - c.weight_offset) fail(ctx + " weights lie outside the constant pool");
     check_records(s, c.requant_offset, static_cast<uint64_t>(y[1]), ctx);

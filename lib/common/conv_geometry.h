@@ -14,6 +14,11 @@ struct ConvGeometry {
   int64_t pad_top = 0, pad_left = 0, dilation_h = 1, dilation_w = 1, groups = 1;
 };
 
+// The rows and columns of the padded input that the output reads (from the first padded position): what the fast
+// kernels copy into their zero-bordered frames, phases and channel-last copies.
+inline int64_t padded_rows(const ConvGeometry& g) { return (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1; }
+inline int64_t padded_cols(const ConvGeometry& g) { return (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1; }
+
 // Output size of one spatial axis, or <= 0 when the geometry is impossible.
 int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin, int64_t pad_end, int64_t dilation);
 

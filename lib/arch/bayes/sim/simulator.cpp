@@ -642,13 +642,11 @@ void BpuSimulator::mul_rows(const bayes::Mul& m, const BpuBuffer& x, const BpuBu
   const double work = static_cast<double>(total) * kAddWork;
   // Many short rows where one side is one value per row and the other runs with the output (a squeeze-and-
   // excitation scale on 2x2 planes: 1152 rows of 4): that side spread to one value per element, then flat
-  // blocks, since a call per row costs more than its row. 0: no; 1: a per row; 2: b per row.
-  int per_row = rows.size() > 1 && rows[0].len < kShortMulRow ? 1 : 0;
-  for (size_t r = 0; per_row && r < rows.size(); ++r) {
-    const Row& w = rows[r];
-    const bool a_row = w.step_a == 0 && w.step_b == 1 && w.ib == w.o, b_row = w.step_b == 0 && w.step_a == 1 && w.ia == w.o;
-    if (w.o != static_cast<int64_t>(r) * w.len || !(a_row || b_row) || (r > 0 && (a_row ? 1 : 2) != per_row)) per_row = 0;
-    else if (r == 0) per_row = a_row ? 1 : 2;
+  // blocks, since a call per row costs more than its row. The rows come in output order, row r at r * len.
+  bool a_per_row = rows.size() > 1 && rows[0].len < kShortMulRow, b_per_row = a_per_row;
+  for (const Row& w : rows) {
+    a_per_row = a_per_row && w.step_a == 0 && w.step_b == 1 && w.ib == w.o;
+    b_per_row = b_per_row && w.step_b == 0 && w.step_a == 1 && w.ia == w.o;
   }
   with_int_buffer(arena, x, [&](auto* xa) {
     with_int_buffer(arena, y, [&](auto* yb) {
@@ -656,7 +654,7 @@ void BpuSimulator::mul_rows(const bayes::Mul& m, const BpuBuffer& x, const BpuBu
         using A = std::remove_const_t<std::remove_pointer_t<decltype(xa)>>;
         using B = std::remove_const_t<std::remove_pointer_t<decltype(yb)>>;
         if constexpr (sizeof(A) <= 2 && sizeof(B) <= 2) {
-          if (per_row) {
+          if (a_per_row || b_per_row) {
             const int64_t len = rows[0].len;
             constexpr int64_t kBlock = 4096;  // elements per task
             parallel_for(pool_for(work), (total + kBlock - 1) / kBlock, [&](int64_t b0, int64_t b1) {
@@ -673,7 +671,7 @@ void BpuSimulator::mul_rows(const bayes::Mul& m, const BpuBuffer& x, const BpuBu
                 }
                 return v;
               };
-              if (per_row == 1) {
+              if (a_per_row) {
                 kernels::mul_row(spread(xa, true).data(), 1, yb + i0, 1, i1 - i0, p, m.clamp_lo, m.clamp_hi, out + i0);
               } else {
                 kernels::mul_row(xa + i0, 1, spread(yb, false).data(), 1, i1 - i0, p, m.clamp_lo, m.clamp_hi, out + i0);

@@ -147,8 +147,8 @@ struct Frame {
 };
 Frame channels_last_frame(const ConvGeometry& g) {
   Frame f;
-  f.ph = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
-  f.pw = (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1;
+  f.ph = padded_rows(g);
+  f.pw = padded_cols(g);
   f.y0 = std::max<int64_t>(0, g.pad_top);
   f.y1 = std::min(f.ph, g.pad_top + g.in_h);
   f.x0 = std::max<int64_t>(0, g.pad_left);

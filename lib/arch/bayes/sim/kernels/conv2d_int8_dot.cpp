@@ -570,9 +570,7 @@ bool lane_kernel_fits(const ConvGeometry& g) {
   if (P > kLanePositions && !(g.groups > 1 && g.out_channels / g.groups <= kLaneChannels)) return false;
   // The channel-last copy spans the padded extent the output reads: with wide dilation or stride (an ASPP branch)
   // it outgrows the taps themselves, and the panel kernel's per-group phase rows stay smaller.
-  const int64_t hp = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
-  const int64_t wp = (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1;
-  return !lane_channels_last(g) || hp * wp <= 4 * P * g.kernel_h * g.kernel_w;
+  return !lane_channels_last(g) || padded_rows(g) * padded_cols(g) <= 4 * P * g.kernel_h * g.kernel_w;
 }
 
 std::vector<int64_t> lane_requant_spread(const PackedConvWeights& w, const RequantParams* params, int64_t acc_bound) {
@@ -663,8 +661,8 @@ struct PhaseShape {
 PhaseShape phase_shape(const ConvGeometry& g) {
   const int64_t cin_g = g.in_channels / g.groups, sh = g.stride_h, sw = g.stride_w;
   PhaseShape p;
-  p.hp = (g.out_h - 1) * sh + (g.kernel_h - 1) * g.dilation_h + 1;
-  p.wp = (g.out_w - 1) * sw + (g.kernel_w - 1) * g.dilation_w + 1;
+  p.hp = padded_rows(g);
+  p.wp = padded_cols(g);
   p.hf = (p.hp + sh - 1) / sh;
   p.wf = (p.wp + sw - 1) / sw;
   p.bytes = static_cast<size_t>(cin_g * sh * sw * p.hf * p.wf + p.wf + 2 * kDotCols);

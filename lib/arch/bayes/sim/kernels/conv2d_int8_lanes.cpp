@@ -39,9 +39,9 @@ constexpr int64_t kTilePositions = 4;                          // output positio
 constexpr uint8_t kZero = 0x80;                                // input 0 as unsigned 0 + 128
 
 // cols[p * k_quads * 4 + k] = input tap k of output position p as x + 128 (0x80 in the padding and past K), for
-// P positions padded to `positions` (a multiple of kTilePositions). Kernels of kRunTaps or more columns with
-// dilation_w 1 copy each kernel row as one run of input bytes (a 16x16 patch embedding: 16-byte runs); smaller
-// kernels (1x1, 3x3: the late stages) go tap by tap through a table of input offsets, one input channel at a time.
+// P positions padded to `positions` (a multiple of kTilePositions), for kernels of kRunTaps or more columns with
+// dilation_w 1: each kernel row is one run of input bytes (a 16x16 patch embedding: 16-byte runs). Smaller
+// kernels read a channel-last copy instead (channels_last_input).
 constexpr int64_t kRunTaps = 8;
 
 void lane_columns_by_runs(const ConvGeometry& g, const int8_t* image, int64_t cin_g, int64_t stride, int64_t P,
@@ -84,8 +84,8 @@ struct ChannelsLast {
 ChannelsLast channels_last_shape(const ConvGeometry& g, int64_t channels) {
   const int64_t cin_g = g.in_channels / g.groups;
   ChannelsLast s;
-  s.hp = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
-  s.wp = (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1;
+  s.hp = padded_rows(g);
+  s.wp = padded_cols(g);
   s.cin_quads = (cin_g + 3) / 4;
   s.cp = channels + 4 * s.cin_quads - cin_g;
   return s;
@@ -245,9 +245,9 @@ BPU_AVX512 void lane_tile(const PackedConvWeights& w, int64_t grp, const TileSou
 // Where one image and group's positions are: position p = (oy, ox) at base + oy * row + ox * column, its k-quads
 // `offset` from there (columns: row = out_w * column, column = the column bytes, offset[kq] = 4 * kq).
 struct GroupSource {
-  const uint8_t* base = nullptr;
-  int64_t row = 0, column = 0;
-  const int64_t* offset = nullptr;
+  const uint8_t* base;
+  int64_t row, column;
+  const int64_t* offset;
 };
 
 // Tiles [t0, t1) of one image and group (tile t: position tile t % position_tiles, channel tile t / it).
@@ -291,6 +291,11 @@ void run_lanes(const ConvGeometry& g, const int8_t* input, const PackedConvWeigh
   const bool last = lane_channels_last(g);
   std::vector<int64_t> column_quads;  // the columns' k-quad offsets from a position's column
   for (int64_t kq = 0; !last && kq < w.k_quads; ++kq) column_quads.push_back(4 * kq);
+  // Where the positions of a channel-last copy (`shape`) or of one group's columns starting at `base` are.
+  auto source = [&](const uint8_t* base, const ChannelsLast& shape, const std::vector<int64_t>& quads) {
+    if (last) return GroupSource{base, g.stride_h * shape.wp * shape.cp, g.stride_w * shape.cp, quads.data()};
+    return GroupSource{base, g.out_w * w.k_quads * 4, w.k_quads * 4, quads.data()};
+  };
   for (int64_t n = 0; n < g.batch; ++n) {
     const int8_t* image = input + n * g.in_channels * g.in_h * g.in_w;
     auto at = [&](int64_t grp) {  // the image and group's output rows
@@ -303,14 +308,9 @@ void run_lanes(const ConvGeometry& g, const int8_t* input, const PackedConvWeigh
       // they cost more (late 2x2 stages have one position tile: both workers built all of it).
       const ChannelsLast shape = channels_last_shape(g, g.in_channels);
       const std::vector<int64_t> quads = last ? channels_last_quads(g, shape) : column_quads;
-      GroupSource s{cols.data(), g.out_w * w.k_quads * 4, w.k_quads * 4, quads.data()};
-      if (last) {
-        channels_last_input(g, shape, image, 0, g.in_channels, cols);
-        s = GroupSource{cols.data(), g.stride_h * shape.wp * shape.cp, g.stride_w * shape.cp, quads.data()};
-      } else {
-        lane_columns(g, image, cin_g, w.k_quads, P, positions, cols);
-        s.base = cols.data();
-      }
+      if (last) channels_last_input(g, shape, image, 0, g.in_channels, cols);
+      else lane_columns(g, image, cin_g, w.k_quads, P, positions, cols);
+      const GroupSource s = source(cols.data(), shape, quads);
       const LaneOut<OutT> whole = at(0);
       parallel_for(pool, tiles, [&](int64_t t0, int64_t t1) { lane_group(g, w, 0, s, t0, t1, whole); });
       continue;
@@ -323,14 +323,9 @@ void run_lanes(const ConvGeometry& g, const int8_t* input, const PackedConvWeigh
       const std::vector<int64_t> quads = last ? channels_last_quads(g, shape) : column_quads;
       if (last) channels_last_input(g, shape, image, a * cin_g, b * cin_g, own);
       for (int64_t grp = a; grp < b; ++grp) {
-        GroupSource s;
-        if (last) {
-          s = GroupSource{own.data() + (grp - a) * cin_g, g.stride_h * shape.wp * shape.cp, g.stride_w * shape.cp, quads.data()};
-        } else {
-          lane_columns(g, image + grp * cin_g * g.in_h * g.in_w, cin_g, w.k_quads, P, positions, own);
-          s = GroupSource{own.data(), g.out_w * w.k_quads * 4, w.k_quads * 4, quads.data()};
-        }
-        lane_group(g, w, grp, s, 0, tiles, at(grp));
+        if (!last) lane_columns(g, image + grp * cin_g * g.in_h * g.in_w, cin_g, w.k_quads, P, positions, own);
+        // The copy holds groups [a, b) side by side; the columns only this group.
+        lane_group(g, w, grp, source(own.data() + (last ? (grp - a) * cin_g : 0), shape, quads), 0, tiles, at(grp));
       }
     });
   }

@@ -21,6 +21,27 @@ CompiledModel compile_nonhybrid(const std::string& dir) {
   return compile_model(parse_config(yaml, dir + "/c.yaml")).model;
 }
 
+// The op fixture `fixture` compiled (one BPU segment), every instruction whose body is a Body passed to
+// edit(body, segment) (their number in `edited`), the program re-encoded and the model read back as `name`.
+template <typename Body, typename Edit>
+CompiledModel edited_bin(const bpu::test::TempDir& dir, const std::string& fixture, const std::string& name, Edit edit,
+                         int& edited) {
+  std::string yaml = bpu::test::fixture_yaml(bpu::test::data_path("ops/" + fixture + "/model.onnx"), "o");
+  CompiledModel m = compile_model(parse_config(yaml, dir.file("c.yaml"))).model;
+  REQUIRE(m.bpu_segments.size() == 1);
+  BpuSegment& s = m.bpu_segments[0];
+  std::vector<bayes::Instruction> program = bayes::decode_program(s.code.data(), s.code.size(), "test");
+  edited = 0;
+  for (auto& ins : program) {
+    if (auto* body = std::get_if<Body>(&ins.body)) {
+      edit(*body, s);
+      ++edited;
+    }
+  }
+  s.code = bayes::encode_program(program);
+  return deserialize_model(serialize_model(m), name);
+}
+
 }  // namespace
 
 TEST_CASE("artifact: serialize, deserialize, serialize gives the same bytes", "[artifact]") {
@@ -177,21 +198,11 @@ TEST_CASE("artifact: a .bin of another format version is refused with a message 
 TEST_CASE("artifact: a CONST whose bytes leave the constant pool is refused", "[artifact]") {
   bpu::test::TempDir dir("const");
   // The op fixture's Add of a fake-quantized constant brings the constant in with CONST.
-  std::string yaml = bpu::test::fixture_yaml(bpu::test::data_path("ops/add_quantized_constant_13/model.onnx"), "o");
-  CompiledModel m = compile_model(parse_config(yaml, dir.file("c.yaml"))).model;
-  REQUIRE(m.bpu_segments.size() == 1);
-  BpuSegment& s = m.bpu_segments[0];
-  std::vector<bayes::Instruction> program = bayes::decode_program(s.code.data(), s.code.size(), "test");
   int consts = 0;
-  for (auto& ins : program) {
-    if (auto* c = std::get_if<bayes::Const>(&ins.body)) {
-      c->data_offset = static_cast<uint32_t>(s.constants.size() - 1);  // the last byte: the codes run past the end
-      ++consts;
-    }
-  }
+  CompiledModel back = edited_bin<bayes::Const>(dir, "add_quantized_constant_13", "const.bin", [](bayes::Const& c, const BpuSegment& s) {
+    c.data_offset = static_cast<uint32_t>(s.constants.size() - 1);  // the last byte: the codes run past the end
+  }, consts);
   REQUIRE(consts == 1);
-  s.code = bayes::encode_program(program);
-  CompiledModel back = deserialize_model(serialize_model(m), "const.bin");
   bpu::test::require_error([&] { ModelRunner(back, "const.bin"); }, ExitCode::Artifact, "outside the constant pool");
 }
 
@@ -199,48 +210,28 @@ TEST_CASE("artifact: a MATMUL whose operands do not chain is refused", "[artifac
   bpu::test::TempDir dir("matmul");
   // The op fixture's MatMul of x by its own (fake-quantized) transpose runs as MATMUL; swapping the operands
   // gives [.., K, M] x [.., M, K] -> [.., M, M], which does not chain into the output.
-  std::string yaml = bpu::test::fixture_yaml(bpu::test::data_path("ops/matmul_activations_4d_13/model.onnx"), "o");
-  CompiledModel m = compile_model(parse_config(yaml, dir.file("c.yaml"))).model;
-  REQUIRE(m.bpu_segments.size() == 1);
-  BpuSegment& s = m.bpu_segments[0];
-  std::vector<bayes::Instruction> program = bayes::decode_program(s.code.data(), s.code.size(), "test");
   int matmuls = 0;
-  for (auto& ins : program) {
-    if (auto* mm = std::get_if<bayes::Matmul>(&ins.body)) {
-      std::swap(mm->input_a, mm->input_b);
-      ++matmuls;
-    }
-  }
+  CompiledModel back = edited_bin<bayes::Matmul>(dir, "matmul_activations_4d_13", "matmul.bin", [](bayes::Matmul& mm, const BpuSegment&) {
+    std::swap(mm.input_a, mm.input_b);
+  }, matmuls);
   REQUIRE(matmuls == 1);
-  s.code = bayes::encode_program(program);
-  CompiledModel back = deserialize_model(serialize_model(m), "matmul.bin");
   bpu::test::require_error([&] { ModelRunner(back, "matmul.bin"); }, ExitCode::Artifact, "shapes are not [..., M, K] x [..., K, N]");
 }
 
 TEST_CASE("artifact: a CONV2D whose padding and dilation would need an unbounded scratch is refused", "[artifact]") {
   bpu::test::TempDir dir("conv_extent");
-  std::string yaml = bpu::test::fixture_yaml(bpu::test::data_path("ops/conv_clip_attr_10/model.onnx"), "o");
-  CompiledModel m = compile_model(parse_config(yaml, dir.file("c.yaml"))).model;
-  REQUIRE(m.bpu_segments.size() == 1);
-  BpuSegment& s = m.bpu_segments[0];
-  std::vector<bayes::Instruction> program = bayes::decode_program(s.code.data(), s.code.size(), "test");
   int convs = 0;
-  for (auto& ins : program) {
-    auto* c = std::get_if<bayes::Conv2d>(&ins.body);
-    if (!c) continue;
+  CompiledModel back = edited_bin<bayes::Conv2d>(dir, "conv_clip_attr_10", "conv.bin", [](bayes::Conv2d& c, const BpuSegment&) {
     // The same output size (stride 1): pads of 4096 around a kernel dilated to span 8193 positions, so the
     // padded extent is about 8200 x 8200 positions per channel.
-    const uint32_t extent = (c->kernel_h - 1) * 4096 + 1;
-    REQUIRE(c->stride_h == 1);
-    REQUIRE(c->kernel_h == c->kernel_w);
+    const uint32_t extent = (c.kernel_h - 1) * 4096 + 1;
+    REQUIRE(c.stride_h == 1);
+    REQUIRE(c.kernel_h == c.kernel_w);
     const uint32_t pad = (extent - 1) / 2;
-    REQUIRE(c->pad_top + c->pad_bottom == c->kernel_h - 1);
-    c->dilation_h = c->dilation_w = 4096;
-    c->pad_top = c->pad_bottom = c->pad_left = c->pad_right = pad;
-    ++convs;
-  }
+    REQUIRE(c.pad_top + c.pad_bottom == c.kernel_h - 1);
+    c.dilation_h = c.dilation_w = 4096;
+    c.pad_top = c.pad_bottom = c.pad_left = c.pad_right = pad;
+  }, convs);
   REQUIRE(convs >= 1);
-  s.code = bayes::encode_program(program);
-  CompiledModel back = deserialize_model(serialize_model(m), "conv.bin");
   bpu::test::require_error([&] { ModelRunner(back, "conv.bin"); }, ExitCode::Artifact, "reduce the padding or dilation");
 }
